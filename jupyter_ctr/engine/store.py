@@ -1,0 +1,234 @@
+"""StateStore: the engine's persistent state in one SQLite database (WAL mode).
+
+Several processes (a Jupyter server, kernels, the CLI, conmon's exit command) open the same
+database. SQLite serialises writers; the per-container locks in ``locks.py`` serialise the
+read-modify-write of one container's state, as libpod's container locks do over its DB.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .errors import ContainerExistsError, NoSuchContainerError, NoSuchImageError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS containers (
+    id      TEXT PRIMARY KEY,
+    name    TEXT NOT NULL UNIQUE,
+    config  TEXT NOT NULL,
+    state   TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS images (
+    id      TEXT PRIMARY KEY,
+    record  TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS image_names (
+    name     TEXT PRIMARY KEY,
+    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS events (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    time_ns    INTEGER NOT NULL,
+    type       TEXT NOT NULL,
+    action     TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    image      TEXT NOT NULL,
+    attributes TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_time ON events(time_ns);
+CREATE TABLE IF NOT EXISTS exit_codes (
+    id      TEXT PRIMARY KEY,
+    code    INTEGER NOT NULL,
+    time_ns INTEGER NOT NULL
+);
+"""
+
+
+class StateStore:
+    """Containers, images, events and exit codes in ``<root>/state.db``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._tx() as db:
+            db.executescript(_SCHEMA)
+
+    # -- connection handling -------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+        return conn
+
+    class _Tx:
+        def __init__(self, conn: sqlite3.Connection) -> None:
+            self.conn = conn
+
+        def __enter__(self) -> sqlite3.Connection:
+            self.conn.execute("BEGIN IMMEDIATE")
+            return self.conn
+
+        def __exit__(self, exc_type: object, *_: object) -> None:
+            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+    def _tx(self) -> StateStore._Tx:
+        return StateStore._Tx(self._conn())
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- containers ----------------------------------------------------------------------
+    def add_container(self, ctr_id: str, name: str, config: dict[str, Any],
+                      state: dict[str, Any]) -> None:
+        try:
+            with self._tx() as db:
+                db.execute(
+                    "INSERT INTO containers(id, name, config, state, created) VALUES (?,?,?,?,?)",
+                    (ctr_id, name, json.dumps(config), json.dumps(state), time.time()),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise ContainerExistsError(
+                f"the container name {name!r} is already in use: choose another name"
+            ) from exc
+
+    def container_state(self, ctr_id: str) -> dict[str, Any]:
+        row = self._conn().execute("SELECT state FROM containers WHERE id=?", (ctr_id,)).fetchone()
+        if row is None:
+            raise NoSuchContainerError(f"no container with id {ctr_id} found in the state store")
+        state: dict[str, Any] = json.loads(row[0])
+        return state
+
+    def container_config(self, ctr_id: str) -> dict[str, Any]:
+        row = self._conn().execute("SELECT config FROM containers WHERE id=?",
+                                   (ctr_id,)).fetchone()
+        if row is None:
+            raise NoSuchContainerError(f"no container with id {ctr_id} found in the state store")
+        config: dict[str, Any] = json.loads(row[0])
+        return config
+
+    def save_container_state(self, ctr_id: str, state: dict[str, Any]) -> None:
+        with self._tx() as db:
+            cur = db.execute("UPDATE containers SET state=? WHERE id=?",
+                             (json.dumps(state), ctr_id))
+            if cur.rowcount == 0:
+                raise NoSuchContainerError(f"container {ctr_id} was removed from the state store")
+
+    def remove_container(self, ctr_id: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM containers WHERE id=?", (ctr_id,))
+
+    def lookup_container(self, name_or_id: str) -> tuple[str, dict[str, Any]]:
+        """Find by exact name, full id or unique id prefix; returns (id, config)."""
+        conn = self._conn()
+        row = conn.execute("SELECT id, config FROM containers WHERE name=? OR id=?",
+                           (name_or_id, name_or_id)).fetchone()
+        if row is None and name_or_id and all(c in "0123456789abcdef" for c in name_or_id):
+            rows = conn.execute("SELECT id, config FROM containers WHERE id >= ? AND id < ?",
+                                (name_or_id, name_or_id + "g")).fetchmany(2)
+            if len(rows) > 1:
+                raise NoSuchContainerError(
+                    f"more than one container matches the id prefix {name_or_id!r}: "
+                    "give more characters"
+                )
+            row = rows[0] if rows else None
+        if row is None:
+            raise NoSuchContainerError(f"no container with name or ID {name_or_id!r} found")
+        return row[0], json.loads(row[1])
+
+    def all_containers(self) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+        rows = self._conn().execute(
+            "SELECT id, config, state FROM containers ORDER BY created").fetchall()
+        return [(r[0], json.loads(r[1]), json.loads(r[2])) for r in rows]
+
+    # -- exit codes (kept after removal so wait() can answer, as libpod does) -------------
+    def set_exit_code(self, ctr_id: str, code: int) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO exit_codes(id, code, time_ns) VALUES (?,?,?)",
+                       (ctr_id, code, time.time_ns()))
+
+    def exit_code(self, ctr_id: str) -> int | None:
+        row = self._conn().execute("SELECT code FROM exit_codes WHERE id=?",
+                                   (ctr_id,)).fetchone()
+        return None if row is None else int(row[0])
+
+    # -- images --------------------------------------------------------------------------
+    def add_image(self, image_id: str, names: list[str], record: dict[str, Any]) -> None:
+        """Store an image; a name already held by another image moves to this one."""
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO images(id, record, created) VALUES (?,?,?)",
+                       (image_id, json.dumps(record), time.time()))
+            for name in names:
+                db.execute("INSERT OR REPLACE INTO image_names(name, image_id) VALUES (?,?)",
+                           (name, image_id))
+
+    def image(self, image_id: str) -> tuple[dict[str, Any], list[str]]:
+        conn = self._conn()
+        row = conn.execute("SELECT record FROM images WHERE id=?", (image_id,)).fetchone()
+        if row is None:
+            raise NoSuchImageError(f"no image with id {image_id} found")
+        names = [r[0] for r in conn.execute(
+            "SELECT name FROM image_names WHERE image_id=? ORDER BY name", (image_id,))]
+        return json.loads(row[0]), names
+
+    def image_id_for_name(self, name: str) -> str | None:
+        row = self._conn().execute("SELECT image_id FROM image_names WHERE name=?",
+                                   (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def image_ids(self) -> list[str]:
+        return [r[0] for r in self._conn().execute("SELECT id FROM images ORDER BY created")]
+
+    def remove_image(self, image_id: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM image_names WHERE image_id=?", (image_id,))
+            db.execute("DELETE FROM images WHERE id=?", (image_id,))
+
+    def untag_image(self, name: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM image_names WHERE name=?", (name,))
+
+    # -- events --------------------------------------------------------------------------
+    def add_event(self, time_ns: int, type_: str, action: str, ctr_id: str, name: str,
+                  image: str, attributes: dict[str, str]) -> int:
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO events(time_ns, type, action, id, name, image, attributes) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (time_ns, type_, action, ctr_id, name, image, json.dumps(attributes)),
+            )
+            return int(cur.lastrowid or 0)
+
+    def events_after(self, seq: int, since_ns: int | None = None,
+                     until_ns: int | None = None) -> Iterator[tuple[Any, ...]]:
+        sql = ("SELECT seq, time_ns, type, action, id, name, image, attributes FROM events "
+               "WHERE seq > ?")
+        args: list[Any] = [seq]
+        if since_ns is not None:
+            sql += " AND time_ns >= ?"
+            args.append(since_ns)
+        if until_ns is not None:
+            sql += " AND time_ns <= ?"
+            args.append(until_ns)
+        sql += " ORDER BY seq"
+        yield from self._conn().execute(sql, args).fetchall()
+
+    def last_event_seq(self) -> int:
+        row = self._conn().execute("SELECT MAX(seq) FROM events").fetchone()
+        return int(row[0] or 0)
