@@ -60,8 +60,7 @@ class StateStore:
         self.path = path
         self._local = threading.local()
         path.parent.mkdir(parents=True, exist_ok=True)
-        with self._tx() as db:
-            db.executescript(_SCHEMA)
+        self._conn().executescript(_SCHEMA)
 
     # -- connection handling -------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:

@@ -1,0 +1,39 @@
+"""Engine configuration through traitlets: roots, binaries, cgroup parent."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from traitlets import Unicode, default
+from traitlets.config import Configurable
+
+
+class EngineConfig(Configurable):
+    """Where the engine keeps its state and which tools it drives.
+
+    The environment variables ``JUPYTER_CTR_ROOT`` / ``JUPYTER_CTR_RUNROOT`` are read here and
+    nowhere else; explicit arguments and traitlets config take precedence over them.
+    """
+
+    root = Unicode(help="Persistent state: SQLite DB, images, container layers and logs. "
+                        "Default /var/lib/jupyter-ctr or $JUPYTER_CTR_ROOT.").tag(config=True)
+    run_root = Unicode(help="Volatile state: locks, bundles, runc state, exit files, sockets. "
+                            "Default /run/jupyter-ctr or $JUPYTER_CTR_RUNROOT.").tag(config=True)
+    runtime = Unicode("runc", help="OCI runtime binary name or path (runc; crun is "
+                                   "selectable where the host supports it).").tag(config=True)
+    conmon = Unicode("conmon", help="conmon binary name or path.").tag(config=True)
+    criu = Unicode("criu", help="CRIU binary name or path.").tag(config=True)
+    cgroup_parent = Unicode("/jupyter-ctr", help="cgroupfs parent of container cgroups."
+                            ).tag(config=True)
+
+    @default("root")
+    def _default_root(self) -> str:
+        return os.environ.get("JUPYTER_CTR_ROOT") or "/var/lib/jupyter-ctr"
+
+    @default("run_root")
+    def _default_run_root(self) -> str:
+        return os.environ.get("JUPYTER_CTR_RUNROOT") or "/run/jupyter-ctr"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**{k: v for k, v in kwargs.items() if v is not None})

@@ -1,0 +1,773 @@
+"""Container: one public method per libpod verb, each shaped lock -> sync -> check -> act ->
+save -> event (libpod/container_api.go).
+
+State that changes the outside world is bracketed by a persisted ``pending`` marker: a verb
+first saves ``pending=<verb>``, acts, then saves the result with ``pending`` cleared. Locks die
+with their process, so whoever next takes the lock and finds a marker knows its writer was
+killed mid-verb and reconciles the record with what runc, conmon and the mount table say.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal as signal_mod
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import cgroups
+from .errors import (
+    ContainerRemovedError,
+    ContainerRunningError,
+    ContainerStateInvalidError,
+    ContainerStoppedError,
+    CtrError,
+    InvalidArgumentError,
+    NoSuchContainerError,
+    OCIRuntimeError,
+    TimeoutCtrError,
+)
+from .locks import ContainerLock
+from .logs import LogLine, read_log
+from .oci import parse_signal
+from .spec import build_spec
+from .state import IN_RUNTIME, ContainerState
+from .storage import ContainerStorage
+from .timeutil import rfc3339_ns
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+S = ContainerState
+
+#: Poll interval while waiting for conmon's exit file.
+EXIT_POLL = 0.002
+
+
+def new_state() -> dict[str, Any]:
+    """The mutable record of a freshly created container."""
+    return {
+        "state": S.CONFIGURED.value, "pid": 0, "conmon_pid": 0, "exit_code": None,
+        "started_at": 0, "finished_at": 0, "oom_killed": False, "mounted": False,
+        "mount_count": 0, "stopped_by_user": False, "pending": None, "error": "",
+        "restart_count": 0,
+    }
+
+
+class Container:
+    """A handle on one container. Cheap to create; every verb re-reads the shared state."""
+
+    def __init__(self, runtime: Runtime, ctr_id: str, config: dict[str, Any]) -> None:
+        self._rt = runtime
+        self._id = ctr_id
+        self.config = config
+        self._state: dict[str, Any] = new_state()
+        self._lock = ContainerLock(runtime.lock_path(ctr_id))
+        self._batched = False
+        self._valid = True
+
+    # -- identity ---------------------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        return self._id
+
+    @property
+    def name(self) -> str:
+        return str(self.config["name"])
+
+    @property
+    def state(self) -> ContainerState:
+        """The state as last synced; call ``sync()`` for a fresh reading."""
+        with self._locked():
+            return S(self._state["state"])
+
+    def __repr__(self) -> str:
+        return f"<Container {self._id[:12]} {self.name} {self._state['state']}>"
+
+    # -- paths ------------------------------------------------------------------------------
+    @property
+    def bundle(self) -> Path:
+        return self._rt.bundle_dir(self._id)
+
+    @property
+    def log_path(self) -> Path:
+        return self._rt.container_dir(self._id) / "ctr.log"
+
+    @property
+    def cgroups_path(self) -> str:
+        return f"{self._rt.config.cgroup_parent.rstrip('/')}/{self._id}"
+
+    def _storage(self) -> ContainerStorage:
+        return ContainerStorage(self._rt.container_dir(self._id),
+                                Path(self.config["image_rootfs"]))
+
+    # -- locking and syncing ------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the container lock and sync from the store (no-op inside ``batch``)."""
+        if self._batched:
+            yield
+            return
+        if not self._valid:
+            raise ContainerRemovedError(f"container {self._id} has already been removed")
+        with self._lock:
+            self._sync_locked()
+            yield
+
+    def _load(self) -> None:
+        try:
+            self._state = self._rt.store.container_state(self._id)
+        except NoSuchContainerError:
+            self._valid = False
+            raise ContainerRemovedError(
+                f"container {self._id} ({self.name}) has already been removed") from None
+
+    def _save(self) -> None:
+        self._rt.store.save_container_state(self._id, self._state)
+
+    def _set(self, state: ContainerState) -> None:
+        self._state["state"] = state.value
+
+    def _sync_locked(self, reconcile: bool = False) -> None:
+        self._load()
+        st = S(self._state["state"])
+        if self._state.get("pending") or reconcile:
+            self._reconcile()
+            return
+        if st in (S.CREATED, S.RUNNING, S.STOPPING, S.PAUSED):
+            if self._read_exit_file():
+                self._save()
+            elif not _alive(self._state["conmon_pid"]):
+                # conmon died without an exit file: ask runc what is left.
+                self._reconcile()
+
+    def _read_exit_file(self) -> bool:
+        """Move to STOPPED if conmon wrote the exit file; True if the state changed."""
+        path = self._rt.oci.exit_file(self._id)
+        try:
+            text = path.read_text().strip()
+            mtime = path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return False
+        if not text:
+            return False  # conmon is still writing it
+        try:
+            code = int(text)
+        except ValueError:
+            code = -1
+        self._state.update(exit_code=code, finished_at=mtime, pid=0)
+        self._set(S.STOPPED)
+        self._rt.store.set_exit_code(self._id, code)
+        if self._state.get("stopped_by_user") is False and code == 137 and self.config.get(
+                "memory") and _oom_killed(self.cgroups_path):
+            self._state["oom_killed"] = True
+        return True
+
+    def _reconcile(self) -> None:
+        """Make the record match reality (after a crash mid-verb, or on sync())."""
+        rt_state = self._rt.oci.state(self._id)
+        if rt_state is not None:
+            status = rt_state.get("status")
+            self._state["pid"] = int(rt_state.get("pid") or 0)
+            mapping = {"created": S.CREATED, "running": S.RUNNING, "paused": S.PAUSED,
+                       "stopped": S.STOPPED}
+            new = mapping.get(str(status), S.STOPPED)
+            if new is S.STOPPED:
+                self._state["pid"] = 0
+                if not self._read_exit_file() and self._state.get("exit_code") is None:
+                    self._state["exit_code"] = -1
+            elif S(self._state["state"]) is S.STOPPING and new is S.RUNNING:
+                new = S.STOPPING
+            self._set(new)
+            self._state["mounted"] = self._storage().is_mounted()
+            if new in (S.RUNNING, S.PAUSED, S.CREATED) and not self._state.get("conmon_pid"):
+                self._state["conmon_pid"] = _read_int(self.bundle / "conmon.pid")
+        else:
+            # The runtime does not know the container: it is not running, whatever the record
+            # says. Drop what a killed verb may have left, keep what the user mounted.
+            if self._read_exit_file():
+                pass
+            was_started = bool(self._state.get("started_at"))
+            self._kill_conmon()
+            self._release_resources(in_runtime=False)
+            self._set(S.EXITED if was_started else S.CONFIGURED)
+            self._state["pid"] = 0
+        self._state["pending"] = None
+        self._save()
+
+    def _begin(self, verb: str) -> None:
+        self._state["pending"] = verb
+        self._save()
+
+    def _event(self, action: str, **attrs: str) -> None:
+        base = {"image": self.config["image"], "name": self.name}
+        base.update(attrs)
+        self._rt.events.record("container", action, self._id, self.name,
+                               self.config["image"], base)
+
+    def _err_state(self, msg: str) -> ContainerStateInvalidError:
+        return ContainerStateInvalidError(
+            f"{msg}; container {self._id[:12]} ({self.name}) is in state {self._state['state']}")
+
+    # -- init / start -----------------------------------------------------------------------
+    def init(self) -> None:
+        """Create the container in the OCI runtime: CONFIGURED/STOPPED/EXITED -> CREATED."""
+        with self._locked():
+            st = S(self._state["state"])
+            if st not in (S.CONFIGURED, S.STOPPED, S.EXITED):
+                raise self._err_state("container has already been created in runtime")
+            self._init_runtime()
+            self._event("init")
+
+    def start(self) -> None:
+        """Start the container: CONFIGURED/CREATED/STOPPED/EXITED -> RUNNING."""
+        with self._locked():
+            self._start_unlocked()
+
+    def _start_unlocked(self) -> None:
+        st = S(self._state["state"])
+        if st is S.RUNNING:
+            raise ContainerRunningError(
+                f"container {self._id[:12]} ({self.name}) is already running")
+        if st not in (S.CONFIGURED, S.CREATED, S.STOPPED, S.EXITED):
+            raise self._err_state("container must be in Created or Stopped state to be started")
+        if st is not S.CREATED:
+            self._init_runtime()
+        self._begin("start")
+        try:
+            self._rt.oci.start(self._id)
+        except CtrError:
+            self._fail_and_cleanup()
+            raise
+        self._state.update(started_at=time.time_ns(), stopped_by_user=False, pending=None,
+                           error="")
+        self._set(S.RUNNING)
+        self._save()
+        self._event("start")
+
+    def _init_runtime(self) -> None:
+        st = S(self._state["state"])
+        self._begin("init")
+        try:
+            if st is S.STOPPED:
+                self._rt.oci.delete(self._id, force=True)
+            self._remove_runtime_files()
+            storage = self._storage()
+            rootfs = storage.mount()
+            self._state["mounted"] = True
+            self._write_bundle(rootfs)
+            result = self._rt.oci.create(
+                ctr_id=self._id, name=self.name, bundle=self.bundle, log_path=self.log_path,
+                tty=bool(self.config["tty"]), stdin=bool(self.config["stdin"]),
+                exit_command=self._rt.exit_command(self._id))
+        except CtrError as exc:
+            self._state["error"] = str(exc)
+            self._fail_and_cleanup()
+            raise
+        except OSError as exc:
+            self._state["error"] = str(exc)
+            self._fail_and_cleanup()
+            raise OCIRuntimeError(f"initializing container {self._id[:12]}: {exc}") from exc
+        self._state.update(pid=result.pid, conmon_pid=result.conmon_pid, pending=None,
+                           oom_killed=False)
+        self._set(S.CREATED)
+        self._save()
+
+    def _write_bundle(self, rootfs: Path) -> None:
+        cfg = self.config
+        spec = build_spec(
+            ctr_id=self._id, rootfs=str(rootfs), args=list(cfg["command"]), env=list(cfg["env"]),
+            cwd=cfg["workdir"], uid=cfg["uid"], gid=cfg["gid"], tty=bool(cfg["tty"]),
+            hostname=self._id[:12], network=cfg["network"], cgroups_path=self.cgroups_path,
+            memory=cfg.get("memory"), pids_limit=cfg.get("pids_limit"), cpus=cfg.get("cpus"),
+            labels=cfg.get("labels") or {})
+        self.bundle.mkdir(parents=True, exist_ok=True, mode=0o700)
+        (self.bundle / "persist").mkdir(exist_ok=True)
+        tmp = self.bundle / "config.json.tmp"
+        tmp.write_text(json.dumps(spec))
+        tmp.replace(self.bundle / "config.json")
+
+    def _fail_and_cleanup(self) -> None:
+        """After a failed init/start: tear down what exists and go back to a resting state."""
+        self._kill_conmon()
+        with contextlib.suppress(CtrError):
+            self._rt.oci.delete(self._id, force=True)
+        self._release_resources(in_runtime=False)
+        self._set(S.EXITED if self._state.get("started_at") else S.CONFIGURED)
+        self._state.update(pid=0, conmon_pid=0, pending=None)
+        self._save()
+
+    # -- stop / kill / wait ---------------------------------------------------------------
+    def stop(self, timeout: int | None = None) -> None:
+        """Stop signal, then SIGKILL after ``timeout`` seconds (config default 10; 0 = kill now).
+
+        Accepts CREATED, RUNNING, STOPPING; leaves EXITED (cleaned up).
+        Raises ContainerStoppedError for STOPPED/EXITED, ContainerStateInvalidError otherwise.
+        """
+        if timeout is not None and timeout < 0:
+            raise InvalidArgumentError(f"stop timeout must not be negative, got {timeout}")
+        with self._locked():
+            st = S(self._state["state"])
+            self._state["stopped_by_user"] = True
+            if st in (S.STOPPED, S.EXITED):
+                self._save()
+                raise ContainerStoppedError(
+                    f"container {self._id[:12]} ({self.name}) is already stopped "
+                    f"(state {st.value})")
+            if st not in (S.CREATED, S.RUNNING, S.STOPPING):
+                raise self._err_state("can only stop created or running containers")
+            self._set(S.STOPPING)
+            self._save()
+            wait = self.config["stop_timeout"] if timeout is None else timeout
+            if self._batched:
+                self._stop_runtime(wait)
+            else:
+                # Don't hold the lock during the timeout: ps and inspect must not block.
+                self._lock.release()
+                try:
+                    self._stop_runtime(wait)
+                finally:
+                    self._lock.acquire()
+                try:
+                    self._load()
+                except ContainerRemovedError:
+                    return  # removed (with force) while we waited: it is stopped for good
+            if S(self._state["state"]) is not S.STOPPING:
+                return  # another process finished the job while we waited
+            self._read_exit_file()
+            self._event("stop")
+            self._cleanup_unlocked()
+
+    def _stop_runtime(self, timeout: int) -> None:
+        oci = self._rt.oci
+        if timeout > 0:
+            try:
+                oci.kill(self._id, int(self.config["stop_signal"]))
+            except OCIRuntimeError:
+                pass  # it may have exited meanwhile; the exit file tells
+            if self._wait_exit_file(timeout):
+                return
+        try:
+            oci.kill(self._id, signal_mod.SIGKILL)
+        except OCIRuntimeError:
+            if self._rt.oci.exit_file(self._id).exists():
+                return
+            if oci.state(self._id) is None:
+                return
+            raise
+        if not self._wait_exit_file(30):
+            raise TimeoutCtrError(f"container {self._id[:12]} did not exit after SIGKILL")
+
+    def _wait_exit_file(self, timeout: float) -> bool:
+        path = self._rt.oci.exit_file(self._id)
+        deadline = time.monotonic() + timeout
+        conmon = int(self._state.get("conmon_pid") or 0)
+        while True:
+            if path.exists():
+                return True
+            if conmon and not _alive(conmon):
+                return True  # the monitor is gone: nothing more will be written
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(EXIT_POLL)
+
+    def kill(self, signal: str | int = "SIGKILL") -> None:
+        """Send a signal to the container's init process. Accepts RUNNING, STOPPING, PAUSED."""
+        signum = parse_signal(signal)
+        with self._locked():
+            st = S(self._state["state"])
+            if st not in (S.RUNNING, S.STOPPING, S.PAUSED):
+                raise self._err_state("can only kill running containers")
+            self._rt.oci.kill(self._id, signum)
+            self._state["stopped_by_user"] = True
+            self._save()
+            self._event("kill", signal=signal_mod.Signals(signum).name
+                        if signum in signal_mod.Signals._value2member_map_ else str(signum))
+            if signum == signal_mod.SIGKILL:
+                if st is S.PAUSED:
+                    with contextlib.suppress(OCIRuntimeError):
+                        self._rt.oci.resume(self._id)  # a frozen task never dies
+                if self._wait_exit_file(30):
+                    self._read_exit_file()
+                    self._save()
+
+    def pause(self) -> None:
+        """Freeze every process of the container (cgroup freezer): RUNNING -> PAUSED."""
+        with self._locked():
+            st = S(self._state["state"])
+            if st is S.PAUSED:
+                raise self._err_state("container is already paused")
+            if st is not S.RUNNING:
+                raise self._err_state("container is not running, can't pause")
+            self._rt.oci.pause(self._id)
+            self._set(S.PAUSED)
+            self._save()
+            self._event("pause")
+
+    def unpause(self) -> None:
+        """Thaw a paused container: PAUSED -> RUNNING."""
+        with self._locked():
+            if S(self._state["state"]) is not S.PAUSED:
+                raise self._err_state("container is not paused, can't unpause")
+            self._rt.oci.resume(self._id)
+            self._set(S.RUNNING)
+            self._save()
+            self._event("unpause")
+
+    def wait(self) -> int:
+        """Block until the container exits; returns its exit code (any state)."""
+        return self.wait_for_condition([S.STOPPED, S.EXITED])
+
+    def wait_for_condition(self, conditions: ContainerState | str |
+                           Iterable[ContainerState | str], interval: float = 0.25,
+                           timeout: float | None = None) -> int:
+        """Block until the container reaches one of ``conditions`` (states or their names).
+
+        Returns the exit code for stopped/exited, else -1. A container removed while waited
+        for returns its recorded exit code.
+        """
+        wanted = _parse_conditions(conditions)
+        exit_wait = wanted & {S.STOPPED, S.EXITED}
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                with self._locked():
+                    st = S(self._state["state"])
+                    if exit_wait and st in (S.CONFIGURED, S.CREATED) and \
+                            not self._state.get("started_at") and st not in wanted:
+                        if st is S.CONFIGURED:
+                            return 0  # never ran, as libpod answers
+                    if st in wanted or (exit_wait and st in (S.STOPPED, S.EXITED)):
+                        code = self._state.get("exit_code")
+                        return int(code) if code is not None and exit_wait else -1
+                    conmon = int(self._state.get("conmon_pid") or 0)
+            except ContainerRemovedError:
+                code = self._rt.store.exit_code(self._id)
+                if code is not None and exit_wait:
+                    return code
+                raise
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutCtrError(f"timed out waiting for container {self._id[:12]} to be "
+                                      f"{'/'.join(s.value for s in wanted)}")
+            if exit_wait and st in (S.RUNNING, S.PAUSED, S.STOPPING, S.CREATED) and conmon:
+                self._wait_exit_file(min(interval, 0.1) if interval else 0.1)
+            else:
+                time.sleep(interval)
+
+    # -- sync / cleanup ---------------------------------------------------------------------
+    def sync(self) -> None:
+        """Re-read the state and reconcile it with runc (fixes drift made behind our back)."""
+        if self._batched:
+            self._reconcile()
+            return
+        if not self._valid:
+            raise ContainerRemovedError(f"container {self._id} has already been removed")
+        with self._lock:
+            self._sync_locked(reconcile=True)
+            self._event("sync")
+
+    def cleanup(self) -> None:
+        """Free runtime resources of a stopped container (conmon's exit command calls this).
+
+        Accepts CONFIGURED, CREATED, STOPPED, STOPPING, EXITED; refuses RUNNING and PAUSED.
+        """
+        with self._locked():
+            st = S(self._state["state"])
+            if st in (S.RUNNING, S.PAUSED):
+                raise self._err_state("container is running or paused, refusing to clean up")
+            if st is S.REMOVING:
+                raise self._err_state("container is being removed")
+            if st is S.STOPPING:
+                return  # the stopping process cleans up when the exit arrives
+            self._cleanup_unlocked()
+
+    def _cleanup_unlocked(self) -> None:
+        st = S(self._state["state"])
+        if st not in (S.STOPPED, S.CREATED):
+            # Nothing in the runtime; still drop a mount nobody asked to keep.
+            if self._state.get("mounted") and not self._state.get("mount_count"):
+                self._release_resources(in_runtime=False)
+                self._save()
+            return
+        self._begin("cleanup")
+        self._release_resources(in_runtime=True)
+        self._set(S.EXITED if st is S.STOPPED else S.CONFIGURED)
+        self._state.update(pid=0, conmon_pid=0, pending=None)
+        self._save()
+        self._event("cleanup")
+
+    def _release_resources(self, in_runtime: bool) -> None:
+        """runc delete, unmount (unless the user holds mounts), cgroup and file leftovers."""
+        errors: list[str] = []
+        if in_runtime:
+            try:
+                self._rt.oci.delete(self._id, force=True)
+            except CtrError as exc:
+                errors.append(str(exc))
+        if not self._state.get("mount_count"):
+            try:
+                self._storage().unmount()
+                self._state["mounted"] = False
+            except CtrError as exc:
+                errors.append(str(exc))
+        left = cgroups.remove_cgroup(self.cgroups_path)
+        if left:
+            errors.append(f"cgroups left: {', '.join(map(str, left))}")
+        self._remove_runtime_files()
+        if errors:
+            self._state["error"] = "; ".join(errors)
+
+    def _remove_runtime_files(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self._rt.oci.exit_file(self._id).unlink()
+        sock = self._rt.socks_dir / self._id
+        if sock.is_symlink() or sock.is_file():
+            sock.unlink()
+        elif sock.is_dir():
+            shutil.rmtree(sock, ignore_errors=True)
+        if self.bundle.exists():
+            shutil.rmtree(self.bundle, ignore_errors=True)
+
+    def _kill_conmon(self) -> None:
+        pid = int(self._state.get("conmon_pid") or 0) or _read_int(self.bundle / "conmon.pid")
+        if pid and _alive(pid) and _is_conmon(pid, self._id):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal_mod.SIGKILL)
+            for _ in range(500):
+                if not _alive(pid):
+                    break
+                time.sleep(0.002)
+
+    # -- removal (called by Runtime.remove_container under this container's lock) -----------
+    def _remove(self, force: bool, timeout: int | None) -> None:
+        st = S(self._state["state"])
+        if st in (S.RUNNING, S.PAUSED, S.STOPPING) and not force:
+            raise self._err_state("cannot remove a running or paused container without force")
+        if st is S.PAUSED:
+            with contextlib.suppress(OCIRuntimeError):
+                self._rt.oci.kill(self._id, signal_mod.SIGKILL, all_procs=True)
+                self._rt.oci.resume(self._id)
+            self._wait_exit_file(30)
+        elif st in (S.RUNNING, S.STOPPING, S.CREATED):
+            self._state["stopped_by_user"] = True
+            self._set(S.STOPPING)
+            self._save()
+            wait = self.config["stop_timeout"] if timeout is None else timeout
+            self._stop_runtime(wait if st is not S.CREATED else 0)
+        self._read_exit_file()
+        in_runtime = S(self._state["state"]) in IN_RUNTIME
+        self._set(S.REMOVING)
+        self._state["pending"] = "remove"
+        self._save()
+        self._kill_conmon()
+        self._state["mount_count"] = 0
+        self._release_resources(in_runtime=in_runtime)
+        storage = self._storage()
+        storage.remove()
+        self._rt.store.remove_container(self._id)
+        self._valid = False
+        self._event("remove")
+        self._lock.remove_file()
+
+    # -- reading ----------------------------------------------------------------------------
+    def is_running(self) -> bool:
+        """Cheap state read without the lock (for log followers and UIs)."""
+        try:
+            st = S(self._rt.store.container_state(self._id)["state"])
+        except NoSuchContainerError:
+            return False
+        if st in (S.RUNNING, S.PAUSED, S.STOPPING, S.CREATED):
+            return not self._rt.oci.exit_file(self._id).exists()
+        return False
+
+    def logs(self, tail: int | None = None, since: float | None = None,
+             until: float | None = None, follow: bool = False) -> Iterator[LogLine]:
+        """Yield log lines (time, stream, text); ``since``/``until`` are unix times."""
+        if not self._valid:
+            raise ContainerRemovedError(f"container {self._id} has already been removed")
+        return read_log(self.log_path, tail=tail,
+                        since_ns=None if since is None else int(since * 1e9),
+                        until_ns=None if until is None else int(until * 1e9),
+                        follow=follow, still_running=self.is_running)
+
+    def stats(self) -> dict[str, Any]:
+        """CPU ns, memory bytes and limit, pids of a running or paused container."""
+        with self._locked():
+            if S(self._state["state"]) not in (S.RUNNING, S.PAUSED):
+                raise self._err_state("cannot get stats: container is not running")
+            s = cgroups.read_stats(self.cgroups_path)
+        return {"id": self._id, "name": self.name, "cpu_ns": s.cpu_ns,
+                "memory_bytes": s.memory_bytes, "memory_limit": s.memory_limit,
+                "pids": s.pids, "time_ns": time.time_ns()}
+
+    def inspect(self) -> dict[str, Any]:
+        """A dict shaped like ``podman inspect``."""
+        with self._locked():
+            return self._inspect_unlocked()
+
+    def _inspect_unlocked(self) -> dict[str, Any]:
+        cfg, st = self.config, self._state
+        state = S(st["state"])
+        storage = self._storage()
+        exit_code = st.get("exit_code")
+        return {
+            "Id": self._id,
+            "Created": rfc3339_ns(cfg["created"]),
+            "Path": cfg["command"][0],
+            "Args": cfg["command"][1:],
+            "State": {
+                "OciVersion": "1.0.2",
+                "Status": state.api_status,
+                "Running": state is S.RUNNING,
+                "Paused": state is S.PAUSED,
+                "Restarting": False,
+                "OOMKilled": bool(st.get("oom_killed")),
+                "Dead": False,
+                "Pid": int(st.get("pid") or 0),
+                "ConmonPid": int(st.get("conmon_pid") or 0),
+                "ExitCode": int(exit_code) if exit_code is not None else 0,
+                "Error": st.get("error") or "",
+                "StartedAt": rfc3339_ns(st.get("started_at")),
+                "FinishedAt": rfc3339_ns(st.get("finished_at")),
+                "Checkpointed": False,
+            },
+            "Image": cfg["image_id"],
+            "ImageName": cfg["image"],
+            "Rootfs": "",
+            "Pod": "",
+            "OCIRuntime": self._rt.oci.name,
+            "ConmonPidFile": str(self.bundle / "conmon.pid"),
+            "PidFile": str(self.bundle / "pidfile"),
+            "Name": self.name,
+            "RestartCount": int(st.get("restart_count") or 0),
+            "Driver": "overlay",
+            "MountLabel": "",
+            "ProcessLabel": "",
+            "AppArmorProfile": "",
+            "ExecIDs": [],
+            "GraphDriver": {"Name": "overlay", "Data": {
+                "LowerDir": str(storage.lower), "UpperDir": str(storage.upper),
+                "WorkDir": str(storage.work),
+                **({"MergedDir": str(storage.merged)} if st.get("mounted") else {})}},
+            "Mounts": [],
+            "Dependencies": [],
+            "NetworkSettings": {"Networks": {} if cfg["network"] == "none" else {"host": {}}},
+            "LogPath": str(self.log_path),
+            "Config": {
+                "Hostname": self._id[:12],
+                "Domainname": "",
+                "User": cfg.get("user") or "",
+                "AttachStdin": False,
+                "AttachStdout": False,
+                "AttachStderr": False,
+                "Tty": bool(cfg["tty"]),
+                "OpenStdin": bool(cfg["stdin"]),
+                "StdinOnce": False,
+                "Env": list(cfg["env"]),
+                "Cmd": list(cfg["command"]),
+                "Image": cfg["image"],
+                "WorkingDir": cfg["workdir"],
+                "Entrypoint": None,
+                "Labels": dict(cfg.get("labels") or {}),
+                "Annotations": {},
+                "StopSignal": _signal_name(int(cfg["stop_signal"])),
+                "StopTimeout": int(cfg["stop_timeout"]),
+                "Umask": "0022",
+            },
+            "HostConfig": {
+                "Memory": int(cfg.get("memory") or 0),
+                "MemorySwap": int(cfg.get("memory") or 0),
+                "PidsLimit": int(cfg.get("pids_limit") or 0),
+                "NanoCpus": int((cfg.get("cpus") or 0) * 1e9),
+                "CpuPeriod": 100_000 if cfg.get("cpus") else 0,
+                "CpuQuota": int((cfg.get("cpus") or 0) * 100_000),
+                "NetworkMode": cfg["network"],
+                "AutoRemove": bool(cfg.get("auto_remove")),
+                "RestartPolicy": {"Name": "", "MaximumRetryCount": 0},
+                "Privileged": False,
+                "CapAdd": [],
+                "CapDrop": [],
+            },
+        }
+
+
+# -- helpers --------------------------------------------------------------------------------
+def _alive(pid: int) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie counts as dead.
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _is_conmon(pid: int, ctr_id: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return ctr_id.encode() in fh.read()
+    except OSError:
+        return False
+
+
+def _read_int(path: Path) -> int:
+    try:
+        return int(path.read_text().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def _oom_killed(cgroups_path: str) -> bool:
+    path = cgroups.CGROUP_ROOT / "memory" / cgroups_path.lstrip("/") / "memory.oom_control"
+    try:
+        for line in path.read_text().splitlines():
+            if line.startswith("oom_kill ") and int(line.split()[1]) > 0:
+                return True
+    except (OSError, ValueError, IndexError):
+        pass
+    return False
+
+
+def _signal_name(num: int) -> str:
+    try:
+        return signal_mod.Signals(num).name
+    except ValueError:
+        return str(num)
+
+
+_CONDITION_NAMES = {s.value: s for s in ContainerState} | {"initialized": S.CREATED}
+
+
+def _parse_conditions(conditions: ContainerState | str | Iterable[ContainerState | str]
+                      ) -> set[ContainerState]:
+    items: list[ContainerState | str]
+    if isinstance(conditions, (ContainerState, str)):
+        items = [conditions]
+    else:
+        items = list(conditions)
+    out: set[ContainerState] = set()
+    for item in items:
+        if isinstance(item, ContainerState):
+            out.add(item)
+            continue
+        state = _CONDITION_NAMES.get(str(item).lower())
+        if state is None:
+            raise InvalidArgumentError(
+                f"unknown wait condition {item!r}: use one of "
+                f"{', '.join(sorted(_CONDITION_NAMES))}")
+        out.add(state)
+    if not out:
+        raise InvalidArgumentError("at least one wait condition is required")
+    return out
+

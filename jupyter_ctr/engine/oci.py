@@ -1,0 +1,198 @@
+"""OCIRuntime: the thin interface to runc (or crun) and to conmon, the per-container monitor.
+
+As in libpod's oci_conmon_linux.go, the container is created by conmon (which runs
+``runc create`` and then stays as the container's parent: it reaps it, writes the exit file,
+keeps the k8s-file log and serves the attach socket); every other verb is a direct runtime call.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal as signal_mod
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import procs
+from .errors import OCIRuntimeError
+
+#: How long conmon may take to report the container pid on its sync pipe.
+CONMON_SYNC_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    pid: int
+    conmon_pid: int
+
+
+def parse_signal(sig: str | int) -> int:
+    """Turn ``"TERM"``, ``"SIGTERM"``, ``"15"`` or ``15`` into a signal number, or raise."""
+    from .errors import InvalidArgumentError
+
+    if isinstance(sig, int) or (isinstance(sig, str) and sig.strip().isdigit()):
+        num = int(sig)
+        valid = {int(s) for s in signal_mod.valid_signals()}
+        if num in valid and num > 0:
+            return num
+        raise InvalidArgumentError(f"invalid signal: {sig!r} is not a valid signal number")
+    name = sig.strip().upper()
+    if not name.startswith("SIG"):
+        name = "SIG" + name
+    rt = None
+    if name.startswith("SIGRTMIN") or name.startswith("SIGRTMAX"):
+        base = signal_mod.SIGRTMIN if name.startswith("SIGRTMIN") else signal_mod.SIGRTMAX
+        rest = name[8:]
+        try:
+            rt = base + int(rest) if rest else base
+        except ValueError:
+            rt = None
+        if rt is not None and signal_mod.SIGRTMIN <= rt <= signal_mod.SIGRTMAX:
+            return int(rt)
+    try:
+        return int(signal_mod.Signals[name])
+    except KeyError:
+        raise InvalidArgumentError(f"invalid signal: {sig!r} is not a known signal name") from None
+
+
+class OCIRuntime:
+    """runc/crun commands with the engine's own ``--root``, and conmon launches."""
+
+    def __init__(self, runtime_path: str, conmon_path: str, state_dir: Path, exits_dir: Path,
+                 socks_dir: Path) -> None:
+        self.path = runtime_path
+        self.name = Path(runtime_path).name
+        self.conmon_path = conmon_path
+        self.state_dir = state_dir
+        self.exits_dir = exits_dir
+        self.socks_dir = socks_dir
+
+    def _argv(self, *args: str) -> list[str]:
+        return [self.path, "--root", str(self.state_dir), *args]
+
+    # -- create through conmon -------------------------------------------------------------
+    def create(self, *, ctr_id: str, name: str, bundle: Path, log_path: Path, tty: bool,
+               stdin: bool, exit_command: list[str]) -> CreateResult:
+        """Start conmon, which runs ``runc create``; returns once the container pid is known."""
+        argv = [
+            self.conmon_path, "--api-version", "1", "-c", ctr_id, "-u", ctr_id,
+            "-r", self.path, "--runtime-arg", "--root", "--runtime-arg", str(self.state_dir),
+            "-b", str(bundle), "-p", str(bundle / "pidfile"), "-n", name,
+            "--exit-dir", str(self.exits_dir), "--persist-dir", str(bundle / "persist"),
+            "--socket-dir-path", str(self.socks_dir), "-l", f"k8s-file:{log_path}",
+            "--log-level", "error", "--conmon-pidfile", str(bundle / "conmon.pid"),
+            "--full-attach",
+        ]
+        if tty:
+            argv.append("-t")
+        if stdin:
+            argv.append("-i")
+        if exit_command:
+            argv += ["--exit-command", exit_command[0]]
+            for arg in exit_command[1:]:
+                argv += ["--exit-command-arg", arg]
+        sync_r, sync_w = os.pipe()
+        env = dict(os.environ)
+        env["_OCI_SYNCPIPE"] = str(sync_w)
+        procs.log.debug("exec %s", " ".join(argv))
+        try:
+            try:
+                first = subprocess.Popen(argv, pass_fds=(sync_w,), env=env,
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.PIPE, start_new_session=True)
+            except FileNotFoundError as exc:
+                from .errors import RuntimeMissingError
+                raise RuntimeMissingError(f"cannot run conmon at {self.conmon_path}") from exc
+            finally:
+                os.close(sync_w)
+            # The first conmon process forks the monitor and exits; its stderr closes with it
+            # only if the monitor does not inherit it, so read stderr after the sync message.
+            message = self._read_sync(sync_r)
+            rc = first.wait(timeout=CONMON_SYNC_TIMEOUT)
+        finally:
+            os.close(sync_r)
+        if first.stderr is not None:
+            first.stderr.close()
+        if message is None:
+            raise OCIRuntimeError(f"conmon exited (code {rc}) without reporting the container "
+                                  f"pid for {ctr_id}")
+        pid = int(message.get("data", -1))
+        if pid < 0:
+            text = str(message.get("message", "")).strip()
+            raise OCIRuntimeError(f"{self.name} create failed for {ctr_id}: {text}")
+        conmon_pid = self._read_pidfile(bundle / "conmon.pid")
+        return CreateResult(pid=pid, conmon_pid=conmon_pid)
+
+    @staticmethod
+    def _read_sync(fd: int) -> dict[str, Any] | None:
+        buf = b""
+        deadline = time.monotonic() + CONMON_SYNC_TIMEOUT
+        while b"\n" not in buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise OCIRuntimeError("timed out waiting for conmon to report the container pid")
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            buf += chunk
+        line = buf.split(b"\n", 1)[0].strip()
+        if not line:
+            return None
+        try:
+            msg: dict[str, Any] = json.loads(line)
+        except ValueError as exc:
+            raise OCIRuntimeError(f"conmon sent an unreadable sync message: {line!r}") from exc
+        return msg
+
+    @staticmethod
+    def _read_pidfile(path: Path) -> int:
+        for _ in range(200):
+            try:
+                text = path.read_text().strip()
+                if text:
+                    return int(text)
+            except FileNotFoundError:
+                pass
+            time.sleep(0.005)
+        return 0
+
+    # -- direct runtime verbs ---------------------------------------------------------------
+    def start(self, ctr_id: str) -> None:
+        procs.run(self._argv("start", ctr_id))
+
+    def kill(self, ctr_id: str, signal: int, all_procs: bool = False) -> None:
+        args = ["kill"] + (["--all"] if all_procs else []) + [ctr_id, str(signal)]
+        procs.run(self._argv(*args))
+
+    def delete(self, ctr_id: str, force: bool = False) -> None:
+        args = ["delete"] + (["--force"] if force else []) + [ctr_id]
+        proc = procs.run(self._argv(*args), check=False)
+        if proc.returncode != 0:
+            err = proc.stderr.decode(errors="replace")
+            if "does not exist" in err or "not exist" in err:
+                return
+            raise OCIRuntimeError(f"{self.name} delete {ctr_id} failed: {err.strip()}")
+
+    def state(self, ctr_id: str) -> dict[str, Any] | None:
+        """runc's view of the container, or None if the runtime does not know it."""
+        proc = procs.run(self._argv("state", ctr_id), check=False)
+        if proc.returncode != 0:
+            return None
+        data: dict[str, Any] = json.loads(proc.stdout)
+        return data
+
+    def pause(self, ctr_id: str) -> None:
+        procs.run(self._argv("pause", ctr_id))
+
+    def resume(self, ctr_id: str) -> None:
+        procs.run(self._argv("resume", ctr_id))
+
+    def exit_file(self, ctr_id: str) -> Path:
+        return self.exits_dir / ctr_id

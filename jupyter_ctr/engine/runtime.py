@@ -1,0 +1,298 @@
+"""Runtime: the engine's entry point (libpod's Runtime). Daemonless: any number of processes
+may construct a Runtime on the same roots and work on the same containers at once.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import secrets
+import shlex
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from . import procs
+from .config import EngineConfig
+from .container import Container, new_state
+from .errors import (
+    ContainerRemovedError,
+    CtrError,
+    InvalidArgumentError,
+    NoSuchContainerError,
+)
+from .events import Event, EventLog
+from .images import Image, ImageStore
+from .oci import OCIRuntime, parse_signal
+from .spec import resolve_user
+from .state import ContainerState
+from .store import StateStore
+
+NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+NETWORK_MODES = ("none", "host")
+_MEMORY_UNITS = {"b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+_MIN_MEMORY = 6 << 20  # as podman: below this the container cannot even start
+
+_ADJECTIVES = ("brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen", "lucid",
+               "merry", "nifty", "proud", "quirky", "sharp", "tender", "vivid", "witty", "zen")
+_NOUNS = ("babbage", "curie", "darwin", "euler", "fermat", "gauss", "hopper", "kepler",
+          "lovelace", "noether", "pascal", "ritchie", "shannon", "turing", "wozniak")
+
+
+class Runtime:
+    """Containers, images and events under one pair of roots.
+
+    Args:
+        root: persistent state (default ``/var/lib/jupyter-ctr`` or ``$JUPYTER_CTR_ROOT``).
+        run_root: volatile state (default ``/run/jupyter-ctr`` or ``$JUPYTER_CTR_RUNROOT``).
+        config: an ``EngineConfig`` (traitlets) for everything else.
+    """
+
+    def __init__(self, root: str | os.PathLike[str] | None = None,
+                 run_root: str | os.PathLike[str] | None = None, *,
+                 config: EngineConfig | None = None) -> None:
+        self.config = config or EngineConfig()
+        self.root = Path(root or self.config.root).absolute()
+        self.run_root = Path(run_root or self.config.run_root).absolute()
+        for d in (self.root, self.root / "containers", self.run_root, self.run_root / "locks",
+                  self.run_root / "exits", self.run_root / "socks", self.run_root / "runc",
+                  self.run_root / "bundles"):
+            d.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.socks_dir = self.run_root / "socks"
+        self.store = StateStore(self.root / "state.db")
+        self.images = ImageStore(self.root, self.store)
+        self.events_log = EventLog(self.store)
+        self._oci: OCIRuntime | None = None
+
+    # -- layout ---------------------------------------------------------------------------
+    @property
+    def oci(self) -> OCIRuntime:
+        """The OCI runtime and conmon, resolved on first use (RuntimeMissingError if absent)."""
+        if self._oci is None:
+            self._oci = OCIRuntime(
+                procs.find_binary(self.config.runtime), procs.find_binary(self.config.conmon),
+                state_dir=self.run_root / "runc", exits_dir=self.run_root / "exits",
+                socks_dir=self.socks_dir)
+        return self._oci
+
+    @property
+    def events(self) -> EventLog:
+        return self.events_log
+
+    def lock_path(self, ctr_id: str) -> Path:
+        return self.run_root / "locks" / f"{ctr_id}.lock"
+
+    def bundle_dir(self, ctr_id: str) -> Path:
+        return self.run_root / "bundles" / ctr_id
+
+    def container_dir(self, ctr_id: str) -> Path:
+        return self.root / "containers" / ctr_id
+
+    def exit_command(self, ctr_id: str) -> list[str]:
+        """What conmon runs when the container exits: our cleanup, even with no engine alive."""
+        return [sys.executable, "-m", "jupyter_ctr.engine.cleanup", "--root", str(self.root),
+                "--run-root", str(self.run_root), "--runtime", self.config.runtime, ctr_id]
+
+    # -- images ---------------------------------------------------------------------------
+    def import_image(self, path: str | os.PathLike[str], reference: str) -> Image:
+        """Import a rootfs tarball or an OCI layout/archive as ``reference``."""
+        image = self.images.import_image(Path(path), reference)
+        self.events_log.record("image", "import", image.id, reference, reference)
+        return image
+
+    def list_images(self) -> list[Image]:
+        return self.images.list()
+
+    def get_image(self, reference: str) -> Image:
+        return self.images.get(reference)
+
+    def remove_image(self, reference: str) -> str:
+        """Remove an image; refused while a container uses it."""
+        image_id = self.images.remove(reference, self._image_users)
+        self.events_log.record("image", "remove", image_id, reference, reference)
+        return image_id
+
+    def _image_users(self, image_id: str) -> list[str]:
+        return [cfg["name"] for _, cfg, _ in self.store.all_containers()
+                if cfg.get("image_id") == image_id]
+
+    # -- containers -----------------------------------------------------------------------
+    def create_container(
+        self, image: str, command: Sequence[str] | str | None = None, *,
+        name: str | None = None, env: Mapping[str, str] | Sequence[str] | None = None,
+        workdir: str | None = None, user: str | None = None, tty: bool = False,
+        stdin: bool = False, labels: Mapping[str, str] | None = None,
+        stop_signal: str | int = "SIGTERM", stop_timeout: int = 10,
+        memory: int | str | None = None, pids_limit: int | None = None,
+        cpus: float | None = None, network: str = "none", auto_remove: bool = False,
+    ) -> Container:
+        """Create a container (state CONFIGURED) from an image. Validates everything first."""
+        img = self.images.get(image)
+        args = _resolve_command(command, img)
+        if name is None:
+            name = self._generate_name()
+        elif not isinstance(name, str) or not NAME_RE.match(name):
+            raise InvalidArgumentError(
+                f"invalid container name {name!r}: names must match "
+                "[a-zA-Z0-9][a-zA-Z0-9_.-]*")
+        if network not in NETWORK_MODES:
+            raise InvalidArgumentError(
+                f"invalid network mode {network!r}: use one of {', '.join(NETWORK_MODES)}")
+        wd = workdir or img.config.get("WorkingDir") or "/"
+        if not wd.startswith("/") or "\0" in wd:
+            raise InvalidArgumentError(f"working directory {wd!r} must be an absolute path")
+        uid, gid, _ = resolve_user(img.rootfs, user or img.config.get("User") or None)
+        if not isinstance(stop_timeout, int) or stop_timeout < 0:
+            raise InvalidArgumentError(f"stop timeout must be a non-negative integer, "
+                                       f"got {stop_timeout!r}")
+        mem = _parse_memory(memory)
+        if pids_limit is not None and (not isinstance(pids_limit, int) or pids_limit <= 0):
+            raise InvalidArgumentError(f"pids limit must be a positive integer, got {pids_limit!r}")
+        if cpus is not None:
+            if not isinstance(cpus, (int, float)) or not 0 < cpus <= (os.cpu_count() or 1):
+                raise InvalidArgumentError(
+                    f"cpus must be > 0 and at most the host's {os.cpu_count()} cpus, got {cpus!r}")
+        label_map = {str(k): str(v) for k, v in (labels or {}).items()}
+        ctr_id = secrets.token_hex(32)
+        config: dict[str, Any] = {
+            "id": ctr_id, "name": name, "image": img.names[0] if img.names else img.id,
+            "image_id": img.id, "image_rootfs": str(img.rootfs), "command": args,
+            "env": _merge_env(img.config.get("Env") or [], env, tty),
+            "workdir": wd, "user": user or "", "uid": uid, "gid": gid, "tty": bool(tty),
+            "stdin": bool(stdin), "labels": label_map,
+            "stop_signal": parse_signal(stop_signal), "stop_timeout": stop_timeout,
+            "memory": mem, "pids_limit": pids_limit, "cpus": cpus, "network": network,
+            "auto_remove": bool(auto_remove), "created": time.time_ns(),
+        }
+        ctr_dir = self.container_dir(ctr_id)
+        ctr = Container(self, ctr_id, config)
+        try:
+            ctr._storage().create()
+            self.store.add_container(ctr_id, name, config, new_state())
+        except BaseException:
+            import shutil
+
+            shutil.rmtree(ctr_dir, ignore_errors=True)
+            raise
+        self.events_log.record("container", "create", ctr_id, name, config["image"],
+                               {"image": config["image"], "name": name})
+        return ctr
+
+    def _generate_name(self) -> str:
+        taken = {cfg["name"] for _, cfg, _ in self.store.all_containers()}
+        for _ in range(100):
+            candidate = f"{random.choice(_ADJECTIVES)}_{random.choice(_NOUNS)}"
+            if candidate not in taken:
+                return candidate
+        return f"ctr_{secrets.token_hex(4)}"
+
+    def lookup_container(self, name_or_id: str) -> Container:
+        """Find a container by name, full id or unique id prefix."""
+        if not isinstance(name_or_id, str) or not name_or_id:
+            raise NoSuchContainerError("container name or ID cannot be empty")
+        ctr_id, config = self.store.lookup_container(name_or_id)
+        return Container(self, ctr_id, config)
+
+    def list_containers(self, all: bool = False) -> list[Container]:  # noqa: A002 - podman's flag
+        """Running containers, or every container with ``all`` (each synced)."""
+        out = []
+        for ctr_id, config, _ in self.store.all_containers():
+            ctr = Container(self, ctr_id, config)
+            try:
+                st = ctr.state
+            except ContainerRemovedError:
+                continue
+            if all or st in (ContainerState.RUNNING, ContainerState.PAUSED):
+                out.append(ctr)
+        return out
+
+    def remove_container(self, ctr: Container | str, force: bool = False,
+                         timeout: int | None = None) -> None:
+        """Remove a container and everything it owns. Running ones need ``force``."""
+        if isinstance(ctr, str):
+            ctr = self.lookup_container(ctr)
+        with ctr._locked():
+            ctr._remove(force, timeout)
+
+    # -- events ---------------------------------------------------------------------------
+    def events_stream(self, since: float | datetime | None = None,
+                      until: float | datetime | None = None,
+                      filters: Mapping[str, Sequence[str]] | None = None,
+                      follow: bool = False) -> Iterator[Event]:
+        return self.events_log.read(since=since, until=until, filters=filters, follow=follow)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _resolve_command(command: Sequence[str] | str | None, img: Image) -> list[str]:
+    if isinstance(command, str):
+        try:
+            args = shlex.split(command)
+        except ValueError as exc:
+            raise InvalidArgumentError(f"cannot parse command {command!r}: {exc}") from exc
+    else:
+        args = list(command or [])
+    if not args:
+        args = list(img.config.get("Entrypoint") or []) + list(img.config.get("Cmd") or [])
+    if not args or not args[0]:
+        raise InvalidArgumentError(
+            f"no command specified and image {img.names[0] if img.names else img.id} has none: "
+            "give a command to run")
+    for a in args:
+        if not isinstance(a, str) or "\0" in a:
+            raise InvalidArgumentError(f"command argument {a!r} is not a valid string")
+    return args
+
+
+def _merge_env(image_env: Sequence[str], env: Mapping[str, str] | Sequence[str] | None,
+               tty: bool) -> list[str]:
+    merged: dict[str, str] = {}
+    for item in [DEFAULT_PATH, *image_env]:
+        k, _, v = item.partition("=")
+        merged[k] = v
+    if tty:
+        merged["TERM"] = "xterm"
+    merged["container"] = "oci"
+    items: list[tuple[str, str]]
+    if env is None:
+        items = []
+    elif isinstance(env, Mapping):
+        items = [(str(k), str(v)) for k, v in env.items()]
+    else:
+        items = []
+        for e in env:
+            k, sep, v = str(e).partition("=")
+            if not sep:
+                v = os.environ.get(k, "")  # `-e NAME` takes the caller's value, as podman
+            items.append((k, v))
+    for k, v in items:
+        if not k or "=" in k or "\0" in k or "\0" in v:
+            raise InvalidArgumentError(f"invalid environment variable {k!r}: names must be "
+                                       "non-empty without '=' or NUL")
+        merged[k] = v
+    return [f"{k}={v}" for k, v in merged.items()]
+
+
+def _parse_memory(memory: int | str | None) -> int | None:
+    if memory is None:
+        return None
+    if isinstance(memory, int):
+        value = memory
+    else:
+        m = re.fullmatch(r"\s*(\d+)\s*([bkmg]?)b?\s*", str(memory).lower())
+        if not m:
+            raise InvalidArgumentError(f"invalid memory limit {memory!r}: use bytes or a "
+                                       "number with b, k, m or g")
+        value = int(m.group(1)) * _MEMORY_UNITS[m.group(2) or "b"]
+    if value < _MIN_MEMORY:
+        raise InvalidArgumentError(f"memory limit {memory!r} is below the minimum of 6m")
+    return value
+
+
+__all__ = ["Runtime", "CtrError"]

@@ -1,0 +1,72 @@
+"""ContainerStorage: each container's overlayfs (image rootfs as read-only lower layer)."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import os
+import shutil
+from pathlib import Path
+
+from .errors import CtrError
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+_MNT_DETACH = 2
+
+
+class StorageError(CtrError):
+    cause = "container storage error"
+
+
+def _mount_overlay(lower: Path, upper: Path, work: Path, target: Path) -> None:
+    opts = f"lowerdir={lower},upperdir={upper},workdir={work}".encode()
+    if _libc.mount(b"overlay", str(target).encode(), b"overlay", 0, opts) != 0:
+        err = ctypes.get_errno()
+        raise StorageError(f"mounting overlay at {target}: {os.strerror(err)}")
+
+
+def _umount(target: Path) -> None:
+    if _libc.umount2(str(target).encode(), 0) != 0:
+        err = ctypes.get_errno()
+        if err == errno.EINVAL:  # not a mount point
+            return
+        if err == errno.EBUSY:
+            if _libc.umount2(str(target).encode(), _MNT_DETACH) == 0:
+                return
+            err = ctypes.get_errno()
+        raise StorageError(f"unmounting {target}: {os.strerror(err)}")
+
+
+class ContainerStorage:
+    """Layer directories of one container under ``<root>/containers/<id>``."""
+
+    def __init__(self, ctr_dir: Path, lower: Path) -> None:
+        self.dir = ctr_dir
+        self.lower = lower
+        self.upper = ctr_dir / "upper"
+        self.work = ctr_dir / "work"
+        self.merged = ctr_dir / "merged"
+
+    def create(self) -> None:
+        for d in (self.upper, self.work, self.merged):
+            d.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.upper, 0o755)
+
+    def mount(self) -> Path:
+        if not self.is_mounted():
+            _mount_overlay(self.lower, self.upper, self.work, self.merged)
+        return self.merged
+
+    def unmount(self) -> None:
+        if self.merged.exists():
+            _umount(self.merged)
+
+    def is_mounted(self) -> bool:
+        return os.path.ismount(self.merged)
+
+    def remove(self) -> None:
+        self.unmount()
+        if self.is_mounted():
+            raise StorageError(f"{self.merged} is still mounted, refusing to delete the layer")
+        shutil.rmtree(self.dir, ignore_errors=True)
