@@ -23,9 +23,19 @@ def _mounts_under(path: Path) -> list[str]:
         return [line.split()[4] for line in fh if line.split()[4].startswith(str(path))]
 
 
+def _is_zombie(pid: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return True
+
+
 def _conmons_for(path: Path) -> list[str]:
+    """Live conmon processes serving containers under ``path`` (reaped-late zombies aside)."""
     out = subprocess.run(["pgrep", "-a", "conmon"], capture_output=True, text=True).stdout
-    return [line for line in out.splitlines() if str(path) in line]
+    return [line for line in out.splitlines()
+            if str(path) in line and not _is_zombie(line.split()[0])]
 
 
 def _cgroups(ids: set[str]) -> list[str]:

@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from traitlets import Unicode, default
-from traitlets.config import Configurable
+from traitlets.config.configurable import Configurable
 
 
 class EngineConfig(Configurable):

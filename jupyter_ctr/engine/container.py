@@ -184,6 +184,8 @@ class Container:
                 new = S.STOPPING
             self._set(new)
             self._state["mounted"] = self._storage().is_mounted()
+            if new in (S.RUNNING, S.PAUSED) and not self._state.get("started_at"):
+                self._state["started_at"] = time.time_ns()
             if new in (S.RUNNING, S.PAUSED, S.CREATED) and not self._state.get("conmon_pid"):
                 self._state["conmon_pid"] = _read_int(self.bundle / "conmon.pid")
         else:
@@ -196,6 +198,9 @@ class Container:
             self._release_resources(in_runtime=False)
             self._set(S.EXITED if was_started else S.CONFIGURED)
             self._state["pid"] = 0
+            if self._state.get("pending") == "remove":
+                # A remove died half-way: its layer may be gone. Only remove may finish it.
+                self._set(S.REMOVING)
         self._state["pending"] = None
         self._save()
 
@@ -263,7 +268,8 @@ class Container:
             result = self._rt.oci.create(
                 ctr_id=self._id, name=self.name, bundle=self.bundle, log_path=self.log_path,
                 tty=bool(self.config["tty"]), stdin=bool(self.config["stdin"]),
-                exit_command=self._rt.exit_command(self._id))
+                exit_command=self._rt.exit_command(self._id),
+                extra_env=self._rt.exit_command_env())
         except CtrError as exc:
             self._state["error"] = str(exc)
             self._fail_and_cleanup()
@@ -338,7 +344,13 @@ class Container:
                     return  # removed (with force) while we waited: it is stopped for good
             if S(self._state["state"]) is not S.STOPPING:
                 return  # another process finished the job while we waited
-            self._read_exit_file()
+            if not self._read_exit_file() and not _alive(int(self._state["conmon_pid"] or 0)):
+                rs = self._rt.oci.state(self._id)
+                if rs is None or rs.get("status") == "stopped":
+                    self._set(S.STOPPED)
+                    self._state["pid"] = 0
+                    if self._state.get("exit_code") is None:
+                        self._state["exit_code"] = -1
             self._event("stop")
             self._cleanup_unlocked()
 
@@ -356,9 +368,11 @@ class Container:
         except OCIRuntimeError:
             if self._rt.oci.exit_file(self._id).exists():
                 return
-            if oci.state(self._id) is None:
+            rs = oci.state(self._id)
+            if rs is None:
                 return
-            raise
+            if rs.get("status") != "stopped":
+                raise
         if not self._wait_exit_file(30):
             raise TimeoutCtrError(f"container {self._id[:12]} did not exit after SIGKILL")
 
@@ -370,7 +384,10 @@ class Container:
             if path.exists():
                 return True
             if conmon and not _alive(conmon):
-                return True  # the monitor is gone: nothing more will be written
+                rs = self._rt.oci.state(self._id)
+                if rs is None or rs.get("status") == "stopped":
+                    return True  # the monitor is gone: nothing more will be written
+                time.sleep(0.02)
             if time.monotonic() >= deadline:
                 return False
             time.sleep(EXIT_POLL)
@@ -746,7 +763,12 @@ def _signal_name(num: int) -> str:
         return str(num)
 
 
-_CONDITION_NAMES = {s.value: s for s in ContainerState} | {"initialized": S.CREATED}
+# What users see as "created" is libpod's Configured as well as Created ("initialized").
+_CONDITION_NAMES: dict[str, frozenset[ContainerState]] = {
+    **{s.value: frozenset({s}) for s in ContainerState},
+    "created": frozenset({S.CONFIGURED, S.CREATED}),
+    "initialized": frozenset({S.CREATED}),
+}
 
 
 def _parse_conditions(conditions: ContainerState | str | Iterable[ContainerState | str]
@@ -761,13 +783,12 @@ def _parse_conditions(conditions: ContainerState | str | Iterable[ContainerState
         if isinstance(item, ContainerState):
             out.add(item)
             continue
-        state = _CONDITION_NAMES.get(str(item).lower())
-        if state is None:
+        states = _CONDITION_NAMES.get(str(item).lower())
+        if states is None:
             raise InvalidArgumentError(
                 f"unknown wait condition {item!r}: use one of "
                 f"{', '.join(sorted(_CONDITION_NAMES))}")
-        out.add(state)
+        out |= states
     if not out:
         raise InvalidArgumentError("at least one wait condition is required")
     return out
-

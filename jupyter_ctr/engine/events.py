@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .errors import InvalidArgumentError
@@ -27,7 +27,7 @@ class Event:
 
     @property
     def time(self) -> datetime:
-        return datetime.fromtimestamp(self.time_ns / 1e9, tz=timezone.utc)
+        return datetime.fromtimestamp(self.time_ns / 1e9, tz=UTC)
 
     def to_dict(self) -> dict[str, Any]:
         """libpod's event JSON (``podman events --format json``)."""

@@ -43,7 +43,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from . import procs
 from .errors import (
@@ -66,6 +66,7 @@ _STAGING_LOCK = ".lock"
 _STAGING_GRACE_SECONDS = 60.0
 _MAX_JSON_BYTES = 4 << 20
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_COMPRESSION_MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"))
 _DEMO_MTIME = 946684800  # 2000-01-01: fixed so the demo tarball, and so its id, is reproducible
 _OCI_TAG = "import"
 
@@ -85,6 +86,9 @@ _TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _HEX_RE = re.compile(r"[0-9a-f]+")
 _DIGEST_RE = re.compile(r"sha256:([0-9a-f]{64})")
 _MAX_NAME_LENGTH = 255
+
+ImageUsers = Callable[[str], list[str]]
+"""Given an image id, the names of the containers made from it."""
 
 _HOST_ARCH = {
     "x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64",
@@ -389,17 +393,31 @@ def _is_corrupt_archive_error(exc: BaseException) -> bool:
 def _extract_tarball(archive: Path, dest: Path, origin: str) -> int:
     """Extract ``archive`` into ``dest`` with every member checked; return the member count."""
     with archive.open("rb") as fh:
-        magic = fh.read(4)
-    if magic == _ZSTD_MAGIC:
+        magic = fh.read(6)
+    if magic.startswith(_ZSTD_MAGIC):
         raise InvalidArgumentError(
             f"{origin} is zstd-compressed, which this Python cannot read: decompress it first "
             "(zstd -d)"
         )
     guard = _MemberGuard(origin)
     try:
-        with tarfile.open(archive, "r:*") as tar:
+        tar = tarfile.open(archive, "r:*")
+    except Exception as exc:
+        if _is_corrupt_archive_error(exc):
+            kind = next((k for m, k in _COMPRESSION_MAGIC if magic.startswith(m)), "")
+            detail = ("it is empty" if not magic else
+                      f"{kind} data that is truncated or corrupt" if kind else "unknown format")
+            raise InvalidArgumentError(
+                f"{origin} is not a valid tar archive (plain, gzip, bzip2 or xz): {detail}"
+            ) from exc
+        raise
+    try:
+        with tar:
             tar.errorlevel = 2
             tar.extractall(dest, numeric_owner=True, filter=guard)
+            # Read to the end so the decompressor checks its CRC: tar has none for file data.
+            while tar.fileobj is not None and tar.fileobj.read(1 << 20):
+                pass
     except InvalidArgumentError:
         raise
     except tarfile.ExtractError as exc:
@@ -407,7 +425,7 @@ def _extract_tarball(archive: Path, dest: Path, origin: str) -> int:
     except Exception as exc:
         if _is_corrupt_archive_error(exc):
             raise InvalidArgumentError(
-                f"{origin} is not a valid tar archive (plain, gzip, bzip2 or xz): {exc}"
+                f"{origin} is not a valid tar archive: it is truncated or corrupt ({exc})"
             ) from exc
         raise
     return guard.count
@@ -588,7 +606,7 @@ def _is_static_elf(path: Path) -> bool:
         head = fh.read(64)
         if len(head) < 52 or head[:4] != b"\x7fELF":
             return False
-        order = "little" if head[5] == 1 else "big"
+        order: Literal["little", "big"] = "little" if head[5] == 1 else "big"
         if head[4] == 2:
             phoff = int.from_bytes(head[0x20:0x28], order)
             phentsize = int.from_bytes(head[0x36:0x38], order)
@@ -746,7 +764,7 @@ class ImageStore:
         self.store.untag_image(name)
         return image_id
 
-    def remove(self, ref_or_id: str, users: Callable[[str], list[str]]) -> str:
+    def remove(self, ref_or_id: str, users: ImageUsers) -> str:
         """Delete an image, all its names and its files; return its id.
 
         ``users(image_id)`` names the containers made from it; if any, ImageInUseError.
@@ -896,10 +914,12 @@ class ImageStore:
         (view / "index.json").write_text(json.dumps({"schemaVersion": 2,
                                                      "manifests": [descriptor]}))
         (view / "blobs").symlink_to((layout / "blobs").resolve())
-        bundle = staging / "bundle"
+        rootfs = staging / "rootfs"
         umoci = procs.find_binary("umoci")
         try:
-            procs.run([umoci, "unpack", "--image", f"{view}:{_OCI_TAG}", str(bundle)],
+            # "raw unpack" gives just the rootfs; plain "unpack" also writes a runtime config
+            # and fails when the image's User is not in its own /etc/passwd.
+            procs.run([umoci, "raw", "unpack", "--image", f"{view}:{_OCI_TAG}", str(rootfs)],
                       timeout=600)
         except OCIRuntimeError as exc:
             raise InvalidArgumentError(f"cannot unpack the OCI image in {origin}: {exc}") from exc
@@ -914,7 +934,7 @@ class ImageStore:
             "layers": [str(x) for x in layers] if isinstance(layers, list) else [],
             "source": "oci",
         }
-        return self._commit(staging, bundle / "rootfs", image_id, name, record, origin)
+        return self._commit(staging, rootfs, image_id, name, record, origin)
 
     def _commit(self, staging: Path, rootfs: Path, image_id: str, name: str,
                 record: dict[str, Any], origin: str) -> Image:

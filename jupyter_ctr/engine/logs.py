@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -20,11 +19,11 @@ class LogLine:
 
     @property
     def time(self) -> datetime:
-        return datetime.fromtimestamp(self.time_ns / 1e9, tz=timezone.utc)
+        return datetime.fromtimestamp(self.time_ns / 1e9, tz=UTC)
 
     def timestamp(self) -> str:
         """RFC3339 with nanoseconds, as ``podman logs -t`` prints."""
-        base = datetime.fromtimestamp(self.time_ns // 1_000_000_000, tz=timezone.utc)
+        base = datetime.fromtimestamp(self.time_ns // 1_000_000_000, tz=UTC)
         return base.strftime("%Y-%m-%dT%H:%M:%S") + f".{self.time_ns % 1_000_000_000:09d}Z"
 
 

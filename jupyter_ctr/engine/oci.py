@@ -76,7 +76,8 @@ class OCIRuntime:
 
     # -- create through conmon -------------------------------------------------------------
     def create(self, *, ctr_id: str, name: str, bundle: Path, log_path: Path, tty: bool,
-               stdin: bool, exit_command: list[str]) -> CreateResult:
+               stdin: bool, exit_command: list[str],
+               extra_env: dict[str, str] | None = None) -> CreateResult:
         """Start conmon, which runs ``runc create``; returns once the container pid is known."""
         argv = [
             self.conmon_path, "--api-version", "1", "-c", ctr_id, "-u", ctr_id,
@@ -98,10 +99,14 @@ class OCIRuntime:
         sync_r, sync_w = os.pipe()
         env = dict(os.environ)
         env["_OCI_SYNCPIPE"] = str(sync_w)
+        # The exit command (a Python process per container exit) should use cached bytecode.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env.update(extra_env or {})
         procs.log.debug("exec %s", " ".join(argv))
         try:
             try:
-                first = subprocess.Popen(argv, pass_fds=(sync_w,), env=env,
+                # cwd: conmon writes files such as "oom" into its working directory.
+                first = subprocess.Popen(argv, pass_fds=(sync_w,), env=env, cwd=bundle,
                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.PIPE, start_new_session=True)
             except FileNotFoundError as exc:

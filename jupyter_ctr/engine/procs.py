@@ -37,7 +37,8 @@ def run(argv: Sequence[str], *, check: bool = True, input: bytes | None = None,
     except FileNotFoundError as exc:
         raise RuntimeMissingError(f"cannot run {argv[0]!r}: {exc.strerror}") from exc
     except subprocess.TimeoutExpired as exc:
-        raise OCIRuntimeError(f"{argv[0]} {' '.join(argv[1:3])} timed out after {timeout}s") from exc
+        what = " ".join(argv[:3])
+        raise OCIRuntimeError(f"{what} timed out after {timeout}s") from exc
     if check and proc.returncode != 0:
         err = proc.stderr.decode(errors="replace").strip() or proc.stdout.decode(
             errors="replace").strip()

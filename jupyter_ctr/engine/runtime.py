@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import procs
 from .config import EngineConfig
@@ -26,11 +26,13 @@ from .errors import (
     NoSuchContainerError,
 )
 from .events import Event, EventLog
-from .images import Image, ImageStore
 from .oci import OCIRuntime, parse_signal
 from .spec import resolve_user
 from .state import ContainerState
 from .store import StateStore
+
+if TYPE_CHECKING:
+    from .images import Image, ImageStore
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -65,7 +67,7 @@ class Runtime:
             d.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.socks_dir = self.run_root / "socks"
         self.store = StateStore(self.root / "state.db")
-        self.images = ImageStore(self.root, self.store)
+        self._images: ImageStore | None = None
         self.events_log = EventLog(self.store)
         self._oci: OCIRuntime | None = None
 
@@ -79,6 +81,15 @@ class Runtime:
                 state_dir=self.run_root / "runc", exits_dir=self.run_root / "exits",
                 socks_dir=self.socks_dir)
         return self._oci
+
+    @property
+    def images(self) -> ImageStore:
+        """The image store (imported on first use: the exit command never needs it)."""
+        if self._images is None:
+            from .images import ImageStore
+
+            self._images = ImageStore(self.root, self.store)
+        return self._images
 
     @property
     def events(self) -> EventLog:
@@ -97,6 +108,13 @@ class Runtime:
         """What conmon runs when the container exits: our cleanup, even with no engine alive."""
         return [sys.executable, "-m", "jupyter_ctr.engine.cleanup", "--root", str(self.root),
                 "--run-root", str(self.run_root), "--runtime", self.config.runtime, ctr_id]
+
+    @staticmethod
+    def exit_command_env() -> dict[str, str]:
+        """Environment for conmon, so the exit command imports this very package."""
+        pkg_parent = str(Path(__file__).resolve().parents[2])
+        current = os.environ.get("PYTHONPATH")
+        return {"PYTHONPATH": pkg_parent + (os.pathsep + current if current else "")}
 
     # -- images ---------------------------------------------------------------------------
     def import_image(self, path: str | os.PathLike[str], reference: str) -> Image:
@@ -231,19 +249,22 @@ class Runtime:
 
 
 def _resolve_command(command: Sequence[str] | str | None, img: Image) -> list[str]:
-    if isinstance(command, str):
+    """``None`` means the image's entrypoint and command; an empty command is an error."""
+    if command is None:
+        args = list(img.config.get("Entrypoint") or []) + list(img.config.get("Cmd") or [])
+        if not args:
+            raise InvalidArgumentError(
+                f"no command specified and image {img.names[0] if img.names else img.id} "
+                "has none: give a command to run")
+    elif isinstance(command, str):
         try:
             args = shlex.split(command)
         except ValueError as exc:
             raise InvalidArgumentError(f"cannot parse command {command!r}: {exc}") from exc
     else:
-        args = list(command or [])
-    if not args:
-        args = list(img.config.get("Entrypoint") or []) + list(img.config.get("Cmd") or [])
+        args = list(command)
     if not args or not args[0]:
-        raise InvalidArgumentError(
-            f"no command specified and image {img.names[0] if img.names else img.id} has none: "
-            "give a command to run")
+        raise InvalidArgumentError("no command specified: the command must not be empty")
     for a in args:
         if not isinstance(a, str) or "\0" in a:
             raise InvalidArgumentError(f"command argument {a!r} is not a valid string")

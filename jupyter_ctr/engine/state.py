@@ -43,10 +43,10 @@ class ContainerState(enum.Enum):
             return "created"
         if self is ContainerState.CREATED:
             return "initialized"
-        return self.value
+        return str(self.value)
 
     def __str__(self) -> str:
-        return self.value
+        return str(self.value)
 
 
 #: States in which the OCI runtime knows the container (runc state exists).

@@ -1,0 +1,775 @@
+"""``jupyter-ctr``: a command line shaped like podman's, on the engine.
+
+Commands and flags carry podman's names so that podman habits work. Engine errors print as
+``Error: <message>`` and exit 125, podman's code for "the engine failed"; ``run`` and
+``start -a`` exit with the container's own code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import re
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any, NoReturn
+
+from . import __version__
+from .engine import (
+    Container,
+    ContainerRemovedError,
+    ContainerRunningError,
+    ContainerState,
+    ContainerStoppedError,
+    CtrError,
+    InvalidArgumentError,
+    LogLine,
+    NoSuchContainerError,
+    Runtime,
+)
+from .engine.errors import NoSuchImageError
+from .engine.oci import parse_signal
+from .engine.runtime import NETWORK_MODES
+
+#: podman's exit code when the engine, not the container, failed.
+ENGINE_ERROR = 125
+#: What a shell reports for a command ended by Ctrl-C.
+INTERRUPTED = 130
+
+LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
+              "warning": logging.WARNING, "error": logging.ERROR, "fatal": logging.CRITICAL,
+              "panic": logging.CRITICAL}
+
+Command = Callable[[Runtime, argparse.Namespace], int]
+
+IMAGE_AND_COMMAND = "IMAGE [COMMAND [ARG...]]"
+
+
+# -- output helpers ----------------------------------------------------------------------------
+def _error(message: str) -> None:
+    print(f"Error: {message}", file=sys.stderr, flush=True)
+
+
+def _print_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    """Left-aligned columns two spaces apart, like podman's tabwriter output."""
+    rows = [list(r) for r in rows]
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    for row in [list(headers), *rows]:
+        cells = [c.ljust(w) for c, w in zip(row[:-1], widths[:-1], strict=True)] + [row[-1]]
+        print("  ".join(cells).rstrip())
+    sys.stdout.flush()
+
+
+def human_duration(seconds: float) -> str:
+    """Go's ``units.HumanDuration`` wording, which podman's CREATED and STATUS columns use."""
+    s = int(seconds)
+    if s < 1:
+        return "Less than a second"
+    if s < 60:
+        return "1 second" if s == 1 else f"{s} seconds"
+    minutes = s // 60
+    if minutes < 60:
+        return "About a minute" if minutes == 1 else f"{minutes} minutes"
+    hours = int(seconds / 3600 + 0.5)
+    if hours == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 7 * 2:
+        return f"{hours // 24} days"
+    if hours < 24 * 30 * 2:
+        return f"{hours // (24 * 7)} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{hours // (24 * 30)} months"
+    return f"{hours // (24 * 365)} years"
+
+
+def human_size(size: float, sep: str = "") -> str:
+    """Decimal units with three significant digits, like podman (``1.98MB``)."""
+    units = ("B", "kB", "MB", "GB", "TB", "PB")
+    i = 0
+    while size >= 1000 and i < len(units) - 1:
+        size /= 1000
+        i += 1
+    return f"{size:.3g}{sep}{units[i]}"
+
+
+def _short(ident: str, no_trunc: bool = False) -> str:
+    return ident if no_trunc else ident[:12]
+
+
+def _write_log_line(line: LogLine, timestamps: bool = False) -> None:
+    stream = sys.stderr if line.stream == "stderr" else sys.stdout
+    prefix = f"{line.timestamp()} " if timestamps else ""
+    stream.write(f"{prefix}{line.text}{'' if line.partial else chr(10)}")
+    stream.flush()
+
+
+# -- argument parsing helpers ------------------------------------------------------------------
+_DURATION_RE = re.compile(r"(?:(\d+(?:\.\d*)?)(ns|us|µs|ms|s|m|h))")
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0,
+                   "h": 3600.0}
+
+
+def parse_time(value: str, now: float | None = None) -> float:
+    """``--since``/``--until`` values as podman takes them: a Unix timestamp, an RFC3339 (or
+    ISO 8601) time, local when it names no zone, or a Go duration (``10m``, ``1h30m``) back
+    from now. Returns Unix seconds."""
+    text = value.strip()
+    now = time.time() if now is None else now
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return float(text)
+    if text and re.fullmatch(f"{_DURATION_RE.pattern}+", text):
+        total = sum(float(n) * _DURATION_UNITS[u] for n, u in _DURATION_RE.findall(text))
+        return now - total
+    iso = re.sub(r"(\.\d{6})\d+", r"\1", text)  # fromisoformat stops at microseconds
+    try:
+        return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise InvalidArgumentError(
+            f"invalid time {value!r}: use a Unix timestamp, an RFC3339 time or a duration "
+            "such as 10m") from None
+
+
+def _parse_rfc3339(value: str) -> float | None:
+    """Unix seconds of an inspect timestamp; None for Go's zero time."""
+    if not value or value.startswith("0001-"):
+        return None
+    return parse_time(value)
+
+
+def _key_values(items: Iterable[str] | None) -> dict[str, str]:
+    """``-l K=V`` items; a bare ``K`` means an empty value, as in podman."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        key, _, value = item.partition("=")
+        if not key:
+            raise InvalidArgumentError(f"invalid label {item!r}: the key is empty")
+        out[key] = value
+    return out
+
+
+def _filters(items: Iterable[str] | None) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InvalidArgumentError(f"invalid filter {item!r}: filters are key=value")
+        out.setdefault(key, []).append(value)
+    return out
+
+
+def _exit_status(code: int | None) -> int:
+    """A container exit code as a process exit status (unknown ones read as engine errors)."""
+    if code is None or not 0 <= code <= 255:
+        return ENGINE_ERROR
+    return code
+
+
+def _each(refs: Sequence[str], action: Callable[[str], str | None]) -> int:
+    """Apply ``action`` to every reference, printing its output or its error; 125 if any fail."""
+    failed = False
+    for ref in refs:
+        try:
+            out = action(ref)
+        except CtrError as exc:
+            _error(str(exc))
+            failed = True
+            continue
+        if out is not None:
+            print(out, flush=True)
+    return ENGINE_ERROR if failed else 0
+
+
+# -- following a container's output -------------------------------------------------------------
+class LogFollower(threading.Thread):
+    """Copies a container's log to stdout/stderr while it runs.
+
+    Stands in for attach until conmon's attach socket is wired up. It must be started after
+    ``init`` (conmon has created the log file) and before ``start``, so that not even the
+    first line of a short-lived container is missed.
+    """
+
+    def __init__(self, ctr: Container, since: float | None = None) -> None:
+        super().__init__(name=f"logs-{ctr.id[:12]}", daemon=True)
+        self.ctr = ctr
+        self.since = since
+        self.error: CtrError | None = None
+
+    def run(self) -> None:
+        try:
+            for line in self.ctr.logs(since=self.since, follow=True):
+                _write_log_line(line)
+        except CtrError as exc:
+            self.error = exc
+
+    def wait(self) -> None:
+        """Join, staying interruptible by Ctrl-C."""
+        while self.is_alive():
+            self.join(0.1)
+        if self.error is not None:
+            _error(f"reading the output of {self.ctr.id[:12]}: {self.error}")
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP received while following a container in the foreground."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _termination_as_interrupt() -> Iterator[None]:
+    """Make SIGTERM and SIGHUP unwind like Ctrl-C, so the container gets stopped (and
+    removed with --rm) instead of being left behind by a killed CLI."""
+
+    def raise_interrupted(signum: int, _frame: object) -> None:
+        raise Interrupted(signum)
+
+    previous = {sig: signal.signal(sig, raise_interrupted)
+                for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _follow_until_exit(rt: Runtime, ctr: Container, since: float | None, start: bool,
+                       remove: bool) -> int:
+    """Stream the output of ``ctr`` (initialised, or running) until it exits; its exit status.
+
+    On Ctrl-C (or SIGTERM/SIGHUP) the container is stopped, and removed with ``remove``; the
+    status is then the container's exit code, or 128 + the signal number if it is unknown.
+    """
+    follower = LogFollower(ctr, since)
+    follower.start()
+    try:
+        with _termination_as_interrupt():
+            if start:
+                ctr.start()
+            follower.wait()
+            code = ctr.wait()
+    except KeyboardInterrupt as exc:
+        code = 128 + exc.signum if isinstance(exc, Interrupted) else INTERRUPTED
+        with contextlib.suppress(CtrError, KeyboardInterrupt):
+            with contextlib.suppress(ContainerStoppedError):
+                ctr.stop()
+            follower.join(2)  # what the container printed while stopping
+            code = ctr.wait()
+        if remove:
+            _remove_quietly(rt, ctr)
+        return _exit_status(code)
+    except BaseException:
+        if remove:
+            _remove_quietly(rt, ctr)
+        raise
+    if remove:
+        _remove_quietly(rt, ctr)
+    return _exit_status(code)
+
+
+def _remove_quietly(rt: Runtime, ctr: Container) -> None:
+    """Remove, accepting that conmon's exit command (auto-remove) may have been first."""
+    with contextlib.suppress(NoSuchContainerError, ContainerRemovedError):
+        rt.remove_container(ctr, force=True, timeout=0)
+
+
+# -- image commands ----------------------------------------------------------------------------
+def cmd_image_import(rt: Runtime, args: argparse.Namespace) -> int:
+    print(rt.import_image(args.path, args.reference).id)
+    return 0
+
+
+def cmd_image_ls(rt: Runtime, args: argparse.Namespace) -> int:
+    images = sorted(rt.list_images(), key=lambda i: i.created, reverse=True)
+    if args.quiet:
+        for img in images:
+            print(_short(img.id, args.no_trunc))
+        return 0
+    now = time.time()
+    rows = []
+    for img in images:
+        ident = f"sha256:{img.id}" if args.no_trunc else img.id[:12]
+        created = f"{human_duration(now - img.created)} ago"
+        size = human_size(img.size, " ")
+        for name in img.names or ["<none>:<none>"]:
+            repo, _, tag = name.rpartition(":")
+            rows.append([repo, tag, ident, created, size])
+    _print_table(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], rows)
+    return 0
+
+
+def cmd_image_rm(rt: Runtime, args: argparse.Namespace) -> int:
+    def remove(ref: str) -> str:
+        names = rt.get_image(ref).names
+        image_id = rt.remove_image(ref)
+        return "\n".join([*(f"Untagged: {n}" for n in names), f"Deleted: {image_id}"])
+
+    return _each(args.images, remove)
+
+
+def cmd_image_inspect(rt: Runtime, args: argparse.Namespace) -> int:
+    found, missing = [], []
+    for ref in args.images:
+        try:
+            found.append(rt.get_image(ref).inspect())
+        except NoSuchImageError as exc:
+            missing.append(str(exc))
+    print(json.dumps(found, indent=4))
+    for message in missing:
+        _error(message)
+    return ENGINE_ERROR if missing else 0
+
+
+def cmd_image_build_demo(rt: Runtime, args: argparse.Namespace) -> int:
+    print(rt.images.build_demo(args.reference).id)
+    return 0
+
+
+# -- container commands -------------------------------------------------------------------------
+def _image_and_command(args: argparse.Namespace) -> tuple[str, list[str]]:
+    rest = list(args.image_and_command)
+    if rest[:1] == ["--"]:
+        rest = rest[1:]
+    if not rest:
+        raise InvalidArgumentError(f"{args.cmd} requires at least an IMAGE argument")
+    return rest[0], rest[1:]
+
+
+def _create(rt: Runtime, args: argparse.Namespace) -> Container:
+    image, command = _image_and_command(args)
+    return rt.create_container(
+        image, command or None, name=args.name, env=args.env or None,
+        workdir=args.workdir, user=args.user, tty=args.tty, stdin=args.interactive,
+        labels=_key_values(args.label), stop_signal=args.stop_signal,
+        stop_timeout=args.stop_timeout, memory=args.memory, pids_limit=args.pids_limit,
+        cpus=args.cpus, network=args.network, auto_remove=args.rm)
+
+
+def cmd_create(rt: Runtime, args: argparse.Namespace) -> int:
+    print(_create(rt, args).id)
+    return 0
+
+
+def cmd_run(rt: Runtime, args: argparse.Namespace) -> int:
+    ctr = _create(rt, args)
+    if args.detach:
+        try:
+            ctr.start()
+        except BaseException:
+            if args.rm:
+                _remove_quietly(rt, ctr)
+            raise
+        print(ctr.id)
+        return 0
+    try:
+        ctr.init()
+    except BaseException:
+        if args.rm:
+            _remove_quietly(rt, ctr)
+        raise
+    return _follow_until_exit(rt, ctr, since=None, start=True, remove=args.rm)
+
+
+def cmd_start(rt: Runtime, args: argparse.Namespace) -> int:
+    if args.attach:
+        if len(args.containers) > 1:
+            raise InvalidArgumentError("you cannot start and attach multiple containers at once")
+        ctr = rt.lookup_container(args.containers[0])
+        state = ctr.state
+        running = state in (ContainerState.RUNNING, ContainerState.PAUSED,
+                            ContainerState.STOPPING)
+        if not running and state is not ContainerState.CREATED:
+            ctr.init()
+        # Earlier runs' lines stay in the log: show only what this run writes.
+        return _follow_until_exit(rt, ctr, since=time.time(), start=not running, remove=False)
+
+    def start(ref: str) -> str:
+        with contextlib.suppress(ContainerRunningError):
+            rt.lookup_container(ref).start()
+        return ref
+
+    return _each(args.containers, start)
+
+
+def cmd_stop(rt: Runtime, args: argparse.Namespace) -> int:
+    def stop(ref: str) -> str:
+        with contextlib.suppress(ContainerStoppedError):
+            rt.lookup_container(ref).stop(timeout=args.time)
+        return ref
+
+    return _each(args.containers, stop)
+
+
+def cmd_kill(rt: Runtime, args: argparse.Namespace) -> int:
+    parse_signal(args.signal)  # a bad signal is an error even before any container is found
+
+    def kill(ref: str) -> str:
+        rt.lookup_container(ref).kill(args.signal)
+        return ref
+
+    return _each(args.containers, kill)
+
+
+def cmd_wait(rt: Runtime, args: argparse.Namespace) -> int:
+    return _each(args.containers, lambda ref: str(rt.lookup_container(ref).wait()))
+
+
+def cmd_rm(rt: Runtime, args: argparse.Namespace) -> int:
+    def remove(ref: str) -> str:
+        rt.remove_container(rt.lookup_container(ref), force=args.force, timeout=args.time)
+        return ref
+
+    return _each(args.containers, remove)
+
+
+def _status_text(state: dict[str, Any], now: float) -> str:
+    status = state["Status"]
+    if status == "running":
+        started = _parse_rfc3339(state["StartedAt"])
+        return f"Up {human_duration(now - started)}" if started else "Up"
+    if status in ("exited", "stopped"):
+        finished = _parse_rfc3339(state["FinishedAt"])
+        ago = f" {human_duration(now - finished)} ago" if finished else ""
+        return f"Exited ({state['ExitCode']}){ago}"
+    return str(status).capitalize()
+
+
+def cmd_ps(rt: Runtime, args: argparse.Namespace) -> int:
+    ctrs = list(reversed(rt.list_containers(all=args.all)))  # newest first, as podman
+    if args.quiet:
+        for ctr in ctrs:
+            print(_short(ctr.id, args.no_trunc))
+        return 0
+    now = time.time()
+    rows = []
+    for ctr in ctrs:
+        try:
+            info = ctr.inspect()
+        except ContainerRemovedError:
+            continue
+        command = " ".join(info["Config"]["Cmd"])
+        if not args.no_trunc and len(command) > 20:
+            command = command[:17] + "..."
+        created = f"{human_duration(now - ctr.config['created'] / 1e9)} ago"
+        rows.append([_short(ctr.id, args.no_trunc), info["ImageName"], command, created,
+                     _status_text(info["State"], now), ctr.name])
+    _print_table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"], rows)
+    return 0
+
+
+def cmd_logs(rt: Runtime, args: argparse.Namespace) -> int:
+    since = parse_time(args.since) if args.since else None
+    until = parse_time(args.until) if args.until else None
+    ctr = rt.lookup_container(args.container)
+    tail = args.tail if args.tail is not None and args.tail >= 0 else None
+    for line in ctr.logs(tail=tail, since=since, until=until, follow=args.follow):
+        _write_log_line(line, args.timestamps)
+    return 0
+
+
+def cmd_inspect(rt: Runtime, args: argparse.Namespace) -> int:
+    found: list[dict[str, Any]] = []
+    failed = False
+    for ref in args.objects:
+        try:
+            found.append(_inspect_one(rt, ref, args.type))
+        except CtrError as exc:
+            _error(str(exc))
+            failed = True
+    print(json.dumps(found, indent=4))
+    return ENGINE_ERROR if failed else 0
+
+
+def _inspect_one(rt: Runtime, ref: str, kind: str) -> dict[str, Any]:
+    if kind in ("container", "all"):
+        try:
+            return rt.lookup_container(ref).inspect()
+        except NoSuchContainerError:
+            if kind == "container":
+                raise
+    if kind in ("image", "all"):
+        try:
+            return rt.get_image(ref).inspect()
+        except NoSuchImageError:
+            if kind == "image":
+                raise
+    raise NoSuchContainerError(f"no such object: {ref!r}")
+
+
+def _event_text(ev: Any) -> str:
+    t = datetime.fromtimestamp(ev.time_ns // 1_000_000_000).astimezone()
+    stamp = f"{t:%Y-%m-%d %H:%M:%S}.{ev.time_ns % 1_000_000_000:09d} {t:%z %Z}"
+    if ev.type != "container":
+        return f"{stamp} {ev.type} {ev.action} {ev.id} {ev.name}"
+    attrs = dict(ev.attributes)
+    first = [f"image={attrs.pop('image', ev.image)}", f"name={attrs.pop('name', ev.name)}"]
+    rest = [f"{k}={v}" for k, v in sorted(attrs.items())]
+    return f"{stamp} container {ev.action} {ev.id} ({', '.join(first + rest)})"
+
+
+def cmd_events(rt: Runtime, args: argparse.Namespace) -> int:
+    since = parse_time(args.since) if args.since else None
+    until = parse_time(args.until) if args.until else None
+    if args.format not in (None, "json"):
+        raise InvalidArgumentError(f"unsupported events format {args.format!r}: use json")
+    for ev in rt.events_stream(since=since, until=until, filters=_filters(args.filter),
+                               follow=args.stream):
+        print(json.dumps(ev.to_dict()) if args.format == "json" else _event_text(ev),
+              flush=True)
+    return 0
+
+
+def _host_memory() -> int:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) * 1024
+    return 0
+
+
+def _stats_samples(ctrs: Sequence[Container], strict: bool) -> dict[str, dict[str, Any]]:
+    out = {}
+    for ctr in ctrs:
+        try:
+            out[ctr.id] = ctr.stats()
+        except CtrError:
+            if strict:
+                raise
+    return out
+
+
+def _stats_row(before: dict[str, Any], after: dict[str, Any], host_mem: int) -> list[str]:
+    elapsed = max(after["time_ns"] - before["time_ns"], 1)
+    cpu = 100.0 * max(after["cpu_ns"] - before["cpu_ns"], 0) / elapsed
+    used, limit = after["memory_bytes"], after["memory_limit"] or host_mem
+    mem_pct = f"{100.0 * used / limit:.2f}%" if limit else "--"
+    return [after["id"][:12], after["name"], f"{cpu:.2f}%",
+            f"{human_size(used)} / {human_size(limit) if limit else '--'}", mem_pct,
+            str(after["pids"])]
+
+
+def cmd_stats(rt: Runtime, args: argparse.Namespace) -> int:
+    headers = ["ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS"]
+    host_mem = _host_memory()
+    named = [rt.lookup_container(ref) for ref in args.containers]
+
+    def targets() -> list[Container]:
+        return named if named else rt.list_containers()
+
+    prev = _stats_samples(targets(), strict=bool(named))
+    interval = 0.5  # the first table comes quickly; later ones every second, as podman
+    clear = sys.stdout.isatty() and args.stream
+    while True:
+        time.sleep(interval)
+        cur = _stats_samples(targets(), strict=False)
+        rows = [_stats_row(prev[i], s, host_mem) for i, s in cur.items() if i in prev]
+        if clear:
+            sys.stdout.write("\033[2J\033[H")
+        _print_table(headers, rows)
+        if not args.stream or (named and not cur):
+            return 0
+        prev.update(cur)
+        interval = 1.0
+
+
+# -- parser ------------------------------------------------------------------------------------
+class ArgumentParser(argparse.ArgumentParser):
+    """Usage errors as podman reports them: ``Error: ...`` and exit 125."""
+
+    def error(self, message: str) -> NoReturn:
+        _error(message)
+        print(f"See '{self.prog} --help'", file=sys.stderr)
+        sys.exit(ENGINE_ERROR)
+
+
+def _add_create_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-i", "--interactive", action="store_true",
+                   help="keep the container's stdin open (not connected to this terminal yet)")
+    p.add_argument("-t", "--tty", action="store_true", help="allocate a pseudo-TTY")
+    p.add_argument("--rm", action="store_true",
+                   help="remove the container when it exits")
+    p.add_argument("--name", help="container name (default: a generated one)")
+    p.add_argument("-e", "--env", action="append", metavar="K=V",
+                   help="set an environment variable; a bare K takes this process's value")
+    p.add_argument("-w", "--workdir", metavar="DIR", help="working directory in the container")
+    p.add_argument("-u", "--user", help="user[:group] to run as (name or id)")
+    p.add_argument("-l", "--label", action="append", metavar="K=V", help="set a label")
+    p.add_argument("-m", "--memory", metavar="M", help="memory limit, e.g. 64m or 1g")
+    p.add_argument("--pids-limit", type=int, metavar="N", help="maximum number of processes")
+    p.add_argument("--cpus", type=float, metavar="F", help="number of CPUs, e.g. 0.5")
+    p.add_argument("--network", default="none", choices=NETWORK_MODES,
+                   help="network mode (default: none)")
+    p.add_argument("--stop-signal", default="SIGTERM", metavar="S",
+                   help="signal that stop sends first (default: SIGTERM)")
+    p.add_argument("--stop-timeout", type=int, default=10, metavar="N",
+                   help="seconds stop waits before SIGKILL (default: 10)")
+    # One REMAINDER positional: options end at IMAGE and everything after it is the command,
+    # as in podman (``run img sh -c "echo hi"``, ``run img ls -l``).
+    p.add_argument("image_and_command", nargs=argparse.REMAINDER, metavar=IMAGE_AND_COMMAND,
+                   help="image name or id, then the command and its arguments (default: the "
+                        "image's command)")
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog="jupyter-ctr", allow_abbrev=False,
+        description="Manage containers on runc and conmon, with podman's commands.")
+    parser.add_argument("--version", action="version", version=f"jupyter-ctr {__version__}")
+    parser.add_argument("--root", help="persistent state directory "
+                                       "(default: $JUPYTER_CTR_ROOT or /var/lib/jupyter-ctr)")
+    parser.add_argument("--runroot", help="volatile state directory "
+                                          "(default: $JUPYTER_CTR_RUNROOT or /run/jupyter-ctr)")
+    parser.add_argument("--log-level", default="warn", choices=list(LOG_LEVELS),
+                        help="engine log level (debug shows every runc/conmon command)")
+    sub = parser.add_subparsers(dest="cmd", metavar="COMMAND", required=True)
+
+    def add(name: str, func: Command, help_: str, *, parent: Any = sub,
+            aliases: Sequence[str] = (), description: str | None = None,
+            usage: str | None = None) -> Any:
+        p = parent.add_parser(name, help=help_, aliases=list(aliases), allow_abbrev=False,
+                              description=description or help_, usage=usage)
+        p.set_defaults(func=func)
+        return p
+
+    # images
+    image = sub.add_parser("image", help="manage images", allow_abbrev=False)
+    image_sub = image.add_subparsers(dest="image_cmd", metavar="COMMAND", required=True)
+    p = add("import", cmd_image_import, "import a rootfs tarball or OCI layout/archive",
+            parent=image_sub)
+    p.add_argument("path")
+    p.add_argument("reference")
+
+    def image_ls_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("-q", "--quiet", action="store_true", help="print ids only")
+        p.add_argument("--no-trunc", action="store_true", help="print full ids")
+
+    image_ls_options(add("ls", cmd_image_ls, "list images", parent=image_sub, aliases=["list"]))
+    image_ls_options(add("images", cmd_image_ls, "list images (image ls)"))
+    for p in (add("rm", cmd_image_rm, "remove images", parent=image_sub),
+              add("rmi", cmd_image_rm, "remove images (image rm)")):
+        p.add_argument("images", nargs="+", metavar="IMAGE")
+    p = add("inspect", cmd_image_inspect, "show images as JSON", parent=image_sub)
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p = add("build-demo", cmd_image_build_demo,
+            "build the demo image from the host's static busybox (once) and print its id",
+            parent=image_sub)
+    p.add_argument("reference", nargs="?", default="localhost/busybox:latest")
+
+    # containers
+    _add_create_options(add("create", cmd_create, "create a container; prints its id",
+                            usage=f"jupyter-ctr create [options] {IMAGE_AND_COMMAND}"))
+    p = add("run", cmd_run, "create and start a container",
+            usage=f"jupyter-ctr run [options] {IMAGE_AND_COMMAND}",
+            description="Create and start a container. In the foreground (without -d) the "
+                        "container's stdout and stderr are streamed from its log until it "
+                        "exits, and jupyter-ctr exits with its exit code. Limitation: there is "
+                        "no interactive attach yet: -i/-t are accepted and set on the "
+                        "container, but this terminal's input is not connected to it (use -d "
+                        "for interactive programs). Ctrl-C, SIGTERM or SIGHUP stop the "
+                        "container (and remove it with --rm).")
+    p.add_argument("-d", "--detach", action="store_true",
+                   help="run in the background and print the container id")
+    _add_create_options(p)
+
+    p = add("start", cmd_start, "start containers")
+    p.add_argument("-a", "--attach", action="store_true",
+                   help="stream the container's output until it exits; exit with its code")
+    p.add_argument("containers", nargs="+", metavar="CONTAINER")
+
+    p = add("stop", cmd_stop, "stop containers")
+    p.add_argument("-t", "--time", type=int, metavar="N",
+                   help="seconds to wait before SIGKILL (default: the container's stop timeout)")
+    p.add_argument("containers", nargs="+", metavar="CONTAINER")
+
+    p = add("kill", cmd_kill, "send a signal to containers")
+    p.add_argument("-s", "--signal", default="SIGKILL", metavar="SIG",
+                   help="signal name or number (default: SIGKILL)")
+    p.add_argument("containers", nargs="+", metavar="CONTAINER")
+
+    p = add("wait", cmd_wait, "wait for containers to exit; print their exit codes")
+    p.add_argument("containers", nargs="+", metavar="CONTAINER")
+
+    p = add("rm", cmd_rm, "remove containers")
+    p.add_argument("-f", "--force", action="store_true", help="stop running containers first")
+    p.add_argument("-t", "--time", type=int, metavar="N",
+                   help="seconds to wait before SIGKILL with -f")
+    p.add_argument("containers", nargs="+", metavar="CONTAINER")
+
+    p = add("ps", cmd_ps, "list containers")
+    p.add_argument("-a", "--all", action="store_true", help="include stopped containers")
+    p.add_argument("-q", "--quiet", action="store_true", help="print ids only")
+    p.add_argument("--no-trunc", action="store_true", help="do not truncate ids and commands")
+
+    p = add("logs", cmd_logs, "print a container's output (stderr lines go to stderr)")
+    p.add_argument("-f", "--follow", action="store_true", help="keep following while it runs")
+    p.add_argument("--tail", type=int, metavar="N", help="only the last N lines")
+    p.add_argument("-t", "--timestamps", action="store_true", help="prefix RFC3339 timestamps")
+    p.add_argument("--since", metavar="T",
+                   help="lines since T (Unix time, RFC3339 time, or duration like 10m)")
+    p.add_argument("--until", metavar="T", help="lines until T (same forms as --since)")
+    p.add_argument("container", metavar="CONTAINER")
+
+    p = add("inspect", cmd_inspect, "show containers or images as a JSON list")
+    p.add_argument("--type", default="all", choices=("container", "image", "all"))
+    p.add_argument("objects", nargs="+", metavar="NAME")
+
+    p = add("events", cmd_events, "show engine events (follows new ones by default)")
+    p.add_argument("--since", metavar="T", help="events since T (Unix, RFC3339 or duration)")
+    p.add_argument("--until", metavar="T", help="events until T; following stops there")
+    p.add_argument("-f", "--filter", action="append", metavar="K=V",
+                   help="container=, event=, type=, image= or label= (repeatable)")
+    p.add_argument("--format", metavar="json", help="print one JSON object per event")
+    p.add_argument("--stream", dest="stream", action="store_true", default=True,
+                   help="follow new events (default)")
+    p.add_argument("--no-stream", dest="stream", action="store_false",
+                   help="print stored events and exit")
+
+    p = add("stats", cmd_stats, "show CPU, memory and pid usage of running containers")
+    p.add_argument("--no-stream", dest="stream", action="store_false",
+                   help="print one table and exit")
+    p.add_argument("containers", nargs="*", metavar="CONTAINER",
+                   help="containers (default: every running one)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=LOG_LEVELS[args.log_level], stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        rt = Runtime(args.root, args.runroot)
+    except CtrError as exc:
+        _error(str(exc))
+        return ENGINE_ERROR
+    except OSError as exc:
+        _error(f"cannot prepare the engine's state directories: {exc}")
+        return ENGINE_ERROR
+    try:
+        return int(args.func(rt, args))
+    except CtrError as exc:
+        _error(str(exc))
+        return ENGINE_ERROR
+    except KeyboardInterrupt:
+        return INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (``| head``); keep Python from complaining at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    finally:
+        rt.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
