@@ -15,9 +15,9 @@ import os
 import shutil
 import signal as signal_mod
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from . import cgroups
 from .errors import (
@@ -28,6 +28,7 @@ from .errors import (
     CtrError,
     InvalidArgumentError,
     NoSuchContainerError,
+    NotImplementedCtrError,
     OCIRuntimeError,
     TimeoutCtrError,
 )
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from .runtime import Runtime
 
 S = ContainerState
+T = TypeVar("T")
 
 #: Poll interval while waiting for conmon's exit file.
 EXIT_POLL = 0.002
@@ -107,9 +109,12 @@ class Container:
 
     # -- locking and syncing ------------------------------------------------------------------
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        """Hold the container lock and sync from the store (no-op inside ``batch``)."""
+    def _locked(self, resync: bool = False) -> Iterator[None]:
+        """Hold the container lock and sync from the store (inside ``batch`` the lock is
+        already held: nothing happens, unless ``resync`` asks for a fresh reading)."""
         if self._batched:
+            if resync:
+                self._sync_locked()
             yield
             return
         if not self._valid:
@@ -219,36 +224,64 @@ class Container:
             f"{msg}; container {self._id[:12]} ({self.name}) is in state {self._state['state']}")
 
     # -- init / start -----------------------------------------------------------------------
-    def init(self) -> None:
-        """Create the container in the OCI runtime: CONFIGURED/STOPPED/EXITED -> CREATED."""
+    def init(self, recursive: bool = False) -> None:
+        """Create the container in the OCI runtime: CONFIGURED/STOPPED/EXITED -> CREATED.
+
+        Dependencies must run; ``recursive`` starts them first.
+        """
         with self._locked():
             st = S(self._state["state"])
             if st not in (S.CONFIGURED, S.STOPPED, S.EXITED):
                 raise self._err_state("container has already been created in runtime")
+            self._check_dependencies(recursive)
             self._init_runtime()
             self._event("init")
 
-    def start(self) -> None:
-        """Start the container: CONFIGURED/CREATED/STOPPED/EXITED -> RUNNING."""
-        with self._locked():
-            self._start_unlocked()
+    def start(self, recursive: bool = False) -> None:
+        """Start the container: CONFIGURED/CREATED/STOPPED/EXITED -> RUNNING.
 
-    def _start_unlocked(self) -> None:
+        Dependencies must run; ``recursive`` starts them first.
+        """
+        with self._locked():
+            self._start_unlocked(recursive=recursive)
+
+    def _check_dependencies(self, recursive: bool) -> None:
+        """Refuse while a dependency is not running; with ``recursive``, start it."""
+        not_running = []
+        for dep_id in self.config.get("dependencies") or []:
+            try:
+                dep = self._rt.lookup_container(dep_id)
+                if recursive:
+                    with contextlib.suppress(ContainerRunningError):
+                        dep.start(recursive=True)
+                elif dep.state is not S.RUNNING:
+                    not_running.append(dep.name)
+            except (NoSuchContainerError, ContainerRemovedError):
+                not_running.append(dep_id[:12])
+        if not_running:
+            raise self._err_state(f"some dependencies are not running: {', '.join(not_running)}"
+                                  " (start them, or start recursively)")
+
+    def _start_unlocked(self, recursive: bool = False, retain_retries: bool = False) -> None:
         st = S(self._state["state"])
         if st is S.RUNNING:
             raise ContainerRunningError(
                 f"container {self._id[:12]} ({self.name}) is already running")
         if st not in (S.CONFIGURED, S.CREATED, S.STOPPED, S.EXITED):
             raise self._err_state("container must be in Created or Stopped state to be started")
+        self._check_dependencies(recursive)
+        if not retain_retries:
+            self._state["restart_count"] = 0
         if st is not S.CREATED:
             self._init_runtime()
         self._begin("start")
+        started_at = time.time_ns()  # before runc start: a fast process may exit within it
         try:
             self._rt.oci.start(self._id)
         except CtrError:
             self._fail_and_cleanup()
             raise
-        self._state.update(started_at=time.time_ns(), stopped_by_user=False, pending=None,
+        self._state.update(started_at=started_at, stopped_by_user=False, pending=None,
                            error="")
         self._set(S.RUNNING)
         self._save()
@@ -317,42 +350,61 @@ class Container:
         if timeout is not None and timeout < 0:
             raise InvalidArgumentError(f"stop timeout must not be negative, got {timeout}")
         with self._locked():
-            st = S(self._state["state"])
-            self._state["stopped_by_user"] = True
-            if st in (S.STOPPED, S.EXITED):
-                self._save()
-                raise ContainerStoppedError(
-                    f"container {self._id[:12]} ({self.name}) is already stopped "
-                    f"(state {st.value})")
-            if st not in (S.CREATED, S.RUNNING, S.STOPPING):
-                raise self._err_state("can only stop created or running containers")
-            self._set(S.STOPPING)
+            self._stop_unlocked(timeout)
+
+    def _stop_unlocked(self, timeout: int | None) -> None:
+        st = S(self._state["state"])
+        self._state["stopped_by_user"] = True
+        if st in (S.STOPPED, S.EXITED):
             self._save()
-            wait = self.config["stop_timeout"] if timeout is None else timeout
-            if self._batched:
+            raise ContainerStoppedError(
+                f"container {self._id[:12]} ({self.name}) is already stopped "
+                f"(state {st.value})")
+        if st not in (S.CREATED, S.RUNNING, S.STOPPING):
+            raise self._err_state("can only stop created or running containers")
+        self._set(S.STOPPING)
+        self._save()
+        wait = self.config["stop_timeout"] if timeout is None else timeout
+        if self._batched:
+            self._stop_runtime(wait)
+        else:
+            # Don't hold the lock during the timeout: ps and inspect must not block.
+            self._lock.release()
+            try:
                 self._stop_runtime(wait)
-            else:
-                # Don't hold the lock during the timeout: ps and inspect must not block.
-                self._lock.release()
-                try:
-                    self._stop_runtime(wait)
-                finally:
-                    self._lock.acquire()
-                try:
-                    self._load()
-                except ContainerRemovedError:
-                    return  # removed (with force) while we waited: it is stopped for good
-            if S(self._state["state"]) is not S.STOPPING:
-                return  # another process finished the job while we waited
-            if not self._read_exit_file() and not _alive(int(self._state["conmon_pid"] or 0)):
-                rs = self._rt.oci.state(self._id)
-                if rs is None or rs.get("status") == "stopped":
-                    self._set(S.STOPPED)
-                    self._state["pid"] = 0
-                    if self._state.get("exit_code") is None:
-                        self._state["exit_code"] = -1
-            self._event("stop")
-            self._cleanup_unlocked()
+            finally:
+                self._lock.acquire()
+            try:
+                self._load()
+            except ContainerRemovedError:
+                return  # removed (with force) while we waited: it is stopped for good
+        if S(self._state["state"]) is not S.STOPPING:
+            return  # another process finished the job while we waited
+        if not self._read_exit_file() and not _alive(int(self._state["conmon_pid"] or 0)):
+            rs = self._rt.oci.state(self._id)
+            if rs is None or rs.get("status") == "stopped":
+                self._set(S.STOPPED)
+                self._state["pid"] = 0
+                if self._state.get("exit_code") is None:
+                    self._state["exit_code"] = -1
+        self._event("stop")
+        self._cleanup_unlocked()
+
+    def restart(self, timeout: int | None = None) -> None:
+        """Stop (if running, with ``timeout``) and start again (libpod RestartWithTimeout).
+
+        Accepts CONFIGURED, CREATED, RUNNING, STOPPED, EXITED; leaves RUNNING.
+        """
+        with self._locked():
+            st = S(self._state["state"])
+            if st not in (S.CONFIGURED, S.CREATED, S.RUNNING, S.STOPPED, S.EXITED):
+                raise self._err_state("unable to restart a container in a paused or unknown "
+                                      "state")
+            self._check_dependencies(recursive=False)
+            self._event("restart")
+            if st in (S.RUNNING, S.CREATED):
+                self._stop_unlocked(timeout)
+            self._start_unlocked()
 
     def _stop_runtime(self, timeout: int) -> None:
         oci = self._rt.oci
@@ -452,7 +504,7 @@ class Container:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             try:
-                with self._locked():
+                with self._locked(resync=True):
                     st = S(self._state["state"])
                     if exit_wait and st in (S.CONFIGURED, S.CREATED) and \
                             not self._state.get("started_at") and st not in wanted:
@@ -501,6 +553,23 @@ class Container:
             if st is S.STOPPING:
                 return  # the stopping process cleans up when the exit arrives
             self._cleanup_unlocked()
+            if st is S.STOPPED and self._should_restart():
+                self._state["restart_count"] = int(self._state.get("restart_count") or 0) + 1
+                self._save()
+                self._event("restart")
+                self._start_unlocked(retain_retries=True)
+
+    def _should_restart(self) -> bool:
+        """The restart policy's verdict on an exit that the user did not ask for."""
+        policy = self.config.get("restart_policy") or "no"
+        if policy == "no" or self._state.get("stopped_by_user"):
+            return False
+        if policy in ("always", "unless-stopped"):
+            return True
+        code = self._state.get("exit_code")
+        retries = int(self.config.get("restart_retries") or 0)
+        count = int(self._state.get("restart_count") or 0)
+        return code not in (0, None) and (retries == 0 or count < retries)
 
     def _cleanup_unlocked(self) -> None:
         st = S(self._state["state"])
@@ -559,8 +628,145 @@ class Container:
                     break
                 time.sleep(0.002)
 
+    # -- storage: mount, unmount, export --------------------------------------------------
+    def mount(self) -> Path:
+        """Mount the root filesystem and return its path; mounts are counted (any state but
+        REMOVING)."""
+        with self._locked():
+            if S(self._state["state"]) is S.REMOVING:
+                raise self._err_state("cannot mount a container that is being removed")
+            path = self._storage().mount()
+            self._state["mounted"] = True
+            self._state["mount_count"] = int(self._state.get("mount_count") or 0) + 1
+            self._save()
+            self._event("mount")
+            return path
+
+    def unmount(self, force: bool = False) -> None:
+        """Drop one mount. The last mount stays while the container runs, is paused, or has
+        exec sessions; ``force`` drops all user mounts at once."""
+        with self._locked():
+            st = S(self._state["state"])
+            count = int(self._state.get("mount_count") or 0)
+            if count == 0 and self._state.get("mounted"):
+                if st in (S.RUNNING, S.PAUSED):
+                    raise self._err_state("cannot unmount storage as the container is running "
+                                          "or paused")
+                if self._live_exec_sessions():
+                    raise self._err_state("container has active exec sessions, refusing to "
+                                          "unmount")
+                if st in IN_RUNTIME and not force:
+                    raise self._err_state("can't unmount the last mount, it is still in use")
+            count = 0 if force else max(count - 1, 0)
+            self._state["mount_count"] = count
+            if count == 0 and S(self._state["state"]) not in IN_RUNTIME:
+                self._storage().unmount()
+                self._state["mounted"] = False
+            self._save()
+            self._event("unmount")
+
+    def export(self, out: str | os.PathLike[str] | BinaryIO) -> None:
+        """Write the root filesystem as a tar archive (``podman export``) to a path or a
+        binary file object. Any state but REMOVING."""
+        with self._locked():
+            if S(self._state["state"]) is S.REMOVING:
+                raise self._err_state("cannot export a container that is being removed")
+            storage = self._storage()
+            was_mounted = storage.is_mounted()
+            rootfs = storage.mount()
+            try:
+                argv = ["tar", "--numeric-owner", "--xattrs", "-C", str(rootfs), "-cf", "-",
+                        "."]
+                if isinstance(out, (str, os.PathLike)):
+                    with open(out, "wb") as fh:
+                        _stream_command(argv, fh)
+                else:
+                    _stream_command(argv, out)
+            finally:
+                if not was_mounted:
+                    storage.unmount()
+            self._event("export")
+
+    # -- artifacts: small files the engine keeps with the container ---------------------------
+    def _artifact_path(self, name: str) -> Path:
+        if (not isinstance(name, str) or not name or name in (".", "..") or "/" in name
+                or "\0" in name or len(name) > 255):
+            raise InvalidArgumentError(f"invalid artifact name {name!r}: a plain file name is "
+                                       "required (no '/', NUL, '.' or '..')")
+        folder = self._rt.container_dir(self._id) / "artifacts"
+        path = folder / name
+        if path.is_symlink():
+            raise InvalidArgumentError(f"artifact {name!r} is a symbolic link, refusing it")
+        return path
+
+    def _check_valid(self) -> None:
+        if not self._valid or not self._rt.store.container_exists(self._id):
+            self._valid = False
+            raise ContainerRemovedError(f"container {self._id} has already been removed")
+
+    def add_artifact(self, name: str, data: bytes) -> None:
+        """Store ``data`` as the artifact ``name`` (replacing it)."""
+        self._check_valid()
+        path = self._artifact_path(name)
+        path.parent.mkdir(exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+
+    def get_artifact(self, name: str) -> bytes:
+        """Read the artifact ``name``; InvalidArgumentError if there is none."""
+        self._check_valid()
+        path = self._artifact_path(name)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except FileNotFoundError:
+            raise InvalidArgumentError(f"container {self._id[:12]} has no artifact "
+                                       f"{name!r}") from None
+        with os.fdopen(fd, "rb") as fh:
+            return fh.read()
+
+    def remove_artifact(self, name: str) -> None:
+        """Delete the artifact ``name``; InvalidArgumentError if there is none."""
+        self._check_valid()
+        try:
+            self._artifact_path(name).unlink()
+        except FileNotFoundError:
+            raise InvalidArgumentError(f"container {self._id[:12]} has no artifact "
+                                       f"{name!r}") from None
+
+    # -- batch and the rest of libpod's API ------------------------------------------------
+    def batch(self, fn: Callable[[Container], T]) -> T:
+        """Run ``fn(ctr)`` under one lock and one sync: the verbs it calls on ``ctr`` neither
+        lock nor re-sync. ``ctr`` cannot be removed inside ``fn``."""
+        if not self._valid:
+            raise ContainerRemovedError(f"container {self._id} has already been removed")
+        with self._lock:
+            self._sync_locked()
+            inner = Container(self._rt, self._id, self.config)
+            inner._state = self._state
+            inner._lock = self._lock
+            inner._batched = True
+            try:
+                return fn(inner)
+            finally:
+                inner._batched = False
+                inner._valid = False  # the handle dies with the batch
+                self._state = inner._state
+                self._save()
+
+    def refresh(self) -> None:
+        """libpod's Refresh (reset after a reboot): not implemented, as in the seed."""
+        raise NotImplementedCtrError("refresh is not implemented: a container's state is "
+                                     "reconciled on every sync() instead")
+
+    def _live_exec_sessions(self) -> list[str]:
+        return []
+
     # -- removal (called by Runtime.remove_container under this container's lock) -----------
     def _remove(self, force: bool, timeout: int | None) -> None:
+        if self._batched:
+            raise self._err_state("cannot remove a container inside its own batch")
         st = S(self._state["state"])
         if st in (S.RUNNING, S.PAUSED, S.STOPPING) and not force:
             raise self._err_state("cannot remove a running or paused container without force")
@@ -671,7 +877,7 @@ class Container:
                 "WorkDir": str(storage.work),
                 **({"MergedDir": str(storage.merged)} if st.get("mounted") else {})}},
             "Mounts": [],
-            "Dependencies": [],
+            "Dependencies": list(cfg.get("dependencies") or []),
             "NetworkSettings": {"Networks": {} if cfg["network"] == "none" else {"host": {}}},
             "LogPath": str(self.log_path),
             "Config": {
@@ -704,7 +910,8 @@ class Container:
                 "CpuQuota": int((cfg.get("cpus") or 0) * 100_000),
                 "NetworkMode": cfg["network"],
                 "AutoRemove": bool(cfg.get("auto_remove")),
-                "RestartPolicy": {"Name": "", "MaximumRetryCount": 0},
+                "RestartPolicy": {"Name": cfg.get("restart_policy") or "",
+                                  "MaximumRetryCount": int(cfg.get("restart_retries") or 0)},
                 "Privileged": False,
                 "CapAdd": [],
                 "CapDrop": [],
@@ -713,6 +920,22 @@ class Container:
 
 
 # -- helpers --------------------------------------------------------------------------------
+def _stream_command(argv: list[str], out: BinaryIO) -> None:
+    """Run ``argv`` and copy its stdout into ``out`` (through the logged subprocess seam)."""
+    import subprocess
+
+    from . import procs
+
+    procs.log.debug("exec %s", " ".join(argv))
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        shutil.copyfileobj(proc.stdout, out, 1 << 20)
+        err = proc.stderr.read()
+    if proc.returncode != 0:
+        raise OCIRuntimeError(f"{argv[0]} failed (exit {proc.returncode}): "
+                              f"{err.decode(errors='replace').strip()}")
+
+
 def _alive(pid: int) -> bool:
     if not pid:
         return False

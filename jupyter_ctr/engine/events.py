@@ -10,6 +10,7 @@ from typing import Any
 
 from .errors import InvalidArgumentError
 from .store import StateStore
+from .timeutil import rfc3339_ns
 
 FILTER_KEYS = ("container", "event", "type", "image", "label")
 
@@ -33,7 +34,7 @@ class Event:
         """libpod's event JSON (``podman events --format json``)."""
         return {
             "ID": self.id, "Image": self.image, "Name": self.name, "Status": self.action,
-            "Time": self.time.isoformat(), "timeNano": self.time_ns, "Type": self.type,
+            "Time": rfc3339_ns(self.time_ns), "timeNano": self.time_ns, "Type": self.type,
             "Attributes": dict(self.attributes),
         }
 

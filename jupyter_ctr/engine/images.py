@@ -834,10 +834,7 @@ class ImageStore:
         )
 
     def _add_name(self, image_id: str, name: str) -> Image:
-        record, names = self.store.image(image_id)
-        if name not in names:
-            # add_image replaces the row, and that drops its names: pass all of them again.
-            self.store.add_image(image_id, sorted({*names, name}), record)
+        self.store.tag_image(name, image_id)
         return self._load(image_id)
 
     def _resolve(self, ref_or_id: str) -> str:

@@ -4,6 +4,7 @@ may construct a Runtime on the same roots and work on the same containers at onc
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
@@ -22,6 +23,7 @@ from .container import Container, new_state
 from .errors import (
     ContainerRemovedError,
     CtrError,
+    DependencyExistsError,
     InvalidArgumentError,
     NoSuchContainerError,
 )
@@ -148,6 +150,7 @@ class Runtime:
         stop_signal: str | int = "SIGTERM", stop_timeout: int = 10,
         memory: int | str | None = None, pids_limit: int | None = None,
         cpus: float | None = None, network: str = "none", auto_remove: bool = False,
+        restart_policy: str = "no", depends_on: Sequence[str | Container] = (),
     ) -> Container:
         """Create a container (state CONFIGURED) from an image. Validates everything first."""
         img = self.images.get(image)
@@ -175,6 +178,13 @@ class Runtime:
             if not isinstance(cpus, (int, float)) or not 0 < cpus <= (os.cpu_count() or 1):
                 raise InvalidArgumentError(
                     f"cpus must be > 0 and at most the host's {os.cpu_count()} cpus, got {cpus!r}")
+        policy, retries = parse_restart_policy(restart_policy)
+        if policy != "no" and auto_remove:
+            raise InvalidArgumentError("a restart policy cannot be combined with auto-remove")
+        dependencies = []
+        for dep in depends_on:
+            dep_ctr = dep if isinstance(dep, Container) else self.lookup_container(dep)
+            dependencies.append(dep_ctr.id)
         label_map = {str(k): str(v) for k, v in (labels or {}).items()}
         ctr_id = secrets.token_hex(32)
         config: dict[str, Any] = {
@@ -186,6 +196,8 @@ class Runtime:
             "stop_signal": parse_signal(stop_signal), "stop_timeout": stop_timeout,
             "memory": mem, "pids_limit": pids_limit, "cpus": cpus, "network": network,
             "auto_remove": bool(auto_remove), "created": time.time_ns(),
+            "restart_policy": policy, "restart_retries": retries,
+            "dependencies": dependencies,
         }
         ctr_dir = self.container_dir(ctr_id)
         ctr = Container(self, ctr_id, config)
@@ -234,8 +246,20 @@ class Runtime:
         """Remove a container and everything it owns. Running ones need ``force``."""
         if isinstance(ctr, str):
             ctr = self.lookup_container(ctr)
+        dependents = self._dependents(ctr.id)
+        if dependents and not force:
+            raise DependencyExistsError(
+                f"container {ctr.id[:12]} ({ctr.name}) has dependent containers which must be "
+                f"removed before it: {', '.join(d.name for d in dependents)} (or use force)")
+        for dep in dependents:  # force removes the dependents first, like podman rm --depend
+            with contextlib.suppress(NoSuchContainerError, ContainerRemovedError):
+                self.remove_container(dep, force=True, timeout=timeout)
         with ctr._locked():
             ctr._remove(force, timeout)
+
+    def _dependents(self, ctr_id: str) -> list[Container]:
+        return [Container(self, cid, cfg) for cid, cfg, _ in self.store.all_containers()
+                if ctr_id in (cfg.get("dependencies") or [])]
 
     # -- events ---------------------------------------------------------------------------
     def events_stream(self, since: float | datetime | None = None,
@@ -269,6 +293,21 @@ def _resolve_command(command: Sequence[str] | str | None, img: Image) -> list[st
         if not isinstance(a, str) or "\0" in a:
             raise InvalidArgumentError(f"command argument {a!r} is not a valid string")
     return args
+
+
+def parse_restart_policy(spec: str) -> tuple[str, int]:
+    """``no``, ``always``, ``unless-stopped`` or ``on-failure[:N]`` -> (policy, retries)."""
+    policy, _, count = (spec or "no").partition(":")
+    if policy not in ("no", "always", "on-failure", "unless-stopped"):
+        raise InvalidArgumentError(f"invalid restart policy {spec!r}: use no, always, "
+                                   "on-failure[:N] or unless-stopped")
+    if count and policy != "on-failure":
+        raise InvalidArgumentError(f"invalid restart policy {spec!r}: only on-failure takes "
+                                   "a retry count")
+    if count and (not count.isdigit() or int(count) < 0):
+        raise InvalidArgumentError(f"invalid restart policy {spec!r}: the retry count must "
+                                   "be a non-negative integer")
+    return policy, int(count or 0)
 
 
 def _merge_env(image_env: Sequence[str], env: Mapping[str, str] | Sequence[str] | None,

@@ -122,6 +122,10 @@ class StateStore:
         config: dict[str, Any] = json.loads(row[0])
         return config
 
+    def container_exists(self, ctr_id: str) -> bool:
+        return self._conn().execute("SELECT 1 FROM containers WHERE id=?",
+                                    (ctr_id,)).fetchone() is not None
+
     def save_container_state(self, ctr_id: str, state: dict[str, Any]) -> None:
         with self._tx() as db:
             cur = db.execute("UPDATE containers SET state=? WHERE id=?",
@@ -171,7 +175,9 @@ class StateStore:
     def add_image(self, image_id: str, names: list[str], record: dict[str, Any]) -> None:
         """Store an image; a name already held by another image moves to this one."""
         with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO images(id, record, created) VALUES (?,?,?)",
+            # An upsert, not INSERT OR REPLACE: replacing the row would cascade to its names.
+            db.execute("INSERT INTO images(id, record, created) VALUES (?,?,?) "
+                       "ON CONFLICT(id) DO UPDATE SET record=excluded.record",
                        (image_id, json.dumps(record), time.time()))
             for name in names:
                 db.execute("INSERT OR REPLACE INTO image_names(name, image_id) VALUES (?,?)",
@@ -198,6 +204,12 @@ class StateStore:
         with self._tx() as db:
             db.execute("DELETE FROM image_names WHERE image_id=?", (image_id,))
             db.execute("DELETE FROM images WHERE id=?", (image_id,))
+
+    def tag_image(self, name: str, image_id: str) -> None:
+        """Point ``name`` at ``image_id`` (moving it from any other image), atomically."""
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO image_names(name, image_id) VALUES (?,?)",
+                       (name, image_id))
 
     def untag_image(self, name: str) -> None:
         with self._tx() as db:

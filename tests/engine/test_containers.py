@@ -118,6 +118,12 @@ def test_memory_limit_enforced_and_reported(rt: Runtime) -> None:
     host = ctr.inspect()["HostConfig"]
     assert host["Memory"] == 32 << 20 and host["PidsLimit"] == 20
     assert host["CpuQuota"] == 50_000 and host["CpuPeriod"] == 100_000
+    cg = Path("/sys/fs/cgroup")
+    rel = f"jupyter-ctr/{ctr.id}"
+    if (cg / "cpu" / rel).is_dir():  # cgroup v1: the kernel's own view of the limits
+        assert (cg / "cpu" / rel / "cpu.cfs_quota_us").read_text().strip() == "50000"
+        assert (cg / "pids" / rel / "pids.max").read_text().strip() == "20"
+        assert int((cg / "memory" / rel / "memory.limit_in_bytes").read_text()) == 32 << 20
     ctr.stop(timeout=0)
     # Allocate far more than the limit: the kernel's OOM killer ends it.
     ctr2 = rt.create_container(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -79,6 +80,18 @@ TABLE: dict[str, dict[ContainerState, object]] = {
                                      S.EXITED, S.STOPPING)},
     "stats": {S.CONFIGURED: E_INV, S.CREATED: E_INV, S.RUNNING: OK, S.PAUSED: OK,
               S.STOPPED: E_INV, S.EXITED: E_INV, S.STOPPING: E_INV},
+    "pause": {S.CONFIGURED: E_INV, S.CREATED: E_INV, S.RUNNING: S.PAUSED, S.PAUSED: E_INV,
+              S.STOPPED: E_INV, S.EXITED: E_INV, S.STOPPING: E_INV},
+    "unpause": {S.CONFIGURED: E_INV, S.CREATED: E_INV, S.RUNNING: E_INV, S.PAUSED: S.RUNNING,
+                S.STOPPED: E_INV, S.EXITED: E_INV, S.STOPPING: E_INV},
+    "restart": {S.CONFIGURED: S.RUNNING, S.CREATED: S.RUNNING, S.RUNNING: S.RUNNING,
+                S.PAUSED: E_INV, S.STOPPED: S.RUNNING, S.EXITED: S.RUNNING, S.STOPPING: E_INV},
+    "mount": {s: OK for s in (S.CONFIGURED, S.CREATED, S.RUNNING, S.PAUSED, S.STOPPED,
+                              S.EXITED, S.STOPPING)},
+    "unmount": {S.CONFIGURED: S.CONFIGURED, S.CREATED: E_INV, S.RUNNING: E_INV,
+                S.PAUSED: E_INV, S.STOPPED: E_INV, S.EXITED: S.EXITED, S.STOPPING: E_INV},
+    "export": {s: OK for s in (S.CONFIGURED, S.CREATED, S.RUNNING, S.PAUSED, S.STOPPED,
+                               S.EXITED, S.STOPPING)},
     "inspect": {s: OK for s in (S.CONFIGURED, S.CREATED, S.RUNNING, S.PAUSED, S.STOPPED,
                                 S.EXITED, S.STOPPING)},
     "sync": {s: OK for s in (S.CONFIGURED, S.CREATED, S.RUNNING, S.PAUSED, S.STOPPED,
@@ -95,6 +108,12 @@ VERBS: dict[str, Callable[[Runtime, Container], object]] = {
     "remove_force": lambda rt, c: rt.remove_container(c, force=True, timeout=0),
     "stats": lambda rt, c: c.stats(),
     "inspect": lambda rt, c: c.inspect(),
+    "pause": lambda rt, c: c.pause(),
+    "unpause": lambda rt, c: c.unpause(),
+    "restart": lambda rt, c: c.restart(timeout=0),
+    "mount": lambda rt, c: c.mount(),
+    "unmount": lambda rt, c: c.unmount(),
+    "export": lambda rt, c: c.export(io.BytesIO()),
     "sync": lambda rt, c: c.sync(),
 }
 
