@@ -98,3 +98,16 @@ def is_frozen(cgroups_path: str) -> bool:
         return (CGROUP_ROOT / "freezer" / rel / "freezer.state").read_text().strip() == "FROZEN"
     except OSError:
         return False
+
+
+def container_pids(cgroups_path: str) -> list[int]:
+    """Host pids of every process in the container's cgroup."""
+    rel = cgroups_path.lstrip("/")
+    candidates = [CGROUP_ROOT / rel / "cgroup.procs"] if _is_v2() else [
+        CGROUP_ROOT / "pids" / rel / "cgroup.procs", CGROUP_ROOT / "memory" / rel / "cgroup.procs"]
+    for path in candidates:
+        try:
+            return [int(x) for x in path.read_text().split()]
+        except OSError:
+            continue
+    return []

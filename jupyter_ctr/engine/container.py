@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
-from . import cgroups
+from . import cgroups, procinfo
 from .errors import (
     ContainerRemovedError,
     ContainerRunningError,
@@ -826,6 +826,17 @@ class Container:
         return {"id": self._id, "name": self.name, "cpu_ns": s.cpu_ns,
                 "memory_bytes": s.memory_bytes, "memory_limit": s.memory_limit,
                 "pids": s.pids, "time_ns": time.time_ns()}
+
+    def top(self) -> dict[str, Any]:
+        """The container's processes, like ``podman top`` (default descriptors):
+        ``{"Titles": [...], "Processes": [[...], ...]}``. RUNNING or PAUSED only."""
+        with self._locked():
+            if S(self._state["state"]) not in (S.RUNNING, S.PAUSED):
+                raise self._err_state("top can only be used on running containers")
+            pids = cgroups.container_pids(self.cgroups_path)
+        titles = ["USER", "PID", "PPID", "%CPU", "ELAPSED", "TTY", "TIME", "COMMAND"]
+        rows = [row for row in (procinfo.ps_row(pid) for pid in sorted(pids)) if row]
+        return {"Titles": titles, "Processes": rows}
 
     def inspect(self) -> dict[str, Any]:
         """A dict shaped like ``podman inspect``."""

@@ -206,3 +206,17 @@ def test_pause_stops_output_and_unpause_resumes(rt: Runtime) -> None:
     ctr.unpause()
     time.sleep(0.4)
     assert len(list(ctr.logs())) > n
+
+
+def test_top_lists_container_processes(rt: Runtime) -> None:
+    ctr = rt.create_container(DEMO, ["sh", "-c", "sleep 1000 & sleep 999; true"])
+    ctr.start()
+    assert wait_until(lambda: len(ctr.top()["Processes"]) == 3)
+    top = ctr.top()
+    assert top["Titles"][:3] == ["USER", "PID", "PPID"]
+    by_cmd = {row[-1]: row for row in top["Processes"]}
+    assert by_cmd["sh -c sleep 1000 & sleep 999; true"][1] == "1"  # pid inside the container
+    assert by_cmd["sleep 1000"][2] == "1" and by_cmd["sleep 1000"][0] == "0"
+    ctr.stop(timeout=0)
+    with pytest.raises(ContainerStateInvalidError, match="top"):
+        ctr.top()

@@ -1,0 +1,69 @@
+"""Process rows for ``top``, read from /proc like podman's psgo (user, pids, cpu, times)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+_CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def _boot_time() -> float:
+    with open("/proc/stat") as fh:
+        for line in fh:
+            if line.startswith("btime "):
+                return float(line.split()[1])
+    return 0.0
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}h{m}m{s}s" if h else (f"{m}m{s}s" if m else f"{s}s")
+
+
+def _user_name(uid: int, passwd: dict[int, str] | None = None) -> str:
+    return (passwd or {}).get(uid, str(uid))
+
+
+def ps_row(pid: int, passwd: dict[int, str] | None = None) -> list[str] | None:
+    """USER, PID, PPID, %CPU, ELAPSED, TTY, TIME, COMMAND of one host pid (None if gone).
+
+    PID and PPID are the ids inside the container's pid namespace, as podman shows them.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read().decode(errors="replace")
+        with open(f"/proc/{pid}/status") as fh:
+            status = fh.read()
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            cmdline = fh.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    comm = stat[stat.index("(") + 1:stat.rindex(")")]
+    utime, stime = int(fields[11]), int(fields[12])
+    start_ticks = int(fields[19])
+    tty_nr = int(fields[4])
+    uid, nspid, nsppid = 0, pid, 0
+    for line in status.splitlines():
+        if line.startswith("Uid:"):
+            uid = int(line.split()[1])
+        elif line.startswith("NSpid:"):
+            nspid = int(line.split()[-1])
+    ppid_host = int(fields[1])
+    try:
+        with open(f"/proc/{ppid_host}/status") as fh:
+            for line in fh:
+                if line.startswith("NSpid:"):
+                    parts = line.split()
+                    nsppid = int(parts[-1]) if len(parts) > 2 else 0
+    except OSError:
+        nsppid = 0
+    elapsed = max(time.time() - (_boot_time() + start_ticks / _CLK_TCK), 0.001)
+    cpu_seconds = (utime + stime) / _CLK_TCK
+    tty = "?" if tty_nr == 0 else f"pts/{(tty_nr & 0xFF) | ((tty_nr >> 12) & 0xFFF00)}"
+    return [_user_name(uid, passwd), str(nspid), str(nsppid),
+            f"{100.0 * cpu_seconds / elapsed:.3f}", _duration(elapsed), tty,
+            _duration(cpu_seconds), cmdline or f"[{comm}]"]
