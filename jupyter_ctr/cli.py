@@ -255,7 +255,7 @@ def _follow_until_exit(rt: Runtime, ctr: Container, since: float | None, start: 
     try:
         with _termination_as_interrupt():
             if start:
-                ctr.start()
+                ctr.start(recursive=True)
             follower.wait()
             code = ctr.wait()
     except KeyboardInterrupt as exc:
@@ -352,7 +352,8 @@ def _create(rt: Runtime, args: argparse.Namespace) -> Container:
         workdir=args.workdir, user=args.user, tty=args.tty, stdin=args.interactive,
         labels=_key_values(args.label), stop_signal=args.stop_signal,
         stop_timeout=args.stop_timeout, memory=args.memory, pids_limit=args.pids_limit,
-        cpus=args.cpus, network=args.network, auto_remove=args.rm)
+        cpus=args.cpus, network=args.network, auto_remove=args.rm,
+        restart_policy=args.restart, depends_on=_split_commas(args.requires))
 
 
 def cmd_create(rt: Runtime, args: argparse.Namespace) -> int:
@@ -364,7 +365,7 @@ def cmd_run(rt: Runtime, args: argparse.Namespace) -> int:
     ctr = _create(rt, args)
     if args.detach:
         try:
-            ctr.start()
+            ctr.start(recursive=True)
         except BaseException:
             if args.rm:
                 _remove_quietly(rt, ctr)
@@ -372,7 +373,7 @@ def cmd_run(rt: Runtime, args: argparse.Namespace) -> int:
         print(ctr.id)
         return 0
     try:
-        ctr.init()
+        ctr.init(recursive=True)
     except BaseException:
         if args.rm:
             _remove_quietly(rt, ctr)
@@ -389,13 +390,13 @@ def cmd_start(rt: Runtime, args: argparse.Namespace) -> int:
         running = state in (ContainerState.RUNNING, ContainerState.PAUSED,
                             ContainerState.STOPPING)
         if not running and state is not ContainerState.CREATED:
-            ctr.init()
+            ctr.init(recursive=True)
         # Earlier runs' lines stay in the log: show only what this run writes.
         return _follow_until_exit(rt, ctr, since=time.time(), start=not running, remove=False)
 
     def start(ref: str) -> str:
         with contextlib.suppress(ContainerRunningError):
-            rt.lookup_container(ref).start()
+            rt.lookup_container(ref).start(recursive=True)
         return ref
 
     return _each(args.containers, start)
@@ -430,6 +431,55 @@ def cmd_rm(rt: Runtime, args: argparse.Namespace) -> int:
         return ref
 
     return _each(args.containers, remove)
+
+
+def cmd_pause(rt: Runtime, args: argparse.Namespace) -> int:
+    return _each(args.containers, lambda ref: _do(rt.lookup_container(ref).pause, ref))
+
+
+def cmd_unpause(rt: Runtime, args: argparse.Namespace) -> int:
+    return _each(args.containers, lambda ref: _do(rt.lookup_container(ref).unpause, ref))
+
+
+def cmd_restart(rt: Runtime, args: argparse.Namespace) -> int:
+    return _each(args.containers,
+                 lambda ref: _do(lambda: rt.lookup_container(ref).restart(timeout=args.time), ref))
+
+
+def cmd_mount(rt: Runtime, args: argparse.Namespace) -> int:
+    return _each(args.containers, lambda ref: str(rt.lookup_container(ref).mount()))
+
+
+def cmd_umount(rt: Runtime, args: argparse.Namespace) -> int:
+    return _each(args.containers,
+                 lambda ref: _do(lambda: rt.lookup_container(ref).unmount(force=args.force), ref))
+
+
+def cmd_export(rt: Runtime, args: argparse.Namespace) -> int:
+    ctr = rt.lookup_container(args.container)
+    if args.output:
+        ctr.export(args.output)
+    elif sys.stdout.isatty():
+        raise InvalidArgumentError("refusing to export to a terminal: use -o FILE or redirect")
+    else:
+        sys.stdout.flush()
+        ctr.export(sys.stdout.buffer)
+    return 0
+
+
+def cmd_top(rt: Runtime, args: argparse.Namespace) -> int:
+    top = rt.lookup_container(args.container).top()
+    _print_table(top["Titles"], top["Processes"])
+    return 0
+
+
+def _do(fn: Callable[[], object], result: str) -> str:
+    fn()
+    return result
+
+
+def _split_commas(values: Sequence[str] | None) -> list[str]:
+    return [v for item in values or [] for v in item.split(",") if v]
 
 
 def _status_text(state: dict[str, Any], now: float) -> str:
@@ -614,6 +664,10 @@ def _add_create_options(p: argparse.ArgumentParser) -> None:
                    help="signal that stop sends first (default: SIGTERM)")
     p.add_argument("--stop-timeout", type=int, default=10, metavar="N",
                    help="seconds stop waits before SIGKILL (default: 10)")
+    p.add_argument("--restart", default="no", metavar="POLICY",
+                   help="restart policy: no, always, on-failure[:N], unless-stopped")
+    p.add_argument("--requires", action="append", metavar="CTR[,CTR]",
+                   help="containers that must run before this one (started by start/run)")
     # One REMAINDER positional: options end at IMAGE and everything after it is the command,
     # as in podman (``run img sh -c "echo hi"``, ``run img ls -l``).
     p.add_argument("image_and_command", nargs=argparse.REMAINDER, metavar=IMAGE_AND_COMMAND,
@@ -705,6 +759,28 @@ def build_parser() -> ArgumentParser:
     p.add_argument("-t", "--time", type=int, metavar="N",
                    help="seconds to wait before SIGKILL with -f")
     p.add_argument("containers", nargs="+", metavar="CONTAINER")
+
+    for name, func, text in (("pause", cmd_pause, "pause containers (cgroup freezer)"),
+                             ("unpause", cmd_unpause, "unpause containers")):
+        add(name, func, text).add_argument("containers", nargs="+", metavar="CONTAINER")
+
+    p = add("restart", cmd_restart, "restart containers")
+    p.add_argument("-t", "--time", type=int, metavar="N",
+                   help="seconds to wait before SIGKILL (default: the container's stop timeout)")
+    p.add_argument("containers", nargs="+", metavar="CONTAINER")
+
+    p = add("mount", cmd_mount, "mount containers' root filesystems and print the paths")
+    p.add_argument("containers", nargs="+", metavar="CONTAINER")
+    p = add("umount", cmd_umount, "unmount containers' root filesystems", aliases=["unmount"])
+    p.add_argument("-f", "--force", action="store_true", help="drop every mount at once")
+    p.add_argument("containers", nargs="+", metavar="CONTAINER")
+
+    p = add("export", cmd_export, "write a container's root filesystem as a tar archive")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    p.add_argument("container", metavar="CONTAINER")
+
+    p = add("top", cmd_top, "show a container's processes")
+    p.add_argument("container", metavar="CONTAINER")
 
     p = add("ps", cmd_ps, "list containers")
     p.add_argument("-a", "--all", action="store_true", help="include stopped containers")

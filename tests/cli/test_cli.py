@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from collections.abc import Iterator
@@ -312,3 +313,38 @@ def test_parse_time_forms() -> None:
     assert parse_time("2026-11-29T01:02:03.123456789Z") == pytest.approx(1795914123.123457)
     with pytest.raises(Exception, match="invalid time"):
         parse_time("yesterday")
+
+
+def test_pause_unpause_restart_top_mount_export(cli: Cli, tmp_path: Path) -> None:
+    cid = cli.ok("run", "-d", "--name", "verbs", "localhost/busybox", "sleep", "1000").strip()
+    assert cli.ok("pause", "verbs").strip() == "verbs"
+    assert "Paused" in cli.ok("ps")
+    cli.ok("unpause", "verbs")
+    top = cli.ok("top", "verbs").splitlines()
+    assert top[0].split()[:3] == ["USER", "PID", "PPID"] and "sleep 1000" in top[1]
+    pid_before = json.loads(cli.ok("inspect", "verbs"))[0]["State"]["Pid"]
+    cli.ok("restart", "-t", "0", "verbs")
+    assert json.loads(cli.ok("inspect", "verbs"))[0]["State"]["Pid"] != pid_before
+    path = cli.ok("mount", "verbs").strip()
+    assert path.endswith("/merged") and cid in path
+    cli.ok("umount", "verbs")
+    out = tmp_path / "fs.tar"
+    cli.ok("export", "-o", str(out), "verbs")
+    with tarfile.open(out) as tar:
+        assert "./bin/busybox" in tar.getnames()
+    res = cli("umount", "verbs")  # the running container's own mount stays
+    assert res.returncode == 125 and "running" in res.stderr
+    cli.ok("rm", "-f", "-t", "0", "verbs")
+
+
+def test_requires_and_restart_policy(cli: Cli) -> None:
+    cli.ok("create", "--name", "dep", "localhost/busybox", "sleep", "1000")
+    cli.ok("run", "-d", "--name", "app", "--requires", "dep", "--restart", "on-failure:1",
+           "localhost/busybox", "sleep", "1000")
+    info = json.loads(cli.ok("inspect", "dep", "app"))
+    assert info[0]["State"]["Status"] == "running"  # started for its dependent
+    assert info[1]["HostConfig"]["RestartPolicy"]["Name"] == "on-failure"
+    res = cli("rm", "dep")
+    assert res.returncode == 125 and "app" in res.stderr
+    res = cli("run", "-d", "--restart", "sometimes", "localhost/busybox", "true")
+    assert res.returncode == 125 and "restart policy" in res.stderr
