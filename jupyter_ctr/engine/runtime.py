@@ -108,15 +108,20 @@ class Runtime:
 
     def exit_command(self, ctr_id: str) -> list[str]:
         """What conmon runs when the container exits: our cleanup, even with no engine alive."""
-        return [sys.executable, "-m", "jupyter_ctr.engine.cleanup", "--root", str(self.root),
+        # -S: no site-packages scan at every container exit; exit_command_env() puts exactly
+        # this package and traitlets on the path instead.
+        return [sys.executable, "-S", "-m", "jupyter_ctr.engine.cleanup", "--root", str(self.root),
                 "--run-root", str(self.run_root), "--runtime", self.config.runtime, ctr_id]
 
     @staticmethod
     def exit_command_env() -> dict[str, str]:
         """Environment for conmon, so the exit command imports this very package."""
-        pkg_parent = str(Path(__file__).resolve().parents[2])
+        import traitlets
+
+        paths = [str(Path(__file__).resolve().parents[2]),
+                 str(Path(traitlets.__file__).resolve().parents[1])]
         current = os.environ.get("PYTHONPATH")
-        return {"PYTHONPATH": pkg_parent + (os.pathsep + current if current else "")}
+        return {"PYTHONPATH": os.pathsep.join(paths + ([current] if current else []))}
 
     # -- images ---------------------------------------------------------------------------
     def import_image(self, path: str | os.PathLike[str], reference: str) -> Image:
