@@ -20,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", required=True)
     parser.add_argument("--run-root", required=True)
     parser.add_argument("--runtime", default="runc")
+    parser.add_argument("--run", default="", help="token of the run whose exit this is")
     parser.add_argument("id")
     args = parser.parse_args(argv)
     root, run_root = Path(args.root), Path(args.run_root)
@@ -32,8 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     rt = Runtime(root, run_root, config=EngineConfig(runtime=args.runtime))
     try:
         ctr = rt.lookup_container(args.id)
-        ctr.cleanup()
-        if ctr.config.get("auto_remove"):
+        ctr.cleanup(run_token=args.run or None)
+        if ctr.config.get("auto_remove") and ctr.state.value == "exited":
             rt.remove_container(ctr, force=True, timeout=0)
     except (NoSuchContainerError, ContainerRemovedError):
         return 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal as signal_mod
 import time
@@ -298,10 +299,12 @@ class Container:
             rootfs = storage.mount()
             self._state["mounted"] = True
             self._write_bundle(rootfs)
+            run_token = secrets.token_hex(8)
+            self._state["run_token"] = run_token
             result = self._rt.oci.create(
                 ctr_id=self._id, name=self.name, bundle=self.bundle, log_path=self.log_path,
                 tty=bool(self.config["tty"]), stdin=bool(self.config["stdin"]),
-                exit_command=self._rt.exit_command(self._id),
+                exit_command=self._rt.exit_command(self._id, run_token),
                 extra_env=self._rt.exit_command_env())
         except CtrError as exc:
             self._state["error"] = str(exc)
@@ -339,6 +342,30 @@ class Container:
         self._set(S.EXITED if self._state.get("started_at") else S.CONFIGURED)
         self._state.update(pid=0, conmon_pid=0, pending=None)
         self._save()
+
+    # -- attach (engine/attach.py does the work; these take the lock only briefly) ---------
+    def attach(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None,
+               stderr: BinaryIO | None = None, detach_keys: str = "ctrl-p,ctrl-q",
+               logs: bool = False) -> str:
+        """Attach to a CREATED or RUNNING container's stdio until it exits ("exited") or the
+        detach keys are typed ("detached"). ``logs`` replays the log first."""
+        from . import attach
+
+        return attach.attach(self, stdin, stdout, stderr, detach_keys, logs)
+
+    def start_and_attach(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None,
+                         stderr: BinaryIO | None = None,
+                         detach_keys: str = "ctrl-p,ctrl-q") -> str:
+        """Attach, then start: not a byte of output is lost (libpod StartAndAttach)."""
+        from . import attach
+
+        return attach.start_and_attach(self, stdin, stdout, stderr, detach_keys)
+
+    def resize(self, height: int, width: int) -> None:
+        """Resize the container's tty (libpod AttachResize); CREATED or RUNNING."""
+        from . import attach
+
+        attach.resize(self, height, width)
 
     # -- stop / kill / wait ---------------------------------------------------------------
     def stop(self, timeout: int | None = None) -> None:
@@ -539,12 +566,15 @@ class Container:
             self._sync_locked(reconcile=True)
             self._event("sync")
 
-    def cleanup(self) -> None:
+    def cleanup(self, run_token: str | None = None) -> None:
         """Free runtime resources of a stopped container (conmon's exit command calls this).
 
         Accepts CONFIGURED, CREATED, STOPPED, STOPPING, EXITED; refuses RUNNING and PAUSED.
+        With ``run_token`` (the exit command's), does nothing unless that run is current.
         """
         with self._locked():
+            if run_token is not None and run_token != self._state.get("run_token"):
+                return  # a late exit command of an earlier run: that run is long cleaned up
             st = S(self._state["state"])
             if st in (S.RUNNING, S.PAUSED):
                 raise self._err_state("container is running or paused, refusing to clean up")

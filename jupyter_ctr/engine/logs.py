@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -107,14 +108,24 @@ def _raw_lines(path: Path, start: int, end: int | None, follow: bool,
             time.sleep(poll_interval)
 
 
-def _complete_size(path: Path) -> int:
-    """Byte length of the log up to its last complete line."""
+def log_complete_size(log_path: Path) -> int:
+    """Bytes of the k8s-file log up to its last complete line (0 if there is none)."""
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
+        with open(log_path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            block = 1 << 16
+            pos = size
+            while pos > 0:
+                start = max(0, pos - block)
+                fh.seek(start)
+                chunk = fh.read(pos - start)
+                nl = chunk.rfind(b"\n")
+                if nl >= 0:
+                    return start + nl + 1
+                pos = start
     except FileNotFoundError:
-        return 0
-    return data.rfind(b"\n") + 1
+        pass
+    return 0
 
 
 def read_log(path: Path, *, tail: int | None = None, since_ns: int | None = None,
@@ -137,7 +148,7 @@ def read_log(path: Path, *, tail: int | None = None, since_ns: int | None = None
     if tail is None or tail < 0:
         yield from selected(_raw_lines(path, 0, None, follow, still_running, poll_interval))
         return
-    size = _complete_size(path)
+    size = log_complete_size(path)
     existing = selected(_raw_lines(path, 0, size, False, None, poll_interval))
     yield from (deque(existing, maxlen=tail) if tail > 0 else ())
     if follow:

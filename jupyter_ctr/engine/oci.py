@@ -92,6 +92,10 @@ class OCIRuntime:
             argv.append("-t")
         if stdin:
             argv.append("-i")
+            if tty:
+                # A terminal outlives its viewers: detaching or a browser reload must not
+                # close the shell's input. (Non-tty keeps podman's close-on-detach.)
+                argv.append("--leave-stdin-open")
         if exit_command:
             argv += ["--exit-command", exit_command[0]]
             for arg in exit_command[1:]:

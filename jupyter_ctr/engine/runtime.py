@@ -106,12 +106,17 @@ class Runtime:
     def container_dir(self, ctr_id: str) -> Path:
         return self.root / "containers" / ctr_id
 
-    def exit_command(self, ctr_id: str) -> list[str]:
-        """What conmon runs when the container exits: our cleanup, even with no engine alive."""
+    def exit_command(self, ctr_id: str, run_token: str = "") -> list[str]:
+        """What conmon runs when the container exits: our cleanup, even with no engine alive.
+
+        ``run_token`` names one init of the container: a late exit command of an earlier run
+        must not tear down the run that followed it.
+        """
         # -S: no site-packages scan at every container exit; exit_command_env() puts exactly
         # this package and traitlets on the path instead.
         return [sys.executable, "-S", "-m", "jupyter_ctr.engine.cleanup", "--root", str(self.root),
-                "--run-root", str(self.run_root), "--runtime", self.config.runtime, ctr_id]
+                "--run-root", str(self.run_root), "--runtime", self.config.runtime,
+                "--run", run_token, ctr_id]
 
     @staticmethod
     def exit_command_env() -> dict[str, str]:
