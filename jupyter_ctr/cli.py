@@ -277,6 +277,84 @@ def _follow_until_exit(rt: Runtime, ctr: Container, since: float | None, start: 
     return _exit_status(code)
 
 
+@contextlib.contextmanager
+def _terminal_session(ctr: Container, raw: bool) -> Iterator[None]:
+    """Raw mode on our terminal and its size forwarded to the container's tty (SIGWINCH)."""
+    if not raw:
+        yield
+        return
+    import termios
+    import tty
+
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd)
+    changed = threading.Event()
+    done = threading.Event()
+
+    def forward_sizes() -> None:
+        # The engine is called from this thread, never from the signal handler: the main
+        # thread may be inside a verb when SIGWINCH arrives.
+        while not done.is_set():
+            if changed.wait(0.2):
+                changed.clear()
+                size = os.get_terminal_size(fd)
+                with contextlib.suppress(CtrError):
+                    ctr.resize(size.lines, size.columns)
+
+    previous = signal.signal(signal.SIGWINCH, lambda *_: changed.set())
+    resizer = threading.Thread(target=forward_sizes, daemon=True)
+    resizer.start()
+    tty.setraw(fd, termios.TCSANOW)  # TCSAFLUSH would drop what was typed ahead
+    try:
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+        done.set()
+        signal.signal(signal.SIGWINCH, previous)
+
+
+def _attached_run(rt: Runtime, ctr: Container, detach_keys: str, start: bool,
+                  remove: bool) -> int:
+    """Attach our stdio to ``ctr`` (started now if ``start``); its exit code, or 0 when the
+    detach keys were typed (the container keeps running)."""
+    tty_mode = bool(ctr.config["tty"])
+    stdin = sys.stdin.buffer if ctr.config["stdin"] else None
+    raw = tty_mode and stdin is not None and sys.stdin.isatty()
+    if raw:
+        size = os.get_terminal_size(sys.stdin.fileno())
+        ctr.resize(size.lines, size.columns)  # before start: the first prompt fits
+    try:
+        with _termination_as_interrupt(), _terminal_session(ctr, raw):
+            if start:
+                result = ctr.start_and_attach(stdin, sys.stdout.buffer, sys.stderr.buffer,
+                                              detach_keys=detach_keys)
+            else:
+                result = ctr.attach(stdin, sys.stdout.buffer, sys.stderr.buffer,
+                                    detach_keys=detach_keys)
+    except KeyboardInterrupt:
+        with contextlib.suppress(CtrError):
+            with contextlib.suppress(ContainerStoppedError):
+                ctr.stop()
+        code = ctr.wait()
+        if remove:
+            _remove_quietly(rt, ctr)
+        return _exit_status(code)
+    if result == "detached":
+        print(f"\r\nDetached from {ctr.name}", file=sys.stderr)
+        return 0
+    code = ctr.wait()
+    if remove:
+        _remove_quietly(rt, ctr)
+    return _exit_status(code)
+
+
+def cmd_attach(rt: Runtime, args: argparse.Namespace) -> int:
+    ctr = rt.lookup_container(args.container)
+    if args.no_stdin and ctr.config["stdin"]:
+        ctr.config = {**ctr.config, "stdin": False}  # this attach only: do not send input
+    return _attached_run(rt, ctr, args.detach_keys, start=False, remove=False)
+
+
 def _remove_quietly(rt: Runtime, ctr: Container) -> None:
     """Remove, accepting that conmon's exit command (auto-remove) may have been first."""
     with contextlib.suppress(NoSuchContainerError, ContainerRemovedError):
@@ -378,6 +456,8 @@ def cmd_run(rt: Runtime, args: argparse.Namespace) -> int:
         if args.rm:
             _remove_quietly(rt, ctr)
         raise
+    if args.interactive or args.tty:
+        return _attached_run(rt, ctr, args.detach_keys, start=True, remove=args.rm)
     return _follow_until_exit(rt, ctr, since=None, start=True, remove=args.rm)
 
 
@@ -664,6 +744,8 @@ def _add_create_options(p: argparse.ArgumentParser) -> None:
                    help="signal that stop sends first (default: SIGTERM)")
     p.add_argument("--stop-timeout", type=int, default=10, metavar="N",
                    help="seconds stop waits before SIGKILL (default: 10)")
+    p.add_argument("--detach-keys", default="ctrl-p,ctrl-q", metavar="KEYS",
+                   help="key sequence that detaches from -i/-t runs (default ctrl-p,ctrl-q)")
     p.add_argument("--restart", default="no", metavar="POLICY",
                    help="restart policy: no, always, on-failure[:N], unless-stopped")
     p.add_argument("--requires", action="append", metavar="CTR[,CTR]",
@@ -727,14 +809,19 @@ def build_parser() -> ArgumentParser:
             usage=f"jupyter-ctr run [options] {IMAGE_AND_COMMAND}",
             description="Create and start a container. In the foreground (without -d) the "
                         "container's stdout and stderr are streamed from its log until it "
-                        "exits, and jupyter-ctr exits with its exit code. Limitation: there is "
-                        "no interactive attach yet: -i/-t are accepted and set on the "
-                        "container, but this terminal's input is not connected to it (use -d "
-                        "for interactive programs). Ctrl-C, SIGTERM or SIGHUP stop the "
-                        "container (and remove it with --rm).")
+                        "exits, and jupyter-ctr exits with its exit code. With -i and/or -t "
+                        "this terminal is attached to the container (raw mode with -t, size "
+                        "forwarded); the detach keys leave it running. Ctrl-C, SIGTERM or "
+                        "SIGHUP stop the container (and remove it with --rm).")
     p.add_argument("-d", "--detach", action="store_true",
                    help="run in the background and print the container id")
     _add_create_options(p)
+
+    p = add("attach", cmd_attach, "attach to a running container's input and output")
+    p.add_argument("--detach-keys", default="ctrl-p,ctrl-q", metavar="KEYS",
+                   help="key sequence that detaches (default ctrl-p,ctrl-q; '' disables)")
+    p.add_argument("--no-stdin", action="store_true", help="do not attach stdin")
+    p.add_argument("container", metavar="CONTAINER")
 
     p = add("start", cmd_start, "start containers")
     p.add_argument("-a", "--attach", action="store_true",

@@ -348,3 +348,83 @@ def test_requires_and_restart_policy(cli: Cli) -> None:
     assert res.returncode == 125 and "app" in res.stderr
     res = cli("run", "-d", "--restart", "sometimes", "localhost/busybox", "true")
     assert res.returncode == 125 and "restart policy" in res.stderr
+
+
+class Pty:
+    """The CLI on a real pseudo-terminal, as a person at a terminal would run it."""
+
+    def __init__(self, argv: list[str], rows: int = 24, cols: int = 80) -> None:
+        import fcntl
+        import struct
+        import termios
+
+        self.master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave,
+                                     start_new_session=True, env={**os.environ,
+                                                                  "PYTHONPATH": str(REPO)})
+        os.close(slave)
+        self.buf = b""
+
+    def expect(self, pattern: bytes, timeout: float = 10) -> bytes:
+        import select
+
+        deadline = time.monotonic() + timeout
+        while pattern not in self.buf:
+            left = deadline - time.monotonic()
+            assert left > 0, f"{pattern!r} not seen in {self.buf[-500:]!r}"
+            ready, _, _ = select.select([self.master], [], [], left)
+            if ready:
+                try:
+                    chunk = os.read(self.master, 4096)
+                except OSError:
+                    chunk = b""
+                assert chunk, f"EOF before {pattern!r}: {self.buf[-500:]!r}"
+                self.buf += chunk
+        return self.buf
+
+    def send(self, data: bytes) -> None:
+        os.write(self.master, data)
+
+    def resize(self, rows: int, cols: int) -> None:
+        import fcntl
+        import struct
+        import termios
+
+        fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        os.killpg(self.proc.pid, signal.SIGWINCH)
+
+    def close(self) -> int:
+        code = self.proc.wait(20)
+        os.close(self.master)
+        return code
+
+
+def test_run_it_gives_an_interactive_shell(cli: Cli) -> None:
+    term = Pty(cli.argv("run", "-it", "--rm", "--name", "shell", "localhost/busybox", "sh"),
+               rows=30, cols=100)
+    term.expect(b"# ")
+    term.send(b"stty size; echo $TERM\r")
+    term.expect(b"30 100")
+    term.expect(b"xterm")
+    term.resize(40, 120)
+    time.sleep(0.5)
+    term.send(b"stty size\r")
+    term.expect(b"40 120")
+    term.send(b"exit 3\r")
+    assert term.close() == 3
+    assert "shell" not in cli.ok("ps", "-a")
+
+
+def test_run_it_detach_keys_then_attach(cli: Cli) -> None:
+    term = Pty(cli.argv("run", "-it", "--name", "det", "localhost/busybox", "sh"))
+    term.expect(b"# ")
+    term.send(b"\x10\x11")  # ctrl-p ctrl-q
+    assert term.close() == 0
+    assert "Up" in cli.ok("ps")
+    again = Pty(cli.argv("attach", "det"))
+    again.send(b"echo back-again\r")
+    again.expect(b"back-again\r\nback-again")  # the echoed line, then the output
+    again.send(b"exit 0\r")
+    assert again.close() == 0
+    cli.ok("rm", "-f", "-t", "0", "det")
