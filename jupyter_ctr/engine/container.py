@@ -16,7 +16,7 @@ import secrets
 import shutil
 import signal as signal_mod
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
@@ -42,6 +42,8 @@ from .storage import ContainerStorage
 from .timeutil import rfc3339_ns
 
 if TYPE_CHECKING:
+    from .checkpoint import CheckpointOptions, CheckpointStats
+    from .exec import ExecSession
     from .runtime import Runtime
 
 S = ContainerState
@@ -51,13 +53,20 @@ T = TypeVar("T")
 EXIT_POLL = 0.002
 
 
+#: What checkpoint/restore record (engine/checkpoint.py); a plain init forgets it, as libpod's.
+CHECKPOINT_STATE: dict[str, Any] = {
+    "checkpointed": False, "checkpointed_at": 0, "checkpoint_path": "", "checkpoint_log": "",
+    "checkpoint_conmon_pid": 0, "restored": False, "restored_at": 0, "restore_log": "",
+}
+
+
 def new_state() -> dict[str, Any]:
     """The mutable record of a freshly created container."""
     return {
         "state": S.CONFIGURED.value, "pid": 0, "conmon_pid": 0, "exit_code": None,
         "started_at": 0, "finished_at": 0, "oom_killed": False, "mounted": False,
         "mount_count": 0, "stopped_by_user": False, "pending": None, "error": "",
-        "restart_count": 0,
+        "restart_count": 0, **CHECKPOINT_STATE,
     }
 
 
@@ -161,6 +170,13 @@ class Container:
             return False
         if not text:
             return False  # conmon is still writing it
+        if self._state.get("checkpointed") or (
+                self._state.get("restored") and mtime < int(self._state.get("restored_at") or 0)):
+            # The monitor from before a checkpoint reports the 137 of the dump: the checkpoint
+            # was no exit, and that file must never end the restored container.
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            return False
         try:
             code = int(text)
         except ValueError:
@@ -315,7 +331,7 @@ class Container:
             self._fail_and_cleanup()
             raise OCIRuntimeError(f"initializing container {self._id[:12]}: {exc}") from exc
         self._state.update(pid=result.pid, conmon_pid=result.conmon_pid, pending=None,
-                           oom_killed=False)
+                           oom_killed=False, **CHECKPOINT_STATE)
         self._set(S.CREATED)
         self._save()
 
@@ -366,6 +382,22 @@ class Container:
         from . import attach
 
         attach.resize(self, height, width)
+
+    # -- exec sessions (engine/exec.py) ---------------------------------------------------
+    def exec(self, command: Sequence[str] | str, *, tty: bool = False, stdin: bool = False,
+             env: Mapping[str, str] | Sequence[str] | None = None, user: str | None = None,
+             workdir: str | None = None) -> ExecSession:
+        """Create an exec session in this RUNNING container; start, attach and wait on it."""
+        from .exec import create_exec
+
+        return create_exec(self, command, tty=tty, stdin=stdin, env=env, user=user,
+                           workdir=workdir)
+
+    def exec_sessions(self) -> list[ExecSession]:
+        """The live (created or running) exec sessions."""
+        from .exec import list_exec
+
+        return list_exec(self)
 
     # -- stop / kill / wait ---------------------------------------------------------------
     def stop(self, timeout: int | None = None) -> None:
@@ -514,6 +546,21 @@ class Container:
             self._save()
             self._event("unpause")
 
+    def checkpoint(self, options: CheckpointOptions | None = None,
+                   **kw: Any) -> CheckpointStats:
+        """Dump the container with CRIU (libpod Checkpoint; ``kw`` are CheckpointOptions
+        fields). RUNNING -> EXITED and checkpointed, or stays RUNNING with keep_running."""
+        from .checkpoint import checkpoint
+
+        return checkpoint(self, options, **kw)
+
+    def restore(self, options: CheckpointOptions | None = None, **kw: Any) -> CheckpointStats:
+        """Restore the container from its checkpoint (libpod Restore): CONFIGURED/EXITED ->
+        RUNNING and restored. Archives restore as new containers: Runtime.restore_container."""
+        from .checkpoint import restore
+
+        return restore(self, options, **kw)
+
     def wait(self) -> int:
         """Block until the container exits; returns its exit code (any state)."""
         return self.wait_for_condition([S.STOPPED, S.EXITED])
@@ -617,8 +664,13 @@ class Container:
         self._event("cleanup")
 
     def _release_resources(self, in_runtime: bool) -> None:
-        """runc delete, unmount (unless the user holds mounts), cgroup and file leftovers."""
+        """Exec sessions, runc delete, unmount (unless the user holds mounts), cgroup and
+        file leftovers."""
         errors: list[str] = []
+        try:
+            self._cleanup_exec_sessions()
+        except CtrError as exc:
+            errors.append(str(exc))
         if in_runtime:
             try:
                 self._rt.oci.delete(self._id, force=True)
@@ -791,7 +843,15 @@ class Container:
                                      "reconciled on every sync() instead")
 
     def _live_exec_sessions(self) -> list[str]:
-        return []
+        """Ids of live exec sessions; the caller holds the lock."""
+        from .exec import live_exec_sessions
+
+        return [session.id for session in live_exec_sessions(self)]
+
+    def _cleanup_exec_sessions(self) -> None:
+        from .exec import cleanup_exec_sessions
+
+        cleanup_exec_sessions(self)
 
     # -- removal (called by Runtime.remove_container under this container's lock) -----------
     def _remove(self, force: bool, timeout: int | None) -> None:
@@ -897,7 +957,13 @@ class Container:
                 "Error": st.get("error") or "",
                 "StartedAt": rfc3339_ns(st.get("started_at")),
                 "FinishedAt": rfc3339_ns(st.get("finished_at")),
-                "Checkpointed": False,
+                "Checkpointed": bool(st.get("checkpointed")),
+                "CheckpointedAt": rfc3339_ns(st.get("checkpointed_at")),
+                "CheckpointPath": st.get("checkpoint_path") or "",
+                "CheckpointLog": st.get("checkpoint_log") or "",
+                "Restored": bool(st.get("restored")),
+                "RestoredAt": rfc3339_ns(st.get("restored_at")),
+                "RestoreLog": st.get("restore_log") or "",
             },
             "Image": cfg["image_id"],
             "ImageName": cfg["image"],
@@ -912,7 +978,7 @@ class Container:
             "MountLabel": "",
             "ProcessLabel": "",
             "AppArmorProfile": "",
-            "ExecIDs": [],
+            "ExecIDs": self._live_exec_sessions(),
             "GraphDriver": {"Name": "overlay", "Data": {
                 "LowerDir": str(storage.lower), "UpperDir": str(storage.upper),
                 "WorkDir": str(storage.work),

@@ -62,6 +62,13 @@ class ContainerRunningError(ContainerStateInvalidError):
     http_status = 304
 
 
+class ExecSessionStateInvalidError(CtrError):
+    """libpod's ErrExecSessionStateInvalid (e.g. removing a running session without force)."""
+
+    cause = "exec session state improper"
+    http_status = 409
+
+
 class ContainerStoppedError(CtrError):
     """Stop of a container that is already stopped or exited (HTTP 304)."""
 

@@ -15,7 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import ContainerExistsError, NoSuchContainerError, NoSuchImageError
+from .errors import (
+    ContainerExistsError,
+    NoSuchContainerError,
+    NoSuchExecSessionError,
+    NoSuchImageError,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS containers (
@@ -50,6 +55,14 @@ CREATE TABLE IF NOT EXISTS exit_codes (
     code    INTEGER NOT NULL,
     time_ns INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS exec_sessions (
+    id           TEXT PRIMARY KEY,
+    container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+    config       TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    created      INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS exec_sessions_ctr ON exec_sessions(container_id);
 """
 
 
@@ -243,3 +256,45 @@ class StateStore:
     def last_event_seq(self) -> int:
         row = self._conn().execute("SELECT MAX(seq) FROM events").fetchone()
         return int(row[0] or 0)
+
+    # -- exec sessions (rows go with their container: ON DELETE CASCADE) ------------------
+    def add_exec_session(self, exec_id: str, ctr_id: str, config: dict[str, Any],
+                         state: dict[str, Any]) -> None:
+        try:
+            with self._tx() as db:
+                db.execute("INSERT INTO exec_sessions(id, container_id, config, state, created) "
+                           "VALUES (?,?,?,?,?)",
+                           (exec_id, ctr_id, json.dumps(config), json.dumps(state),
+                            time.time_ns()))
+        except sqlite3.IntegrityError as exc:
+            raise NoSuchContainerError(
+                f"cannot add exec session {exec_id}: no container {ctr_id} in the state store"
+            ) from exc
+
+    def exec_session(self, exec_id: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
+        """One exec session as (container id, config, state)."""
+        row = self._conn().execute(
+            "SELECT container_id, config, state FROM exec_sessions WHERE id=?",
+            (exec_id,)).fetchone()
+        if row is None:
+            raise NoSuchExecSessionError(f"no exec session with ID {exec_id} found")
+        return row[0], json.loads(row[1]), json.loads(row[2])
+
+    def save_exec_state(self, exec_id: str, state: dict[str, Any]) -> None:
+        with self._tx() as db:
+            cur = db.execute("UPDATE exec_sessions SET state=? WHERE id=?",
+                             (json.dumps(state), exec_id))
+            if cur.rowcount == 0:
+                raise NoSuchExecSessionError(f"exec session {exec_id} was removed")
+
+    def container_exec_sessions(self, ctr_id: str
+                                ) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+        """A container's exec sessions as (id, config, state), oldest first."""
+        rows = self._conn().execute(
+            "SELECT id, config, state FROM exec_sessions WHERE container_id=? "
+            "ORDER BY created, id", (ctr_id,)).fetchall()
+        return [(r[0], json.loads(r[1]), json.loads(r[2])) for r in rows]
+
+    def remove_exec_session(self, exec_id: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM exec_sessions WHERE id=?", (exec_id,))

@@ -57,7 +57,7 @@ def block_here(tag):
 class NoExitCommandRuntime(Runtime):
     """Fault injection: conmon runs no cleanup process when the container exits."""
 
-    def exit_command(self, ctr_id: str) -> list[str]:
+    def exit_command(self, ctr_id: str, run_token: str = "") -> list[str]:
         return []
 
 

@@ -25,7 +25,7 @@ S = ContainerState
 class NoExitCommandRuntime(Runtime):
     """Fault injection: no conmon exit command, so an exited container stays STOPPED."""
 
-    def exit_command(self, ctr_id: str) -> list[str]:
+    def exit_command(self, ctr_id: str, run_token: str = "") -> list[str]:
         return []
 
 

@@ -220,3 +220,22 @@ def test_top_lists_container_processes(rt: Runtime) -> None:
     ctr.stop(timeout=0)
     with pytest.raises(ContainerStateInvalidError, match="top"):
         ctr.top()
+
+
+def test_exec_through_the_container(rt: Runtime) -> None:
+    ctr = rt.create_container(DEMO, ["sleep", "1000"])
+    ctr.start()
+    session = ctr.exec(["sh", "-c", "echo hi; echo err >&2; exit 4"])
+    out, err = io.BytesIO(), io.BytesIO()
+    assert session.start_and_attach(stdout=out, stderr=err) == 4
+    assert (out.getvalue(), err.getvalue()) == (b"hi\n", b"err\n")
+    sleeper = ctr.exec(["sleep", "1000"])
+    sleeper.start()
+    assert [s.id for s in ctr.exec_sessions()] == [sleeper.id]
+    assert ctr.inspect()["ExecIDs"] == [sleeper.id]
+    ctr.pause()
+    with pytest.raises(ContainerStateInvalidError, match="paused"):
+        ctr.exec(["true"])
+    ctr.unpause()
+    ctr.stop(timeout=0)
+    assert ctr.exec_sessions() == [] and not list((rt.run_root / "exec").glob("*"))

@@ -1,0 +1,1113 @@
+"""Exec sessions: more processes in a running container (libpod's container_exec.go).
+
+A session is a row in the state store (``exec_sessions``) and, while it lives, a directory
+``<run_root>/exec/<exec id>/`` with its process spec, runc's pidfile, conmon's pidfile, exit
+and persist dirs, the attach socket and the ctl/winsz FIFOs. conmon runs in exec mode
+(``-e --exec-attach --exec-process-spec``): it runs ``runc exec --detach``, serves the attach
+socket (``--full-attach`` puts it in the session dir) and writes the exit code to
+``exit/<container id>`` and, once more, to its sync pipe.
+
+The launch is libpod's three-pipe handshake: one byte on the start pipe lets conmon fork (the
+moment libpod moves it into a cgroup); conmon answers on the attach pipe once its socket
+listens; a second start byte lets it run ``runc exec``; the sync pipe then carries the pid
+(or ``-1`` and runc's error), and for exec the exit code after the process ends.
+
+Locking: session state changes happen under the container's lock, as in libpod, and the lock
+is released while a caller is attached. A session that exits while nobody watches is noticed
+by the next call that syncs it (list, inspect, wait, remove); its directory goes then, its exit
+code stays in the row (and in ``exit_codes`` once the row is removed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import enum
+import io
+import json
+import os
+import re
+import secrets
+import select
+import shlex
+import shutil
+import signal as signal_mod
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, cast
+
+from . import procs
+from .errors import (
+    ContainerRemovedError,
+    ContainerStateInvalidError,
+    CtrError,
+    ExecSessionStateInvalidError,
+    InvalidArgumentError,
+    NoSuchContainerError,
+    NoSuchExecSessionError,
+    OCIRuntimeError,
+    RuntimeMissingError,
+    TimeoutCtrError,
+)
+from .spec import resolve_user
+from .state import ContainerState
+from .timeutil import rfc3339_ns
+
+if TYPE_CHECKING:
+    from .container import Container
+    from .runtime import Runtime
+
+#: How long conmon may take for each step of the launch handshake.
+HANDSHAKE_TIMEOUT = 30.0
+#: How long a killed session's conmon gets to write its exit file before it is killed too.
+KILL_GRACE = 5.0
+#: Poll interval while waiting for a session's exit file.
+EXIT_POLL = 0.005
+#: conmon reads at most this much per stdin packet on the SEQPACKET socket; stay below it.
+STDIN_CHUNK = 8192
+DEFAULT_DETACH_KEYS = "ctrl-p,ctrl-q"
+
+_ID_RE = re.compile(r"^[0-9a-f]{64}$")
+_RUNC_MSG_RE = re.compile(r'msg="((?:[^"\\]|\\.)*)"')
+#: Stream bytes that prefix every packet conmon sends on the attach socket.
+_STDOUT, _STDERR = 2, 3
+
+# libpod's exit codes for an exec that never ran (define/exec_codes.go).
+EXIT_GENERIC, EXIT_CANNOT_INVOKE, EXIT_NOT_FOUND = 125, 126, 127
+
+
+class ExecState(enum.Enum):
+    """libpod's exec session states (define.ContainerExecStatus)."""
+
+    CREATED = "created"
+    RUNNING = "running"
+    STOPPED = "stopped"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+Input = bytes | str | IO[bytes] | None
+Output = IO[bytes] | IO[str] | None
+
+
+def _new_state() -> dict[str, Any]:
+    return {"state": ExecState.CREATED.value, "pid": 0, "conmon_pid": 0, "exit_code": None,
+            "started_at": 0, "finished_at": 0, "error": ""}
+
+
+# -- module functions the Container wires in -----------------------------------------------------
+def create_exec(ctr: Container, command: Sequence[str] | str, *, tty: bool = False,
+                stdin: bool = False, env: Mapping[str, str] | Sequence[str] | None = None,
+                user: str | None = None, workdir: str | None = None,
+                detach_keys: str | None = None) -> ExecSession:
+    """Create (not start) an exec session. The container must be RUNNING (not paused).
+
+    ``user`` defaults to the container's user, ``workdir`` to its working directory; ``env``
+    adds to (and overrides) the container's environment.
+    Raises InvalidArgumentError, ContainerStateInvalidError.
+    """
+    args = _parse_command(command)
+    extra_env = _parse_env(env)
+    if workdir is not None and (not isinstance(workdir, str) or not workdir.startswith("/")
+                                or "\0" in workdir):
+        raise InvalidArgumentError(f"exec working directory {workdir!r} must be an absolute path")
+    if detach_keys is not None:
+        _parse_detach_keys(detach_keys)
+    if user:
+        uid, gid, _ = resolve_user(Path(ctr.config["image_rootfs"]), user)
+    else:
+        uid, gid = int(ctr.config["uid"]), int(ctr.config["gid"])
+    exec_id = secrets.token_hex(32)
+    config: dict[str, Any] = {
+        "command": args, "tty": bool(tty), "stdin": bool(stdin), "env": extra_env,
+        "user": user or "", "uid": uid, "gid": gid,
+        "workdir": workdir, "detach_keys": detach_keys, "created": time.time_ns(),
+    }
+    state = _new_state()
+    try:
+        with ctr._locked():
+            _require_running(ctr, "can only create exec sessions on running containers")
+            ctr._rt.store.add_exec_session(exec_id, ctr.id, config, state)
+    except NoSuchContainerError as exc:
+        raise ContainerRemovedError(f"container {ctr.id} has already been removed") from exc
+    return ExecSession(ctr, exec_id, config, state)
+
+
+def list_exec(ctr: Container) -> list[ExecSession]:
+    """The container's live (created or running) exec sessions, each synced."""
+    with ctr._locked():
+        return live_exec_sessions(ctr)
+
+
+def live_exec_sessions(ctr: Container) -> list[ExecSession]:
+    """``list_exec`` for a caller that already holds the container lock (inspect, unmount)."""
+    out = []
+    for exec_id, config, state in ctr._rt.store.container_exec_sessions(ctr.id):
+        session = ExecSession(ctr, exec_id, config, state)
+        session._sync_locked()
+        if session._state["state"] != ExecState.STOPPED.value:
+            out.append(session)
+    return out
+
+
+def get_exec(rt: Runtime, exec_id: str) -> ExecSession:
+    """Look an exec session up by its full ID. Raises NoSuchExecSessionError."""
+    if not isinstance(exec_id, str) or not _ID_RE.match(exec_id):
+        raise NoSuchExecSessionError(f"no exec session with ID {exec_id!r} found")
+    ctr_id, config, state = rt.store.exec_session(exec_id)
+    try:
+        ctr = rt.lookup_container(ctr_id)
+    except NoSuchContainerError:
+        raise NoSuchExecSessionError(f"no exec session with ID {exec_id} found: its container "
+                                     f"{ctr_id[:12]} is gone") from None
+    return ExecSession(ctr, exec_id, config, state)
+
+
+def cleanup_exec_sessions(ctr: Container) -> None:
+    """Kill the container's running sessions, drop their directories and rows.
+
+    For stop, cleanup and remove: the caller holds the container lock (this never takes it).
+    Exit codes stay readable through ``store.exit_code(exec_id)``. Also sweeps session
+    directories whose rows are already gone (container rows cascade to their sessions).
+    """
+    rt = ctr._rt
+    paused = ctr._state.get("state") == ContainerState.PAUSED.value
+    for exec_id, config, state in rt.store.container_exec_sessions(ctr.id):
+        session = ExecSession(ctr, exec_id, config, state)
+        if state["state"] == ExecState.RUNNING.value:
+            session._sync_locked()
+            if session._state["state"] == ExecState.RUNNING.value:
+                session._finish(session._kill(grace=0 if paused else KILL_GRACE))
+        session._forget()
+    root = _exec_root(rt)
+    with contextlib.suppress(FileNotFoundError):
+        for d in root.iterdir():
+            if _read_text(d / "container") == ctr.id:
+                _kill_conmon(_read_int(d / "conmon.pid"), d.name)
+                shutil.rmtree(d, ignore_errors=True)
+
+
+# -- the session --------------------------------------------------------------------------------
+class ExecSession:
+    """A handle on one exec session. Cheap; every verb re-reads the stored state."""
+
+    def __init__(self, ctr: Container, exec_id: str, config: dict[str, Any],
+                 state: dict[str, Any]) -> None:
+        self._ctr = ctr
+        self._rt = ctr._rt
+        self._id = exec_id
+        self.config = config
+        self._state = state
+
+    # -- identity -------------------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        return self._id
+
+    @property
+    def container(self) -> Container:
+        return self._ctr
+
+    @property
+    def container_id(self) -> str:
+        return self._ctr.id
+
+    @property
+    def command(self) -> list[str]:
+        return list(self.config["command"])
+
+    @property
+    def state(self) -> ExecState:
+        """The state as last synced (``inspect()`` or ``wait()`` give a fresh reading)."""
+        return ExecState(self._state["state"])
+
+    @property
+    def pid(self) -> int:
+        return int(self._state.get("pid") or 0)
+
+    @property
+    def exit_code(self) -> int | None:
+        code = self._state.get("exit_code")
+        return None if code is None else int(code)
+
+    @property
+    def dir(self) -> Path:
+        return _exec_root(self._rt) / self._id
+
+    def __repr__(self) -> str:
+        return f"<ExecSession {self._id[:12]} in {self._ctr.id[:12]} {self._state['state']}>"
+
+    # -- locking and syncing ----------------------------------------------------------------
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the container lock, with this session re-read and synced from its exit file."""
+        try:
+            with self._ctr._locked():
+                self._sync_locked()
+                yield
+        except ContainerRemovedError:
+            raise NoSuchExecSessionError(
+                f"no exec session {self._id[:12]}: container {self._ctr.id[:12]} has been "
+                "removed") from None
+
+    def _load(self) -> None:
+        _, self.config, self._state = self._rt.store.exec_session(self._id)
+
+    def _save(self) -> None:
+        self._rt.store.save_exec_state(self._id, self._state)
+
+    def _sync_locked(self) -> None:
+        """Re-read the row; a running session whose conmon finished becomes STOPPED."""
+        self._load()
+        if self._state["state"] != ExecState.RUNNING.value:
+            return
+        code = self._read_exit_file()
+        if code is not None:
+            self._finish(code)
+        elif not _alive(int(self._state.get("conmon_pid") or 0)):
+            code = self._read_exit_file()  # it may have written the file and exited since
+            if code is None:
+                # conmon was killed: nobody watches the process any more, so end it.
+                self._kill_process()
+                code = -1
+            self._finish(code)
+
+    def _read_exit_file(self) -> int | None:
+        try:
+            text = (self.dir / "exit" / self._ctr.id).read_text().strip()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if not text:
+            return None  # conmon is still writing it
+        try:
+            return int(text)
+        except ValueError:
+            return -1
+
+    def _finish(self, code: int) -> None:
+        """RUNNING -> STOPPED with ``code``: save, drop the directory, record exec_died."""
+        self._state.update(state=ExecState.STOPPED.value, exit_code=code, pid=0, conmon_pid=0,
+                           finished_at=time.time_ns())
+        self._save()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        _event(self._ctr, "exec_died", execID=self._id, exitCode=str(code))
+
+    def _forget(self) -> None:
+        """Drop the row and the directory; the exit code (if any) outlives them."""
+        code = self._state.get("exit_code")
+        if code is not None:
+            self._rt.store.set_exit_code(self._id, int(code))
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self._rt.store.remove_exec_session(self._id)
+
+    def _err_state(self, msg: str) -> ExecSessionStateInvalidError:
+        return ExecSessionStateInvalidError(
+            f"{msg}; exec session {self._id[:12]} of container {self._ctr.id[:12]} "
+            f"({self._ctr.name}) is {self._state['state']}")
+
+    def _check_startable(self) -> None:
+        _require_running(self._ctr, "can only start exec sessions when their container is "
+                                    "running")
+        if self._state["state"] != ExecState.CREATED.value:
+            raise self._err_state("can only start created exec sessions")
+
+    # -- start ------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the session without attaching: CREATED -> RUNNING (container RUNNING).
+
+        Raises ContainerStateInvalidError, ExecSessionStateInvalidError, RuntimeMissingError
+        (command not found; the session is then STOPPED with exit code 127) or OCIRuntimeError.
+        """
+        with self._locked():
+            self._check_startable()
+            launch = self._launch(connect=False, tty_size=None)
+            launch.close()
+
+    def start_and_attach(self, stdin: Input = None, stdout: Output = None,
+                         stderr: Output = None, *, detach_keys: str | None = None,
+                         tty_size: tuple[int, int] | None = None) -> int | None:
+        """Start the session and stream its stdio until it exits; returns its exit code.
+
+        ``stdin`` is bytes or a binary stream (EOF closes the process's stdin); ``stdout`` and
+        ``stderr`` are streams to write to (a tty session writes everything to ``stdout``).
+        ``tty_size`` is the (height, width) the tty has from the start. Returns None if the
+        caller detached with ``detach_keys`` (default the session's, else ctrl-p,ctrl-q):
+        the session keeps running, but conmon closes its stdin (as with podman; a tty keeps
+        its terminal). The container lock is not held while attached.
+        """
+        keys = self._detach_bytes(detach_keys)
+        self._check_stdin(stdin)
+        if tty_size is not None:
+            _check_size(*tty_size)
+        with self._locked():
+            self._check_startable()
+            launch = self._launch(connect=True, tty_size=tty_size)
+        try:
+            assert launch.sock is not None
+            detached = _pump(launch.sock, stdin, stdout, stderr, keys)
+            if detached:
+                return None
+            code = launch.read_exit_code()
+        finally:
+            launch.close()
+        return self._collect(code)
+
+    def attach(self, stdin: Input = None, stdout: Output = None, stderr: Output = None, *,
+               detach_keys: str | None = None) -> int | None:
+        """Attach to a RUNNING session (one started with ``start()``) until it exits.
+
+        Output written before the attach is not replayed. Returns the exit code, or None if
+        the caller detached. Raises ExecSessionStateInvalidError unless RUNNING.
+        """
+        keys = self._detach_bytes(detach_keys)
+        self._check_stdin(stdin)
+        with self._locked():
+            if self._state["state"] != ExecState.RUNNING.value:
+                raise self._err_state("can only attach to running exec sessions")
+            try:
+                sock = _connect(self.dir)
+            except OSError:
+                sock = None  # it exited between the sync and the connect
+        if sock is not None:
+            try:
+                if _pump(sock, stdin, stdout, stderr, keys):
+                    return None
+            finally:
+                sock.close()
+        return self.wait()
+
+    def _detach_bytes(self, detach_keys: str | None) -> bytes:
+        if detach_keys is None:
+            detach_keys = self.config.get("detach_keys")
+            if detach_keys is None:
+                detach_keys = DEFAULT_DETACH_KEYS
+        return _parse_detach_keys(detach_keys)
+
+    def _check_stdin(self, stdin: Input) -> None:
+        if stdin is not None and not self.config["stdin"]:
+            raise InvalidArgumentError(
+                f"exec session {self._id[:12]} was created without stdin: it cannot take input")
+
+    def _launch(self, *, connect: bool, tty_size: tuple[int, int] | None) -> _Launch:
+        """Run conmon in exec mode through the handshake; the session is RUNNING after it."""
+        d = self.dir
+        shutil.rmtree(d, ignore_errors=True)  # a crashed earlier start may have left it
+        launch = _Launch()
+        try:
+            d.parent.mkdir(mode=0o700, exist_ok=True)
+            d.mkdir(mode=0o700)
+            (d / "exit").mkdir(mode=0o700)
+            (d / "persist").mkdir(mode=0o700)
+            (d / "container").write_text(self._ctr.id)  # for the sweep in cleanup_exec_sessions
+            (d / "process.json").write_text(json.dumps(self._process_spec(tty_size)))
+            launch.spawn(self._conmon_argv(), cwd=d)
+            launch.handshake_attach()
+            if connect:
+                launch.sock = _connect(d)
+            pid, error = launch.handshake_start()
+            conmon_pid = _read_int(d / "conmon.pid")
+        except CtrError as exc:
+            launch.close()
+            self._abort(EXIT_GENERIC, str(exc))
+            raise
+        except OSError as exc:
+            launch.close()
+            self._abort(EXIT_GENERIC, str(exc))
+            raise OCIRuntimeError(f"starting exec session {self._id[:12]} in container "
+                                  f"{self._ctr.id[:12]}: {exc}") from exc
+        if pid < 0:
+            launch.close()
+            err = _runtime_error(self._rt.oci.name, self._ctr, error)
+            code = EXIT_NOT_FOUND if isinstance(err, RuntimeMissingError) else EXIT_CANNOT_INVOKE
+            self._abort(code, str(err))
+            raise err
+        self._state.update(state=ExecState.RUNNING.value, pid=pid, conmon_pid=conmon_pid,
+                           started_at=time.time_ns(), error="")
+        self._save()
+        _event(self._ctr, "exec", execID=self._id)
+        return launch
+
+    def _abort(self, code: int, error: str) -> None:
+        """A start that failed: no conmon, no directory; the session is STOPPED with ``code``."""
+        _kill_conmon(_read_int(self.dir / "conmon.pid"), self._id, grace=1.0)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self._state.update(state=ExecState.STOPPED.value, exit_code=code, pid=0, conmon_pid=0,
+                           finished_at=time.time_ns(), error=error)
+        with contextlib.suppress(NoSuchExecSessionError):
+            self._save()
+
+    def _conmon_argv(self) -> list[str]:
+        oci, d, cfg = self._rt.oci, self.dir, self.config
+        argv = [
+            oci.conmon_path, "--api-version", "1", "-c", self._ctr.id, "-u", self._id,
+            "-r", oci.path, "--runtime-arg", "--root", "--runtime-arg", str(oci.state_dir),
+            "-b", str(d), "-p", str(d / "pidfile"), "-n", self._ctr.name,
+            "--exit-dir", str(d / "exit"), "--persist-dir", str(d / "persist"),
+            "--full-attach", "-l", "none", "--log-level", "error",
+            "--conmon-pidfile", str(d / "conmon.pid"),
+        ]
+        if cfg["tty"]:
+            argv.append("-t")
+        if cfg["stdin"]:
+            argv.append("-i")
+        return argv + ["-e", "--exec-attach", "--exec-process-spec", str(d / "process.json")]
+
+    def _process_spec(self, tty_size: tuple[int, int] | None = None) -> dict[str, Any]:
+        """The container's OCI process with this session's args, env, cwd, user and tty.
+
+        ``tty_size`` goes into ``consoleSize``: runc sizes the pty before the process runs
+        (a resize through conmon's ctl FIFO could arrive after the process looked).
+        """
+        bundle_cfg = self._rt.bundle_dir(self._ctr.id) / "config.json"
+        try:
+            ctr_proc: dict[str, Any] = json.loads(bundle_cfg.read_text())["process"]
+        except (OSError, ValueError, KeyError) as exc:
+            raise OCIRuntimeError(f"cannot read the OCI spec of container {self._ctr.id[:12]}: "
+                                  f"{exc}") from exc
+        cfg = self.config
+        proc = copy.deepcopy(ctr_proc)
+        proc.pop("consoleSize", None)
+        proc["args"] = list(cfg["command"])
+        proc["terminal"] = bool(cfg["tty"])
+        if cfg["tty"] and tty_size is not None:
+            proc["consoleSize"] = {"height": tty_size[0], "width": tty_size[1]}
+        env = _env_dict(proc.get("env") or [])
+        env.update(_env_dict(cfg["env"]))
+        uid, gid = int(cfg["uid"]), int(cfg["gid"])
+        if cfg["tty"]:
+            env.setdefault("TERM", "xterm")
+        env.setdefault("HOME", _home_dir(Path(self._ctr.config["image_rootfs"]), uid))
+        proc["env"] = [f"{k}={v}" for k, v in env.items()]
+        if cfg.get("workdir"):
+            proc["cwd"] = cfg["workdir"]
+        proc["user"] = {"uid": uid, "gid": gid, "additionalGids": [gid]}
+        # Capabilities as libpod sets them for exec: root gets the bounding set, the
+        # container's own user keeps the container's, any other user gets none.
+        caps = proc.setdefault("capabilities", {})
+        bounding = list(caps.get("bounding") or [])
+        caps["inheritable"] = []
+        if uid == 0:
+            caps["effective"] = caps["permitted"] = bounding
+        elif uid != int(self._ctr.config["uid"]):
+            caps["effective"] = caps["permitted"] = caps["ambient"] = []
+        return proc
+
+    def _collect(self, code: int | None) -> int:
+        """After the attached process ended: record its exit code, return it."""
+        if code is None:
+            return self.wait()
+        try:
+            with self._locked():
+                if self._state["state"] == ExecState.RUNNING.value:
+                    self._finish(code)
+                elif self._state.get("exit_code") is not None:
+                    return int(self._state["exit_code"])
+        except NoSuchExecSessionError:
+            pass  # removed meanwhile (container stopped or removed): the code is still ours
+        return code
+
+    # -- the running session ------------------------------------------------------------------
+    def resize(self, height: int, width: int) -> None:
+        """Resize a tty session's terminal. Raises ExecSessionStateInvalidError unless it is a
+        RUNNING tty session."""
+        _check_size(height, width)
+        with self._locked():
+            if not self.config["tty"]:
+                raise self._err_state("cannot resize: exec session has no tty")
+            if self._state["state"] != ExecState.RUNNING.value:
+                raise self._err_state("cannot resize an exec session that is not running")
+            try:
+                _write_ctl(self.dir, height, width)
+            except OSError as exc:
+                raise self._err_state(f"cannot resize: conmon is gone ({exc.strerror})"
+                                      ) from exc
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Block until the session has exited; returns its exit code (also after removal).
+
+        Raises TimeoutCtrError after ``timeout`` seconds, NoSuchExecSessionError if the session
+        was removed without a known exit code.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                with self._locked():
+                    state = self._state["state"]
+                    if state == ExecState.STOPPED.value:
+                        code = self._state.get("exit_code")
+                        return -1 if code is None else int(code)
+                    conmon = int(self._state.get("conmon_pid") or 0)
+            except NoSuchExecSessionError:
+                code = self._rt.store.exit_code(self._id)
+                if code is None:
+                    raise
+                return code
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise TimeoutCtrError(f"timed out waiting for exec session {self._id[:12]} "
+                                      f"of container {self._ctr.id[:12]} to exit")
+            step = 0.25 if left is None else min(0.25, left)
+            if state == ExecState.CREATED.value:
+                time.sleep(step)  # not started yet: nothing to watch but the row
+                continue
+            exit_file = self.dir / "exit" / self._ctr.id
+            end = time.monotonic() + step
+            while time.monotonic() < end and not exit_file.exists() and _alive(conmon):
+                time.sleep(EXIT_POLL)
+
+    def inspect(self) -> dict[str, Any]:
+        """A dict shaped like ``podman exec inspect`` (libpod's InspectExecSession)."""
+        with self._locked():
+            cfg, st = self.config, self._state
+            state = st["state"]
+            code = st.get("exit_code")
+            return {
+                "ID": self._id,
+                "ContainerID": self._ctr.id,
+                "Running": state == ExecState.RUNNING.value,
+                "ExitCode": int(code) if code is not None else 0,
+                "Pid": int(st.get("pid") or 0),
+                "ProcessConfig": {
+                    "entrypoint": cfg["command"][0],
+                    "arguments": list(cfg["command"][1:]),
+                    "tty": bool(cfg["tty"]),
+                    "privileged": False,
+                    "user": cfg.get("user") or "",
+                },
+                "OpenStdin": bool(cfg["stdin"]),
+                "OpenStdout": True,
+                "OpenStderr": True,
+                "CanRemove": state == ExecState.STOPPED.value,
+                "DetachKeys": cfg.get("detach_keys") or "",
+                # Extras libpod keeps internally, handy for UIs.
+                "State": state,
+                "WorkingDir": cfg.get("workdir") or "",
+                "CreatedAt": rfc3339_ns(cfg.get("created")),
+                "StartedAt": rfc3339_ns(st.get("started_at")),
+                "FinishedAt": rfc3339_ns(st.get("finished_at")),
+                "Error": st.get("error") or "",
+            }
+
+    def remove(self, force: bool = False) -> None:
+        """Remove the session; a RUNNING one needs ``force`` and is killed (exit code 137)."""
+        with self._locked():
+            if self._state["state"] == ExecState.RUNNING.value:
+                if not force:
+                    raise self._err_state("cannot remove a running exec session without force")
+                paused = self._ctr._state.get("state") == ContainerState.PAUSED.value
+                self._finish(self._kill(grace=0 if paused else KILL_GRACE))
+            self._forget()
+
+    def _kill(self, grace: float) -> int:
+        """SIGKILL the process, give conmon ``grace`` seconds to report, then kill conmon."""
+        self._kill_process()
+        conmon = int(self._state.get("conmon_pid") or 0)
+        deadline = time.monotonic() + grace
+        while _alive(conmon) and self._read_exit_file() is None:
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(EXIT_POLL)
+        code = self._read_exit_file()
+        if code is None:
+            # A frozen (paused) process dies only when thawed: conmon would wait for it.
+            _kill_conmon(conmon, self._id)
+            code = 137
+        return code
+
+    def _kill_process(self) -> None:
+        pid = int(self._state.get("pid") or 0)
+        if pid and _in_cgroup_of(pid, self._ctr.id):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal_mod.SIGKILL)
+
+
+# -- launching conmon ---------------------------------------------------------------------------
+class _Launch:
+    """The pipes of one conmon launch and, when attaching, the connected socket."""
+
+    def __init__(self) -> None:
+        self.sock: socket.socket | None = None
+        self._fds: dict[str, int] = {}
+        self._first: subprocess.Popen[bytes] | None = None
+
+    def spawn(self, argv: list[str], cwd: Path) -> None:
+        sync_r, sync_w = os.pipe()
+        start_r, start_w = os.pipe()
+        attach_r, attach_w = os.pipe()
+        self._fds = {"sync": sync_r, "start": start_w, "attach": attach_r}
+        env = dict(os.environ)
+        env.update(_OCI_SYNCPIPE=str(sync_w), _OCI_STARTPIPE=str(start_r),
+                   _OCI_ATTACHPIPE=str(attach_w))
+        procs.log.debug("exec %s", " ".join(argv))
+        try:
+            self._first = subprocess.Popen(
+                argv, pass_fds=(sync_w, start_r, attach_w), env=env, cwd=cwd,
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                start_new_session=True)
+        except FileNotFoundError as exc:
+            raise RuntimeMissingError(f"cannot run conmon at {argv[0]}") from exc
+        finally:
+            for fd in (sync_w, start_r, attach_w):
+                os.close(fd)
+
+    def handshake_attach(self) -> None:
+        """Let conmon fork, then wait until its attach socket listens."""
+        os.write(self._fds["start"], b"0")
+        assert self._first is not None
+        try:
+            rc = self._first.wait(timeout=HANDSHAKE_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self._first.kill()
+            self._first.wait()
+            raise OCIRuntimeError("conmon did not fork in time") from None
+        msg = _read_message(self._fds["attach"])
+        if msg is None:
+            raise OCIRuntimeError(f"conmon exited (code {rc}) before its attach socket was "
+                                  f"ready: {self._first_stderr() or 'no message'}")
+
+    def handshake_start(self) -> tuple[int, str]:
+        """Let conmon run ``runc exec``; returns (pid, '') or (-1, runc's error)."""
+        self._close("start", b"0")
+        msg = _read_message(self._fds["sync"])
+        if msg is None:
+            raise OCIRuntimeError("conmon exited without reporting the exec pid: "
+                                  f"{self._first_stderr() or 'no message'}")
+        pid = int(msg.get("data", -1))
+        return (pid, "") if pid > 0 else (-1, str(msg.get("message") or ""))
+
+    def read_exit_code(self) -> int | None:
+        """conmon's last word on the sync pipe (exec mode): the exit code, None if it died."""
+        fd = self._fds.get("sync")
+        if fd is None:
+            return None
+        try:
+            msg = _read_message(fd)
+        except CtrError:
+            return None
+        if msg is None or msg.get("message"):
+            return None  # a timeout message, or nothing: let the exit file tell
+        return int(msg.get("data", -1))
+
+    def _first_stderr(self) -> str:
+        if self._first is None or self._first.stderr is None:
+            return ""
+        fd = self._first.stderr.fileno()
+        os.set_blocking(fd, False)
+        try:
+            return os.read(fd, 65536).decode(errors="replace").strip()
+        except (BlockingIOError, OSError):
+            return ""
+
+    def _close(self, name: str, write: bytes = b"") -> None:
+        fd = self._fds.pop(name, None)
+        if fd is not None:
+            try:
+                if write:
+                    os.write(fd, write)
+            finally:
+                os.close(fd)
+
+    def close(self) -> None:
+        for name in list(self._fds):
+            self._close(name)
+        if self._first is not None:
+            if self._first.poll() is None:
+                self._first.kill()
+                self._first.wait()
+            if self._first.stderr is not None:
+                self._first.stderr.close()
+            self._first = None
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+
+def _read_message(fd: int, timeout: float = HANDSHAKE_TIMEOUT) -> dict[str, Any] | None:
+    """One JSON line from a conmon pipe; None at EOF."""
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while b"\n" not in buf:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise OCIRuntimeError("timed out waiting for conmon")
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            continue
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        buf += chunk
+    line = buf.split(b"\n", 1)[0].strip()
+    if not line:
+        return None
+    try:
+        msg: dict[str, Any] = json.loads(line)
+    except ValueError as exc:
+        raise OCIRuntimeError(f"conmon sent an unreadable message: {line!r}") from exc
+    return msg
+
+
+def _runtime_error(runtime: str, ctr: Container, message: str) -> CtrError:
+    """runc's complaint about an exec that never ran, as libpod classifies it."""
+    found = _RUNC_MSG_RE.search(message)
+    text = found.group(1).replace('\\"', '"').replace("\\\\", "\\") if found else message
+    text = text.strip() or "unknown error"
+    full = f"{runtime} exec in container {ctr.id[:12]} ({ctr.name}) failed: {text}"
+    low = text.lower()
+    if "not found" in low or "no such file" in low or "executable path is empty" in low:
+        return RuntimeMissingError(full)
+    return OCIRuntimeError(full)
+
+
+# -- the attach socket --------------------------------------------------------------------------
+def _connect(session_dir: Path) -> socket.socket:
+    """Connect to conmon's attach socket through /proc/self/fd (unix paths stop at 108)."""
+    dirfd = os.open(session_dir, os.O_PATH | os.O_CLOEXEC)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        sock.connect(f"/proc/self/fd/{dirfd}/attach")
+    except OSError:
+        sock.close()
+        raise
+    finally:
+        os.close(dirfd)
+    return sock
+
+
+def _pump(sock: socket.socket, stdin: Input, stdout: Output, stderr: Output,
+          detach_keys: bytes) -> bool:
+    """Copy output packets to the streams (and stdin to the socket, in a thread) until the
+    process's output ends; True if the caller detached."""
+    detached = threading.Event()
+    # One pair both ways: the feeder reports a detach, the output loop reports its end.
+    ctl_feeder, ctl_pump = socket.socketpair()
+    feeder = None
+    if stdin is not None:
+        feeder = threading.Thread(target=_feed_stdin,
+                                  args=(sock, stdin, detach_keys, detached, ctl_feeder),
+                                  name="exec-stdin", daemon=True)
+        feeder.start()
+    try:
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLIN)
+        poller.register(ctl_pump.fileno(), select.POLLIN)
+        while not detached.is_set():
+            ready = dict(poller.poll())
+            if sock.fileno() not in ready:
+                continue
+            try:
+                packet = sock.recv(STDIN_CHUNK * 4 + 1)
+            except (ConnectionResetError, BrokenPipeError):
+                packet = b""
+            if not packet:
+                break
+            target = stdout if packet[0] == _STDOUT else stderr if packet[0] == _STDERR else None
+            if target is not None and len(packet) > 1:
+                _write_out(target, packet[1:])
+        if detached.is_set():
+            _drain(sock)
+    finally:
+        with contextlib.suppress(OSError):
+            ctl_pump.send(b"x")  # a feeder still waiting for stdin can stop
+        if feeder is not None:
+            feeder.join(timeout=1.0)
+        ctl_pump.close()
+        if feeder is None or not feeder.is_alive():
+            ctl_feeder.close()
+    return detached.is_set()
+
+
+def _drain(sock: socket.socket, quiet: float = 0.05) -> None:
+    """After a detach: read (and drop) output until conmon has had ``quiet`` seconds to see
+    our half-close. conmon 2.1 frees its client state when a write to a closed client fails
+    before it read that client's EOF, and then forgets to close the process's stdin."""
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([sock], [], [], quiet)
+        if not ready:
+            return
+        try:
+            if not sock.recv(STDIN_CHUNK * 4 + 1):
+                return
+        except OSError:
+            return
+
+
+def _feed_stdin(sock: socket.socket, stdin: Input, detach_keys: bytes,
+                detached: threading.Event, ctl: socket.socket) -> None:
+    """Send stdin in packets; at EOF or on the detach keys half-close the socket (conmon then
+    closes the process's stdin, as libpod's detach does)."""
+    filt = _DetachFilter(detach_keys)
+
+    def send(data: bytes) -> bool:
+        out, hit = filt.feed(data)
+        for i in range(0, len(out), STDIN_CHUNK):
+            sock.sendall(out[i:i + STDIN_CHUNK])
+        if hit:
+            sock.shutdown(socket.SHUT_WR)
+            detached.set()
+            ctl.send(b"d")
+        return not hit
+
+    try:
+        if isinstance(stdin, str):
+            stdin = stdin.encode()
+        if isinstance(stdin, bytes):
+            if not send(stdin):
+                return
+        else:
+            assert stdin is not None
+            try:
+                fd: int | None = stdin.fileno()
+            except (AttributeError, OSError, ValueError):
+                fd = None
+            while True:
+                if fd is not None:
+                    ready, _, _ = select.select([fd, ctl.fileno()], [], [])
+                    if ctl.fileno() in ready:
+                        return  # the output ended first: the process is gone
+                    data: bytes | str = os.read(fd, STDIN_CHUNK)
+                else:
+                    read1 = getattr(stdin, "read1", None)
+                    data = read1(STDIN_CHUNK) if read1 else stdin.read(STDIN_CHUNK)
+                if isinstance(data, str):
+                    data = data.encode()
+                if not data:
+                    break
+                if not send(data):
+                    return
+        rest = filt.flush()
+        if rest:
+            sock.sendall(rest)
+        sock.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass  # the socket is closed: the process has exited or we stopped attaching
+
+
+def _write_out(target: IO[bytes] | IO[str], data: bytes) -> None:
+    if isinstance(target, io.TextIOBase):
+        target.write(data.decode(errors="replace"))
+    else:
+        cast("IO[bytes]", target).write(data)
+    flush = getattr(target, "flush", None)
+    if flush is not None:
+        flush()
+
+
+class _DetachFilter:
+    """Passes stdin through until the detach key sequence appears (a partial match is held
+    back until it completes or fails)."""
+
+    def __init__(self, keys: bytes) -> None:
+        self.keys = keys
+        self.matched = 0
+
+    def feed(self, data: bytes) -> tuple[bytes, bool]:
+        if not self.keys:
+            return data, False
+        out = bytearray()
+        for b in data:
+            if b == self.keys[self.matched]:
+                self.matched += 1
+                if self.matched == len(self.keys):
+                    self.matched = 0
+                    return bytes(out), True
+                continue
+            if self.matched:
+                out += self.keys[:self.matched]
+                self.matched = 0
+                if b == self.keys[0]:
+                    self.matched = 1
+                    continue
+            out.append(b)
+        return bytes(out), False
+
+    def flush(self) -> bytes:
+        held, self.matched = self.keys[:self.matched], 0
+        return held
+
+
+def _parse_detach_keys(keys: str) -> bytes:
+    """``"ctrl-p,ctrl-q"`` -> b"\\x10\\x11" (podman's format); "" disables detaching."""
+    if not isinstance(keys, str):
+        raise InvalidArgumentError(f"invalid detach keys {keys!r}")
+    if keys == "":
+        return b""
+    out = bytearray()
+    for part in keys.split(","):
+        if len(part) == 1:
+            out.append(ord(part))
+            continue
+        low = part.lower()
+        if low.startswith("ctrl-") and len(low) == 6:
+            c = low[5]
+            if "a" <= c <= "z":
+                out.append(ord(c) - ord("a") + 1)
+                continue
+            special = {"@": 0, "[": 27, "\\": 28, "]": 29, "^": 30, "_": 31}
+            if c in special:
+                out.append(special[c])
+                continue
+        raise InvalidArgumentError(
+            f"invalid detach keys {keys!r}: use comma-separated single characters or "
+            "ctrl-<a-z, @, [, \\, ], ^, _>")
+    return bytes(out)
+
+
+def _write_ctl(session_dir: Path, height: int, width: int) -> None:
+    # O_NONBLOCK: opening a FIFO nobody reads fails (ENXIO) instead of hanging.
+    fd = os.open(session_dir / "ctl", os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        os.write(fd, f"1 {height} {width}\n".encode())
+    finally:
+        os.close(fd)
+
+
+def _check_size(height: int, width: int) -> None:
+    for v in (height, width):
+        if not isinstance(v, int) or isinstance(v, bool) or not 0 < v < 65536:
+            raise InvalidArgumentError(f"invalid terminal size {height}x{width}: height and "
+                                       "width must be integers from 1 to 65535")
+
+
+# -- helpers ------------------------------------------------------------------------------------
+def _exec_root(rt: Runtime) -> Path:
+    return rt.run_root / "exec"
+
+
+def _require_running(ctr: Container, msg: str) -> None:
+    state = ctr._state["state"]
+    if state != ContainerState.RUNNING.value:
+        raise ContainerStateInvalidError(
+            f"{msg}; container {ctr.id[:12]} ({ctr.name}) is in state {state}")
+
+
+def _event(ctr: Container, action: str, **attrs: str) -> None:
+    attributes = {"image": ctr.config["image"], "name": ctr.name, **attrs}
+    ctr._rt.events.record("container", action, ctr.id, ctr.name, ctr.config["image"],
+                          attributes)
+
+
+def _parse_command(command: Sequence[str] | str) -> list[str]:
+    if isinstance(command, str):
+        try:
+            args = shlex.split(command)
+        except ValueError as exc:
+            raise InvalidArgumentError(f"cannot parse command {command!r}: {exc}") from exc
+    elif command is None:
+        args = []
+    else:
+        args = list(command)
+    if not args or not args[0]:
+        raise InvalidArgumentError("must provide a non-empty command to start an exec session")
+    for a in args:
+        if not isinstance(a, str) or "\0" in a:
+            raise InvalidArgumentError(f"command argument {a!r} is not a valid string")
+    return args
+
+
+def _parse_env(env: Mapping[str, str] | Sequence[str] | None) -> list[str]:
+    """Validated ``NAME=VALUE`` items; a bare ``NAME`` takes the caller's value, as podman."""
+    if env is None:
+        return []
+    items: list[tuple[str, str]]
+    if isinstance(env, Mapping):
+        items = [(str(k), str(v)) for k, v in env.items()]
+    elif isinstance(env, str):
+        raise InvalidArgumentError("exec environment must be a mapping or a list of NAME=VALUE")
+    else:
+        items = []
+        for e in env:
+            k, sep, v = str(e).partition("=")
+            if not sep:
+                v = os.environ.get(k, "")
+            items.append((k, v))
+    for k, v in items:
+        if not k or "=" in k or "\0" in k or "\0" in v:
+            raise InvalidArgumentError(f"invalid environment variable {k!r}: names must be "
+                                       "non-empty without '=' or NUL")
+    return [f"{k}={v}" for k, v in items]
+
+
+def _env_dict(items: Sequence[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        k, _, v = item.partition("=")
+        out[k] = v
+    return out
+
+
+def _home_dir(rootfs: Path, uid: int) -> str:
+    """The user's home from the image's /etc/passwd (as libpod sets HOME), else "/"."""
+    passwd = rootfs / "etc/passwd"
+    try:
+        if passwd.is_symlink():
+            return "/"
+        for line in passwd.read_text(errors="replace").splitlines():
+            fields = line.split(":")
+            if len(fields) > 5 and fields[2] == str(uid) and fields[5].startswith("/"):
+                return fields[5]
+    except OSError:
+        pass
+    return "/"
+
+
+def _alive(pid: int) -> bool:
+    """True for a live process; a zombie (an exited conmon nobody reaped yet) is dead."""
+    if not pid:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _kill_conmon(pid: int, exec_id: str, grace: float = 2.0) -> None:
+    """SIGKILL a session's conmon (checked by its command line) and wait for it to go."""
+    if not pid or not _alive(pid):
+        return
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            if exec_id.encode() not in fh.read():
+                return  # the pid was reused
+        os.kill(pid, signal_mod.SIGKILL)
+    except (OSError, ProcessLookupError):
+        return
+    deadline = time.monotonic() + grace
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(EXIT_POLL)
+
+
+def _in_cgroup_of(pid: int, ctr_id: str) -> bool:
+    """Whether ``pid`` still is a process of the container (guards against pid reuse)."""
+    try:
+        with open(f"/proc/{pid}/cgroup", "rb") as fh:
+            return ctr_id.encode() in fh.read()
+    except OSError:
+        return False
+
+
+def _read_int(path: Path) -> int:
+    try:
+        return int(path.read_text().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return ""
+
+
+__all__ = [
+    "DEFAULT_DETACH_KEYS", "ExecSession", "ExecSessionStateInvalidError", "ExecState",
+    "cleanup_exec_sessions", "create_exec", "get_exec", "list_exec", "live_exec_sessions",
+]
