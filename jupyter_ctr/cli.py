@@ -348,6 +348,45 @@ def _attached_run(rt: Runtime, ctr: Container, detach_keys: str, start: bool,
     return _exit_status(code)
 
 
+def cmd_exec(rt: Runtime, args: argparse.Namespace) -> int:
+    if not args.command:
+        raise InvalidArgumentError("exec requires a command to run in the container")
+    ctr = rt.lookup_container(args.container)
+    session = ctr.exec(args.command, tty=args.tty, stdin=args.interactive,
+                       env=args.env or None, user=args.user, workdir=args.workdir)
+    stdin = sys.stdin.buffer if args.interactive else None
+    raw = args.tty and stdin is not None and sys.stdin.isatty()
+    size = None
+    if args.tty and sys.stdout.isatty():
+        term = os.get_terminal_size(sys.stdout.fileno())
+        size = (term.lines, term.columns)
+    if args.detach:
+        session.start()
+        print(session.id)
+        return 0
+    with contextlib.ExitStack() as stack:
+        if raw:
+            import termios
+            import tty
+
+            fd = sys.stdin.fileno()
+            saved = termios.tcgetattr(fd)
+            tty.setraw(fd, termios.TCSANOW)
+            stack.callback(termios.tcsetattr, fd, termios.TCSADRAIN, saved)
+        try:
+            code = session.start_and_attach(stdin, sys.stdout.buffer, sys.stderr.buffer,
+                                            detach_keys=args.detach_keys, tty_size=size)
+        except CtrError as exc:
+            # Like podman: a command that cannot run exits 126 (not executable) or 127
+            # (not found), with the runtime's message.
+            failed = session.inspect()["ExitCode"]
+            if failed not in (126, 127):
+                raise
+            _error(str(exc))
+            return int(failed)
+    return 0 if code is None else _exit_status(code)
+
+
 def cmd_attach(rt: Runtime, args: argparse.Namespace) -> int:
     ctr = rt.lookup_container(args.container)
     if args.no_stdin and ctr.config["stdin"]:
@@ -689,6 +728,12 @@ def _stats_row(before: dict[str, Any], after: dict[str, Any], host_mem: int) -> 
             str(after["pids"])]
 
 
+def cmd_service(rt: Runtime, args: argparse.Namespace) -> int:
+    from .server.socket_service import serve  # jupyter_server/tornado only when asked
+
+    return serve(args.socket, rt)
+
+
 def cmd_stats(rt: Runtime, args: argparse.Namespace) -> int:
     headers = ["ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS"]
     host_mem = _host_memory()
@@ -823,6 +868,19 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--no-stdin", action="store_true", help="do not attach stdin")
     p.add_argument("container", metavar="CONTAINER")
 
+    p = add("exec", cmd_exec, "run a command in a running container",
+            usage="jupyter-ctr exec [options] CONTAINER COMMAND [ARG...]")
+    p.add_argument("-d", "--detach", action="store_true", help="run in the background")
+    p.add_argument("-i", "--interactive", action="store_true", help="keep stdin open")
+    p.add_argument("-t", "--tty", action="store_true", help="allocate a terminal")
+    p.add_argument("-e", "--env", action="append", metavar="K=V", help="set environment")
+    p.add_argument("-u", "--user", metavar="USER[:GROUP]", help="user to run as")
+    p.add_argument("-w", "--workdir", metavar="DIR", help="working directory")
+    p.add_argument("--detach-keys", default="ctrl-p,ctrl-q", metavar="KEYS",
+                   help="key sequence that detaches (default ctrl-p,ctrl-q)")
+    p.add_argument("container", metavar="CONTAINER")
+    p.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND")
+
     p = add("start", cmd_start, "start containers")
     p.add_argument("-a", "--attach", action="store_true",
                    help="stream the container's output until it exits; exit with its code")
@@ -903,6 +961,12 @@ def build_parser() -> ArgumentParser:
                    help="print one table and exit")
     p.add_argument("containers", nargs="*", metavar="CONTAINER",
                    help="containers (default: every running one)")
+
+    p = add("service", cmd_service, "serve the libpod/Docker-compatible REST API on a unix "
+            "socket (DOCKER_HOST=unix://PATH docker ..., podman --remote --url unix://PATH)")
+    p.add_argument("--socket", required=True, metavar="PATH",
+                   help="unix socket to listen on (mode 0660: its permissions are the "
+                        "authentication)")
     return parser
 
 

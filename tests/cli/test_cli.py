@@ -428,3 +428,27 @@ def test_run_it_detach_keys_then_attach(cli: Cli) -> None:
     again.send(b"exit 0\r")
     assert again.close() == 0
     cli.ok("rm", "-f", "-t", "0", "det")
+
+
+def test_exec(cli: Cli) -> None:
+    cli.ok("run", "-d", "--name", "ex", "localhost/busybox", "sleep", "1000")
+    res = cli("exec", "ex", "sh", "-c", "echo out; echo err >&2; exit 5")
+    assert (res.returncode, res.stdout, res.stderr) == (5, "out\n", "err\n")
+    res = subprocess.run(cli.argv("exec", "-i", "ex", "cat"), input="piped\n",
+                         capture_output=True, text=True, timeout=30)
+    assert (res.returncode, res.stdout) == (0, "piped\n")
+    res = cli("exec", "-e", "A=b", "-w", "/tmp", "-u", "65534", "ex", "sh", "-c",
+              "echo $A $(pwd) $(id -u)")
+    assert res.stdout == "b /tmp 65534\n"
+    res = cli("exec", "ex", "/no/such/thing")
+    assert res.returncode == 127 and "no/such/thing" in res.stderr
+    term = Pty(cli.argv("exec", "-it", "ex", "sh"), rows=33, cols=77)
+    term.expect(b"# ")
+    term.send(b"stty size\r")
+    term.expect(b"33 77")
+    term.send(b"exit 2\r")
+    assert term.close() == 2
+    cli.ok("pause", "ex")
+    res = cli("exec", "ex", "true")
+    assert res.returncode == 125 and "paused" in res.stderr
+    cli.ok("rm", "-f", "-t", "0", "ex")
