@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_ctr.engine import Runtime
+from jupyter_ctr.engine import ContainerRemovedError, NoSuchContainerError, Runtime
 
 DEMO = "localhost/busybox:latest"
 
@@ -94,7 +94,10 @@ def rt(engine_roots: tuple[Path, Path]) -> Iterator[Runtime]:
     yield runtime
     ids = {c.id for c in runtime.list_containers(all=True)}
     for ctr in runtime.list_containers(all=True):
-        runtime.remove_container(ctr, force=True, timeout=0)
+        try:
+            runtime.remove_container(ctr, force=True, timeout=0)
+        except (NoSuchContainerError, ContainerRemovedError):
+            pass  # removed with a container it depended on
     assert wait_until(lambda: not any(leftovers(runtime, ids).values()), 10), \
         leftovers(runtime, ids)
     runtime.close()

@@ -187,6 +187,7 @@ class Container:
         if self._state.get("stopped_by_user") is False and code == 137 and self.config.get(
                 "memory") and _oom_killed(self.cgroups_path):
             self._state["oom_killed"] = True
+        self._event("died", exitCode=str(code))
         return True
 
     def _reconcile(self) -> None:
@@ -229,6 +230,11 @@ class Container:
     def _begin(self, verb: str) -> None:
         self._state["pending"] = verb
         self._save()
+
+    def record_event(self, action: str, **attrs: str) -> None:
+        """Record an event about this container (for verbs done outside the engine, such as
+        an HTTP attach)."""
+        self._event(action, **attrs)
 
     def _event(self, action: str, **attrs: str) -> None:
         base = {"image": self.config["image"], "name": self.name}

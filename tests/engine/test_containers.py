@@ -152,8 +152,8 @@ def test_events_for_every_verb(rt: Runtime) -> None:
     rt.remove_container(ctr)
     evs = list(rt.events.read(since=since, filters={"container": ["evt"]}))
     actions = [e.action for e in evs]
-    for a in ("create", "init", "start", "pause", "unpause", "kill", "stop", "cleanup", "sync",
-              "remove"):
+    for a in ("create", "init", "start", "pause", "unpause", "kill", "died", "stop", "cleanup",
+              "sync", "remove"):
         assert a in actions, actions
     assert actions.index("create") < actions.index("start") < actions.index("remove")
     assert all(e.name == "evt" and e.image == DEMO and e.id == ctr.id for e in evs)
