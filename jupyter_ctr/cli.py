@@ -387,6 +387,61 @@ def cmd_exec(rt: Runtime, args: argparse.Namespace) -> int:
     return 0 if code is None else _exit_status(code)
 
 
+def cmd_checkpoint(rt: Runtime, args: argparse.Namespace) -> int:
+    from .engine.checkpoint import CheckpointOptions
+
+    if args.export and len(args.containers) > 1:
+        raise InvalidArgumentError("--export works with one container at a time")
+    options = CheckpointOptions(
+        keep=args.keep, keep_running=args.leave_running, tcp_established=args.tcp_established,
+        target_file=args.export, ignore_rootfs=args.ignore_rootfs,
+        ignore_volumes=args.ignore_volumes, compression=args.compress,
+        print_stats=args.print_stats, file_locks=args.file_locks,
+        pre_checkpoint=args.pre_checkpoint, with_previous=args.with_previous,
+        create_image=args.create_image, include_image=not args.ignore_image)
+    reports: list[dict[str, Any]] = []
+
+    def checkpoint(ref: str) -> str:
+        reports.append(rt.lookup_container(ref).checkpoint(options).to_dict())
+        return ref
+
+    code = _each(args.containers, checkpoint)
+    if args.print_stats:
+        print(json.dumps(reports, indent=4))
+    return code
+
+
+def cmd_restore(rt: Runtime, args: argparse.Namespace) -> int:
+    from .engine.checkpoint import CheckpointOptions, restore_container
+
+    if args.name and not args.import_:
+        raise InvalidArgumentError("--name works only with --import")
+    options = CheckpointOptions(
+        keep=args.keep, tcp_established=args.tcp_established, tcp_close=args.tcp_close,
+        ignore_rootfs=args.ignore_rootfs, ignore_static_ip=args.ignore_static_ip,
+        ignore_static_mac=args.ignore_static_mac, ignore_volumes=args.ignore_volumes,
+        print_stats=args.print_stats, file_locks=args.file_locks,
+        import_previous=args.import_previous, pod=args.pod)
+    if args.import_:
+        if args.containers:
+            raise InvalidArgumentError("--import restores a new container: give no names")
+        ctr, stats = restore_container(rt, args.import_, name=args.name, options=options)
+        print(json.dumps([stats.to_dict()], indent=4) if args.print_stats else ctr.id)
+        return 0
+    if not args.containers:
+        raise InvalidArgumentError("restore needs a container, or --import FILE")
+    reports: list[dict[str, Any]] = []
+
+    def restore(ref: str) -> str:
+        reports.append(rt.lookup_container(ref).restore(options).to_dict())
+        return ref
+
+    code = _each(args.containers, restore)
+    if args.print_stats:
+        print(json.dumps(reports, indent=4))
+    return code
+
+
 def cmd_attach(rt: Runtime, args: argparse.Namespace) -> int:
     ctr = rt.lookup_container(args.container)
     if args.no_stdin and ctr.config["stdin"]:
@@ -880,6 +935,58 @@ def build_parser() -> ArgumentParser:
                    help="key sequence that detaches (default ctrl-p,ctrl-q)")
     p.add_argument("container", metavar="CONTAINER")
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND")
+
+    # podman's `container checkpoint|restore` (also as plain `checkpoint`/`restore`)
+    container = sub.add_parser("container", help="container commands (checkpoint, restore)",
+                               allow_abbrev=False)
+    container_sub = container.add_subparsers(dest="container_cmd", metavar="COMMAND",
+                                             required=True)
+    for parent in (container_sub, sub):
+        p = add("checkpoint", cmd_checkpoint, "checkpoint running containers with CRIU",
+                parent=parent)
+        p.add_argument("-k", "--keep", action="store_true", help="keep CRIU's logs and stats")
+        p.add_argument("-R", "--leave-running", action="store_true",
+                       help="leave the container running after the checkpoint")
+        p.add_argument("--tcp-established", action="store_true",
+                       help="checkpoint established TCP connections")
+        p.add_argument("-e", "--export", metavar="FILE",
+                       help="also write the checkpoint, config and rootfs changes to FILE")
+        p.add_argument("--ignore-rootfs", action="store_true",
+                       help="leave the root filesystem's changes out of the export")
+        p.add_argument("--ignore-volumes", action="store_true", help="accepted; no volumes here")
+        p.add_argument("--ignore-image", action="store_true",
+                       help="do not put the image into the export")
+        p.add_argument("-c", "--compress", default="gzip",
+                       choices=("gzip", "none", "bzip2", "xz", "zstd"),
+                       help="compression of the export (default gzip)")
+        p.add_argument("--print-stats", action="store_true", help="print statistics as JSON")
+        p.add_argument("--file-locks", action="store_true", help="checkpoint file locks")
+        p.add_argument("-P", "--pre-checkpoint", action="store_true",
+                       help="pre-dump (refused: this kernel has no soft-dirty tracking)")
+        p.add_argument("--with-previous", action="store_true", help="(refused, as -P)")
+        p.add_argument("--create-image", metavar="IMAGE", help="(refused: use --export)")
+        p.add_argument("containers", nargs="+", metavar="CONTAINER")
+
+        p = add("restore", cmd_restore, "restore checkpointed containers", parent=parent)
+        p.add_argument("-i", "--import", dest="import_", metavar="FILE",
+                       help="restore a new container from an exported checkpoint")
+        p.add_argument("-n", "--name", help="name of the container restored with --import")
+        p.add_argument("-k", "--keep", action="store_true", help="keep CRIU's logs and images")
+        p.add_argument("--tcp-established", action="store_true",
+                       help="restore established TCP connections")
+        p.add_argument("--tcp-close", action="store_true",
+                       help="(refused: runc 1.1.5 cannot close TCP connections on restore)")
+        p.add_argument("--ignore-rootfs", action="store_true",
+                       help="do not apply the root filesystem's changes from the export")
+        p.add_argument("--ignore-static-ip", action="store_true", help="accepted; no static IPs")
+        p.add_argument("--ignore-static-mac", action="store_true",
+                       help="accepted; no static MACs")
+        p.add_argument("--ignore-volumes", action="store_true", help="accepted; no volumes here")
+        p.add_argument("--print-stats", action="store_true", help="print statistics as JSON")
+        p.add_argument("--file-locks", action="store_true", help="restore file locks")
+        p.add_argument("--import-previous", metavar="FILE", help="(refused, as pre-dumps)")
+        p.add_argument("--pod", help="(refused: no pods)")
+        p.add_argument("containers", nargs="*", metavar="CONTAINER")
 
     p = add("start", cmd_start, "start containers")
     p.add_argument("-a", "--attach", action="store_true",

@@ -4,13 +4,15 @@ conmon (started with ``--full-attach``) listens on ``<bundle>/attach``, an AF_UN
 SOCK_SEQPACKET socket. Each packet it sends is one byte of stream (2 stdout, 3 stderr) and up
 to 8 KiB of output; every packet we send is written to the container's stdin. When an attach
 connection ends (EOF, half-close or close), conmon closes the container's stdin (it is not run
-with ``--leave-stdin-open``), exactly as under podman.
+with ``--leave-stdin-open``), exactly as under podman. Exec sessions (engine/exec.py) are
+served by a conmon of their own in the same way and share everything here.
 
 Streams here are numbered like Docker's HTTP attach framing: 0 stdin, 1 stdout, 2 stderr.
 """
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import errno
 import io
@@ -22,7 +24,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import IO, TYPE_CHECKING, BinaryIO, cast
 
 from .errors import (
     ContainerRunningError,
@@ -49,6 +51,9 @@ PACKET_MAX = 8192
 _RECV_MAX = 65536
 #: Stop reading our stdin while this much is waiting for conmon (it stopped reading).
 _PENDING_MAX = 1 << 20
+#: On detach, output is drained until conmon has been quiet this long (at most _DRAIN_MAX).
+_DRAIN_QUIET = 0.05
+_DRAIN_MAX = 1.0
 
 _CTRL_KEYS = {"@": 0, "[": 27, "\\": 28, "]": 29, "^": 30, "_": 31}
 
@@ -56,6 +61,8 @@ _CTRL_KEYS = {"@": 0, "[": 27, "\\": 28, "]": 29, "^": 30, "_": 31}
 # -- detach keys ------------------------------------------------------------------------------
 def parse_detach_keys(spec: str) -> bytes:
     """Docker's detach key syntax (``ctrl-p,ctrl-q``, ``a``, ``ctrl-@``) to bytes; "" = none."""
+    if not isinstance(spec, str):
+        raise InvalidArgumentError(f"invalid detach keys {spec!r}: must be a string")
     if spec == "":
         return b""
     out = bytearray()
@@ -219,6 +226,31 @@ class AttachConnection:
         with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_WR)
 
+    def detach(self, quiet: float = _DRAIN_QUIET, limit: float = _DRAIN_MAX) -> None:
+        """Leave without losing the container's stdin EOF: half-close, then read (and drop)
+        output until conmon has been ``quiet`` for a while (at most ``limit`` seconds).
+
+        conmon (2.1.x, conn_sock.c) frees a client whose write failed once it also reads its
+        EOF, and reads that client's fields after freeing it: when a write to an already
+        closed connection fails first, the container's stdin is never closed (a detached
+        ``cat`` would wait forever). Half-closed and still read, this connection makes conmon
+        see the EOF (and close stdin, unless ``--leave-stdin-open``) before any write fails.
+        The caller closes the connection afterwards.
+        """
+        self.close_stdin()
+        deadline = time.monotonic() + limit
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not _wait_fd(self.fileno(), select.POLLIN, min(quiet, left)):
+                return
+            try:
+                if not self.sock.recv(_RECV_MAX, socket.MSG_DONTWAIT):
+                    return
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                return
+
     def wait_accepted(self, timeout: float = 2.0) -> bool:
         """Wait until conmon has accept()ed this connection; True once it has.
 
@@ -304,7 +336,7 @@ def resize_tty(bundle: Path, height: int, width: int) -> None:
 
     Opened non-blocking, so a gone conmon (no reader) fails at once instead of hanging.
     """
-    _check_size(height, width)
+    check_tty_size(height, width)
     try:
         fd = os.open(bundle / "ctl", os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
@@ -321,7 +353,8 @@ def resize_tty(bundle: Path, height: int, width: int) -> None:
         os.close(fd)
 
 
-def _check_size(height: int, width: int) -> None:
+def check_tty_size(height: int, width: int) -> None:
+    """Raise InvalidArgumentError unless both are integers from 1 to 65535."""
     for name, value in (("height", height), ("width", width)):
         if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 65535:
             raise InvalidArgumentError(
@@ -332,7 +365,7 @@ def _check_size(height: int, width: int) -> None:
 class _Input:
     """The caller's stdin as a pollable fd, or as bytes already read (BytesIO)."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: IO[bytes]) -> None:
         self.fd = -1
         self.data = b""
         self._pipe_w = -1
@@ -349,13 +382,15 @@ class _Input:
         threading.Thread(target=self._pump, args=(stream,), daemon=True,
                          name="attach-stdin").start()
 
-    def _pump(self, stream: BinaryIO) -> None:
+    def _pump(self, stream: IO[bytes]) -> None:
         reader = getattr(stream, "read1", stream.read)
         try:
             while True:
-                chunk = reader(PACKET_MAX)
+                chunk: bytes | str = reader(PACKET_MAX)
                 if not chunk:
                     break
+                if isinstance(chunk, str):  # a text stream (StringIO) passed as stdin
+                    chunk = chunk.encode()
                 os.write(self._pipe_w, chunk)
         except OSError:
             pass
@@ -380,18 +415,60 @@ class _Input:
             self.fd = -1
 
 
-def _writer(stream: BinaryIO | None) -> BinaryIO | None:
+#: Where output may go: binary streams, or text streams (written decoded as UTF-8).
+Output = IO[bytes] | IO[str]
+
+
+class _TextSink:
+    """A text stream without a binary buffer (StringIO): output decoded as UTF-8, with a
+    character split across packets kept whole."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def write(self, data: bytes | memoryview) -> int:
+        self._stream.write(self._decoder.decode(bytes(data)))
+        return len(data)
+
+    def flush(self) -> None:
+        with contextlib.suppress(AttributeError, OSError):
+            self._stream.flush()
+
+    def end(self) -> None:
+        rest = self._decoder.decode(b"", final=True)
+        if rest:
+            self._stream.write(rest)
+            self.flush()
+
+
+def _writer(stream: Output | None) -> IO[bytes] | None:
     if isinstance(stream, io.TextIOBase):
-        return stream.buffer  # sys.stdout and friends
-    return stream
+        buffer = getattr(stream, "buffer", None)
+        if buffer is None:
+            return cast("IO[bytes]", _TextSink(cast("IO[str]", stream)))
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()  # text written to it before comes first
+        return cast("IO[bytes]", buffer)  # sys.stdout and friends
+    return cast("IO[bytes] | None", stream)
 
 
-def _write_all(stream: BinaryIO, data: bytes) -> None:
+def _end_text(outs: dict[int, IO[bytes] | None]) -> None:
+    """Write out what text sinks hold of an incomplete character."""
+    for out in outs.values():
+        if isinstance(out, _TextSink):
+            out.end()
+
+
+def _write_all(stream: IO[bytes], data: bytes) -> None:
     view = memoryview(data)
     while view:
         n = stream.write(view)
-        if n is None:  # a non-blocking raw file that is full
-            fd = stream.fileno()
+        if n is None:  # a non-blocking raw file that is full, or a write that says nothing
+            try:
+                fd = stream.fileno()
+            except (AttributeError, OSError, ValueError):
+                break
             _wait_fd(fd, select.POLLOUT, None)
             continue
         view = view[n:]
@@ -399,16 +476,26 @@ def _write_all(stream: BinaryIO, data: bytes) -> None:
         stream.flush()
 
 
-def attach_streams(conn: AttachConnection, stdin: BinaryIO | None, stdout: BinaryIO | None,
-                   stderr: BinaryIO | None,
+def attach_streams(conn: AttachConnection, stdin: IO[bytes] | None, stdout: Output | None,
+                   stderr: Output | None,
                    detach_keys: bytes = b"\x10\x11") -> str:
     """Copy stdin to the container and its output to stdout/stderr in one poll loop.
 
     Returns "exited" when the container's output ends (the container exited), "detached" when
-    the detach keys were typed or the output side went away (BrokenPipe). At stdin EOF the
-    container's stdin is half-closed and output is copied until it ends. Output is written
-    and flushed packet by packet; stdin is read straight from its file descriptor.
+    the detach keys were typed or the output side went away (BrokenPipe); a detach leaves
+    through ``conn.detach()``. At stdin EOF the container's stdin is half-closed and output
+    is copied until it ends. Output is written and flushed packet by packet (text streams get
+    it decoded); stdin is read straight from its file descriptor, or pumped from a file-like
+    object without one; BytesIO is sent as it is.
     """
+    result = _copy_streams(conn, stdin, stdout, stderr, detach_keys)
+    if result == "detached":
+        conn.detach()
+    return result
+
+
+def _copy_streams(conn: AttachConnection, stdin: IO[bytes] | None, stdout: Output | None,
+                  stderr: Output | None, detach_keys: bytes) -> str:
     outs = {STDOUT: _writer(stdout), STDERR: _writer(stderr)}
     matcher = DetachKeyMatcher(detach_keys)
     src = _Input(stdin) if stdin is not None else None
@@ -488,6 +575,7 @@ def attach_streams(conn: AttachConnection, stdin: BinaryIO | None, stdout: Binar
     finally:
         if src is not None:
             src.close()
+        _end_text(outs)
 
 
 def _flush_pending(conn: AttachConnection, pending: bytearray, timeout: float = 1.0) -> None:
@@ -615,6 +703,7 @@ def attach(ctr: Container, stdin: BinaryIO | None = None, stdout: BinaryIO | Non
                 out = outs.get(stream)
                 if out is not None:
                     _write_all(out, data)
+            _end_text(outs)
         ctr._event("attach")
         return attach_streams(conn, stdin if ctr.config.get("stdin") else None, stdout,
                               stderr, keys)
@@ -653,7 +742,7 @@ def resize(ctr: Container, height: int, width: int) -> None:
     all the same, but conmon never reads the size pipe then, and enough of them would fill
     it and block conmon, so nothing is written.
     """
-    _check_size(height, width)
+    check_tty_size(height, width)
     st = ctr.state
     if st not in (S.CREATED, S.RUNNING):
         raise _state_error(ctr, "can only resize created or running containers", st)

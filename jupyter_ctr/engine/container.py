@@ -1049,36 +1049,11 @@ def _stream_command(argv: list[str], out: BinaryIO) -> None:
                               f"{err.decode(errors='replace').strip()}")
 
 
-def _alive(pid: int) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie counts as dead.
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            return fh.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except (OSError, IndexError):
-        return False
-
-
-def _is_conmon(pid: int, ctr_id: str) -> bool:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return ctr_id.encode() in fh.read()
-    except OSError:
-        return False
-
-
-def _read_int(path: Path) -> int:
-    try:
-        return int(path.read_text().strip() or 0)
-    except (OSError, ValueError):
-        return 0
+# The pid helpers live in procinfo (exec.py uses them too); the old names stay for this module
+# and for checkpoint.py, which imports them from here.
+_alive = procinfo.alive
+_is_conmon = procinfo.is_conmon
+_read_int = procinfo.read_int
 
 
 def _oom_killed(cgroups_path: str) -> bool:

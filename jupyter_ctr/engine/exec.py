@@ -28,19 +28,24 @@ import json
 import os
 import re
 import secrets
-import select
 import shlex
 import shutil
 import signal as signal_mod
-import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, cast
+from typing import IO, TYPE_CHECKING, Any
 
-from . import procs
+from . import procinfo, procs
+from .attach import (
+    DEFAULT_DETACH_KEYS,
+    AttachConnection,
+    attach_streams,
+    check_tty_size,
+    parse_detach_keys,
+    resize_tty,
+)
 from .errors import (
     ContainerRemovedError,
     ContainerStateInvalidError,
@@ -53,6 +58,7 @@ from .errors import (
     RuntimeMissingError,
     TimeoutCtrError,
 )
+from .oci import OCIRuntime
 from .spec import resolve_user
 from .state import ContainerState
 from .timeutil import rfc3339_ns
@@ -67,14 +73,9 @@ HANDSHAKE_TIMEOUT = 30.0
 KILL_GRACE = 5.0
 #: Poll interval while waiting for a session's exit file.
 EXIT_POLL = 0.005
-#: conmon reads at most this much per stdin packet on the SEQPACKET socket; stay below it.
-STDIN_CHUNK = 8192
-DEFAULT_DETACH_KEYS = "ctrl-p,ctrl-q"
 
 _ID_RE = re.compile(r"^[0-9a-f]{64}$")
 _RUNC_MSG_RE = re.compile(r'msg="((?:[^"\\]|\\.)*)"')
-#: Stream bytes that prefix every packet conmon sends on the attach socket.
-_STDOUT, _STDERR = 2, 3
 
 # libpod's exit codes for an exec that never ran (define/exec_codes.go).
 EXIT_GENERIC, EXIT_CANNOT_INVOKE, EXIT_NOT_FOUND = 125, 126, 127
@@ -117,7 +118,7 @@ def create_exec(ctr: Container, command: Sequence[str] | str, *, tty: bool = Fal
                                 or "\0" in workdir):
         raise InvalidArgumentError(f"exec working directory {workdir!r} must be an absolute path")
     if detach_keys is not None:
-        _parse_detach_keys(detach_keys)
+        parse_detach_keys(detach_keys)
     if user:
         uid, gid, _ = resolve_user(Path(ctr.config["image_rootfs"]), user)
     else:
@@ -188,7 +189,7 @@ def cleanup_exec_sessions(ctr: Container) -> None:
     with contextlib.suppress(FileNotFoundError):
         for d in root.iterdir():
             if _read_text(d / "container") == ctr.id:
-                _kill_conmon(_read_int(d / "conmon.pid"), d.name)
+                _kill_conmon(procinfo.read_int(d / "conmon.pid"), d.name)
                 shutil.rmtree(d, ignore_errors=True)
 
 
@@ -269,7 +270,7 @@ class ExecSession:
         code = self._read_exit_file()
         if code is not None:
             self._finish(code)
-        elif not _alive(int(self._state.get("conmon_pid") or 0)):
+        elif not procinfo.alive(int(self._state.get("conmon_pid") or 0)):
             code = self._read_exit_file()  # it may have written the file and exited since
             if code is None:
                 # conmon was killed: nobody watches the process any more, so end it.
@@ -343,14 +344,13 @@ class ExecSession:
         keys = self._detach_bytes(detach_keys)
         self._check_stdin(stdin)
         if tty_size is not None:
-            _check_size(*tty_size)
+            check_tty_size(*tty_size)
         with self._locked():
             self._check_startable()
             launch = self._launch(connect=True, tty_size=tty_size)
         try:
-            assert launch.sock is not None
-            detached = _pump(launch.sock, stdin, stdout, stderr, keys)
-            if detached:
+            assert launch.conn is not None
+            if _attach_io(launch.conn, stdin, stdout, stderr, keys):
                 return None
             code = launch.read_exit_code()
         finally:
@@ -370,15 +370,13 @@ class ExecSession:
             if self._state["state"] != ExecState.RUNNING.value:
                 raise self._err_state("can only attach to running exec sessions")
             try:
-                sock = _connect(self.dir)
-            except OSError:
-                sock = None  # it exited between the sync and the connect
-        if sock is not None:
-            try:
-                if _pump(sock, stdin, stdout, stderr, keys):
+                conn: AttachConnection | None = AttachConnection.connect(self.dir)
+            except OCIRuntimeError:
+                conn = None  # it exited between the sync and the connect
+        if conn is not None:
+            with conn:
+                if _attach_io(conn, stdin, stdout, stderr, keys):
                     return None
-            finally:
-                sock.close()
         return self.wait()
 
     def _detach_bytes(self, detach_keys: str | None) -> bytes:
@@ -386,7 +384,7 @@ class ExecSession:
             detach_keys = self.config.get("detach_keys")
             if detach_keys is None:
                 detach_keys = DEFAULT_DETACH_KEYS
-        return _parse_detach_keys(detach_keys)
+        return parse_detach_keys(detach_keys)
 
     def _check_stdin(self, stdin: Input) -> None:
         if stdin is not None and not self.config["stdin"]:
@@ -408,9 +406,9 @@ class ExecSession:
             launch.spawn(self._conmon_argv(), cwd=d)
             launch.handshake_attach()
             if connect:
-                launch.sock = _connect(d)
+                launch.conn = AttachConnection.connect(d)
             pid, error = launch.handshake_start()
-            conmon_pid = _read_int(d / "conmon.pid")
+            conmon_pid = procinfo.read_int(d / "conmon.pid")
         except CtrError as exc:
             launch.close()
             self._abort(EXIT_GENERIC, str(exc))
@@ -434,7 +432,7 @@ class ExecSession:
 
     def _abort(self, code: int, error: str) -> None:
         """A start that failed: no conmon, no directory; the session is STOPPED with ``code``."""
-        _kill_conmon(_read_int(self.dir / "conmon.pid"), self._id, grace=1.0)
+        _kill_conmon(procinfo.read_int(self.dir / "conmon.pid"), self._id, grace=1.0)
         shutil.rmtree(self.dir, ignore_errors=True)
         self._state.update(state=ExecState.STOPPED.value, exit_code=code, pid=0, conmon_pid=0,
                            finished_at=time.time_ns(), error=error)
@@ -515,17 +513,16 @@ class ExecSession:
     def resize(self, height: int, width: int) -> None:
         """Resize a tty session's terminal. Raises ExecSessionStateInvalidError unless it is a
         RUNNING tty session."""
-        _check_size(height, width)
+        check_tty_size(height, width)
         with self._locked():
             if not self.config["tty"]:
                 raise self._err_state("cannot resize: exec session has no tty")
             if self._state["state"] != ExecState.RUNNING.value:
                 raise self._err_state("cannot resize an exec session that is not running")
             try:
-                _write_ctl(self.dir, height, width)
-            except OSError as exc:
-                raise self._err_state(f"cannot resize: conmon is gone ({exc.strerror})"
-                                      ) from exc
+                resize_tty(self.dir, height, width)
+            except OCIRuntimeError as exc:
+                raise self._err_state(str(exc)) from exc
 
     def wait(self, timeout: float | None = None) -> int:
         """Block until the session has exited; returns its exit code (also after removal).
@@ -557,7 +554,7 @@ class ExecSession:
                 continue
             exit_file = self.dir / "exit" / self._ctr.id
             end = time.monotonic() + step
-            while time.monotonic() < end and not exit_file.exists() and _alive(conmon):
+            while time.monotonic() < end and not exit_file.exists() and procinfo.alive(conmon):
                 time.sleep(EXIT_POLL)
 
     def inspect(self) -> dict[str, Any]:
@@ -608,7 +605,7 @@ class ExecSession:
         self._kill_process()
         conmon = int(self._state.get("conmon_pid") or 0)
         deadline = time.monotonic() + grace
-        while _alive(conmon) and self._read_exit_file() is None:
+        while procinfo.alive(conmon) and self._read_exit_file() is None:
             if time.monotonic() >= deadline:
                 break
             time.sleep(EXIT_POLL)
@@ -621,7 +618,7 @@ class ExecSession:
 
     def _kill_process(self) -> None:
         pid = int(self._state.get("pid") or 0)
-        if pid and _in_cgroup_of(pid, self._ctr.id):
+        if pid and procinfo.in_cgroup_of(pid, self._ctr.id):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal_mod.SIGKILL)
 
@@ -631,7 +628,7 @@ class _Launch:
     """The pipes of one conmon launch and, when attaching, the connected socket."""
 
     def __init__(self) -> None:
-        self.sock: socket.socket | None = None
+        self.conn: AttachConnection | None = None
         self._fds: dict[str, int] = {}
         self._first: subprocess.Popen[bytes] | None = None
 
@@ -665,7 +662,7 @@ class _Launch:
             self._first.kill()
             self._first.wait()
             raise OCIRuntimeError("conmon did not fork in time") from None
-        msg = _read_message(self._fds["attach"])
+        msg = _read_message(self._fds["attach"], "that its attach socket is ready")
         if msg is None:
             raise OCIRuntimeError(f"conmon exited (code {rc}) before its attach socket was "
                                   f"ready: {self._first_stderr() or 'no message'}")
@@ -673,7 +670,7 @@ class _Launch:
     def handshake_start(self) -> tuple[int, str]:
         """Let conmon run ``runc exec``; returns (pid, '') or (-1, runc's error)."""
         self._close("start", b"0")
-        msg = _read_message(self._fds["sync"])
+        msg = _read_message(self._fds["sync"], "the exec pid")
         if msg is None:
             raise OCIRuntimeError("conmon exited without reporting the exec pid: "
                                   f"{self._first_stderr() or 'no message'}")
@@ -686,7 +683,7 @@ class _Launch:
         if fd is None:
             return None
         try:
-            msg = _read_message(fd)
+            msg = _read_message(fd, "the exit code")
         except CtrError:
             return None
         if msg is None or msg.get("message"):
@@ -722,34 +719,14 @@ class _Launch:
             if self._first.stderr is not None:
                 self._first.stderr.close()
             self._first = None
-        if self.sock is not None:
-            self.sock.close()
-            self.sock = None
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
 
 
-def _read_message(fd: int, timeout: float = HANDSHAKE_TIMEOUT) -> dict[str, Any] | None:
-    """One JSON line from a conmon pipe; None at EOF."""
-    buf = b""
-    deadline = time.monotonic() + timeout
-    while b"\n" not in buf:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise OCIRuntimeError("timed out waiting for conmon")
-        ready, _, _ = select.select([fd], [], [], left)
-        if not ready:
-            continue
-        chunk = os.read(fd, 4096)
-        if not chunk:
-            break
-        buf += chunk
-    line = buf.split(b"\n", 1)[0].strip()
-    if not line:
-        return None
-    try:
-        msg: dict[str, Any] = json.loads(line)
-    except ValueError as exc:
-        raise OCIRuntimeError(f"conmon sent an unreadable message: {line!r}") from exc
-    return msg
+def _read_message(fd: int, what: str) -> dict[str, Any] | None:
+    """One JSON line from a conmon pipe (the reader container creation uses); None at EOF."""
+    return OCIRuntime._read_sync(fd, HANDSHAKE_TIMEOUT, what)
 
 
 def _runtime_error(runtime: str, ctr: Container, message: str) -> CtrError:
@@ -765,214 +742,14 @@ def _runtime_error(runtime: str, ctr: Container, message: str) -> CtrError:
 
 
 # -- the attach socket --------------------------------------------------------------------------
-def _connect(session_dir: Path) -> socket.socket:
-    """Connect to conmon's attach socket through /proc/self/fd (unix paths stop at 108)."""
-    dirfd = os.open(session_dir, os.O_PATH | os.O_CLOEXEC)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    try:
-        sock.connect(f"/proc/self/fd/{dirfd}/attach")
-    except OSError:
-        sock.close()
-        raise
-    finally:
-        os.close(dirfd)
-    return sock
-
-
-def _pump(sock: socket.socket, stdin: Input, stdout: Output, stderr: Output,
-          detach_keys: bytes) -> bool:
-    """Copy output packets to the streams (and stdin to the socket, in a thread) until the
-    process's output ends; True if the caller detached."""
-    detached = threading.Event()
-    # One pair both ways: the feeder reports a detach, the output loop reports its end.
-    ctl_feeder, ctl_pump = socket.socketpair()
-    feeder = None
-    if stdin is not None:
-        feeder = threading.Thread(target=_feed_stdin,
-                                  args=(sock, stdin, detach_keys, detached, ctl_feeder),
-                                  name="exec-stdin", daemon=True)
-        feeder.start()
-    try:
-        poller = select.poll()
-        poller.register(sock.fileno(), select.POLLIN)
-        poller.register(ctl_pump.fileno(), select.POLLIN)
-        while not detached.is_set():
-            ready = dict(poller.poll())
-            if sock.fileno() not in ready:
-                continue
-            try:
-                packet = sock.recv(STDIN_CHUNK * 4 + 1)
-            except (ConnectionResetError, BrokenPipeError):
-                packet = b""
-            if not packet:
-                break
-            target = stdout if packet[0] == _STDOUT else stderr if packet[0] == _STDERR else None
-            if target is not None and len(packet) > 1:
-                _write_out(target, packet[1:])
-        if detached.is_set():
-            _drain(sock)
-    finally:
-        with contextlib.suppress(OSError):
-            ctl_pump.send(b"x")  # a feeder still waiting for stdin can stop
-        if feeder is not None:
-            feeder.join(timeout=1.0)
-        ctl_pump.close()
-        if feeder is None or not feeder.is_alive():
-            ctl_feeder.close()
-    return detached.is_set()
-
-
-def _drain(sock: socket.socket, quiet: float = 0.05) -> None:
-    """After a detach: read (and drop) output until conmon has had ``quiet`` seconds to see
-    our half-close. conmon 2.1 frees its client state when a write to a closed client fails
-    before it read that client's EOF, and then forgets to close the process's stdin."""
-    deadline = time.monotonic() + 1.0
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([sock], [], [], quiet)
-        if not ready:
-            return
-        try:
-            if not sock.recv(STDIN_CHUNK * 4 + 1):
-                return
-        except OSError:
-            return
-
-
-def _feed_stdin(sock: socket.socket, stdin: Input, detach_keys: bytes,
-                detached: threading.Event, ctl: socket.socket) -> None:
-    """Send stdin in packets; at EOF or on the detach keys half-close the socket (conmon then
-    closes the process's stdin, as libpod's detach does)."""
-    filt = _DetachFilter(detach_keys)
-
-    def send(data: bytes) -> bool:
-        out, hit = filt.feed(data)
-        for i in range(0, len(out), STDIN_CHUNK):
-            sock.sendall(out[i:i + STDIN_CHUNK])
-        if hit:
-            sock.shutdown(socket.SHUT_WR)
-            detached.set()
-            ctl.send(b"d")
-        return not hit
-
-    try:
-        if isinstance(stdin, str):
-            stdin = stdin.encode()
-        if isinstance(stdin, bytes):
-            if not send(stdin):
-                return
-        else:
-            assert stdin is not None
-            try:
-                fd: int | None = stdin.fileno()
-            except (AttributeError, OSError, ValueError):
-                fd = None
-            while True:
-                if fd is not None:
-                    ready, _, _ = select.select([fd, ctl.fileno()], [], [])
-                    if ctl.fileno() in ready:
-                        return  # the output ended first: the process is gone
-                    data: bytes | str = os.read(fd, STDIN_CHUNK)
-                else:
-                    read1 = getattr(stdin, "read1", None)
-                    data = read1(STDIN_CHUNK) if read1 else stdin.read(STDIN_CHUNK)
-                if isinstance(data, str):
-                    data = data.encode()
-                if not data:
-                    break
-                if not send(data):
-                    return
-        rest = filt.flush()
-        if rest:
-            sock.sendall(rest)
-        sock.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass  # the socket is closed: the process has exited or we stopped attaching
-
-
-def _write_out(target: IO[bytes] | IO[str], data: bytes) -> None:
-    if isinstance(target, io.TextIOBase):
-        target.write(data.decode(errors="replace"))
-    else:
-        cast("IO[bytes]", target).write(data)
-    flush = getattr(target, "flush", None)
-    if flush is not None:
-        flush()
-
-
-class _DetachFilter:
-    """Passes stdin through until the detach key sequence appears (a partial match is held
-    back until it completes or fails)."""
-
-    def __init__(self, keys: bytes) -> None:
-        self.keys = keys
-        self.matched = 0
-
-    def feed(self, data: bytes) -> tuple[bytes, bool]:
-        if not self.keys:
-            return data, False
-        out = bytearray()
-        for b in data:
-            if b == self.keys[self.matched]:
-                self.matched += 1
-                if self.matched == len(self.keys):
-                    self.matched = 0
-                    return bytes(out), True
-                continue
-            if self.matched:
-                out += self.keys[:self.matched]
-                self.matched = 0
-                if b == self.keys[0]:
-                    self.matched = 1
-                    continue
-            out.append(b)
-        return bytes(out), False
-
-    def flush(self) -> bytes:
-        held, self.matched = self.keys[:self.matched], 0
-        return held
-
-
-def _parse_detach_keys(keys: str) -> bytes:
-    """``"ctrl-p,ctrl-q"`` -> b"\\x10\\x11" (podman's format); "" disables detaching."""
-    if not isinstance(keys, str):
-        raise InvalidArgumentError(f"invalid detach keys {keys!r}")
-    if keys == "":
-        return b""
-    out = bytearray()
-    for part in keys.split(","):
-        if len(part) == 1:
-            out.append(ord(part))
-            continue
-        low = part.lower()
-        if low.startswith("ctrl-") and len(low) == 6:
-            c = low[5]
-            if "a" <= c <= "z":
-                out.append(ord(c) - ord("a") + 1)
-                continue
-            special = {"@": 0, "[": 27, "\\": 28, "]": 29, "^": 30, "_": 31}
-            if c in special:
-                out.append(special[c])
-                continue
-        raise InvalidArgumentError(
-            f"invalid detach keys {keys!r}: use comma-separated single characters or "
-            "ctrl-<a-z, @, [, \\, ], ^, _>")
-    return bytes(out)
-
-
-def _write_ctl(session_dir: Path, height: int, width: int) -> None:
-    # O_NONBLOCK: opening a FIFO nobody reads fails (ENXIO) instead of hanging.
-    fd = os.open(session_dir / "ctl", os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        os.write(fd, f"1 {height} {width}\n".encode())
-    finally:
-        os.close(fd)
-
-
-def _check_size(height: int, width: int) -> None:
-    for v in (height, width):
-        if not isinstance(v, int) or isinstance(v, bool) or not 0 < v < 65536:
-            raise InvalidArgumentError(f"invalid terminal size {height}x{width}: height and "
-                                       "width must be integers from 1 to 65535")
+def _attach_io(conn: AttachConnection, stdin: Input, stdout: Output, stderr: Output,
+               detach_keys: bytes) -> bool:
+    """Stream stdio through conmon's attach socket (engine/attach.py) until the process's
+    output ends; True if the caller detached. ``stdin`` may also be bytes or str."""
+    if isinstance(stdin, str):
+        stdin = stdin.encode()
+    src = io.BytesIO(stdin) if isinstance(stdin, bytes) else stdin
+    return attach_streams(conn, src, stdout, stderr, detach_keys) == "detached"
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -1057,47 +834,17 @@ def _home_dir(rootfs: Path, uid: int) -> str:
     return "/"
 
 
-def _alive(pid: int) -> bool:
-    """True for a live process; a zombie (an exited conmon nobody reaped yet) is dead."""
-    if not pid:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            return fh.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except (OSError, IndexError):
-        return False
-
-
 def _kill_conmon(pid: int, exec_id: str, grace: float = 2.0) -> None:
     """SIGKILL a session's conmon (checked by its command line) and wait for it to go."""
-    if not pid or not _alive(pid):
-        return
+    if not pid or not procinfo.alive(pid) or not procinfo.is_conmon(pid, exec_id):
+        return  # gone, or the pid was reused
     try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            if exec_id.encode() not in fh.read():
-                return  # the pid was reused
         os.kill(pid, signal_mod.SIGKILL)
-    except (OSError, ProcessLookupError):
+    except OSError:
         return
     deadline = time.monotonic() + grace
-    while _alive(pid) and time.monotonic() < deadline:
+    while procinfo.alive(pid) and time.monotonic() < deadline:
         time.sleep(EXIT_POLL)
-
-
-def _in_cgroup_of(pid: int, ctr_id: str) -> bool:
-    """Whether ``pid`` still is a process of the container (guards against pid reuse)."""
-    try:
-        with open(f"/proc/{pid}/cgroup", "rb") as fh:
-            return ctr_id.encode() in fh.read()
-    except OSError:
-        return False
-
-
-def _read_int(path: Path) -> int:
-    try:
-        return int(path.read_text().strip() or 0)
-    except (OSError, ValueError):
-        return 0
 
 
 def _read_text(path: Path) -> str:

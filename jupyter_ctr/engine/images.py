@@ -390,8 +390,10 @@ def _is_corrupt_archive_error(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno is None
 
 
-def _extract_tarball(archive: Path, dest: Path, origin: str) -> int:
-    """Extract ``archive`` into ``dest`` with every member checked; return the member count."""
+def _extract_tarball(archive: Path, dest: Path, origin: str,
+                     guard: _MemberGuard | None = None) -> int:
+    """Extract ``archive`` into ``dest`` with every member checked (by ``guard``, default
+    ``_MemberGuard(origin)``); return the member count."""
     with archive.open("rb") as fh:
         magic = fh.read(6)
     if magic.startswith(_ZSTD_MAGIC):
@@ -399,7 +401,7 @@ def _extract_tarball(archive: Path, dest: Path, origin: str) -> int:
             f"{origin} is zstd-compressed, which this Python cannot read: decompress it first "
             "(zstd -d)"
         )
-    guard = _MemberGuard(origin)
+    guard = guard or _MemberGuard(origin)
     try:
         tar = tarfile.open(archive, "r:*")
     except Exception as exc:

@@ -13,6 +13,7 @@ import select
 import signal as signal_mod
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ from .errors import OCIRuntimeError
 
 #: How long conmon may take to report the container pid on its sync pipe.
 CONMON_SYNC_TIMEOUT = 60.0
+#: How long a CRIU dump may take (gigabytes of memory are written to disk).
+CRIU_TIMEOUT = 600.0
 
 
 @dataclass(frozen=True)
@@ -77,12 +80,23 @@ class OCIRuntime:
     # -- create through conmon -------------------------------------------------------------
     def create(self, *, ctr_id: str, name: str, bundle: Path, log_path: Path, tty: bool,
                stdin: bool, exit_command: list[str],
-               extra_env: dict[str, str] | None = None) -> CreateResult:
-        """Start conmon, which runs ``runc create``; returns once the container pid is known."""
+               extra_env: dict[str, str] | None = None, restore_path: Path | None = None,
+               runtime_args: Sequence[str] = (),
+               runtime_opts: Sequence[str] = ()) -> CreateResult:
+        """Start conmon, which runs ``runc create``; returns once the container pid is known.
+
+        With ``restore_path`` conmon runs ``runc restore --detach --image-path restore_path``
+        instead (the container is running when this returns: no ``start`` follows).
+        ``runtime_args`` go before runc's subcommand (``--criu PATH``), ``runtime_opts`` after
+        it (``--work-path=DIR``, ``--tcp-established``).
+        """
+        extra_args: list[str] = []
+        for arg in runtime_args:
+            extra_args += ["--runtime-arg", arg]
         argv = [
             self.conmon_path, "--api-version", "1", "-c", ctr_id, "-u", ctr_id,
             "-r", self.path, "--runtime-arg", "--root", "--runtime-arg", str(self.state_dir),
-            "-b", str(bundle), "-p", str(bundle / "pidfile"), "-n", name,
+            *extra_args, "-b", str(bundle), "-p", str(bundle / "pidfile"), "-n", name,
             "--exit-dir", str(self.exits_dir), "--persist-dir", str(bundle / "persist"),
             "--socket-dir-path", str(self.socks_dir), "-l", f"k8s-file:{log_path}",
             "--log-level", "error", "--conmon-pidfile", str(bundle / "conmon.pid"),
@@ -100,6 +114,10 @@ class OCIRuntime:
             argv += ["--exit-command", exit_command[0]]
             for arg in exit_command[1:]:
                 argv += ["--exit-command-arg", arg]
+        if restore_path is not None:
+            argv += ["--restore", str(restore_path)]
+        for opt in runtime_opts:
+            argv += ["--runtime-opt", opt]
         sync_r, sync_w = os.pipe()
         env = dict(os.environ)
         env["_OCI_SYNCPIPE"] = str(sync_w)
@@ -132,18 +150,22 @@ class OCIRuntime:
         pid = int(message.get("data", -1))
         if pid < 0:
             text = str(message.get("message", "")).strip()
-            raise OCIRuntimeError(f"{self.name} create failed for {ctr_id}: {text}")
+            verb = "create" if restore_path is None else "restore"
+            raise OCIRuntimeError(f"{self.name} {verb} failed for {ctr_id}: {text}")
         conmon_pid = self._read_pidfile(bundle / "conmon.pid")
         return CreateResult(pid=pid, conmon_pid=conmon_pid)
 
     @staticmethod
-    def _read_sync(fd: int) -> dict[str, Any] | None:
+    def _read_sync(fd: int, timeout: float = CONMON_SYNC_TIMEOUT,
+                   what: str = "the container pid") -> dict[str, Any] | None:
+        """One JSON line from a conmon pipe; None at EOF. Also the reader of exec sessions'
+        sync and attach pipes (engine/exec.py). OCIRuntimeError after ``timeout`` seconds."""
         buf = b""
-        deadline = time.monotonic() + CONMON_SYNC_TIMEOUT
+        deadline = time.monotonic() + timeout
         while b"\n" not in buf:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise OCIRuntimeError("timed out waiting for conmon to report the container pid")
+                raise OCIRuntimeError(f"timed out waiting for conmon to report {what}")
             ready, _, _ = select.select([fd], [], [], left)
             if not ready:
                 continue
@@ -205,3 +227,21 @@ class OCIRuntime:
 
     def exit_file(self, ctr_id: str) -> Path:
         return self.exits_dir / ctr_id
+
+    def checkpoint(self, ctr_id: str, image_path: Path, work_path: Path, *,
+                   runtime_args: Sequence[str] = (), leave_running: bool = False,
+                   tcp_established: bool = False, file_locks: bool = False) -> float:
+        """``runc checkpoint``: CRIU's images in ``image_path``, dump.log and stats-dump in
+        ``work_path``; ``runtime_args`` before the subcommand (``--criu PATH``). Returns the
+        seconds the runtime took."""
+        args = [*runtime_args, "checkpoint", "--image-path", str(image_path),
+                "--work-path", str(work_path)]
+        if leave_running:
+            args.append("--leave-running")
+        if tcp_established:
+            args.append("--tcp-established")
+        if file_locks:
+            args.append("--file-locks")
+        started = time.monotonic()
+        procs.run(self._argv(*args, ctr_id), timeout=CRIU_TIMEOUT)
+        return time.monotonic() - started

@@ -1,9 +1,11 @@
-"""Process rows for ``top``, read from /proc like podman's psgo (user, pids, cpu, times)."""
+"""Processes as /proc shows them: rows for ``top`` like podman's psgo (user, pids, cpu, times),
+and the liveness checks used on conmon and container pids."""
 
 from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -67,3 +69,48 @@ def ps_row(pid: int, passwd: dict[int, str] | None = None) -> list[str] | None:
     return [_user_name(uid, passwd), str(nspid), str(nsppid),
             f"{100.0 * cpu_seconds / elapsed:.3f}", _duration(elapsed), tty,
             _duration(cpu_seconds), cmdline or f"[{comm}]"]
+
+
+# -- pid helpers ------------------------------------------------------------------------------
+def alive(pid: int) -> bool:
+    """True for a live process; pid 0, a gone pid and a zombie (exited, not reaped) are not."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return False
+
+
+def is_conmon(pid: int, ident: str) -> bool:
+    """Whether ``pid``'s command line names ``ident`` (a container or exec session id): the
+    conmon we started, not a process that got its pid after it was gone."""
+    return _proc_file_has(pid, "cmdline", ident)
+
+
+def in_cgroup_of(pid: int, ctr_id: str) -> bool:
+    """Whether ``pid`` still is a process of the container (guards against pid reuse)."""
+    return _proc_file_has(pid, "cgroup", ctr_id)
+
+
+def _proc_file_has(pid: int, name: str, text: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/{name}", "rb") as fh:
+            return text.encode() in fh.read()
+    except OSError:
+        return False
+
+
+def read_int(path: Path) -> int:
+    """The integer in a file such as a pidfile; 0 when it is missing, empty or garbled."""
+    try:
+        return int(path.read_text().strip() or 0)
+    except (OSError, ValueError):
+        return 0

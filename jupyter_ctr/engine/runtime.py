@@ -34,6 +34,7 @@ from .state import ContainerState
 from .store import StateStore
 
 if TYPE_CHECKING:
+    from .checkpoint import CheckpointOptions
     from .images import Image, ImageStore
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
@@ -270,6 +271,15 @@ class Runtime:
     def _dependents(self, ctr_id: str) -> list[Container]:
         return [Container(self, cid, cfg) for cid, cfg, _ in self.store.all_containers()
                 if ctr_id in (cfg.get("dependencies") or [])]
+
+    def restore_container(self, archive: str | os.PathLike[str], name: str | None = None,
+                          options: CheckpointOptions | None = None, **kw: Any) -> Container:
+        """Create a container from a checkpoint archive and restore it: it runs when this
+        returns (podman ``container restore --import``). Without ``name`` it keeps the
+        archived ID and name; ``kw`` are CheckpointOptions fields. See engine/checkpoint.py."""
+        from .checkpoint import restore_container
+
+        return restore_container(self, archive, name, options, **kw)[0]
 
     # -- events ---------------------------------------------------------------------------
     def events_stream(self, since: float | datetime | None = None,

@@ -325,6 +325,59 @@ def test_detach_keys_leave_container_running(rt: Runtime) -> None:
     ctr2.stop(timeout=0)
 
 
+class CountingSink(io.RawIOBase):
+    """An output stream that only counts what it gets."""
+
+    def __init__(self) -> None:
+        self.writes = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.writes += 1
+        return len(data)
+
+
+def detach_from_flood(ctr: Any) -> str:
+    """Attach to a container printing as fast as it can, and type the detach keys."""
+    r, w = os.pipe()
+    sink = CountingSink()
+    result: list[str | BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(attach(ctr, stdin=stdin, stdout=sink, stderr=sink))
+        except BaseException as exc:  # noqa: BLE001 - re-raised below
+            result.append(exc)
+
+    with open(r, "rb", buffering=0) as stdin:
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        assert wait_until(lambda: sink.writes > 10, 5)
+        os.write(w, b"\x10\x11")
+        thread.join(10)
+    os.close(w)
+    assert not thread.is_alive(), "attach did not return"
+    if isinstance(result[0], BaseException):
+        raise result[0]
+    return result[0]
+
+
+def test_detach_while_output_flows_still_closes_stdin(rt: Runtime) -> None:
+    """conmon 2.1 forgets to close a container's stdin when a write to a closed attach
+    client fails before it reads that client's EOF; detach half-closes and drains first."""
+    script = "yes tick & cat >/dev/null; kill $!; echo stdin-closed >&2"
+    for _ in range(4):
+        ctr = rt.create_container(DEMO, ["sh", "-c", script], stdin=True)
+        ctr.start()
+        assert detach_from_flood(ctr) == "detached"
+        assert wait_until(lambda c=ctr: b"stdin-closed" in c.log_path.read_bytes(), 5), \
+            "conmon did not close the container's stdin on detach"
+        assert ctr.wait() == 0
+        rt.remove_container(ctr, force=True, timeout=0)
+
+
 def test_resize_changes_stty_size(rt: Runtime) -> None:
     ctr = rt.create_container(DEMO, ["sh", "-c", "while :; do stty size; sleep 0.05; done"],
                               tty=True)

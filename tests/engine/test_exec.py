@@ -18,6 +18,7 @@ import pytest
 
 from jupyter_ctr.engine import Container, ContainerStateInvalidError, InvalidArgumentError, Runtime
 from jupyter_ctr.engine import exec as ex
+from jupyter_ctr.engine.attach import DetachKeyMatcher, parse_detach_keys
 from jupyter_ctr.engine.errors import (
     ContainerRemovedError,
     CtrError,
@@ -129,6 +130,15 @@ def test_stdin_through_cat_with_half_close(ctr: Container) -> None:
     assert out_buf.getvalue() == b"late input\n"
     with pytest.raises(InvalidArgumentError, match="without stdin"):
         ex.create_exec(ctr, ["true"]).start_and_attach(stdin=b"x")
+
+
+def test_text_stdin_and_output(ctr: Container) -> None:
+    text = "h\u00e9llo \u2603\n" * 2000  # multi-byte characters across many packets
+    for stdin in (text, io.StringIO(text)):
+        session = ex.create_exec(ctr, ["cat"], stdin=True)
+        out = io.StringIO()
+        assert session.start_and_attach(stdin=stdin, stdout=out) == 0  # type: ignore[arg-type]
+        assert out.getvalue() == text
 
 
 def test_tty_exec_resize(ctr: Container) -> None:
@@ -299,11 +309,12 @@ def test_detach_and_attach_again(ctr: Container) -> None:
     assert session.attach(stdout=second) == 5
     # cat's echo reaches an attach only if one is there when conmon reads it.
     assert first.getvalue() + second.getvalue() in (b"late\n", b"abc\nlate\n")
-    assert ex._parse_detach_keys("ctrl-a,x,ctrl-@") == b"\x01x\x00"
-    assert ex._parse_detach_keys("") == b""
-    filt = ex._DetachFilter(b"\x10\x11")
-    assert filt.feed(b"a\x10b\x10") == (b"a\x10b", False)
-    assert filt.feed(b"\x10\x11rest") == (b"\x10", True)
+    # Exec shares container attach's detach key parsing and matching (engine/attach.py).
+    assert parse_detach_keys("ctrl-a,x,ctrl-@") == b"\x01x\x00"
+    assert parse_detach_keys("") == b""
+    matcher = DetachKeyMatcher(b"\x10\x11")
+    assert matcher.feed(b"a\x10b\x10") == (b"a\x10b", False)
+    assert matcher.feed(b"\x10\x11rest") == (b"\x10", True)
 
 
 def test_many_sessions_in_parallel(ctr: Container) -> None:

@@ -1,0 +1,70 @@
+"""The one place that turns errors into HTTP: engine errors carry ``http_status`` and ``cause``
+(engine/errors.py); everything else is a tornado HTTPError or a bug (500).
+
+Bodies look like Podman's (pkg/api/handlers/utils/errors.go):
+``{"cause": "no such container", "message": "<full message>", "response": 404}``.
+Docker clients read ``message``; podman clients read ``cause`` and ``message``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from http.client import responses
+from typing import Any
+
+from tornado import web
+
+from ..engine.errors import ContainerStateInvalidError, CtrError
+
+#: Per-route exceptions to the class table: podman answers some state errors with 304
+#: (init of an initialized container) and we say so where the route is declared.
+StatusOverrides = Mapping[type[BaseException], int]
+
+#: init of a container that is already initialized (or running): 304, as podman answers.
+INIT_OVERRIDES: StatusOverrides = {ContainerStateInvalidError: 304}
+
+
+class RouteError(web.HTTPError):
+    """An HTTP error raised by the server layer itself (bad query, bad JSON, no such route)."""
+
+    def __init__(self, status: int, message: str, cause: str | None = None) -> None:
+        super().__init__(status, "%s", message)
+        self.message = message
+        self.cause = cause or responses.get(status, "error").lower()
+
+
+def bad_request(message: str, cause: str = "invalid argument") -> RouteError:
+    return RouteError(400, message, cause)
+
+
+def status_for(exc: BaseException, overrides: StatusOverrides | None = None) -> int:
+    """The HTTP status an exception maps to."""
+    if overrides:
+        for cls, status in overrides.items():
+            if isinstance(exc, cls):
+                return status
+    if isinstance(exc, CtrError):
+        return int(exc.http_status)
+    if isinstance(exc, web.HTTPError):
+        return int(exc.status_code)
+    return 500
+
+
+def error_body(exc: BaseException | None, status: int) -> dict[str, Any]:
+    """``{"cause", "message", "response"}`` for an exception (or a bare status)."""
+    if isinstance(exc, CtrError):
+        # podman's messages are wrapped error chains ending in the sentinel's text
+        cause, message = exc.cause, str(exc) or exc.cause
+        if cause.lower() not in message.lower():
+            message = f"{message}: {cause}"
+    elif isinstance(exc, RouteError):
+        cause, message = exc.cause, exc.message
+    elif isinstance(exc, web.HTTPError):
+        reason = responses.get(status, "error")
+        message = exc.log_message % exc.args if exc.log_message else (exc.reason or reason)
+        cause = (exc.reason or reason).lower()
+    elif exc is not None:
+        cause, message = "internal error", f"{type(exc).__name__}: {exc}"
+    else:
+        cause = message = responses.get(status, "error")
+    return {"cause": cause, "message": message, "response": status}

@@ -1,0 +1,130 @@
+"""The base of every REST handler: Jupyter auth (APIHandler), the engine backend, query
+helpers, JSON/text replies, and errors through server/errors.py."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from tornado import web
+
+from ...engine.errors import CtrError
+from .. import errors, models, params
+from ..backend import SETTINGS_KEY, EngineBackend
+
+if TYPE_CHECKING:
+    from ...engine import Container, Runtime
+
+#: A path segment naming a container, image or exec session.
+NAME = r"(?P<name>[^/]+)"
+#: Docker's optional version prefix: /v1.41/containers/json and /containers/json alike.
+DOCKER = r"(?:/v(?P<version>[0-9][0-9.]*))?"
+#: libpod's required version prefix (never checked, as in podman).
+LIBPOD = r"/v(?P<version>[^/]+)/libpod"
+
+EXTENSION_NAME = "jupyter_ctr"
+
+
+class CtrHandler(ExtensionHandlerMixin, APIHandler):
+    """Base REST handler. ``flavor`` ("libpod" or "docker") picks the JSON shapes."""
+
+    auth_resource = "containers"
+    #: Per-route exceptions to the error table (see errors.StatusOverrides).
+    status_overrides: ClassVar[errors.StatusOverrides] = {}
+
+    def initialize(self, name: str = EXTENSION_NAME, flavor: str = "libpod",
+                   **options: Any) -> None:
+        self.name = name
+        self.flavor = flavor
+        self.options = options
+        self.client_gone = False
+
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        # Podman sends both on every response; clients negotiate from them (docker: _ping).
+        self.set_header("Api-Version", models.DOCKER_API_VERSION)
+        self.set_header("Libpod-Api-Version", models.LIBPOD_API_VERSION)
+        self.set_header("Server", f"Libpod/{models.LIBPOD_API_VERSION} (linux)")
+
+    # -- the engine -----------------------------------------------------------------------
+    @property
+    def backend(self) -> EngineBackend:
+        return self.settings[SETTINGS_KEY]  # type: ignore[no-any-return]
+
+    @property
+    def rt(self) -> Runtime:
+        return self.backend.runtime
+
+    @property
+    def docker(self) -> bool:
+        return self.flavor == "docker"
+
+    async def lookup(self, name: str) -> Container:
+        return await self.backend.run(self.rt.lookup_container, name)
+
+    def on_connection_close(self) -> None:
+        self.client_gone = True
+        super().on_connection_close()
+
+    # -- query and body -------------------------------------------------------------------
+    def q(self, name: str, default: str | None = None) -> str | None:
+        return self.get_query_argument(name, default)
+
+    def q_bool(self, name: str, default: bool = False) -> bool:
+        return params.as_bool(name, self.q(name), default)
+
+    def q_int(self, name: str, default: int | None = None, *,
+              minimum: int | None = None) -> int | None:
+        return params.as_int(name, self.q(name), default, minimum=minimum)
+
+    def q_list(self, name: str) -> list[str]:
+        return [v for v in self.get_query_arguments(name) if v != ""]
+
+    def body_json(self, required: bool = True) -> dict[str, Any]:
+        return params.json_body(self.request.body, required=required)
+
+    # -- replies --------------------------------------------------------------------------
+    def reply_json(self, obj: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(json.dumps(obj))
+
+    def reply_text(self, text: str, status: int = 200) -> None:
+        """Podman's WriteResponse for strings: text/plain with a trailing newline."""
+        self.set_status(status)
+        self.finish(text + "\n", set_content_type="text/plain; charset=us-ascii")
+
+    def reply_empty(self, status: int = 204) -> None:
+        self.set_status(status)
+        self.finish()
+
+    # -- errors ---------------------------------------------------------------------------
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc_info = kwargs.get("exc_info")
+        exc = exc_info[1] if exc_info else None
+        status = errors.status_for(exc, self.status_overrides) if exc else status_code
+        self.set_status(status)
+        if status in (204, 304):
+            self.finish()
+            return
+        self.finish(json.dumps(errors.error_body(exc, status)))
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, CtrError):
+            self.log.info("%s %s: %s", self.request.method, self.request.path, value)
+            return
+        super().log_exception(typ, value, tb)
+
+
+def bad_request(message: str) -> web.HTTPError:
+    return errors.bad_request(message)
+
+
+def route(pattern: str, handler: type, **kwargs: Any) -> tuple[str, type, dict[str, Any]]:
+    return pattern, handler, kwargs
+
+
+def flavor_kwargs(flavor: str, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    return {"flavor": flavor, **(extra or {})}

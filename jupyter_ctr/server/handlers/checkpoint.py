@@ -1,0 +1,112 @@
+"""``POST /libpod/containers/{name}/checkpoint`` and ``.../restore`` (CRIU, engine/checkpoint).
+
+An exported checkpoint goes to the response body and an imported one comes from the request
+body; the archive file in between lives in the engine's run root under a name the server
+picks, never one the client gives.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from ...engine.checkpoint import CheckpointOptions
+from ..streams import iterate_in_thread
+from .base import LIBPOD, NAME, CtrHandler
+from .images import UploadHandler, upload_dir
+
+#: Query flags (podman's names) -> CheckpointOptions fields.
+_CHECKPOINT_FLAGS = {"keep": "keep", "leaveRunning": "keep_running",
+                     "tcpEstablished": "tcp_established", "ignoreRootFS": "ignore_rootfs",
+                     "printStats": "print_stats", "fileLocks": "file_locks"}
+_RESTORE_FLAGS = {"keep": "keep", "tcpEstablished": "tcp_established",
+                  "tcpClose": "tcp_close", "ignoreRootFS": "ignore_rootfs",
+                  "ignoreStaticIP": "ignore_static_ip", "ignoreStaticMAC": "ignore_static_mac",
+                  "ignoreVolumes": "ignore_volumes", "printStats": "print_stats",
+                  "fileLocks": "file_locks"}
+
+
+def _read_chunks(path: Path, chunk: int = 1 << 16) -> Any:
+    def gen(stopped: Any) -> Any:
+        with open(path, "rb") as fh:
+            while not stopped.is_set():
+                data = fh.read(chunk)
+                if not data:
+                    return
+                yield data
+    return gen
+
+
+class ContainerCheckpointHandler(CtrHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, name: str, version: str | None = None) -> None:
+        opts = CheckpointOptions(**{field: self.q_bool(flag)
+                                    for flag, field in _CHECKPOINT_FLAGS.items()})
+        compression = self.q("compression")
+        if compression:
+            opts.compression = compression
+        export = self.q_bool("export")
+        ctr = await self.lookup(name)
+        target: Path | None = None
+        if export:
+            fd, path = tempfile.mkstemp(prefix="checkpoint-", suffix=".tar",
+                                        dir=upload_dir(self.rt))
+            os.close(fd)
+            target = Path(path)
+            opts.target_file = target
+        try:
+            stats = await self.backend.run_long(ctr.checkpoint, opts)
+            if target is None:
+                self.reply_json(stats.to_dict())
+                return
+            self.set_status(200)
+            self.set_header("Content-Type", "application/x-tar")
+            feed = iterate_in_thread(_read_chunks(target), name="ctr-ckpt-export")
+            async for chunk in feed:
+                self.write(chunk)
+                await self.flush()
+                if self.client_gone:
+                    feed.stop()
+                    return
+            self.finish(set_content_type="application/x-tar")
+        finally:
+            if target is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    target.unlink()
+
+
+class ContainerRestoreHandler(UploadHandler):
+    """``?import=true`` restores the archive in the body as a new container (``name`` gives
+    it a new name and ID, as podman's); otherwise ``{name}`` is restored from its own
+    checkpoint."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, name: str, version: str | None = None) -> None:
+        opts = CheckpointOptions(**{field: self.q_bool(flag)
+                                    for flag, field in _RESTORE_FLAGS.items()})
+        new_name = self.q("name") or None
+        if self.q_bool("import"):
+            archive = self.upload_path()
+            ctr = await self.backend.run_long(self.rt.restore_container, archive, new_name,
+                                              opts)
+            self.reply_json({"Id": ctr.id})
+            return
+        ctr = await self.lookup(name)
+        stats = await self.backend.run_long(ctr.restore, opts)
+        self.reply_json(stats.to_dict())
+
+
+def routes() -> list[tuple[str, type, dict[str, Any]]]:
+    kw = {"flavor": "libpod"}
+    return [
+        (f"{LIBPOD}/containers/{NAME}/checkpoint", ContainerCheckpointHandler, kw),
+        (f"{LIBPOD}/containers/{NAME}/restore", ContainerRestoreHandler, kw),
+    ]

@@ -1,0 +1,115 @@
+"""Exec routes: ``POST /containers/{name}/exec`` (create), ``/exec/{id}/start`` (hijacked
+unless detached), ``/exec/{id}/resize``, ``GET /exec/{id}/json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from ...engine import exec as engine_exec
+from ...engine.errors import InvalidArgumentError
+from .. import errors, models
+from ..hijack import MULTIPLEXED, RAW, HijackedConnection, status_line, wants_upgrade
+from ..pumps import pump_hijacked, streams_wanted
+from ..sources import ExecSource
+from .base import DOCKER, LIBPOD, NAME, CtrHandler
+
+
+def _str_list(body: dict[str, Any], key: str) -> list[str] | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise errors.bad_request(f"invalid {key}: want a list of strings")
+    return value
+
+
+class ExecCreateHandler(CtrHandler):
+    """Body as Docker's ExecConfig (podman's libpod route takes the same): Cmd, Env,
+    AttachStdin/Stdout/Stderr, Tty, WorkingDir, User, DetachKeys."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, name: str, version: str | None = None) -> None:
+        body = self.body_json()
+        cmd = _str_list(body, "Cmd")
+        if not cmd:
+            raise errors.bad_request("Cmd is required: give the command to run")
+        ctr = await self.lookup(name)
+        session = await self.backend.run(
+            engine_exec.create_exec, ctr, cmd, tty=bool(body.get("Tty")),
+            stdin=bool(body.get("AttachStdin")), env=_str_list(body, "Env"),
+            user=body.get("User") or None, workdir=body.get("WorkingDir") or None,
+            detach_keys=body.get("DetachKeys"))
+        self.set_status(201)
+        self.finish(models.exec_create_response(session.id))
+
+
+class ExecInspectHandler(CtrHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, name: str, version: str | None = None) -> None:
+        session = await self.backend.run(engine_exec.get_exec, self.rt, name)
+        self.reply_json(models.exec_inspect(await self.backend.run(session.inspect)))
+
+
+class ExecResizeHandler(CtrHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, name: str, version: str | None = None) -> None:
+        height, width = self.q_int("h"), self.q_int("w")
+        if height is None or width is None:
+            raise errors.bad_request("resize needs both h and w")
+        session = await self.backend.run(engine_exec.get_exec, self.rt, name)
+        await self.backend.run(session.resize, height, width)
+        self.reply_empty(201)
+
+
+class ExecStartHandler(CtrHandler):
+    """``{"Detach": bool, "Tty": bool, "h": int, "w": int}``; attached starts hijack the
+    connection and stream until the process exits (framed unless it has a tty)."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, name: str, version: str | None = None) -> None:
+        body = self.body_json(required=False)
+        session = await self.backend.run(engine_exec.get_exec, self.rt, name)
+        if body.get("Detach"):
+            await self.backend.run(session.start)
+            self.reply_empty(200)
+            return
+        size = None
+        if body.get("h") and body.get("w"):
+            size = (int(body["h"]), int(body["w"]))
+        info = await self.backend.run(session.inspect)
+        if info["State"] != "created":
+            raise InvalidArgumentError(f"exec session {name[:12]} is {info['State']}: only "
+                                       "created sessions can be started")
+        upgrade = wants_upgrade(self)
+        client = HijackedConnection.take(self)
+        source = ExecSource(self.backend, session, start=True, stdin=True,
+                            detach_keys=None, tty_size=size)
+        try:
+            await client.send(status_line(upgrade, RAW if source.tty else MULTIPLEXED))
+            await pump_hijacked(client, source, stdin=source.stdin, framed=not source.tty,
+                                streams=streams_wanted(True, True))
+        except Exception as exc:  # noqa: BLE001 - the status line is out: log, then close
+            self.log.warning("exec %s: %s", name[:12], exc)
+        finally:
+            source.close()
+            client.close()
+
+
+def routes() -> list[tuple[str, type, dict[str, Any]]]:
+    out: list[tuple[str, type, dict[str, Any]]] = []
+    for flavor, base in (("libpod", LIBPOD), ("docker", DOCKER)):
+        kw = {"flavor": flavor}
+        out += [
+            (f"{base}/containers/{NAME}/exec", ExecCreateHandler, kw),
+            (f"{base}/exec/{NAME}/start", ExecStartHandler, kw),
+            (f"{base}/exec/{NAME}/resize", ExecResizeHandler, kw),
+            (f"{base}/exec/{NAME}/json", ExecInspectHandler, kw),
+        ]
+    return out

@@ -1,0 +1,267 @@
+"""Websockets for browsers (docs/websocket-protocol.md): container attach and exec in the
+terminado-style JSON protocol, Docker's binary ``/containers/{id}/attach/ws``, and events.
+
+Auth as jupyter_server's own websockets: the user comes from the Jupyter identity provider
+(403 without one), the authorizer must allow ``execute`` on ``containers``, and the Origin
+is checked by WebSocketMixin.check_origin.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+from typing import Any
+
+from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.base.websocket import WebSocketMixin
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from jupyter_server.utils import ensure_async
+from tornado import web
+from tornado.websocket import WebSocketClosedError, WebSocketHandler
+
+from ...engine import exec as engine_exec
+from ...engine.attach import STDERR, STDOUT
+from ...engine.errors import CtrError
+from .. import errors, models, params
+from ..backend import SETTINGS_KEY, EngineBackend
+from ..bridge import AttachBridge, get_bridge
+from ..sources import ContainerSource, ExecSource
+from ..streams import iterate_in_thread
+from .base import DOCKER, EXTENSION_NAME, NAME
+
+_NAMES = {STDOUT: "stdout", STDERR: "stderr"}
+
+
+class CtrWebSocketHandler(ExtensionHandlerMixin, WebSocketMixin, WebSocketHandler,
+                          JupyterHandler):
+    auth_resource = "containers"
+    auth_action = "execute"
+
+    def initialize(self, name: str = EXTENSION_NAME, **options: Any) -> None:
+        self.name = name
+        self.options = options
+
+    @property
+    def backend(self) -> EngineBackend:
+        return self.settings[SETTINGS_KEY]  # type: ignore[no-any-return]
+
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        user = self.current_user
+        if user is None:
+            raise web.HTTPError(403)
+        allowed = await ensure_async(self.authorizer.is_authorized(
+            self, user, self.auth_action, self.auth_resource))
+        if not allowed:
+            raise web.HTTPError(403, "not authorized to use containers")
+        await self.before_upgrade(*args, **kwargs)
+        await super().get(*args, **kwargs)
+
+    async def before_upgrade(self, *args: Any, **kwargs: Any) -> None:
+        """Validate (and look up) before the 101: errors are plain JSON HTTP errors."""
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc_info = kwargs.get("exc_info")
+        exc = exc_info[1] if exc_info else None
+        status = errors.status_for(exc) if exc else status_code
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(errors.error_body(exc, status)))
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, CtrError):
+            self.log.info("%s: %s", self.request.path, value)
+            return
+        super().log_exception(typ, value, tb)
+
+
+class BridgeClientHandler(CtrWebSocketHandler):
+    """A websocket on an AttachBridge. Subclasses pick the bridge and the encoding."""
+
+    bridge: AttachBridge | None = None
+    backlog = 0
+
+    def q_bool(self, name: str, default: bool = False) -> bool:
+        return params.as_bool(name, self.get_query_argument(name, None), default)
+
+    def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        super().open(*args, **kwargs)
+        self._decoders = {s: codecs.getincrementaldecoder("utf-8")("replace")
+                          for s in (STDOUT, STDERR)}
+        assert self.bridge is not None
+        self.bridge.attach(self, self.q_bool("replay"))
+
+    def on_close(self) -> None:
+        if self.bridge is not None:
+            self.bridge.detach(self)
+        super().on_close()
+
+    def _send(self, message: str | bytes, binary: bool = False) -> None:
+        if self.ws_connection is None or self.ws_connection.is_closing():
+            return
+        size = len(message)
+        self.backlog += size
+        try:
+            fut = self.write_message(message, binary=binary)
+        except WebSocketClosedError:
+            self.backlog -= size
+            return
+
+        def done(_: Any) -> None:
+            self.backlog -= size
+            if self.bridge is not None:
+                self.bridge.written()
+
+        fut.add_done_callback(done)
+
+    # -- what the bridge calls (JSON protocol) --------------------------------------------
+    def deliver(self, stream: int, data: bytes) -> None:
+        text = self._decoders[stream].decode(data)
+        if text:
+            self._send(json.dumps([_NAMES.get(stream, "stdout"), text]))
+
+    def deliver_exit(self, code: int | None) -> None:
+        self._send(json.dumps(["exit", code]))
+        self.close(1000, "exited")
+
+    def deliver_error(self, message: str) -> None:
+        self._send(json.dumps(["error", message]))
+
+    def drop(self, reason: str) -> None:
+        """The bridge gave up on this client (too slow): close it; the browser reconnects."""
+        self.log.warning("%s: %s", self.request.path, reason)
+        stream = getattr(self.ws_connection, "stream", None)
+        self.close(1008, reason[:120])
+        if stream is not None:
+            stream.close()  # its buffers hold the backlog: free them now
+
+    async def on_message(self, message: str | bytes) -> None:  # type: ignore[override]
+        bridge = self.bridge
+        if bridge is None:
+            return
+        if isinstance(message, bytes):
+            await bridge.send(message)
+            return
+        try:
+            msg = json.loads(message)
+            kind = msg[0]
+        except (ValueError, TypeError, IndexError, KeyError):
+            self.deliver_error(f"invalid message {message[:80]!r}: want a JSON array such as "
+                               '["stdin", "ls\\n"]')
+            return
+        try:
+            if kind == "stdin" and isinstance(msg[1], str):
+                await bridge.send(msg[1].encode())
+            elif kind == "set_size":
+                await bridge.resize(int(msg[1]), int(msg[2]))
+            elif kind == "close_stdin":
+                bridge.close_stdin()
+            else:
+                self.deliver_error(f"unknown message {kind!r}: use stdin, set_size or "
+                                   "close_stdin")
+        except (CtrError, OSError, ValueError, IndexError) as exc:
+            self.deliver_error(str(exc))
+
+
+class ContainerAttachSocket(BridgeClientHandler):
+    """``/ctr/api/containers/{name}/attach/ws[?replay=1&logs=1]``: JSON protocol."""
+
+    async def before_upgrade(self, name: str, **_: Any) -> None:  # type: ignore[override]
+        backend = self.backend
+        ctr = await backend.run(backend.runtime.lookup_container, name)
+        logs = self.q_bool("logs")
+
+        async def open_source() -> ContainerSource:
+            return await ContainerSource.open(backend, ctr, logs=logs)
+
+        self.bridge = await get_bridge(backend.bridges, f"ctr:{ctr.id}", open_source,
+                                       backend.limits)
+
+
+class ExecSocket(BridgeClientHandler):
+    """``/ctr/api/exec/{id}/ws[?rows=&cols=]``: starts a created session (or attaches to a
+    running one); JSON protocol."""
+
+    async def before_upgrade(self, name: str, **_: Any) -> None:  # type: ignore[override]
+        backend = self.backend
+        session = await backend.run(engine_exec.get_exec, backend.runtime, name)
+        rows = params.as_int("rows", self.get_query_argument("rows", None))
+        cols = params.as_int("cols", self.get_query_argument("cols", None))
+        size = (rows, cols) if rows and cols else None
+
+        async def open_source() -> ExecSource:
+            info = await backend.run(session.inspect)
+            return ExecSource(backend, session, start=info["State"] == "created", stdin=True,
+                              detach_keys="", tty_size=size)
+
+        self.bridge = await get_bridge(backend.bridges, f"exec:{session.id}", open_source,
+                                       backend.limits)
+
+
+class DockerAttachSocket(BridgeClientHandler):
+    """Docker's ``GET /containers/{id}/attach/ws``: output as binary frames of raw bytes (both
+    streams), any frame received is stdin."""
+
+    async def before_upgrade(self, name: str, **_: Any) -> None:  # type: ignore[override]
+        await ContainerAttachSocket.before_upgrade(self, name)  # type: ignore[arg-type]
+
+    def deliver(self, stream: int, data: bytes) -> None:
+        self._send(data, binary=True)
+
+    def deliver_exit(self, code: int | None) -> None:
+        self.close(1000, "exited")
+
+    def deliver_error(self, message: str) -> None:
+        self.close(1011, message[:120])
+
+    async def on_message(self, message: str | bytes) -> None:  # type: ignore[override]
+        if self.bridge is not None:
+            await self.bridge.send(message if isinstance(message, bytes) else message.encode())
+
+
+class EventsSocket(CtrWebSocketHandler):
+    """``/ctr/api/events/ws[?since=&filters=]``: one text frame per event (Docker's events
+    message, as ``/events`` sends); each frame waits for the previous one to be flushed."""
+
+    auth_action = "read"
+
+    async def before_upgrade(self, **_: Any) -> None:
+        self._since = params.as_time("since", self.get_query_argument("since", None))
+        self._filters = params.as_filters(self.get_query_argument("filters", None))
+        rt = self.backend.runtime
+        await self.backend.run(lambda: list(rt.events_log.read(since=0, until=0,
+                                                               filters=self._filters)))
+
+    def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        super().open(*args, **kwargs)
+        rt = self.backend.runtime
+
+        def events(stopped: Any) -> Any:
+            return rt.events_log.read(since=self._since, filters=self._filters, follow=True,
+                                      stop=stopped.is_set)
+
+        self._feed = iterate_in_thread(events, name="ctr-events-ws")
+        import asyncio
+
+        self._task = asyncio.create_task(self._pump())
+
+    async def _pump(self) -> None:
+        try:
+            async for ev in self._feed:
+                await self.write_message(json.dumps(models.event_message(ev)))
+        except (WebSocketClosedError, Exception):  # noqa: BLE001 - the client left
+            pass
+
+    def on_close(self) -> None:
+        feed = getattr(self, "_feed", None)
+        if feed is not None:
+            feed.stop()
+        super().on_close()
+
+
+def routes() -> list[tuple[str, type, dict[str, Any]]]:
+    return [
+        (f"/api/containers/{NAME}/attach/ws", ContainerAttachSocket, {}),
+        (f"/api/exec/{NAME}/ws", ExecSocket, {}),
+        ("/api/events/ws", EventsSocket, {}),
+        (f"{DOCKER}/containers/{NAME}/attach/ws", DockerAttachSocket, {}),
+    ]

@@ -1,0 +1,520 @@
+"""JSON shapes of the REST API, one function each: libpod's (Podman v4) and Docker's.
+
+Handlers never build response dicts themselves; they call these with engine objects or with
+the engine's ``inspect()`` dicts, so a shape is defined (and fixed) in one place.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shlex
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import jupyter_ctr
+
+if TYPE_CHECKING:
+    from ..engine import Container, Event
+    from ..engine.images import Image
+
+#: The API versions we speak: libpod v4 paths, Docker Engine API 1.41 (as Podman 4 does).
+LIBPOD_API_VERSION = "4.9.4"
+DOCKER_API_VERSION = "1.41"
+DOCKER_MIN_API_VERSION = "1.24"
+LOG_DRIVER = "k8s-file"
+
+
+# -- small helpers ----------------------------------------------------------------------------
+def parse_rfc3339(value: str | None) -> float:
+    """Unix time of an RFC3339 stamp (Go's zero time and empty give 0)."""
+    if not value or value.startswith("0001-"):
+        return 0.0
+    main, frac = value.rstrip("Z"), "0"
+    if "." in main:
+        main, frac = main.split(".", 1)
+    dt = datetime.fromisoformat(main).replace(tzinfo=UTC)
+    return dt.timestamp() + float("0." + (frac or "0"))
+
+
+def human_duration(seconds: float) -> str:
+    """Docker's units.HumanDuration: 'Less than a second', '5 seconds', 'About an hour'..."""
+    s = int(seconds)
+    if s < 1:
+        return "Less than a second"
+    if s == 1:
+        return "1 second"
+    if s < 60:
+        return f"{s} seconds"
+    minutes = s // 60
+    if minutes == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    hours = round(s / 3600)
+    if hours == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 7 * 2:
+        return f"{hours // 24} days"
+    if hours < 24 * 30 * 2:
+        return f"{hours // 24 // 7} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24 // 30} months"
+    return f"{hours // 24 // 365} years"
+
+
+def _docker_state(status: str) -> str:
+    """libpod's api status -> Docker's (created, running, paused, restarting, removing,
+    exited, dead)."""
+    return {"initialized": "created", "configured": "created", "stopped": "exited",
+            "stopping": "running", "unknown": "dead"}.get(status, status)
+
+
+def status_text(insp: dict[str, Any], now: float | None = None) -> str:
+    """The human ``Status`` column of ``docker ps``/``podman ps``."""
+    now = time.time() if now is None else now
+    st = insp["State"]
+    status = _docker_state(st["Status"])
+    if status in ("running", "paused"):
+        text = f"Up {human_duration(now - parse_rfc3339(st['StartedAt']))}"
+        return text + " (Paused)" if status == "paused" else text
+    if status == "exited":
+        finished = parse_rfc3339(st["FinishedAt"])
+        ago = f" {human_duration(now - finished)} ago" if finished else ""
+        return f"Exited ({st['ExitCode']}){ago}"
+    if status == "removing":
+        return "Removal In Progress"
+    if status == "dead":
+        return "Dead"
+    return "Created"
+
+
+# -- containers -------------------------------------------------------------------------------
+def container_libpod_inspect(insp: dict[str, Any]) -> dict[str, Any]:
+    """``podman inspect`` (the engine's dict, plus what clients expect to find)."""
+    out = dict(insp)
+    config = dict(out["Config"])
+    # libpod's InspectContainerConfig.StopSignal is a number (uint), not a name
+    config["StopSignal"] = _signal_number(config.get("StopSignal"))
+    out["Config"] = config
+    host = dict(out.get("HostConfig") or {})
+    host.setdefault("LogConfig", {"Type": LOG_DRIVER, "Config": None, "Path": insp["LogPath"],
+                                  "Tag": "", "Size": "0B"})
+    out["HostConfig"] = host
+    out.setdefault("IsInfra", False)
+    out.setdefault("IsService", False)
+    out.setdefault("StaticDir", "")
+    out.setdefault("ExitCommand", [])
+    out.setdefault("Namespace", "")
+    return out
+
+
+def _signal_number(value: Any) -> int:
+    import signal as signal_mod
+
+    if isinstance(value, int):
+        return value
+    try:
+        return int(signal_mod.Signals[str(value)])
+    except KeyError:
+        try:
+            return int(str(value))
+        except ValueError:
+            return 15
+
+
+def container_libpod_list_item(ctr: Container, insp: dict[str, Any]) -> dict[str, Any]:
+    """One element of ``GET /libpod/containers/json`` (entities.ListContainer)."""
+    st = insp["State"]
+    status = st["Status"]
+    started = parse_rfc3339(st["StartedAt"])
+    finished = parse_rfc3339(st["FinishedAt"])
+    return {
+        "AutoRemove": bool(insp["HostConfig"].get("AutoRemove")),
+        "Command": list(insp["Config"]["Cmd"]),
+        "Created": insp["Created"],
+        "CreatedAt": "",
+        "Exited": status in ("exited", "stopped"),
+        "ExitedAt": int(finished) if finished else -62135596800,
+        "ExitCode": int(st["ExitCode"]),
+        "Id": insp["Id"],
+        "Image": insp["ImageName"],
+        "ImageID": insp["Image"],
+        "IsInfra": False,
+        "Labels": dict(insp["Config"]["Labels"] or {}),
+        "Mounts": [],
+        "Names": [insp["Name"]],
+        "Namespaces": {},
+        "Networks": [],
+        "Pid": int(st["Pid"]),
+        "Pod": "",
+        "PodName": "",
+        "Ports": None,
+        "Restarts": int(insp.get("RestartCount") or 0),
+        "Size": None,
+        "StartedAt": int(started) if started else -62135596800,
+        "State": status,
+        "Status": "",  # the health-check status in libpod; ps builds "Up 5 seconds" itself
+    }
+
+
+def container_docker_list_item(ctr: Container, insp: dict[str, Any]) -> dict[str, Any]:
+    """One element of Docker's ``GET /containers/json``."""
+    cfg = insp["Config"]
+    return {
+        "Id": insp["Id"],
+        "Names": ["/" + insp["Name"]],
+        "Image": insp["ImageName"],
+        "ImageID": "sha256:" + insp["Image"],
+        "Command": shlex.join(cfg["Cmd"]),
+        "Created": int(int(ctr.config["created"]) // 1_000_000_000),
+        "Ports": [],
+        "Labels": dict(cfg["Labels"] or {}),
+        "State": _docker_state(insp["State"]["Status"]),
+        "Status": status_text(insp),
+        "HostConfig": {"NetworkMode": insp["HostConfig"]["NetworkMode"]},
+        "NetworkSettings": {"Networks": {}},
+        "Mounts": [],
+    }
+
+
+def container_docker_inspect(insp: dict[str, Any]) -> dict[str, Any]:
+    """Docker's ``GET /containers/{id}/json``."""
+    st = insp["State"]
+    status = _docker_state(st["Status"])
+    host = insp["HostConfig"]
+    cfg = insp["Config"]
+    return {
+        "Id": insp["Id"],
+        "Created": insp["Created"],
+        "Path": insp["Path"],
+        "Args": list(insp["Args"]),
+        "State": {
+            "Status": status,
+            "Running": status == "running",
+            "Paused": status == "paused",
+            "Restarting": False,
+            "OOMKilled": bool(st["OOMKilled"]),
+            "Dead": status == "dead",
+            "Pid": int(st["Pid"]),
+            "ExitCode": int(st["ExitCode"]),
+            "Error": st["Error"],
+            "StartedAt": st["StartedAt"],
+            "FinishedAt": st["FinishedAt"],
+        },
+        "Image": "sha256:" + insp["Image"],
+        "ResolvConfPath": "",
+        "HostnamePath": "",
+        "HostsPath": "",
+        "LogPath": insp["LogPath"],
+        "Name": "/" + insp["Name"],
+        "RestartCount": int(insp.get("RestartCount") or 0),
+        "Driver": "overlay",
+        "Platform": "linux",
+        "MountLabel": "",
+        "ProcessLabel": "",
+        "AppArmorProfile": "",
+        "ExecIDs": list(insp.get("ExecIDs") or []) or None,
+        "HostConfig": {
+            "Binds": None,
+            "NetworkMode": host["NetworkMode"],
+            "RestartPolicy": host["RestartPolicy"],
+            "AutoRemove": bool(host["AutoRemove"]),
+            "LogConfig": {"Type": "json-file", "Config": {}},
+            "Privileged": False,
+            "Memory": int(host["Memory"]),
+            "MemorySwap": int(host["MemorySwap"]),
+            "NanoCpus": int(host["NanoCpus"]),
+            "CpuPeriod": int(host["CpuPeriod"]),
+            "CpuQuota": int(host["CpuQuota"]),
+            "PidsLimit": int(host["PidsLimit"]) or None,
+            "CapAdd": None,
+            "CapDrop": None,
+        },
+        "GraphDriver": insp["GraphDriver"],
+        "Mounts": [],
+        "Config": {
+            "Hostname": cfg["Hostname"],
+            "Domainname": "",
+            "User": cfg["User"],
+            "AttachStdin": False,
+            "AttachStdout": False,
+            "AttachStderr": False,
+            "Tty": bool(cfg["Tty"]),
+            "OpenStdin": bool(cfg["OpenStdin"]),
+            "StdinOnce": False,
+            "Env": list(cfg["Env"]),
+            "Cmd": list(cfg["Cmd"]),
+            "Image": cfg["Image"],
+            "Volumes": None,
+            "WorkingDir": cfg["WorkingDir"],
+            "Entrypoint": None,
+            "OnBuild": None,
+            "Labels": dict(cfg["Labels"] or {}),
+            "StopSignal": cfg["StopSignal"],
+            "StopTimeout": cfg["StopTimeout"],
+        },
+        "NetworkSettings": {"Bridge": "", "SandboxID": "", "Ports": {}, "Networks": {}},
+    }
+
+
+def create_response(ctr_id: str, warnings: list[str] | None = None) -> dict[str, Any]:
+    return {"Id": ctr_id, "Warnings": list(warnings or [])}
+
+
+def docker_wait_body(code: int, error: str | None = None) -> dict[str, Any]:
+    return {"StatusCode": code, "Error": {"Message": error} if error else None}
+
+
+def remove_report(ctr_id: str) -> list[dict[str, Any]]:
+    """libpod's DELETE answer: one report per removed container."""
+    return [{"Id": ctr_id, "Err": None}]
+
+
+# -- exec -------------------------------------------------------------------------------------
+def exec_create_response(exec_id: str) -> dict[str, Any]:
+    return {"Id": exec_id}
+
+
+def exec_inspect(insp: dict[str, Any]) -> dict[str, Any]:
+    """Docker's and libpod's ``GET /exec/{id}/json`` (the engine's dict is that shape)."""
+    return dict(insp)
+
+
+# -- stats ------------------------------------------------------------------------------------
+def _host_memory() -> int:
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _system_cpu_ns() -> int:
+    """Host CPU time in ns (Docker's system_cpu_usage), from /proc/stat."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = fh.readline().split()[1:]
+        ticks = sum(int(f) for f in fields[:8])
+        return ticks * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError):
+        return 0
+
+
+def stats_sample(raw: dict[str, Any]) -> dict[str, Any]:
+    """An engine stats dict plus the host CPU time, for the next sample's deltas."""
+    return {**raw, "system_ns": _system_cpu_ns()}
+
+
+def container_docker_stats(cur: dict[str, Any], prev: dict[str, Any] | None) -> dict[str, Any]:
+    """Docker's stats JSON (``GET /containers/{id}/stats``) from two samples."""
+    ncpu = os.cpu_count() or 1
+    limit = int(cur.get("memory_limit") or 0) or _host_memory()
+
+    def cpu(sample: dict[str, Any] | None) -> dict[str, Any]:
+        if sample is None:
+            return {"cpu_usage": {"total_usage": 0, "usage_in_kernelmode": 0,
+                                  "usage_in_usermode": 0},
+                    "system_cpu_usage": 0, "online_cpus": ncpu, "throttling_data": {}}
+        return {"cpu_usage": {"total_usage": int(sample["cpu_ns"]), "usage_in_kernelmode": 0,
+                              "usage_in_usermode": 0},
+                "system_cpu_usage": int(sample["system_ns"]), "online_cpus": ncpu,
+                "throttling_data": {}}
+
+    def stamp(sample: dict[str, Any] | None) -> str:
+        from ..engine.timeutil import rfc3339_ns
+
+        return rfc3339_ns(sample["time_ns"] if sample else 0)
+
+    return {
+        "id": cur["id"], "name": "/" + cur["name"],
+        "read": stamp(cur), "preread": stamp(prev),
+        "pids_stats": {"current": int(cur["pids"])},
+        "blkio_stats": {}, "num_procs": 0, "storage_stats": {},
+        "cpu_stats": cpu(cur), "precpu_stats": cpu(prev),
+        "memory_stats": {"usage": int(cur["memory_bytes"]), "limit": limit, "stats": {}},
+        "networks": {},
+    }
+
+
+def container_libpod_stats(cur: dict[str, Any], prev: dict[str, Any] | None) -> dict[str, Any]:
+    """One element of ``GET /libpod/containers/stats`` (define.ContainerStats)."""
+    limit = int(cur.get("memory_limit") or 0) or _host_memory()
+    mem = int(cur["memory_bytes"])
+    cpu_pct = 0.0
+    if prev is not None:
+        d_cpu = int(cur["cpu_ns"]) - int(prev["cpu_ns"])
+        d_sys = int(cur["system_ns"]) - int(prev["system_ns"])
+        if d_sys > 0 and d_cpu >= 0:
+            cpu_pct = d_cpu / d_sys * (os.cpu_count() or 1) * 100
+    return {
+        "ContainerID": cur["id"], "Name": cur["name"], "PerCPU": None,
+        "CPU": cpu_pct, "CPUNano": int(cur["cpu_ns"]), "CPUSystemNano": 0,
+        "SystemNano": int(cur["time_ns"]), "AvgCPU": cpu_pct,
+        "MemUsage": mem, "MemLimit": limit,
+        "MemPerc": (mem / limit * 100) if limit else 0.0,
+        "NetInput": 0, "NetOutput": 0, "BlockInput": 0, "BlockOutput": 0,
+        "PIDs": int(cur["pids"]), "UpTime": 0, "Duration": 0,
+    }
+
+
+# -- images -----------------------------------------------------------------------------------
+def image_libpod_summary(img: Image, containers: int = 0) -> dict[str, Any]:
+    """One element of ``GET /libpod/images/json``."""
+    digest = img.digest or f"sha256:{img.id}"
+    return {
+        "Id": img.id, "ParentId": "", "RepoTags": list(img.names),
+        "RepoDigests": [f"{n.rsplit(':', 1)[0]}@{digest}" for n in img.names],
+        "Created": int(img.created), "Size": int(img.size), "SharedSize": 0,
+        "VirtualSize": int(img.size), "Labels": dict(img.config.get("Labels") or {}),
+        "Containers": containers, "Names": list(img.names), "Digest": digest,
+        "History": list(img.names), "ReadOnly": False, "Dangling": not img.names,
+        "Arch": img.architecture, "Os": img.os,
+    }
+
+
+def image_docker_summary(img: Image, containers: int = 0) -> dict[str, Any]:
+    """One element of Docker's ``GET /images/json``."""
+    digest = img.digest or f"sha256:{img.id}"
+    return {
+        "Id": f"sha256:{img.id}", "ParentId": "", "RepoTags": list(img.names) or None,
+        "RepoDigests": [f"{n.rsplit(':', 1)[0]}@{digest}" for n in img.names],
+        "Created": int(img.created), "Size": int(img.size), "SharedSize": -1,
+        "VirtualSize": int(img.size), "Labels": dict(img.config.get("Labels") or {}),
+        "Containers": containers,
+    }
+
+
+def image_libpod_inspect(img: Image) -> dict[str, Any]:
+    return img.inspect()
+
+
+def image_docker_inspect(img: Image) -> dict[str, Any]:
+    insp = img.inspect()
+    cfg = insp["Config"]
+    return {
+        "Id": f"sha256:{img.id}", "RepoTags": insp["RepoTags"],
+        "RepoDigests": insp["RepoDigests"], "Parent": "", "Comment": "",
+        "Created": insp["Created"], "Container": "", "DockerVersion": "",
+        "Author": "", "Config": {
+            "Env": cfg.get("Env") or [], "Cmd": cfg.get("Cmd"),
+            "Entrypoint": cfg.get("Entrypoint"), "WorkingDir": cfg.get("WorkingDir") or "",
+            "User": cfg.get("User") or "", "Labels": cfg.get("Labels") or None,
+        },
+        "Architecture": insp["Architecture"], "Os": insp["Os"], "Size": insp["Size"],
+        "VirtualSize": insp["VirtualSize"], "GraphDriver": insp["GraphDriver"],
+        "RootFS": insp["RootFS"], "Metadata": {"LastTagTime": "0001-01-01T00:00:00Z"},
+    }
+
+
+def image_import_report(image_id: str) -> dict[str, Any]:
+    return {"Id": image_id}
+
+
+def image_libpod_remove_report(image_id: str, names: list[str]) -> dict[str, Any]:
+    return {"Deleted": [image_id], "Untagged": list(names), "Errors": [], "ExitCode": 0}
+
+
+def image_docker_remove_report(image_id: str, names: list[str]) -> list[dict[str, str]]:
+    return [*({"Untagged": n} for n in names), {"Deleted": f"sha256:{image_id}"}]
+
+
+# -- events -----------------------------------------------------------------------------------
+def event_message(ev: Event) -> dict[str, Any]:
+    """Docker's events.Message, which Podman's /events and /libpod/events both send."""
+    attrs = dict(ev.attributes)
+    attrs.setdefault("name", ev.name)
+    if ev.image:
+        attrs.setdefault("image", ev.image)
+    return {
+        "status": ev.action, "id": ev.id, "from": ev.image, "Type": ev.type,
+        "Action": ev.action, "Actor": {"ID": ev.id, "Attributes": attrs}, "scope": "local",
+        "time": ev.time_ns // 1_000_000_000, "timeNano": ev.time_ns,
+    }
+
+
+# -- system -----------------------------------------------------------------------------------
+def _kernel() -> str:
+    return platform.release()
+
+
+def _arch() -> str:
+    machine = platform.machine()
+    return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
+
+
+def version_report() -> dict[str, Any]:
+    """``GET /version`` and ``/libpod/version`` (Docker's shape with a Podman component)."""
+    now = datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    engine = {
+        "Name": "Podman Engine", "Version": LIBPOD_API_VERSION,
+        "Details": {
+            "APIVersion": LIBPOD_API_VERSION, "Arch": _arch(), "BuildTime": now,
+            "Experimental": "false", "GitCommit": "", "GoVersion": "python" +
+            platform.python_version(), "KernelVersion": _kernel(),
+            "MinAPIVersion": DOCKER_MIN_API_VERSION, "Os": "linux",
+            "Implementation": f"jupyter_ctr {jupyter_ctr.__version__}",
+        },
+    }
+    return {
+        "Platform": {"Name": f"linux/{_arch()}/jupyter_ctr"},
+        "Components": [engine],
+        "Version": LIBPOD_API_VERSION, "ApiVersion": DOCKER_API_VERSION,
+        "MinAPIVersion": DOCKER_MIN_API_VERSION, "GitCommit": "",
+        "GoVersion": "python" + platform.python_version(), "Os": "linux", "Arch": _arch(),
+        "KernelVersion": _kernel(), "BuildTime": now,
+    }
+
+
+def docker_info(counts: dict[str, int], root: str, runtime: str) -> dict[str, Any]:
+    """Docker's ``GET /info``."""
+    return {
+        "ID": "jupyter_ctr", "Containers": counts["total"],
+        "ContainersRunning": counts["running"], "ContainersPaused": counts["paused"],
+        "ContainersStopped": counts["stopped"], "Images": counts["images"],
+        "Driver": "overlay", "DriverStatus": [], "MemoryLimit": True, "SwapLimit": False,
+        "CpuCfsPeriod": True, "CpuCfsQuota": True, "PidsLimit": True,
+        "KernelVersion": _kernel(), "OperatingSystem": "linux", "OSType": "linux",
+        "Architecture": platform.machine(), "NCPU": os.cpu_count() or 1,
+        "MemTotal": _host_memory(), "DockerRootDir": root, "Name": platform.node(),
+        "ServerVersion": LIBPOD_API_VERSION, "DefaultRuntime": runtime,
+        "Runtimes": {runtime: {"path": runtime}}, "CgroupDriver": "cgroupfs",
+        "LoggingDriver": LOG_DRIVER, "Labels": [], "Warnings": [], "SecurityOptions": [],
+        "Plugins": {"Volume": [], "Network": [], "Log": [LOG_DRIVER]},
+        "RegistryConfig": {}, "Swarm": {"LocalNodeState": "inactive"},
+    }
+
+
+def libpod_info(counts: dict[str, int], root: str, run_root: str,
+                runtime: str) -> dict[str, Any]:
+    """``GET /libpod/info`` (the parts of define.Info that clients read)."""
+    return {
+        "host": {
+            "arch": _arch(), "os": "linux", "kernel": _kernel(), "hostname": platform.node(),
+            "cpus": os.cpu_count() or 1, "memTotal": _host_memory(), "memFree": 0,
+            "cgroupManager": "cgroupfs", "cgroupVersion": "v1",
+            "ociRuntime": {"name": runtime, "package": "", "path": runtime, "version": ""},
+            "conmon": {"package": "", "path": "conmon", "version": ""},
+            "eventLogger": "sqlite", "logDriver": LOG_DRIVER, "security": {"rootless": False},
+            "remoteSocket": {"exists": False}, "distribution": {"distribution": "debian"},
+        },
+        "store": {
+            "graphDriverName": "overlay", "graphRoot": root, "runRoot": run_root,
+            "containerStore": {"number": counts["total"], "running": counts["running"],
+                               "paused": counts["paused"], "stopped": counts["stopped"]},
+            "imageStore": {"number": counts["images"]},
+        },
+        "registries": {},
+        "plugins": {"volume": [], "network": [], "log": [LOG_DRIVER]},
+        "version": {
+            "APIVersion": LIBPOD_API_VERSION, "Version": LIBPOD_API_VERSION,
+            "GoVersion": "python" + platform.python_version(), "GitCommit": "",
+            "BuiltTime": "", "Built": 0, "OsArch": f"linux/{_arch()}", "Os": "linux",
+        },
+    }

@@ -1,0 +1,167 @@
+"""The OpenAPI 3 document of our routes, served at ``{base_url}ctr/openapi.json``.
+
+Written by hand, one entry per operation; tests/server/test_openapi.py checks it against the
+handlers actually registered, so a route cannot be added or dropped without this file.
+Docker-compatible paths also answer with a ``/v1.41``-style prefix; libpod paths require
+``/v{version}/libpod`` (the version is never checked, as in podman).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jupyter_ctr
+
+from . import models
+
+_E = {"$ref": "#/components/responses/Error"}
+_NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"},
+         "description": "container name, ID or unique ID prefix (image: reference or ID; "
+                        "exec: session ID)"}
+_VERSION = {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}}
+
+L = "/v{version}/libpod"
+
+# (path, method) -> (summary, success codes, error codes)
+Op = tuple[str, tuple[int, ...], tuple[int, ...]]
+_CTR = (404, 409, 500)
+
+
+def _containers(base: str, flavor: str) -> dict[tuple[str, str], Op]:
+    c = f"{base}/containers"
+    ops: dict[tuple[str, str], Op] = {
+        (f"{c}/json", "get"): ("List containers (all, limit, filters JSON)", (200,), (400,)),
+        (f"{c}/create", "post"): (
+            "Create a container: libpod SpecGenerator JSON, or Docker's config with ?name="
+            if flavor == "libpod" else "Create a container from Docker's config (?name=)",
+            (201,), (400, 404, 409)),
+        (f"{c}/{{name}}/json", "get"): ("Inspect a container", (200,), (404,)),
+        (f"{c}/{{name}}/start", "post"): ("Start (304: already running)", (204, 304), _CTR),
+        (f"{c}/{{name}}/stop", "post"): ("Stop (timeout|t); 304: already stopped",
+                                         (204, 304), _CTR),
+        (f"{c}/{{name}}/kill", "post"): ("Send a signal (default SIGKILL); 409: not running",
+                                         (204,), _CTR),
+        (f"{c}/{{name}}/pause", "post"): ("Pause (cgroup freezer)", (204,), _CTR),
+        (f"{c}/{{name}}/unpause", "post"): ("Unpause", (204,), _CTR),
+        (f"{c}/{{name}}/restart", "post"): ("Restart (t)", (204,), _CTR),
+        (f"{c}/{{name}}/wait", "post"): (
+            "Wait: libpod answers the exit code as text (condition may repeat); Docker "
+            "answers {StatusCode} (condition not-running|next-exit|removed)",
+            (200,), (400, 404)),
+        (f"{c}/{{name}}/resize", "post"): ("Resize the tty (h, w)", (200,), (400, 404, 409)),
+        (f"{c}/{{name}}/logs", "get"): (
+            "Logs, multiplexed-stream framed (raw for Docker tty containers): follow, tail, "
+            "since, until, stdout, stderr, timestamps", (200,), (400, 404)),
+        (f"{c}/{{name}}/top", "get"): ("Processes (Titles, Processes)", (200,), _CTR),
+        (f"{c}/{{name}}/stats", "get"): ("Docker stats JSON (stream, one-shot)", (200,), _CTR),
+        (f"{c}/{{name}}/export", "get"): ("Root filesystem as a tar stream", (200,), (404,)),
+        (f"{c}/{{name}}/attach", "post"): (
+            "Attach: the connection is hijacked (101 UPGRADED with Upgrade: tcp, else 200); "
+            "stream, logs, stdin, stdout, stderr, detachKeys", (101, 200), (400, 404, 409)),
+        (f"{c}/{{name}}/exec", "post"): ("Create an exec session (Docker ExecConfig)",
+                                         (201,), (400, 404, 409)),
+        (f"{base}/exec/{{name}}/start", "post"): (
+            "Start an exec session: {Detach} -> 200, else the connection is hijacked",
+            (101, 200), (400, 404, 409)),
+        (f"{base}/exec/{{name}}/resize", "post"): ("Resize an exec session's tty", (201,),
+                                                   (400, 404, 409)),
+        (f"{base}/exec/{{name}}/json", "get"): ("Inspect an exec session", (200,), (404,)),
+        (f"{c}/{{name}}", "delete"): (
+            "Remove (force, t); libpod 200 [{Id, Err}], Docker 204",
+            (200, 204), (404, 409)),
+        (f"{base}/_ping", "get"): ("Ping: API-Version and Libpod-API-Version headers",
+                                   (200,), ()),
+        (f"{base}/_ping", "head"): ("Ping (headers only)", (200,), ()),
+        (f"{base}/version", "get"): ("Version report", (200,), ()),
+        (f"{base}/info", "get"): ("System information", (200,), ()),
+        (f"{base}/events", "get"): ("Events as JSON lines (since, until, filters, stream)",
+                                    (200,), (400,)),
+        (f"{base}/images/json", "get"): ("List images", (200,), ()),
+        (f"{base}/images/{{name}}/json", "get"): ("Inspect an image", (200,), (404,)),
+        (f"{base}/images/{{name}}", "delete"): ("Remove an image", (200,), (404, 409)),
+    }
+    if flavor == "libpod":
+        ops.update({
+            (f"{c}/stats", "get"): ("Stats of several containers (containers=, stream)",
+                                    (200,), (404, 409)),
+            (f"{c}/{{name}}/exists", "get"): ("204 if the container exists", (204,), (404,)),
+            (f"{c}/{{name}}/init", "post"): ("Initialize (304: already initialized)",
+                                             (204, 304), (404, 500)),
+            (f"{c}/{{name}}/shouldrestart", "post"): (
+                "Always {Value: false}: the engine applies restart policies itself",
+                (200,), (404,)),
+            (f"{c}/{{name}}/mount", "post"): ("Mount the root filesystem; its path as text",
+                                              (200,), _CTR),
+            (f"{c}/{{name}}/unmount", "post"): ("Drop one mount", (204,), _CTR),
+            (f"{c}/{{name}}/checkpoint", "post"): (
+                "Checkpoint with CRIU (keep, leaveRunning, tcpEstablished, ignoreRootFS, "
+                "printStats, fileLocks); export=true sends the archive as the body",
+                (200,), _CTR),
+            (f"{c}/{{name}}/restore", "post"): (
+                "Restore in place, or import=true: the archive in the body becomes a new "
+                "container (name=)", (200,), (400, 404, 409, 500)),
+            (f"{base}/images/pull", "post"): (
+                "Succeeds only for an image that is already here (no registry access)",
+                (200,), (400, 404)),
+            (f"{base}/images/import", "post"): (
+                "Import a rootfs or OCI tarball from the body as ?reference=", (200,), (400,)),
+            (f"{base}/images/{{name}}/exists", "get"): ("204 if the image exists", (204,),
+                                                        (404,)),
+        })
+    else:
+        ops[(f"{base}/images/create", "post")] = (
+            "Pull (fromImage, tag): succeeds only for an image that is already here",
+            (200,), (400, 404))
+    return ops
+
+
+def operations() -> dict[tuple[str, str], Op]:
+    ops = {**_containers(L, "libpod"), **_containers("", "docker")}
+    ops.update({
+        ("/containers/{name}/attach/ws", "get"): (
+            "Docker's websocket attach: binary frames of raw output; frames in are stdin",
+            (101,), (403, 404, 409)),
+        ("/api/containers/{name}/attach/ws", "get"): (
+            "Websocket attach, JSON protocol (docs/websocket-protocol.md); replay=1, logs=1",
+            (101,), (403, 404, 409)),
+        ("/api/exec/{name}/ws", "get"): (
+            "Websocket exec: starts (or attaches to) the session; rows, cols",
+            (101,), (403, 404, 409)),
+        ("/api/events/ws", "get"): ("Events websocket: one JSON message per event "
+                                    "(since, filters)", (101,), (400, 403)),
+        ("/openapi.json", "get"): ("This document", (200,), ()),
+    })
+    return ops
+
+
+def document() -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for (path, method), (summary, ok, errs) in sorted(operations().items()):
+        parameters = []
+        if "{version}" in path:
+            parameters.append(_VERSION)
+        if "{name}" in path:
+            parameters.append(_NAME)
+        responses: dict[str, Any] = {str(code): {"description": "success"} for code in ok}
+        for code in (*errs, 403):
+            responses[str(code)] = _E
+        paths.setdefault(path, {})[method] = {
+            "summary": summary, "parameters": parameters, "responses": responses,
+            "operationId": f"{method}{path.replace('/', '_').replace('{', '').replace('}', '')}",
+        }
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "jupyter_ctr container API", "version": jupyter_ctr.__version__,
+                 "description": f"libpod v4 ({models.LIBPOD_API_VERSION}) and Docker Engine "
+                                f"API {models.DOCKER_API_VERSION} compatible routes. Docker "
+                                "paths also answer under a /v1.41-style prefix."},
+        "servers": [{"url": "{base_url}ctr", "variables": {"base_url": {"default": "/"}}},
+                    {"url": "/", "description": "jupyter-ctr service (unix socket)"}],
+        "paths": paths,
+        "components": {"responses": {"Error": {
+            "description": "error: {cause, message, response}",
+            "content": {"application/json": {"schema": {
+                "type": "object", "required": ["cause", "message", "response"],
+                "properties": {"cause": {"type": "string"}, "message": {"type": "string"},
+                               "response": {"type": "integer"}}}}}}}},
+    }

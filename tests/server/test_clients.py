@@ -1,0 +1,177 @@
+"""Real clients against ``jupyter-ctr service`` on a unix socket: docker-py, podman-py, the
+docker CLI and ``podman --remote`` - unchanged, as they talk to Docker and Podman."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import threading
+import time
+
+import pytest
+
+from jupyter_ctr.engine import Runtime
+from jupyter_ctr.server.socket_service import SocketService
+
+from ..conftest import DEMO
+from .conftest import remove_all
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(scope="module")
+def service(engine_roots):
+    path = f"/tmp/jct-{os.getpid()}.sock"  # unix socket paths stop at 108 bytes
+    loop = asyncio.new_event_loop()
+    svc = SocketService(path, Runtime(*engine_roots))
+    started = threading.Event()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.call_soon(lambda: (svc.start(), started.set()))
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert started.wait(10)
+    assert oct(os.stat(path).st_mode & 0o777) == "0o660"
+    yield path
+    asyncio.run_coroutine_threadsafe(svc.stop(), loop).result(15)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+    assert not os.path.exists(path)
+
+
+@pytest.fixture
+def sock(service, rt):
+    yield service
+    remove_all(rt)
+
+
+def test_docker_py(sock):
+    docker = pytest.importorskip("docker")
+    client = docker.DockerClient(base_url=f"unix://{sock}", timeout=60)
+    assert client.ping()
+    assert client.version()["ApiVersion"] == "1.41"
+    out = client.containers.run(DEMO, ["sh", "-c", "echo hi; echo err >&2"], stderr=True)
+    assert b"hi\n" in out and b"err\n" in out
+    c = client.containers.run(DEMO, ["sh", "-c", "echo started; sleep 100"], detach=True,
+                              name="dpy", mem_limit="64m")
+    assert c.name == "dpy" and c.status in ("created", "running")
+    assert client.containers.get("dpy").attrs["HostConfig"]["Memory"] == 64 << 20
+    deadline = time.monotonic() + 10
+    while b"started" not in c.logs() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert c.logs() == b"started\n"
+    c.pause()
+    c.reload()
+    assert c.status == "paused"
+    c.unpause()
+    code, output = c.exec_run(["sh", "-c", "echo in-exec; exit 3"])
+    assert code == 3 and output == b"in-exec\n"
+    assert [x.name for x in client.containers.list()] == ["dpy"]
+    c.stop(timeout=0)
+    c.reload()
+    assert c.status == "exited"
+    assert c.wait()["StatusCode"] == 137
+    c.remove()
+    with pytest.raises(docker.errors.NotFound):
+        client.containers.get("dpy")
+    with pytest.raises(docker.errors.ImageNotFound):
+        client.containers.create("localhost/nope:1", ["true"])
+    # attach: the hijacked stream, framed
+    c = client.containers.create(DEMO, ["sh", "-c", "sleep 0.3; echo via-attach"])
+    stream = client.api.attach(c.id, stream=True, stdout=True, stderr=True)
+    c.start()
+    assert b"".join(stream) == b"via-attach\n"
+    c.remove(force=True)
+
+
+def test_podman_py(sock):
+    podman = pytest.importorskip("podman")
+    with podman.PodmanClient(base_url=f"unix://{sock}", timeout=60) as client:
+        assert client.ping()
+        c = client.containers.create(DEMO, ["sh", "-c", "echo pp; sleep 100"], name="ppy",
+                                     labels={"k": "v"})
+        c.start()
+        c.reload()
+        assert c.status == "running" and c.labels == {"k": "v"}
+        deadline = time.monotonic() + 10
+        while b"pp" not in b"".join(c.logs()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert b"".join(c.logs()) == b"pp\n"
+        c.pause()
+        c.reload()
+        assert c.status == "paused"
+        c.unpause()
+        code, out = c.exec_run(["echo", "pexec"])
+        assert code == 0 and b"pexec" in out
+        assert [x.name for x in client.containers.list()] == ["ppy"]
+        assert client.containers.exists("ppy")
+        c.stop(timeout=0)
+        assert c.wait() == 137
+        c.remove()
+        assert not client.containers.exists("ppy")
+        assert any(DEMO in i.tags for i in client.images.list())
+
+
+def _run(argv: list[str], env: dict[str, str], stdin: bytes | None = None) -> \
+        subprocess.CompletedProcess[bytes]:
+    return subprocess.run(argv, env=env, input=stdin, capture_output=True, timeout=60)
+
+
+@pytest.mark.skipif(shutil.which("docker") is None, reason="no docker CLI")
+def test_docker_cli(sock):
+    env = dict(os.environ, DOCKER_HOST=f"unix://{sock}")
+    r = _run(["docker", "run", "--rm", DEMO, "sh", "-c", "echo cli-out; exit 3"], env)
+    assert r.returncode == 3 and r.stdout == b"cli-out\n", r.stderr
+    r = _run(["docker", "run", "-i", "--rm", DEMO, "cat"], env, stdin=b"piped\n")
+    assert r.returncode == 0 and r.stdout == b"piped\n", r.stderr
+    r = _run(["docker", "run", "-d", "--name", "dcli", DEMO, "sh", "-c",
+              "echo from-log; sleep 100"], env)
+    assert r.returncode == 0, r.stderr
+    cid = r.stdout.decode().strip()
+    for argv, want in ((["pause", "dcli"], b"dcli"), (["unpause", "dcli"], b"dcli")):
+        r = _run(["docker", *argv], env)
+        assert r.returncode == 0 and r.stdout.strip() == want, r.stderr
+    r = _run(["docker", "ps", "--format", "{{.ID}} {{.Names}} {{.Status}}"], env)
+    assert r.stdout.decode().startswith(f"{cid[:12]} dcli Up"), r.stdout
+    deadline = time.monotonic() + 10
+    while b"from-log" not in _run(["docker", "logs", "dcli"], env).stdout:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    r = _run(["docker", "exec", "dcli", "echo", "exec-out"], env)
+    assert r.stdout == b"exec-out\n", r.stderr
+    r = _run(["docker", "stop", "-t", "0", "dcli"], env)
+    assert r.returncode == 0, r.stderr
+    r = _run(["docker", "rm", "dcli"], env)
+    assert r.returncode == 0, r.stderr
+    r = _run(["docker", "create", DEMO, "sh", "-c", "sleep 0.3; echo attached"], env)
+    cid = r.stdout.decode().strip()
+    r = _run(["docker", "start", "-a", cid], env)
+    assert r.returncode == 0 and r.stdout == b"attached\n", r.stderr
+    r = _run(["docker", "rm", cid], env)
+    r = _run(["docker", "inspect", "nosuch"], env)
+    assert r.returncode != 0 and b"nosuch" in r.stderr
+
+
+@pytest.mark.skipif(shutil.which("podman") is None, reason="no podman CLI")
+def test_podman_remote_cli(sock):
+    env = dict(os.environ)
+    base = ["podman", "--remote", "--url", f"unix://{sock}"]
+    r = _run([*base, "run", "--rm", DEMO, "sh", "-c", "echo remote-out; exit 4"], env)
+    assert r.returncode == 4 and r.stdout == b"remote-out\n", r.stderr
+    r = _run([*base, "run", "-i", "--rm", DEMO, "cat"], env, stdin=b"piped\n")
+    assert r.stdout == b"piped\n", r.stderr
+    r = _run([*base, "run", "-d", "--name", "prem", DEMO, "sleep", "100"], env)
+    assert r.returncode == 0, r.stderr
+    r = _run([*base, "ps", "--format", "{{.Names}} {{.Status}}"], env)
+    assert r.stdout.decode().startswith("prem Up"), r.stdout
+    r = _run([*base, "exec", "prem", "echo", "rexec"], env)
+    assert r.stdout == b"rexec\n", r.stderr
+    r = _run([*base, "inspect", "--format", "{{.State.Status}}", "prem"], env)
+    assert r.stdout == b"running\n", r.stderr
+    r = _run([*base, "rm", "-f", "-t", "0", "prem"], env)
+    assert r.returncode == 0, r.stderr
