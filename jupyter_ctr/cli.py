@@ -442,6 +442,26 @@ def cmd_restore(rt: Runtime, args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_info(rt: Runtime, args: argparse.Namespace) -> int:
+    from .engine.health import host_info
+
+    info = host_info(rt)
+    if args.format == "json":
+        print(json.dumps(info, indent=2))
+    else:
+        _print_nested(info)
+    return 0 if info["ok"] else ENGINE_ERROR
+
+
+def _print_nested(data: dict[str, Any], indent: str = "") -> None:
+    for key, value in data.items():
+        if isinstance(value, dict):
+            print(f"{indent}{key}:")
+            _print_nested(value, indent + "  ")
+        else:
+            print(f"{indent}{key}: {value}")
+
+
 def cmd_attach(rt: Runtime, args: argparse.Namespace) -> int:
     ctr = rt.lookup_container(args.container)
     if args.no_stdin and ctr.config["stdin"]:
@@ -987,6 +1007,10 @@ def build_parser() -> ArgumentParser:
         p.add_argument("--import-previous", metavar="FILE", help="(refused, as pre-dumps)")
         p.add_argument("--pod", help="(refused: no pods)")
         p.add_argument("containers", nargs="*", metavar="CONTAINER")
+
+    p = add("info", cmd_info, "show the runtime, conmon and CRIU (with `criu check`), "
+                              "cgroups and the store; exits 125 if something is missing")
+    p.add_argument("--format", choices=("text", "json"), default="text")
 
     p = add("start", cmd_start, "start containers")
     p.add_argument("-a", "--attach", action="store_true",

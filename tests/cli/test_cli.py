@@ -476,3 +476,12 @@ def test_container_checkpoint_and_restore(cli: Cli, tmp_path: Path) -> None:
     res = cli("container", "checkpoint", "-P", "count")
     assert res.returncode == 125 and "soft-dirty" in res.stderr
     cli.ok("rm", "-f", "-t", "0", "count", "count2")
+
+
+def test_info_reports_criu_check(cli: Cli) -> None:
+    info = json.loads(cli.ok("info", "--format", "json"))
+    assert info["ok"] is True
+    assert info["criu"]["check"] == {"ok": True, "output": "Looks good."}
+    assert info["runtime"]["version"].startswith("runc version")
+    assert info["conmon"]["ok"] and info["store"]["images"] >= 1
+    assert "criu:" in cli.ok("info")
