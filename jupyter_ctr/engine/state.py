@@ -1,21 +1,31 @@
 """Container states and the transitions between them, as in libpod (define/containerstate.go).
 
-Transition table (verb: accepted states -> resulting state):
+Transition table (verb: accepted states -> resulting state; any other state raises
+ContainerStateInvalidError, except where noted):
 
-=============  ==========================================  ===============
-verb           accepted                                    leaves
-=============  ==========================================  ===============
-init           CONFIGURED, STOPPED, EXITED                 CREATED
-start          CONFIGURED, CREATED, STOPPED, EXITED        RUNNING
-stop           CREATED, RUNNING, STOPPING, PAUSED*         EXITED
-kill           RUNNING, STOPPING, PAUSED                   unchanged (exit follows)
-wait           any                                         unchanged
-cleanup        STOPPED, EXITED, CREATED, CONFIGURED        EXITED / CONFIGURED
-remove         any but REMOVING (running ones need force)  gone
-=============  ==========================================  ===============
+=================  =========================================  ===============================
+verb               accepted                                   leaves
+=================  =========================================  ===============================
+init               CONFIGURED, STOPPED, EXITED                CREATED
+start              CONFIGURED, CREATED, STOPPED, EXITED       RUNNING (RUNNING: ContainerRunningError)
+stop               CREATED, RUNNING, STOPPING                 EXITED (STOPPED/EXITED: ContainerStoppedError)
+kill               RUNNING, STOPPING, PAUSED                  unchanged (the exit follows)
+pause / unpause    RUNNING / PAUSED                           PAUSED / RUNNING
+restart            CONFIGURED, CREATED, RUNNING, STOPPED,     RUNNING
+                   EXITED
+cleanup            CONFIGURED, CREATED, STOPPED, STOPPING,    CONFIGURED (from CREATED) or EXITED
+                   EXITED
+mount / export     any but REMOVING                           unchanged
+unmount            last mount refused while in the runtime    unchanged
+attach / resize    CREATED, RUNNING                           unchanged
+exec               RUNNING                                    unchanged
+checkpoint         RUNNING                                    EXITED + checkpointed (or RUNNING)
+restore            CONFIGURED, EXITED (with a checkpoint)     RUNNING + restored
+remove             any; RUNNING, PAUSED, STOPPING need force  gone
+=================  =========================================  ===============================
 
-(*) libpod stops a paused container by killing it; we do the same.
-A container that exits by itself goes RUNNING -> STOPPED (runtime knows it) -> EXITED (cleaned up).
+A container that exits by itself goes RUNNING -> STOPPED (the runtime still knows it) ->
+EXITED (cleaned up by conmon's exit command), as in libpod.
 """
 
 from __future__ import annotations
