@@ -1,14 +1,15 @@
 """Container states and the transitions between them, as in libpod (define/containerstate.go).
 
 Transition table (verb: accepted states -> resulting state; any other state raises
-ContainerStateInvalidError, except where noted):
+ContainerStateInvalidError; start of a running container raises ContainerRunningError and
+stop of a stopped or exited one ContainerStoppedError, as libpod's sentinels):
 
 =================  =========================================  ===============================
 verb               accepted                                   leaves
 =================  =========================================  ===============================
 init               CONFIGURED, STOPPED, EXITED                CREATED
-start              CONFIGURED, CREATED, STOPPED, EXITED       RUNNING (RUNNING: ContainerRunningError)
-stop               CREATED, RUNNING, STOPPING                 EXITED (STOPPED/EXITED: ContainerStoppedError)
+start              CONFIGURED, CREATED, STOPPED, EXITED       RUNNING (if RUNNING: ...Running)
+stop               CREATED, RUNNING, STOPPING                 EXITED (if exited: ...Stopped)
 kill               RUNNING, STOPPING, PAUSED                  unchanged (the exit follows)
 pause / unpause    RUNNING / PAUSED                           PAUSED / RUNNING
 restart            CONFIGURED, CREATED, RUNNING, STOPPED,     RUNNING
