@@ -83,8 +83,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from . import procs
-from .container import Container, _alive, _is_conmon, new_state
+from . import procinfo, procs
+from .container import Container, new_state
 from .errors import (
     ContainerExistsError,
     CtrError,
@@ -445,11 +445,11 @@ def _stop_old_monitor(ctr: Container) -> None:
     """SIGKILL the conmon that ran before the checkpoint if it still waits for its exit command
     (which waits for our lock): nothing of it may touch the bundle path the new one uses."""
     pid = int(ctr._state.get("checkpoint_conmon_pid") or 0)
-    if pid and _alive(pid) and _is_conmon(pid, ctr.id):
+    if pid and procinfo.alive(pid) and procinfo.is_conmon(pid, ctr.id):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 2
-        while _alive(pid) and time.monotonic() < deadline:
+        while procinfo.alive(pid) and time.monotonic() < deadline:
             time.sleep(0.002)
     ctr._state["checkpoint_conmon_pid"] = 0
 

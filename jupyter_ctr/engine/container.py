@@ -156,7 +156,7 @@ class Container:
         if st in (S.CREATED, S.RUNNING, S.STOPPING, S.PAUSED):
             if self._read_exit_file():
                 self._save()
-            elif not _alive(self._state["conmon_pid"]):
+            elif not procinfo.alive(self._state["conmon_pid"]):
                 # conmon died without an exit file: ask runc what is left.
                 self._reconcile()
 
@@ -210,7 +210,7 @@ class Container:
             if new in (S.RUNNING, S.PAUSED) and not self._state.get("started_at"):
                 self._state["started_at"] = time.time_ns()
             if new in (S.RUNNING, S.PAUSED, S.CREATED) and not self._state.get("conmon_pid"):
-                self._state["conmon_pid"] = _read_int(self.bundle / "conmon.pid")
+                self._state["conmon_pid"] = procinfo.read_int(self.bundle / "conmon.pid")
         else:
             # The runtime does not know the container: it is not running, whatever the record
             # says. Drop what a killed verb may have left, keep what the user mounted.
@@ -445,7 +445,7 @@ class Container:
                 return  # removed (with force) while we waited: it is stopped for good
         if S(self._state["state"]) is not S.STOPPING:
             return  # another process finished the job while we waited
-        if not self._read_exit_file() and not _alive(int(self._state["conmon_pid"] or 0)):
+        if not self._read_exit_file() and not procinfo.alive(int(self._state["conmon_pid"] or 0)):
             rs = self._rt.oci.state(self._id)
             if rs is None or rs.get("status") == "stopped":
                 self._set(S.STOPPED)
@@ -500,7 +500,7 @@ class Container:
         while True:
             if path.exists():
                 return True
-            if conmon and not _alive(conmon):
+            if conmon and not procinfo.alive(conmon):
                 rs = self._rt.oci.state(self._id)
                 if rs is None or rs.get("status") == "stopped":
                     return True  # the monitor is gone: nothing more will be written
@@ -707,12 +707,13 @@ class Container:
             shutil.rmtree(self.bundle, ignore_errors=True)
 
     def _kill_conmon(self) -> None:
-        pid = int(self._state.get("conmon_pid") or 0) or _read_int(self.bundle / "conmon.pid")
-        if pid and _alive(pid) and _is_conmon(pid, self._id):
+        pid = (int(self._state.get("conmon_pid") or 0)
+               or procinfo.read_int(self.bundle / "conmon.pid"))
+        if pid and procinfo.alive(pid) and procinfo.is_conmon(pid, self._id):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal_mod.SIGKILL)
             for _ in range(500):
-                if not _alive(pid):
+                if not procinfo.alive(pid):
                     break
                 time.sleep(0.002)
 
@@ -1051,9 +1052,6 @@ def _stream_command(argv: list[str], out: BinaryIO) -> None:
 
 # The pid helpers live in procinfo (exec.py uses them too); the old names stay for this module
 # and for checkpoint.py, which imports them from here.
-_alive = procinfo.alive
-_is_conmon = procinfo.is_conmon
-_read_int = procinfo.read_int
 
 
 def _oom_killed(cgroups_path: str) -> bool:
