@@ -211,7 +211,13 @@ def test_pause_stops_output_and_unpause_resumes(rt: Runtime) -> None:
 def test_top_lists_container_processes(rt: Runtime) -> None:
     ctr = rt.create_container(DEMO, ["sh", "-c", "sleep 1000 & sleep 999; true"])
     ctr.start()
-    assert wait_until(lambda: len(ctr.top()["Processes"]) == 3)
+    want = {"sh -c sleep 1000 & sleep 999; true", "sleep 1000", "sleep 999"}
+
+    def settled() -> bool:  # forks exec a moment later: wait for the final picture
+        rows = ctr.top()["Processes"]
+        return {r[-1] for r in rows} == want and all(r[2] in ("0", "1") for r in rows)
+
+    assert wait_until(settled), ctr.top()
     top = ctr.top()
     assert top["Titles"][:3] == ["USER", "PID", "PPID"]
     by_cmd = {row[-1]: row for row in top["Processes"]}
