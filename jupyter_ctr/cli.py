@@ -37,6 +37,7 @@ from .engine import (
 from .engine.errors import NoSuchImageError
 from .engine.oci import parse_signal
 from .engine.runtime import NETWORK_MODES
+from .engine.timeutil import human_duration
 
 #: podman's exit code when the engine, not the container, failed.
 ENGINE_ERROR = 125
@@ -65,30 +66,6 @@ def _print_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
         cells = [c.ljust(w) for c, w in zip(row[:-1], widths[:-1], strict=True)] + [row[-1]]
         print("  ".join(cells).rstrip())
     sys.stdout.flush()
-
-
-def human_duration(seconds: float) -> str:
-    """Go's ``units.HumanDuration`` wording, which podman's CREATED and STATUS columns use."""
-    s = int(seconds)
-    if s < 1:
-        return "Less than a second"
-    if s < 60:
-        return "1 second" if s == 1 else f"{s} seconds"
-    minutes = s // 60
-    if minutes < 60:
-        return "About a minute" if minutes == 1 else f"{minutes} minutes"
-    hours = int(seconds / 3600 + 0.5)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // (24 * 7)} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // (24 * 30)} months"
-    return f"{hours // (24 * 365)} years"
 
 
 def human_size(size: float, sep: str = "") -> str:

@@ -94,7 +94,13 @@ from .errors import (
     OCIRuntimeError,
     RuntimeMissingError,
 )
-from .images import _extract_tarball, _MemberGuard, _name_parts, normalize_reference
+from .images import (
+    _extract_tarball,
+    _MemberGuard,
+    _name_parts,
+    _sha256_file,
+    normalize_reference,
+)
 from .runtime import NAME_RE, NETWORK_MODES, parse_restart_policy
 from .state import ContainerState
 
@@ -1144,14 +1150,6 @@ def _read_json(path: Path, what: str, origin: str) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise InvalidArgumentError(f"{origin}: {what} is not a JSON object")
     return doc
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _is_sha256_hex(value: object) -> bool:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import jupyter_ctr
+from jupyter_ctr.engine.timeutil import human_duration
 
 if TYPE_CHECKING:
     from ..engine import Container, Event
@@ -36,34 +37,6 @@ def parse_rfc3339(value: str | None) -> float:
         main, frac = main.split(".", 1)
     dt = datetime.fromisoformat(main).replace(tzinfo=UTC)
     return dt.timestamp() + float("0." + (frac or "0"))
-
-
-def human_duration(seconds: float) -> str:
-    """Docker's units.HumanDuration: 'Less than a second', '5 seconds', 'About an hour'..."""
-    s = int(seconds)
-    if s < 1:
-        return "Less than a second"
-    if s == 1:
-        return "1 second"
-    if s < 60:
-        return f"{s} seconds"
-    minutes = s // 60
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = round(s / 3600)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{hours // 24 // 365} years"
 
 
 def _docker_state(status: str) -> str:
