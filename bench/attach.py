@@ -745,36 +745,20 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _raise_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if os.geteuid() != 0:
         log("needs root (runc, conmon, overlay mounts, rootful podman)")
         return 1
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    signal.signal(signal.SIGHUP, _raise_interrupt)
     bench = Bench(args)
-    interrupted = False
-    try:
-        bench.setup()
+
+    def measure() -> None:
         if "throughput" in bench.measures:
             bench.measure_throughput()
         if "latency" in bench.measures:
             bench.measure_latency()
-    except KeyboardInterrupt:
-        interrupted = True
-        log("interrupted: cleaning up")
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_IGN)
-        bench.teardown()
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    if interrupted:
+
+    if lifecycle.run_guarded(bench.setup, measure, bench.teardown):
         return 130
     table, met = bench.report()
     print(table, flush=True)

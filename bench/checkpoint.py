@@ -35,7 +35,6 @@ import argparse
 import contextlib
 import os
 import platform
-import signal
 import statistics
 import subprocess
 import sys
@@ -421,33 +420,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _raise_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if os.geteuid() != 0:
         log("needs root (runc, conmon, CRIU, overlay mounts, rootful podman)")
         return 1
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    signal.signal(signal.SIGHUP, _raise_interrupt)
     bench = Bench(args.keys, args.workloads, args.iterations, args.warmup)
-    interrupted = False
-    try:
-        bench.setup()
-        bench.measure()
-    except KeyboardInterrupt:
-        interrupted = True
-        log("interrupted: cleaning up")
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_IGN)
-        bench.teardown()
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    if interrupted:
+    if lifecycle.run_guarded(bench.setup, bench.measure, bench.teardown):
         return 130
     table, met = bench.report()
     print(table, flush=True)

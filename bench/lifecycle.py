@@ -48,7 +48,7 @@ import tarfile
 import tempfile
 import time
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -1027,29 +1027,36 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    if os.geteuid() != 0:
-        log("needs root (runc, conmon, overlay mounts, rootful podman)")
-        return 1
+def run_guarded(setup: Callable[[], None], measure: Callable[[], None],
+                teardown: Callable[[], None]) -> bool:
+    """setup + measure, with teardown always run (also on Ctrl-C, SIGTERM, SIGHUP, which
+    are ignored meanwhile). Returns True if interrupted. Shared by every bench/*.py."""
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGHUP, _raise_interrupt)
-    bench = Bench(args.keys, args.iterations, args.warmup)
     interrupted = False
     try:
-        bench.setup()
-        bench.measure()
+        setup()
+        measure()
     except KeyboardInterrupt:
         interrupted = True
         log("interrupted: cleaning up")
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, signal.SIG_IGN)
-        bench.teardown()
+        teardown()
         for sig in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-    if interrupted:
+    return interrupted
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if os.geteuid() != 0:
+        log("needs root (runc, conmon, overlay mounts, rootful podman)")
+        return 1
+    bench = Bench(args.keys, args.iterations, args.warmup)
+    if run_guarded(bench.setup, bench.measure, bench.teardown):
         return 130
     table, met = bench.report()
     print(table, flush=True)
