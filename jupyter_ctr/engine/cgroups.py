@@ -1,8 +1,11 @@
-"""cgroupfs view of a container: stats and leftover removal (cgroup v1 and v2 layouts)."""
+"""cgroupfs view of a container: stats, the freezer and leftover removal (cgroup v1 and v2
+layouts)."""
 
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,6 +101,75 @@ def is_frozen(cgroups_path: str) -> bool:
         return (CGROUP_ROOT / "freezer" / rel / "freezer.state").read_text().strip() == "FROZEN"
     except OSError:
         return False
+
+
+FREEZE_TIMEOUT = 10.0
+
+
+def set_frozen(cgroups_path: str, frozen: bool, timeout: float = FREEZE_TIMEOUT) -> bool:
+    """Freeze (or thaw) every process of the cgroup and wait until the kernel says it is done.
+
+    This is what ``runc pause``/``resume`` and crun do (v2 ``cgroup.freeze``, v1
+    ``freezer.state``), without a runtime exec; ``runc state`` reads the same freezer, so both
+    views agree. Returns False when the cgroup has no freezer (gone, or no such controller):
+    the caller then asks the runtime. Raises OSError when the kernel refuses, TimeoutError
+    when a freeze does not complete (the cgroup is thawed again first, as runc does).
+    """
+    rel = cgroups_path.lstrip("/")
+    if _is_v2():
+        base = CGROUP_ROOT / rel
+        if not (base / "cgroup.freeze").exists():
+            return False
+        _write(base / "cgroup.freeze", "1" if frozen else "0")
+        want = "frozen 1" if frozen else "frozen 0"
+        if _poll(lambda: want in (base / "cgroup.events").read_text().splitlines(), timeout):
+            return True
+        if frozen:
+            _write(base / "cgroup.freeze", "0")
+        raise TimeoutError(f"cgroup {cgroups_path} did not {'freeze' if frozen else 'thaw'} "
+                           f"within {timeout:g}s")
+    state = CGROUP_ROOT / "freezer" / rel / "freezer.state"
+    if not state.exists():
+        return False
+    if not frozen:
+        _write(state, "THAWED")
+        return True
+    # v1 can stay FREEZING while a task sits in an uninterruptible sleep: write FROZEN again
+    # (it retries the tasks) and now and then thaw for a moment to let them reach a safe point.
+    deadline = time.monotonic() + timeout
+    tries = 0
+    while True:
+        _write(state, "FROZEN")
+        current = state.read_text().strip()
+        if current == "FROZEN":
+            return True
+        if current not in ("FREEZING", "THAWED"):
+            raise OSError(f"unexpected freezer state {current!r} for cgroup {cgroups_path}")
+        tries += 1
+        if time.monotonic() >= deadline:
+            _write(state, "THAWED")
+            raise TimeoutError(f"cgroup {cgroups_path} did not freeze within {timeout:g}s")
+        if tries % 50 == 0:
+            _write(state, "THAWED")
+            time.sleep(0.01)
+        else:
+            time.sleep(min(0.0001 * tries, 0.005))
+
+
+def _write(path: Path, text: str) -> None:
+    with open(path, "w") as fh:
+        fh.write(text)
+
+
+def _poll(done: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    delay = 0.0001
+    while not done():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(delay)
+        delay = min(delay * 2, 0.005)
+    return True
 
 
 def container_pids(cgroups_path: str) -> list[int]:

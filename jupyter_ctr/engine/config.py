@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from traitlets import Unicode, default
+from traitlets import Bool, Unicode, default
 from traitlets.config.configurable import Configurable
 
 
@@ -26,6 +26,16 @@ class EngineConfig(Configurable):
     criu = Unicode("criu", help="CRIU binary name or path.").tag(config=True)
     cgroup_parent = Unicode("/jupyter-ctr", help="cgroupfs parent of container cgroups."
                             ).tag(config=True)
+    direct_freezer = Bool(True, help="pause/unpause write the container's cgroup freezer "
+                          "themselves, as runc and crun do, instead of exec'ing the runtime "
+                          "(about 8 ms less per call; the runtime still sees the container as "
+                          "paused). Turn off for a runtime with its own notion of "
+                          "pause.").tag(config=True)
+    direct_signals = Bool(True, help="Signals to a container's init process go through a "
+                          "pidfd after checking that the process is in the container's cgroup, "
+                          "as runc kill does, instead of exec'ing the runtime (about 8 ms less "
+                          "per stop/kill). Turn off for a runtime whose processes are not host "
+                          "processes.").tag(config=True)
 
     @default("root")
     def _default_root(self) -> str:

@@ -155,6 +155,7 @@ class Container:
             return
         if st in (S.CREATED, S.RUNNING, S.STOPPING, S.PAUSED):
             if self._read_exit_file():
+                self._finish_abandoned_stop()
                 self._save()
             elif not procinfo.alive(self._state["conmon_pid"]):
                 # conmon died without an exit file: ask runc what is left.
@@ -312,17 +313,21 @@ class Container:
 
     def _init_runtime(self) -> None:
         st = S(self._state["state"])
+        # The new run's token is saved with the pending marker: if this process dies after
+        # conmon started, the record still names the run that conmon's exit command will
+        # report.
+        run_token = secrets.token_hex(8)
+        self._state["run_token"] = run_token
         self._begin("init")
         try:
             if st is S.STOPPED:
                 self._rt.oci.delete(self._id, force=True)
             self._remove_runtime_files()
+            self._drop_claims()
             storage = self._storage()
             rootfs = storage.mount()
             self._state["mounted"] = True
             self._write_bundle(rootfs)
-            run_token = secrets.token_hex(8)
-            self._state["run_token"] = run_token
             result = self._rt.oci.create(
                 ctr_id=self._id, name=self.name, bundle=self.bundle, log_path=self.log_path,
                 tty=bool(self.config["tty"]), stdin=bool(self.config["stdin"]),
@@ -427,25 +432,35 @@ class Container:
                 f"(state {st.value})")
         if st not in (S.CREATED, S.RUNNING, S.STOPPING):
             raise self._err_state("can only stop created or running containers")
+        run_token = str(self._state.get("run_token") or "")
+        claim = self._claim_cleanup(run_token)
         self._set(S.STOPPING)
         self._save()
         wait = self.config["stop_timeout"] if timeout is None else timeout
-        if self._batched:
-            self._stop_runtime(wait)
-        else:
-            # Don't hold the lock during the timeout: ps and inspect must not block.
-            self._lock.release()
-            try:
+        try:
+            if self._batched:
                 self._stop_runtime(wait)
-            finally:
-                self._lock.acquire()
-            try:
+            else:
+                # Don't hold the lock during the timeout: ps and inspect must not block.
+                self._lock.release()
+                try:
+                    self._stop_runtime(wait)
+                finally:
+                    self._lock.acquire()
                 self._load()
-            except ContainerRemovedError:
-                return  # removed (with force) while we waited: it is stopped for good
-        if S(self._state["state"]) is not S.STOPPING:
-            return  # another process finished the job while we waited
-        if not self._read_exit_file() and not procinfo.alive(int(self._state["conmon_pid"] or 0)):
+        except ContainerRemovedError:
+            return  # removed (with force) while we waited: it is stopped for good
+        except BaseException:
+            _unlink(claim)  # no cleanup from us after all: the exit command must do it
+            raise
+        st = S(self._state["state"])
+        if str(self._state.get("run_token") or "") != run_token or \
+                st not in (S.STOPPING, S.STOPPED):
+            return  # another process cleaned this run up (or started a new one) meanwhile
+        # From here on the cleanup is ours, whoever read the exit file: the claim told this
+        # run's exit command to leave it to us.
+        if st is S.STOPPING and not self._read_exit_file() and \
+                not procinfo.alive(int(self._state["conmon_pid"] or 0)):
             rs = self._rt.oci.state(self._id)
             if rs is None or rs.get("status") == "stopped":
                 self._set(S.STOPPED)
@@ -454,6 +469,37 @@ class Container:
                     self._state["exit_code"] = -1
         self._event("stop")
         self._cleanup_unlocked()
+
+    def _finish_abandoned_stop(self) -> None:
+        """A stopper claimed this run's cleanup (so the exit command skipped it) and died
+        before doing it: the next lock holder does it."""
+        claim = self._rt.claim_path(self._id, str(self._state.get("run_token") or ""))
+        try:
+            pid_text, _, started = claim.read_text().partition(" ")
+        except (FileNotFoundError, ValueError):
+            return
+        pid = int(pid_text) if pid_text.isdigit() else 0
+        if pid and procinfo.alive(pid) and procinfo.start_time(pid) == started.strip():
+            return  # the stopper lives: the cleanup is its job
+        _unlink(claim)
+        self._cleanup_unlocked()
+
+    def _claim_cleanup(self, run_token: str) -> Path | None:
+        """Tell this run's exit command that this process (alive) will clean up, so conmon
+        starts no Python cleanup process (Runtime.exit_command). None when the run has no
+        token, or for --rm containers, whose exit command also removes them."""
+        if not run_token or self.config.get("auto_remove"):
+            return None
+        claim = self._rt.claim_path(self._id, run_token)
+        try:
+            claim.write_text(f"{os.getpid()} {procinfo.start_time(os.getpid())}\n")
+        except OSError:
+            return None  # only an optimisation: the exit command then does its usual work
+        return claim
+
+    def _drop_claims(self) -> None:
+        for claim in self._rt.claim_path(self._id, "").parent.glob(f"{self._id}-*"):
+            _unlink(claim)
 
     def restart(self, timeout: int | None = None) -> None:
         """Stop (if running, with ``timeout``) and start again (libpod RestartWithTimeout).
@@ -475,13 +521,13 @@ class Container:
         oci = self._rt.oci
         if timeout > 0:
             try:
-                oci.kill(self._id, int(self.config["stop_signal"]))
+                self._signal(int(self.config["stop_signal"]))
             except OCIRuntimeError:
                 pass  # it may have exited meanwhile; the exit file tells
             if self._wait_exit_file(timeout):
                 return
         try:
-            oci.kill(self._id, signal_mod.SIGKILL)
+            self._signal(signal_mod.SIGKILL)
         except OCIRuntimeError:
             if self._rt.oci.exit_file(self._id).exists():
                 return
@@ -516,7 +562,7 @@ class Container:
             st = S(self._state["state"])
             if st not in (S.RUNNING, S.STOPPING, S.PAUSED):
                 raise self._err_state("can only kill running containers")
-            self._rt.oci.kill(self._id, signum)
+            self._signal(signum)
             self._state["stopped_by_user"] = True
             self._save()
             self._event("kill", signal=signal_mod.Signals(signum).name
@@ -524,10 +570,37 @@ class Container:
             if signum == signal_mod.SIGKILL:
                 if st is S.PAUSED:
                     with contextlib.suppress(OCIRuntimeError):
-                        self._rt.oci.resume(self._id)  # a frozen task never dies
+                        self._set_frozen(False)  # a frozen task never dies
                 if self._wait_exit_file(30):
                     self._read_exit_file()
                     self._save()
+
+    def _signal(self, signum: int) -> None:
+        """Signal the container's init process: through a pidfd when it is still the
+        container's (config ``direct_signals``), else with ``runc kill`` (which also reports a
+        container that is not running)."""
+        if self._rt.config.direct_signals and procinfo.signal_if_in_cgroup(
+                int(self._state.get("pid") or 0), self._id, signum):
+            return
+        self._rt.oci.kill(self._id, signum)
+
+    def _set_frozen(self, frozen: bool) -> None:
+        """Freeze or thaw the container's cgroup (config ``direct_freezer``), else ask the
+        runtime (``runc pause``/``resume``)."""
+        if self._rt.config.direct_freezer:
+            try:
+                if cgroups.set_frozen(self.cgroups_path, frozen):
+                    if not frozen or procinfo.alive(int(self._state.get("pid") or 0)):
+                        return
+                    # It died before the freeze: not ours to call paused. runc says so.
+                    cgroups.set_frozen(self.cgroups_path, False)
+            except (OSError, TimeoutError) as exc:
+                verb = "pause" if frozen else "unpause"
+                raise OCIRuntimeError(f"cannot {verb} container {self._id[:12]}: {exc}") from exc
+        if frozen:
+            self._rt.oci.pause(self._id)
+        else:
+            self._rt.oci.resume(self._id)
 
     def pause(self) -> None:
         """Freeze every process of the container (cgroup freezer): RUNNING -> PAUSED."""
@@ -537,7 +610,7 @@ class Container:
                 raise self._err_state("container is already paused")
             if st is not S.RUNNING:
                 raise self._err_state("container is not running, can't pause")
-            self._rt.oci.pause(self._id)
+            self._set_frozen(True)
             self._set(S.PAUSED)
             self._save()
             self._event("pause")
@@ -547,7 +620,7 @@ class Container:
         with self._locked():
             if S(self._state["state"]) is not S.PAUSED:
                 raise self._err_state("container is not paused, can't unpause")
-            self._rt.oci.resume(self._id)
+            self._set_frozen(False)
             self._set(S.RUNNING)
             self._save()
             self._event("unpause")
@@ -870,10 +943,11 @@ class Container:
         if st is S.PAUSED:
             with contextlib.suppress(OCIRuntimeError):
                 self._rt.oci.kill(self._id, signal_mod.SIGKILL, all_procs=True)
-                self._rt.oci.resume(self._id)
+                self._set_frozen(False)
             self._wait_exit_file(30)
         elif st in (S.RUNNING, S.STOPPING, S.CREATED):
             self._state["stopped_by_user"] = True
+            self._claim_cleanup(str(self._state.get("run_token") or ""))
             self._set(S.STOPPING)
             self._save()
             wait = self.config["stop_timeout"] if timeout is None else timeout
@@ -888,6 +962,7 @@ class Container:
         self._release_resources(in_runtime=in_runtime)
         storage = self._storage()
         storage.remove()
+        self._drop_claims()
         self._rt.store.remove_container(self._id)
         self._valid = False
         self._event("remove")
@@ -1101,3 +1176,9 @@ def _parse_conditions(conditions: ContainerState | str | Iterable[ContainerState
     if not out:
         raise InvalidArgumentError("at least one wait condition is required")
     return out
+
+
+def _unlink(path: Path | None) -> None:
+    if path is not None:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()

@@ -4,6 +4,7 @@ and the liveness checks used on conmon and container pids."""
 from __future__ import annotations
 
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -98,6 +99,38 @@ def is_conmon(pid: int, ident: str) -> bool:
 def in_cgroup_of(pid: int, ctr_id: str) -> bool:
     """Whether ``pid`` still is a process of the container (guards against pid reuse)."""
     return _proc_file_has(pid, "cgroup", ctr_id)
+
+
+def start_time(pid: int) -> str:
+    """The process's start time in clock ticks since boot (``/proc/PID/stat`` field 22), as
+    text: with the pid it names one process, pid reuse or not. "" when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[19].decode()
+    except (OSError, IndexError):
+        return ""
+
+
+def signal_if_in_cgroup(pid: int, ctr_id: str, signum: int) -> bool:
+    """Send ``signum`` to ``pid`` through a pidfd if the process belongs to the container's
+    cgroup: what ``runc kill`` does for the init process, without a runtime exec. The pidfd
+    pins the process, so the cgroup check cannot be fooled by pid reuse. False when the
+    process is gone or is not the container's (the caller asks the runtime then)."""
+    if not pid:
+        return False
+    try:
+        fd = os.pidfd_open(pid)
+    except OSError:
+        return False
+    try:
+        if not in_cgroup_of(pid, ctr_id):
+            return False
+        signal.pidfd_send_signal(fd, signum)
+        return True
+    except ProcessLookupError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def _proc_file_has(pid: int, name: str, text: str) -> bool:

@@ -1,0 +1,153 @@
+"""Where the engine does what the runtime would, without exec'ing it: pause/unpause through
+the cgroup freezer, signals through a pidfd, and the stopper's claim that spares conmon's exit
+command a Python start. Each must agree with runc's own view and fall back to runc."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from jupyter_ctr.engine import ContainerState, Runtime, cgroups, procinfo
+from jupyter_ctr.engine.config import EngineConfig
+from jupyter_ctr.engine.runtime import EXIT_SCRIPT
+from tests.conftest import DEMO, wait_until
+
+S = ContainerState
+COUNTER = ["sh", "-c", "i=0; while :; do echo $i; i=$((i+1)); sleep 0.02; done"]
+
+
+def runc_status(rt: Runtime, ctr_id: str) -> str | None:
+    state = rt.oci.state(ctr_id)
+    return None if state is None else str(state.get("status"))
+
+
+def log_lines(ctr_id: str, rt: Runtime) -> int:
+    return len(list(rt.lookup_container(ctr_id).logs()))
+
+
+def test_pause_freezes_the_cgroup_and_runc_agrees(rt: Runtime) -> None:
+    ctr = rt.create_container(DEMO, COUNTER)
+    ctr.start()
+    assert wait_until(lambda: log_lines(ctr.id, rt) > 2)
+    ctr.pause()
+    assert cgroups.is_frozen(ctr.cgroups_path)
+    assert runc_status(rt, ctr.id) == "paused"
+    frozen_at = log_lines(ctr.id, rt)
+    time.sleep(0.3)
+    assert log_lines(ctr.id, rt) == frozen_at, "a paused container kept printing"
+    ctr.unpause()
+    assert runc_status(rt, ctr.id) == "running"
+    assert wait_until(lambda: log_lines(ctr.id, rt) > frozen_at + 2)
+    # runc's own verbs work on what the engine froze, and the reverse.
+    ctr.pause()
+    subprocess.run(["runc", "--root", str(rt.run_root / "runc"), "resume", ctr.id], check=True)
+    ctr.sync()
+    assert ctr.state is S.RUNNING
+    ctr.stop(timeout=0)
+    assert ctr.state is S.EXITED
+
+
+def test_the_runtime_does_it_when_shortcuts_are_off(engine_roots: tuple[Path, Path],
+                                                    rt: Runtime) -> None:
+    plain = Runtime(*engine_roots, config=EngineConfig(direct_freezer=False,
+                                                       direct_signals=False))
+    try:
+        ctr = plain.create_container(DEMO, ["sleep", "1000"])
+        ctr.start()
+        ctr.pause()
+        assert runc_status(plain, ctr.id) == "paused"
+        ctr.unpause()
+        assert runc_status(plain, ctr.id) == "running"
+        ctr.kill("SIGKILL")
+        assert ctr.state in (S.STOPPED, S.EXITED)
+        ctr.start()
+        ctr.stop(timeout=0)
+        assert ctr.state is S.EXITED
+    finally:
+        plain.close()
+
+
+def test_a_pause_of_a_gone_cgroup_asks_runc_which_says_why(rt: Runtime) -> None:
+    ctr = rt.create_container(DEMO, ["sleep", "1000"])
+    ctr.start()
+    # Gone behind the engine's back: the freezer is no more, so runc answers.
+    subprocess.run(["runc", "--root", str(rt.run_root / "runc"), "kill", ctr.id, "9"],
+                   check=True)
+    assert wait_until(lambda: not procinfo.alive(ctr.inspect()["State"]["Pid"] or 0)
+                      or ctr.state is not S.RUNNING)
+    with pytest.raises(Exception) as info:
+        ctr.pause()
+    assert "running" in str(info.value)
+
+
+def test_signals_reach_only_the_containers_own_process(rt: Runtime) -> None:
+    ctr = rt.create_container(DEMO, ["sleep", "1000"])
+    ctr.start()
+    pid = ctr.inspect()["State"]["Pid"]
+    assert procinfo.signal_if_in_cgroup(pid, ctr.id, 0)
+    # Our own process is not the container's: refused, and not signalled.
+    assert not procinfo.signal_if_in_cgroup(os.getpid(), ctr.id, 15)
+    assert not procinfo.signal_if_in_cgroup(0, ctr.id, 15)
+    ctr.stop(timeout=0)
+    assert not procinfo.signal_if_in_cgroup(pid, ctr.id, 0)
+
+
+def test_a_stale_pid_in_the_record_is_never_signalled(rt: Runtime) -> None:
+    """A pid that now names another process (here: this test) falls back to runc kill."""
+    ctr = rt.create_container(DEMO, ["sleep", "1000"])
+    ctr.start()
+    state = rt.store.container_state(ctr.id)
+    state["pid"] = os.getpid()
+    rt.store.save_container_state(ctr.id, state)
+    ctr.stop(timeout=0)  # we are still alive to see it
+    assert ctr.state is S.EXITED
+
+
+def _exit_script(claim: Path) -> int:
+    return subprocess.run(["/bin/sh", "-c", EXIT_SCRIPT, "jupyter-ctr-exit", str(claim),
+                           "/bin/false"]).returncode
+
+
+def test_exit_command_skips_python_only_for_a_live_claimer(tmp_path: Path) -> None:
+    claim = tmp_path / "claim"
+    assert _exit_script(claim) == 1, "no claim: the cleanup must run"
+    claim.write_text(f"{os.getpid()} {procinfo.start_time(os.getpid())}")
+    assert _exit_script(claim) == 0, "a live claimer: the cleanup is its job"
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    claim.write_text(f"{dead.pid} 0")
+    assert _exit_script(claim) == 1, "a dead claimer: the cleanup must run"
+    claim.write_text("")
+    assert _exit_script(claim) == 1
+
+
+def test_stop_claims_the_cleanup_and_does_it(rt: Runtime) -> None:
+    ctr = rt.create_container(DEMO, ["sleep", "1000"])
+    ctr.start()
+    token = rt.store.container_state(ctr.id)["run_token"]
+    ctr.stop(timeout=0)
+    assert ctr.state is S.EXITED
+    claim = rt.claim_path(ctr.id, token)
+    assert claim.read_text().split()[0] == str(os.getpid())
+    actions = [e.action for e in rt.events.read(filters={"container": [ctr.id]})]
+    assert actions.count("cleanup") == 1, actions
+    # The next run drops the old claim; removal drops them all.
+    ctr.start()
+    assert not claim.exists()
+    ctr.stop(timeout=0)
+    rt.remove_container(ctr)
+    assert not list(claim.parent.glob(f"{ctr.id}-*"))
+
+
+def test_an_auto_remove_container_is_never_claimed(rt: Runtime) -> None:
+    ctr = rt.create_container(DEMO, ["sleep", "1000"], auto_remove=True)
+    ctr.start()
+    ctr_id = ctr.id
+    ctr.stop(timeout=0)
+    assert not list(rt.claim_path(ctr_id, "").parent.glob(f"{ctr_id}-*"))
+    # The exit command removes it, as podman's cleanup process does with --rm.
+    assert wait_until(lambda: ctr_id not in {c.id for c in rt.list_containers(all=True)}, 15)
