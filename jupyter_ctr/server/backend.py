@@ -58,6 +58,20 @@ class EngineBackend:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._long, functools.partial(fn, *args, **kwargs))
 
+    def background(self, fn: Callable[[], object]) -> None:
+        """Run ``fn`` in the long pool without waiting for it; its errors are logged."""
+
+        def run() -> None:
+            try:
+                fn()
+            except Exception:  # noqa: BLE001 - nobody waits for it: log it
+                self.log.exception("jupyter_ctr background task failed")
+
+        try:
+            self._long.submit(run)
+        except RuntimeError:  # shutting down: do it here
+            run()
+
     def close(self) -> None:
         for bridge in list(self.bridges.values()):
             bridge.close()

@@ -182,9 +182,12 @@ class AttachBridge:
             self._linger.cancel()
             self._linger = None
         self._on_close(self)
-        self.source.close()
-        if not self._task.done():
+        if self._task.done():
+            self.source.close()
+        else:
+            # The reader may be waiting on the source's fd: close it once that wait is gone.
             self._task.cancel()
+            self._task.add_done_callback(lambda _: self.source.close())
 
 
 async def get_bridge(bridges: dict[str, AttachBridge], key: str,

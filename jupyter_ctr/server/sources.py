@@ -81,6 +81,7 @@ class ContainerSource:
         return cls(backend, ctr, conn, replay)
 
     _eof = False
+    _closed = False
 
     def recv_ready(self) -> tuple[int, bytes] | None:
         """A chunk that is already waiting, without blocking (None: none, or the end)."""
@@ -123,9 +124,26 @@ class ContainerSource:
             return None
 
     def close(self) -> None:
+        """Leave conmon's attach socket. While output may still flow, leave as the engine
+        does (AttachConnection.detach: half-close, drain until quiet), in a pool thread: a
+        plain close can make conmon 2.1.x forget to close the container's stdin."""
+        if self._closed:
+            return
+        self._closed = True
         if self._replay is not None:
             self._replay.stop()
-        self.conn.close()
+        conn = self.conn.conn
+        if self._eof:
+            conn.close()
+            return
+
+        def leave() -> None:
+            try:
+                conn.detach()
+            finally:
+                conn.close()
+
+        self.backend.background(leave)
 
 
 class _FeedOut:

@@ -351,3 +351,41 @@ async def test_every_route_needs_auth(jp_fetch, jp_ws_fetch, rt):
 
 async def test_demo_image_constant():
     assert DEMO == "localhost/busybox:latest"
+
+
+
+FLOOD = "yes tick & cat >/dev/null; kill $!; exit 7"
+
+
+async def stdin_closed(api, cid, timeout=5.0) -> bool:
+    """The FLOOD container ends (7) once its stdin is closed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        reply = await api.get(f"{LIBPOD}/containers/{cid}/json")
+        if reply.json()["State"]["Status"] == "exited":
+            return reply.json()["State"]["ExitCode"] == 7
+        await asyncio.sleep(0.1)
+    return False
+
+
+async def test_leaving_a_flooding_container_closes_its_stdin(api, jp_ws_fetch, jp_http_port,
+                                                             jp_auth_header, attach_url):
+    """Hijacked detach, and a websocket bridge after its linger time, leave conmon as the
+    engine does (half-close, then drain): conmon closes the container's stdin even while the
+    container floods its output (a plain close can make conmon 2.1.x forget that)."""
+    for _ in range(3):
+        cid = await started(api, cmd=("sh", "-c", FLOOD), stdin=True)
+        raw = await Raw.request(jp_http_port, attach_url(
+            cid, "stream=1&stdin=1&stdout=1&detachKeys=ctrl-x"), jp_auth_header)
+        await raw.read_until(lambda b: b.count(b"tick") > 100)
+        raw.writer.write(b"\x18")
+        await raw.writer.drain()
+        await raw.read_all(timeout=10)  # the server ends the connection on detach
+        raw.close()
+        assert await stdin_closed(api, cid), "hijacked detach left the stdin open"
+    for _ in range(3):
+        cid = await started(api, cmd=("sh", "-c", FLOOD), stdin=True)
+        ws = await jp_ws_fetch("ctr", "api", "containers", cid, "attach", "ws")
+        await ws_messages(ws, lambda m: text_of(m).count("tick") > 100)
+        ws.close()
+        assert await stdin_closed(api, cid, timeout=8), "the bridge left the stdin open"
