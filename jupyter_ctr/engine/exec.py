@@ -343,19 +343,8 @@ class ExecSession:
         """
         keys = self._detach_bytes(detach_keys)
         self._check_stdin(stdin)
-        if tty_size is not None:
-            check_tty_size(*tty_size)
-        with self._locked():
-            self._check_startable()
-            launch = self._launch(connect=True, tty_size=tty_size)
-        try:
-            assert launch.conn is not None
-            if _attach_io(launch.conn, stdin, stdout, stderr, keys):
-                return None
-            code = launch.read_exit_code()
-        finally:
-            launch.close()
-        return self._collect(code)
+        return self._stream_io(self.open_stream(start=True, tty_size=tty_size), stdin, stdout,
+                               stderr, keys)
 
     def attach(self, stdin: Input = None, stdout: Output = None, stderr: Output = None, *,
                detach_keys: str | None = None) -> int | None:
@@ -366,18 +355,37 @@ class ExecSession:
         """
         keys = self._detach_bytes(detach_keys)
         self._check_stdin(stdin)
+        return self._stream_io(self.open_stream(start=False), stdin, stdout, stderr, keys)
+
+    def _stream_io(self, stream: ExecStream, stdin: Input, stdout: Output, stderr: Output,
+                   keys: bytes) -> int | None:
+        """Copy stdio until the output ends (the exit code) or the caller detaches (None)."""
+        try:
+            if stream.conn is not None and _attach_io(stream.conn, stdin, stdout, stderr, keys):
+                return None
+            return stream.finish()
+        finally:
+            stream.close()
+
+    def open_stream(self, *, start: bool, tty_size: tuple[int, int] | None = None
+                    ) -> ExecStream:
+        """The session's stdio for a caller with its own event loop (the server): ``start``
+        a CREATED session (``tty_size`` as in ``start_and_attach``), or connect to a RUNNING
+        one. The caller reads and writes ``ExecStream.conn`` (conmon's attach socket) and
+        handles detach keys itself; after the output ended, ``finish()`` gives the code."""
+        if tty_size is not None:
+            check_tty_size(*tty_size)
         with self._locked():
+            if start:
+                self._check_startable()
+                launch = self._launch(connect=True, tty_size=tty_size)
+                return ExecStream(self, launch.conn, launch)
             if self._state["state"] != ExecState.RUNNING.value:
                 raise self._err_state("can only attach to running exec sessions")
             try:
-                conn: AttachConnection | None = AttachConnection.connect(self.dir)
+                return ExecStream(self, AttachConnection.connect(self.dir), None)
             except OCIRuntimeError:
-                conn = None  # it exited between the sync and the connect
-        if conn is not None:
-            with conn:
-                if _attach_io(conn, stdin, stdout, stderr, keys):
-                    return None
-        return self.wait()
+                return ExecStream(self, None, None)  # it exited between the sync and here
 
     def _detach_bytes(self, detach_keys: str | None) -> bytes:
         if detach_keys is None:
@@ -624,6 +632,44 @@ class ExecSession:
 
 
 # -- launching conmon ---------------------------------------------------------------------------
+class ExecStream:
+    """An attached exec session for an event-loop caller (ExecSession.open_stream)."""
+
+    def __init__(self, session: ExecSession, conn: AttachConnection | None,
+                 launch: _Launch | None) -> None:
+        self.session = session
+        #: conmon's attach socket; None when the session had already exited.
+        self.conn = conn
+        self._launch = launch
+        if launch is not None:
+            launch.conn = None  # the stream owns the connection now
+
+    @property
+    def detach_keys(self) -> bytes:
+        """The session's detach keys (its DetachKeys, else ctrl-p,ctrl-q)."""
+        return self.session._detach_bytes(None)
+
+    def finish(self) -> int:
+        """After the output ended: wait for the exit code, record it, free the pipes."""
+        code = self._launch.read_exit_code() if self._launch is not None else None
+        self.close()
+        return self.session._collect(code)
+
+    def detach(self) -> None:
+        """Leave a session that goes on running (conmon closes its stdin, unless a tty)."""
+        if self.conn is not None:
+            self.conn.detach()
+        self.close()
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+        if self._launch is not None:
+            self._launch.close()
+            self._launch = None
+
+
 class _Launch:
     """The pipes of one conmon launch and, when attaching, the connected socket."""
 

@@ -1,33 +1,29 @@
 """Live stdio of a container or an exec session, as the server's pumps see it: ``recv()``
 output chunks, ``send()`` stdin, ``close_stdin()``, ``exit_code()`` - all on the IOLoop.
 
-Containers go through conmon's attach socket directly (its fd on the loop); exec sessions
-through the engine's blocking ``start_and_attach``/``attach`` in a thread of their own, whose
-output reaches the loop through a bounded ThreadFeed (a slow client slows conmon down, not
-the server's memory).
+Containers and exec sessions alike go through their conmon's attach socket, whose fd waits on
+the loop: a slow client slows conmon down, not the server's memory, and no thread is held.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..engine import ContainerState
 from ..engine.attach import (
-    STDERR,
-    STDOUT,
     AttachConnection,
     log_complete_size,
     log_replay,
     resize,
 )
 from ..engine.errors import ContainerStateInvalidError, CtrError, TimeoutCtrError
-from .streams import AsyncAttach, ThreadFeed, iterate_in_thread, wait_fd
+from .streams import AsyncAttach, ThreadFeed, iterate_in_thread
 
 if TYPE_CHECKING:
     from ..engine import Container
+    from ..engine.exec import ExecSession, ExecStream
     from .backend import EngineBackend
 
 S = ContainerState
@@ -146,98 +142,75 @@ class ContainerSource:
         self.backend.background(leave)
 
 
-class _FeedOut:
-    """A binary stream for the engine's exec pump: each write becomes a (stream, bytes)."""
-
-    def __init__(self, feed: ThreadFeed[tuple[int, bytes]], stream: int) -> None:
-        self.feed = feed
-        self.stream = stream
-
-    def write(self, data: bytes) -> int:
-        self.feed.put((self.stream, bytes(data)))
-        return len(data)
-
-    def flush(self) -> None:
-        pass
-
-
 class ExecSource:
-    """An exec session's stdio: the engine's blocking attach in a thread of its own."""
+    """An exec session's stdio through its conmon's attach socket, on the IOLoop like a
+    container's (the engine's ExecSession.open_stream); the exit code comes from conmon."""
 
-    def __init__(self, backend: EngineBackend, session: Any, *, start: bool,
-                 stdin: bool, detach_keys: str | None,
-                 tty_size: tuple[int, int] | None = None) -> None:
+    def __init__(self, backend: EngineBackend, session: ExecSession, stream: ExecStream,
+                 *, stdin: bool) -> None:
         self.backend = backend
         self.session = session
+        self.stream = stream
         self.tty = bool(session.config.get("tty"))
         self.stdin = stdin and bool(session.config.get("stdin"))
-        self.detached = False
-        self._code: int | None = None
-        self._stdin_w = -1
-        stdin_r = -1
-        if self.stdin:
-            stdin_r, self._stdin_w = os.pipe()
-            os.set_blocking(self._stdin_w, False)
-        self._feed: ThreadFeed[tuple[int, bytes]] = ThreadFeed(64)
-        feed = self._feed
-        outs = (_FeedOut(feed, STDOUT), _FeedOut(feed, STDERR))
+        self.conn = AsyncAttach(stream.conn) if stream.conn is not None else None
+        self._eof = self.conn is None
+        self._finished = False
+        self._closed = False
 
-        def run() -> None:
-            stdin_file = os.fdopen(stdin_r, "rb", buffering=0) if stdin_r != -1 else None
-            try:
-                if start:
-                    code = session.start_and_attach(stdin_file, *outs, detach_keys=detach_keys,
-                                                    tty_size=tty_size)
-                else:
-                    code = session.attach(stdin_file, *outs, detach_keys=detach_keys)
-                if code is None:
-                    self.detached = True
-                self._code = code
-            except BaseException as exc:  # noqa: BLE001 - handed to the loop
-                feed.fail(exc)
-                return
-            finally:
-                if stdin_file is not None:
-                    stdin_file.close()
-            feed.end()
+    @classmethod
+    async def open(cls, backend: EngineBackend, session: ExecSession, *, start: bool,
+                   stdin: bool, tty_size: tuple[int, int] | None = None) -> ExecSource:
+        """Start a created session (``start``) or attach to a running one."""
+        stream = await backend.run(session.open_stream, start=start, tty_size=tty_size)
+        return cls(backend, session, stream, stdin=stdin)
 
-        import threading
-
-        threading.Thread(target=run, name="ctr-exec", daemon=True).start()
-        self._iter = feed.__aiter__()
-
-    async def recv(self) -> tuple[int, bytes] | None:
-        try:
-            return await self._iter.__anext__()  # type: ignore[no-any-return]
-        except StopAsyncIteration:
-            return None
+    @property
+    def detach_keys(self) -> bytes:
+        return self.stream.detach_keys
 
     def recv_ready(self) -> tuple[int, bytes] | None:
-        return None
+        if self._eof or self.conn is None:
+            return None
+        try:
+            packet = self.conn.conn.recv(timeout=0)
+        except (TimeoutError, OSError):
+            return None
+        if packet is None:
+            self._eof = True
+        return packet
+
+    async def recv(self) -> tuple[int, bytes] | None:
+        if self._eof or self.conn is None:
+            return None
+        packet = await self.conn.recv()
+        if packet is None:
+            self._eof = True
+        return packet
 
     async def send(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view and self._stdin_w != -1:
-            try:
-                n = os.write(self._stdin_w, view)
-            except BlockingIOError:
-                await wait_fd(self._stdin_w, write=True)
-                continue
-            except BrokenPipeError:
-                return
-            view = view[n:]
+        if self.conn is not None and self.stdin:
+            await self.conn.send(data)
 
     def close_stdin(self) -> None:
-        if self._stdin_w != -1:
-            os.close(self._stdin_w)
-            self._stdin_w = -1
+        if self.conn is not None:
+            self.conn.close_stdin()
 
     async def resize(self, height: int, width: int) -> None:
         await self.backend.run(self.session.resize, height, width)
 
     async def exit_code(self) -> int | None:
-        return self._code
+        """After the output ended: the session's exit code (recorded by the engine)."""
+        self._finished = True
+        try:
+            return await self.backend.run_long(self.stream.finish)
+        except CtrError:
+            return None
 
     def close(self) -> None:
-        self._feed.stop()
-        self.close_stdin()
+        """Leave: after the end, just free; while it runs, detach as the engine does (conmon
+        closes a non-tty session's stdin) in a pool thread."""
+        if self._closed or self._finished:
+            return
+        self._closed = True
+        self.backend.background(self.stream.detach if not self._eof else self.stream.close)

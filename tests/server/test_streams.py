@@ -189,6 +189,41 @@ async def test_exec_create_start_inspect(api, jp_http_port, jp_auth_header, jp_b
     assert r.code == 409
 
 
+
+async def test_exec_start_errors_and_detach_in_the_stream(api, jp_http_port, jp_auth_header,
+                                                          jp_base_url):
+    """A session that cannot start says why in the hijacked stream (as Docker) and records
+    127; the session's DetachKeys leave it running."""
+    cid = await started(api)
+
+    async def start(eid):
+        raw = await Raw.request(jp_http_port, f"{jp_base_url}{DOCKER}/exec/{eid}/start",
+                                jp_auth_header, body=b'{"Detach": false}',
+                                extra={"Content-Type": "application/json"})
+        assert raw.status.startswith("HTTP/1.1 101")
+        return raw
+
+    r = await api.post(f"{DOCKER}/containers/{cid}/exec", body={"Cmd": ["/no/such/thing"],
+                                                                 "AttachStdout": True})
+    raw = await start(r.json()["Id"])
+    frames = demux(await raw.read_all())
+    raw.close()
+    assert any(stream == 2 and b"/no/such/thing" in data for stream, data in frames), frames
+    info = (await api.get(f"{LIBPOD}/exec/{r.json()['Id']}/json")).json()
+    assert info["ExitCode"] == 127 and info["Running"] is False
+    r = await api.post(f"{DOCKER}/containers/{cid}/exec", body={
+        "Cmd": ["sh", "-c", "echo ready; sleep 30"], "AttachStdin": True,
+        "AttachStdout": True, "DetachKeys": "ctrl-x"})
+    eid = r.json()["Id"]
+    raw = await start(eid)
+    await raw.read_until(lambda b: b"ready" in b)
+    raw.writer.write(b"\x18")
+    await raw.writer.drain()
+    await raw.read_all()  # the server ends the stream on detach
+    raw.close()
+    info = (await api.get(f"{LIBPOD}/exec/{eid}/json")).json()
+    assert info["Running"] is True, info
+
 # -- websockets -----------------------------------------------------------------------------------
 async def ws_messages(ws, until, timeout=10.0):
     got = []

@@ -9,7 +9,8 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ...engine import exec as engine_exec
-from ...engine.errors import InvalidArgumentError
+from ...engine.attach import STDERR, mux_frame
+from ...engine.errors import CtrError, InvalidArgumentError
 from .. import errors, models
 from ..hijack import MULTIPLEXED, RAW, HijackedConnection, status_line, wants_upgrade
 from ..pumps import pump_hijacked, streams_wanted
@@ -88,17 +89,31 @@ class ExecStartHandler(CtrHandler):
             raise InvalidArgumentError(f"exec session {name[:12]} is {info['State']}: only "
                                        "created sessions can be started")
         upgrade = wants_upgrade(self)
+        tty = bool(session.config.get("tty"))
         client = HijackedConnection.take(self)
-        source = ExecSource(self.backend, session, start=True, stdin=True,
-                            detach_keys=None, tty_size=size)
+        source: ExecSource | None = None
         try:
-            await client.send(status_line(upgrade, RAW if source.tty else MULTIPLEXED))
-            await pump_hijacked(client, source, stdin=source.stdin, framed=not source.tty,
-                                streams=streams_wanted(True, True))
+            # As Docker: the stream is hijacked before the process starts (clients such as
+            # docker-py read the body from the raw socket and lose what came with the
+            # headers); a session that cannot start says why in the stream.
+            await client.send(status_line(upgrade, RAW if tty else MULTIPLEXED))
+            try:
+                source = await ExecSource.open(self.backend, session, start=True, stdin=True,
+                                               tty_size=size)
+            except CtrError as exc:
+                message = f"{exc}\n".encode()
+                await client.send(message if tty else mux_frame(STDERR, message))
+                return
+            result = await pump_hijacked(client, source, stdin=source.stdin, framed=not tty,
+                                         streams=streams_wanted(True, True),
+                                         detach_keys=source.detach_keys)
+            if result == "exited":
+                await source.exit_code()  # recorded, for exec inspect
         except Exception as exc:  # noqa: BLE001 - the status line is out: log, then close
             self.log.warning("exec %s: %s", name[:12], exc)
         finally:
-            source.close()
+            if source is not None:
+                source.close()
             client.close()
 
 

@@ -190,8 +190,8 @@ class ExecSocket(BridgeClientHandler):
 
         async def open_source() -> ExecSource:
             info = await backend.run(session.inspect)
-            return ExecSource(backend, session, start=info["State"] == "created", stdin=True,
-                              detach_keys="", tty_size=size)
+            return await ExecSource.open(backend, session, start=info["State"] == "created",
+                                         stdin=True, tty_size=size)
 
         self.bridge = await get_bridge(backend.bridges, f"exec:{session.id}", open_source,
                                        backend.limits)
