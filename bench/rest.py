@@ -1,7 +1,8 @@
 """REST benchmark: the container cycle create -> start -> pause -> unpause -> stop -> delete
 over our REST API (``jupyter-ctr service`` on a unix socket) and over podman's REST service
 (``podman system service``, private roots, CONTAINERS_CONF=bench/containers.conf), in one
-run, interleaved; then attach throughput and echo latency through our websocket bridge.
+run, interleaved; an attached exec (create, hijacked start, inspect) over both; then attach
+throughput and echo latency through our websocket bridge.
 
     sudo .venv/bin/python bench/rest.py [--iterations 20] [--warmup 3] [--check]
 
@@ -88,6 +89,27 @@ def cycle(rest: Rest, image: str) -> None:
     rest.expect(204, "POST", f"{API}/containers/{cid}/unpause")
     rest.expect(204, "POST", f"{API}/containers/{cid}/stop?timeout=0")
     rest.expect(200, "DELETE", f"{API}/containers/{cid}?force=true")
+
+
+def exec_cycle(rest: Rest, sock: Path, cid: str) -> None:
+    """One attached exec over the API: create ``echo exec-ok``, start it hijacked (read to
+    the end of the stream), inspect its exit code."""
+    eid = json.loads(rest.expect(201, "POST", f"{API}/containers/{cid}/exec", {
+        "Cmd": ["echo", "exec-ok"], "AttachStdout": True, "AttachStderr": True}))["Id"]
+    body = b'{"Detach": false, "Tty": false}'
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as raw:
+        raw.connect(str(sock))
+        raw.sendall((f"POST {API}/exec/{eid}/start HTTP/1.1\r\nHost: d\r\n"
+                     "Content-Type: application/json\r\nConnection: Upgrade\r\n"
+                     f"Upgrade: tcp\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body)
+        got = b""
+        while chunk := raw.recv(65536):
+            got += chunk
+    if b"exec-ok" not in got:
+        raise RuntimeError(f"exec start: no output in {got[:300]!r}")
+    info = json.loads(rest.expect(200, "GET", f"{API}/exec/{eid}/json"))
+    if info.get("ExitCode") != 0:
+        raise RuntimeError(f"exec inspect: {info}")
 
 
 class OurService:
@@ -242,6 +264,31 @@ def ws_echo(svc: OurService, rounds: int) -> list[float]:
     return samples
 
 
+def measure_exec(ours: OurService, podman: RestColumn | None, prest: Rest | None,
+                 iterations: int, warmup: int) -> dict[str, list[float]]:
+    """exec_cycle against a running ``sleep`` container of each API, interleaved."""
+    sides: list[tuple[str, Rest, Path, str]] = []
+    cid = json.loads(ours.rest.expect(201, "POST", f"{API}/containers/create", {
+        "image": DEMO, "command": ["sleep", "1000"]}))["Id"]
+    ours.rest.expect(204, "POST", f"{API}/containers/{cid}/start")
+    sides.append(("ours", ours.rest, ours.sock, cid))
+    if podman is not None and prest is not None:
+        pid = json.loads(prest.expect(201, "POST", f"{API}/containers/create", {
+            "image": PODMAN_IMAGE, "command": ["sleep", "1000"]}))["Id"]
+        prest.expect(204, "POST", f"{API}/containers/{pid}/start")
+        sides.append(("podman", prest, podman.sock_path, pid))
+    samples: dict[str, list[float]] = {key: [] for key, *_ in sides}
+    for i in range(warmup + iterations):
+        for key, rest, sock, ctr in (sides if i % 2 == 0 else list(reversed(sides))):
+            t0 = time.perf_counter()
+            exec_cycle(rest, sock, ctr)
+            if i >= warmup:
+                samples[key].append(time.perf_counter() - t0)
+    for _, rest, _, ctr in sides:
+        rest.expect(200, "DELETE", f"{API}/containers/{ctr}?force=true&t=0")
+    return samples
+
+
 def ms(v: float) -> str:
     return f"{v * 1000:.1f}"
 
@@ -286,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
                 if i >= args.warmup:
                     samples[key].append(dt)
                 wait_quiet(dirs, exclude=exclude, timeout=10)
+        exec_samples = measure_exec(ours, podman, prest, args.iterations, args.warmup)
         thr_s, thr_bytes = ws_throughput(ours, args.megabytes)
         echo = ws_echo(ours, args.echo_rounds)
         if prest is not None:
@@ -317,6 +365,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nTarget ours/podman <= {TARGET}: {ratio:.2f} -> {'met' if ok else 'MISSED'}")
         if args.check and not ok:
             rc = 2
+    print("\n## Attached exec: create, start (hijacked, read to the end), inspect\n")
+    print("| API | median ms | p90 ms | ratio to podman |")
+    print("|---|---|---|---|")
+    exec_med = {k: statistics.median(v) for k, v in exec_samples.items() if v}
+    for key, title in (("ours", "jupyter-ctr service"), ("podman", "podman system service")):
+        if key not in exec_med:
+            print(f"| {title} | - | - | skipped |")
+            continue
+        v = sorted(exec_samples[key])
+        ratio = f"{exec_med[key] / exec_med['podman']:.2f}" if "podman" in exec_med else "-"
+        print(f"| {title} | {ms(exec_med[key])} | {ms(v[min(len(v) - 1, int(len(v) * 0.9))])}"
+              f" | {ratio} |")
     echo.sort()
     print("\n## Websocket bridge (JSON protocol, /api/containers/{id}/attach/ws)\n")
     print("| measure | value |")
