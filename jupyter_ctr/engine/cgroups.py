@@ -6,14 +6,13 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
-@dataclass(frozen=True)
-class CgroupStats:
+class CgroupStats(NamedTuple):
     cpu_ns: int
     memory_bytes: int
     memory_limit: int | None

@@ -3,6 +3,10 @@
 Runs when a container's process exits, even if no engine process is alive then, and frees
 what the container held (runc state, overlay mount, cgroups, sockets), as ``podman container
 cleanup`` does. Exits 0 quietly when someone else already did the work.
+
+It runs at every container exit, so it imports only what the cleanup needs: the package's
+names load lazily (engine/__init__.py), and it does without traitlets: the engine's settings
+come on its command line (``ExitSettings``).
 """
 
 from __future__ import annotations
@@ -15,22 +19,43 @@ from pathlib import Path
 log = logging.getLogger("jupyter_ctr.engine.cleanup")
 
 
+class ExitSettings:
+    """The exit command's engine settings (an ``EngineSettings``), as the engine that started
+    the container passed them on the command line (Runtime.exit_command). A plain object:
+    importing traitlets for an ``EngineConfig`` would be a third of the exit command's cost."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.root: str = args.root
+        self.run_root: str = args.run_root
+        self.runtime: str = args.runtime
+        self.conmon: str = args.conmon
+        self.criu: str = args.criu
+        self.cgroup_parent: str = args.cgroup_parent
+        self.direct_freezer: bool = args.direct_freezer
+        self.direct_signals: bool = args.direct_signals
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="jupyter_ctr.engine.cleanup")
     parser.add_argument("--root", required=True)
     parser.add_argument("--run-root", required=True)
+    # The defaults are EngineConfig's, for containers started before these were passed.
     parser.add_argument("--runtime", default="runc")
+    parser.add_argument("--conmon", default="conmon")
+    parser.add_argument("--criu", default="criu")
+    parser.add_argument("--cgroup-parent", default="/jupyter-ctr")
+    parser.add_argument("--no-direct-freezer", dest="direct_freezer", action="store_false")
+    parser.add_argument("--no-direct-signals", dest="direct_signals", action="store_false")
     parser.add_argument("--run", default="", help="token of the run whose exit this is")
     parser.add_argument("id")
     args = parser.parse_args(argv)
     root, run_root = Path(args.root), Path(args.run_root)
     if not (root / "state.db").exists() or not run_root.is_dir():
         return 0  # the engine's roots are gone: nothing of ours is left to clean
-    from .config import EngineConfig
     from .errors import ContainerRemovedError, CtrError, NoSuchContainerError
     from .runtime import Runtime
 
-    rt = Runtime(root, run_root, config=EngineConfig(runtime=args.runtime))
+    rt = Runtime(root, run_root, config=ExitSettings(args))
     try:
         ctr = rt.lookup_container(args.id)
         ctr.cleanup(run_token=args.run or None)

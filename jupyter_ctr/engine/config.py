@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Protocol
 
 from traitlets import Bool, Unicode, default
 from traitlets.config.configurable import Configurable
+
+
+class EngineSettings(Protocol):
+    """What the engine reads of its configuration: ``EngineConfig``, or a plain object with
+    the same attributes where importing traitlets would cost too much (conmon's exit command,
+    engine/cleanup.py, which must keep to EngineConfig's defaults)."""
+
+    root: str
+    run_root: str
+    runtime: str
+    conmon: str
+    criu: str
+    cgroup_parent: str
+    direct_freezer: bool
+    direct_signals: bool
 
 
 class EngineConfig(Configurable):

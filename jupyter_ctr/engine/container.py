@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 import shutil
 import signal as signal_mod
 import time
@@ -34,16 +33,17 @@ from .errors import (
     TimeoutCtrError,
 )
 from .locks import ContainerLock
-from .logs import LogLine, read_log
 from .oci import parse_signal
-from .spec import build_spec
 from .state import IN_RUNTIME, ContainerState
 from .storage import ContainerStorage
 from .timeutil import rfc3339_ns
 
+# What only creating containers or reading logs needs is imported where it is used: conmon's
+# exit command (engine/cleanup.py) loads this module at every container exit.
 if TYPE_CHECKING:
     from .checkpoint import CheckpointOptions, CheckpointStats
     from .exec import ExecSession
+    from .logs import LogLine
     from .runtime import Runtime
 
 S = ContainerState
@@ -312,6 +312,8 @@ class Container:
         self._event("start")
 
     def _init_runtime(self) -> None:
+        import secrets
+
         st = S(self._state["state"])
         # The new run's token is saved with the pending marker: if this process dies after
         # conmon started, the record still names the run that conmon's exit command will
@@ -347,6 +349,8 @@ class Container:
         self._save()
 
     def _write_bundle(self, rootfs: Path) -> None:
+        from .spec import build_spec
+
         cfg = self.config
         spec = build_spec(
             ctr_id=self._id, rootfs=str(rootfs), args=list(cfg["command"]), env=list(cfg["env"]),
@@ -929,6 +933,10 @@ class Container:
         return [session.id for session in live_exec_sessions(self)]
 
     def _cleanup_exec_sessions(self) -> None:
+        exec_root = self._rt.run_root / "exec"
+        if not self._rt.store.container_exec_sessions(self._id) and not (
+                exec_root.is_dir() and any(exec_root.iterdir())):
+            return  # nothing to do: spare the exit command importing engine/exec.py
         from .exec import cleanup_exec_sessions
 
         cleanup_exec_sessions(self)
@@ -984,6 +992,8 @@ class Container:
         """Yield log lines (time, stream, text); ``since``/``until`` are unix times."""
         if not self._valid:
             raise ContainerRemovedError(f"container {self._id} has already been removed")
+        from .logs import read_log
+
         return read_log(self.log_path, tail=tail,
                         since_ns=None if since is None else int(since * 1e9),
                         until_ns=None if until is None else int(until * 1e9),

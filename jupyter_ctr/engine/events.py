@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import InvalidArgumentError
 from .store import StateStore
@@ -15,8 +14,7 @@ from .timeutil import rfc3339_ns
 FILTER_KEYS = ("container", "event", "type", "image", "label")
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     seq: int
     time_ns: int
     type: str
@@ -24,7 +22,7 @@ class Event:
     id: str
     name: str
     image: str
-    attributes: dict[str, str] = field(default_factory=dict)
+    attributes: dict[str, str] = {}  # one dict shared by default: events are read-only
 
     @property
     def time(self) -> datetime:

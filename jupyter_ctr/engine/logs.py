@@ -6,13 +6,12 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class LogLine:
+class LogLine(NamedTuple):
     time_ns: int
     stream: str  # "stdout" or "stderr"
     text: str    # without the trailing newline

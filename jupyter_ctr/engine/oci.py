@@ -14,9 +14,8 @@ import signal as signal_mod
 import subprocess
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import procs
 from .errors import OCIRuntimeError
@@ -27,8 +26,7 @@ CONMON_SYNC_TIMEOUT = 60.0
 CRIU_TIMEOUT = 600.0
 
 
-@dataclass(frozen=True)
-class CreateResult:
+class CreateResult(NamedTuple):
     pid: int
     conmon_pid: int
 

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import re
-import secrets
-import shlex
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -18,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import procs
-from .config import EngineConfig
 from .container import Container, new_state
 from .errors import (
     ContainerRemovedError,
@@ -29,12 +25,15 @@ from .errors import (
 )
 from .events import Event, EventLog
 from .oci import OCIRuntime, parse_signal
-from .spec import resolve_user
 from .state import ContainerState
 from .store import StateStore
 
+# What only creating containers needs (and traitlets, for the default EngineConfig) is
+# imported where it is used: conmon's exit command (engine/cleanup.py) loads this module at
+# every container exit.
 if TYPE_CHECKING:
     from .checkpoint import CheckpointOptions
+    from .config import EngineSettings
     from .images import Image, ImageStore
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
@@ -61,13 +60,18 @@ class Runtime:
     Args:
         root: persistent state (default ``/var/lib/jupyter-ctr`` or ``$JUPYTER_CTR_ROOT``).
         run_root: volatile state (default ``/run/jupyter-ctr`` or ``$JUPYTER_CTR_RUNROOT``).
-        config: an ``EngineConfig`` (traitlets) for everything else.
+        config: an ``EngineConfig`` (traitlets) for everything else, or any object with its
+            attributes (``EngineSettings``).
     """
 
     def __init__(self, root: str | os.PathLike[str] | None = None,
                  run_root: str | os.PathLike[str] | None = None, *,
-                 config: EngineConfig | None = None) -> None:
-        self.config = config or EngineConfig()
+                 config: EngineSettings | None = None) -> None:
+        if config is None:
+            from .config import EngineConfig
+
+            config = EngineConfig()
+        self.config: EngineSettings = config
         self.root = Path(root or self.config.root).absolute()
         self.run_root = Path(run_root or self.config.run_root).absolute()
         for d in (self.root, self.root / "containers", self.run_root, self.run_root / "locks",
@@ -121,9 +125,14 @@ class Runtime:
         """
         # -S: no site-packages scan at every container exit; exit_command_env() puts exactly
         # this package and traitlets on the path instead.
+        cfg = self.config
         python = [sys.executable, "-S", "-m", "jupyter_ctr.engine.cleanup", "--root",
-                  str(self.root), "--run-root", str(self.run_root), "--runtime",
-                  self.config.runtime, "--run", run_token, ctr_id]
+                  str(self.root), "--run-root", str(self.run_root), "--runtime", cfg.runtime,
+                  "--conmon", cfg.conmon, "--criu", cfg.criu, "--cgroup-parent",
+                  cfg.cgroup_parent]
+        python += [] if cfg.direct_freezer else ["--no-direct-freezer"]
+        python += [] if cfg.direct_signals else ["--no-direct-signals"]
+        python += ["--run", run_token, ctr_id]
         if not run_token:
             return python
         # A live engine process that is stopping this very run cleans up itself and says so
@@ -182,6 +191,10 @@ class Runtime:
         restart_policy: str = "no", depends_on: Sequence[str | Container] = (),
     ) -> Container:
         """Create a container (state CONFIGURED) from an image. Validates everything first."""
+        import secrets
+
+        from .spec import resolve_user
+
         img = self.images.get(image)
         args = _resolve_command(command, img)
         if name is None:
@@ -243,6 +256,9 @@ class Runtime:
         return ctr
 
     def _generate_name(self) -> str:
+        import random
+        import secrets
+
         taken = {cfg["name"] for _, cfg, _ in self.store.all_containers()}
         for _ in range(100):
             candidate = f"{random.choice(_ADJECTIVES)}_{random.choice(_NOUNS)}"
@@ -319,6 +335,8 @@ def _resolve_command(command: Sequence[str] | str | None, img: Image) -> list[st
                 f"no command specified and image {img.names[0] if img.names else img.id} "
                 "has none: give a command to run")
     elif isinstance(command, str):
+        import shlex
+
         try:
             args = shlex.split(command)
         except ValueError as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import os
 import shutil
@@ -11,7 +10,9 @@ from pathlib import Path
 
 from .errors import CtrError
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+# The process's own symbols (libc is always among them): no find_library(), which runs
+# ldconfig at import time (the exit command imports this at every container exit).
+_libc = ctypes.CDLL(None, use_errno=True)
 _MNT_DETACH = 2
 
 

@@ -4,6 +4,7 @@ command a Python start. Each must agree with runc's own view and fall back to ru
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
@@ -151,3 +152,27 @@ def test_an_auto_remove_container_is_never_claimed(rt: Runtime) -> None:
     assert not list(rt.claim_path(ctr_id, "").parent.glob(f"{ctr_id}-*"))
     # The exit command removes it, as podman's cleanup process does with --rm.
     assert wait_until(lambda: ctr_id not in {c.id for c in rt.list_containers(all=True)}, 15)
+
+
+def test_the_exit_command_gets_the_engines_settings(engine_roots: tuple[Path, Path],
+                                                    rt: Runtime) -> None:
+    """conmon's exit command runs without the engine's config: it gets the settings it needs
+    (here a cgroup parent of its own) on its command line, and cleans up under them."""
+    parent = f"/jupyter-ctr-t{os.getpid()}"
+    custom = Runtime(*engine_roots, config=EngineConfig(cgroup_parent=parent,
+                                                        direct_signals=False))
+    try:
+        argv = custom.exit_command("x" * 64, "tok")
+        assert argv[argv.index("--cgroup-parent") + 1] == parent
+        assert "--no-direct-signals" in argv and "--no-direct-freezer" not in argv
+        ctr = custom.create_container(DEMO, ["sh", "-c", "exit 3"])
+        ctr.start()
+        cg = Path("/sys/fs/cgroup/memory") / parent.lstrip("/") / ctr.id
+        assert wait_until(lambda: ctr.state is S.EXITED, 15), ctr.state
+        assert ctr.inspect()["State"]["ExitCode"] == 3
+        assert not cg.exists(), "the exit command left the container's cgroup"
+    finally:
+        custom.close()
+        for hierarchy in Path("/sys/fs/cgroup").iterdir():
+            with contextlib.suppress(OSError):
+                (hierarchy / parent.lstrip("/")).rmdir()
