@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, BinaryIO, Generic, TypeVar, cast
 
 from ..engine.attach import AttachConnection
@@ -83,18 +83,27 @@ class ThreadFeed(Generic[T]):
         """True when more items (or the end) are already waiting."""
         return not self._queue.empty()
 
-    async def __aiter__(self) -> AsyncIterator[T]:
+    # An iterator object, not an async generator: a consumer that leaves early leaves no
+    # suspended generator for the garbage collector to finalize after the loop has closed.
+    def __aiter__(self) -> ThreadFeed[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        if self.stopped.is_set() and self._queue.empty():
+            raise StopAsyncIteration
         try:
-            while True:
-                kind, value = await self._queue.get()
-                if kind == _END:
-                    return
-                if kind == _ERROR:
-                    raise value
-                self._slots.release()
-                yield cast(T, value)
-        finally:
+            kind, value = await self._queue.get()
+        except BaseException:
+            self.stopped.set()  # cancelled: the producer stops at its next put
+            raise
+        if kind == _END:
             self.stopped.set()
+            raise StopAsyncIteration
+        if kind == _ERROR:
+            self.stopped.set()
+            raise value
+        self._slots.release()
+        return cast(T, value)
 
 
 def _start(target: Callable[[], None], name: str) -> None:
