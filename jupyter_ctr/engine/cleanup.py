@@ -31,8 +31,7 @@ class ExitSettings:
         self.conmon: str = args.conmon
         self.criu: str = args.criu
         self.cgroup_parent: str = args.cgroup_parent
-        self.direct_freezer: bool = args.direct_freezer
-        self.direct_signals: bool = args.direct_signals
+        self.runtime_shortcuts: bool = args.runtime_shortcuts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,8 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conmon", default="conmon")
     parser.add_argument("--criu", default="criu")
     parser.add_argument("--cgroup-parent", default="/jupyter-ctr")
-    parser.add_argument("--no-direct-freezer", dest="direct_freezer", action="store_false")
-    parser.add_argument("--no-direct-signals", dest="direct_signals", action="store_false")
+    parser.add_argument("--no-runtime-shortcuts", dest="runtime_shortcuts",
+                        action="store_false")
     parser.add_argument("--run", default="", help="token of the run whose exit this is")
     parser.add_argument("id")
     args = parser.parse_args(argv)

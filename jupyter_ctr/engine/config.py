@@ -20,8 +20,7 @@ class EngineSettings(Protocol):
     conmon: str
     criu: str
     cgroup_parent: str
-    direct_freezer: bool
-    direct_signals: bool
+    runtime_shortcuts: bool
 
 
 class EngineConfig(Configurable):
@@ -41,16 +40,14 @@ class EngineConfig(Configurable):
     criu = Unicode("criu", help="CRIU binary name or path.").tag(config=True)
     cgroup_parent = Unicode("/jupyter-ctr", help="cgroupfs parent of container cgroups."
                             ).tag(config=True)
-    direct_freezer = Bool(True, help="pause/unpause write the container's cgroup freezer "
-                          "themselves, as runc and crun do, instead of exec'ing the runtime "
-                          "(about 8 ms less per call; the runtime still sees the container as "
-                          "paused). Turn off for a runtime with its own notion of "
-                          "pause.").tag(config=True)
-    direct_signals = Bool(True, help="Signals to a container's init process go through a "
-                          "pidfd after checking that the process is in the container's cgroup, "
-                          "as runc kill does, instead of exec'ing the runtime (about 8 ms less "
-                          "per stop/kill). Turn off for a runtime whose processes are not host "
-                          "processes.").tag(config=True)
+    runtime_shortcuts = Bool(True, help="Do what runc and crun themselves do, without "
+                             "exec'ing them (a Go process start, about 8 ms each): pause/unpause "
+                             "write the container's cgroup freezer; signals to its init process "
+                             "go through a pidfd once /proc shows the process in the "
+                             "container's cgroup; deleting a container whose processes are all "
+                             "gone removes its cgroups and the runtime's state directory. Each "
+                             "falls back to the runtime. Turn off for a runtime that keeps its "
+                             "own state in other ways.").tag(config=True)
 
     @default("root")
     def _default_root(self) -> str:

@@ -581,17 +581,17 @@ class Container:
 
     def _signal(self, signum: int) -> None:
         """Signal the container's init process: through a pidfd when it is still the
-        container's (config ``direct_signals``), else with ``runc kill`` (which also reports a
+        container's (config ``runtime_shortcuts``), else with ``runc kill`` (which also reports a
         container that is not running)."""
-        if self._rt.config.direct_signals and procinfo.signal_if_in_cgroup(
+        if self._rt.config.runtime_shortcuts and procinfo.signal_if_in_cgroup(
                 int(self._state.get("pid") or 0), self._id, signum):
             return
         self._rt.oci.kill(self._id, signum)
 
     def _set_frozen(self, frozen: bool) -> None:
-        """Freeze or thaw the container's cgroup (config ``direct_freezer``), else ask the
+        """Freeze or thaw the container's cgroup (config ``runtime_shortcuts``), else ask the
         runtime (``runc pause``/``resume``)."""
-        if self._rt.config.direct_freezer:
+        if self._rt.config.runtime_shortcuts:
             try:
                 if cgroups.set_frozen(self.cgroups_path, frozen):
                     if not frozen or procinfo.alive(int(self._state.get("pid") or 0)):
@@ -756,7 +756,7 @@ class Container:
             errors.append(str(exc))
         if in_runtime:
             try:
-                self._rt.oci.delete(self._id, force=True)
+                self._delete_from_runtime()
             except CtrError as exc:
                 errors.append(str(exc))
         if not self._state.get("mount_count"):
@@ -771,6 +771,19 @@ class Container:
         self._remove_runtime_files()
         if errors:
             self._state["error"] = "; ".join(errors)
+
+    def _delete_from_runtime(self) -> None:
+        """``runc delete --force``; with ``runtime_shortcuts``, for a container whose
+        processes are all gone, what runc's delete then does itself: remove the container's
+        cgroups (done by the caller) and the runtime's state directory."""
+        if self._rt.config.runtime_shortcuts and not procinfo.alive(
+                int(self._state.get("pid") or 0)) and not cgroups.container_pids(
+                self.cgroups_path):
+            state_dir = self._rt.oci.state_dir / self._id
+            if state_dir.is_dir() and not state_dir.is_symlink():
+                shutil.rmtree(state_dir)
+            return
+        self._rt.oci.delete(self._id, force=True)
 
     def _remove_runtime_files(self) -> None:
         with contextlib.suppress(FileNotFoundError):

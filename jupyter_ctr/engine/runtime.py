@@ -130,8 +130,7 @@ class Runtime:
                   str(self.root), "--run-root", str(self.run_root), "--runtime", cfg.runtime,
                   "--conmon", cfg.conmon, "--criu", cfg.criu, "--cgroup-parent",
                   cfg.cgroup_parent]
-        python += [] if cfg.direct_freezer else ["--no-direct-freezer"]
-        python += [] if cfg.direct_signals else ["--no-direct-signals"]
+        python += [] if cfg.runtime_shortcuts else ["--no-runtime-shortcuts"]
         python += ["--run", run_token, ctr_id]
         if not run_token:
             return python

@@ -54,8 +54,7 @@ def test_pause_freezes_the_cgroup_and_runc_agrees(rt: Runtime) -> None:
 
 def test_the_runtime_does_it_when_shortcuts_are_off(engine_roots: tuple[Path, Path],
                                                     rt: Runtime) -> None:
-    plain = Runtime(*engine_roots, config=EngineConfig(direct_freezer=False,
-                                                       direct_signals=False))
+    plain = Runtime(*engine_roots, config=EngineConfig(runtime_shortcuts=False))
     try:
         ctr = plain.create_container(DEMO, ["sleep", "1000"])
         ctr.start()
@@ -160,11 +159,11 @@ def test_the_exit_command_gets_the_engines_settings(engine_roots: tuple[Path, Pa
     (here a cgroup parent of its own) on its command line, and cleans up under them."""
     parent = f"/jupyter-ctr-t{os.getpid()}"
     custom = Runtime(*engine_roots, config=EngineConfig(cgroup_parent=parent,
-                                                        direct_signals=False))
+                                                        runtime_shortcuts=False))
     try:
         argv = custom.exit_command("x" * 64, "tok")
         assert argv[argv.index("--cgroup-parent") + 1] == parent
-        assert "--no-direct-signals" in argv and "--no-direct-freezer" not in argv
+        assert "--no-runtime-shortcuts" in argv
         ctr = custom.create_container(DEMO, ["sh", "-c", "exit 3"])
         ctr.start()
         cg = Path("/sys/fs/cgroup/memory") / parent.lstrip("/") / ctr.id
@@ -176,3 +175,18 @@ def test_the_exit_command_gets_the_engines_settings(engine_roots: tuple[Path, Pa
         for hierarchy in Path("/sys/fs/cgroup").iterdir():
             with contextlib.suppress(OSError):
                 (hierarchy / parent.lstrip("/")).rmdir()
+
+
+def test_cleanup_deletes_a_dead_container_as_runc_delete_would(rt: Runtime) -> None:
+    ctr = rt.create_container(DEMO, ["sleep", "1000"])
+    ctr.start()
+    state_dir = rt.oci.state_dir / ctr.id
+    assert state_dir.is_dir() and runc_status(rt, ctr.id) == "running"
+    ctr.stop(timeout=0)
+    assert not state_dir.exists()
+    assert runc_status(rt, ctr.id) is None  # runc no longer knows it
+    assert not cgroups.container_cgroup_dirs(ctr.cgroups_path)[0].exists()
+    # ...and it starts again as if runc had deleted it.
+    ctr.start()
+    assert runc_status(rt, ctr.id) == "running"
+    ctr.stop(timeout=0)
