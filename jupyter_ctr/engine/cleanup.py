@@ -6,7 +6,7 @@ cleanup`` does. Exits 0 quietly when someone else already did the work.
 
 It runs at every container exit, so it imports only what the cleanup needs: the package's
 names load lazily (engine/__init__.py), and it does without traitlets: the engine's settings
-come on its command line (``ExitSettings``).
+come on its command line (engine/settings.py).
 """
 
 from __future__ import annotations
@@ -16,33 +16,20 @@ import logging
 import sys
 from pathlib import Path
 
+from . import settings
+
 log = logging.getLogger("jupyter_ctr.engine.cleanup")
-
-
-class ExitSettings:
-    """The exit command's engine settings (an ``EngineSettings``), as the engine that started
-    the container passed them on the command line (Runtime.exit_command). A plain object:
-    importing traitlets for an ``EngineConfig`` would be a third of the exit command's cost."""
-
-    def __init__(self, args: argparse.Namespace) -> None:
-        self.root: str = args.root
-        self.run_root: str = args.run_root
-        self.runtime: str = args.runtime
-        self.conmon: str = args.conmon
-        self.criu: str = args.criu
-        self.cgroup_parent: str = args.cgroup_parent
-        self.runtime_shortcuts: bool = args.runtime_shortcuts
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="jupyter_ctr.engine.cleanup")
     parser.add_argument("--root", required=True)
     parser.add_argument("--run-root", required=True)
-    # The defaults are EngineConfig's, for containers started before these were passed.
-    parser.add_argument("--runtime", default="runc")
-    parser.add_argument("--conmon", default="conmon")
-    parser.add_argument("--criu", default="criu")
-    parser.add_argument("--cgroup-parent", default="/jupyter-ctr")
+    # The defaults count for containers started before these were passed.
+    parser.add_argument("--runtime", default=settings.RUNTIME)
+    parser.add_argument("--conmon", default=settings.CONMON)
+    parser.add_argument("--criu", default=settings.CRIU)
+    parser.add_argument("--cgroup-parent", default=settings.CGROUP_PARENT)
     parser.add_argument("--no-runtime-shortcuts", dest="runtime_shortcuts",
                         action="store_false")
     parser.add_argument("--run", default="", help="token of the run whose exit this is")
@@ -53,8 +40,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0  # the engine's roots are gone: nothing of ours is left to clean
     from .errors import ContainerRemovedError, CtrError, NoSuchContainerError
     from .runtime import Runtime
+    from .settings import Settings
 
-    rt = Runtime(root, run_root, config=ExitSettings(args))
+    # The settings of the engine that started the container, from the command line.
+    rt = Runtime(root, run_root, config=Settings(
+        root=args.root, run_root=args.run_root, runtime=args.runtime, conmon=args.conmon,
+        criu=args.criu, cgroup_parent=args.cgroup_parent,
+        runtime_shortcuts=args.runtime_shortcuts))
     try:
         ctr = rt.lookup_container(args.id)
         ctr.cleanup(run_token=args.run or None)

@@ -2,60 +2,51 @@
 
 from __future__ import annotations
 
-import os
-from typing import Any, Protocol
+from typing import Any
 
 from traitlets import Bool, Unicode, default
 from traitlets.config.configurable import Configurable
 
+from . import settings
+from .settings import EngineSettings
 
-class EngineSettings(Protocol):
-    """What the engine reads of its configuration: ``EngineConfig``, or a plain object with
-    the same attributes where importing traitlets would cost too much (conmon's exit command,
-    engine/cleanup.py, which must keep to EngineConfig's defaults)."""
-
-    root: str
-    run_root: str
-    runtime: str
-    conmon: str
-    criu: str
-    cgroup_parent: str
-    runtime_shortcuts: bool
+__all__ = ["EngineConfig", "EngineSettings"]
 
 
 class EngineConfig(Configurable):
     """Where the engine keeps its state and which tools it drives.
 
-    The environment variables ``JUPYTER_CTR_ROOT`` / ``JUPYTER_CTR_RUNROOT`` are read here and
-    nowhere else; explicit arguments and traitlets config take precedence over them.
+    Defaults, and the environment variables ``JUPYTER_CTR_ROOT`` / ``JUPYTER_CTR_RUNROOT``,
+    come from engine/settings.py (the traitlets-free twin the CLI and exit command use);
+    explicit arguments and traitlets config take precedence over them.
     """
 
     root = Unicode(help="Persistent state: SQLite DB, images, container layers and logs. "
                         "Default /var/lib/jupyter-ctr or $JUPYTER_CTR_ROOT.").tag(config=True)
     run_root = Unicode(help="Volatile state: locks, bundles, runc state, exit files, sockets. "
                             "Default /run/jupyter-ctr or $JUPYTER_CTR_RUNROOT.").tag(config=True)
-    runtime = Unicode("runc", help="OCI runtime binary name or path (runc; crun is "
-                                   "selectable where the host supports it).").tag(config=True)
-    conmon = Unicode("conmon", help="conmon binary name or path.").tag(config=True)
-    criu = Unicode("criu", help="CRIU binary name or path.").tag(config=True)
-    cgroup_parent = Unicode("/jupyter-ctr", help="cgroupfs parent of container cgroups."
-                            ).tag(config=True)
-    runtime_shortcuts = Bool(True, help="Do what runc and crun themselves do, without "
-                             "exec'ing them (a Go process start, about 8 ms each): pause/unpause "
-                             "write the container's cgroup freezer; signals to its init process "
-                             "go through a pidfd once /proc shows the process in the "
-                             "container's cgroup; deleting a container whose processes are all "
-                             "gone removes its cgroups and the runtime's state directory. Each "
-                             "falls back to the runtime. Turn off for a runtime that keeps its "
-                             "own state in other ways.").tag(config=True)
+    runtime = Unicode(settings.RUNTIME, help="OCI runtime binary name or path (runc; crun is "
+                      "selectable where the host supports it).").tag(config=True)
+    conmon = Unicode(settings.CONMON, help="conmon binary name or path.").tag(config=True)
+    criu = Unicode(settings.CRIU, help="CRIU binary name or path.").tag(config=True)
+    cgroup_parent = Unicode(settings.CGROUP_PARENT,
+                            help="cgroupfs parent of container cgroups.").tag(config=True)
+    runtime_shortcuts = Bool(
+        settings.RUNTIME_SHORTCUTS,
+        help="Do what runc and crun themselves do, without exec'ing them (a Go process start, "
+             "about 8 ms each): pause/unpause write the container's cgroup freezer; signals to "
+             "its init process go through a pidfd once /proc shows the process in the "
+             "container's cgroup; deleting a container whose processes are all gone removes "
+             "its cgroups and the runtime's state directory. Each falls back to the runtime. "
+             "Turn off for a runtime that keeps its own state in other ways.").tag(config=True)
 
     @default("root")
     def _default_root(self) -> str:
-        return os.environ.get("JUPYTER_CTR_ROOT") or "/var/lib/jupyter-ctr"
+        return settings.default_root()
 
     @default("run_root")
     def _default_run_root(self) -> str:
-        return os.environ.get("JUPYTER_CTR_RUNROOT") or "/run/jupyter-ctr"
+        return settings.default_run_root()
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**{k: v for k, v in kwargs.items() if v is not None})

@@ -28,13 +28,12 @@ from .oci import OCIRuntime, parse_signal
 from .state import ContainerState
 from .store import StateStore
 
-# What only creating containers needs (and traitlets, for the default EngineConfig) is
-# imported where it is used: conmon's exit command (engine/cleanup.py) loads this module at
-# every container exit.
+# What only creating containers needs is imported where it is used: conmon's exit command
+# (engine/cleanup.py) loads this module at every container exit.
 if TYPE_CHECKING:
     from .checkpoint import CheckpointOptions
-    from .config import EngineSettings
     from .images import Image, ImageStore
+    from .settings import EngineSettings
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -61,16 +60,16 @@ class Runtime:
         root: persistent state (default ``/var/lib/jupyter-ctr`` or ``$JUPYTER_CTR_ROOT``).
         run_root: volatile state (default ``/run/jupyter-ctr`` or ``$JUPYTER_CTR_RUNROOT``).
         config: an ``EngineConfig`` (traitlets) for everything else, or any object with its
-            attributes (``EngineSettings``).
+            attributes (``EngineSettings``); default ``Settings()`` (engine/settings.py).
     """
 
     def __init__(self, root: str | os.PathLike[str] | None = None,
                  run_root: str | os.PathLike[str] | None = None, *,
                  config: EngineSettings | None = None) -> None:
         if config is None:
-            from .config import EngineConfig
+            from .settings import Settings
 
-            config = EngineConfig()
+            config = Settings()
         self.config: EngineSettings = config
         self.root = Path(root or self.config.root).absolute()
         self.run_root = Path(run_root or self.config.run_root).absolute()

@@ -190,3 +190,13 @@ def test_cleanup_deletes_a_dead_container_as_runc_delete_would(rt: Runtime) -> N
     ctr.start()
     assert runc_status(rt, ctr.id) == "running"
     ctr.stop(timeout=0)
+
+
+def test_plain_settings_and_engine_config_agree() -> None:
+    """The CLI and the exit command use Settings, the server EngineConfig: same defaults."""
+    from jupyter_ctr.engine.settings import Settings
+
+    plain, configured = Settings(), EngineConfig()
+    for name in ("root", "run_root", "runtime", "conmon", "criu", "cgroup_parent",
+                 "runtime_shortcuts"):
+        assert getattr(plain, name) == getattr(configured, name), name
