@@ -123,7 +123,7 @@ class Runtime:
         must not tear down the run that followed it.
         """
         # -S: no site-packages scan at every container exit; exit_command_env() puts exactly
-        # this package and traitlets on the path instead.
+        # this package on the path instead.
         cfg = self.config
         python = [sys.executable, "-S", "-m", "jupyter_ctr.engine.cleanup", "--root",
                   str(self.root), "--run-root", str(self.run_root), "--runtime", cfg.runtime,
@@ -146,11 +146,9 @@ class Runtime:
 
     @staticmethod
     def exit_command_env() -> dict[str, str]:
-        """Environment for conmon, so the exit command imports this very package."""
-        import traitlets
-
-        paths = [str(Path(__file__).resolve().parents[2]),
-                 str(Path(traitlets.__file__).resolve().parents[1])]
+        """Environment for conmon, so the exit command (``python -S``, no site-packages)
+        imports this very package; it needs nothing else outside the standard library."""
+        paths = [str(Path(__file__).resolve().parents[2])]
         current = os.environ.get("PYTHONPATH")
         return {"PYTHONPATH": os.pathsep.join(paths + ([current] if current else []))}
 
