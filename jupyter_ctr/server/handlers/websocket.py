@@ -255,6 +255,9 @@ class EventsSocket(CtrWebSocketHandler):
         feed = getattr(self, "_feed", None)
         if feed is not None:
             feed.stop()
+        task = getattr(self, "_task", None)
+        if task is not None:
+            task.cancel()  # no pump left waiting for the follower's next event
         super().on_close()
 
 
