@@ -453,10 +453,20 @@ class Container:
                     self._lock.acquire()
                 self._load()
         except ContainerRemovedError:
+            _unlink(claim)
             return  # removed (with force) while we waited: it is stopped for good
         except BaseException:
-            _unlink(claim)  # no cleanup from us after all: the exit command must do it
+            _release_claim(claim)  # no cleanup from us after all: the exit command must do it
             raise
+        try:
+            self._finish_stop(run_token)
+        except BaseException:
+            _release_claim(claim)
+            raise
+        _unlink(claim)  # cleaned up: the exit command, if it waits, has nothing left to do
+
+    def _finish_stop(self, run_token: str) -> None:
+        """After the exit: record it and clean up (the caller holds the lock again)."""
         st = S(self._state["state"])
         if str(self._state.get("run_token") or "") != run_token or \
                 st not in (S.STOPPING, S.STOPPED):
@@ -490,8 +500,9 @@ class Container:
 
     def _claim_cleanup(self, run_token: str) -> Path | None:
         """Tell this run's exit command that this process (alive) will clean up, so conmon
-        starts no Python cleanup process (Runtime.exit_command). None when the run has no
-        token, or for --rm containers, whose exit command also removes them."""
+        starts no Python cleanup process (Runtime.exit_command: it waits for the claim to go).
+        None when the run has no token, or for --rm containers, whose exit command also
+        removes them."""
         if not run_token or self.config.get("auto_remove"):
             return None
         claim = self._rt.claim_path(self._id, run_token)
@@ -1205,3 +1216,10 @@ def _unlink(path: Path | None) -> None:
     if path is not None:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+
+
+def _release_claim(path: Path | None) -> None:
+    """Give a cleanup claim up: the exit command (waiting for it) runs the cleanup after all."""
+    if path is not None:
+        with contextlib.suppress(OSError):
+            path.write_text("released\n")

@@ -48,9 +48,14 @@ _NOUNS = ("babbage", "curie", "darwin", "euler", "fermat", "gauss", "hopper", "k
 
 
 #: The exit command's shell prelude: $1 is a claim file ("PID STARTTIME"), the rest is the
-#: Python cleanup. The cleanup is skipped only while the process named in the claim is alive.
-EXIT_SCRIPT = ('[ -e "$1" ] && { read -r pid _ < "$1"; kill -0 "${pid:-none}" 2>/dev/null; } '
-               '&& exit 0; shift; exec "$@"')
+#: Python cleanup. With no claim, the cleanup runs. With one, the prelude waits while the
+#: claiming process lives: it removes the claim once it has cleaned up (then nothing is left to
+#: do), or marks it released if it gave up; if it dies, or after 30 s, the cleanup runs.
+EXIT_SCRIPT = ('c=$1; shift; if [ -e "$c" ]; then n=0; '
+               'while [ -e "$c" ] && [ "$n" -lt 3000 ]; do '
+               'pid=; read -r pid _ < "$c" 2>/dev/null; '
+               'kill -0 "${pid:-none}" 2>/dev/null || break; sleep 0.01; n=$((n + 1)); done; '
+               '[ -e "$c" ] || exit 0; fi; exec "$@"')
 
 
 class Runtime:
@@ -134,8 +139,9 @@ class Runtime:
         if not run_token:
             return python
         # A live engine process that is stopping this very run cleans up itself and says so
-        # in a claim file holding its pid (Container._claim_cleanup): then /bin/sh is all the
-        # exit costs, not a Python start (~100 ms of CPU competing with that cleanup).
+        # in a claim file holding its pid (Container._claim_cleanup): then /bin/sh waiting for
+        # it is all the exit costs, not a Python start (~100 ms of CPU competing with that
+        # cleanup).
         return ["/bin/sh", "-c", EXIT_SCRIPT, "jupyter-ctr-exit",
                 str(self.claim_path(ctr_id, run_token)), *python]
 

@@ -112,15 +112,29 @@ def _exit_script(claim: Path) -> int:
                            "/bin/false"]).returncode
 
 
-def test_exit_command_skips_python_only_for_a_live_claimer(tmp_path: Path) -> None:
+def test_exit_command_waits_for_a_live_claimer_and_runs_otherwise(tmp_path: Path) -> None:
     claim = tmp_path / "claim"
     assert _exit_script(claim) == 1, "no claim: the cleanup must run"
-    claim.write_text(f"{os.getpid()} {procinfo.start_time(os.getpid())}")
-    assert _exit_script(claim) == 0, "a live claimer: the cleanup is its job"
+    # A live claimer that cleans up removes its claim: nothing left to do.
+    claim.write_text(f"{os.getpid()} {procinfo.start_time(os.getpid())}\n")
+    prelude = subprocess.Popen(["/bin/sh", "-c", EXIT_SCRIPT, "jupyter-ctr-exit", str(claim),
+                                "/bin/false"])
+    time.sleep(0.2)
+    assert prelude.poll() is None, "the prelude must wait while the claimer lives"
+    claim.unlink()
+    assert prelude.wait(5) == 0
+    # A claimer that gives up marks the claim released: the cleanup runs.
+    claim.write_text(f"{os.getpid()} {procinfo.start_time(os.getpid())}\n")
+    prelude = subprocess.Popen(["/bin/sh", "-c", EXIT_SCRIPT, "jupyter-ctr-exit", str(claim),
+                                "/bin/false"])
+    time.sleep(0.1)
+    claim.write_text("released\n")
+    assert prelude.wait(5) == 1
+    # A dead claimer, or a garbled claim: the cleanup runs.
     dead = subprocess.Popen(["true"])
     dead.wait()
-    claim.write_text(f"{dead.pid} 0")
-    assert _exit_script(claim) == 1, "a dead claimer: the cleanup must run"
+    claim.write_text(f"{dead.pid} 0\n")
+    assert _exit_script(claim) == 1
     claim.write_text("")
     assert _exit_script(claim) == 1
 
@@ -129,18 +143,38 @@ def test_stop_claims_the_cleanup_and_does_it(rt: Runtime) -> None:
     ctr = rt.create_container(DEMO, ["sleep", "1000"])
     ctr.start()
     token = rt.store.container_state(ctr.id)["run_token"]
+    claims = rt.claim_path(ctr.id, token).parent
     ctr.stop(timeout=0)
     assert ctr.state is S.EXITED
-    claim = rt.claim_path(ctr.id, token)
-    assert claim.read_text().split()[0] == str(os.getpid())
+    assert not list(claims.glob(f"{ctr.id}-*")), "a finished stop drops its claim"
     actions = [e.action for e in rt.events.read(filters={"container": [ctr.id]})]
     assert actions.count("cleanup") == 1, actions
-    # The next run drops the old claim; removal drops them all.
+    # The exit command's prelude (waiting on the claim) is gone: no Python cleanup ran.
+    assert wait_until(lambda: not _exit_commands(ctr.id), 5), _exit_commands(ctr.id)
+
+
+def test_a_stop_that_fails_hands_the_cleanup_back(rt: Runtime,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stop that raises after its claim marks it released: the exit command cleans up."""
+    from jupyter_ctr.engine import container as container_mod
+
+    ctr = rt.create_container(DEMO, ["sleep", "1000"])
     ctr.start()
-    assert not claim.exists()
-    ctr.stop(timeout=0)
-    rt.remove_container(ctr)
-    assert not list(claim.parent.glob(f"{ctr.id}-*"))
+
+    def broken(self: object, run_token: str) -> None:
+        raise RuntimeError("injected: the stopper fails after the exit")
+
+    monkeypatch.setattr(container_mod.Container, "_finish_stop", broken)
+    with pytest.raises(RuntimeError, match="injected"):
+        ctr.stop(timeout=0)
+    monkeypatch.undo()
+    assert wait_until(lambda: rt.store.container_state(ctr.id)["state"] == "exited", 15)
+
+
+def _exit_commands(ctr_id: str) -> list[str]:
+    out = subprocess.run(["pgrep", "-af", f"jupyter-ctr-exit.*{ctr_id}"], capture_output=True,
+                         text=True).stdout
+    return out.splitlines()
 
 
 def test_an_auto_remove_container_is_never_claimed(rt: Runtime) -> None:
