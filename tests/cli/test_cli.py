@@ -481,7 +481,9 @@ def test_container_checkpoint_and_restore(cli: Cli, tmp_path: Path) -> None:
 def test_info_reports_criu_check(cli: Cli) -> None:
     info = json.loads(cli.ok("info", "--format", "json"))
     assert info["ok"] is True
-    assert info["criu"]["check"] == {"ok": True, "output": "Looks good."}
+    # CRIU may print warnings before its verdict (seen on a loaded machine).
+    assert info["criu"]["check"]["ok"] is True
+    assert info["criu"]["check"]["output"].endswith("Looks good."), info["criu"]["check"]
     assert info["runtime"]["version"].startswith("runc version")
     assert info["conmon"]["ok"] and info["store"]["images"] >= 1
     assert "criu:" in cli.ok("info")
