@@ -33,8 +33,11 @@ def criu_check(criu: str) -> dict[str, Any]:
     """``criu check``: CRIU's own verdict on this kernel ("Looks good." when usable)."""
     proc = procs.run([criu, "check"], check=False, timeout=60)
     text = (proc.stdout + proc.stderr).decode(errors="replace").strip()
-    ok = proc.returncode == 0 and "Looks good" in text
-    return {"ok": ok, "output": text.splitlines()[-1] if text else ""}
+    lines = text.splitlines()
+    verdict = next((line for line in reversed(lines) if "Looks good" in line), "")
+    ok = proc.returncode == 0 and bool(verdict)
+    # The verdict line; warnings around it (CRIU prints some on a loaded machine) aside.
+    return {"ok": ok, "output": verdict or (lines[-1] if lines else "")}
 
 
 def host_info(rt: Runtime) -> dict[str, Any]:
