@@ -76,24 +76,13 @@ class ContainerSource:
             replay = iterate_in_thread(chunks, name="ctr-replay")
         return cls(backend, ctr, conn, replay)
 
-    _eof = False
     _closed = False
 
     def recv_ready(self) -> tuple[int, bytes] | None:
         """A chunk that is already waiting, without blocking (None: none, or the end)."""
-        if self._replay_iter is not None or self._eof:
-            return None
-        try:
-            packet = self.conn.conn.recv(timeout=0)
-        except (TimeoutError, OSError):
-            return None
-        if packet is None:
-            self._eof = True
-        return packet
+        return None if self._replay_iter is not None else self.conn.recv_ready()
 
     async def recv(self) -> tuple[int, bytes] | None:
-        if self._eof:
-            return None
         if self._replay_iter is not None:
             try:
                 return await self._replay_iter.__anext__()  # type: ignore[no-any-return]
@@ -129,7 +118,7 @@ class ContainerSource:
         if self._replay is not None:
             self._replay.stop()
         conn = self.conn.conn
-        if self._eof:
+        if self.conn.eof:
             conn.close()
             return
 
@@ -154,7 +143,6 @@ class ExecSource:
         self.tty = bool(session.config.get("tty"))
         self.stdin = stdin and bool(session.config.get("stdin"))
         self.conn = AsyncAttach(stream.conn) if stream.conn is not None else None
-        self._eof = self.conn is None
         self._finished = False
         self._closed = False
 
@@ -170,23 +158,10 @@ class ExecSource:
         return self.stream.detach_keys
 
     def recv_ready(self) -> tuple[int, bytes] | None:
-        if self._eof or self.conn is None:
-            return None
-        try:
-            packet = self.conn.conn.recv(timeout=0)
-        except (TimeoutError, OSError):
-            return None
-        if packet is None:
-            self._eof = True
-        return packet
+        return self.conn.recv_ready() if self.conn is not None else None
 
     async def recv(self) -> tuple[int, bytes] | None:
-        if self._eof or self.conn is None:
-            return None
-        packet = await self.conn.recv()
-        if packet is None:
-            self._eof = True
-        return packet
+        return await self.conn.recv() if self.conn is not None else None
 
     async def send(self, data: bytes) -> None:
         if self.conn is not None and self.stdin:
@@ -213,4 +188,5 @@ class ExecSource:
         if self._closed or self._finished:
             return
         self._closed = True
-        self.backend.background(self.stream.detach if not self._eof else self.stream.close)
+        ended = self.conn is None or self.conn.eof
+        self.backend.background(self.stream.close if ended else self.stream.detach)

@@ -106,8 +106,22 @@ class ThreadFeed(Generic[T]):
         return cast(T, value)
 
 
-def _start(target: Callable[[], None], name: str) -> None:
-    threading.Thread(target=target, name=name, daemon=True).start()
+def _produce(feed: ThreadFeed[T], body: Callable[[], None], name: str) -> ThreadFeed[T]:
+    """Run ``body`` (which puts into ``feed``) in a new thread; its end or its exception goes
+    to the consumer, and a consumer that went away just stops it."""
+
+    def run() -> None:
+        try:
+            body()
+        except StreamClosedError:
+            pass
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            feed.fail(exc)
+            return
+        feed.end()
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return feed
 
 
 def iterate_in_thread(factory: Callable[[threading.Event], Iterable[T]], *,
@@ -118,19 +132,11 @@ def iterate_in_thread(factory: Callable[[threading.Event], Iterable[T]], *,
     """
     feed: ThreadFeed[T] = ThreadFeed(maxsize)
 
-    def run() -> None:
-        try:
-            for item in factory(feed.stopped):
-                feed.put(item)
-        except StreamClosedError:
-            pass
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
-            feed.fail(exc)
-            return
-        feed.end()
+    def body() -> None:
+        for item in factory(feed.stopped):
+            feed.put(item)
 
-    _start(run, name)
-    return feed
+    return _produce(feed, body, name)
 
 
 class _FeedWriter:
@@ -157,19 +163,7 @@ def write_in_thread(fn: Callable[[BinaryIO], None], *, chunk: int = 1 << 16, max
                     name: str = "ctr-writer") -> ThreadFeed[bytes]:
     """Run ``fn(fileobj)`` in a new thread; iterate the bytes it writes, asynchronously."""
     feed: ThreadFeed[bytes] = ThreadFeed(maxsize)
-
-    def run() -> None:
-        try:
-            fn(cast(BinaryIO, _FeedWriter(feed, chunk)))
-        except StreamClosedError:
-            return
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
-            feed.fail(exc)
-            return
-        feed.end()
-
-    _start(run, name)
-    return feed
+    return _produce(feed, lambda: fn(cast(BinaryIO, _FeedWriter(feed, chunk))), name)
 
 
 class AsyncAttach:
@@ -178,16 +172,33 @@ class AsyncAttach:
     def __init__(self, conn: AttachConnection) -> None:
         self.conn = conn
         self.fd = conn.fileno()
+        #: The output ended (conmon closed its side).
+        self.eof = False
+
+    def recv_ready(self) -> tuple[int, bytes] | None:
+        """A chunk that is already waiting, without waiting (None: none yet, or the end)."""
+        if self.eof:
+            return None
+        try:
+            packet = self.conn.recv(timeout=0)
+        except (TimeoutError, OSError):
+            return None
+        self.eof = packet is None
+        return packet
 
     async def recv(self) -> tuple[int, bytes] | None:
         """Next output chunk (1 stdout | 2 stderr, data); None when the output ended."""
-        while True:
+        while not self.eof:
             try:
-                return self.conn.recv(timeout=0)
+                packet = self.conn.recv(timeout=0)
             except TimeoutError:
                 await wait_fd(self.fd)
+                continue
             except OSError:
-                return None
+                packet = None
+            self.eof = packet is None
+            return packet
+        return None
 
     async def send(self, data: bytes) -> None:
         """Write to the container's stdin, waiting (on the loop) while conmon is busy."""
