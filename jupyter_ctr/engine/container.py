@@ -452,16 +452,12 @@ class Container:
                 finally:
                     self._lock.acquire()
                 self._load()
+            self._finish_stop(run_token)
         except ContainerRemovedError:
-            _unlink(claim)
-            return  # removed (with force) while we waited: it is stopped for good
+            _unlink(claim)  # removed (with force) while we waited: stopped for good
+            return
         except BaseException:
             _release_claim(claim)  # no cleanup from us after all: the exit command must do it
-            raise
-        try:
-            self._finish_stop(run_token)
-        except BaseException:
-            _release_claim(claim)
             raise
         _unlink(claim)  # cleaned up: the exit command, if it waits, has nothing left to do
 
@@ -485,8 +481,8 @@ class Container:
         self._cleanup_unlocked()
 
     def _finish_abandoned_stop(self) -> None:
-        """A stopper claimed this run's cleanup (so the exit command skipped it) and died
-        before doing it: the next lock holder does it."""
+        """A stopper claimed this run's cleanup and died or gave up before doing it (its claim
+        is stale or released): whoever reads the exit file next does it."""
         claim = self._rt.claim_path(self._id, str(self._state.get("run_token") or ""))
         try:
             pid_text, _, started = claim.read_text().partition(" ")
@@ -513,7 +509,7 @@ class Container:
         return claim
 
     def _drop_claims(self) -> None:
-        for claim in self._rt.claim_path(self._id, "").parent.glob(f"{self._id}-*"):
+        for claim in self._rt.claims_dir.glob(f"{self._id}-*"):
             _unlink(claim)
 
     def restart(self, timeout: int | None = None) -> None:

@@ -83,6 +83,7 @@ class Runtime:
                   self.run_root / "bundles", self.run_root / "claims"):
             d.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.socks_dir = self.run_root / "socks"
+        self.claims_dir = self.run_root / "claims"
         self.store = StateStore(self.root / "state.db")
         self._images: ImageStore | None = None
         self.events_log = EventLog(self.store)
@@ -148,7 +149,7 @@ class Runtime:
     def claim_path(self, ctr_id: str, run_token: str) -> Path:
         """The file by which an engine process stopping run ``run_token`` tells that run's exit
         command that it does the cleanup itself."""
-        return self.run_root / "claims" / f"{ctr_id}-{run_token}"
+        return self.claims_dir / f"{ctr_id}-{run_token}"
 
     @staticmethod
     def exit_command_env() -> dict[str, str]:

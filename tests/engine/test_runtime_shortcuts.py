@@ -182,7 +182,7 @@ def test_an_auto_remove_container_is_never_claimed(rt: Runtime) -> None:
     ctr.start()
     ctr_id = ctr.id
     ctr.stop(timeout=0)
-    assert not list(rt.claim_path(ctr_id, "").parent.glob(f"{ctr_id}-*"))
+    assert not list(rt.claims_dir.glob(f"{ctr_id}-*"))
     # The exit command removes it, as podman's cleanup process does with --rm.
     assert wait_until(lambda: ctr_id not in {c.id for c in rt.list_containers(all=True)}, 15)
 
