@@ -274,9 +274,7 @@ def _terminal_session(ctr: Container, raw: bool) -> Iterator[None]:
         while not done.is_set():
             if changed.wait(0.2):
                 changed.clear()
-                size = os.get_terminal_size(fd)
-                with contextlib.suppress(CtrError):
-                    ctr.resize(size.lines, size.columns)
+                _resize_to_terminal(ctr, fd)
 
     previous = signal.signal(signal.SIGWINCH, lambda *_: changed.set())
     resizer = threading.Thread(target=forward_sizes, daemon=True)
@@ -290,6 +288,18 @@ def _terminal_session(ctr: Container, raw: bool) -> Iterator[None]:
         signal.signal(signal.SIGWINCH, previous)
 
 
+def _resize_to_terminal(ctr: Container, fd: int) -> None:
+    """Give the container's tty our terminal's size; a terminal that reports no size (0x0,
+    as ``script`` without a terminal does) is left alone, as podman does."""
+    try:
+        size = os.get_terminal_size(fd)
+    except OSError:
+        return
+    if size.lines and size.columns:
+        with contextlib.suppress(CtrError):
+            ctr.resize(size.lines, size.columns)
+
+
 def _attached_run(rt: Runtime, ctr: Container, detach_keys: str, start: bool,
                   remove: bool) -> int:
     """Attach our stdio to ``ctr`` (started now if ``start``); its exit code, or 0 when the
@@ -298,8 +308,7 @@ def _attached_run(rt: Runtime, ctr: Container, detach_keys: str, start: bool,
     stdin = sys.stdin.buffer if ctr.config["stdin"] else None
     raw = tty_mode and stdin is not None and sys.stdin.isatty()
     if raw:
-        size = os.get_terminal_size(sys.stdin.fileno())
-        ctr.resize(size.lines, size.columns)  # before start: the first prompt fits
+        _resize_to_terminal(ctr, sys.stdin.fileno())  # before start: the first prompt fits
     try:
         with _termination_as_interrupt(), _terminal_session(ctr, raw):
             if start:
@@ -532,24 +541,19 @@ def cmd_create(rt: Runtime, args: argparse.Namespace) -> int:
 
 def cmd_run(rt: Runtime, args: argparse.Namespace) -> int:
     ctr = _create(rt, args)
-    if args.detach:
-        try:
-            ctr.start(recursive=True)
-        except BaseException:
-            if args.rm:
-                _remove_quietly(rt, ctr)
-            raise
-        print(ctr.id)
-        return 0
     try:
+        if args.detach:
+            ctr.start(recursive=True)
+            print(ctr.id)
+            return 0
         ctr.init(recursive=True)
+        if args.interactive or args.tty:
+            return _attached_run(rt, ctr, args.detach_keys, start=True, remove=args.rm)
+        return _follow_until_exit(rt, ctr, since=None, start=True, remove=args.rm)
     except BaseException:
-        if args.rm:
+        if args.rm:  # whatever failed, --rm leaves nothing behind (as podman)
             _remove_quietly(rt, ctr)
         raise
-    if args.interactive or args.tty:
-        return _attached_run(rt, ctr, args.detach_keys, start=True, remove=args.rm)
-    return _follow_until_exit(rt, ctr, since=None, start=True, remove=args.rm)
 
 
 def cmd_start(rt: Runtime, args: argparse.Namespace) -> int:

@@ -93,13 +93,22 @@ def remove_cgroup(cgroups_path: str) -> list[Path]:
 
 
 def is_frozen(cgroups_path: str) -> bool:
+    return freezer_state(cgroups_path) == "frozen"
+
+
+def freezer_state(cgroups_path: str) -> str:
+    """``frozen``, ``freezing`` (asked, not done: a pause in progress or one killed mid-way),
+    ``thawed``, or ``""`` when the cgroup has no freezer. One small file read."""
     rel = cgroups_path.lstrip("/")
-    if _is_v2():
-        return (_read_int(CGROUP_ROOT / rel / "cgroup.freeze") or 0) == 1
     try:
-        return (CGROUP_ROOT / "freezer" / rel / "freezer.state").read_text().strip() == "FROZEN"
+        if _is_v2():
+            base = CGROUP_ROOT / rel
+            if (base / "cgroup.freeze").read_text().strip() != "1":
+                return "thawed"
+            return "frozen" if "frozen 1" in (base / "cgroup.events").read_text() else "freezing"
+        return (CGROUP_ROOT / "freezer" / rel / "freezer.state").read_text().strip().lower()
     except OSError:
-        return False
+        return ""
 
 
 FREEZE_TIMEOUT = 10.0

@@ -389,6 +389,11 @@ def _restore_locked(ctr: Container, opts: CheckpointOptions, criu: str,
     """Run conmon with --restore for ``ctr`` (lock held, checkpoint present)."""
     rt = ctr._rt
     image_dir, work_dir = _image_dir(ctr), _work_dir(ctr)
+    # Saved with the marker: if this process dies once conmon runs, whoever reconciles knows
+    # the run that conmon's exit command reports and when the restored container began.
+    restored_at = time.time_ns()
+    run_token = secrets.token_hex(8)  # the old monitor's exit command has another
+    ctr._state.update(run_token=run_token, restored_at=restored_at)
     ctr._begin("restore")
     _stop_old_monitor(ctr)
     work_dir.mkdir(mode=0o700, exist_ok=True)
@@ -403,7 +408,6 @@ def _restore_locked(ctr: Container, opts: CheckpointOptions, criu: str,
         runtime_opts.append("--tcp-close")
     if opts.file_locks:
         runtime_opts.append("--file-locks")
-    restored_at = time.time_ns()
     try:
         ctr._remove_runtime_files()  # a stale exit file, bundle or socket of the old monitor
         rootfs = ctr._storage().mount()
@@ -411,8 +415,6 @@ def _restore_locked(ctr: Container, opts: CheckpointOptions, criu: str,
         ctr._write_bundle(rootfs)
         if hostname:
             _set_bundle_hostname(ctr.bundle, hostname)
-        run_token = secrets.token_hex(8)  # the old monitor's exit command has another
-        ctr._state["run_token"] = run_token
         began = time.monotonic()
         result = rt.oci.create(
             ctr_id=ctr.id, name=ctr.name, bundle=ctr.bundle, log_path=ctr.log_path,
@@ -870,19 +872,10 @@ def _restore_image(rt: Runtime, info: _Archive) -> tuple[Image, bool]:
 
 def _add_container(rt: Runtime, info: _Archive, ctr_id: str, name: str,
                    config: dict[str, Any]) -> Container:
-    ctr = Container(rt, ctr_id, config)
     state = new_state()
     state.update(checkpointed=True, checkpointed_at=info.checkpointed_at,
                  checkpoint_path=str(rt.container_dir(ctr_id) / CHECKPOINT_DIR))
-    try:
-        ctr._storage().create()
-        rt.store.add_container(ctr_id, name, config, state)
-    except BaseException:
-        shutil.rmtree(rt.container_dir(ctr_id), ignore_errors=True)
-        raise
-    rt.events_log.record("container", "create", ctr_id, name, config["image"],
-                         {"image": config["image"], "name": name})
-    return ctr
+    return rt.add_container(dict(config, id=ctr_id, name=name), state)
 
 
 def _populate(ctr: Container, info: _Archive, opts: CheckpointOptions) -> None:

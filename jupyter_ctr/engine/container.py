@@ -51,6 +51,9 @@ T = TypeVar("T")
 
 #: Poll interval while waiting for conmon's exit file.
 EXIT_POLL = 0.002
+#: How long reconciliation waits for a runtime step that a killed verb left running (a CRIU
+#: restore of gigabytes takes minutes) before it kills it.
+RUNTIME_STEP_TIMEOUT = 600.0
 
 
 #: What checkpoint/restore record (engine/checkpoint.py); a plain init forgets it, as libpod's.
@@ -160,6 +163,24 @@ class Container:
             elif not procinfo.alive(self._state["conmon_pid"]):
                 # conmon died without an exit file: ask runc what is left.
                 self._reconcile()
+            elif st in (S.RUNNING, S.PAUSED):
+                self._sync_freezer(st)
+
+    def _sync_freezer(self, st: ContainerState) -> None:
+        """The freezer is the truth about paused, as for ``runc state``: a pause killed
+        mid-way, or one made behind our back, shows as paused (and a thaw as running)."""
+        freezer = cgroups.freezer_state(self.cgroups_path)
+        if freezer == "freezing":
+            # A freeze that nobody completes (its pause was killed): undo it, as runc does
+            # when a freeze does not finish.
+            with contextlib.suppress(OSError, TimeoutError):
+                cgroups.set_frozen(self.cgroups_path, False)
+            freezer = "thawed"
+        now = S.PAUSED if freezer == "frozen" else S.RUNNING if freezer == "thawed" else st
+        if now is not st:
+            self._set(now)
+            self._save()
+            self._event("pause" if now is S.PAUSED else "unpause")
 
     def _read_exit_file(self) -> bool:
         """Move to STOPPED if conmon wrote the exit file; True if the state changed."""
@@ -193,7 +214,12 @@ class Container:
 
     def _reconcile(self) -> None:
         """Make the record match reality (after a crash mid-verb, or on sync())."""
+        pending = self._state.get("pending")
+        if pending:
+            self._await_runtime_step()
         rt_state = self._rt.oci.state(self._id)
+        if rt_state is not None and pending == "restore":
+            self._adopt_restore()
         if rt_state is not None:
             status = rt_state.get("status")
             self._state["pid"] = int(rt_state.get("pid") or 0)
@@ -219,6 +245,7 @@ class Container:
                 pass
             was_started = bool(self._state.get("started_at"))
             self._kill_conmon()
+            self._remove_runtime_state_dir()
             self._release_resources(in_runtime=False)
             self._set(S.EXITED if was_started else S.CONFIGURED)
             self._state["pid"] = 0
@@ -227,6 +254,51 @@ class Container:
                 self._set(S.REMOVING)
         self._state["pending"] = None
         self._save()
+
+    def _await_runtime_step(self) -> None:
+        """Wait until no conmon or runtime command that a killed verb started still works on
+        this container (``runc create``/``start``/``restore`` and its CRIU), so that nothing is
+        torn down under them: the runtime's answer is final only then. A monitor still counts
+        as starting until the runtime has written the container's pid file. Past
+        ``RUNTIME_STEP_TIMEOUT`` they are killed instead."""
+        name = os.path.basename(self._rt.oci.path)
+        pidfile = self.bundle / "pidfile"
+        deadline = time.monotonic() + RUNTIME_STEP_TIMEOUT
+        while True:
+            conmons, commands = procinfo.runtime_helpers(self._id, name)
+            starting = [pid for pid in conmons if not pidfile.exists()]
+            if not commands and not starting:
+                return
+            if time.monotonic() >= deadline:
+                for pid in commands + conmons:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal_mod.SIGKILL)
+                _wait_gone(commands + conmons, 5.0)
+                return
+            time.sleep(0.01)
+
+    def _adopt_restore(self) -> None:
+        """A restore whose process was killed after the runtime restored the container: the
+        container is the restored one (the record says when the restore began)."""
+        restored_at = int(self._state.get("restored_at") or 0) or time.time_ns()
+        self._state.update(checkpointed=False, checkpointed_at=0, checkpoint_conmon_pid=0,
+                           restored=True, restored_at=restored_at, stopped_by_user=False,
+                           error="")
+        if not self._state.get("started_at"):
+            self._state["started_at"] = restored_at
+        self._state["conmon_pid"] = procinfo.read_int(self.bundle / "conmon.pid")
+
+    def _remove_runtime_state_dir(self) -> None:
+        """The runtime's directory of a container that the runtime itself no longer knows (a
+        create or restore killed before it wrote its state): its mounts (``criu-root``) and
+        files, which ``runc delete`` cannot remove any more."""
+        state_dir = self._rt.oci.state_dir / self._id
+        if not state_dir.is_dir() or state_dir.is_symlink():
+            return
+        from .storage import unmount_tree
+
+        unmount_tree(state_dir)
+        shutil.rmtree(state_dir, ignore_errors=True)
 
     def _begin(self, verb: str) -> None:
         self._state["pending"] = verb
@@ -434,8 +506,8 @@ class Container:
             raise ContainerStoppedError(
                 f"container {self._id[:12]} ({self.name}) is already stopped "
                 f"(state {st.value})")
-        if st not in (S.CREATED, S.RUNNING, S.STOPPING):
-            raise self._err_state("can only stop created or running containers")
+        if st not in (S.CREATED, S.RUNNING, S.STOPPING, S.PAUSED):
+            raise self._err_state("can only stop created, running or paused containers")
         run_token = str(self._state.get("run_token") or "")
         claim = self._claim_cleanup(run_token)
         self._set(S.STOPPING)
@@ -535,10 +607,12 @@ class Container:
                 self._signal(int(self.config["stop_signal"]))
             except OCIRuntimeError:
                 pass  # it may have exited meanwhile; the exit file tells
+            self._thaw_if_frozen()  # a frozen task handles no signal (as docker stop)
             if self._wait_exit_file(timeout):
                 return
         try:
             self._signal(signal_mod.SIGKILL)
+            self._thaw_if_frozen()  # a frozen task never dies
         except OCIRuntimeError:
             if self._rt.oci.exit_file(self._id).exists():
                 return
@@ -549,6 +623,11 @@ class Container:
                 raise
         if not self._wait_exit_file(30):
             raise TimeoutCtrError(f"container {self._id[:12]} did not exit after SIGKILL")
+
+    def _thaw_if_frozen(self) -> None:
+        if cgroups.freezer_state(self.cgroups_path) in ("frozen", "freezing"):
+            with contextlib.suppress(OSError, TimeoutError):
+                cgroups.set_frozen(self.cgroups_path, False)
 
     def _wait_exit_file(self, timeout: float) -> bool:
         path = self._rt.oci.exit_file(self._id)
@@ -1219,3 +1298,9 @@ def _release_claim(path: Path | None) -> None:
     if path is not None:
         with contextlib.suppress(OSError):
             path.write_text("released\n")
+
+
+def _wait_gone(pids: list[int], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while any(procinfo.alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.005)

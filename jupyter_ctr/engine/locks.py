@@ -29,6 +29,20 @@ class ContainerLock:
             raise
         self._fd = fd
 
+    def try_acquire(self) -> bool:
+        """Take the lock if nobody holds it; False (and nothing held) otherwise."""
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+        return True
+
     def release(self) -> None:
         fd, self._fd = self._fd, None
         if fd is not None:

@@ -147,3 +147,41 @@ def read_int(path: Path) -> int:
         return int(path.read_text().strip() or 0)
     except (OSError, ValueError):
         return 0
+
+
+def _cmdline(pid: int) -> list[bytes]:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read().split(b"\0")[:-1]
+    except OSError:
+        return []
+
+
+def runtime_helpers(ctr_id: str, runtime_name: str) -> tuple[list[int], list[int]]:
+    """Processes outside the container that work on it: its conmon monitors (not exec
+    sessions') and runtime commands (``runc create|start|restore ... ID``).
+
+    A verb killed mid-way leaves these running; the runtime command's children (CRIU) end
+    with it. Reads every ``/proc/PID/cmdline``: meant for recovery, not for the fast path.
+    """
+    ident = ctr_id.encode()
+    runtime = runtime_name.encode()
+    me = os.getpid()
+    conmons: list[int] = []
+    commands: list[int] = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        if pid == me:
+            continue
+        argv = _cmdline(pid)
+        if not argv or ident not in argv:
+            continue
+        prog = os.path.basename(argv[0])
+        if prog == b"conmon":
+            if b"-e" not in argv and b"--exec" not in argv and alive(pid):
+                conmons.append(pid)
+        elif prog == runtime and argv[-1] == ident and alive(pid):
+            commands.append(pid)
+    return conmons, commands

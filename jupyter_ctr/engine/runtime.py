@@ -24,6 +24,7 @@ from .errors import (
     NoSuchContainerError,
 )
 from .events import Event, EventLog
+from .locks import ContainerLock
 from .oci import OCIRuntime, parse_signal
 from .state import ContainerState
 from .store import StateStore
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     from .settings import EngineSettings
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+#: A container id (also the name of its directories).
+_ID_RE = re.compile(r"[0-9a-f]{64}")
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 NETWORK_MODES = ("none", "host")
 _MEMORY_UNITS = {"b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
@@ -88,6 +91,9 @@ class Runtime:
         self._images: ImageStore | None = None
         self.events_log = EventLog(self.store)
         self._oci: OCIRuntime | None = None
+        # Daemonless: every engine start-up is the moment to finish what a killed create or
+        # remove left behind (a listing of three directories when there is nothing to do).
+        self.sweep_orphans()
 
     # -- layout ---------------------------------------------------------------------------
     @property
@@ -244,19 +250,75 @@ class Runtime:
             "restart_policy": policy, "restart_retries": retries,
             "dependencies": dependencies,
         }
-        ctr_dir = self.container_dir(ctr_id)
-        ctr = Container(self, ctr_id, config)
-        try:
-            ctr._storage().create()
-            self.store.add_container(ctr_id, name, config, new_state())
-        except BaseException:
-            import shutil
+        return self.add_container(config, new_state())
 
-            shutil.rmtree(ctr_dir, ignore_errors=True)
-            raise
+    def add_container(self, config: dict[str, Any], state: dict[str, Any]) -> Container:
+        """Create a validated container's storage and record (create, checkpoint import).
+
+        Both happen under the new id's lock, so that ``sweep_orphans`` never takes a
+        directory whose create is still in flight; a create killed between the two leaves a
+        directory without a record, which the next sweep removes.
+        """
+        ctr_id, name = config["id"], config["name"]
+        ctr = Container(self, ctr_id, config)
+        with ContainerLock(self.lock_path(ctr_id)):
+            try:
+                ctr._storage().create()
+                self.store.add_container(ctr_id, name, config, state)
+            except BaseException:
+                import shutil
+
+                shutil.rmtree(self.container_dir(ctr_id), ignore_errors=True)
+                raise
         self.events_log.record("container", "create", ctr_id, name, config["image"],
                                {"image": config["image"], "name": name})
         return ctr
+
+    def sweep_orphans(self) -> list[str]:
+        """Remove what a create or remove killed mid-way left without a container record:
+        storage directories, bundles and the runtime's state directories. Each id is taken
+        under its lock and checked again there, so a create in flight (which holds the lock
+        from before its directory exists) is never touched. Returns the ids swept."""
+        candidates: set[str] = set()
+        for parent in (self.root / "containers", self.run_root / "bundles",
+                       self.run_root / "runc"):
+            with contextlib.suppress(FileNotFoundError):
+                candidates.update(n for n in os.listdir(parent) if _ID_RE.fullmatch(n))
+        if not candidates:
+            return []
+        known = self.store.container_ids()
+        swept = []
+        for ctr_id in sorted(candidates - known):
+            lock = ContainerLock(self.lock_path(ctr_id))
+            if not lock.try_acquire():
+                continue  # a create in flight
+            try:
+                if self.store.container_exists(ctr_id):
+                    continue
+                self._remove_orphan(ctr_id)
+                lock.remove_file()
+                swept.append(ctr_id)
+            finally:
+                lock.release()
+        return swept
+
+    def _remove_orphan(self, ctr_id: str) -> None:
+        import shutil
+
+        from .storage import unmount_tree
+
+        state_dir = self.run_root / "runc" / ctr_id
+        if state_dir.is_dir() and not state_dir.is_symlink():
+            with contextlib.suppress(CtrError):
+                self.oci.delete(ctr_id, force=True)
+        for path in (state_dir, self.bundle_dir(ctr_id), self.container_dir(ctr_id)):
+            if path.is_dir() and not path.is_symlink():
+                unmount_tree(path)
+                shutil.rmtree(path, ignore_errors=True)
+        cgroups_path = f"{self.config.cgroup_parent.rstrip('/')}/{ctr_id}"
+        from . import cgroups
+
+        cgroups.remove_cgroup(cgroups_path)
 
     def _generate_name(self) -> str:
         import random

@@ -9,7 +9,7 @@ verb               accepted                                   leaves
 =================  =========================================  ===============================
 init               CONFIGURED, STOPPED, EXITED                CREATED
 start              CONFIGURED, CREATED, STOPPED, EXITED       RUNNING (if RUNNING: ...Running)
-stop               CREATED, RUNNING, STOPPING                 EXITED (if exited: ...Stopped)
+stop               CREATED, RUNNING, STOPPING, PAUSED         EXITED (if exited: ...Stopped)
 kill               RUNNING, STOPPING, PAUSED                  unchanged (the exit follows)
 pause / unpause    RUNNING / PAUSED                           PAUSED / RUNNING
 restart            CONFIGURED, CREATED, RUNNING, STOPPED,     RUNNING

@@ -39,6 +39,17 @@ def _umount(target: Path) -> None:
         raise StorageError(f"unmounting {target}: {os.strerror(err)}")
 
 
+def unmount_tree(path: Path) -> None:
+    """Unmount every mount at or below ``path``, deepest first (a killed runtime's leftovers,
+    such as runc's ``criu-root``)."""
+    prefix = str(path).rstrip("/")
+    with open("/proc/self/mountinfo") as fh:
+        targets = [line.split()[4] for line in fh]
+    for target in sorted({t for t in targets if t == prefix or t.startswith(prefix + "/")},
+                         key=len, reverse=True):
+        _umount(Path(target))
+
+
 class ContainerStorage:
     """Layer directories of one container under ``<root>/containers/<id>``."""
 

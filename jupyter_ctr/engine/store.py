@@ -135,6 +135,9 @@ class StateStore:
         config: dict[str, Any] = json.loads(row[0])
         return config
 
+    def container_ids(self) -> set[str]:
+        return {row[0] for row in self._conn().execute("SELECT id FROM containers")}
+
     def container_exists(self, ctr_id: str) -> bool:
         return self._conn().execute("SELECT 1 FROM containers WHERE id=?",
                                     (ctr_id,)).fetchone() is not None

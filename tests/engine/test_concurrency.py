@@ -422,7 +422,8 @@ def test_sigkilled_lock_holder_releases_the_lock(rt: Runtime, tmp_path: Path) ->
 # -- 3. a process SIGKILLed in the middle of a verb -------------------------------------------
 # name -> (setup in the parent, patch + verb in the child, state after reconciling, lock held
 # by the child while it hangs)
-KILL_CASES: dict[str, tuple[str, str, ContainerState | None, bool]] = {
+KILL_CASES: dict[str, tuple[str, str, ContainerState | tuple[ContainerState, ...] | None,
+                            bool]] = {
     "init-before-create": ("", """
         def _write_bundle(self, rootfs):
             block_here("bundle")  # the rootfs is mounted, nothing runs yet
@@ -437,6 +438,20 @@ KILL_CASES: dict[str, tuple[str, str, ContainerState | None, bool]] = {
         oci.OCIRuntime.create = create
         ctr.init()
         """, S.CREATED, True),
+    "init-during-runtime-create": ("", """
+        def read_sync(fd, timeout=60.0, what=""):
+            block_here("creating")  # conmon runs `runc create` on its own from here
+        oci.OCIRuntime._read_sync = staticmethod(read_sync)
+        ctr.init()
+        """, (S.CREATED, S.CONFIGURED), True),  # the next verb waits for runc, then adopts
+    # what it made, or undoes it when conmon died of the closed sync pipe
+    "restore-during-runtime-restore": ("checkpoint", """
+        def read_sync(fd, timeout=60.0, what=""):
+            block_here("restoring")  # conmon runs `runc restore` (and CRIU) from here
+        oci.OCIRuntime._read_sync = staticmethod(read_sync)
+        ctr.restore()
+        """, (S.RUNNING, S.EXITED), True),  # issue 9: never torn down under a live runc
+    # restore: adopted once restored, or undone (the checkpoint kept) when conmon died
     "start-before-runc-start": ("", """
         def start(self, ctr_id):
             block_here("start")
@@ -486,6 +501,9 @@ def test_sigkill_mid_verb_is_reconciled(rt: Runtime, tmp_path: Path, case: str) 
         ctr.init()
     elif setup == "start":
         ctr.start()
+    elif setup == "checkpoint":
+        ctr.start()
+        ctr.checkpoint()
     child = spawn(rt, "ctr = rt.lookup_container(sys.argv[3])\n" + textwrap.dedent(body),
                   ctr.id, tmp_path / "where")
     try:
@@ -504,16 +522,18 @@ def test_sigkill_mid_verb_is_reconciled(rt: Runtime, tmp_path: Path, case: str) 
         assert ctr.inspect()["State"]["Status"]
         found: list[str] = []
 
+        accepted = expected if isinstance(expected, tuple) else (expected,)
+
         def settled() -> bool:
             found[:] = problems(rt, ctr)
-            return not found and ctr.state is expected
+            return not found and ctr.state in accepted
 
         assert wait_until(settled, 10, 0.05), (ctr.state, found)
         info = ctr.inspect()["State"]
-        if expected is S.RUNNING:
+        if ctr.state is S.RUNNING:
             assert info["StartedAt"] != "0001-01-01T00:00:00Z", info
         # The container works normally afterwards.
-        if expected is not S.RUNNING:
+        if ctr.state is not S.RUNNING:
             ctr.start()
         assert assert_consistent(rt, ctr) is S.RUNNING
         ctr.stop(timeout=0)
@@ -665,3 +685,89 @@ def test_exit_command_cleans_up_with_no_engine_alive(engine_roots: tuple[Path, P
     finally:
         force_remove(rt, ctr_id)
         rt.close()
+
+
+# -- 6. issue 9: a frozen container, a pause killed mid-way, a create killed mid-way ----------
+def _freeze_by_hand(ctr: Container) -> None:
+    """``echo FROZEN > <freezer cgroup>/freezer.state`` (cgroup.freeze on v2), no engine."""
+    from jupyter_ctr.engine import cgroups
+
+    assert cgroups.set_frozen(ctr.cgroups_path, True)
+
+
+@pytest.mark.parametrize("verb", ["stop", "kill", "rm", "unpause"])
+def test_frozen_behind_our_back_shows_paused_and_verbs_work(rt: Runtime, verb: str) -> None:
+    ctr = rt.create_container(DEMO, ["sleep", "1000"])
+    try:
+        ctr.start()
+        _freeze_by_hand(ctr)
+        assert ctr.state is S.PAUSED  # no sync() needed: every read checks the freezer
+        assert ctr.inspect()["State"]["Status"] == "paused"
+        assert [c.id for c in rt.list_containers()] == [ctr.id]
+        assert assert_consistent(rt, ctr) is S.PAUSED
+        if verb == "stop":
+            ctr.stop(timeout=0)
+            assert assert_consistent(rt, ctr) is S.EXITED
+        elif verb == "kill":
+            ctr.kill("SIGKILL")
+            assert wait_until(lambda: ctr.state is S.EXITED, 10)
+            assert assert_consistent(rt, ctr) is S.EXITED
+        elif verb == "unpause":
+            ctr.unpause()
+            assert assert_consistent(rt, ctr) is S.RUNNING
+            assert ctr.exec(["true"]).start_and_attach() == 0
+        else:
+            rt.remove_container(ctr, force=True, timeout=0)
+            assert_removed_cleanly(rt, ctr.id)
+    finally:
+        force_remove(rt, ctr.id)
+
+
+def test_pause_killed_after_the_freeze_is_paused(rt: Runtime, tmp_path: Path) -> None:
+    ctr = rt.create_container(DEMO, ["sleep", "1000"])
+    ctr.start()
+    child = spawn(rt, """
+        from jupyter_ctr.engine import cgroups
+        real = cgroups.set_frozen
+        def set_frozen(path, frozen, timeout=10.0):
+            real(path, frozen, timeout)
+            block_here("frozen")  # frozen, the record still says running
+        cgroups.set_frozen = set_frozen
+        rt.lookup_container(sys.argv[3]).pause()
+        """, ctr.id, tmp_path / "where")
+    try:
+        wait_file(tmp_path / "where", child)
+        sigkill(child)
+        assert ctr.state is S.PAUSED
+        ctr.unpause()
+        assert assert_consistent(rt, ctr) is S.RUNNING
+        ctr.stop(timeout=0)
+        assert assert_consistent(rt, ctr) is S.EXITED
+    finally:
+        reap(child)
+        force_remove(rt, ctr.id)
+
+
+def test_create_killed_before_its_record_is_swept(rt: Runtime, tmp_path: Path) -> None:
+    child = spawn(rt, """
+        real = store.StateStore.add_container
+        def add_container(self, ctr_id, *args):
+            Path(sys.argv[3]).write_text(ctr_id)
+            block_here("storage")  # the directory exists, the record does not
+        store.StateStore.add_container = add_container
+        rt.create_container("localhost/busybox:latest", ["true"])
+        """, tmp_path / "id", tmp_path / "where")
+    try:
+        wait_file(tmp_path / "where", child)
+        ctr_id = (tmp_path / "id").read_text()
+        ctr_dir = rt.container_dir(ctr_id)
+        assert ctr_dir.is_dir()
+        # A create in flight holds its lock: a start-up meanwhile leaves it alone.
+        Runtime(rt.root, rt.run_root).close()
+        assert ctr_dir.is_dir()
+        sigkill(child)
+        Runtime(rt.root, rt.run_root).close()  # the next start-up sweeps the orphan
+        assert not ctr_dir.exists()
+        assert not rt.lock_path(ctr_id).exists()
+    finally:
+        reap(child)
