@@ -8,7 +8,7 @@ Docker clients read ``message``; podman clients read ``cause`` and ``message``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from http.client import responses
 from typing import Any
 
@@ -68,3 +68,18 @@ def error_body(exc: BaseException | None, status: int) -> dict[str, Any]:
     else:
         cause = message = responses.get(status, "error")
     return {"cause": cause, "message": message, "response": status}
+
+
+def redact(body: dict[str, Any], paths: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """``body`` with each internal path replaced by its label (longest first, so a spool file
+    under the run root reads "the uploaded archive", not "<run root>/uploads/...")."""
+    out = dict(body)
+    for key in ("cause", "message"):
+        text = out.get(key)
+        if not isinstance(text, str):
+            continue
+        for path, label in sorted(paths, key=lambda p: -len(p[0])):
+            if path:
+                text = text.replace(path, label)
+        out[key] = text
+    return out

@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ...engine import Container, LogLine, Runtime
+from ...engine import Container, LogLine, Runtime, limits
 from ...engine.attach import STDERR, STDOUT, mux_frame
 from ...engine.errors import (
     ContainerRemovedError,
@@ -22,7 +22,7 @@ from ...engine.errors import (
     TimeoutCtrError,
 )
 from ...engine.logs import read_log
-from .. import errors, models, specgen
+from .. import errors, models, params, specgen
 from ..streams import iterate_in_thread, write_in_thread
 from .base import DOCKER, LIBPOD, NAME, CtrHandler
 
@@ -159,7 +159,7 @@ class ContainerStopHandler(CtrHandler):
     @web.authenticated
     @authorized
     async def post(self, name: str, version: str | None = None) -> None:
-        timeout = self.q_int("timeout", self.q_int("t", minimum=0), minimum=0)
+        timeout = self.q_timeout("timeout", "t")
         ctr = await self.lookup(name)
         await self.backend.run_long(ctr.stop, timeout)
         self.reply_empty(204)
@@ -169,9 +169,9 @@ class ContainerKillHandler(CtrHandler):
     @web.authenticated
     @authorized
     async def post(self, name: str, version: str | None = None) -> None:
-        signal = self.q("signal") or "SIGKILL"
+        signum = params.as_signal("signal", self.q("signal"), "SIGKILL")
         ctr = await self.lookup(name)
-        await self.backend.run_long(ctr.kill, int(signal) if signal.isdigit() else signal)
+        await self.backend.run_long(ctr.kill, signum)
         self.reply_empty(204)
 
 
@@ -197,7 +197,7 @@ class ContainerRestartHandler(CtrHandler):
     @web.authenticated
     @authorized
     async def post(self, name: str, version: str | None = None) -> None:
-        timeout = self.q_int("t", self.q_int("timeout", minimum=0), minimum=0)
+        timeout = self.q_timeout("t", "timeout")
         ctr = await self.lookup(name)
         await self.backend.run_long(ctr.restart, timeout)
         self.reply_empty(204)
@@ -257,8 +257,8 @@ class ContainerResizeHandler(CtrHandler):
     async def post(self, name: str, version: str | None = None) -> None:
         from ...engine import attach
 
-        height = self.q_int("h", minimum=0)
-        width = self.q_int("w", minimum=0)
+        height = self.q_int("h", minimum=0, maximum=limits.TTY_SIZE_MAX)
+        width = self.q_int("w", minimum=0, maximum=limits.TTY_SIZE_MAX)
         if height is None or width is None:
             raise errors.bad_request("resize needs both h and w")
         ctr = await self.lookup(name)
@@ -271,7 +271,7 @@ class ContainerDeleteHandler(CtrHandler):
     @authorized
     async def delete(self, name: str, version: str | None = None) -> None:
         force = self.q_bool("force")
-        timeout = self.q_int("t", self.q_int("timeout", minimum=0), minimum=0)
+        timeout = self.q_timeout("t", "timeout")
         try:
             ctr = await self.lookup(name)
         except (NoSuchContainerError, ContainerRemovedError):
@@ -458,7 +458,7 @@ class ContainersStatsHandler(CtrHandler):
     @authorized
     async def get(self, version: str | None = None) -> None:
         stream = self.q_bool("stream", True)
-        interval = self.q_int("interval", 5, minimum=1) or 5
+        interval = self.q_int("interval", 5, minimum=1, maximum=limits.TIMEOUT_MAX) or 5
         names = self.q_list("containers")
         if names:
             ctrs = [await self.lookup(n) for n in names]

@@ -37,9 +37,9 @@ class CtrWebSocketHandler(ExtensionHandlerMixin, WebSocketMixin, WebSocketHandle
     auth_resource = "containers"
     auth_action = "execute"
 
-    def initialize(self, name: str = EXTENSION_NAME, **options: Any) -> None:
+    def initialize(self, name: str = EXTENSION_NAME, **route_options: Any) -> None:
         self.name = name
-        self.options = options
+        self.route_options = route_options  # not self.options: RequestHandler's OPTIONS verb
 
     @property
     def backend(self) -> EngineBackend:
@@ -53,6 +53,7 @@ class CtrWebSocketHandler(ExtensionHandlerMixin, WebSocketMixin, WebSocketHandle
             self, user, self.auth_action, self.auth_resource))
         if not allowed:
             raise web.HTTPError(403, "not authorized to use containers")
+        params.check_request(self.request, self.path_kwargs, self.path_args)
         await self.before_upgrade(*args, **kwargs)
         await super().get(*args, **kwargs)
 
@@ -65,7 +66,9 @@ class CtrWebSocketHandler(ExtensionHandlerMixin, WebSocketMixin, WebSocketHandle
         status = errors.status_for(exc) if exc else status_code
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(errors.error_body(exc, status)))
+        rt = self.backend.runtime
+        self.finish(json.dumps(errors.redact(errors.error_body(exc, status), [
+            (str(rt.run_root), "<run root>"), (str(rt.root), "<root>")])))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, CtrError):
