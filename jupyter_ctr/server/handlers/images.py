@@ -126,7 +126,7 @@ def max_upload(rt: Runtime) -> int:
     """The largest request body to spool: an archive holding the engine's largest allowed
     content (archive_max_size), with room for tar headers and compression overhead."""
     limit = rt.images.limits.max_size
-    return limit + (limit >> 6) + (16 << 20)
+    return limit + (limit >> 6) + (1 << 20)
 
 
 class ImageImportHandler(UploadHandler):
