@@ -70,16 +70,25 @@ def error_body(exc: BaseException | None, status: int) -> dict[str, Any]:
     return {"cause": cause, "message": message, "response": status}
 
 
-def redact(body: dict[str, Any], paths: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    """``body`` with each internal path replaced by its label (longest first, so a spool file
+def engine_paths(rt: Any) -> list[tuple[str, str]]:
+    """The engine's roots (state, bundles, spool files) with what to show instead: they are
+    the server's business, not the client's."""
+    return [(str(rt.run_root), "<run root>"), (str(rt.root), "<root>")]
+
+
+def redact_text(text: str, paths: Sequence[tuple[str, str]]) -> str:
+    """``text`` with each internal path replaced by its label (longest first, so a spool file
     under the run root reads "the uploaded archive", not "<run root>/uploads/...")."""
+    for path, label in sorted(paths, key=lambda p: -len(p[0])):
+        if path:
+            text = text.replace(path, label)
+    return text
+
+
+def redact(body: dict[str, Any], paths: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """An error body with internal paths replaced in its cause and message."""
     out = dict(body)
     for key in ("cause", "message"):
-        text = out.get(key)
-        if not isinstance(text, str):
-            continue
-        for path, label in sorted(paths, key=lambda p: -len(p[0])):
-            if path:
-                text = text.replace(path, label)
-        out[key] = text
+        if isinstance(out.get(key), str):
+            out[key] = redact_text(out[key], paths)
     return out

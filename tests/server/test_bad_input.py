@@ -224,3 +224,21 @@ async def test_errors_never_show_internal_paths(api, rt):
         message = bad(r, "the uploaded archive")
         assert not any(root in message for root in roots), message
     assert list((rt.run_root / "uploads").iterdir()) == []
+
+
+async def test_websocket_hostile_messages(api, jp_ws_fetch):
+    """Out-of-range sizes and deep JSON on the attach websocket get an error message; the
+    session goes on."""
+    from .test_streams import text_of, ws_messages
+
+    cid = await started(api, cmd=("sh",), stdin=True, terminal=True)
+    ws = await jp_ws_fetch("ctr", "api", "containers", cid, "attach", "ws")
+    for message in ('["set_size", 1e400, 80]', '["set_size", 24, 70000]',
+                    '["set_size", "x", {}]', "[" * 100_000):
+        await ws.write_message(message)
+        msgs = await ws_messages(ws, lambda m: any(x[0] == "error" for x in m))
+        assert any(x[0] == "error" for x in msgs), msgs
+    await ws.write_message('["stdin", "echo still-$((40+2))\\r"]')
+    msgs = await ws_messages(ws, lambda m: "still-42" in text_of(m).split("echo")[-1])
+    assert "still-42" in text_of(msgs)
+    ws.close()

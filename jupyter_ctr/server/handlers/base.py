@@ -136,10 +136,7 @@ class CtrHandler(ExtensionHandlerMixin, APIHandler):
         """Paths no error message may show, with what to say instead: the engine's roots
         (state, bundles, spool files) are the server's business, not the client's."""
         backend = self.settings.get(SETTINGS_KEY)
-        if backend is None:
-            return []
-        rt = backend.runtime
-        return [(str(rt.run_root), "<run root>"), (str(rt.root), "<root>")]
+        return [] if backend is None else errors.engine_paths(backend.runtime)
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, CtrError):

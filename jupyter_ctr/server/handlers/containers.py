@@ -344,7 +344,7 @@ class ContainerWaitHandler(CtrHandler):
             recorded = await self.backend.run(self.rt.store.exit_code, ctr.id)
             code = recorded if recorded is not None else 0
         except CtrError as exc:
-            error = str(exc)
+            error = errors.redact_text(str(exc), self.internal_paths())
         self.finish(json.dumps(models.docker_wait_body(code, error)))
 
     async def _until_started(self, ctr: Container, since_ns: int) -> None:

@@ -114,7 +114,7 @@ class ExecStartHandler(CtrHandler):
                 source = await ExecSource.open(self.backend, session, start=True, stdin=True,
                                                tty_size=size)
             except CtrError as exc:
-                message = f"{exc}\n".encode()
+                message = f"{errors.redact_text(str(exc), self.internal_paths())}\n".encode()
                 await client.send(message if tty else mux_frame(STDERR, message))
                 return
             result = await pump_hijacked(client, source, stdin=source.stdin, framed=not tty,
