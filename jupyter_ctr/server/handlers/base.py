@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
+from tornado.iostream import StreamClosedError
 
 from ...engine import limits
 from ...engine.errors import CtrError
@@ -141,6 +142,9 @@ class CtrHandler(ExtensionHandlerMixin, APIHandler):
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, CtrError):
             self.log.info("%s %s: %s", self.request.method, self.request.path, value)
+            return
+        if isinstance(value, StreamClosedError):  # a streaming client went away: no error
+            self.log.debug("%s %s: client gone", self.request.method, self.request.path)
             return
         super().log_exception(typ, value, tb)
 
