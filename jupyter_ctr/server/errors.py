@@ -8,17 +8,24 @@ Docker clients read ``message``; podman clients read ``cause`` and ``message``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from http.client import responses
 from typing import Any
 
 from tornado import web
 
-from ..engine.errors import ContainerStateInvalidError, CtrError
+from ..engine.errors import ContainerStateInvalidError, CtrError, OCIRuntimeError
 
 #: Per-route exceptions to the class table: podman answers some state errors with 304
 #: (init of an initialized container) and we say so where the route is declared.
 StatusOverrides = Mapping[type[BaseException], int]
+
+#: runc could not exec the container's command (not found, not executable): the client's
+#: command is at fault, so 400 as Docker answers (moby's translateContainerdStartErr).
+_BAD_COMMAND_RE = re.compile(r"unable to start container process: exec: .*(executable file "
+                             r"not found|no such file or directory|permission denied|is a "
+                             r"directory|exec format error)")
 
 #: init of a container that is already initialized (or running): 304, as podman answers.
 INIT_OVERRIDES: StatusOverrides = {ContainerStateInvalidError: 304}
@@ -43,6 +50,8 @@ def status_for(exc: BaseException, overrides: StatusOverrides | None = None) -> 
         for cls, status in overrides.items():
             if isinstance(exc, cls):
                 return status
+    if isinstance(exc, OCIRuntimeError) and _BAD_COMMAND_RE.search(str(exc)):
+        return 400
     if isinstance(exc, CtrError):
         return int(exc.http_status)
     if isinstance(exc, web.HTTPError):

@@ -242,3 +242,12 @@ async def test_websocket_hostile_messages(api, jp_ws_fetch):
     msgs = await ws_messages(ws, lambda m: "still-42" in text_of(m).split("echo")[-1])
     assert "still-42" in text_of(msgs)
     ws.close()
+
+
+@pytest.mark.parametrize("cmd,words", [(("/nonexistent",), "no such file"),
+                                       (("nosuchcommand",), "executable file not found"),
+                                       (("/etc",), "permission denied")])
+async def test_start_of_a_command_that_cannot_run_is_400(api, cmd, words):
+    """The client's command is at fault, not the server: 400 as Docker answers."""
+    cid = await create(api, cmd)
+    bad(await api.post(f"{LIBPOD}/containers/{cid}/start"), words)
