@@ -13,6 +13,13 @@ hardlinks only to regular files extracted earlier, no device nodes. The finished
 scanned again with the same symlink rules (this also covers what umoci unpacked), so code
 that resolves paths inside a rootfs on the host can never be led outside it.
 
+Limits (``ArchiveLimits``, from EngineConfig ``archive_max_member_size``, ``archive_max_size``
+and ``archive_max_members``) are checked from each member's header before any of its bytes is
+written: its size (a sparse member counts at its full size), the running total, the count, and
+the free space of the engine's file system. pax and GNU long-name headers, which tarfile reads
+into memory, are bounded too, and so is the data after the end of the archive (a gzip stream
+can go on inflating zeros after it).
+
 All work happens in ``<root>/images/.staging-<random>``; the finished image directory is
 renamed into place in one step and the staging directory is always removed, so a failed
 import leaves neither files nor rows behind. An image directory that exists is complete:
