@@ -5,6 +5,7 @@ requests that expect a body spool one; spool files of dead servers are swept at 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -159,4 +160,15 @@ async def test_upload_larger_than_the_limits_is_cut_off(api, rt):
     r = await api.post(f"{LIBPOD}/images/import", params={"reference": "localhost/big"},
                        body=body, request_timeout=60)
     assert r.code == 400
+    nothing_left(rt)
+
+
+async def test_upload_larger_than_the_free_space_is_refused_at_once(api, rt, monkeypatch):
+    real = shutil.disk_usage
+    monkeypatch.setattr(image_handlers.shutil, "disk_usage",
+                        lambda path: real(path)._replace(free=1000))
+    r = await api.post(f"{LIBPOD}/images/import", params={"reference": "localhost/big"},
+                       body=b"x" * 5000)
+    assert r.code == 413, r.body
+    assert "1000 bytes free" in r.json()["message"]
     nothing_left(rt)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,8 @@ from tornado import web
 
 from ...engine import Runtime
 from ...engine.images import Image
-from .. import errors, models
-from ..spool import new_spool_file
+from .. import errors, models, params
+from ..spool import new_spool_file, spool_dir
 from .base import DOCKER, LIBPOD, CtrHandler
 
 #: Image references contain slashes (localhost/busybox:latest), and clients keep them.
@@ -88,16 +89,31 @@ class UploadHandler(CtrHandler):
         if self.request.connection is not None and hasattr(self.request.connection,
                                                            "set_max_body_size"):
             self.request.connection.set_max_body_size(max_upload(self.rt))
+        length = params.as_int("Content-Length", self.request.headers.get("Content-Length"),
+                               0, minimum=0) or 0
+        free = shutil.disk_usage(spool_dir(self.rt)).free
+        if length > free:
+            raise errors.RouteError(413, f"the request body ({length} bytes) is larger than "
+                                    f"the {free} bytes free to receive it", "payload too large")
         fd, path = new_spool_file(self.rt)
         self.upload = (os.fdopen(fd, "wb"), path)
+        self.spool_error = ""
 
     def data_received(self, chunk: bytes) -> None:
-        if self.upload is not None:
+        if self.upload is None or self.spool_error:
+            return
+        try:
             self.upload[0].write(chunk)
+        except OSError as exc:  # the spool's file system is full: drop the rest, say so
+            self.spool_error = exc.strerror or str(exc)
+            self.upload[0].truncate(0)
 
     def upload_path(self) -> Path:
         if self.upload is None:
             raise errors.bad_request("this request takes no body")
+        if self.spool_error:
+            raise errors.RouteError(413, f"the request body could not be received: "
+                                    f"{self.spool_error}", "payload too large")
         fh, path = self.upload
         fh.close()
         if path.stat().st_size == 0:
