@@ -160,10 +160,7 @@ def as_filters(value: str | None) -> dict[str, list[str]]:
     ``{"key": {"v": true}}`` form too)."""
     if not value:
         return {}
-    try:
-        raw = json.loads(value)
-    except ValueError:
-        raise bad_request(f"invalid filters {value!r}: want a JSON object") from None
+    raw = loads(value.encode(), "query parameter 'filters'")
     if not isinstance(raw, Mapping):
         raise bad_request(f"invalid filters {value!r}: want a JSON object")
     out: dict[str, list[str]] = {}
@@ -180,30 +177,36 @@ def as_filters(value: str | None) -> dict[str, list[str]]:
 
 
 def json_body(raw: bytes, *, required: bool = True) -> dict[str, Any]:
-    """The request body as a JSON object: at most MAX_JSON_BYTES, nested at most
-    MAX_JSON_DEPTH deep (deeper would exhaust the parser's recursion), no NaN or Infinity."""
+    """The request body as a JSON object (see ``loads``)."""
     if not raw.strip():
         if required:
             raise bad_request("request body is empty: a JSON object is required")
         return {}
-    if len(raw) > MAX_JSON_BYTES:
-        raise bad_request(f"request body is too large: a JSON body may have at most "
-                          f"{MAX_JSON_BYTES} bytes")
-    _check_json_depth(raw)
-    try:
-        body = json.loads(raw, parse_constant=_no_constant)
-    except ValueError as exc:
-        raise bad_request(f"invalid JSON in request body: {exc}") from None
+    body = loads(raw, "request body")
     if not isinstance(body, dict):
         raise bad_request("request body must be a JSON object")
     return body
+
+
+def loads(raw: bytes, what: str) -> Any:
+    """The one JSON parser of client input: at most MAX_JSON_BYTES, nested at most
+    MAX_JSON_DEPTH deep (deeper would exhaust the parser's recursion), no NaN or Infinity;
+    anything else is a 400 naming ``what``."""
+    if len(raw) > MAX_JSON_BYTES:
+        raise bad_request(f"{what} is too large: JSON input may have at most "
+                          f"{MAX_JSON_BYTES} bytes")
+    _check_json_depth(raw, what)
+    try:
+        return json.loads(raw, parse_constant=_no_constant)
+    except ValueError as exc:
+        raise bad_request(f"invalid JSON in {what}: {exc}") from None
 
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _check_json_depth(raw: bytes) -> None:
+def _check_json_depth(raw: bytes, what: str) -> None:
     # Fewer brackets than the limit cannot nest deeper: skip the scan for usual bodies.
     if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
         return
@@ -213,7 +216,7 @@ def _check_json_depth(raw: bytes) -> None:
         if t in (b"[", b"{"):
             depth += 1
             if depth > MAX_JSON_DEPTH:
-                raise bad_request(f"invalid JSON in request body: nested deeper than "
+                raise bad_request(f"invalid JSON in {what}: nested deeper than "
                                   f"{MAX_JSON_DEPTH} levels")
         elif t in (b"]", b"}"):
             depth -= 1

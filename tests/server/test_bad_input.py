@@ -172,6 +172,13 @@ async def test_delete_timeout_and_list_limit_ranges(api):
     bad(await api.get(f"{LIBPOD}/containers/stats",
                       params={"interval": "9" * 30, "stream": "0"}), "interval")
     bad(await api.get(f"{LIBPOD}/events", params={"since": "nan", "stream": "0"}), "since")
+    bad(await api.get(f"{DOCKER}/containers/json",
+                      params={"all": "1", "filters": '{"name": ["a("]}'}), "name filter")
+    bad(await api.get(f"{DOCKER}/containers/json",
+                      params={"filters": '{"name": ' + "[" * 5000 + "]" * 5000 + "}"}),
+        "filters", "nested")
+    bad(await api.get(f"{LIBPOD}/events",
+                      params={"stream": "0", "filters": "[" * 5000 + "]" * 5000}), "filters")
     assert await status(api, cid) == "created"
 
 

@@ -103,7 +103,14 @@ class ContainerListHandler(CtrHandler):
     def filters(self) -> dict[str, list[str]]:
         from ..params import as_filters
 
-        return as_filters(self.q("filters"))
+        filters = as_filters(self.q("filters"))
+        for pattern in filters.get("name", []):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise errors.bad_request(f"invalid name filter {pattern!r}: not a regular "
+                                         f"expression ({exc})") from None
+        return filters
 
 
 class ContainerCreateHandler(CtrHandler):
