@@ -95,6 +95,7 @@ from .errors import (
     RuntimeMissingError,
 )
 from .images import (
+    ArchiveLimits,
     _extract_tarball,
     _MemberGuard,
     _name_parts,
@@ -299,7 +300,7 @@ def restore_container(rt: Runtime, archive: str | os.PathLike[str], name: str | 
     imported_image = ""
     with _staging(rt) as staging:
         try:
-            info = _read_archive(path, staging, origin)
+            info = _read_archive(path, staging, origin, rt.images.limits)
             if name is None:
                 ctr_id, ctr_name = info.id, info.name
                 if rt.store.container_exists(ctr_id):
@@ -678,9 +679,13 @@ def _staging(rt: Runtime) -> Iterator[Path]:
         os.close(fd)
 
 
-def _read_archive(path: Path, staging: Path, origin: str) -> _Archive:
-    """Extract safely, check the manifest against every file, validate config.dump."""
-    if _extract_tarball(path, staging, origin) == 0:
+def _read_archive(path: Path, staging: Path, origin: str,
+                  limits: ArchiveLimits | None = None) -> _Archive:
+    """Extract safely within ``limits`` (no sparse members: our archives have none, and
+    hashing gigabytes of holes is slow), check the manifest against every file, validate
+    config.dump."""
+    limits = dataclasses.replace(limits or ArchiveLimits(), sparse=False)
+    if _extract_tarball(path, staging, origin, limits=limits) == 0:
         raise InvalidArgumentError(f"{origin} is an empty archive, not a checkpoint")
     manifest_path = staging / MANIFEST
     if manifest_path.is_symlink() or not manifest_path.is_file():
@@ -903,7 +908,7 @@ def _populate(ctr: Container, info: _Archive, opts: CheckpointOptions) -> None:
             _remove_in_rootfs(rootfs, entry, info.origin)
     if diff.is_file():
         what = f"{info.origin} (rootfs-diff.tar)"
-        _extract_tarball(diff, rootfs, what, guard=_RootfsDiffGuard(what))
+        _extract_tarball(diff, rootfs, what, guard=_RootfsDiffGuard(what, ctr._rt.images.limits))
 
 
 def _remove_in_rootfs(rootfs: Path, entry: object, origin: str) -> None:

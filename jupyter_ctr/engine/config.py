@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from traitlets import Bool, Unicode, default
+from traitlets import Bool, Int, Unicode, default
 from traitlets.config.configurable import Configurable
 
 from . import settings
@@ -39,6 +39,20 @@ class EngineConfig(Configurable):
              "container's cgroup; deleting a container whose processes are all gone removes "
              "its cgroups and the runtime's state directory. Each falls back to the runtime. "
              "Turn off for a runtime that keeps its own state in other ways.").tag(config=True)
+
+    archive_max_member_size = Int(
+        settings.ARCHIVE_MAX_MEMBER_SIZE,
+        help="Largest member (in bytes, as its tar header says) of an image or checkpoint "
+             "archive to import; a larger one is refused before any of it is written. Sparse "
+             "members count at their full size.").tag(config=True)
+    archive_max_size = Int(
+        settings.ARCHIVE_MAX_SIZE,
+        help="Largest total of the member sizes of an image or checkpoint archive to import "
+             "(and, with some room for headers, of an uploaded archive).").tag(config=True)
+    archive_max_members = Int(
+        settings.ARCHIVE_MAX_MEMBERS,
+        help="Most members (files, directories, links) in an image or checkpoint archive to "
+             "import.").tag(config=True)
 
     @default("root")
     def _default_root(self) -> str:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
-from . import cgroups, procinfo
+from . import cgroups, limits, procinfo
 from .errors import (
     ContainerRemovedError,
     ContainerRunningError,
@@ -495,6 +495,8 @@ class Container:
         """
         if timeout is not None and timeout < 0:
             raise InvalidArgumentError(f"stop timeout must not be negative, got {timeout}")
+        if timeout is not None:
+            limits.check("stop timeout", timeout, 0, limits.TIMEOUT_MAX)
         with self._locked():
             self._stop_unlocked(timeout)
 

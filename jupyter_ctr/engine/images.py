@@ -13,6 +13,13 @@ hardlinks only to regular files extracted earlier, no device nodes. The finished
 scanned again with the same symlink rules (this also covers what umoci unpacked), so code
 that resolves paths inside a rootfs on the host can never be led outside it.
 
+Limits (``ArchiveLimits``, from EngineConfig ``archive_max_member_size``, ``archive_max_size``
+and ``archive_max_members``) are checked from each member's header before any of its bytes is
+written: its size (a sparse member counts at its full size), the running total, the count, and
+the free space of the engine's file system. pax and GNU long-name headers, which tarfile reads
+into memory, are bounded too, and so is the data after the end of the archive (a gzip stream
+can go on inflating zeros after it).
+
 All work happens in ``<root>/images/.staging-<random>``; the finished image directory is
 renamed into place in one step and the staging directory is always removed, so a failed
 import leaves neither files nor rows behind. An image directory that exists is complete:
@@ -45,7 +52,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from . import procs
+from . import procs, settings
 from .errors import (
     ImageInUseError,
     InvalidArgumentError,
@@ -65,6 +72,12 @@ _STAGING_LOCK = ".lock"
 # A staging directory without its lock file is either being created or was left by a crash.
 _STAGING_GRACE_SECONDS = 60.0
 _MAX_JSON_BYTES = 4 << 20
+#: Bytes after the end-of-archive blocks (tar pads to its record size: 10 kB by default).
+_MAX_TRAILING = 16 << 20
+#: pax and GNU long-name/long-link headers: read into memory by tarfile.
+_META_TYPES = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE,
+               tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
+_MAX_META_HEADER = 1 << 20
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _COMPRESSION_MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"))
 _DEMO_MTIME = 946684800  # 2000-01-01: fixed so the demo tarball, and so its id, is reproducible
@@ -311,19 +324,80 @@ def _lstat(path: str) -> os.stat_result | None:
         return None
 
 
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """What an archive to import may hold (EngineConfig.archive_max_*), checked from each
+    member's header before any of its bytes is written or hashed."""
+
+    max_member_size: int = settings.ARCHIVE_MAX_MEMBER_SIZE
+    max_size: int = settings.ARCHIVE_MAX_SIZE
+    max_members: int = settings.ARCHIVE_MAX_MEMBERS
+    #: Sparse members (GNU/PAX sparse maps): legal in a rootfs tarball; a checkpoint archive
+    #: (written by tarfile, which never makes them) holds none.
+    sparse: bool = True
+
+    @classmethod
+    def from_settings(cls, cfg: object) -> ArchiveLimits:
+        return cls(
+            max_member_size=int(getattr(cfg, "archive_max_member_size",
+                                        settings.ARCHIVE_MAX_MEMBER_SIZE)),
+            max_size=int(getattr(cfg, "archive_max_size", settings.ARCHIVE_MAX_SIZE)),
+            max_members=int(getattr(cfg, "archive_max_members", settings.ARCHIVE_MAX_MEMBERS)))
+
+
+def _size_text(n: int) -> str:
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift:
+            return f"{n / (1 << shift):.3g} {unit}"
+    return f"{n} bytes"
+
+
 class _MemberGuard:
     """tarfile ``filter``: validates each member just before tarfile writes it.
 
     Called in archive order, so the staging tree holds exactly the earlier members; checks
-    against it catch writes through symlinks and hardlinks to paths not extracted yet.
+    against it catch writes through symlinks and hardlinks to paths not extracted yet. The
+    limits (size from the header, sparse maps included, running total, count, free space)
+    are checked first, so a refused member costs nothing but its header.
     """
 
-    def __init__(self, origin: str) -> None:
+    def __init__(self, origin: str, limits: ArchiveLimits | None = None) -> None:
         self.origin = origin
+        self.limits = limits or ArchiveLimits()
         self.count = 0
+        self.members = 0
+        self.total = 0
+        self.free: int | None = None
 
     def refuse(self, name: str, reason: str) -> InvalidArgumentError:
         return InvalidArgumentError(f"refusing to import {self.origin}: member {name!r} {reason}")
+
+    def _check_limits(self, member: tarfile.TarInfo, dest: str) -> None:
+        lim = self.limits
+        self.members += 1
+        if self.members > lim.max_members:
+            raise InvalidArgumentError(
+                f"refusing to import {self.origin}: it has more than {lim.max_members} members "
+                "(the archive_max_members limit)")
+        if member.sparse is not None and not lim.sparse:
+            raise self.refuse(member.name, "is a sparse file; these archives hold none")
+        size = member.size if member.isreg() else 0
+        if size > lim.max_member_size:
+            raise self.refuse(member.name, f"is {_size_text(size)}, more than the "
+                              f"{_size_text(lim.max_member_size)} allowed for one member "
+                              "(the archive_max_member_size limit)")
+        self.total += size
+        if self.total > lim.max_size:
+            raise InvalidArgumentError(
+                f"refusing to import {self.origin}: its members add up to more than "
+                f"{_size_text(lim.max_size)} (the archive_max_size limit)")
+        if self.free is None:
+            st = os.statvfs(dest)
+            self.free = st.f_bavail * st.f_frsize
+        if self.total > self.free:
+            raise InvalidArgumentError(
+                f"cannot import {self.origin}: its members need more than the "
+                f"{_size_text(self.free)} free on the engine's file system")
 
     def _check_parents(self, name: str, parts: list[str], dest: str, what: str) -> None:
         for i in range(1, len(parts)):
@@ -337,6 +411,7 @@ class _MemberGuard:
                 raise self.refuse(name, f"{what} below {prefix!r}, which is not a directory")
 
     def __call__(self, member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo:
+        self._check_limits(member, dest)
         name = member.name
         parts = _name_parts(name)
         if parts is None:
@@ -382,6 +457,21 @@ class _MemberGuard:
         return member
 
 
+class _BoundedTarInfo(tarfile.TarInfo):
+    """tarfile reads a pax or GNU long-name header's data into memory whole: refuse huge
+    ones before they are read (real ones are a few kB)."""
+
+    def _proc_member(self, tarfile: tarfile.TarFile) -> tarfile.TarInfo:
+        if self.type in _META_TYPES and self.size > _MAX_META_HEADER:
+            raise _HugeHeaderError(f"it has a {_size_text(self.size)} extended header (pax "
+                                   f"or long name; at most {_size_text(_MAX_META_HEADER)})")
+        return super()._proc_member(tarfile)  # type: ignore[misc, no-any-return]
+
+
+class _HugeHeaderError(Exception):
+    pass
+
+
 def _is_corrupt_archive_error(exc: BaseException) -> bool:
     if isinstance(exc, (tarfile.ReadError, tarfile.CompressionError, tarfile.HeaderError,
                         EOFError, zlib.error, lzma.LZMAError, gzip.BadGzipFile)):
@@ -391,9 +481,10 @@ def _is_corrupt_archive_error(exc: BaseException) -> bool:
 
 
 def _extract_tarball(archive: Path, dest: Path, origin: str,
-                     guard: _MemberGuard | None = None) -> int:
+                     guard: _MemberGuard | None = None,
+                     limits: ArchiveLimits | None = None) -> int:
     """Extract ``archive`` into ``dest`` with every member checked (by ``guard``, default
-    ``_MemberGuard(origin)``); return the member count."""
+    ``_MemberGuard(origin, limits)``); return the member count."""
     with archive.open("rb") as fh:
         magic = fh.read(6)
     if magic.startswith(_ZSTD_MAGIC):
@@ -401,9 +492,11 @@ def _extract_tarball(archive: Path, dest: Path, origin: str,
             f"{origin} is zstd-compressed, which this Python cannot read: decompress it first "
             "(zstd -d)"
         )
-    guard = guard or _MemberGuard(origin)
+    guard = guard or _MemberGuard(origin, limits)
     try:
-        tar = tarfile.open(archive, "r:*")
+        tar = tarfile.open(archive, "r:*", tarinfo=_BoundedTarInfo)
+    except _HugeHeaderError as exc:
+        raise InvalidArgumentError(f"refusing to import {origin}: {exc}") from None
     except Exception as exc:
         if _is_corrupt_archive_error(exc):
             kind = next((k for m, k in _COMPRESSION_MAGIC if magic.startswith(m)), "")
@@ -418,10 +511,19 @@ def _extract_tarball(archive: Path, dest: Path, origin: str,
             tar.errorlevel = 2
             tar.extractall(dest, numeric_owner=True, filter=guard)
             # Read to the end so the decompressor checks its CRC: tar has none for file data.
-            while tar.fileobj is not None and tar.fileobj.read(1 << 20):
-                pass
+            # What follows the end of the archive is padding: a little, never gigabytes of
+            # compressed zeros to inflate.
+            trailing = 0
+            while tar.fileobj is not None and (chunk := tar.fileobj.read(1 << 20)):
+                trailing += len(chunk)
+                if trailing > _MAX_TRAILING:
+                    raise InvalidArgumentError(
+                        f"refusing to import {origin}: more than {_size_text(_MAX_TRAILING)} "
+                        "of data follow the end of the tar archive")
     except InvalidArgumentError:
         raise
+    except _HugeHeaderError as exc:
+        raise InvalidArgumentError(f"refusing to import {origin}: {exc}") from None
     except tarfile.ExtractError as exc:
         raise InvalidArgumentError(f"cannot extract {origin}: {exc}") from exc
     except Exception as exc:
@@ -681,9 +783,11 @@ def _write_demo_tarball(busybox: Path, out: Path) -> None:
 class ImageStore:
     """Images under ``<root>/images``, their names and configs in the StateStore."""
 
-    def __init__(self, root: Path, store: StateStore) -> None:
+    def __init__(self, root: Path, store: StateStore,
+                 limits: ArchiveLimits | None = None) -> None:
         self.root = Path(root)
         self.store = store
+        self.limits = limits or ArchiveLimits()
         self.images_dir = self.root / "images"
         # 0700: rootfs trees hold setuid binaries that host users must not reach.
         self.images_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -721,7 +825,7 @@ class ImageStore:
             tree = staging / "tree"
             tree.mkdir()
             tree.chmod(0o755)
-            if _extract_tarball(source, tree, origin) == 0:
+            if _extract_tarball(source, tree, origin, limits=self.limits) == 0:
                 raise InvalidArgumentError(f"{origin} is an empty archive: nothing to import")
             if _is_oci_layout(tree):
                 return self._import_oci(tree, staging, name, origin, config)

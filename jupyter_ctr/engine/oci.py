@@ -35,7 +35,10 @@ def parse_signal(sig: str | int) -> int:
     """Turn ``"TERM"``, ``"SIGTERM"``, ``"15"`` or ``15`` into a signal number, or raise."""
     from .errors import InvalidArgumentError
 
-    if isinstance(sig, int) or (isinstance(sig, str) and sig.strip().isdigit()):
+    if isinstance(sig, bool) or not isinstance(sig, (int, str)) or (
+            isinstance(sig, str) and not sig.isascii()):
+        raise InvalidArgumentError(f"invalid signal: {sig!r} is not a signal name or number")
+    if isinstance(sig, int) or sig.strip().isdigit():
         num = int(sig)
         valid = {int(s) for s in signal_mod.valid_signals()}
         if num in valid and num > 0:

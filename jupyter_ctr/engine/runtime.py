@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import procs
+from . import limits, procs
 from .container import Container, new_state
 from .errors import (
     ContainerRemovedError,
@@ -110,9 +110,10 @@ class Runtime:
     def images(self) -> ImageStore:
         """The image store (imported on first use: the exit command never needs it)."""
         if self._images is None:
-            from .images import ImageStore
+            from .images import ArchiveLimits, ImageStore
 
-            self._images = ImageStore(self.root, self.store)
+            self._images = ImageStore(self.root, self.store,
+                                      ArchiveLimits.from_settings(self.config))
         return self._images
 
     @property
@@ -222,9 +223,12 @@ class Runtime:
         if not isinstance(stop_timeout, int) or stop_timeout < 0:
             raise InvalidArgumentError(f"stop timeout must be a non-negative integer, "
                                        f"got {stop_timeout!r}")
+        limits.check("stop timeout", stop_timeout, 0, limits.TIMEOUT_MAX)
         mem = _parse_memory(memory)
         if pids_limit is not None and (not isinstance(pids_limit, int) or pids_limit <= 0):
             raise InvalidArgumentError(f"pids limit must be a positive integer, got {pids_limit!r}")
+        if pids_limit is not None:
+            limits.check("pids limit", pids_limit, 1, limits.PIDS_MAX)
         if cpus is not None:
             if not isinstance(cpus, (int, float)) or not 0 < cpus <= (os.cpu_count() or 1):
                 raise InvalidArgumentError(
@@ -428,7 +432,7 @@ def parse_restart_policy(spec: str) -> tuple[str, int]:
     if count and (not count.isdigit() or int(count) < 0):
         raise InvalidArgumentError(f"invalid restart policy {spec!r}: the retry count must "
                                    "be a non-negative integer")
-    return policy, int(count or 0)
+    return policy, limits.check("restart retry count", int(count or 0), 0, limits.RETRIES_MAX)
 
 
 def _merge_env(image_env: Sequence[str], env: Mapping[str, str] | Sequence[str] | None,
@@ -473,7 +477,7 @@ def _parse_memory(memory: int | str | None) -> int | None:
         value = int(m.group(1)) * _MEMORY_UNITS[m.group(2) or "b"]
     if value < _MIN_MEMORY:
         raise InvalidArgumentError(f"memory limit {memory!r} is below the minimum of 6m")
-    return value
+    return limits.check("memory limit", value, _MIN_MEMORY, limits.MEMORY_MAX)
 
 
 __all__ = ["Runtime", "CtrError"]

@@ -17,6 +17,11 @@ CONMON = "conmon"
 CRIU = "criu"
 CGROUP_PARENT = "/jupyter-ctr"
 RUNTIME_SHORTCUTS = True
+#: Archive limits (image imports, checkpoint restores), checked from each member's header
+#: before a byte of it is written: a member's size, all members' sizes, and their number.
+ARCHIVE_MAX_MEMBER_SIZE = 16 << 30
+ARCHIVE_MAX_SIZE = 64 << 30
+ARCHIVE_MAX_MEMBERS = 1_000_000
 
 
 def default_root() -> str:
@@ -37,6 +42,9 @@ class EngineSettings(Protocol):
     criu: str
     cgroup_parent: str
     runtime_shortcuts: bool
+    archive_max_member_size: int
+    archive_max_size: int
+    archive_max_members: int
 
 
 class Settings:
@@ -45,7 +53,10 @@ class Settings:
     def __init__(self, *, root: str | None = None, run_root: str | None = None,
                  runtime: str = RUNTIME, conmon: str = CONMON, criu: str = CRIU,
                  cgroup_parent: str = CGROUP_PARENT,
-                 runtime_shortcuts: bool = RUNTIME_SHORTCUTS) -> None:
+                 runtime_shortcuts: bool = RUNTIME_SHORTCUTS,
+                 archive_max_member_size: int = ARCHIVE_MAX_MEMBER_SIZE,
+                 archive_max_size: int = ARCHIVE_MAX_SIZE,
+                 archive_max_members: int = ARCHIVE_MAX_MEMBERS) -> None:
         self.root = root or default_root()
         self.run_root = run_root or default_run_root()
         self.runtime = runtime
@@ -53,3 +64,6 @@ class Settings:
         self.criu = criu
         self.cgroup_parent = cgroup_parent
         self.runtime_shortcuts = runtime_shortcuts
+        self.archive_max_member_size = archive_max_member_size
+        self.archive_max_size = archive_max_size
+        self.archive_max_members = archive_max_members

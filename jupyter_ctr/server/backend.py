@@ -43,6 +43,9 @@ class EngineBackend:
                  log: logging.Logger | None = None) -> None:
         self.runtime = runtime or Runtime(config=config)
         self.log = log or logging.getLogger("jupyter_ctr.server")
+        from .spool import sweep
+
+        sweep(self.runtime)  # bodies spooled by a server that died mid-upload
         self.limits = limits or BridgeLimits()
         self._short = ThreadPoolExecutor(workers, thread_name_prefix="ctr-verb")
         self._long = ThreadPoolExecutor(long_workers, thread_name_prefix="ctr-wait")

@@ -8,17 +8,24 @@ Docker clients read ``message``; podman clients read ``cause`` and ``message``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from http.client import responses
 from typing import Any
 
 from tornado import web
 
-from ..engine.errors import ContainerStateInvalidError, CtrError
+from ..engine.errors import ContainerStateInvalidError, CtrError, OCIRuntimeError
 
 #: Per-route exceptions to the class table: podman answers some state errors with 304
 #: (init of an initialized container) and we say so where the route is declared.
 StatusOverrides = Mapping[type[BaseException], int]
+
+#: runc could not exec the container's command (not found, not executable): the client's
+#: command is at fault, so 400 as Docker answers (moby's translateContainerdStartErr).
+_BAD_COMMAND_RE = re.compile(r"unable to start container process: exec: .*(executable file "
+                             r"not found|no such file or directory|permission denied|is a "
+                             r"directory|exec format error)")
 
 #: init of a container that is already initialized (or running): 304, as podman answers.
 INIT_OVERRIDES: StatusOverrides = {ContainerStateInvalidError: 304}
@@ -43,6 +50,8 @@ def status_for(exc: BaseException, overrides: StatusOverrides | None = None) -> 
         for cls, status in overrides.items():
             if isinstance(exc, cls):
                 return status
+    if isinstance(exc, OCIRuntimeError) and _BAD_COMMAND_RE.search(str(exc)):
+        return 400
     if isinstance(exc, CtrError):
         return int(exc.http_status)
     if isinstance(exc, web.HTTPError):
@@ -68,3 +77,27 @@ def error_body(exc: BaseException | None, status: int) -> dict[str, Any]:
     else:
         cause = message = responses.get(status, "error")
     return {"cause": cause, "message": message, "response": status}
+
+
+def engine_paths(rt: Any) -> list[tuple[str, str]]:
+    """The engine's roots (state, bundles, spool files) with what to show instead: they are
+    the server's business, not the client's."""
+    return [(str(rt.run_root), "<run root>"), (str(rt.root), "<root>")]
+
+
+def redact_text(text: str, paths: Sequence[tuple[str, str]]) -> str:
+    """``text`` with each internal path replaced by its label (longest first, so a spool file
+    under the run root reads "the uploaded archive", not "<run root>/uploads/...")."""
+    for path, label in sorted(paths, key=lambda p: -len(p[0])):
+        if path:
+            text = text.replace(path, label)
+    return text
+
+
+def redact(body: dict[str, Any], paths: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """An error body with internal paths replaced in its cause and message."""
+    out = dict(body)
+    for key in ("cause", "message"):
+        if isinstance(out.get(key), str):
+            out[key] = redact_text(out[key], paths)
+    return out

@@ -26,6 +26,7 @@ from ..engine import Runtime
 from .backend import SETTINGS_KEY, BridgeLimits, EngineBackend
 from .handlers import routes
 from .handlers.base import EXTENSION_NAME
+from .params import MAX_JSON_BYTES
 
 log = logging.getLogger("jupyter_ctr.service")
 
@@ -88,7 +89,8 @@ class SocketService:
         """Bind the socket (mode 0660) and serve on the running IOLoop."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         sock = bind_unix_socket(str(self.path), mode=SOCKET_MODE)
-        self.server = HTTPServer(make_app(self.backend), max_body_size=16 << 30,
+        # Bodies are JSON (bounded); the upload routes raise the limit for their request.
+        self.server = HTTPServer(make_app(self.backend), max_body_size=MAX_JSON_BYTES,
                                  idle_connection_timeout=3600)
         self.server.add_socket(sock)
         log.info("jupyter-ctr service listening on unix://%s", self.path)

@@ -4,21 +4,30 @@ we cannot honour either fail with 400 or, where ignoring is harmless, add a warn
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ..engine import limits
+from ..engine.errors import InvalidArgumentError
 from .errors import bad_request
 
 #: Network modes clients send by default that we serve as "none" (a warning says so).
 _NO_NETWORK = {"", "default", "bridge", "private", "slirp4netns", "pasta", "none", "noNetwork"}
 
 
+def _no_nul(values: Iterable[str], field: str) -> None:
+    # execve, environment blocks and runc's JSON strings cannot carry NUL
+    if any("\0" in v for v in values):
+        raise bad_request(f"invalid {field}: strings may not contain NUL characters")
+
+
 def _str_list(value: Any, field: str) -> list[str] | None:
     if value is None:
         return None
     if isinstance(value, str):
-        return [value]
+        value = [value]
     if isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
+        _no_nul(value, field)
         return list(value)
     raise bad_request(f"invalid {field}: want a list of strings")
 
@@ -28,15 +37,61 @@ def _str_map(value: Any, field: str) -> dict[str, str] | None:
         return None
     if not isinstance(value, Mapping):
         raise bad_request(f"invalid {field}: want an object of strings")
-    return {str(k): str(v) for k, v in value.items()}
+    out = {str(k): str(v) for k, v in value.items()}
+    _no_nul([*out, *out.values()], field)
+    return out
 
 
-def _num(value: Any, field: str) -> int | None:
-    if value is None:
+def opt_str(value: Any, field: str) -> str | None:
+    """An optional string field ("" counts as not given)."""
+    if value is None or value == "":
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise bad_request(f"invalid {field}: want a number")
-    return int(value)
+    if not isinstance(value, str):
+        raise bad_request(f"invalid {field}: want a string")
+    _no_nul([value], field)
+    return value
+
+
+def _signal(value: Any, field: str) -> str | int | None:
+    if value is None or value == "" or value == 0:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise bad_request(f"invalid {field}: want a signal name or number")
+    return value
+
+
+def number(value: Any, field: str, low: int, high: int) -> int:
+    """A JSON number in [low, high] (what runc and the kernel take), or 400 naming it."""
+    try:
+        return limits.check(field, value, low, high)
+    except InvalidArgumentError as exc:
+        raise bad_request(str(exc)) from None
+
+
+def _num(value: Any, field: str, low: int = -1, high: int = limits.INT64_MAX) -> int | None:
+    return None if value is None else number(value, field, low, high)
+
+
+def _cpus(quota: int | None, period: int | None, field: str) -> float | None:
+    """CFS quota/period (microseconds) -> cpus; unset or -1 quota means no limit."""
+    if period is not None and period != 0 and period < limits.CPU_PERIOD_MIN:
+        raise bad_request(f"invalid {field}.period {period}: must be from "
+                          f"{limits.CPU_PERIOD_MIN} to {limits.CPU_PERIOD_MAX} (or 0)")
+    if quota is None or quota <= 0:
+        return None
+    if quota < limits.CPU_QUOTA_MIN:
+        raise bad_request(f"invalid {field}.quota {quota}: must be at least "
+                          f"{limits.CPU_QUOTA_MIN} microseconds (or -1 for no limit)")
+    return quota / (period or 100_000)
+
+
+def _obj(parent: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+    value = parent.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise bad_request(f"invalid {where}.{key}: want an object")
+    return value
 
 
 def _command(entrypoint: list[str] | None, command: list[str] | None,
@@ -75,38 +130,43 @@ def from_libpod(spec: Mapping[str, Any],
     image = spec.get("image")
     if not isinstance(image, str) or not image:
         raise bad_request("image is required: give the image to create the container from")
-    limits = spec.get("resource_limits") or {}
-    if not isinstance(limits, Mapping):
+    res = spec.get("resource_limits") or {}
+    if not isinstance(res, Mapping):
         raise bad_request("invalid resource_limits: want an object")
-    memory = _num((limits.get("memory") or {}).get("limit"), "resource_limits.memory.limit")
-    pids = _num((limits.get("pids") or {}).get("limit"), "resource_limits.pids.limit")
-    cpu = limits.get("cpu") or {}
+    memory = _num(_obj(res, "memory", "resource_limits").get("limit"),
+                  "resource_limits.memory.limit", high=limits.MEMORY_MAX)
+    pids = _num(_obj(res, "pids", "resource_limits").get("limit"),
+                "resource_limits.pids.limit", high=limits.PIDS_MAX)
+    cpu = _obj(res, "cpu", "resource_limits")
     quota = _num(cpu.get("quota"), "resource_limits.cpu.quota")
-    period = _num(cpu.get("period"), "resource_limits.cpu.period") or 100_000
+    period = _num(cpu.get("period"), "resource_limits.cpu.period", 0, limits.CPU_PERIOD_MAX)
+    _num(cpu.get("shares"), "resource_limits.cpu.shares", 0, limits.CPU_SHARES_MAX)
+    cpus = _cpus(quota, period, "resource_limits.cpu")
     netns = spec.get("netns") or {}
     if not isinstance(netns, Mapping):
         raise bad_request("invalid netns: want an object with nsmode")
-    stop_signal = spec.get("stop_signal")
-    stop_timeout = _num(spec.get("stop_timeout"), "stop_timeout")
+    stop_signal = _signal(spec.get("stop_signal"), "stop_signal")
+    stop_timeout = _num(spec.get("stop_timeout"), "stop_timeout", 0, limits.TIMEOUT_MAX)
     deps = _str_list(spec.get("dependencyContainers"), "dependencyContainers") or []
     kwargs: dict[str, Any] = {
         "image": image,
         "command": _command(_str_list(spec.get("entrypoint"), "entrypoint"),
                             _str_list(spec.get("command"), "command"), image_config),
-        "name": spec.get("name") or None,
+        "name": opt_str(spec.get("name"), "name"),
         "env": _str_map(spec.get("env"), "env"),
-        "workdir": spec.get("work_dir") or None,
-        "user": spec.get("user") or None,
+        "workdir": opt_str(spec.get("work_dir"), "work_dir"),
+        "user": opt_str(spec.get("user"), "user"),
         "tty": bool(spec.get("terminal")),
         "stdin": bool(spec.get("stdin")),
         "labels": _str_map(spec.get("labels"), "labels"),
         "memory": memory if memory and memory > 0 else None,
         "pids_limit": pids if pids and pids > 0 else None,
-        "cpus": quota / period if quota and quota > 0 else None,
+        "cpus": cpus,
         "network": _network(str(netns.get("nsmode") or ""), warnings),
         "auto_remove": bool(spec.get("remove")),
-        "restart_policy": _restart(spec.get("restart_policy"),
-                                   _num(spec.get("restart_tries"), "restart_tries")),
+        "restart_policy": _restart(opt_str(spec.get("restart_policy"), "restart_policy"),
+                                   _num(spec.get("restart_tries"), "restart_tries", 0,
+                                        limits.RETRIES_MAX)),
         "depends_on": deps,
     }
     if stop_signal:
@@ -126,13 +186,14 @@ def from_docker(body: Mapping[str, Any], name: str | None,
     host = body.get("HostConfig") or {}
     if not isinstance(host, Mapping):
         raise bad_request("invalid HostConfig: want an object")
-    memory = _num(host.get("Memory"), "HostConfig.Memory")
-    pids = _num(host.get("PidsLimit"), "HostConfig.PidsLimit")
-    nano = _num(host.get("NanoCpus"), "HostConfig.NanoCpus")
+    memory = _num(host.get("Memory"), "HostConfig.Memory", high=limits.MEMORY_MAX)
+    pids = _num(host.get("PidsLimit"), "HostConfig.PidsLimit", high=limits.PIDS_MAX)
+    nano = _num(host.get("NanoCpus"), "HostConfig.NanoCpus", 0)
     quota = _num(host.get("CpuQuota"), "HostConfig.CpuQuota")
-    period = _num(host.get("CpuPeriod"), "HostConfig.CpuPeriod") or 100_000
-    cpus = nano / 1e9 if nano else (quota / period if quota and quota > 0 else None)
-    policy = host.get("RestartPolicy") or {}
+    period = _num(host.get("CpuPeriod"), "HostConfig.CpuPeriod", 0, limits.CPU_PERIOD_MAX)
+    _num(host.get("CpuShares"), "HostConfig.CpuShares", 0, limits.CPU_SHARES_MAX)
+    cpus = nano / 1e9 if nano else _cpus(quota, period, "HostConfig.Cpu")
+    policy = _obj(host, "RestartPolicy", "HostConfig")
     env = _str_list(body.get("Env"), "Env")
     entrypoint = _str_list(body.get("Entrypoint"), "Entrypoint")
     if entrypoint == [""]:
@@ -142,8 +203,8 @@ def from_docker(body: Mapping[str, Any], name: str | None,
         "command": _command(entrypoint, _str_list(body.get("Cmd"), "Cmd"), image_config),
         "name": name or None,
         "env": env,
-        "workdir": body.get("WorkingDir") or None,
-        "user": body.get("User") or None,
+        "workdir": opt_str(body.get("WorkingDir"), "WorkingDir"),
+        "user": opt_str(body.get("User"), "User"),
         "tty": bool(body.get("Tty")),
         "stdin": bool(body.get("OpenStdin")),
         "labels": _str_map(body.get("Labels"), "Labels"),
@@ -152,12 +213,15 @@ def from_docker(body: Mapping[str, Any], name: str | None,
         "cpus": cpus,
         "network": _network(str(host.get("NetworkMode") or ""), warnings),
         "auto_remove": bool(host.get("AutoRemove")),
-        "restart_policy": _restart(policy.get("Name") or None,
-                                   _num(policy.get("MaximumRetryCount"), "MaximumRetryCount")),
+        "restart_policy": _restart(opt_str(policy.get("Name"), "HostConfig.RestartPolicy.Name"),
+                                   _num(policy.get("MaximumRetryCount"),
+                                        "HostConfig.RestartPolicy.MaximumRetryCount", 0,
+                                        limits.RETRIES_MAX)),
     }
-    if body.get("StopSignal"):
-        kwargs["stop_signal"] = body["StopSignal"]
-    stop_timeout = _num(body.get("StopTimeout"), "StopTimeout")
+    stop_signal = _signal(body.get("StopSignal"), "StopSignal")
+    if stop_signal:
+        kwargs["stop_signal"] = stop_signal
+    stop_timeout = _num(body.get("StopTimeout"), "StopTimeout", 0, limits.TIMEOUT_MAX)
     if stop_timeout is not None:
         kwargs["stop_timeout"] = stop_timeout
     return kwargs, warnings

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
+from tornado.iostream import StreamClosedError
 
+from ...engine import limits
 from ...engine.errors import CtrError
 from .. import errors, models, params
 from ..backend import SETTINGS_KEY, EngineBackend
@@ -36,11 +38,17 @@ class CtrHandler(ExtensionHandlerMixin, APIHandler):
     status_overrides: ClassVar[errors.StatusOverrides] = {}
 
     def initialize(self, name: str = EXTENSION_NAME, flavor: str = "libpod",
-                   **options: Any) -> None:
+                   **route_options: Any) -> None:
         self.name = name
         self.flavor = flavor
-        self.options = options
+        # Not ``self.options``: that would shadow RequestHandler.options (the OPTIONS verb,
+        # CORS preflight) and make every OPTIONS request a 500.
+        self.route_options = route_options
         self.client_gone = False
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        await super().prepare()
+        params.check_request(self.request, self.path_kwargs, self.path_args)
 
     def set_default_headers(self) -> None:
         super().set_default_headers()
@@ -71,16 +79,29 @@ class CtrHandler(ExtensionHandlerMixin, APIHandler):
 
     # -- query and body -------------------------------------------------------------------
     def q(self, name: str, default: str | None = None) -> str | None:
-        return self.get_query_argument(name, default)
+        """A query value, strictly: control characters are refused (tornado's own getter
+        would turn ``%00`` into nothing and so into the default)."""
+        value = params.query_value(self.request, name)
+        return default if value is None else value
 
     def q_bool(self, name: str, default: bool = False) -> bool:
         return params.as_bool(name, self.q(name), default)
 
-    def q_int(self, name: str, default: int | None = None, *,
-              minimum: int | None = None) -> int | None:
-        return params.as_int(name, self.q(name), default, minimum=minimum)
+    def q_int(self, name: str, default: int | None = None, *, minimum: int | None = None,
+              maximum: int = limits.INT64_MAX) -> int | None:
+        return params.as_int(name, self.q(name), default, minimum=minimum, maximum=maximum)
+
+    def q_timeout(self, *names: str) -> int | None:
+        """Seconds to wait, from the first of ``names`` given (podman's ``timeout``,
+        Docker's ``t``); None if none is."""
+        for name in names:
+            value = self.q_int(name, minimum=0, maximum=limits.TIMEOUT_MAX)
+            if value is not None:
+                return value
+        return None
 
     def q_list(self, name: str) -> list[str]:
+        # prepare() has refused control characters, so tornado's getter changes nothing
         return [v for v in self.get_query_arguments(name) if v != ""]
 
     def body_json(self, required: bool = True) -> dict[str, Any]:
@@ -109,11 +130,21 @@ class CtrHandler(ExtensionHandlerMixin, APIHandler):
         if status in (204, 304):
             self.finish()
             return
-        self.finish(json.dumps(errors.error_body(exc, status)))
+        self.finish(json.dumps(errors.redact(errors.error_body(exc, status),
+                                             self.internal_paths())))
+
+    def internal_paths(self) -> list[tuple[str, str]]:
+        """Paths no error message may show, with what to say instead: the engine's roots
+        (state, bundles, spool files) are the server's business, not the client's."""
+        backend = self.settings.get(SETTINGS_KEY)
+        return [] if backend is None else errors.engine_paths(backend.runtime)
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, CtrError):
             self.log.info("%s %s: %s", self.request.method, self.request.path, value)
+            return
+        if isinstance(value, StreamClosedError):  # a streaming client went away: no error
+            self.log.debug("%s %s: client gone", self.request.method, self.request.path)
             return
         super().log_exception(typ, value, tb)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +16,10 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ...engine.checkpoint import CheckpointOptions
+from ..spool import new_spool_file
 from ..streams import iterate_in_thread
 from .base import LIBPOD, NAME, CtrHandler
-from .images import UploadHandler, upload_dir
+from .images import UploadHandler
 
 #: Query flags (podman's names) -> CheckpointOptions fields.
 _CHECKPOINT_FLAGS = {"keep": "keep", "leaveRunning": "keep_running",
@@ -44,6 +44,14 @@ def _read_chunks(path: Path, chunk: int = 1 << 16) -> Any:
 
 
 class ContainerCheckpointHandler(CtrHandler):
+    spool: Path | None = None
+
+    def internal_paths(self) -> list[tuple[str, str]]:
+        paths = super().internal_paths()
+        if self.spool is not None:
+            paths.append((str(self.spool), "the exported archive"))
+        return paths
+
     @web.authenticated
     @authorized
     async def post(self, name: str, version: str | None = None) -> None:
@@ -56,11 +64,10 @@ class ContainerCheckpointHandler(CtrHandler):
         ctr = await self.lookup(name)
         target: Path | None = None
         if export:
-            fd, path = tempfile.mkstemp(prefix="checkpoint-", suffix=".tar",
-                                        dir=upload_dir(self.rt))
+            fd, target = new_spool_file(self.rt, "checkpoint")
             os.close(fd)
-            target = Path(path)
             opts.target_file = target
+        self.spool = target
         try:
             stats = await self.backend.run_long(ctr.checkpoint, opts)
             if target is None:
@@ -85,7 +92,10 @@ class ContainerCheckpointHandler(CtrHandler):
 class ContainerRestoreHandler(UploadHandler):
     """``?import=true`` restores the archive in the body as a new container (``name`` gives
     it a new name and ID, as podman's); otherwise ``{name}`` is restored from its own
-    checkpoint."""
+    checkpoint (and a body, if any, is ignored: nothing is spooled)."""
+
+    def wants_body(self) -> bool:
+        return super().wants_body() and self.q_bool("import")
 
     @web.authenticated
     @authorized

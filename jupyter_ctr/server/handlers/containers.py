@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ...engine import Container, LogLine, Runtime
+from ...engine import Container, LogLine, Runtime, limits
 from ...engine.attach import STDERR, STDOUT, mux_frame
 from ...engine.errors import (
     ContainerRemovedError,
@@ -22,7 +22,7 @@ from ...engine.errors import (
     TimeoutCtrError,
 )
 from ...engine.logs import read_log
-from .. import errors, models, specgen
+from .. import errors, models, params, specgen
 from ..streams import iterate_in_thread, write_in_thread
 from .base import DOCKER, LIBPOD, NAME, CtrHandler
 
@@ -103,7 +103,14 @@ class ContainerListHandler(CtrHandler):
     def filters(self) -> dict[str, list[str]]:
         from ..params import as_filters
 
-        return as_filters(self.q("filters"))
+        filters = as_filters(self.q("filters"))
+        for pattern in filters.get("name", []):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise errors.bad_request(f"invalid name filter {pattern!r}: not a regular "
+                                         f"expression ({exc})") from None
+        return filters
 
 
 class ContainerCreateHandler(CtrHandler):
@@ -159,7 +166,7 @@ class ContainerStopHandler(CtrHandler):
     @web.authenticated
     @authorized
     async def post(self, name: str, version: str | None = None) -> None:
-        timeout = self.q_int("timeout", self.q_int("t", minimum=0), minimum=0)
+        timeout = self.q_timeout("timeout", "t")
         ctr = await self.lookup(name)
         await self.backend.run_long(ctr.stop, timeout)
         self.reply_empty(204)
@@ -169,9 +176,9 @@ class ContainerKillHandler(CtrHandler):
     @web.authenticated
     @authorized
     async def post(self, name: str, version: str | None = None) -> None:
-        signal = self.q("signal") or "SIGKILL"
+        signum = params.as_signal("signal", self.q("signal"), "SIGKILL")
         ctr = await self.lookup(name)
-        await self.backend.run_long(ctr.kill, int(signal) if signal.isdigit() else signal)
+        await self.backend.run_long(ctr.kill, signum)
         self.reply_empty(204)
 
 
@@ -197,7 +204,7 @@ class ContainerRestartHandler(CtrHandler):
     @web.authenticated
     @authorized
     async def post(self, name: str, version: str | None = None) -> None:
-        timeout = self.q_int("t", self.q_int("timeout", minimum=0), minimum=0)
+        timeout = self.q_timeout("t", "timeout")
         ctr = await self.lookup(name)
         await self.backend.run_long(ctr.restart, timeout)
         self.reply_empty(204)
@@ -257,8 +264,8 @@ class ContainerResizeHandler(CtrHandler):
     async def post(self, name: str, version: str | None = None) -> None:
         from ...engine import attach
 
-        height = self.q_int("h", minimum=0)
-        width = self.q_int("w", minimum=0)
+        height = self.q_int("h", minimum=0, maximum=limits.TTY_SIZE_MAX)
+        width = self.q_int("w", minimum=0, maximum=limits.TTY_SIZE_MAX)
         if height is None or width is None:
             raise errors.bad_request("resize needs both h and w")
         ctr = await self.lookup(name)
@@ -271,7 +278,7 @@ class ContainerDeleteHandler(CtrHandler):
     @authorized
     async def delete(self, name: str, version: str | None = None) -> None:
         force = self.q_bool("force")
-        timeout = self.q_int("t", self.q_int("timeout", minimum=0), minimum=0)
+        timeout = self.q_timeout("t", "timeout")
         try:
             ctr = await self.lookup(name)
         except (NoSuchContainerError, ContainerRemovedError):
@@ -344,7 +351,7 @@ class ContainerWaitHandler(CtrHandler):
             recorded = await self.backend.run(self.rt.store.exit_code, ctr.id)
             code = recorded if recorded is not None else 0
         except CtrError as exc:
-            error = str(exc)
+            error = errors.redact_text(str(exc), self.internal_paths())
         self.finish(json.dumps(models.docker_wait_body(code, error)))
 
     async def _until_started(self, ctr: Container, since_ns: int) -> None:
@@ -458,7 +465,7 @@ class ContainersStatsHandler(CtrHandler):
     @authorized
     async def get(self, version: str | None = None) -> None:
         stream = self.q_bool("stream", True)
-        interval = self.q_int("interval", 5, minimum=1) or 5
+        interval = self.q_int("interval", 5, minimum=1, maximum=limits.TIMEOUT_MAX) or 5
         names = self.q_list("containers")
         if names:
             ctrs = [await self.lookup(n) for n in names]

@@ -9,9 +9,10 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ...engine import exec as engine_exec
+from ...engine import limits
 from ...engine.attach import STDERR, mux_frame
 from ...engine.errors import CtrError, InvalidArgumentError
-from .. import errors, models
+from .. import errors, models, specgen
 from ..hijack import MULTIPLEXED, RAW, HijackedConnection, status_line, wants_upgrade
 from ..pumps import pump_hijacked, streams_wanted
 from ..sources import ExecSource
@@ -24,7 +25,16 @@ def _str_list(body: dict[str, Any], key: str) -> list[str] | None:
         return None
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise errors.bad_request(f"invalid {key}: want a list of strings")
+    if any("\0" in v for v in value):
+        raise errors.bad_request(f"invalid {key}: strings may not contain NUL characters")
     return value
+
+
+def _detach_keys(body: dict[str, Any]) -> str | None:
+    keys = body.get("DetachKeys")
+    if keys is not None and not isinstance(keys, str):
+        raise errors.bad_request("invalid DetachKeys: want a string such as ctrl-p,ctrl-q")
+    return keys
 
 
 class ExecCreateHandler(CtrHandler):
@@ -42,8 +52,9 @@ class ExecCreateHandler(CtrHandler):
         session = await self.backend.run(
             engine_exec.create_exec, ctr, cmd, tty=bool(body.get("Tty")),
             stdin=bool(body.get("AttachStdin")), env=_str_list(body, "Env"),
-            user=body.get("User") or None, workdir=body.get("WorkingDir") or None,
-            detach_keys=body.get("DetachKeys"))
+            user=specgen.opt_str(body.get("User"), "User"),
+            workdir=specgen.opt_str(body.get("WorkingDir"), "WorkingDir"),
+            detach_keys=_detach_keys(body))
         self.set_status(201)
         self.finish(models.exec_create_response(session.id))
 
@@ -60,7 +71,8 @@ class ExecResizeHandler(CtrHandler):
     @web.authenticated
     @authorized
     async def post(self, name: str, version: str | None = None) -> None:
-        height, width = self.q_int("h"), self.q_int("w")
+        height = self.q_int("h", minimum=0, maximum=limits.TTY_SIZE_MAX)
+        width = self.q_int("w", minimum=0, maximum=limits.TTY_SIZE_MAX)
         if height is None or width is None:
             raise errors.bad_request("resize needs both h and w")
         session = await self.backend.run(engine_exec.get_exec, self.rt, name)
@@ -83,7 +95,8 @@ class ExecStartHandler(CtrHandler):
             return
         size = None
         if body.get("h") and body.get("w"):
-            size = (int(body["h"]), int(body["w"]))
+            size = (specgen.number(body["h"], "h", 0, limits.TTY_SIZE_MAX),
+                    specgen.number(body["w"], "w", 0, limits.TTY_SIZE_MAX))
         info = await self.backend.run(session.inspect)
         if info["State"] != "created":
             raise InvalidArgumentError(f"exec session {name[:12]} is {info['State']}: only "
@@ -101,7 +114,7 @@ class ExecStartHandler(CtrHandler):
                 source = await ExecSource.open(self.backend, session, start=True, stdin=True,
                                                tty_size=size)
             except CtrError as exc:
-                message = f"{exc}\n".encode()
+                message = f"{errors.redact_text(str(exc), self.internal_paths())}\n".encode()
                 await client.send(message if tty else mux_frame(STDERR, message))
                 return
             result = await pump_hijacked(client, source, stdin=source.stdin, framed=not tty,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +14,12 @@ from tornado import web
 
 from ...engine import Runtime
 from ...engine.images import Image
-from .. import errors, models
+from .. import errors, models, params
+from ..spool import new_spool_file, spool_dir
 from .base import DOCKER, LIBPOD, CtrHandler
 
 #: Image references contain slashes (localhost/busybox:latest), and clients keep them.
 NAME = r"(?P<name>.+?)"
-
-#: Largest upload accepted in a request body (image import, checkpoint restore).
-MAX_UPLOAD = 16 << 30
-
 
 def _users(rt: Runtime) -> dict[str, int]:
     out: dict[str, int] = {}
@@ -74,37 +71,60 @@ class ImageRemoveHandler(CtrHandler):
             self.reply_json(models.image_libpod_remove_report(image_id, img.names))
 
 
-def upload_dir(rt: Runtime) -> Path:
-    """Where request bodies are spooled: a private directory under the engine's run root."""
-    path = rt.run_root / "uploads"
-    path.mkdir(mode=0o700, exist_ok=True)
-    return path
-
-
 @web.stream_request_body
 class UploadHandler(CtrHandler):
-    """Spools the request body into a temporary file in the engine's run root (never a path
-    the client names), so large tarballs never sit in memory."""
+    """Spools the request body into a file in the engine's run root (server/spool.py: never
+    a path the client names), so large tarballs never sit in memory. Only requests that
+    expect a body (``wants_body``) spool; others discard what they are sent."""
 
     upload: Any = None
 
+    def wants_body(self) -> bool:
+        return self.request.method == "POST"
+
     async def prepare(self) -> None:  # type: ignore[override]
         await super().prepare()
+        if not self.wants_body():
+            return
         if self.request.connection is not None and hasattr(self.request.connection,
                                                            "set_max_body_size"):
-            self.request.connection.set_max_body_size(MAX_UPLOAD)
-        fd, path = tempfile.mkstemp(prefix="upload-", suffix=".tar", dir=upload_dir(self.rt))
-        self.upload = (os.fdopen(fd, "wb"), Path(path))
+            self.request.connection.set_max_body_size(max_upload(self.rt))
+        length = params.as_int("Content-Length", self.request.headers.get("Content-Length"),
+                               0, minimum=0) or 0
+        free = shutil.disk_usage(spool_dir(self.rt)).free
+        if length > free:
+            raise errors.RouteError(413, f"the request body ({length} bytes) is larger than "
+                                    f"the {free} bytes free to receive it", "payload too large")
+        fd, path = new_spool_file(self.rt)
+        self.upload = (os.fdopen(fd, "wb"), path)
+        self.spool_error = ""
 
     def data_received(self, chunk: bytes) -> None:
-        self.upload[0].write(chunk)
+        if self.upload is None or self.spool_error:
+            return
+        try:
+            self.upload[0].write(chunk)
+        except OSError as exc:  # the spool's file system is full: drop the rest, say so
+            self.spool_error = exc.strerror or str(exc)
+            self.upload[0].truncate(0)
 
     def upload_path(self) -> Path:
+        if self.upload is None:
+            raise errors.bad_request("this request takes no body")
+        if self.spool_error:
+            raise errors.RouteError(413, f"the request body could not be received: "
+                                    f"{self.spool_error}", "payload too large")
         fh, path = self.upload
         fh.close()
         if path.stat().st_size == 0:
             raise errors.bad_request("the request body is empty: send the tarball as the body")
         return path  # type: ignore[no-any-return]
+
+    def internal_paths(self) -> list[tuple[str, str]]:
+        paths = super().internal_paths()
+        if self.upload is not None:
+            paths.append((str(self.upload[1]), "the uploaded archive"))
+        return paths
 
     def on_finish(self) -> None:
         if self.upload is not None:
@@ -116,6 +136,13 @@ class UploadHandler(CtrHandler):
     def on_connection_close(self) -> None:
         super().on_connection_close()
         self.on_finish()
+
+
+def max_upload(rt: Runtime) -> int:
+    """The largest request body to spool: an archive holding the engine's largest allowed
+    content (archive_max_size), with room for tar headers and compression overhead."""
+    limit = rt.images.limits.max_size
+    return limit + (limit >> 6) + (1 << 20)
 
 
 class ImageImportHandler(UploadHandler):

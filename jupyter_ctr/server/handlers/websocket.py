@@ -37,9 +37,9 @@ class CtrWebSocketHandler(ExtensionHandlerMixin, WebSocketMixin, WebSocketHandle
     auth_resource = "containers"
     auth_action = "execute"
 
-    def initialize(self, name: str = EXTENSION_NAME, **options: Any) -> None:
+    def initialize(self, name: str = EXTENSION_NAME, **route_options: Any) -> None:
         self.name = name
-        self.options = options
+        self.route_options = route_options  # not self.options: RequestHandler's OPTIONS verb
 
     @property
     def backend(self) -> EngineBackend:
@@ -53,6 +53,7 @@ class CtrWebSocketHandler(ExtensionHandlerMixin, WebSocketMixin, WebSocketHandle
             self, user, self.auth_action, self.auth_resource))
         if not allowed:
             raise web.HTTPError(403, "not authorized to use containers")
+        params.check_request(self.request, self.path_kwargs, self.path_args)
         await self.before_upgrade(*args, **kwargs)
         await super().get(*args, **kwargs)
 
@@ -65,7 +66,12 @@ class CtrWebSocketHandler(ExtensionHandlerMixin, WebSocketMixin, WebSocketHandle
         status = errors.status_for(exc) if exc else status_code
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(errors.error_body(exc, status)))
+        self.finish(json.dumps(errors.redact(errors.error_body(exc, status),
+                                             errors.engine_paths(self.backend.runtime))))
+
+    def public(self, message: str) -> str:
+        """``message`` without the engine's internal paths."""
+        return errors.redact_text(message, errors.engine_paths(self.backend.runtime))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, CtrError):
@@ -124,7 +130,7 @@ class BridgeClientHandler(CtrWebSocketHandler):
         self.close(1000, "exited")
 
     def deliver_error(self, message: str) -> None:
-        self._send(json.dumps(["error", message]))
+        self._send(json.dumps(["error", self.public(message)]))
 
     def drop(self, reason: str) -> None:
         """The bridge gave up on this client (too slow): close it; the browser reconnects."""
@@ -142,9 +148,11 @@ class BridgeClientHandler(CtrWebSocketHandler):
             await bridge.send(message)
             return
         try:
+            if len(message) > params.MAX_JSON_BYTES:
+                raise ValueError("too large")
             msg = json.loads(message)
             kind = msg[0]
-        except (ValueError, TypeError, IndexError, KeyError):
+        except (ValueError, TypeError, IndexError, KeyError, RecursionError):
             self.deliver_error(f"invalid message {message[:80]!r}: want a JSON array such as "
                                '["stdin", "ls\\n"]')
             return
@@ -158,7 +166,7 @@ class BridgeClientHandler(CtrWebSocketHandler):
             else:
                 self.deliver_error(f"unknown message {kind!r}: use stdin, set_size or "
                                    "close_stdin")
-        except (CtrError, OSError, ValueError, IndexError) as exc:
+        except (CtrError, OSError, ValueError, IndexError, OverflowError, TypeError) as exc:
             self.deliver_error(str(exc))
 
 
@@ -211,7 +219,7 @@ class DockerAttachSocket(BridgeClientHandler):
         self.close(1000, "exited")
 
     def deliver_error(self, message: str) -> None:
-        self.close(1011, message[:120])
+        self.close(1011, self.public(message)[:120])
 
     async def on_message(self, message: str | bytes) -> None:  # type: ignore[override]
         if self.bridge is not None:

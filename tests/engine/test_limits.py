@@ -1,0 +1,45 @@
+"""The engine refuses numbers runc or the kernel would refuse at start (issue 9, item 5), so
+the CLI and the REST API fail at create with a message naming the value."""
+
+from __future__ import annotations
+
+import pytest
+
+from jupyter_ctr.engine import Runtime, limits
+from jupyter_ctr.engine.errors import InvalidArgumentError
+from jupyter_ctr.engine.oci import parse_signal
+from tests.conftest import DEMO
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"memory": 2**63}, "memory limit"),
+    ({"memory": "99999999999g"}, "memory limit"),
+    ({"pids_limit": 2**22 + 1}, "pids limit"),
+    ({"stop_timeout": 10**20}, "stop timeout"),
+    ({"restart_policy": "on-failure:99999999999"}, "restart retry count"),
+    ({"stop_signal": "\u017figterm"}, "signal"),
+    ({"stop_signal": 1.5}, "signal"),
+])
+def test_create_refuses_out_of_range(rt: Runtime, kwargs, match) -> None:
+    with pytest.raises(InvalidArgumentError, match=match):
+        rt.create_container(DEMO, ["true"], **kwargs)
+    assert rt.list_containers(all=True) == []
+
+
+def test_stop_refuses_a_timeout_beyond_time(rt: Runtime) -> None:
+    ctr = rt.create_container(DEMO, ["sleep", "100"])
+    ctr.start()
+    with pytest.raises(InvalidArgumentError, match="stop timeout"):
+        ctr.stop(timeout=limits.TIMEOUT_MAX + 1)
+    assert ctr.state.value == "running"
+
+
+def test_check_and_signals() -> None:
+    assert limits.check("x", 5.0, 0, 10) == 5
+    for bad in (5.5, float("nan"), float("inf"), True, "5", 11, -1):
+        with pytest.raises(InvalidArgumentError, match="invalid x"):
+            limits.check("x", bad, 0, 10)
+    assert parse_signal(" 9 ") == 9 and parse_signal("rtmin+1") == parse_signal("SIGRTMIN") + 1
+    for bad in ("\u0669", "SIG\u212aILL", "", "0", "65"):
+        with pytest.raises(InvalidArgumentError):
+            parse_signal(bad)
