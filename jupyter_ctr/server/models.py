@@ -154,6 +154,14 @@ def container_docker_list_item(ctr: Container, insp: dict[str, Any]) -> dict[str
     }
 
 
+def _docker_log_config(host: dict[str, Any]) -> dict[str, Any]:
+    """Docker's LogConfig from libpod's (max-size as inspect shows it, e.g. 10MB)."""
+    log = host.get("LogConfig") or {}
+    size = log.get("Size") or "0B"
+    return {"Type": log.get("Type") or LOG_DRIVER,
+            "Config": {} if size == "0B" else {"max-size": size}}
+
+
 def container_docker_inspect(insp: dict[str, Any]) -> dict[str, Any]:
     """Docker's ``GET /containers/{id}/json``."""
     st = insp["State"]
@@ -196,7 +204,7 @@ def container_docker_inspect(insp: dict[str, Any]) -> dict[str, Any]:
             "NetworkMode": host["NetworkMode"],
             "RestartPolicy": host["RestartPolicy"],
             "AutoRemove": bool(host["AutoRemove"]),
-            "LogConfig": {"Type": "json-file", "Config": {}},
+            "LogConfig": _docker_log_config(host),
             "Privileged": False,
             "Memory": int(host["Memory"]),
             "MemorySwap": int(host["MemorySwap"]),

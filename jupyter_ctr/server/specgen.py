@@ -61,6 +61,28 @@ def _network(mode: str, warnings: list[str]) -> str:
     raise bad_request(f"invalid network mode {mode!r}: use none or host")
 
 
+_LOG_DRIVERS = ("", "k8s-file", "json-file")  # json-file: Docker clients' name for it
+
+
+def _log_size(driver: Any, size: Any, options: Any, field: str) -> int | None:
+    """A log configuration -> conmon's --log-size-max bytes (None: no limit)."""
+    from ..engine.errors import InvalidArgumentError
+    from ..engine.logs import parse_log_size
+
+    if driver is not None and driver not in _LOG_DRIVERS:
+        raise bad_request(f"invalid {field} driver {driver!r}: only k8s-file is supported")
+    opts = _str_map(options, f"{field} options") or {}
+    for key in opts:
+        if key != "max-size":
+            raise bad_request(f"invalid {field} option {key!r}: only max-size is supported")
+    if isinstance(size, bool) or not isinstance(size, (int, type(None))):
+        raise bad_request(f"invalid {field} size: want a number of bytes")
+    try:
+        return parse_log_size(size or opts.get("max-size"))
+    except InvalidArgumentError as exc:
+        raise bad_request(f"{field}: {exc}") from None
+
+
 def _restart(name: str | None, retries: int | None) -> str:
     policy = name or "no"
     if policy == "on-failure" and retries:
@@ -89,6 +111,13 @@ def from_libpod(spec: Mapping[str, Any],
     stop_signal = spec.get("stop_signal")
     stop_timeout = _num(spec.get("stop_timeout"), "stop_timeout")
     deps = _str_list(spec.get("dependencyContainers"), "dependencyContainers") or []
+    log_cfg = spec.get("log_configuration") or {}
+    if not isinstance(log_cfg, Mapping):
+        raise bad_request("invalid log_configuration: want an object")
+    if log_cfg.get("path"):
+        raise bad_request("invalid log_configuration path: the log lives with the container")
+    log_size = _log_size(log_cfg.get("driver") or None, log_cfg.get("size"),
+                         log_cfg.get("options"), "log_configuration")
     kwargs: dict[str, Any] = {
         "image": image,
         "command": _command(_str_list(spec.get("entrypoint"), "entrypoint"),
@@ -108,6 +137,7 @@ def from_libpod(spec: Mapping[str, Any],
         "restart_policy": _restart(spec.get("restart_policy"),
                                    _num(spec.get("restart_tries"), "restart_tries")),
         "depends_on": deps,
+        "log_size_max": log_size,
     }
     if stop_signal:
         kwargs["stop_signal"] = stop_signal
@@ -133,6 +163,11 @@ def from_docker(body: Mapping[str, Any], name: str | None,
     period = _num(host.get("CpuPeriod"), "HostConfig.CpuPeriod") or 100_000
     cpus = nano / 1e9 if nano else (quota / period if quota and quota > 0 else None)
     policy = host.get("RestartPolicy") or {}
+    log_cfg = host.get("LogConfig") or {}
+    if not isinstance(log_cfg, Mapping):
+        raise bad_request("invalid HostConfig.LogConfig: want an object")
+    log_size = _log_size(log_cfg.get("Type") or None, None, log_cfg.get("Config"),
+                         "HostConfig.LogConfig")
     env = _str_list(body.get("Env"), "Env")
     entrypoint = _str_list(body.get("Entrypoint"), "Entrypoint")
     if entrypoint == [""]:
@@ -154,6 +189,7 @@ def from_docker(body: Mapping[str, Any], name: str | None,
         "auto_remove": bool(host.get("AutoRemove")),
         "restart_policy": _restart(policy.get("Name") or None,
                                    _num(policy.get("MaximumRetryCount"), "MaximumRetryCount")),
+        "log_size_max": log_size,
     }
     if body.get("StopSignal"):
         kwargs["stop_signal"] = body["StopSignal"]
