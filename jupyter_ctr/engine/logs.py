@@ -250,11 +250,13 @@ class LogReader:
         """Records from ``start`` (a record boundary) to ``end``, or on and on with ``follow``:
         across rotations, until ``still_running`` says the writer is gone."""
         pos, carry, last_pass = start, b"", False
+        block = PROBE_BLOCK  # grows: a small answer costs a small read, a big one few calls
         while True:
-            want = FORWARD_BLOCK if end is None else min(FORWARD_BLOCK, end - pos)
+            want = block if end is None else min(block, end - pos)
             data = self._pread(pos, want) if want > 0 else b""
             if data:
                 pos += len(data)
+                block = min(block * 2, FORWARD_BLOCK)
                 buf = carry + data if carry else data
                 off = pos - len(buf)
                 lines = buf.split(b"\n")
@@ -306,7 +308,7 @@ class LogReader:
         line that goes on after ``before``). Skips other streams' records with ``rfind``."""
         want = stream.encode()
         needle = b" " + want + b" "
-        for start, body in self._bodies_backward(before, 0):
+        for _start, body in self._bodies_backward(before, 0):
             i = len(body)
             while (i := body.rfind(needle, 0, i)) >= 0:
                 ls = body.rfind(b"\n", 0, i) + 1
