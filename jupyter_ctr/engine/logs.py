@@ -33,6 +33,10 @@ from .errors import InvalidArgumentError
 BACK_BLOCK = 1 << 16
 FORWARD_BLOCK = 1 << 20
 PROBE_BLOCK = 1 << 13
+#: How far back a reading that starts mid-log looks for the beginning of a line that goes on
+#: past its start (--since, a tail bounded by --since). Further back than that, the line is
+#: taken as beginning at the start, as podman always does.
+LOOKBACK_LIMIT = 1 << 20
 #: conmon's read buffer: a smaller --log-size-max would rotate on every record. Podman's
 #: containers.conf (log_size_max) and CRI-O refuse sizes below it; so do we.
 MIN_LOG_SIZE = 8192
@@ -286,14 +290,18 @@ class LogReader:
             time.sleep(self.poll_interval)
 
     # -- backwards ---------------------------------------------------------------------------
-    def _bodies_backward(self, end: int, floor: int) -> Iterator[tuple[int, bytes]]:
-        """Blocks of whole records in [floor, end), newest block first, as (offset, bytes)."""
+    def _bodies_backward(self, end: int, floor: int,
+                         floor_is_record: bool = True) -> Iterator[tuple[int, bytes]]:
+        """Blocks of whole records in [floor, end), newest block first, as (offset, bytes).
+        ``floor`` is a record boundary unless ``floor_is_record`` is False."""
         pos, carry = end, b""
         while pos > floor:
             start = max(floor, pos - BACK_BLOCK)
             buf = self._pread(start, pos - start) + carry
             pos = start
-            if start > floor:
+            if start > floor or not floor_is_record:
+                if start == floor and b"\n" not in buf[:-1]:
+                    return
                 nl = buf.find(b"\n")
                 if nl == len(buf) - 1:  # one record longer than a block: read further back
                     carry = buf
@@ -308,7 +316,8 @@ class LogReader:
         line that goes on after ``before``). Skips other streams' records with ``rfind``."""
         want = stream.encode()
         needle = b" " + want + b" "
-        for _start, body in self._bodies_backward(before, 0):
+        floor = max(0, before - LOOKBACK_LIMIT)
+        for _start, body in self._bodies_backward(before, floor, floor == 0):
             i = len(body)
             while (i := body.rfind(needle, 0, i)) >= 0:
                 ls = body.rfind(b"\n", 0, i) + 1
