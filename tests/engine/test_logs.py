@@ -340,3 +340,30 @@ def test_logs_follow_across_rotations(rt: Runtime) -> None:
     assert lines == [f"line-{i}-" + "." * 32 for i in range(300)]
     assert wait_until(lambda: ctr.state is ContainerState.EXITED)
     assert ctr.config["log_size_max"] == 10_000
+
+
+def test_reading_ends_at_the_size_it_began_with(tmp_path: Path) -> None:
+    # A flood must not keep a reading without --follow going: it stops where the log ended
+    # when it began.
+    log = tmp_path / "ctr.log"
+    write_log(log, [(BASE + i, "stdout", "F", str(i)) for i in range(3)])
+    lines = read_log(log)
+    first = next(lines)
+    with open(log, "ab") as fh:
+        fh.write(b"".join(record((BASE + i, "stdout", "F", str(i))) for i in range(3, 100)))
+    assert [first.text, *(x.text for x in lines)] == ["0", "1", "2"]
+
+
+def test_tail_of_a_flood_is_whole_lines(rt: Runtime) -> None:
+    # The repro: `logs --tail 5` of a container printing as fast as it can gave 4 whole
+    # lines and a piece of the line conmon was writing. (max-size keeps the flood's log small.)
+    text = "0123456789abcdefghij"
+    ctr = rt.create_container(DEMO, ["yes", text], log_size_max="20m")
+    ctr.start()
+    try:
+        assert wait_until(lambda: ctr.log_path.stat().st_size > 1 << 20)
+        for _ in range(3):
+            lines = list(ctr.logs(tail=5))
+            assert [(x.text, x.partial) for x in lines] == [(text, False)] * 5
+    finally:
+        ctr.stop(timeout=0)
