@@ -133,6 +133,18 @@ def _key_values(items: Iterable[str] | None) -> dict[str, str]:
     return out
 
 
+def _log_size(items: Iterable[str] | None) -> str | None:
+    """``--log-opt max-size=SIZE`` (the only log option of the k8s-file driver we honour)."""
+    size = None
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if key != "max-size" or not sep:
+            raise InvalidArgumentError(f"invalid log option {item!r}: only max-size=SIZE is "
+                                       "supported")
+        size = value
+    return size
+
+
 def _filters(items: Iterable[str] | None) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for item in items or []:
@@ -531,7 +543,8 @@ def _create(rt: Runtime, args: argparse.Namespace) -> Container:
         labels=_key_values(args.label), stop_signal=args.stop_signal,
         stop_timeout=args.stop_timeout, memory=args.memory, pids_limit=args.pids_limit,
         cpus=args.cpus, network=args.network, auto_remove=args.rm,
-        restart_policy=args.restart, depends_on=_split_commas(args.requires))
+        restart_policy=args.restart, depends_on=_split_commas(args.requires),
+        log_size_max=_log_size(args.log_opt))
 
 
 def cmd_create(rt: Runtime, args: argparse.Namespace) -> int:
@@ -849,6 +862,9 @@ def _add_create_options(p: argparse.ArgumentParser) -> None:
                    help="key sequence that detaches from -i/-t runs (default ctrl-p,ctrl-q)")
     p.add_argument("--restart", default="no", metavar="POLICY",
                    help="restart policy: no, always, on-failure[:N], unless-stopped")
+    p.add_argument("--log-opt", action="append", metavar="max-size=SIZE",
+                   help="log option: max-size=SIZE (e.g. 10m) makes conmon start a new log "
+                        "file when the log would grow past SIZE")
     p.add_argument("--requires", action="append", metavar="CTR[,CTR]",
                    help="containers that must run before this one (started by start/run)")
     # One REMAINDER positional: options end at IMAGE and everything after it is the command,

@@ -422,7 +422,7 @@ def _restore_locked(ctr: Container, opts: CheckpointOptions, criu: str,
             tty=bool(ctr.config["tty"]), stdin=bool(ctr.config["stdin"]),
             exit_command=rt.exit_command(ctr.id, run_token), extra_env=rt.exit_command_env(),
             restore_path=image_dir, runtime_args=_criu_args(rt, criu),
-            runtime_opts=runtime_opts)
+            runtime_opts=runtime_opts, log_size_max=ctr.config.get("log_size_max"))
         duration = time.monotonic() - began
     except (CtrError, OSError) as exc:
         ctr._state["error"] = f"restore failed: {exc}"

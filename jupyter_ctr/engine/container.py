@@ -406,7 +406,8 @@ class Container:
                 ctr_id=self._id, name=self.name, bundle=self.bundle, log_path=self.log_path,
                 tty=bool(self.config["tty"]), stdin=bool(self.config["stdin"]),
                 exit_command=self._rt.exit_command(self._id, run_token),
-                extra_env=self._rt.exit_command_env())
+                extra_env=self._rt.exit_command_env(),
+                log_size_max=self.config.get("log_size_max"))
         except CtrError as exc:
             self._state["error"] = str(exc)
             self._fail_and_cleanup()
@@ -1127,6 +1128,8 @@ class Container:
             return self._inspect_unlocked()
 
     def _inspect_unlocked(self) -> dict[str, Any]:
+        from .logs import human_size
+
         cfg, st = self.config, self._state
         state = S(st["state"])
         storage = self._storage()
@@ -1215,6 +1218,8 @@ class Container:
                 "Privileged": False,
                 "CapAdd": [],
                 "CapDrop": [],
+                "LogConfig": {"Type": "k8s-file", "Config": None, "Path": str(self.log_path),
+                              "Tag": "", "Size": human_size(cfg.get("log_size_max") or 0)},
             },
         }
 

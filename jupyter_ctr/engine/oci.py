@@ -83,13 +83,15 @@ class OCIRuntime:
                stdin: bool, exit_command: list[str],
                extra_env: dict[str, str] | None = None, restore_path: Path | None = None,
                runtime_args: Sequence[str] = (),
-               runtime_opts: Sequence[str] = ()) -> CreateResult:
+               runtime_opts: Sequence[str] = (),
+               log_size_max: int | None = None) -> CreateResult:
         """Start conmon, which runs ``runc create``; returns once the container pid is known.
 
         With ``restore_path`` conmon runs ``runc restore --detach --image-path restore_path``
         instead (the container is running when this returns: no ``start`` follows).
         ``runtime_args`` go before runc's subcommand (``--criu PATH``), ``runtime_opts`` after
-        it (``--work-path=DIR``, ``--tcp-established``).
+        it (``--work-path=DIR``, ``--tcp-established``). With ``log_size_max`` conmon replaces
+        the log by an empty file before a write would make it larger.
         """
         extra_args: list[str] = []
         for arg in runtime_args:
@@ -103,6 +105,8 @@ class OCIRuntime:
             "--log-level", "error", "--conmon-pidfile", str(bundle / "conmon.pid"),
             "--full-attach",
         ]
+        if log_size_max:
+            argv += ["--log-size-max", str(log_size_max)]
         if tty:
             argv.append("-t")
         if stdin:

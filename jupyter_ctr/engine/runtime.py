@@ -199,10 +199,12 @@ class Runtime:
         memory: int | str | None = None, pids_limit: int | None = None,
         cpus: float | None = None, network: str = "none", auto_remove: bool = False,
         restart_policy: str = "no", depends_on: Sequence[str | Container] = (),
+        log_size_max: int | str | None = None,
     ) -> Container:
         """Create a container (state CONFIGURED) from an image. Validates everything first."""
         import secrets
 
+        from .logs import parse_log_size
         from .spec import resolve_user
 
         img = self.images.get(image)
@@ -225,6 +227,7 @@ class Runtime:
                                        f"got {stop_timeout!r}")
         limits.check("stop timeout", stop_timeout, 0, limits.TIMEOUT_MAX)
         mem = _parse_memory(memory)
+        log_size = parse_log_size(log_size_max)  # --log-opt max-size: conmon rotates the log
         if pids_limit is not None and (not isinstance(pids_limit, int) or pids_limit <= 0):
             raise InvalidArgumentError(f"pids limit must be a positive integer, got {pids_limit!r}")
         if pids_limit is not None:
@@ -252,7 +255,7 @@ class Runtime:
             "memory": mem, "pids_limit": pids_limit, "cpus": cpus, "network": network,
             "auto_remove": bool(auto_remove), "created": time.time_ns(),
             "restart_policy": policy, "restart_retries": retries,
-            "dependencies": dependencies,
+            "dependencies": dependencies, "log_size_max": log_size,
         }
         return self.add_container(config, new_state())
 

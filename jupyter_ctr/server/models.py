@@ -154,6 +154,13 @@ def container_docker_list_item(ctr: Container, insp: dict[str, Any]) -> dict[str
     }
 
 
+def _docker_log_config(host: dict[str, Any]) -> dict[str, Any]:
+    """Docker's LogConfig from libpod's (max-size as inspect shows it, e.g. 10MB). The type
+    stays json-file: docker-py's ``containers.run`` reads logs only for json-file/journald."""
+    size = (host.get("LogConfig") or {}).get("Size") or "0B"
+    return {"Type": "json-file", "Config": {} if size == "0B" else {"max-size": size}}
+
+
 def container_docker_inspect(insp: dict[str, Any]) -> dict[str, Any]:
     """Docker's ``GET /containers/{id}/json``."""
     st = insp["State"]
@@ -196,7 +203,7 @@ def container_docker_inspect(insp: dict[str, Any]) -> dict[str, Any]:
             "NetworkMode": host["NetworkMode"],
             "RestartPolicy": host["RestartPolicy"],
             "AutoRemove": bool(host["AutoRemove"]),
-            "LogConfig": {"Type": "json-file", "Config": {}},
+            "LogConfig": _docker_log_config(host),
             "Privileged": False,
             "Memory": int(host["Memory"]),
             "MemorySwap": int(host["MemorySwap"]),

@@ -116,6 +116,28 @@ def _network(mode: str, warnings: list[str]) -> str:
     raise bad_request(f"invalid network mode {mode!r}: use none or host")
 
 
+_LOG_DRIVERS = ("", "k8s-file", "json-file")  # json-file: Docker clients' name for it
+
+
+def _log_size(driver: Any, size: Any, options: Any, field: str) -> int | None:
+    """A log configuration -> conmon's --log-size-max bytes (None: no limit)."""
+    from ..engine.errors import InvalidArgumentError
+    from ..engine.logs import parse_log_size
+
+    if driver is not None and driver not in _LOG_DRIVERS:
+        raise bad_request(f"invalid {field} driver {driver!r}: only k8s-file is supported")
+    opts = _str_map(options, f"{field} options") or {}
+    for key in opts:
+        if key != "max-size":
+            raise bad_request(f"invalid {field} option {key!r}: only max-size is supported")
+    if isinstance(size, bool) or not isinstance(size, (int, type(None))):
+        raise bad_request(f"invalid {field} size: want a number of bytes")
+    try:
+        return parse_log_size(size or opts.get("max-size"))
+    except InvalidArgumentError as exc:
+        raise bad_request(f"{field}: {exc}") from None
+
+
 def _restart(name: str | None, retries: int | None) -> str:
     policy = name or "no"
     if policy == "on-failure" and retries:
@@ -148,6 +170,13 @@ def from_libpod(spec: Mapping[str, Any],
     stop_signal = _signal(spec.get("stop_signal"), "stop_signal")
     stop_timeout = _num(spec.get("stop_timeout"), "stop_timeout", 0, limits.TIMEOUT_MAX)
     deps = _str_list(spec.get("dependencyContainers"), "dependencyContainers") or []
+    log_cfg = spec.get("log_configuration") or {}
+    if not isinstance(log_cfg, Mapping):
+        raise bad_request("invalid log_configuration: want an object")
+    if log_cfg.get("path"):
+        raise bad_request("invalid log_configuration path: the log lives with the container")
+    log_size = _log_size(log_cfg.get("driver") or None, log_cfg.get("size"),
+                         log_cfg.get("options"), "log_configuration")
     kwargs: dict[str, Any] = {
         "image": image,
         "command": _command(_str_list(spec.get("entrypoint"), "entrypoint"),
@@ -168,6 +197,7 @@ def from_libpod(spec: Mapping[str, Any],
                                    _num(spec.get("restart_tries"), "restart_tries", 0,
                                         limits.RETRIES_MAX)),
         "depends_on": deps,
+        "log_size_max": log_size,
     }
     if stop_signal:
         kwargs["stop_signal"] = stop_signal
@@ -194,6 +224,9 @@ def from_docker(body: Mapping[str, Any], name: str | None,
     _num(host.get("CpuShares"), "HostConfig.CpuShares", 0, limits.CPU_SHARES_MAX)
     cpus = nano / 1e9 if nano else _cpus(quota, period, "HostConfig.Cpu")
     policy = _obj(host, "RestartPolicy", "HostConfig")
+    log_cfg = _obj(host, "LogConfig", "HostConfig")
+    log_size = _log_size(log_cfg.get("Type") or None, None, log_cfg.get("Config"),
+                         "HostConfig.LogConfig")
     env = _str_list(body.get("Env"), "Env")
     entrypoint = _str_list(body.get("Entrypoint"), "Entrypoint")
     if entrypoint == [""]:
@@ -217,6 +250,7 @@ def from_docker(body: Mapping[str, Any], name: str | None,
                                    _num(policy.get("MaximumRetryCount"),
                                         "HostConfig.RestartPolicy.MaximumRetryCount", 0,
                                         limits.RETRIES_MAX)),
+        "log_size_max": log_size,
     }
     stop_signal = _signal(body.get("StopSignal"), "StopSignal")
     if stop_signal:
