@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import signal as signal_mod
-import subprocess
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -123,6 +121,8 @@ class OCIRuntime:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env.update(extra_env or {})
         procs.log.debug("exec %s", " ".join(argv))
+        import subprocess  # here: commands that start nothing do not pay for its import
+
         try:
             try:
                 # cwd: conmon writes files such as "oom" into its working directory.
@@ -158,6 +158,8 @@ class OCIRuntime:
                    what: str = "the container pid") -> dict[str, Any] | None:
         """One JSON line from a conmon pipe; None at EOF. Also the reader of exec sessions'
         sync and attach pipes (engine/exec.py). OCIRuntimeError after ``timeout`` seconds."""
+        import select
+
         buf = b""
         deadline = time.monotonic() + timeout
         while b"\n" not in buf:
