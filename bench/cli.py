@@ -143,6 +143,8 @@ class Side:
                 raise RuntimeError(f"{self.key}: `true` has not exited after 10 s")
             time.sleep(0.05)
         self.quiesce()
+        # the running one's conmon stays: later cycles must not wait for it to go
+        self.exclude += pids_referencing(self.quiet_dirs, self.exclude)
 
     def remove_kept(self) -> None:
         if self.kept:

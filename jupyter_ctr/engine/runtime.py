@@ -97,7 +97,7 @@ class Runtime:
             self._oci = OCIRuntime(
                 procs.find_binary(self.config.runtime), procs.find_binary(self.config.conmon),
                 state_dir=self.run_root / "runc", exits_dir=self.run_root / "exits",
-                socks_dir=self.socks_dir)
+                socks_dir=self.socks_dir, shortcuts=self.config.runtime_shortcuts)
         return self._oci
 
     @property
