@@ -987,12 +987,39 @@ def cmd_stats(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 # -- parser ------------------------------------------------------------------------------------
+def _terminal_columns() -> int:
+    """What shutil.get_terminal_size() says: $COLUMNS, else the terminal's, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
 def _parser_class() -> type[argparse.ArgumentParser]:
     """``argparse.ArgumentParser`` reporting usage errors as podman does: ``Error: ...`` and
     exit 125 (made on first use: argparse is not imported until a parser is built)."""
     import argparse
 
+    class HelpFormatter(argparse.HelpFormatter):
+        """argparse's, measuring the terminal without shutil: argparse makes a formatter in
+        every add_argument, and importing shutil (bz2, lzma, zlib) costs each command ~2 ms."""
+
+        def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                     width: int | None = None) -> None:
+            super().__init__(prog, indent_increment, max_help_position,
+                             _terminal_columns() - 2 if width is None else width)
+
     class ArgumentParser(argparse.ArgumentParser):
+        def __init__(self, *args: Any, **kw: Any) -> None:
+            kw.setdefault("formatter_class", HelpFormatter)  # subcommands' parsers too
+            super().__init__(*args, **kw)
+
         def error(self, message: str) -> NoReturn:
             _error(message)
             print(f"See '{self.prog} --help'", file=sys.stderr)

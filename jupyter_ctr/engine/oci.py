@@ -63,14 +63,31 @@ class OCIRuntime:
 
     def __init__(self, runtime_path: str, conmon_path: str, state_dir: Path, exits_dir: Path,
                  socks_dir: Path, shortcuts: bool = False) -> None:
-        self.path = runtime_path
+        # Names or paths, looked up on PATH at first use (RuntimeMissingError then): a command
+        # that only reads state (ps, inspect) never needs the binaries.
+        self._binaries = {"path": runtime_path, "conmon_path": conmon_path}
+        self._resolved: dict[str, str] = {}
         self.name = Path(runtime_path).name
-        self.conmon_path = conmon_path
         self.state_dir = state_dir
         self.exits_dir = exits_dir
         self.socks_dir = socks_dir
         #: EngineSettings.runtime_shortcuts: do what runc does itself where that is simple.
         self.shortcuts = shortcuts
+
+    @property
+    def path(self) -> str:
+        """The runtime's absolute path."""
+        return self._binary("path")
+
+    @property
+    def conmon_path(self) -> str:
+        """conmon's absolute path."""
+        return self._binary("conmon_path")
+
+    def _binary(self, key: str) -> str:
+        if key not in self._resolved:
+            self._resolved[key] = procs.find_binary(self._binaries[key])
+        return self._resolved[key]
 
     def _argv(self, *args: str) -> list[str]:
         return [self.path, "--root", str(self.state_dir), *args]

@@ -14,7 +14,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import procs
 from .container import Container, new_state
 from .errors import (
     ContainerRemovedError,
@@ -92,10 +91,11 @@ class Runtime:
     # -- layout ---------------------------------------------------------------------------
     @property
     def oci(self) -> OCIRuntime:
-        """The OCI runtime and conmon, resolved on first use (RuntimeMissingError if absent)."""
+        """The OCI runtime and conmon, found on PATH when first run (RuntimeMissingError if
+        absent)."""
         if self._oci is None:
             self._oci = OCIRuntime(
-                procs.find_binary(self.config.runtime), procs.find_binary(self.config.conmon),
+                self.config.runtime, self.config.conmon,
                 state_dir=self.run_root / "runc", exits_dir=self.run_root / "exits",
                 socks_dir=self.socks_dir, shortcuts=self.config.runtime_shortcuts)
         return self._oci
@@ -194,8 +194,6 @@ class Runtime:
         restart_policy: str = "no", depends_on: Sequence[str | Container] = (),
     ) -> Container:
         """Create a container (state CONFIGURED) from an image. Validates everything first."""
-        import secrets
-
         from .spec import resolve_user
 
         img = self.images.get(image)
@@ -231,7 +229,7 @@ class Runtime:
             dep_ctr = dep if isinstance(dep, Container) else self.lookup_container(dep)
             dependencies.append(dep_ctr.id)
         label_map = {str(k): str(v) for k, v in (labels or {}).items()}
-        ctr_id = secrets.token_hex(32)
+        ctr_id = os.urandom(32).hex()  # secrets.token_hex, without importing hmac/hashlib
         config: dict[str, Any] = {
             "id": ctr_id, "name": name, "image": img.names[0] if img.names else img.id,
             "image_id": img.id, "image_rootfs": str(img.rootfs), "command": args,
@@ -260,14 +258,13 @@ class Runtime:
 
     def _generate_name(self) -> str:
         import random
-        import secrets
 
         taken = {cfg["name"] for _, cfg, _ in self.store.all_containers()}
         for _ in range(100):
             candidate = f"{random.choice(_ADJECTIVES)}_{random.choice(_NOUNS)}"
             if candidate not in taken:
                 return candidate
-        return f"ctr_{secrets.token_hex(4)}"
+        return f"ctr_{os.urandom(4).hex()}"
 
     def lookup_container(self, name_or_id: str) -> Container:
         """Find a container by name, full id or unique id prefix."""
