@@ -34,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Sequence
@@ -65,6 +66,7 @@ TITLES = {"version": "`--version`", "ps": "`ps -a` (2 containers)",
           "start": "  start", "stop": "  stop -t 0", "rm": "  rm"}
 TARGETS = {"ps": 1.5, "cycle": 0.7}  # ours / podman, medians, must be <= this
 DEVNULL = subprocess.DEVNULL
+COMMAND_TIMEOUT = 120.0  # seconds: a hung command is killed (and then fails its side)
 
 
 def log(msg: str) -> None:
@@ -88,12 +90,20 @@ class Side:
 
     def run(self, *args: str, out: bool = False) -> tuple[float, str]:
         """Run one command; (seconds, stdout). Output goes to a temp file, never a pipe:
-        ``start`` hands the container's stdio to conmon, which would keep a pipe open."""
+        ``start`` hands the container's stdio to conmon, which would keep a pipe open.
+
+        The wait is a plain blocking one: ``Popen.wait(timeout=...)`` polls with growing
+        sleeps, which would round every sample up (to 31.5 ms, 63.5 ms, ...)."""
         with tempfile.TemporaryFile() as fout, tempfile.TemporaryFile() as ferr:
             argv = [*self.base, *args]
             t0 = time.perf_counter()
-            rc = subprocess.call(argv, stdin=DEVNULL, stdout=fout, stderr=ferr, env=self.env,
-                                 timeout=120)
+            proc = subprocess.Popen(argv, stdin=DEVNULL, stdout=fout, stderr=ferr, env=self.env)
+            watchdog = threading.Timer(COMMAND_TIMEOUT, proc.kill)
+            watchdog.start()
+            try:
+                rc = proc.wait()
+            finally:
+                watchdog.cancel()
             dt = time.perf_counter() - t0
             if rc != 0:
                 ferr.seek(0)

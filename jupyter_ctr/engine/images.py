@@ -24,20 +24,13 @@ from __future__ import annotations
 import copy
 import errno
 import fcntl
-import gzip
-import hashlib
 import io
 import json
-import lzma
 import os
-import platform
 import re
 import shutil
 import stat
-import tarfile
-import tempfile
 import time
-import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -54,6 +47,12 @@ from .errors import (
     RuntimeMissingError,
 )
 from .store import StateStore
+
+# The archive modules (tarfile, gzip, lzma, zlib, hashlib, tempfile) are imported by the
+# functions that import images: creating a container only looks an image up.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import tarfile
 
 DEFAULT_PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_DOMAIN = "localhost"
@@ -99,7 +98,7 @@ _HOST_ARCH = {
 
 def host_architecture() -> str:
     """The host's architecture in OCI (GOARCH) spelling."""
-    machine = platform.machine()
+    machine = os.uname().machine  # what platform.machine() reads, without its import
     return _HOST_ARCH.get(machine, machine)
 
 
@@ -383,6 +382,11 @@ class _MemberGuard:
 
 
 def _is_corrupt_archive_error(exc: BaseException) -> bool:
+    import gzip
+    import lzma
+    import tarfile
+    import zlib
+
     if isinstance(exc, (tarfile.ReadError, tarfile.CompressionError, tarfile.HeaderError,
                         EOFError, zlib.error, lzma.LZMAError, gzip.BadGzipFile)):
         return True
@@ -401,6 +405,8 @@ def _extract_tarball(archive: Path, dest: Path, origin: str,
             f"{origin} is zstd-compressed, which this Python cannot read: decompress it first "
             "(zstd -d)"
         )
+    import tarfile
+
     guard = guard or _MemberGuard(origin)
     try:
         tar = tarfile.open(archive, "r:*")
@@ -466,6 +472,8 @@ def _scan_rootfs(rootfs: Path, origin: str) -> int:
 
 
 def _sha256_file(path: Path) -> str:
+    import hashlib
+
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -643,6 +651,8 @@ def _find_static_busybox(configured: str | Path | None) -> Path:
 
 def _write_demo_tarball(busybox: Path, out: Path) -> None:
     """A reproducible busybox rootfs tarball: sorted entries, fixed owner and mtime."""
+    import tarfile
+
     listing = procs.run([str(busybox), "--list"]).stdout.decode()
     applets = sorted({a for a in listing.split() if re.fullmatch(r"[A-Za-z0-9_.\[\]-]+", a)
                       and a not in ("busybox", ".", "..")})
@@ -965,6 +975,8 @@ class ImageStore:
     @contextmanager
     def _staging(self) -> Iterator[Path]:
         """A private directory under images/, locked while in use, always removed after."""
+        import tempfile
+
         path = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=self.images_dir))
         fd = os.open(path / _STAGING_LOCK, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
         try:
