@@ -146,12 +146,7 @@ class Side:
             cid = self.run("create", self.image, *args, out=True)[1].split()[-1]
             self.kept.append(cid)
             self.run("start", cid)
-        deadline = time.monotonic() + 10
-        while self.run("inspect", "--format", "{{.State.Status}}", self.kept[1],
-                       out=True)[1].strip() != "exited":
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{self.key}: `true` has not exited after 10 s")
-            time.sleep(0.05)
+        self.run("wait", self.kept[1])
         self.quiesce()
         # the running one's conmon stays: later cycles must not wait for it to go
         self.exclude += pids_referencing(self.quiet_dirs, self.exclude)
