@@ -181,7 +181,11 @@ class Container:
             code = int(text)
         except ValueError:
             code = -1
-        self._state.update(exit_code=code, finished_at=mtime, pid=0)
+        # The file's mtime is the kernel's coarse clock, up to a tick behind time.time_ns():
+        # a process that exits at once (started through the exec FIFO) would seem to finish
+        # before it started.
+        finished = max(mtime, int(self._state.get("started_at") or 0))
+        self._state.update(exit_code=code, finished_at=finished, pid=0)
         self._set(S.STOPPED)
         self._rt.store.set_exit_code(self._id, code)
         if self._state.get("stopped_by_user") is False and code == 137 and self.config.get(
