@@ -7,50 +7,52 @@ Commands and flags carry podman's names so that podman habits work. Engine error
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import json
-import logging
 import os
-import re
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime
-from typing import Any, NoReturn
 
 from . import __version__
-from .engine import (
-    Container,
+from .engine.errors import (
     ContainerRemovedError,
     ContainerRunningError,
-    ContainerState,
     ContainerStoppedError,
     CtrError,
     InvalidArgumentError,
-    LogLine,
     NoSuchContainerError,
-    Runtime,
+    NoSuchImageError,
 )
-from .engine.errors import NoSuchImageError
-from .engine.oci import parse_signal
-from .engine.runtime import NETWORK_MODES
 from .engine.timeutil import human_duration
+
+# Start-up matters here (scripts run many short commands): the engine and anything only some
+# commands need are imported where they are used, and main() builds the parser of the one
+# command given (see build_parser). typing and argparse are not needed to import this module.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable, Iterable, Iterator, Sequence
+    from typing import Any, NoReturn
+
+    from .engine import Container, LogLine, Runtime
+    from .gotemplate import Format
+
+    Command = Callable[[Runtime, argparse.Namespace], int]
 
 #: podman's exit code when the engine, not the container, failed.
 ENGINE_ERROR = 125
 #: What a shell reports for a command ended by Ctrl-C.
 INTERRUPTED = 130
 
-LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
-              "warning": logging.WARNING, "error": logging.ERROR, "fatal": logging.CRITICAL,
-              "panic": logging.CRITICAL}
-
-Command = Callable[[Runtime, argparse.Namespace], int]
+LOG_LEVELS = {"debug": 10, "info": 20, "warn": 30, "warning": 30, "error": 40, "fatal": 50,
+              "panic": 50}  # logging's DEBUG..CRITICAL
 
 IMAGE_AND_COMMAND = "IMAGE [COMMAND [ARG...]]"
+FORMAT_HELP = ("json, or a Go template of the fields {fields} (e.g. '{{{{.Names}}}} "
+               "{{{{.Status}}}}'); 'table TEMPLATE' adds a header row")
+INSPECT_FORMAT_HELP = ("json (default), or a Go template of the JSON's paths, e.g. "
+                       "'{{.State.Status}}', '{{json .Config}}', '{{index .Config.Labels \"k\"}}'")
 
 
 # -- output helpers ----------------------------------------------------------------------------
@@ -89,8 +91,62 @@ def _write_log_line(line: LogLine, timestamps: bool = False) -> None:
     stream.flush()
 
 
+# -- --format (podman's: json, or a Go template, optionally "table ...") ------------------------
+#: Go's zero time as Unix seconds: what podman's JSON shows for "never".
+GO_ZERO_UNIX = -62135596800
+PS_HEADERS = {"ID": "CONTAINER ID", "CreatedHuman": "CREATED", "Names": "NAMES"}
+IMAGE_HEADERS = {"ID": "IMAGE ID", "Id": "IMAGE ID", "CreatedSince": "CREATED",
+                 "CreatedTime": "CREATED AT"}
+
+
+def _format(spec: str | None, name: str) -> Format | None:
+    """The parsed ``--format``, or None without one; a bad template is an InvalidArgumentError
+    (exit 125) naming the problem, raised before any work is done."""
+    if spec is None:
+        return None
+    from .gotemplate import Format, TemplateError
+
+    try:
+        fmt = Format(spec, name)
+    except TemplateError as exc:
+        raise InvalidArgumentError(f"invalid --format {spec!r}: {exc}") from None
+    if not fmt.is_json and fmt.template is None:
+        return None  # "table" alone: the default table
+    return fmt
+
+
+def _print_formatted(fmt: Format, items: list[Any],
+                     headers: dict[str, str] | None = None) -> None:
+    """Each item through the template (tables with a header row when ``headers``)."""
+    from .gotemplate import TemplateError, header_name
+
+    try:
+        lines = fmt.lines(items, (lambda f: header_name(f, headers)) if headers is not None
+                          else None)
+    except TemplateError as exc:
+        raise InvalidArgumentError(str(exc)) from None
+    for line in lines:
+        print(line)
+    sys.stdout.flush()
+
+
+def _print_json(data: Any, indent: int = 4) -> None:
+    import json
+
+    print(json.dumps(data, indent=indent), flush=True)
+
+
+def _go_time(seconds: float, ns: int | None = None) -> str:
+    """A time as Go's ``time.Time`` prints it: ``2026-11-30 02:56:57.4618 +0000 UTC``."""
+    from datetime import datetime
+
+    t = datetime.fromtimestamp(int(seconds)).astimezone()
+    frac = "" if ns is None else f"{ns % 1_000_000_000:09d}".rstrip("0")
+    return f"{t:%Y-%m-%d %H:%M:%S}{'.' + frac if frac else ''} {t:%z} {t.tzname()}"
+
+
 # -- argument parsing helpers ------------------------------------------------------------------
-_DURATION_RE = re.compile(r"(?:(\d+(?:\.\d*)?)(ns|us|µs|ms|s|m|h))")
+_DURATION = r"(?:(\d+(?:\.\d*)?)(ns|us|µs|ms|s|m|h))"
 _DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0,
                    "h": 3600.0}
 
@@ -99,12 +155,15 @@ def parse_time(value: str, now: float | None = None) -> float:
     """``--since``/``--until`` values as podman takes them: a Unix timestamp, an RFC3339 (or
     ISO 8601) time, local when it names no zone, or a Go duration (``10m``, ``1h30m``) back
     from now. Returns Unix seconds."""
+    import re
+    from datetime import datetime
+
     text = value.strip()
     now = time.time() if now is None else now
     if re.fullmatch(r"\d+(\.\d+)?", text):
         return float(text)
-    if text and re.fullmatch(f"{_DURATION_RE.pattern}+", text):
-        total = sum(float(n) * _DURATION_UNITS[u] for n, u in _DURATION_RE.findall(text))
+    if text and re.fullmatch(f"{_DURATION}+", text):
+        total = sum(float(n) * _DURATION_UNITS[u] for n, u in re.findall(_DURATION, text))
         return now - total
     iso = re.sub(r"(\.\d{6})\d+", r"\1", text)  # fromisoformat stops at microseconds
     try:
@@ -386,6 +445,8 @@ def cmd_exec(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_checkpoint(rt: Runtime, args: argparse.Namespace) -> int:
+    import json
+
     from .engine.checkpoint import CheckpointOptions
 
     if args.export and len(args.containers) > 1:
@@ -410,6 +471,8 @@ def cmd_checkpoint(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_restore(rt: Runtime, args: argparse.Namespace) -> int:
+    import json
+
     from .engine.checkpoint import CheckpointOptions, restore_container
 
     if args.name and not args.import_:
@@ -441,6 +504,8 @@ def cmd_restore(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_info(rt: Runtime, args: argparse.Namespace) -> int:
+    import json
+
     from .engine.health import host_info
 
     info = host_info(rt)
@@ -480,7 +545,18 @@ def cmd_image_import(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_image_ls(rt: Runtime, args: argparse.Namespace) -> int:
+    fmt = _format(args.format, "images")
     images = sorted(rt.list_images(), key=lambda i: i.created, reverse=True)
+    if fmt is not None:
+        users: dict[str, int] = {}
+        for _, cfg, _ in rt.store.all_containers():
+            users[cfg.get("image_id", "")] = users.get(cfg.get("image_id", ""), 0) + 1
+        if fmt.is_json:
+            _print_json([_image_json(img, users.get(img.id, 0)) for img in images])
+        else:
+            _print_formatted(fmt, [row for img in images for row in _image_fields(
+                img, users.get(img.id, 0), time.time(), args.no_trunc)], IMAGE_HEADERS)
+        return 0
     if args.quiet:
         for img in images:
             print(_short(img.id, args.no_trunc))
@@ -508,13 +584,17 @@ def cmd_image_rm(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_image_inspect(rt: Runtime, args: argparse.Namespace) -> int:
+    fmt = _format(args.format, "inspect")
     found, missing = [], []
     for ref in args.images:
         try:
             found.append(rt.get_image(ref).inspect())
         except NoSuchImageError as exc:
             missing.append(str(exc))
-    print(json.dumps(found, indent=4))
+    if fmt is None or fmt.is_json:
+        _print_json(found)
+    else:
+        _print_formatted(fmt, found)
     for message in missing:
         _error(message)
     return ENGINE_ERROR if missing else 0
@@ -571,6 +651,8 @@ def cmd_run(rt: Runtime, args: argparse.Namespace) -> int:
 
 def cmd_start(rt: Runtime, args: argparse.Namespace) -> int:
     if args.attach:
+        from .engine import ContainerState
+
         if len(args.containers) > 1:
             raise InvalidArgumentError("you cannot start and attach multiple containers at once")
         ctr = rt.lookup_container(args.containers[0])
@@ -600,6 +682,8 @@ def cmd_stop(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_kill(rt: Runtime, args: argparse.Namespace) -> int:
+    from .engine.oci import parse_signal
+
     parse_signal(args.signal)  # a bad signal is an error even before any container is found
 
     def kill(ref: str) -> str:
@@ -683,18 +767,29 @@ def _status_text(state: dict[str, Any], now: float) -> str:
 
 
 def cmd_ps(rt: Runtime, args: argparse.Namespace) -> int:
+    fmt = _format(args.format, "ps")
     ctrs = list(reversed(rt.list_containers(all=args.all)))  # newest first, as podman
-    if args.quiet:
+    if args.quiet and fmt is None:
         for ctr in ctrs:
             print(_short(ctr.id, args.no_trunc))
         return 0
     now = time.time()
     rows = []
+    listed: list[tuple[Container, dict[str, Any]]] = []
     for ctr in ctrs:
         try:
             info = ctr.inspect()
         except ContainerRemovedError:
             continue
+        listed.append((ctr, info))
+    if fmt is not None:
+        if fmt.is_json:
+            _print_json([_ps_json(ctr, info, now) for ctr, info in listed], indent=2)
+        else:
+            _print_formatted(fmt, [_ps_fields(ctr, info, now, args.no_trunc)
+                                   for ctr, info in listed], PS_HEADERS)
+        return 0
+    for ctr, info in listed:
         command = " ".join(info["Config"]["Cmd"])
         if not args.no_trunc and len(command) > 20:
             command = command[:17] + "..."
@@ -716,6 +811,7 @@ def cmd_logs(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(rt: Runtime, args: argparse.Namespace) -> int:
+    fmt = _format(args.format, "inspect")
     found: list[dict[str, Any]] = []
     failed = False
     for ref in args.objects:
@@ -724,8 +820,84 @@ def cmd_inspect(rt: Runtime, args: argparse.Namespace) -> int:
         except CtrError as exc:
             _error(str(exc))
             failed = True
-    print(json.dumps(found, indent=4))
+    if fmt is None or fmt.is_json:
+        _print_json(found)
+    else:
+        _print_formatted(fmt, found)
     return ENGINE_ERROR if failed else 0
+
+
+def _ps_fields(ctr: Container, info: dict[str, Any], now: float,
+               no_trunc: bool) -> dict[str, Any]:
+    """What ``ps --format`` templates see: podman's field names (psReporter)."""
+    st = info["State"]
+    created_ns = int(ctr.config["created"])
+    started, finished = _parse_rfc3339(st["StartedAt"]), _parse_rfc3339(st["FinishedAt"])
+    command = " ".join(info["Config"]["Cmd"])
+    if not no_trunc and len(command) > 20:
+        command = command[:17] + "..."
+    created = _go_time(created_ns / 1e9, created_ns)
+    ago = f"{human_duration(now - created_ns / 1e9)} ago"
+    return {
+        "ID": _short(ctr.id, no_trunc), "Image": info["ImageName"],
+        "ImageID": _short(info["Image"], no_trunc), "Command": command,
+        "Created": created, "CreatedAt": created, "CreatedHuman": ago, "RunningFor": ago,
+        "Status": _status_text(st, now), "State": st["Status"], "Names": ctr.name,
+        "Labels": dict(info["Config"].get("Labels") or {}), "Mounts": [], "Ports": "",
+        "Networks": "", "Pod": "", "PodName": "", "IsInfra": False,
+        "Pid": int(st["Pid"]), "ExitCode": int(st["ExitCode"]),
+        "Exited": st["Status"] in ("exited", "stopped"),
+        "ExitedAt": int(finished) if finished else GO_ZERO_UNIX,
+        "StartedAt": int(started) if started else GO_ZERO_UNIX,
+        "AutoRemove": bool(ctr.config.get("auto_remove")),
+        "Restarts": int(info.get("RestartCount") or 0),
+    }
+
+
+def _ps_json(ctr: Container, info: dict[str, Any], now: float) -> dict[str, Any]:
+    """One element of ``ps --format json``: the libpod list shape, as podman's CLI prints it
+    (``Created`` in Unix seconds, ``CreatedAt`` and ``Status`` for people)."""
+    from .server.models import container_libpod_list_item
+
+    item = container_libpod_list_item(ctr, info)
+    created = int(ctr.config["created"]) / 1e9
+    item.update(Created=int(created), CreatedAt=f"{human_duration(now - created)} ago",
+                Status=_status_text(info["State"], now))
+    return item
+
+
+def _image_fields(img: Any, containers: int, now: float,
+                  no_trunc: bool) -> list[dict[str, Any]]:
+    """What ``images --format`` templates see (podman's names), one row per name."""
+    digest = img.digest or f"sha256:{img.id}"
+    ago = f"{human_duration(now - img.created)} ago"
+    created = _go_time(img.created)
+    rows = []
+    for name in img.names or ["<none>:<none>"]:
+        repo, _, tag = name.rpartition(":")
+        rows.append({
+            "ID": f"sha256:{img.id}" if no_trunc else img.id[:12], "Id": img.id,
+            "Repository": repo, "Tag": tag, "Digest": digest, "Created": ago,
+            "CreatedSince": ago, "CreatedAt": created, "CreatedTime": created,
+            "Size": human_size(img.size, " "), "VirtualSize": int(img.size), "SharedSize": 0,
+            "Names": list(img.names), "Labels": dict(img.config.get("Labels") or {}),
+            "Dangling": not img.names, "Containers": containers, "ReadOnly": False,
+            "History": ", ".join(img.names), "RepoTags": list(img.names),
+            "RepoDigests": [f"{n.rsplit(':', 1)[0]}@{digest}" for n in img.names],
+        })
+    return rows
+
+
+def _image_json(img: Any, containers: int) -> dict[str, Any]:
+    """One element of ``images --format json`` (the libpod summary, plus CreatedAt)."""
+    from datetime import UTC, datetime
+
+    from .server.models import image_libpod_summary
+
+    item = image_libpod_summary(img, containers)
+    item["CreatedAt"] = datetime.fromtimestamp(int(img.created), UTC).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+    return item
 
 
 def _inspect_one(rt: Runtime, ref: str, kind: str) -> dict[str, Any]:
@@ -745,6 +917,8 @@ def _inspect_one(rt: Runtime, ref: str, kind: str) -> dict[str, Any]:
 
 
 def _event_text(ev: Any) -> str:
+    from datetime import datetime
+
     t = datetime.fromtimestamp(ev.time_ns // 1_000_000_000).astimezone()
     stamp = f"{t:%Y-%m-%d %H:%M:%S}.{ev.time_ns % 1_000_000_000:09d} {t:%z %Z}"
     if ev.type != "container":
@@ -756,6 +930,8 @@ def _event_text(ev: Any) -> str:
 
 
 def cmd_events(rt: Runtime, args: argparse.Namespace) -> int:
+    import json
+
     since = parse_time(args.since) if args.since else None
     until = parse_time(args.until) if args.until else None
     if args.format not in (None, "json"):
@@ -828,16 +1004,54 @@ def cmd_stats(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 # -- parser ------------------------------------------------------------------------------------
-class ArgumentParser(argparse.ArgumentParser):
-    """Usage errors as podman reports them: ``Error: ...`` and exit 125."""
+def _terminal_columns() -> int:
+    """What shutil.get_terminal_size() says: $COLUMNS, else the terminal's, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
 
-    def error(self, message: str) -> NoReturn:
-        _error(message)
-        print(f"See '{self.prog} --help'", file=sys.stderr)
-        sys.exit(ENGINE_ERROR)
+
+def _parser_class() -> type[argparse.ArgumentParser]:
+    """``argparse.ArgumentParser`` reporting usage errors as podman does: ``Error: ...`` and
+    exit 125 (made on first use: argparse is not imported until a parser is built)."""
+    import argparse
+
+    class HelpFormatter(argparse.HelpFormatter):
+        """argparse's, measuring the terminal without shutil: argparse makes a formatter in
+        every add_argument, and importing shutil (bz2, lzma, zlib) costs each command ~2 ms."""
+
+        def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                     width: int | None = None) -> None:
+            super().__init__(prog, indent_increment, max_help_position,
+                             _terminal_columns() - 2 if width is None else width)
+
+    class ArgumentParser(argparse.ArgumentParser):
+        def __init__(self, *args: Any, **kw: Any) -> None:
+            kw.setdefault("formatter_class", HelpFormatter)  # subcommands' parsers too
+            super().__init__(*args, **kw)
+
+        def error(self, message: str) -> NoReturn:
+            _error(message)
+            print(f"See '{self.prog} --help'", file=sys.stderr)
+            sys.exit(ENGINE_ERROR)
+
+    return ArgumentParser
 
 
-def _add_create_options(p: argparse.ArgumentParser) -> None:
+def _add_create_options(p: argparse.ArgumentParser | _Unused) -> None:
+    if p is _UNUSED:
+        return
+    import argparse
+
+    from .engine.runtime import NETWORK_MODES
+
     p.add_argument("-i", "--interactive", action="store_true",
                    help="keep the container's stdin open (not connected to this terminal yet)")
     p.add_argument("-t", "--tty", action="store_true", help="allocate a pseudo-TTY")
@@ -874,8 +1088,35 @@ def _add_create_options(p: argparse.ArgumentParser) -> None:
                         "image's command)")
 
 
-def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(
+class _Unused:
+    """Stands for the parser of a command that was not given: what is added to it is dropped,
+    so a run builds (and pays for) only its own command's parser."""
+
+    def add_argument(self, *_args: Any, **_kw: Any) -> None:
+        return None
+
+    def set_defaults(self, **_kw: Any) -> None:
+        return None
+
+    def add_subparsers(self, **_kw: Any) -> _Unused:
+        return self
+
+    def add_parser(self, *_args: Any, **_kw: Any) -> _Unused:
+        return self
+
+
+_UNUSED = _Unused()
+
+
+def build_parser(only: Sequence[str] | None = None,
+                 built: set[str] | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; with ``only`` (a command and, for ``image``/``container``,
+    its subcommand) the parser of that command alone: the others stay unbuilt. The names of
+    the commands built go into ``built``."""
+    import argparse
+
+    built = set() if built is None else built
+    parser = _parser_class()(
         prog="jupyter-ctr", allow_abbrev=False,
         description="Manage containers on runc and conmon, with podman's commands.")
     parser.add_argument("--version", action="version", version=f"jupyter-ctr {__version__}")
@@ -887,16 +1128,35 @@ def build_parser() -> ArgumentParser:
                         help="engine log level (debug shows every runc/conmon command)")
     sub = parser.add_subparsers(dest="cmd", metavar="COMMAND", required=True)
 
+    def wanted(name: str, aliases: Sequence[str], parent: Any) -> bool:
+        if parent is _UNUSED:
+            return False
+        level = 0 if parent is sub else 1
+        if only is None:
+            return True
+        if len(only) <= level:
+            return level > 0  # a group alone (``image --help``): all of its commands
+        return only[level] in (name, *aliases)
+
     def add(name: str, func: Command, help_: str, *, parent: Any = sub,
             aliases: Sequence[str] = (), description: str | None = None,
             usage: str | None = None) -> Any:
+        if not wanted(name, aliases, parent):
+            return _UNUSED
+        built.update((name, *aliases))
         p = parent.add_parser(name, help=help_, aliases=list(aliases), allow_abbrev=False,
                               description=description or help_, usage=usage)
         p.set_defaults(func=func)
         return p
 
+    def group(name: str, help_: str) -> Any:
+        if not wanted(name, (), sub):
+            return _UNUSED
+        built.add(name)
+        return sub.add_parser(name, help=help_, allow_abbrev=False)
+
     # images
-    image = sub.add_parser("image", help="manage images", allow_abbrev=False)
+    image = group("image", "manage images")
     image_sub = image.add_subparsers(dest="image_cmd", metavar="COMMAND", required=True)
     p = add("import", cmd_image_import, "import a rootfs tarball or OCI layout/archive",
             parent=image_sub)
@@ -906,6 +1166,9 @@ def build_parser() -> ArgumentParser:
     def image_ls_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("-q", "--quiet", action="store_true", help="print ids only")
         p.add_argument("--no-trunc", action="store_true", help="print full ids")
+        p.add_argument("--format", metavar="FORMAT", help=FORMAT_HELP.format(
+            fields=".ID .Repository .Tag .Digest .Created .CreatedAt .Size .Names .Labels "
+                   ".Containers ..."))
 
     image_ls_options(add("ls", cmd_image_ls, "list images", parent=image_sub, aliases=["list"]))
     image_ls_options(add("images", cmd_image_ls, "list images (image ls)"))
@@ -913,6 +1176,7 @@ def build_parser() -> ArgumentParser:
               add("rmi", cmd_image_rm, "remove images (image rm)")):
         p.add_argument("images", nargs="+", metavar="IMAGE")
     p = add("inspect", cmd_image_inspect, "show images as JSON", parent=image_sub)
+    p.add_argument("-f", "--format", metavar="FORMAT", help=INSPECT_FORMAT_HELP)
     p.add_argument("images", nargs="+", metavar="IMAGE")
     p = add("build-demo", cmd_image_build_demo,
             "build the demo image from the host's static busybox (once) and print its id",
@@ -954,8 +1218,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND")
 
     # podman's `container checkpoint|restore` (also as plain `checkpoint`/`restore`)
-    container = sub.add_parser("container", help="container commands (checkpoint, restore)",
-                               allow_abbrev=False)
+    container = group("container", "container commands (checkpoint, restore)")
     container_sub = container.add_subparsers(dest="container_cmd", metavar="COMMAND",
                                              required=True)
     for parent in (container_sub, sub):
@@ -1059,6 +1322,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("-a", "--all", action="store_true", help="include stopped containers")
     p.add_argument("-q", "--quiet", action="store_true", help="print ids only")
     p.add_argument("--no-trunc", action="store_true", help="do not truncate ids and commands")
+    p.add_argument("--format", metavar="FORMAT", help=FORMAT_HELP.format(
+        fields=".ID .Image .Command .Created .CreatedHuman .Status .State .Names .Labels "
+               ".Pid .ExitCode .Exited .StartedAt ..."))
 
     p = add("logs", cmd_logs, "print a container's output (stderr lines go to stderr)")
     p.add_argument("-f", "--follow", action="store_true", help="keep following while it runs")
@@ -1071,6 +1337,7 @@ def build_parser() -> ArgumentParser:
 
     p = add("inspect", cmd_inspect, "show containers or images as a JSON list")
     p.add_argument("--type", default="all", choices=("container", "image", "all"))
+    p.add_argument("-f", "--format", metavar="FORMAT", help=INSPECT_FORMAT_HELP)
     p.add_argument("objects", nargs="+", metavar="NAME")
 
     p = add("events", cmd_events, "show engine events (follows new ones by default)")
@@ -1098,10 +1365,46 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
+def _command_path(argv: Sequence[str]) -> tuple[str, ...] | None:
+    """The command words of ``argv`` (``("ps",)``, ``("image", "ls")``) after the global
+    options; ``()`` for a lone ``--version``; None when the whole parser is needed (help, or
+    no command)."""
+    i = 0
+    while i < len(argv) and argv[i].startswith("-"):
+        i += 2 if argv[i] in ("--root", "--runroot", "--log-level") else 1
+    head = set(argv[:i])
+    if head & {"-h", "--help"}:
+        return None
+    if i >= len(argv):
+        return () if "--version" in head else None
+    words = [argv[i]]
+    if argv[i] in ("image", "container") and i + 1 < len(argv) and \
+            not argv[i + 1].startswith("-"):
+        words.append(argv[i + 1])
+    return tuple(words)
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """Parse with the parser of the given command alone; the whole parser when the command
+    is unknown, so that argparse lists the choices."""
+    only = _command_path(argv)
+    built: set[str] = set()
+    parser = build_parser(only, built)
+    if only and only[-1] not in built:
+        parser = build_parser(only[:1] if only[0] in built else None)
+    return parser.parse_args(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=LOG_LEVELS[args.log_level], stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s")
+    args = parse_args(list(sys.argv[1:] if argv is None else argv))
+    if LOG_LEVELS[args.log_level] != LOG_LEVELS["warn"]:
+        # Unconfigured, logging still prints warnings; the engine logs its commands at debug.
+        import logging
+
+        logging.basicConfig(level=LOG_LEVELS[args.log_level], stream=sys.stderr,
+                            format="%(levelname)s %(name)s: %(message)s")
+    from .engine.runtime import Runtime
+
     try:
         rt = Runtime(args.root, args.runroot)
     except CtrError as exc:

@@ -34,7 +34,8 @@ class EngineConfig(Configurable):
     runtime_shortcuts = Bool(
         settings.RUNTIME_SHORTCUTS,
         help="Do what runc and crun themselves do, without exec'ing them (a Go process start, "
-             "about 8 ms each): pause/unpause write the container's cgroup freezer; signals to "
+             "about 8 ms each): start reads the exec FIFO that runc init waits on; pause/unpause "
+             "write the container's cgroup freezer; signals to "
              "its init process go through a pidfd once /proc shows the process in the "
              "container's cgroup; deleting a container whose processes are all gone removes "
              "its cgroups and the runtime's state directory. Each falls back to the runtime. "

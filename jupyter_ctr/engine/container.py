@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal as signal_mod
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -203,7 +202,11 @@ class Container:
             code = int(text)
         except ValueError:
             code = -1
-        self._state.update(exit_code=code, finished_at=mtime, pid=0)
+        # The file's mtime is the kernel's coarse clock, up to a tick behind time.time_ns():
+        # a process that exits at once (started through the exec FIFO) would seem to finish
+        # before it started.
+        finished = max(mtime, int(self._state.get("started_at") or 0))
+        self._state.update(exit_code=code, finished_at=finished, pid=0)
         self._set(S.STOPPED)
         self._rt.store.set_exit_code(self._id, code)
         if self._state.get("stopped_by_user") is False and code == 137 and self.config.get(
@@ -298,7 +301,7 @@ class Container:
         from .storage import unmount_tree
 
         unmount_tree(state_dir)
-        shutil.rmtree(state_dir, ignore_errors=True)
+        _rmtree(state_dir, ignore_errors=True)
 
     def _begin(self, verb: str) -> None:
         self._state["pending"] = verb
@@ -384,13 +387,11 @@ class Container:
         self._event("start")
 
     def _init_runtime(self) -> None:
-        import secrets
-
         st = S(self._state["state"])
         # The new run's token is saved with the pending marker: if this process dies after
         # conmon started, the record still names the run that conmon's exit command will
         # report.
-        run_token = secrets.token_hex(8)
+        run_token = os.urandom(8).hex()  # secrets.token_hex, without importing hashlib
         self._state["run_token"] = run_token
         self._begin("init")
         try:
@@ -870,7 +871,7 @@ class Container:
                 self.cgroups_path):
             state_dir = self._rt.oci.state_dir / self._id
             if state_dir.is_dir() and not state_dir.is_symlink():
-                shutil.rmtree(state_dir)
+                _rmtree(state_dir)
             return
         self._rt.oci.delete(self._id, force=True)
 
@@ -881,9 +882,9 @@ class Container:
         if sock.is_symlink() or sock.is_file():
             sock.unlink()
         elif sock.is_dir():
-            shutil.rmtree(sock, ignore_errors=True)
+            _rmtree(sock, ignore_errors=True)
         if self.bundle.exists():
-            shutil.rmtree(self.bundle, ignore_errors=True)
+            _rmtree(self.bundle, ignore_errors=True)
 
     def _kill_conmon(self) -> None:
         pid = (int(self._state.get("conmon_pid") or 0)
@@ -1030,6 +1031,8 @@ class Container:
 
     def _live_exec_sessions(self) -> list[str]:
         """Ids of live exec sessions; the caller holds the lock."""
+        if not self._rt.store.container_exec_sessions(self._id):
+            return []  # the usual case: inspect and ps spare importing engine/exec.py
         from .exec import live_exec_sessions
 
         return [session.id for session in live_exec_sessions(self)]
@@ -1227,6 +1230,7 @@ class Container:
 # -- helpers --------------------------------------------------------------------------------
 def _stream_command(argv: list[str], out: BinaryIO) -> None:
     """Run ``argv`` and copy its stdout into ``out`` (through the logged subprocess seam)."""
+    import shutil
     import subprocess
 
     from . import procs
@@ -1292,6 +1296,14 @@ def _parse_conditions(conditions: ContainerState | str | Iterable[ContainerState
     if not out:
         raise InvalidArgumentError("at least one wait condition is required")
     return out
+
+
+def _rmtree(path: Path, ignore_errors: bool = False) -> None:
+    """shutil.rmtree, imported on first use (shutil pulls in bz2, lzma and zlib: ~2 ms that
+    ps, inspect and start never need)."""
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=ignore_errors)
 
 
 def _unlink(path: Path | None) -> None:

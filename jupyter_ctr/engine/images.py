@@ -31,20 +31,13 @@ from __future__ import annotations
 import copy
 import errno
 import fcntl
-import gzip
-import hashlib
 import io
 import json
-import lzma
 import os
-import platform
 import re
 import shutil
 import stat
-import tarfile
-import tempfile
 import time
-import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -62,6 +55,12 @@ from .errors import (
 )
 from .store import StateStore
 
+# The archive modules (tarfile, gzip, lzma, zlib, hashlib, tempfile) are imported by the
+# functions that import images: creating a container only looks an image up.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import tarfile
+
 DEFAULT_PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_DOMAIN = "localhost"
 DEFAULT_TAG = "latest"
@@ -75,8 +74,9 @@ _MAX_JSON_BYTES = 4 << 20
 #: Bytes after the end-of-archive blocks (tar pads to its record size: 10 kB by default).
 _MAX_TRAILING = 16 << 20
 #: pax and GNU long-name/long-link headers: read into memory by tarfile.
-_META_TYPES = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE,
-               tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
+#: (tarfile's XHDTYPE, XGLTYPE, SOLARIS_XHDTYPE, GNUTYPE_LONGNAME, GNUTYPE_LONGLINK, spelled
+#: out so that this module does not import tarfile.)
+_META_TYPES = (b"x", b"g", b"X", b"L", b"K")
 _MAX_META_HEADER = 1 << 20
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _COMPRESSION_MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"))
@@ -112,7 +112,7 @@ _HOST_ARCH = {
 
 def host_architecture() -> str:
     """The host's architecture in OCI (GOARCH) spelling."""
-    machine = platform.machine()
+    machine = os.uname().machine  # what platform.machine() reads, without its import
     return _HOST_ARCH.get(machine, machine)
 
 
@@ -457,15 +457,27 @@ class _MemberGuard:
         return member
 
 
-class _BoundedTarInfo(tarfile.TarInfo):
-    """tarfile reads a pax or GNU long-name header's data into memory whole: refuse huge
-    ones before they are read (real ones are a few kB)."""
+_BOUNDED_TARINFO: type[tarfile.TarInfo] | None = None
 
-    def _proc_member(self, tarfile: tarfile.TarFile) -> tarfile.TarInfo:
-        if self.type in _META_TYPES and self.size > _MAX_META_HEADER:
-            raise _HugeHeaderError(f"it has a {_size_text(self.size)} extended header (pax "
-                                   f"or long name; at most {_size_text(_MAX_META_HEADER)})")
-        return super()._proc_member(tarfile)  # type: ignore[misc, no-any-return]
+
+def _bounded_tarinfo() -> type[tarfile.TarInfo]:
+    """A TarInfo that refuses huge pax or GNU long-name headers before tarfile reads their
+    data into memory whole (real ones are a few kB). Made on first use: importing tarfile is
+    for imports, not for every create."""
+    global _BOUNDED_TARINFO
+    if _BOUNDED_TARINFO is None:
+        import tarfile
+
+        class BoundedTarInfo(tarfile.TarInfo):
+            def _proc_member(self, tarfile: tarfile.TarFile) -> tarfile.TarInfo:
+                if self.type in _META_TYPES and self.size > _MAX_META_HEADER:
+                    raise _HugeHeaderError(
+                        f"it has a {_size_text(self.size)} extended header (pax or long name;"
+                        f" at most {_size_text(_MAX_META_HEADER)})")
+                return super()._proc_member(tarfile)  # type: ignore[misc, no-any-return]
+
+        _BOUNDED_TARINFO = BoundedTarInfo
+    return _BOUNDED_TARINFO
 
 
 class _HugeHeaderError(Exception):
@@ -473,6 +485,11 @@ class _HugeHeaderError(Exception):
 
 
 def _is_corrupt_archive_error(exc: BaseException) -> bool:
+    import gzip
+    import lzma
+    import tarfile
+    import zlib
+
     if isinstance(exc, (tarfile.ReadError, tarfile.CompressionError, tarfile.HeaderError,
                         EOFError, zlib.error, lzma.LZMAError, gzip.BadGzipFile)):
         return True
@@ -492,9 +509,11 @@ def _extract_tarball(archive: Path, dest: Path, origin: str,
             f"{origin} is zstd-compressed, which this Python cannot read: decompress it first "
             "(zstd -d)"
         )
+    import tarfile
+
     guard = guard or _MemberGuard(origin, limits)
     try:
-        tar = tarfile.open(archive, "r:*", tarinfo=_BoundedTarInfo)
+        tar = tarfile.open(archive, "r:*", tarinfo=_bounded_tarinfo())
     except _HugeHeaderError as exc:
         raise InvalidArgumentError(f"refusing to import {origin}: {exc}") from None
     except Exception as exc:
@@ -568,6 +587,8 @@ def _scan_rootfs(rootfs: Path, origin: str) -> int:
 
 
 def _sha256_file(path: Path) -> str:
+    import hashlib
+
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -745,6 +766,8 @@ def _find_static_busybox(configured: str | Path | None) -> Path:
 
 def _write_demo_tarball(busybox: Path, out: Path) -> None:
     """A reproducible busybox rootfs tarball: sorted entries, fixed owner and mtime."""
+    import tarfile
+
     listing = procs.run([str(busybox), "--list"]).stdout.decode()
     applets = sorted({a for a in listing.split() if re.fullmatch(r"[A-Za-z0-9_.\[\]-]+", a)
                       and a not in ("busybox", ".", "..")})
@@ -1069,6 +1092,8 @@ class ImageStore:
     @contextmanager
     def _staging(self) -> Iterator[Path]:
         """A private directory under images/, locked while in use, always removed after."""
+        import tempfile
+
         path = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=self.images_dir))
         fd = os.open(path / _STAGING_LOCK, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
         try:

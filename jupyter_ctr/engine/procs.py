@@ -5,18 +5,38 @@ Argv lists only, never shell strings; each call is logged with its argv.
 
 from __future__ import annotations
 
-import logging
-import shutil
-import subprocess
-from collections.abc import Sequence
+import sys
 
 from .errors import OCIRuntimeError, RuntimeMissingError
 
-log = logging.getLogger("jupyter_ctr.engine")
+# logging, shutil and subprocess are imported where they are used: a CLI command that needs no
+# runc call (ps, stop and rm usually) should not pay for them at every start.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import subprocess
+    from collections.abc import Sequence
+
+LOGGER = "jupyter_ctr.engine"
+
+
+class _EngineLog:
+    """The engine's logger (``jupyter_ctr.engine``), imported on first need: until some code
+    has imported ``logging`` nothing can have configured it, and a debug record would go
+    nowhere (logging's last-resort handler shows warnings and above only)."""
+
+    def debug(self, msg: str, *args: object) -> None:
+        logging = sys.modules.get("logging")
+        if logging is not None:
+            logging.getLogger(LOGGER).debug(msg, *args)
+
+
+log = _EngineLog()
 
 
 def find_binary(name: str, configured: str | None = None) -> str:
     """Return the absolute path of ``configured`` or of ``name`` on PATH, or raise."""
+    import shutil
+
     candidate = configured or name
     path = shutil.which(candidate)
     if path is None:
@@ -30,6 +50,8 @@ def find_binary(name: str, configured: str | None = None) -> str:
 def run(argv: Sequence[str], *, check: bool = True, input: bytes | None = None,
         timeout: float | None = 60) -> subprocess.CompletedProcess[bytes]:
     """Run ``argv`` and capture its output; raise ``OCIRuntimeError`` on failure if ``check``."""
+    import subprocess
+
     log.debug("exec %s", " ".join(argv))
     try:
         proc = subprocess.run(list(argv), input=input, capture_output=True, timeout=timeout,

@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
-import ctypes
 import errno
+import functools
 import os
-import shutil
 from pathlib import Path
 
 from .errors import CtrError
 
-# The process's own symbols (libc is always among them): no find_library(), which runs
-# ldconfig at import time (the exit command imports this at every container exit).
-_libc = ctypes.CDLL(None, use_errno=True)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import ctypes
+
 _MNT_DETACH = 2
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    """The process's own symbols (libc is always among them): no find_library(), which runs
+    ldconfig. Loaded on first mount: most commands (and the exit command) never mount."""
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _errno() -> int:
+    import ctypes
+
+    return ctypes.get_errno()
 
 
 class StorageError(CtrError):
@@ -22,20 +37,20 @@ class StorageError(CtrError):
 
 def _mount_overlay(lower: Path, upper: Path, work: Path, target: Path) -> None:
     opts = f"lowerdir={lower},upperdir={upper},workdir={work}".encode()
-    if _libc.mount(b"overlay", str(target).encode(), b"overlay", 0, opts) != 0:
-        err = ctypes.get_errno()
+    if _libc().mount(b"overlay", str(target).encode(), b"overlay", 0, opts) != 0:
+        err = _errno()
         raise StorageError(f"mounting overlay at {target}: {os.strerror(err)}")
 
 
 def _umount(target: Path) -> None:
-    if _libc.umount2(str(target).encode(), 0) != 0:
-        err = ctypes.get_errno()
+    if _libc().umount2(str(target).encode(), 0) != 0:
+        err = _errno()
         if err == errno.EINVAL:  # not a mount point
             return
         if err == errno.EBUSY:
-            if _libc.umount2(str(target).encode(), _MNT_DETACH) == 0:
+            if _libc().umount2(str(target).encode(), _MNT_DETACH) == 0:
                 return
-            err = ctypes.get_errno()
+            err = _errno()
         raise StorageError(f"unmounting {target}: {os.strerror(err)}")
 
 
@@ -81,4 +96,6 @@ class ContainerStorage:
         self.unmount()
         if self.is_mounted():
             raise StorageError(f"{self.merged} is still mounted, refusing to delete the layer")
+        import shutil
+
         shutil.rmtree(self.dir, ignore_errors=True)

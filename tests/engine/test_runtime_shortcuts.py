@@ -5,7 +5,9 @@ command a Python start. Each must agree with runc's own view and fall back to ru
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -110,6 +112,32 @@ def test_a_stale_pid_in_the_record_is_never_signalled(rt: Runtime) -> None:
 def _exit_script(claim: Path) -> int:
     return subprocess.run(["/bin/sh", "-c", EXIT_SCRIPT, "jupyter-ctr-exit", str(claim),
                            "/bin/false"]).returncode
+
+
+def test_start_reads_the_exec_fifo_as_runc_start_does(rt: Runtime,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    ctr = rt.create_container(DEMO, ["sh", "-c", "echo up; sleep 1000"])
+    ctr.init()
+    fifo = rt.run_root / "runc" / ctr.id / "exec.fifo"
+    assert fifo.is_fifo() and runc_status(rt, ctr.id) == "created"
+    with caplog.at_level(logging.DEBUG, logger="jupyter_ctr.engine"):
+        ctr.start()
+    assert not [r for r in caplog.records if " start " in r.getMessage()], "runc start ran"
+    assert not fifo.exists() and runc_status(rt, ctr.id) == "running"
+    assert wait_until(lambda: [line.text for line in ctr.logs()] == ["up"])
+    ctr.stop(timeout=0)
+    assert ctr.state is S.EXITED
+
+
+def test_the_exec_fifo_start_leaves_a_dead_init_to_runc(rt: Runtime) -> None:
+    assert rt.oci._start_by_exec_fifo("0" * 64) is False  # no such container: runc says so
+    ctr = rt.create_container(DEMO, ["sleep", "1000"])
+    ctr.init()
+    pid = ctr.inspect()["State"]["Pid"]
+    os.kill(pid, signal.SIGKILL)
+    assert wait_until(lambda: not procinfo.alive(pid))
+    assert rt.oci._start_by_exec_fifo(ctr.id) is False
+    rt.remove_container(ctr, force=True, timeout=0)
 
 
 def test_exit_command_waits_for_a_live_claimer_and_runs_otherwise(tmp_path: Path) -> None:
