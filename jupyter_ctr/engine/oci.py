@@ -261,6 +261,7 @@ class OCIRuntime:
         if not data:
             return False  # the writer closed without a byte: let runc say what happened
         fifo.unlink()
+        _wait_exec(pid)
         return True
 
     def kill(self, ctr_id: str, signal: int, all_procs: bool = False) -> None:
@@ -310,3 +311,28 @@ class OCIRuntime:
         started = time.monotonic()
         procs.run(self._argv(*args, ctr_id), timeout=CRIU_TIMEOUT)
         return time.monotonic() - started
+
+
+#: How long a start waits for the container's init to exec the container's process.
+EXEC_WAIT = 1.0
+
+
+def _wait_exec(pid: int) -> None:
+    """Wait (briefly) until runc's init has exec'd the container's process, or is gone.
+
+    The byte on the exec FIFO comes just before that exec: without this wait a verb that
+    follows at once (a stop, a kill, stats) could meet ``runc init`` instead of the
+    container's process: its signal handlers (a ``trap``) not yet set up, its threads counted
+    as the container's pids. ``runc start`` leaves the same window open, only shorter.
+    """
+    deadline = time.monotonic() + EXEC_WAIT
+    delay = 0.0001
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/comm", "rb") as fh:
+                if not fh.read().startswith(b"runc:["):
+                    return
+        except OSError:
+            return  # gone: the exec failed, the exit file will say so
+        time.sleep(delay)
+        delay = min(delay * 2, 0.002)
