@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="kill delays in [0, this] (default: each verb's measured duration)")
     g.add_argument("--delay-ms", type=float, default=None,
                    help="one fixed delay (to reproduce a finding)")
+    g.add_argument("--no-calibrate", action="store_true",
+                   help="delays from the table of usual durations, not from one uncut run")
     g = p.add_argument_group("concurrency fuzzer")
     g.add_argument("--workers", type=int, default=4, help="processes (default 4)")
     g.add_argument("--cli-workers", type=int, default=1,
@@ -56,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
 
         report = CrashRun(seed=seed, kills_per_verb=args.kills_per_verb, verbs=args.verbs,
                           targets=args.targets, max_delay_ms=args.max_delay_ms,
-                          delay_ms=args.delay_ms, log=_log).run()
+                          delay_ms=args.delay_ms, calibrate=not args.no_calibrate,
+                          log=_log).run()
         print(report.render(), flush=True)
         found += len(report.failures())
         out["crash"] = report.as_dict()

@@ -40,6 +40,20 @@ WEIGHTS = {"run": 4, "create": 2, "start": 4, "stop": 3, "kill": 2, "pause": 3, 
            "restart": 2, "rm": 2, "exec": 3, "mount": 1, "umount": 1, "checkpoint": 1,
            "restore": 1, "inspect": 2}
 HANG_S = 90.0
+#: Verbs that make sense in a state (what a user would mostly do); read without the lock, so
+#: another worker may change the state first: that race is the point.
+SENSIBLE = {
+    None: ("run", "create"),
+    "configured": ("start", "rm", "mount", "umount", "restart", "inspect", "restore"),
+    "created": ("start", "stop", "rm", "restart"),
+    "running": ("stop", "kill", "pause", "restart", "exec", "checkpoint", "rm", "mount",
+                "inspect"),
+    "paused": ("unpause", "rm", "kill", "inspect"),
+    "stopped": ("start", "rm", "restart"),
+    "exited": ("start", "rm", "restore", "restart", "umount"),
+    "stopping": ("stop", "kill", "rm"),
+}
+SENSIBLE_SHARE = 0.7
 
 #: Engine error classes that are a verb correctly refused under concurrency.
 REFUSALS = ("ContainerStateInvalidError", "ContainerRunningError", "ContainerStoppedError",
@@ -120,10 +134,14 @@ def _worker(base: str, names: list[str], seed: int, index: int, ops: int, use_cl
     rng = random.Random(f"{seed}/{index}")
     verbs, weights = zip(*WEIGHTS.items(), strict=True)
     rt = None if use_cli else Runtime(root, run_root)
+    peek = Runtime(root, run_root) if rt is None else rt
     roots = _CliRoots(root, run_root)
     for i in range(ops):
-        verb = rng.choices(verbs, weights)[0]
         name = rng.choice(names)
+        roll = rng.random()
+        verb = rng.choices(verbs, weights)[0]
+        if roll < SENSIBLE_SHARE:
+            verb = rng.choice(SENSIBLE.get(_peek_state(peek, name), verbs))
         out.put(("begin", index, i, verb, name, time.time()))
         t0 = time.monotonic()
         outcome, detail = "ok", ""
@@ -148,9 +166,19 @@ def _worker(base: str, names: list[str], seed: int, index: int, ops: int, use_cl
             detail = f"{type(exc).__name__}: {exc} | " + \
                 traceback.format_exc().strip().splitlines()[-3].strip()
         out.put(("end", index, i, verb, name, outcome, detail[:500], time.monotonic() - t0))
-    if rt is not None:
-        rt.close()
+    peek.close()
     out.put(("done", index))
+
+
+def _peek_state(rt: Any, name: str) -> str | None:
+    """The container's recorded state, without its lock (a hint, not a fact)."""
+    from jupyter_ctr.engine import CtrError
+
+    try:
+        ctr_id, _ = rt.store.lookup_container(name)
+        return str(rt.store.container_state(ctr_id)["state"])
+    except CtrError:
+        return None
 
 
 class _CliRoots:
