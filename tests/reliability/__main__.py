@@ -20,7 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     from .crash import TARGETS, VERBS
 
     p = argparse.ArgumentParser(prog="python -m tests.reliability", description=__doc__)
-    p.add_argument("what", choices=("crash", "concurrency", "rest", "all"))
+    p.add_argument("what", choices=("crash", "concurrency", "rest", "all", "scrub"),
+                   help="a run, or scrub: clean up the roots (BASE...) a killed run left")
+    p.add_argument("bases", nargs="*", type=Path, metavar="BASE",
+                   help="for scrub: /tmp/jcr..., /tmp/jcc..., /tmp/jrf... directories")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: time-based)")
     g = p.add_argument_group("crash injection")
     g.add_argument("--kills-per-verb", type=int, default=10,
@@ -50,6 +53,13 @@ def main(argv: list[str] | None = None) -> int:
         p.error("the runs drive real runc, conmon and CRIU: run them as root")
     # SIGTERM (make, a CI timeout) unwinds like ^C: every run scrubs its roots on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if args.what == "scrub":
+        from .harness import Roots
+
+        for base in args.bases:
+            Roots.adopt(base).close(remove=True)
+            print(f"scrubbed {base}")
+        return 0
     seed = args.seed if args.seed is not None else int(time.time()) % 100000
     found = 0
     out: dict[str, object] = {"seed": seed}

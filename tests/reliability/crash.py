@@ -373,6 +373,11 @@ class CrashRun:
                 res.orphans += 1
             res.failures.append(Failure("state" if f.kind == "state" else "orphan",
                                         f"{verb.name}/{target}", f"after the kill: {f}", repro))
+        if target == "service" and self.service is not None and any(
+                "HTTP 5" in f.detail for f in res.failures):
+            for f in res.failures:
+                if "HTTP 5" in f.detail:
+                    f.detail += f" [service log: {self.service.errors()}]"
         errors = self._finish(target)
         settle(self.roots.run_root, exclude=exclude)
         remaining = [c.name for c in self.roots.rt.list_containers(all=True)]

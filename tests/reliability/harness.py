@@ -51,6 +51,13 @@ class Roots:
         self._rt: Runtime | None = None
         self.rt.images.build_demo()
 
+    @classmethod
+    def adopt(cls, base: Path) -> Roots:
+        """The roots a killed run left at ``base`` (for ``scrub``), without a new image."""
+        roots = cls.__new__(cls)
+        roots.prefix, roots.base, roots.known_ids, roots._rt = "jrel", Path(base), set(), None
+        return roots
+
     @property
     def root(self) -> Path:
         return self.base / "r"
@@ -397,6 +404,16 @@ class Service:
                     return
             time.sleep(0.02)
         raise RuntimeError("the service did not answer _ping in time")
+
+    def errors(self, limit: int = 2) -> str:
+        """The service log's last exception lines (what a 500 with an empty body hides)."""
+        try:
+            lines = (self.roots.base / "service.log").read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        hits = [ln.strip() for ln in lines if ln and not ln.startswith((" ", "Traceback"))
+                and ("Error" in ln or "Exception" in ln)]
+        return " | ".join(hits[-limit:])[:400]
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

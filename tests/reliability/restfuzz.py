@@ -357,7 +357,8 @@ class RestFuzz:
         self.codes[resp.status] += 1
         counts[f"{resp.status // 100}xx"] += 1
         if resp.status >= 500:
-            self._fail("5xx", req, f"HTTP {resp.status}: {resp.text()[:300]}", i, svc)
+            text = resp.text()[:300] or f"(empty body) [service log: {svc.errors()}]"
+            self._fail("5xx", req, f"HTTP {resp.status}: {text}", i, svc)
         with contextlib.suppress(OSError):
             spool = os.listdir(roots.run_root / "uploads")
             deadline = time.monotonic() + 2
