@@ -26,6 +26,8 @@ KNOWN = {
                       "in <root>/containers",
     "checkpoint-export": "issue 9 item 6: a killed service leaves the export's temporary "
                          "archive in <runroot>/uploads",
+    "checkpoint": "issue 9 item 1 (mechanism): the next verb reconciles under a live runc "
+                  "checkpoint and finds the container paused (CRIU's freeze)",
     "create": "issue 9 item 7: a killed create can leave <root>/containers/<id> without a row",
     "pause": "issue 9 item 2: a killed pause can leave the container frozen but 'running'",
 }
