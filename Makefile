@@ -62,9 +62,10 @@ bench: setup
 	exit $$rc
 
 # Tens of minutes; exits 1 if anything was found. The figures go to stdout, each finding's
-# repro line to stderr as it is found, and everything to stress.json.
+# repro line to stderr as it is found, and everything to .build/stress.json.
 stress: setup
-	@cd $(ROOT) && $(PY) -m tests.reliability all $(STRESS_ARGS) --json stress.json
+	@cd $(ROOT) && mkdir -p .build && \
+	$(PY) -m tests.reliability all $(STRESS_ARGS) --json .build/stress.json
 
 clean:
 	rm -rf $(VENV)

@@ -382,10 +382,14 @@ class CrashRun:
         settle(self.roots.run_root, exclude=exclude)
         remaining = [c.name for c in self.roots.rt.list_containers(all=True)]
         after: list[Finding] = check_invariants(self.roots) if not remaining else []
-        if remaining or errors:
-            res.unrecoverable += max(len(remaining), 1)
+        if remaining:
+            res.unrecoverable += len(remaining)
             res.failures.append(Failure("unrecoverable", f"{verb.name}/{target}",
-                                        f"rm -f left {remaining or 'nothing'}: "
+                                        f"rm -f left {remaining}: {'; '.join(errors)[:600]}",
+                                        repro))
+        elif errors:
+            res.failures.append(Failure("failure", f"{verb.name}/{target}",
+                                        f"rm -f failed (but removed it): "
                                         f"{'; '.join(errors)[:600]}", repro))
         for f in after:
             res.leftovers += 1
