@@ -257,6 +257,17 @@ def runc_state(run_root: Path, ctr_id: str) -> str | None:
     return str(json.loads(proc.stdout).get("status"))
 
 
+def _lingers(pid: int, grace: float = 2.0) -> bool:
+    """Whether a process is still alive after ``grace`` s (conmon exits a moment after the
+    container it served is cleaned up: that moment is no leak)."""
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if _is_zombie(pid):
+            return False
+        time.sleep(0.02)
+    return not _is_zombie(pid)
+
+
 # -- invariants ---------------------------------------------------------------------------------
 @dataclass
 class Finding:
@@ -307,7 +318,7 @@ def check_invariants(roots: Roots, *, spool_ok: bool = False) -> list[Finding]:
             findings.append(Finding("state", ctr_id, f"{name}: engine says {st.value}, runc "
                                     f"says {status or 'nothing'}, freezer {frozen or 'none'}"))
         live = [c for c in conmons(run_root) if c.ctr_id == ctr_id and not c.exec_session]
-        if live and st in _GONE:
+        if live and st in _GONE and _lingers(live[0].pid):
             findings.append(Finding("conmon", ctr_id, f"{name}: conmon {live[0].pid} alive "
                                     f"but the container is {st.value}"))
     findings += orphans(roots, set(states), spool_ok=spool_ok)
@@ -326,7 +337,7 @@ def orphans(roots: Roots, live_ids: set[str], *, spool_ok: bool = False) -> list
         for path in cgroup_dirs(ctr_id):
             found.append(Finding("cgroup", ctr_id, str(path)))
     for proc in conmons(run_root):
-        if proc.ctr_id not in live_ids:
+        if proc.ctr_id not in live_ids and _lingers(proc.pid):
             found.append(Finding("conmon", proc.ctr_id, f"pid {proc.pid}"))
     for kind, d in (("runc-dir", run_root / "runc"), ("storage-dir", roots.root / "containers"),
                     ("bundle", run_root / "bundles")):
