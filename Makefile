@@ -4,10 +4,12 @@
 #   make test    setup, then ruff + mypy + pytest (what .ci/run does)
 #   make demo    setup, then JupyterLab on 127.0.0.1, port PORT (8888)
 #   make bench   setup, then every bench/*.py (podman peer uses bench/containers.conf)
+#   make stress  setup, then the long reliability run: kills mid-verb, concurrency, REST fuzz
 #   make lint    setup, then ruff + mypy
 #   make clean   remove .venv
 #
-# Variables: PORT=8888, PYTEST_ARGS="-k foo", SETUP_ARGS="--quiet --skip=image";
+# Variables: PORT=8888, PYTEST_ARGS="-k foo", SETUP_ARGS="--quiet --skip=image",
+# STRESS_ARGS="--seed 7 --kills-per-verb 100 --requests 10000" (the long run's size);
 # the environment variables of scripts/setup.sh (SETUP_SKIP, SETUP_QUIET, ...) work too.
 
 ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
@@ -16,15 +18,16 @@ PY   := $(VENV)/bin/python
 PORT ?= 8888
 PYTEST_ARGS ?=
 SETUP_ARGS ?=
+STRESS_ARGS ?= --kills-per-verb 100 --requests 10000 --workers 6 --ops 400
 LINT_PATHS := jupyter_ctr tests bench
 
 SHELL := /bin/bash
 MAKEFLAGS += --no-print-directory
 .DEFAULT_GOAL := help
-.PHONY: help setup test demo bench lint clean
+.PHONY: help setup test demo bench stress lint clean
 
 help:
-	@sed -n '3,8s/^#  *//p' $(lastword $(MAKEFILE_LIST))
+	@sed -n '3,9s/^#  *//p' $(lastword $(MAKEFILE_LIST))
 
 setup:
 	@$(ROOT)/scripts/setup.sh $(SETUP_ARGS)
@@ -57,6 +60,12 @@ bench: setup
 	done; \
 	[ $$n -gt 0 ] || echo "bench: no bench/*.py yet"; \
 	exit $$rc
+
+# Tens of minutes; exits 1 if anything was found. The figures go to stdout, each finding's
+# repro line to stderr as it is found, and everything to .build/stress.json.
+stress: setup
+	@cd $(ROOT) && mkdir -p .build && \
+	$(PY) -m tests.reliability all $(STRESS_ARGS) --json .build/stress.json
 
 clean:
 	rm -rf $(VENV)
