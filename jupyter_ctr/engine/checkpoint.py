@@ -64,12 +64,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import functools
 import hashlib
 import io
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -124,6 +124,7 @@ COMPRESSIONS = ("gzip", "none", "uncompressed", "bzip2", "xz")
 
 _STAGING_PREFIX = ".restore-"
 _STAGING_GRACE = 60.0
+_STAGING_RE = re.compile(r"\.restore-(\d+)-(\d+)-[^/]+")
 _MAX_JSON_BYTES = 4 << 20
 _IMAGE_CONFIG_KEYS = ("Env", "Cmd", "Entrypoint", "WorkingDir", "User", "Labels")
 _SHA256_HEX = frozenset("0123456789abcdef")
@@ -654,29 +655,34 @@ class _RootfsDiffGuard(_MemberGuard):
 
 @contextlib.contextmanager
 def _staging(rt: Runtime) -> Iterator[Path]:
-    """A private directory under ``<root>/containers``, flocked while in use and always
-    removed after; ones whose owner died (lock free) are swept first."""
+    """A private directory under ``<root>/containers`` named by its owner process
+    (``.restore-PID-START-*``) and always removed after; ones whose owner died are swept
+    first (and by every engine start-up: ``Runtime.sweep_orphans``)."""
     parent = rt.root / "containers"
-    for entry in parent.glob(f"{_STAGING_PREFIX}*"):
-        with contextlib.suppress(OSError):
-            if time.time() - entry.lstat().st_mtime < _STAGING_GRACE:
-                continue  # it may be between mkdtemp and flock
-            fd = os.open(entry, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                shutil.rmtree(entry, ignore_errors=True)
-            except BlockingIOError:
-                pass  # a live restore
-            finally:
-                os.close(fd)
-    path = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=parent))
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    sweep_staging(parent)
+    path = Path(tempfile.mkdtemp(prefix=f"{_STAGING_PREFIX}{procinfo.owner_tag()}-",
+                                 dir=parent))
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
-        os.close(fd)
+
+
+def sweep_staging(parent: Path) -> list[str]:
+    """Remove the restore staging directories in ``parent`` whose owner process is gone
+    (older unnamed ones after ``_STAGING_GRACE`` seconds); the names removed."""
+    removed = []
+    for entry in parent.glob(f"{_STAGING_PREFIX}*"):
+        m = _STAGING_RE.fullmatch(entry.name)
+        with contextlib.suppress(OSError):
+            if m is not None:
+                if procinfo.owner_alive(m.group(1), m.group(2)):
+                    continue
+            elif time.time() - entry.lstat().st_mtime < _STAGING_GRACE:
+                continue
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry.name)
+    return removed
 
 
 def _read_archive(path: Path, staging: Path, origin: str,

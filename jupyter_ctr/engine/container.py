@@ -164,6 +164,21 @@ class Container:
                 self._reconcile()
             elif st in (S.RUNNING, S.PAUSED):
                 self._sync_freezer(st)
+            elif st is S.STOPPING and not self._stopper_alive():
+                # Its stopper died while it waited (without the lock) for the exit: the stop
+                # is abandoned, and the container is what the runtime says it is.
+                self._set(S.RUNNING)
+                self._reconcile()
+
+    def _stopper_alive(self) -> bool:
+        pid, _, start = str(self._state.get("stopper") or "").partition(" ")
+        return not pid or procinfo.owner_alive(pid, start)
+
+    def _mark_stopping(self) -> None:
+        """STOPPING, with who stops it: a stop waits for the exit without holding the lock,
+        and whoever meets STOPPING must know whether a live process still owns it."""
+        self._set(S.STOPPING)
+        self._state["stopper"] = procinfo.owner_tag().replace("-", " ")
 
     def _sync_freezer(self, st: ContainerState) -> None:
         """The freezer is the truth about paused, as for ``runc state``: a pause killed
@@ -514,7 +529,7 @@ class Container:
             raise self._err_state("can only stop created, running or paused containers")
         run_token = str(self._state.get("run_token") or "")
         claim = self._claim_cleanup(run_token)
-        self._set(S.STOPPING)
+        self._mark_stopping()
         self._save()
         wait = self.config["stop_timeout"] if timeout is None else timeout
         try:
@@ -1061,7 +1076,7 @@ class Container:
         elif st in (S.RUNNING, S.STOPPING, S.CREATED):
             self._state["stopped_by_user"] = True
             self._claim_cleanup(str(self._state.get("run_token") or ""))
-            self._set(S.STOPPING)
+            self._mark_stopping()
             self._save()
             wait = self.config["stop_timeout"] if timeout is None else timeout
             self._stop_runtime(wait if st is not S.CREATED else 0)
@@ -1232,14 +1247,22 @@ def _stream_command(argv: list[str], out: BinaryIO) -> None:
     """Run ``argv`` and copy its stdout into ``out`` (through the logged subprocess seam)."""
     import shutil
     import subprocess
+    import tempfile
 
     from . import procs
 
     procs.log.debug("exec %s", " ".join(argv))
-    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
-        assert proc.stdout is not None and proc.stderr is not None
-        shutil.copyfileobj(proc.stdout, out, 1 << 20)
-        err = proc.stderr.read()
+    # stderr to a file: a pipe could fill with warnings while we copy stdout, and both stop.
+    with tempfile.TemporaryFile() as errfile:
+        with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errfile) as proc:
+            assert proc.stdout is not None
+            try:
+                shutil.copyfileobj(proc.stdout, out, 1 << 20)
+            except BaseException:
+                proc.kill()  # the reader went away: nothing may keep running (or the lock)
+                raise
+        errfile.seek(0)
+        err = errfile.read()[-4096:]
     if proc.returncode != 0:
         raise OCIRuntimeError(f"{argv[0]} failed (exit {proc.returncode}): "
                               f"{err.decode(errors='replace').strip()}")

@@ -185,3 +185,15 @@ def runtime_helpers(ctr_id: str, runtime_name: str) -> tuple[list[int], list[int
         elif prog == runtime and argv[-1] == ident and alive(pid):
             commands.append(pid)
     return conmons, commands
+
+
+def owner_tag() -> str:
+    """``PID-STARTTIME`` of this process: put in the name of a file or directory it owns, so
+    that a sweeper knows, with no timing guess, when its owner is gone."""
+    pid = os.getpid()
+    return f"{pid}-{start_time(pid)}"
+
+
+def owner_alive(pid: int | str, start: str) -> bool:
+    """Whether the process named by an owner tag (or a ``"PID STARTTIME"`` record) lives."""
+    return start_time(int(pid)) == start

@@ -286,10 +286,19 @@ class Runtime:
         under its lock and checked again there, so a create in flight (which holds the lock
         from before its directory exists) is never touched. Returns the ids swept."""
         candidates: set[str] = set()
+        staging = False
         for parent in (self.root / "containers", self.run_root / "bundles",
                        self.run_root / "runc"):
             with contextlib.suppress(FileNotFoundError):
-                candidates.update(n for n in os.listdir(parent) if _ID_RE.fullmatch(n))
+                for entry in os.listdir(parent):
+                    if _ID_RE.fullmatch(entry):
+                        candidates.add(entry)
+                    elif entry.startswith(".restore-"):
+                        staging = True
+        if staging:  # an archive restore in flight, or one killed mid-way
+            from .checkpoint import sweep_staging
+
+            sweep_staging(self.root / "containers")
         if not candidates:
             return []
         known = self.store.container_ids()

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from ..engine import Runtime, procinfo
 
-_NAME_RE = re.compile(r"(?:upload|checkpoint)-(\d+)-(\d+)-[^/]*")
+#: Ours, and the engine's ``.NAME.RANDOM.partial`` while it writes an export to NAME.
+_NAME_RE = re.compile(r"\.?(?:upload|checkpoint)-(\d+)-(\d+)-[^/]*")
 #: A file not named by this module (an older version's) is left alone this long.
 _FOREIGN_GRACE = 600.0
 

@@ -79,6 +79,15 @@ class ThreadFeed(Generic[T]):
     def stop(self) -> None:
         self.stopped.set()
 
+    # ``with feed:`` around the consuming loop: however the loop ends (the client went away,
+    # a flush failed, a cancel), the producer stops at its next put instead of blocking there
+    # for good, with whatever its engine call holds (a container lock, a tar process).
+    def __enter__(self) -> ThreadFeed[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def ready(self) -> bool:
         """True when more items (or the end) are already waiting."""
         return not self._queue.empty()

@@ -771,3 +771,51 @@ def test_create_killed_before_its_record_is_swept(rt: Runtime, tmp_path: Path) -
         assert not rt.lock_path(ctr_id).exists()
     finally:
         reap(child)
+
+
+def test_stop_killed_while_it_waits_is_abandoned(rt: Runtime, tmp_path: Path) -> None:
+    """A stopper waits for the exit without the lock; killed then, it leaves STOPPING with
+    no owner: the next verb finds the container running again (the reliability suite's
+    ``restart`` kill: "unable to restart ... in state stopping")."""
+    ctr = rt.create_container(DEMO, ["sh", "-c", "trap '' TERM; sleep 1000"])
+    ctr.start()
+    child = spawn(rt, "rt.lookup_container(sys.argv[3]).stop(timeout=1000)", ctr.id)
+    try:
+        assert wait_until(
+            lambda: rt.store.container_state(ctr.id)["state"] == S.STOPPING.value, 10)
+        sigkill(child)
+        assert ctr.state is S.RUNNING
+        assert assert_consistent(rt, ctr) is S.RUNNING
+        ctr.restart(timeout=0)
+        assert assert_consistent(rt, ctr) is S.RUNNING
+        ctr.stop(timeout=0)
+        assert assert_consistent(rt, ctr) is S.EXITED
+    finally:
+        reap(child)
+        force_remove(rt, ctr.id)
+
+
+def test_restore_import_killed_leaves_no_staging(rt: Runtime, tmp_path: Path) -> None:
+    ctr = rt.create_container(DEMO, ["sleep", "1000"])
+    ctr.start()
+    archive = tmp_path / "c.tar.gz"
+    ctr.checkpoint(target_file=str(archive))
+    child = spawn(rt, """
+        from jupyter_ctr.engine import checkpoint
+        def populate(*args):
+            block_here("staged")  # the archive is extracted into the staging directory
+        checkpoint._populate = populate
+        rt.restore_container(sys.argv[3], name="copy")
+        """, archive, tmp_path / "where")
+    try:
+        wait_file(tmp_path / "where", child)
+        staged = [p for p in (rt.root / "containers").iterdir() if p.name.startswith(".")]
+        assert staged
+        Runtime(rt.root, rt.run_root).close()  # its owner lives: kept
+        assert all(p.exists() for p in staged)
+        sigkill(child)
+        Runtime(rt.root, rt.run_root).close()  # the next start-up sweeps it
+        assert not any(p.exists() for p in staged)
+    finally:
+        reap(child)
+        force_remove(rt, ctr.id)

@@ -77,10 +77,13 @@ def test_socket_service_sweeps_at_start(engine_roots: tuple[Path, Path]) -> None
     uploads.mkdir(mode=0o700, exist_ok=True)
     stale = uploads / f"upload-{_dead_pid()}-42-xyz.tar"
     stale.write_bytes(b"stale")
+    # The engine's half-written export into a spool file of a server that was killed.
+    partial = uploads / f".checkpoint-{_dead_pid()}-42-abc.tar.0123abcd.partial"
+    partial.write_bytes(b"half")
     with tempfile.TemporaryDirectory(dir="/tmp") as tmp:
         service = SocketService(Path(tmp) / "s.sock", Runtime(root, run_root))
         try:
-            assert not stale.exists()
+            assert not stale.exists() and not partial.exists()
         finally:
             service.backend.close()
 

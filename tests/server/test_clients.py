@@ -175,3 +175,37 @@ def test_podman_remote_cli(sock):
     assert r.stdout == b"running\n", r.stderr
     r = _run([*base, "rm", "-f", "-t", "0", "prem"], env)
     assert r.returncode == 0, r.stderr
+
+
+def test_export_client_that_goes_away_frees_the_container(sock, rt):
+    """A client that reads the start of an export and closes: the tar stops and the container
+    lock is free again (the reliability suite's REST fuzzer found it held for good)."""
+    import socket
+
+    ctr = rt.create_container(DEMO, ["sleep", "1000"])
+    ctr.start()
+    for route in (f"/v4.0.0/libpod/containers/{ctr.id}/export", f"/containers/{ctr.id}/export"):
+        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        client.connect(sock)
+        client.sendall(f"GET {route} HTTP/1.1\r\nHost: d\r\n\r\n".encode())
+        assert client.recv(4096).startswith(b"HTTP/1.1 200")
+        client.close()
+        done = threading.Event()
+
+        def pause_unpause(done: threading.Event = done) -> None:
+            ctr.pause()
+            ctr.unpause()
+            done.set()
+
+        threading.Thread(target=pause_unpause, daemon=True).start()
+        assert done.wait(15), "the export still holds the container lock"
+    assert not [p for p in os.listdir("/proc") if p.isdigit() and _is_tar_of(p, ctr.id)]
+
+
+def _is_tar_of(pid: str, ctr_id: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            argv = fh.read().split(b"\0")
+    except OSError:
+        return False
+    return bool(argv) and argv[0] == b"tar" and any(ctr_id.encode() in a for a in argv)

@@ -76,12 +76,12 @@ class ContainerCheckpointHandler(CtrHandler):
             self.set_status(200)
             self.set_header("Content-Type", "application/x-tar")
             feed = iterate_in_thread(_read_chunks(target), name="ctr-ckpt-export")
-            async for chunk in feed:
-                self.write(chunk)
-                await self.flush()
-                if self.client_gone:
-                    feed.stop()
-                    return
+            with feed:
+                async for chunk in feed:
+                    self.write(chunk)
+                    await self.flush()
+                    if self.client_gone:
+                        return
             self.finish(set_content_type="application/x-tar")
         finally:
             if target is not None:

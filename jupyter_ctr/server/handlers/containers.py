@@ -417,15 +417,15 @@ class ContainerLogsHandler(CtrHandler):
 
         feed = iterate_in_thread(chunks, maxsize=256, name="ctr-logs")
         pending: list[bytes] = []
-        async for chunk in feed:
-            pending.append(chunk)
-            if not feed.ready() or sum(map(len, pending)) > 1 << 16:
-                self.write(b"".join(pending))
-                pending.clear()
-                await self.flush()
-            if self.client_gone:
-                feed.stop()
-                return
+        with feed:
+            async for chunk in feed:
+                pending.append(chunk)
+                if not feed.ready() or sum(map(len, pending)) > 1 << 16:
+                    self.write(b"".join(pending))
+                    pending.clear()
+                    await self.flush()
+                if self.client_gone:
+                    return
         self.finish(b"".join(pending), set_content_type=content_type)
 
 
@@ -512,16 +512,16 @@ class ContainerExportHandler(CtrHandler):
 async def stream_body(handler: CtrHandler, feed: Any, content_type: str) -> None:
     """Send what a writer thread produces; errors before the first byte become JSON errors."""
     started = False
-    async for chunk in feed:
-        if not started:
-            handler.set_status(200)
-            handler.set_header("Content-Type", content_type)
-            started = True
-        handler.write(chunk)
-        await handler.flush()
-        if handler.client_gone:
-            feed.stop()
-            return
+    with feed:
+        async for chunk in feed:
+            if not started:
+                handler.set_status(200)
+                handler.set_header("Content-Type", content_type)
+                started = True
+            handler.write(chunk)
+            await handler.flush()
+            if handler.client_gone:
+                return
     if not started:
         handler.set_header("Content-Type", content_type)
     handler.finish(set_content_type=content_type)

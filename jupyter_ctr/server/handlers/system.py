@@ -100,13 +100,13 @@ class EventsHandler(CtrHandler):
         self.set_header("Content-Type", "application/json")
         await self.flush()
         feed = iterate_in_thread(events, name="ctr-events")
-        async for ev in feed:
-            self.write(json.dumps(models.event_message(ev)) + "\n")
-            if not feed.ready():
-                await self.flush()
-            if self.client_gone:
-                feed.stop()
-                return
+        with feed:
+            async for ev in feed:
+                self.write(json.dumps(models.event_message(ev)) + "\n")
+                if not feed.ready():
+                    await self.flush()
+                if self.client_gone:
+                    return
         self.finish()
 
 
