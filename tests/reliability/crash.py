@@ -263,7 +263,10 @@ class CrashRun:
             body = _body(verb, method, path, archive or self.archive)
             out = None
             if "export=true" in path:
-                out = open(self.archive, "wb")  # noqa: SIM115 - closed below
+                # Not the archive that restore-import reads: a killed service leaves the
+                # client's copy truncated, and that is the client's file, not the engine's.
+                out = open(self.archive.with_name(self.archive.name + ".download"),  # noqa: SIM115
+                           "wb")
             try:
                 resp = request(sock, method, path, body, timeout=120, out=out)
             finally:
@@ -405,6 +408,7 @@ class CrashRun:
             self.service = None
         self.roots.renew()
         self.archive.unlink(missing_ok=True)
+        self.archive.with_name(self.archive.name + ".download").unlink(missing_ok=True)
         self.archive = self.roots.base.parent / f"{self.roots.base.name}-ckpt.tar.gz"
 
     # -- calibration and the campaign -------------------------------------------------------
@@ -465,6 +469,7 @@ class CrashRun:
                 self.service.kill()
             self.roots.close(remove=True)
             self.archive.unlink(missing_ok=True)
+            self.archive.with_name(self.archive.name + ".download").unlink(missing_ok=True)
         return CrashReport(self, time.monotonic() - started)
 
 
