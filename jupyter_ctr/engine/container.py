@@ -617,6 +617,9 @@ class Container:
             self._event("restart")
             if st in (S.RUNNING, S.CREATED):
                 self._stop_unlocked(timeout)
+                if S(self._state["state"]) is S.RUNNING:
+                    return  # started again by another process while this stop waited for the
+                    # exit (without the lock): a fresh run, what a restart asks for
             self._start_unlocked()
 
     def _stop_runtime(self, timeout: int) -> None:
