@@ -86,7 +86,9 @@ class ContainerStorage:
         return self.merged
 
     def unmount(self) -> None:
-        if self.merged.exists():
+        # Only a mount point needs umount2 (and ctypes, ~1.5 ms to load): removing a stopped
+        # container finds nothing mounted.
+        if self.is_mounted():
             _umount(self.merged)
 
     def is_mounted(self) -> bool:
