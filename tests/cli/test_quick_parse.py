@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import io
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -147,3 +149,21 @@ def test_a_plain_cycle_needs_no_argparse_typing_or_dataclasses() -> None:
     assert "jupyter_ctr.engine.runtime" in loaded
     assert {"argparse", "gettext", "locale", "typing", "dataclasses", "inspect", "shutil",
             "copy", "logging", "subprocess"} & loaded == set()
+
+
+def test_as_a_process_main_freezes_what_start_up_loaded(tmp_path: Path) -> None:
+    """Run as the process (no argv), main() keeps the cyclic GC off while loading the engine,
+    freezes what it loaded and runs the command with the GC on; called with argv (a library
+    use, as here) it leaves the GC alone."""
+    roots = ["--root", str(tmp_path / "r"), "--runroot", str(tmp_path / "x")]
+    code = ("import gc, sys\nfrom jupyter_ctr import cli\n"
+            f"sys.argv = ['jupyter-ctr', *{roots!r}, 'ps', '-a']\n"
+            "rc = cli.main()\n"
+            "print(rc, gc.isenabled(), gc.get_freeze_count() > 10000)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=REPO).stdout.split()
+    assert out[-3:] == ["0", "True", "True"]
+    before = gc.get_freeze_count()
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert cli.main([*roots, "ps", "-a"]) == 0
+    assert gc.isenabled() and gc.get_freeze_count() == before
