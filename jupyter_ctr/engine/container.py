@@ -33,7 +33,7 @@ from .errors import (
 from .locks import ContainerLock
 from .oci import parse_signal
 from .state import IN_RUNTIME, ContainerState
-from .storage import ContainerStorage
+from .storage import ContainerStorage, remove_tree
 from .timeutil import rfc3339_ns
 
 # What only creating containers or reading logs needs is imported where it is used: conmon's
@@ -1303,11 +1303,8 @@ def _parse_conditions(conditions: ContainerState | str | Iterable[ContainerState
 
 
 def _rmtree(path: Path, ignore_errors: bool = False) -> None:
-    """shutil.rmtree, imported on first use (shutil pulls in bz2, lzma and zlib: ~2 ms that
-    ps, inspect and start never need)."""
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=ignore_errors)
+    """shutil.rmtree's work without importing shutil (see storage.remove_tree)."""
+    remove_tree(path, ignore_errors=ignore_errors)
 
 
 def _unlink(path: Path | None) -> None:

@@ -98,3 +98,45 @@ def test_image_records_as_the_frozen_dataclasses_were(tmp_path: Path) -> None:
     assert img.inspect()["Config"] == {"Cmd": ["sh"]}
     with pytest.raises(AttributeError):
         img.id = "b"  # type: ignore[misc]
+
+
+def _tree(base: Path) -> tuple[Path, Path]:
+    """A tree with what a container's layer may hold, and a directory outside it that its
+    symlinks point to."""
+    outside = base / "outside"
+    (outside / "keep").mkdir(parents=True)
+    (outside / "keep" / "file").write_text("x")
+    top = base / "tree"
+    (top / "a" / "b" / "c").mkdir(parents=True)
+    (top / "a" / "b" / "c" / "deep").write_text("x")
+    (top / "a" / "file").write_text("x")
+    (top / "a" / "to-outside").symlink_to(outside / "keep")
+    (top / "to-outside-file").symlink_to(outside / "keep" / "file")
+    (top / "dangling").symlink_to(base / "nothing")
+    (top / "a" / "up").symlink_to("..")
+    os.mkfifo(top / "fifo")
+    (top / "empty").mkdir()
+    return top, outside
+
+
+@pytest.mark.parametrize("ignore_errors", [False, True])
+def test_remove_tree_as_shutil_rmtree(tmp_path: Path, ignore_errors: bool) -> None:
+    from jupyter_ctr.engine.storage import remove_tree
+
+    results = []
+    for which, remove in (("ours", remove_tree), ("shutil", shutil.rmtree)):
+        base = tmp_path / which
+        top, outside = _tree(base)
+        (base / "link-to-tree").symlink_to(top)
+        (base / "a-file").write_text("x")
+        outcome = []
+        for target in (base / "link-to-tree", base / "missing", base / "a-file", top):
+            try:
+                remove(target, ignore_errors=ignore_errors)
+                outcome.append(None)
+            except OSError as exc:
+                outcome.append(type(exc))
+        left = sorted(str(p.relative_to(base)) for p in base.rglob("*"))
+        results.append((outcome, left))
+        assert not top.exists() and (outside / "keep" / "file").read_text() == "x"
+    assert results[0] == results[1]
