@@ -1116,9 +1116,10 @@ class _QuickOption:
 
     def __init__(self, names: tuple[str, ...], action: str | None, dest: str, default: Any,
                  type_: Callable[[str], Any] | None, choices: Sequence[Any] | None,
-                 nargs: str | None, required: bool) -> None:
+                 nargs: str | None, required: bool, version: str | None = None) -> None:
         self.names, self.action, self.dest, self.default = names, action, dest, default
         self.type, self.choices, self.nargs, self.required = type_, choices, nargs, required
+        self.version = version
 
     def value(self, text: str) -> tuple[bool, Any]:
         """(ok, the converted value); not ok where argparse would report an error."""
@@ -1135,10 +1136,10 @@ class _QuickParser:
 
     _build() fills it through the calls it makes on an argparse parser. parse() understands
     exact option words with their values as separate words, before the positionals (after
-    them only within a REMAINDER); for anything else (-h, --version, ``--opt=value``, ``-aq``,
-    ``--``, a value starting with ``-``, an unknown option, a wrong count) it returns None and
-    argparse parses the command line, so that argparse alone writes usage, help and errors.
-    tests/cli/test_quick_parse.py checks it against argparse for every command's options.
+    them only within a REMAINDER), and ``--version``; for anything else (-h, ``--opt=value``,
+    ``-aq``, ``--``, a value starting with ``-``, an unknown option, a wrong count) it returns
+    None and argparse parses the command line, so that argparse alone writes usage, help and
+    errors. tests/cli/test_quick_parse.py checks it against argparse for every command.
     """
 
     def __init__(self) -> None:
@@ -1153,7 +1154,8 @@ class _QuickParser:
     def add_argument(self, *names: str, action: str | None = None, dest: str | None = None,
                      default: Any = None, type: Callable[[str], Any] | None = None,  # noqa: A002
                      choices: Sequence[Any] | None = None, nargs: str | None = None,
-                     required: bool = False, **_ignored: Any) -> None:
+                     required: bool = False, version: str | None = None,
+                     **_ignored: Any) -> None:
         if names[0].startswith("-"):
             long = [n for n in names if n.startswith("--")]
             dest = dest or (long or names)[0].lstrip("-").replace("-", "_")
@@ -1162,7 +1164,7 @@ class _QuickParser:
         if action in ("store_true", "store_false") and default is None:
             default = action == "store_false"
         default = self.defaults.get(dest, default)
-        opt = _QuickOption(names, action, dest, default, type, choices, nargs, required)
+        opt = _QuickOption(names, action, dest, default, type, choices, nargs, required, version)
         if action != "version":  # which, as help, puts nothing in the namespace
             self.actions.append(opt)
         if names[0].startswith("-"):
@@ -1206,6 +1208,9 @@ class _QuickParser:
             if opt is None:  # -h, --version, --opt=value, -aq, --, -5, an unknown option
                 return False
             seen.add(opt)
+            if opt.action == "version":  # as argparse's: print it, exit 0, nothing else read
+                print(opt.version, flush=True)
+                raise SystemExit(0)
             if opt.action in ("store_true", "store_false"):
                 ns[opt.dest] = opt.action == "store_true"
                 i += 1
@@ -1571,9 +1576,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     argparse lists the choices."""
     only = _command_path(argv)
     built: set[str] = set()
-    if only:
+    if only is not None:
         quick = _build(_QuickParser(), only, built)
-        args = quick.parse(argv) if only[-1] in built else None
+        args = quick.parse(argv) if not only or only[-1] in built else None
         if args is not None:
             return args
         built.clear()

@@ -134,12 +134,25 @@ def test_what_the_quick_parser_leaves_to_argparse(argv: list[str]) -> None:
     assert got == want
 
 
+@pytest.mark.parametrize("argv", [["--version"], ["--root", "/r", "--version"],
+                                  ["--version", "--bogus"], ["--version", "ps"]])
+def test_version_as_argparse_prints_it(argv: list[str]) -> None:
+    outputs = []
+    for parse in (cli.parse_args, _argparse):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), pytest.raises(SystemExit) as exc:
+            parse(argv)
+        outputs.append((exc.value.code, out.getvalue()))
+    assert outputs[0] == outputs[1] == (0, f"jupyter-ctr {cli.__version__}\n")
+
+
 def test_a_plain_cycle_needs_no_argparse_typing_or_dataclasses() -> None:
     """The commands of a script's create/start/stop/rm cycle and ps import neither argparse
     nor what the engine's type hints and records once needed (each costs a command ~2-4 ms)."""
     code = ("import sys\nfrom jupyter_ctr import cli\n"
             "for argv in (['create', '--name', 'n', 'img', 'sleep', '1000'], ['start', 'n'],\n"
-            "             ['stop', '-t', '0', 'n'], ['rm', '-f', 'n'], ['ps', '-a']):\n"
+            "             ['stop', '-t', '0', 'n'], ['rm', '-f', 'n'], ['ps', '-a'],\n"
+            "             ['inspect', '--format', '{{.State.Status}}', 'n']):\n"
             "    cli.parse_args(argv)\n"
             "import jupyter_ctr.engine.runtime, jupyter_ctr.engine.images\n"
             "import jupyter_ctr.engine.logs, jupyter_ctr.engine.spec\n"
