@@ -8,11 +8,13 @@ Commands and flags carry podman's names so that podman habits work. Engine error
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import sys
 import threading
 import time
+from types import SimpleNamespace
 
 from . import __version__
 from .engine.errors import (
@@ -33,12 +35,13 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable, Iterable, Iterator, Sequence
-    from typing import Any, NoReturn
+    from typing import Any, NoReturn, TypeVar
 
     from .engine import Container, LogLine, Runtime
     from .gotemplate import Format
 
     Command = Callable[[Runtime, argparse.Namespace], int]
+    Parser = TypeVar("Parser", argparse.ArgumentParser, "_QuickParser")
 
 #: podman's exit code when the engine, not the container, failed.
 ENGINE_ERROR = 125
@@ -49,6 +52,8 @@ LOG_LEVELS = {"debug": 10, "info": 20, "warn": 30, "warning": 30, "error": 40, "
               "panic": 50}  # logging's DEBUG..CRITICAL
 
 IMAGE_AND_COMMAND = "IMAGE [COMMAND [ARG...]]"
+#: argparse.REMAINDER's value (spelled out: the quick parser works without argparse).
+REMAINDER = "..."
 FORMAT_HELP = ("json, or a Go template of the fields {fields} (e.g. '{{{{.Names}}}} "
                "{{{{.Status}}}}'); 'table TEMPLATE' adds a header row")
 INSPECT_FORMAT_HELP = ("json (default), or a Go template of the JSON's paths, e.g. "
@@ -1045,11 +1050,9 @@ def _parser_class() -> type[argparse.ArgumentParser]:
     return ArgumentParser
 
 
-def _add_create_options(p: argparse.ArgumentParser | _Unused) -> None:
+def _add_create_options(p: argparse.ArgumentParser | _QuickParser | _Unused) -> None:
     if p is _UNUSED:
         return
-    import argparse
-
     from .engine.runtime import NETWORK_MODES
 
     p.add_argument("-i", "--interactive", action="store_true",
@@ -1083,7 +1086,7 @@ def _add_create_options(p: argparse.ArgumentParser | _Unused) -> None:
                    help="containers that must run before this one (started by start/run)")
     # One REMAINDER positional: options end at IMAGE and everything after it is the command,
     # as in podman (``run img sh -c "echo hi"``, ``run img ls -l``).
-    p.add_argument("image_and_command", nargs=argparse.REMAINDER, metavar=IMAGE_AND_COMMAND,
+    p.add_argument("image_and_command", nargs=REMAINDER, metavar=IMAGE_AND_COMMAND,
                    help="image name or id, then the command and its arguments (default: the "
                         "image's command)")
 
@@ -1108,17 +1111,200 @@ class _Unused:
 _UNUSED = _Unused()
 
 
+class _QuickOption:
+    """One add_argument() as the quick parser keeps it."""
+
+    def __init__(self, names: tuple[str, ...], action: str | None, dest: str, default: Any,
+                 type_: Callable[[str], Any] | None, choices: Sequence[Any] | None,
+                 nargs: str | None, required: bool, version: str | None = None) -> None:
+        self.names, self.action, self.dest, self.default = names, action, dest, default
+        self.type, self.choices, self.nargs, self.required = type_, choices, nargs, required
+        self.version = version
+
+    def value(self, text: str) -> tuple[bool, Any]:
+        """(ok, the converted value); not ok where argparse would report an error."""
+        try:
+            value = text if self.type is None else self.type(text)
+        except (TypeError, ValueError):
+            return False, None
+        return self.choices is None or value in self.choices, value
+
+
+class _QuickParser:
+    """A command's parser for the plain command lines that scripts run most, without argparse:
+    importing argparse (with gettext and locale) and building its parser cost a command ~3 ms.
+
+    _build() fills it through the calls it makes on an argparse parser. parse() understands
+    exact option words with their values as separate words, before the positionals (after
+    them only within a REMAINDER), and ``--version``; for anything else (-h, ``--opt=value``,
+    ``-aq``, ``--``, a value starting with ``-``, an unknown option, a wrong count) it returns
+    None and argparse parses the command line, so that argparse alone writes usage, help and
+    errors. tests/cli/test_quick_parse.py checks it against argparse for every command.
+    """
+
+    def __init__(self) -> None:
+        self.options: dict[str, _QuickOption] = {}  # by option word
+        self.actions: list[_QuickOption] = []       # all, in order
+        self.positionals: list[_QuickOption] = []
+        self.defaults: dict[str, Any] = {}
+        self.sub_dest: str | None = None
+        self.commands: dict[str, _QuickParser] = {}  # by name and alias
+
+    # -- what _build() calls (argparse's signatures; help texts and metavars are not kept) -----
+    def add_argument(self, *names: str, action: str | None = None, dest: str | None = None,
+                     default: Any = None, type: Callable[[str], Any] | None = None,  # noqa: A002
+                     choices: Sequence[Any] | None = None, nargs: str | None = None,
+                     required: bool = False, version: str | None = None,
+                     **_ignored: Any) -> None:
+        if names[0].startswith("-"):
+            long = [n for n in names if n.startswith("--")]
+            dest = dest or (long or names)[0].lstrip("-").replace("-", "_")
+        else:
+            dest = names[0]
+        if action in ("store_true", "store_false") and default is None:
+            default = action == "store_false"
+        default = self.defaults.get(dest, default)
+        opt = _QuickOption(names, action, dest, default, type, choices, nargs, required, version)
+        if action != "version":  # which, as help, puts nothing in the namespace
+            self.actions.append(opt)
+        if names[0].startswith("-"):
+            self.options.update(dict.fromkeys(names, opt))
+        else:
+            self.positionals.append(opt)
+
+    def set_defaults(self, **kw: Any) -> None:
+        self.defaults.update(kw)
+        for opt in self.actions:
+            if opt.dest in kw:
+                opt.default = kw[opt.dest]
+
+    def add_subparsers(self, *, dest: str, **_ignored: Any) -> _QuickParser:
+        self.sub_dest = dest
+        return self
+
+    def add_parser(self, name: str, *, aliases: Sequence[str] = (),
+                   **_ignored: Any) -> _QuickParser:
+        parser = _QuickParser()
+        self.commands.update(dict.fromkeys((name, *aliases), parser))
+        return parser
+
+    # -- parsing ------------------------------------------------------------------------------
+    def parse(self, argv: Sequence[str]) -> argparse.Namespace | None:
+        """The namespace argparse would return for ``argv``, or None (see the class)."""
+        values: dict[str, Any] = {}
+        if not self._parse(list(argv), values):
+            return None
+        return SimpleNamespace(**values)  # type: ignore[return-value]
+
+    def _parse(self, words: list[str], ns: dict[str, Any]) -> bool:
+        for opt in self.actions:  # argparse's order: each action's default, then the parser's
+            ns.setdefault(opt.dest, opt.default)
+        for key, value in self.defaults.items():
+            ns.setdefault(key, value)
+        seen: set[_QuickOption] = set()
+        i = 0
+        while i < len(words) and words[i].startswith("-"):
+            opt = self.options.get(words[i])
+            if opt is None:  # -h, --version, --opt=value, -aq, --, -5, an unknown option
+                return False
+            seen.add(opt)
+            if opt.action == "version":  # as argparse's: print it, exit 0, nothing else read
+                print(opt.version, flush=True)
+                raise SystemExit(0)
+            if opt.action in ("store_true", "store_false"):
+                ns[opt.dest] = opt.action == "store_true"
+                i += 1
+                continue
+            if opt.action not in (None, "append") or i + 1 >= len(words) or \
+                    words[i + 1].startswith("-"):
+                return False
+            ok, value = opt.value(words[i + 1])
+            if not ok:
+                return False
+            ns[opt.dest] = [*(ns[opt.dest] or []), value] if opt.action == "append" else value
+            i += 2
+        for opt in self.actions:
+            if opt.required and opt not in seen:
+                return False
+            if opt not in seen and opt.type is not None and isinstance(opt.default, str) \
+                    and ns[opt.dest] is opt.default:
+                ok, ns[opt.dest] = opt.value(opt.default)  # as argparse: string defaults too
+                if not ok:
+                    return False
+        if self.sub_dest is None:
+            return self._assign(words[i:], ns)
+        parser = self.commands.get(words[i]) if i < len(words) else None
+        if parser is None:
+            return False
+        ns[self.sub_dest] = words[i]
+        values: dict[str, Any] = {}
+        if not parser._parse(words[i + 1:], values):
+            return False
+        ns.update(values)  # as argparse: the command's values win over the parent's
+        return True
+
+    def _assign(self, words: list[str], ns: dict[str, Any]) -> bool:
+        """Positionals: one word each, the last may take '?', '+', '*' or the REMAINDER."""
+        specs = self.positionals
+        last = specs[-1] if specs else None
+        if any(s.nargs is not None for s in specs[:-1]):
+            return False
+        variable = last is not None and last.nargs is not None
+        fixed = len(specs) - variable
+        if len(words) < fixed:
+            return False
+        if last is not None and last.nargs == REMAINDER:
+            if any(w.startswith("-") for w in words[:fixed]):
+                return False
+            ns[last.dest] = words[fixed:]  # every word, options included, as argparse
+            words = words[:fixed]
+        elif any(w.startswith("-") for w in words):
+            return False
+        for spec, word in zip(specs[:fixed], words, strict=False):
+            ok, ns[spec.dest] = spec.value(word)
+            if not ok:
+                return False
+        extra = words[fixed:]
+        if last is None or not variable or last.nargs == REMAINDER:
+            return not extra
+        if last.nargs == "?":
+            if len(extra) > 1:
+                return False
+            if extra:
+                ok, ns[last.dest] = last.value(extra[0])
+            else:
+                ok, ns[last.dest] = (last.value(last.default) if isinstance(last.default, str)
+                                     else (True, last.default))
+            return ok
+        if last.nargs not in ("+", "*") or (last.nargs == "+" and not extra):
+            return False
+        values = []
+        for word in extra:
+            ok, value = last.value(word)
+            if not ok:
+                return False
+            values.append(value)
+        if not values and last.default is not None:
+            values = last.default
+        ns[last.dest] = values
+        return True
+
+
 def build_parser(only: Sequence[str] | None = None,
                  built: set[str] | None = None) -> argparse.ArgumentParser:
     """The command line's parser; with ``only`` (a command and, for ``image``/``container``,
     its subcommand) the parser of that command alone: the others stay unbuilt. The names of
     the commands built go into ``built``."""
-    import argparse
-
-    built = set() if built is None else built
     parser = _parser_class()(
         prog="jupyter-ctr", allow_abbrev=False,
         description="Manage containers on runc and conmon, with podman's commands.")
+    return _build(parser, only, built)
+
+
+def _build(parser: Parser, only: Sequence[str] | None, built: set[str] | None) -> Parser:
+    """Add the options and commands (see build_parser) to ``parser``: an argparse parser, or
+    a _QuickParser, which takes the same calls."""
+    built = set() if built is None else built
     parser.add_argument("--version", action="version", version=f"jupyter-ctr {__version__}")
     parser.add_argument("--root", help="persistent state directory "
                                        "(default: $JUPYTER_CTR_ROOT or /var/lib/jupyter-ctr)")
@@ -1215,7 +1401,7 @@ def build_parser(only: Sequence[str] | None = None,
     p.add_argument("--detach-keys", default="ctrl-p,ctrl-q", metavar="KEYS",
                    help="key sequence that detaches (default ctrl-p,ctrl-q)")
     p.add_argument("container", metavar="CONTAINER")
-    p.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND")
+    p.add_argument("command", nargs=REMAINDER, metavar="COMMAND")
 
     # podman's `container checkpoint|restore` (also as plain `checkpoint`/`restore`)
     container = group("container", "container commands (checkpoint, restore)")
@@ -1385,10 +1571,17 @@ def _command_path(argv: Sequence[str]) -> tuple[str, ...] | None:
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    """Parse with the parser of the given command alone; the whole parser when the command
-    is unknown, so that argparse lists the choices."""
+    """Parse with the parser of the given command alone: the quick parser when it understands
+    the command line, else argparse's; the whole parser when the command is unknown, so that
+    argparse lists the choices."""
     only = _command_path(argv)
     built: set[str] = set()
+    if only is not None:
+        quick = _build(_QuickParser(), only, built)
+        args = quick.parse(argv) if not only or only[-1] in built else None
+        if args is not None:
+            return args
+        built.clear()
     parser = build_parser(only, built)
     if only and only[-1] not in built:
         parser = build_parser(only[:1] if only[0] in built else None)
@@ -1396,7 +1589,22 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(list(sys.argv[1:] if argv is None else argv))
+    """Run one command: ``argv``, or this process's arguments (then it is jupyter-ctr)."""
+    if argv is None:
+        # What a command loads (the engine: ~60,000 objects) lives until the process exits, a
+        # few tens of ms later: the cyclic GC, walking it during the imports and again at exit,
+        # costs a short command ~3 ms. So no collection until it is loaded, then it is frozen
+        # (gc.freeze(): never examined again); the command itself runs with the GC on.
+        gc.disable()
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    finally:
+        if argv is None:
+            gc.enable()
+
+
+def _main(argv: list[str]) -> int:
+    args = parse_args(argv)
     if LOG_LEVELS[args.log_level] != LOG_LEVELS["warn"]:
         # Unconfigured, logging still prints warnings; the engine logs its commands at debug.
         import logging
@@ -1413,6 +1621,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         _error(f"cannot prepare the engine's state directories: {exc}")
         return ENGINE_ERROR
+    if not gc.isenabled():  # main() as the process: see there
+        gc.freeze()
+        gc.enable()
     try:
         return int(args.func(rt, args))
     except CtrError as exc:

@@ -8,8 +8,6 @@ conmon runs at every container exit, imports this package first and needs little
 
 from __future__ import annotations
 
-import importlib
-
 TYPE_CHECKING = False  # not typing's: importing typing costs every CLI command ~2 ms
 if TYPE_CHECKING:
     from typing import Any
@@ -56,6 +54,8 @@ if not TYPE_CHECKING:  # type checkers see the imports above, and no catch-all _
         module = _MODULES.get(name)
         if module is None:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        import importlib  # here: importing it (and warnings) costs every command ~0.5 ms
+
         value = getattr(importlib.import_module(f".{module}", __name__), name)
         globals()[name] = value  # later lookups skip this function
         return value

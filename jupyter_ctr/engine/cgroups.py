@@ -7,16 +7,22 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
-class CgroupStats(NamedTuple):
-    cpu_ns: int
-    memory_bytes: int
-    memory_limit: int | None
-    pids: int
+class CgroupStats:
+    """One reading of a container's cgroups (a plain class: typing.NamedTuple costs each
+    command ~1 ms to create at import)."""
+
+    __slots__ = ("cpu_ns", "memory_bytes", "memory_limit", "pids")
+
+    def __init__(self, cpu_ns: int, memory_bytes: int, memory_limit: int | None,
+                 pids: int) -> None:
+        self.cpu_ns = cpu_ns
+        self.memory_bytes = memory_bytes
+        self.memory_limit = memory_limit
+        self.pids = pids
 
 
 def _is_v2() -> bool:

@@ -102,7 +102,7 @@ from .images import (
     _sha256_file,
     normalize_reference,
 )
-from .runtime import NAME_RE, NETWORK_MODES, parse_restart_policy
+from .runtime import NAME_PATTERN, NETWORK_MODES, parse_restart_policy
 from .state import ContainerState
 
 if TYPE_CHECKING:
@@ -283,7 +283,7 @@ def restore_container(rt: Runtime, archive: str | os.PathLike[str], name: str | 
     opts = _options(options, kw)
     name = opts.name if name is None else name
     _check_options(rt, opts, "restore")
-    if name is not None and (not isinstance(name, str) or not NAME_RE.match(name)):
+    if name is not None and (not isinstance(name, str) or not re.match(NAME_PATTERN, name)):
         raise InvalidArgumentError(f"invalid container name {name!r}: names must match "
                                    "[a-zA-Z0-9][a-zA-Z0-9_.-]*")
     path = Path(os.fspath(archive)).absolute()
@@ -690,7 +690,7 @@ def _read_archive(path: Path, staging: Path, origin: str,
     """Extract safely within ``limits`` (no sparse members: our archives have none, and
     hashing gigabytes of holes is slow), check the manifest against every file, validate
     config.dump."""
-    limits = dataclasses.replace(limits or ArchiveLimits(), sparse=False)
+    limits = (limits or ArchiveLimits()).replace(sparse=False)
     if _extract_tarball(path, staging, origin, limits=limits) == 0:
         raise InvalidArgumentError(f"{origin} is an empty archive, not a checkpoint")
     manifest_path = staging / MANIFEST
@@ -721,7 +721,7 @@ def _read_archive(path: Path, staging: Path, origin: str,
     ctr_id, name, hostname = doc.get("id"), doc.get("name"), doc.get("hostname")
     if not _is_sha256_hex(ctr_id):
         raise InvalidArgumentError(f"{origin}: config.dump has an invalid container id")
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not re.match(NAME_PATTERN, name):
         raise InvalidArgumentError(f"{origin}: config.dump has an invalid container name")
     if not isinstance(hostname, str) or not 0 < len(hostname) <= 64 or not all(
             c.isalnum() or c in "-." for c in hostname):

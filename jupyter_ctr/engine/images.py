@@ -28,22 +28,17 @@ removal renames it away before deleting it.
 
 from __future__ import annotations
 
-import copy
 import errno
 import fcntl
 import io
 import json
 import os
 import re
-import shutil
 import stat
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
 
 from . import procs, settings
 from .errors import (
@@ -55,11 +50,15 @@ from .errors import (
 )
 from .store import StateStore
 
-# The archive modules (tarfile, gzip, lzma, zlib, hashlib, tempfile) are imported by the
-# functions that import images: creating a container only looks an image up.
+# Creating a container only looks an image up, so what else this module needs is imported
+# where it is used: the archive modules (tarfile, gzip, lzma, zlib, hashlib, tempfile), shutil
+# (with bz2, lzma, zlib), copy and datetime. Its records are plain classes (dataclasses, with
+# inspect, costs ~4 ms to import), its patterns compiled on first use, and typing is for type
+# checkers only.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import tarfile
+    from typing import Any, Literal
 
 DEFAULT_PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_DOMAIN = "localhost"
@@ -93,11 +92,11 @@ _REF_NAME = "org.opencontainers.image.ref.name"
 
 # Reference grammar of github.com/distribution/reference, which podman uses.
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN_RE = re.compile(rf"{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*(?::[0-9]+)?")
-_PATH_COMPONENT_RE = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
-_TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-_HEX_RE = re.compile(r"[0-9a-f]+")
-_DIGEST_RE = re.compile(r"sha256:([0-9a-f]{64})")
+_DOMAIN_PATTERN = rf"{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*(?::[0-9]+)?"
+_PATH_COMPONENT_PATTERN = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_TAG_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+_DIGEST_PATTERN = r"sha256:([0-9a-f]{64})"
+_HEX_DIGITS = "0123456789abcdef"
 _MAX_NAME_LENGTH = 255
 
 ImageUsers = Callable[[str], list[str]]
@@ -136,7 +135,7 @@ def normalize_reference(ref: str) -> str:
     slash, colon = ref.rfind("/"), ref.rfind(":")
     if colon > slash:
         remainder, tag = ref[:colon], ref[colon + 1:]
-        if not _TAG_RE.fullmatch(tag):
+        if not re.fullmatch(_TAG_PATTERN, tag):
             raise InvalidArgumentError(
                 f"invalid image reference {ref!r}: the tag {tag!r} must match "
                 "[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
@@ -145,16 +144,16 @@ def normalize_reference(ref: str) -> str:
     first = parts[0]
     if len(parts) > 1 and ("." in first or ":" in first or first == "localhost"):
         domain, path = first, parts[1:]
-        if not _DOMAIN_RE.fullmatch(domain):
+        if not re.fullmatch(_DOMAIN_PATTERN, domain):
             raise InvalidArgumentError(
                 f"invalid image reference {ref!r}: {domain!r} is not a valid registry host"
             )
     else:
         domain, path = DEFAULT_DOMAIN, parts
     for component in path:
-        if _PATH_COMPONENT_RE.fullmatch(component):
+        if re.fullmatch(_PATH_COMPONENT_PATTERN, component):
             continue
-        if component and _PATH_COMPONENT_RE.fullmatch(component.lower()):
+        if component and re.fullmatch(_PATH_COMPONENT_PATTERN, component.lower()):
             raise InvalidArgumentError(
                 f"invalid image reference {ref!r}: repository name must be lowercase"
             )
@@ -172,6 +171,8 @@ def normalize_reference(ref: str) -> str:
 
 
 def _rfc3339(ts: float) -> str:
+    from datetime import UTC, datetime
+
     whole = int(ts)
     nanos = int(round((ts - whole) * 1e9))
     if nanos >= 1_000_000_000:
@@ -183,6 +184,8 @@ def _rfc3339(ts: float) -> str:
 def _parse_rfc3339(value: object) -> float | None:
     if not isinstance(value, str):
         return None
+    from datetime import UTC, datetime
+
     # fromisoformat takes at most six fraction digits; OCI configs often carry nine.
     text = re.sub(r"(\.\d{6})\d+", r"\1", value.strip())
     try:
@@ -194,23 +197,66 @@ def _parse_rfc3339(value: object) -> float | None:
     return parsed.timestamp()
 
 
-@dataclass(frozen=True)
-class Image:
+class _Record:
+    """What ``@dataclass(frozen=True)`` gave the records here (fields set once in __init__;
+    equality, hash and repr over them) without importing dataclasses."""
+
+    _fields: tuple[str, ...] = ()
+
+    def _init(self, **values: object) -> None:
+        self.__dict__.update(values)
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self._fields)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _Record) or other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{type(self).__name__}({fields})"
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}")
+
+
+class Image(_Record):
     """One local image: its rootfs directory, names and OCI config subset."""
 
+    _fields = ("id", "names", "rootfs", "config", "created", "size", "architecture", "os",
+               "digest", "layers")
     id: str
     names: list[str]
     rootfs: Path
     config: dict[str, Any]
     created: float
     size: int
-    architecture: str = field(default_factory=host_architecture)
-    os: str = "linux"
-    digest: str = ""
-    layers: list[str] = field(default_factory=list)
+    architecture: str
+    os: str
+    digest: str
+    layers: list[str]
+
+    def __init__(self, id: str, names: list[str], rootfs: Path,
+                 config: dict[str, Any], created: float, size: int,
+                 architecture: str | None = None, os: str = "linux", digest: str = "",
+                 layers: list[str] | None = None) -> None:
+        self._init(id=id, names=names, rootfs=rootfs, config=config, created=created,
+                   size=size,
+                   architecture=host_architecture() if architecture is None else architecture,
+                   os=os, digest=digest, layers=[] if layers is None else layers)
 
     def inspect(self) -> dict[str, Any]:
         """A dict shaped like one element of ``podman image inspect``."""
+        import copy
+
         digest = self.digest or f"sha256:{self.id}"
         config = {k: copy.deepcopy(v) for k, v in self.config.items() if v is not None}
         return {
@@ -324,17 +370,28 @@ def _lstat(path: str) -> os.stat_result | None:
         return None
 
 
-@dataclass(frozen=True)
-class ArchiveLimits:
+class ArchiveLimits(_Record):
     """What an archive to import may hold (EngineConfig.archive_max_*), checked from each
     member's header before any of its bytes is written or hashed."""
 
-    max_member_size: int = settings.ARCHIVE_MAX_MEMBER_SIZE
-    max_size: int = settings.ARCHIVE_MAX_SIZE
-    max_members: int = settings.ARCHIVE_MAX_MEMBERS
+    _fields = ("max_member_size", "max_size", "max_members", "sparse")
+    max_member_size: int
+    max_size: int
+    max_members: int
     #: Sparse members (GNU/PAX sparse maps): legal in a rootfs tarball; a checkpoint archive
     #: (written by tarfile, which never makes them) holds none.
-    sparse: bool = True
+    sparse: bool
+
+    def __init__(self, max_member_size: int = settings.ARCHIVE_MAX_MEMBER_SIZE,
+                 max_size: int = settings.ARCHIVE_MAX_SIZE,
+                 max_members: int = settings.ARCHIVE_MAX_MEMBERS, sparse: bool = True) -> None:
+        self._init(max_member_size=max_member_size, max_size=max_size,
+                   max_members=max_members, sparse=sparse)
+
+    def replace(self, **changes: Any) -> ArchiveLimits:
+        """A copy with ``changes`` (what dataclasses.replace did)."""
+        return ArchiveLimits(**{**{name: getattr(self, name) for name in self._fields},
+                                **changes})
 
     @classmethod
     def from_settings(cls, cfg: object) -> ArchiveLimits:
@@ -626,7 +683,7 @@ def _read_json_file(path: Path, what: str, origin: str) -> dict[str, Any]:
 
 def _descriptor_hex(desc: object, origin: str) -> str:
     digest = desc.get("digest") if isinstance(desc, dict) else None
-    match = _DIGEST_RE.fullmatch(digest) if isinstance(digest, str) else None
+    match = re.fullmatch(_DIGEST_PATTERN, digest) if isinstance(digest, str) else None
     if match is None:
         raise InvalidArgumentError(
             f"{origin} is not a valid OCI image layout: unsupported or malformed digest "
@@ -651,12 +708,13 @@ def _read_blob(layout: Path, hex_digest: str, what: str, origin: str) -> dict[st
     return doc
 
 
-@dataclass
 class _OciSelection:
-    descriptor: dict[str, Any]
-    manifest_hex: str
-    config_hex: str
-    config: dict[str, Any]
+    def __init__(self, descriptor: dict[str, Any], manifest_hex: str, config_hex: str,
+                 config: dict[str, Any]) -> None:
+        self.descriptor = descriptor
+        self.manifest_hex = manifest_hex
+        self.config_hex = config_hex
+        self.config = config
 
 
 def _select_oci_image(layout: Path, name: str, origin: str) -> _OciSelection:
@@ -748,6 +806,8 @@ def _is_static_elf(path: Path) -> bool:
 
 
 def _find_static_busybox(configured: str | Path | None) -> Path:
+    import shutil
+
     candidates = [str(configured)] if configured else [
         shutil.which("busybox") or "", "/bin/busybox", "/usr/bin/busybox"]
     for candidate in candidates:
@@ -974,7 +1034,7 @@ class ImageStore:
             raise not_known
         ids = self.store.image_ids()
         candidate = ref.removeprefix("sha256:")
-        is_hex = bool(_HEX_RE.fullmatch(candidate))
+        is_hex = bool(candidate) and not candidate.strip(_HEX_DIGITS)
         if is_hex and candidate in ids:
             return candidate
         if not ref.startswith("sha256:"):
@@ -1092,6 +1152,7 @@ class ImageStore:
     @contextmanager
     def _staging(self) -> Iterator[Path]:
         """A private directory under images/, locked while in use, always removed after."""
+        import shutil
         import tempfile
 
         path = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=self.images_dir))
@@ -1104,7 +1165,8 @@ class ImageStore:
             os.close(fd)
 
     def _sweep_staging(self) -> None:
-        """Remove staging directories whose owner died (their lock is free)."""
+        """Remove staging directories whose owner died (their lock is free). shutil is
+        imported only when there is one: a killed import or remove leaves them."""
         for entry in self.images_dir.iterdir():
             if not entry.name.startswith(_STAGING_PREFIX):
                 continue
@@ -1116,6 +1178,8 @@ class ImageStore:
                 except FileNotFoundError:
                     continue
                 if age > _STAGING_GRACE_SECONDS:
+                    import shutil
+
                     shutil.rmtree(entry, ignore_errors=True)
                 continue
             except OSError:
@@ -1125,6 +1189,8 @@ class ImageStore:
             except BlockingIOError:
                 continue
             else:
+                import shutil
+
                 shutil.rmtree(entry, ignore_errors=True)
             finally:
                 os.close(fd)

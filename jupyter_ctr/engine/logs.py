@@ -23,11 +23,35 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple
 
 from .errors import InvalidArgumentError
+
+# ``create`` loads this module (parse_log_size): datetime is imported where it is used, and
+# the records are collections.namedtuple at run time (typing.NamedTuple, for type checkers,
+# costs ~1 ms per class to create, and importing typing ~2 ms).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from datetime import datetime
+    from typing import NamedTuple
+
+    class _LogLineFields(NamedTuple):
+        time_ns: int
+        stream: str  # "stdout" or "stderr"
+        text: str    # without the trailing newline
+        partial: bool = False  # True when the line did not end in a newline (conmon's "P")
+
+    class _Rec(NamedTuple):
+        start: int      # byte offset of the record in its file
+        time_ns: int
+        stream: str
+        partial: bool
+        text: bytes
+else:
+    from collections import namedtuple
+
+    _LogLineFields = namedtuple("LogLine", "time_ns stream text partial", defaults=(False,))
+    _Rec = namedtuple("_Rec", "start time_ns stream partial text")
 
 #: Bytes read per step backwards (tail, probes) and forwards.
 BACK_BLOCK = 1 << 16
@@ -44,18 +68,22 @@ MIN_LOG_SIZE = 8192
 _STREAMS = {b"stdout": "stdout", b"stderr": "stderr"}
 
 
-class LogLine(NamedTuple):
-    time_ns: int
-    stream: str  # "stdout" or "stderr"
-    text: str    # without the trailing newline
-    partial: bool = False  # True when the line did not end in a newline (conmon's "P")
+class LogLine(_LogLineFields):
+    """One line of a container's log: ``time_ns``, ``stream`` ("stdout" or "stderr"), ``text``
+    (without the trailing newline), ``partial`` (True when it did not end in a newline)."""
+
+    __slots__ = ()
 
     @property
     def time(self) -> datetime:
+        from datetime import UTC, datetime
+
         return datetime.fromtimestamp(self.time_ns / 1e9, tz=UTC)
 
     def timestamp(self) -> str:
         """RFC3339 with nanoseconds, as ``podman logs -t`` prints."""
+        from datetime import UTC, datetime
+
         base = datetime.fromtimestamp(self.time_ns // 1_000_000_000, tz=UTC)
         return base.strftime("%Y-%m-%dT%H:%M:%S") + f".{self.time_ns % 1_000_000_000:09d}Z"
 
@@ -76,6 +104,8 @@ def parse_time_ns(stamp: str) -> int:
                 break
     if rest in ("Z", ""):
         rest = "+00:00"
+    from datetime import datetime
+
     dt = datetime.fromisoformat(main + rest)
     return int(dt.timestamp()) * 1_000_000_000 + int(frac.ljust(9, "0")[:9])
 
@@ -94,7 +124,8 @@ def parse_line(raw: str) -> LogLine | None:
 
 
 # -- log size (--log-opt max-size) --------------------------------------------------------------
-_SIZE_RE = re.compile(r"\s*(\d+(?:\.\d+)?)\s?([kmgtp])?i?b?\s*", re.IGNORECASE)
+#: Compiled on first use (by re's cache): ``create`` imports this module, rarely with a size.
+_SIZE_PATTERN = r"\s*(\d+(?:\.\d+)?)\s?([kmgtp])?i?b?\s*"
 _SIZE_UNITS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12, "p": 10**15}
 
 
@@ -109,7 +140,7 @@ def parse_log_size(value: int | str | None) -> int | None:
     if isinstance(value, int):
         size = value
     else:
-        m = _SIZE_RE.fullmatch(str(value))
+        m = re.fullmatch(_SIZE_PATTERN, str(value), re.IGNORECASE)
         if str(value).strip().startswith("-"):
             size = -1
         elif not m:
@@ -144,20 +175,14 @@ def human_size(size: int) -> str:
 
 
 # -- records --------------------------------------------------------------------------------------
-class _Rec(NamedTuple):
-    start: int      # byte offset of the record in its file
-    time_ns: int
-    stream: str
-    partial: bool
-    text: bytes
-
-
 def _stamp_ns(stamp: bytes, cache: dict[bytes, int]) -> int | None:
     """conmon's stamp in ns; the whole-second part is parsed once per distinct second."""
     if len(stamp) == 35 and stamp[19:20] == b"." and stamp[29:30] in (b"+", b"-"):
         key = stamp[:19] + stamp[29:]
         base = cache.get(key)
         if base is None:
+            from datetime import datetime
+
             try:
                 base = int(datetime.fromisoformat(key.decode("ascii")).timestamp())
             except (ValueError, UnicodeDecodeError):

@@ -10,7 +10,14 @@ nowhere else; explicit arguments and configuration take precedence over them.
 from __future__ import annotations
 
 import os
-from typing import Protocol
+
+# typing is for type checkers only (importing it costs every CLI command ~2 ms): at run time
+# EngineSettings is a plain class that nothing instantiates.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol
+else:
+    Protocol = object
 
 RUNTIME = "runc"
 CONMON = "conmon"

@@ -54,6 +54,41 @@ def _umount(target: Path) -> None:
         raise StorageError(f"unmounting {target}: {os.strerror(err)}")
 
 
+def remove_tree(path: Path, ignore_errors: bool = False) -> None:
+    """Delete the directory ``path`` and everything below it, as ``shutil.rmtree`` does here:
+    by file descriptors (os.fwalk), never following a symlink, a symlink at ``path`` itself
+    refused. Without shutil: it imports zlib, bz2 and lzma, ~1.5 ms of each stop and rm.
+    Errors raise the first OSError, or are ignored with ``ignore_errors``."""
+
+    def fail(exc: OSError) -> None:
+        if not ignore_errors:
+            raise exc
+
+    try:
+        if os.path.islink(path):
+            raise OSError("Cannot call rmtree on a symbolic link")
+        for _, dirs, files, dir_fd in os.fwalk(path, topdown=False, onerror=fail):
+            for name in files:
+                try:
+                    os.unlink(name, dir_fd=dir_fd)
+                except OSError as exc:
+                    fail(exc)
+            for name in dirs:
+                try:
+                    os.rmdir(name, dir_fd=dir_fd)
+                except NotADirectoryError:  # a symlink to a directory: listed, never entered
+                    try:
+                        os.unlink(name, dir_fd=dir_fd)
+                    except OSError as exc:
+                        fail(exc)
+                except OSError as exc:
+                    fail(exc)
+        os.rmdir(path)
+    except OSError:
+        if not ignore_errors:
+            raise
+
+
 def unmount_tree(path: Path) -> None:
     """Unmount every mount at or below ``path``, deepest first (a killed runtime's leftovers,
     such as runc's ``criu-root``)."""
@@ -86,7 +121,9 @@ class ContainerStorage:
         return self.merged
 
     def unmount(self) -> None:
-        if self.merged.exists():
+        # Only a mount point needs umount2 (and ctypes, ~1.5 ms to load): removing a stopped
+        # container finds nothing mounted.
+        if self.is_mounted():
             _umount(self.merged)
 
     def is_mounted(self) -> bool:
@@ -96,6 +133,4 @@ class ContainerStorage:
         self.unmount()
         if self.is_mounted():
             raise StorageError(f"{self.merged} is still mounted, refusing to delete the layer")
-        import shutil
-
-        shutil.rmtree(self.dir, ignore_errors=True)
+        remove_tree(self.dir, ignore_errors=True)

@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from .errors import (
     ContainerExistsError,
@@ -21,6 +20,11 @@ from .errors import (
     NoSuchExecSessionError,
     NoSuchImageError,
 )
+
+# typing is for type checkers only: importing it costs every CLI command ~2 ms.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS containers (
