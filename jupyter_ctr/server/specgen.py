@@ -119,8 +119,11 @@ def _network(mode: str, warnings: list[str]) -> str:
 _LOG_DRIVERS = ("", "k8s-file", "json-file")  # json-file: Docker clients' name for it
 
 
-def _log_size(driver: Any, size: Any, options: Any, field: str) -> int | None:
-    """A log configuration -> conmon's --log-size-max bytes (None: no limit)."""
+def _log_size(driver: Any, size: Any, options: Any, field: str,
+              warnings: list[str] | None = None) -> int | None:
+    """A log configuration -> conmon's --log-size-max bytes (None: no limit). With
+    ``warnings`` (Docker's create), json-file's ``max-file`` is accepted and reported as
+    ignored, so that compose files that set it still work."""
     from ..engine.errors import InvalidArgumentError
     from ..engine.logs import parse_log_size
 
@@ -128,7 +131,10 @@ def _log_size(driver: Any, size: Any, options: Any, field: str) -> int | None:
         raise bad_request(f"invalid {field} driver {driver!r}: only k8s-file is supported")
     opts = _str_map(options, f"{field} options") or {}
     for key in opts:
-        if key != "max-size":
+        if key == "max-file" and warnings is not None:
+            warnings.append(f"{field} option max-file is ignored: the container log is one "
+                            "file that conmon rotates in place (as podman's k8s-file)")
+        elif key != "max-size":
             raise bad_request(f"invalid {field} option {key!r}: only max-size is supported")
     if isinstance(size, bool) or not isinstance(size, (int, type(None))):
         raise bad_request(f"invalid {field} size: want a number of bytes")
@@ -226,7 +232,7 @@ def from_docker(body: Mapping[str, Any], name: str | None,
     policy = _obj(host, "RestartPolicy", "HostConfig")
     log_cfg = _obj(host, "LogConfig", "HostConfig")
     log_size = _log_size(log_cfg.get("Type") or None, None, log_cfg.get("Config"),
-                         "HostConfig.LogConfig")
+                         "HostConfig.LogConfig", warnings)
     env = _str_list(body.get("Env"), "Env")
     entrypoint = _str_list(body.get("Entrypoint"), "Entrypoint")
     if entrypoint == [""]:

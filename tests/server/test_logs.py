@@ -67,7 +67,7 @@ async def test_libpod_bad_log_configuration(api, log_cfg, words):
 @pytest.mark.parametrize("log_cfg, words", [
     ({"Config": {"max-size": "-5m"}}, "cannot be negative"),
     ({"Config": {"max-size": "x"}}, "invalid log size"),
-    ({"Config": {"max-file": "3"}}, "only max-size"),
+    ({"Config": {"max-size": "1m", "mode": "non-blocking"}}, "only max-size"),
     ({"Type": "syslog"}, "only k8s-file"),
     ({"Config": ["max-size=1m"]}, "want an object"),
 ])
@@ -76,6 +76,18 @@ async def test_docker_bad_log_config(api, log_cfg, words):
         "Image": DEMO, "Cmd": ["true"], "HostConfig": {"LogConfig": log_cfg}})
     assert r.code == 400, r.body
     assert words in r.json()["message"] and "HostConfig.LogConfig" in r.json()["message"]
+
+
+async def test_docker_max_file_is_accepted_with_a_warning(api):
+    # docker-compose files often set max-file next to max-size: accepted, reported ignored.
+    r = await api.post(f"{DOCKER}/containers/create", params={"name": "lmf"}, body={
+        "Image": DEMO, "Cmd": ["true"],
+        "HostConfig": {"LogConfig": {"Type": "json-file",
+                                     "Config": {"max-size": "1m", "max-file": "3"}}}})
+    assert r.code == 201, r.body
+    assert any("max-file is ignored" in w for w in r.json()["Warnings"]), r.json()
+    insp = (await api.get(f"{LIBPOD}/containers/lmf/json")).json()
+    assert insp["HostConfig"]["LogConfig"]["Size"] == "1MB"
 
 
 async def test_logs_tail_after_rotation(api):
