@@ -8,7 +8,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -17,33 +16,11 @@ from pathlib import Path
 import pytest
 
 from jupyter_ctr.engine import Runtime
+from tests.cli.test_cli import Cli
 from tests.conftest import _mounts_under, leftovers, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = "localhost/busybox:latest"
-
-
-class Cli:
-    def __init__(self, base: Path) -> None:
-        self.root, self.run_root = base / "r", base / "x"
-        self.env = dict(os.environ, PYTHONPATH=str(REPO))
-
-    def argv(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "jupyter_ctr.cli", "--root", str(self.root),
-                "--runroot", str(self.run_root), *args]
-
-    def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(self.argv(*args), capture_output=True, text=True, timeout=120,
-                              env=self.env, cwd=REPO)
-
-    def ok(self, *args: str) -> str:
-        proc = self(*args)
-        assert proc.returncode == 0, (args, proc.returncode, proc.stdout, proc.stderr)
-        return proc.stdout
-
-    def popen(self, *args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen(self.argv(*args), stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, text=True, env=self.env, cwd=REPO)
 
 
 @pytest.fixture(scope="module")
