@@ -57,6 +57,8 @@ EXIT_POLL = 0.002
 #: How long reconciliation waits for a runtime step that a killed verb left running (a CRIU
 #: restore of gigabytes takes minutes) before it kills it.
 RUNTIME_STEP_TIMEOUT = 600.0
+#: A conmon runs the runtime within milliseconds of its start; until then it has no child.
+CONMON_START_GRACE = 2.0
 
 
 #: What checkpoint/restore record (engine/checkpoint.py); a plain init forgets it, as libpod's.
@@ -280,15 +282,18 @@ class Container:
     def _await_runtime_step(self) -> None:
         """Wait until no conmon or runtime command that a killed verb started still works on
         this container (``runc create``/``start``/``restore`` and its CRIU), so that nothing is
-        torn down under them: the runtime's answer is final only then. A monitor still counts
-        as starting until the runtime has written the container's pid file. Past
-        ``RUNTIME_STEP_TIMEOUT`` they are killed instead."""
+        torn down under them: the runtime's answer is final only then. A monitor without the
+        container's pid file counts as starting for its first ``CONMON_START_GRACE`` seconds
+        (the moment before it runs the runtime): an older one is ending, and may well wait
+        for its exit command, which waits for this lock. Past ``RUNTIME_STEP_TIMEOUT`` they
+        are killed instead."""
         name = os.path.basename(self._rt.oci.path)
         pidfile = self.bundle / "pidfile"
         deadline = time.monotonic() + RUNTIME_STEP_TIMEOUT
         while True:
             conmons, commands = procinfo.runtime_helpers(self._id, name)
-            starting = [pid for pid in conmons if not pidfile.exists()]
+            starting = [pid for pid in conmons if not pidfile.exists()
+                        and procinfo.age(pid) < CONMON_START_GRACE]
             if not commands and not starting:
                 return
             if time.monotonic() >= deadline:

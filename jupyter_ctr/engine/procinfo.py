@@ -197,3 +197,13 @@ def owner_tag() -> str:
 def owner_alive(pid: int | str, start: str) -> bool:
     """Whether the process named by an owner tag (or a ``"PID STARTTIME"`` record) lives."""
     return start_time(int(pid)) == start
+
+
+def age(pid: int) -> float:
+    """Seconds since ``pid`` started (0.0 when it is gone)."""
+    ticks = start_time(pid)
+    if not ticks:
+        return 0.0
+    with open("/proc/uptime") as fh:
+        uptime = float(fh.read().split()[0])
+    return max(uptime - int(ticks) / _CLK_TCK, 0.0)

@@ -819,3 +819,27 @@ def test_restore_import_killed_leaves_no_staging(rt: Runtime, tmp_path: Path) ->
     finally:
         reap(child)
         force_remove(rt, ctr.id)
+
+
+def test_reconcile_does_not_wait_for_an_ending_conmon(rt: Runtime,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A conmon without the container's pid file is starting only in its first moments; an
+    older one is ending, waiting for its exit command, which waits for the lock that the
+    reconciler holds (the deadlock the stress run found)."""
+    from jupyter_ctr.engine import container as container_mod
+
+    monkeypatch.setattr(container_mod, "CONMON_START_GRACE", 0.05)
+    ctr = rt.create_container(DEMO, ["sleep", "1000"])
+    try:
+        ctr.start()
+        (ctr.bundle / "pidfile").unlink()
+        state = rt.store.container_state(ctr.id)
+        state["pending"] = "start"
+        rt.store.save_container_state(ctr.id, state)
+        time.sleep(0.1)
+        thread, _ = _in_thread(lambda: ctr.inspect())
+        thread.join(20)
+        assert not thread.is_alive(), "reconcile waits for a conmon that is not starting"
+        assert ctr.state is S.RUNNING
+    finally:
+        force_remove(rt, ctr.id)
