@@ -683,7 +683,18 @@ class Container:
             st = S(self._state["state"])
             if st not in (S.RUNNING, S.STOPPING, S.PAUSED):
                 raise self._err_state("can only kill running containers")
-            self._signal(signum)
+            try:
+                self._signal(signum)
+            except OCIRuntimeError:
+                rs = self._rt.oci.state(self._id)
+                if rs is not None and rs.get("status") != "stopped":
+                    raise
+                # It exited between our state check and the signal: report what it is now,
+                # as for a container that was found stopped (not a runtime failure).
+                if self._wait_exit_file(2.0):
+                    self._read_exit_file()
+                    self._save()
+                raise self._err_state("can only kill running containers") from None
             self._state["stopped_by_user"] = True
             self._save()
             self._event("kill", signal=signal_mod.Signals(signum).name

@@ -843,3 +843,29 @@ def test_reconcile_does_not_wait_for_an_ending_conmon(rt: Runtime,
         assert ctr.state is S.RUNNING
     finally:
         force_remove(rt, ctr.id)
+
+
+def test_kill_of_a_container_that_just_exited_is_a_state_error(
+        rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The concurrency fuzzer's race: the process exits between kill's state check and its
+    signal; runc's "container not running" becomes the state error, not a runtime failure."""
+    from jupyter_ctr.engine import container as container_mod
+    from jupyter_ctr.engine.errors import ContainerStateInvalidError, OCIRuntimeError
+
+    ctr = rt.create_container(DEMO, ["sleep", "1000"])
+    try:
+        ctr.start()
+
+        def exited_meanwhile(self: Container, signum: int) -> None:
+            runc(rt, "kill", self.id, "KILL")
+            assert wait_until(lambda: runc_status(rt, self.id) in ("stopped", None), 10)
+            raise OCIRuntimeError("runc kill failed: container not running")
+
+        monkeypatch.setattr(container_mod.Container, "_signal", exited_meanwhile)
+        with pytest.raises(ContainerStateInvalidError, match="can only kill running"):
+            ctr.kill("SIGTERM")
+        monkeypatch.undo()
+        assert wait_until(lambda: ctr.state is S.EXITED, 10)
+        assert ctr.inspect()["State"]["ExitCode"] == 137
+    finally:
+        force_remove(rt, ctr.id)
