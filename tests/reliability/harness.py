@@ -279,6 +279,9 @@ class Finding:
         return f"{self.kind} {self.ctr_id[:12]}: {self.detail}"
 
 
+#: Seconds a disagreement between the engine and runc may last before it is a finding.
+SETTLE = 2.0
+
 #: engine state -> runc statuses that agree with it (None: runc does not know the container).
 AGREES: dict[ContainerState, set[str | None]] = {
     ContainerState.CONFIGURED: {None},
@@ -309,11 +312,19 @@ def check_invariants(roots: Roots, *, spool_ok: bool = False) -> list[Finding]:
     findings: list[Finding] = []
     states = engine_states(rt)
     for ctr_id, (name, st, _info) in states.items():
-        status = runc_state(run_root, ctr_id)
-        frozen = freezer_state(ctr_id)
-        ok = status in AGREES.get(st, set())
-        if st is ContainerState.RUNNING and frozen == "FROZEN":
-            ok = False
+        # A process that exits between the two readings (the engine's, then runc's) makes a
+        # disagreement that the exit file ends a moment later: only one that lasts counts.
+        deadline = time.monotonic() + SETTLE
+        while True:
+            status = runc_state(run_root, ctr_id)
+            frozen = freezer_state(ctr_id)
+            ok = status in AGREES.get(st, set()) and not (
+                st is ContainerState.RUNNING and frozen == "FROZEN")
+            if ok or time.monotonic() >= deadline:
+                break
+            time.sleep(0.1)
+            with contextlib.suppress(CtrError):
+                st = rt.lookup_container(ctr_id).state
         if not ok:
             findings.append(Finding("state", ctr_id, f"{name}: engine says {st.value}, runc "
                                     f"says {status or 'nothing'}, freezer {frozen or 'none'}"))
