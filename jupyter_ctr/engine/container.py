@@ -548,7 +548,7 @@ class Container:
                 # Don't hold the lock during the timeout: ps and inspect must not block.
                 self._lock.release()
                 try:
-                    self._stop_runtime(wait)
+                    self._stop_runtime(wait, run_token)
                 finally:
                     self._lock.acquire()
                 self._load()
@@ -631,7 +631,10 @@ class Container:
                     # exit (without the lock): a fresh run, what a restart asks for
             self._start_unlocked()
 
-    def _stop_runtime(self, timeout: int) -> None:
+    def _stop_runtime(self, timeout: int, run_token: str | None = None) -> None:
+        """Stop signal, wait, SIGKILL. With ``run_token`` (a stop that waits without the
+        lock), nothing is signalled once another process has moved on to a new run: its
+        SIGKILL must not land on a container that someone started again meanwhile."""
         oci = self._rt.oci
         if timeout > 0:
             try:
@@ -639,13 +642,13 @@ class Container:
             except OCIRuntimeError:
                 pass  # it may have exited meanwhile; the exit file tells
             self._thaw_if_frozen()  # a frozen task handles no signal (as docker stop)
-            if self._wait_exit_file(timeout):
+            if self._wait_exit_file(timeout) or self._run_moved_on(run_token):
                 return
         try:
             self._signal(signal_mod.SIGKILL)
             self._thaw_if_frozen()  # a frozen task never dies
         except OCIRuntimeError:
-            if self._rt.oci.exit_file(self._id).exists():
+            if self._rt.oci.exit_file(self._id).exists() or self._run_moved_on(run_token):
                 return
             rs = oci.state(self._id)
             if rs is None:
@@ -654,6 +657,16 @@ class Container:
                 raise
         if not self._wait_exit_file(30):
             raise TimeoutCtrError(f"container {self._id[:12]} did not exit after SIGKILL")
+
+    def _run_moved_on(self, run_token: str | None) -> bool:
+        """Whether the stored record names another run than ``run_token`` (or is gone)."""
+        if run_token is None:
+            return False
+        try:
+            return str(self._rt.store.container_state(self._id).get("run_token") or "") \
+                != run_token
+        except NoSuchContainerError:
+            return True
 
     def _thaw_if_frozen(self) -> None:
         if cgroups.freezer_state(self.cgroups_path) in ("frozen", "freezing"):

@@ -869,3 +869,31 @@ def test_kill_of_a_container_that_just_exited_is_a_state_error(
         assert ctr.inspect()["State"]["ExitCode"] == 137
     finally:
         force_remove(rt, ctr.id)
+
+
+def test_a_waiting_stop_never_kills_a_run_started_meanwhile(rt: Runtime) -> None:
+    """The concurrency fuzzer's race: a stop waits out its timeout without the lock; another
+    process kills the container and starts it again; the stop's SIGKILL must spare that run."""
+    ctr = rt.create_container(DEMO, ["sh", "-c", "trap '' TERM; sleep 1000"])
+    ctr.start()
+    child = spawn(rt, """
+        real = container_mod.Container._wait_exit_file
+        def wait_exit_file(self, timeout):
+            if timeout == 3:  # the stop's wait: it sees no exit file (the new start took it)
+                time.sleep(timeout)
+                return False
+            return real(self, timeout)
+        container_mod.Container._wait_exit_file = wait_exit_file
+        rt.lookup_container(sys.argv[3]).stop(timeout=3)
+        """, ctr.id)
+    try:
+        assert wait_until(
+            lambda: rt.store.container_state(ctr.id)["state"] == S.STOPPING.value, 10)
+        ctr.kill("SIGKILL")  # the run the stop waits for ends...
+        assert wait_until(lambda: ctr.state in (S.STOPPED, S.EXITED), 10)
+        ctr.start()  # ...and a new one begins while the stop still waits
+        finish(child)
+        assert assert_consistent(rt, ctr) is S.RUNNING
+    finally:
+        reap(child)
+        force_remove(rt, ctr.id)
