@@ -119,7 +119,7 @@ class Container:
 
     @property
     def cgroups_path(self) -> str:
-        return f"{self._rt.config.cgroup_parent.rstrip('/')}/{self._id}"
+        return self._rt.cgroups_path(self._id)
 
     def _storage(self) -> ContainerStorage:
         return ContainerStorage(self._rt.container_dir(self._id),
@@ -178,13 +178,13 @@ class Container:
 
     def _stopper_alive(self) -> bool:
         pid, _, start = str(self._state.get("stopper") or "").partition(" ")
-        return not pid or procinfo.owner_alive(pid, start)
+        return not pid or procinfo.owner_alive(pid, start)  # no record: an older stop
 
     def _mark_stopping(self) -> None:
         """STOPPING, with who stops it: a stop waits for the exit without holding the lock,
         and whoever meets STOPPING must know whether a live process still owns it."""
         self._set(S.STOPPING)
-        self._state["stopper"] = procinfo.owner_tag().replace("-", " ")
+        self._state["stopper"] = procinfo.owner_tag(" ")
 
     def _sync_freezer(self, st: ContainerState) -> None:
         """The freezer is the truth about paused, as for ``runc state``: a pause killed
@@ -313,19 +313,14 @@ class Container:
                            error="")
         if not self._state.get("started_at"):
             self._state["started_at"] = restored_at
-        self._state["conmon_pid"] = procinfo.read_int(self.bundle / "conmon.pid")
 
     def _remove_runtime_state_dir(self) -> None:
         """The runtime's directory of a container that the runtime itself no longer knows (a
         create or restore killed before it wrote its state): its mounts (``criu-root``) and
         files, which ``runc delete`` cannot remove any more."""
-        state_dir = self._rt.oci.state_dir / self._id
-        if not state_dir.is_dir() or state_dir.is_symlink():
-            return
-        from .storage import unmount_tree
+        from .storage import remove_mounted_tree
 
-        unmount_tree(state_dir)
-        _rmtree(state_dir, ignore_errors=True)
+        remove_mounted_tree(self._rt.oci.state_dir / self._id)
 
     def _begin(self, verb: str) -> None:
         self._state["pending"] = verb
@@ -588,8 +583,7 @@ class Container:
             pid_text, _, started = claim.read_text().partition(" ")
         except (FileNotFoundError, ValueError):
             return
-        pid = int(pid_text) if pid_text.isdigit() else 0
-        if pid and procinfo.alive(pid) and procinfo.start_time(pid) == started.strip():
+        if pid_text.isdigit() and procinfo.owner_alive(pid_text, started):
             return  # the stopper lives: the cleanup is its job
         _unlink(claim)
         self._cleanup_unlocked()
@@ -603,7 +597,7 @@ class Container:
             return None
         claim = self._rt.claim_path(self._id, run_token)
         try:
-            claim.write_text(f"{os.getpid()} {procinfo.start_time(os.getpid())}\n")
+            claim.write_text(procinfo.owner_tag(" ") + "\n")  # the exit prelude reads it
         except OSError:
             return None  # only an optimisation: the exit command then does its usual work
         return claim

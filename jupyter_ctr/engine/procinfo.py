@@ -187,16 +187,20 @@ def runtime_helpers(ctr_id: str, runtime_name: str) -> tuple[list[int], list[int
     return conmons, commands
 
 
-def owner_tag() -> str:
-    """``PID-STARTTIME`` of this process: put in the name of a file or directory it owns, so
-    that a sweeper knows, with no timing guess, when its owner is gone."""
+def owner_tag(sep: str = "-") -> str:
+    """``PID-STARTTIME`` of this process: put in the name of a file or directory it owns (or,
+    with ``sep=" "``, in a claim or record), so that whoever finds it knows, with no timing
+    guess, when its owner is gone (``owner_alive``)."""
     pid = os.getpid()
-    return f"{pid}-{start_time(pid)}"
+    return f"{pid}{sep}{start_time(pid)}"
 
 
 def owner_alive(pid: int | str, start: str) -> bool:
-    """Whether the process named by an owner tag (or a ``"PID STARTTIME"`` record) lives."""
-    return start_time(int(pid)) == start
+    """Whether the process named by an owner tag lives (a reused pid has another start)."""
+    try:
+        return bool(start) and start_time(int(pid)) == start.strip()
+    except ValueError:
+        return False
 
 
 def age(pid: int) -> float:

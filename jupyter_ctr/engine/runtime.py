@@ -131,6 +131,10 @@ class Runtime:
     def bundle_dir(self, ctr_id: str) -> Path:
         return self.run_root / "bundles" / ctr_id
 
+    def cgroups_path(self, ctr_id: str) -> str:
+        """The container's cgroup path (under the configured parent, every hierarchy)."""
+        return f"{self.config.cgroup_parent.rstrip('/')}/{ctr_id}"
+
     def container_dir(self, ctr_id: str) -> Path:
         return self.root / "containers" / ctr_id
 
@@ -322,22 +326,16 @@ class Runtime:
         return swept
 
     def _remove_orphan(self, ctr_id: str) -> None:
-        import shutil
-
-        from .storage import unmount_tree
+        from . import cgroups
+        from .storage import remove_mounted_tree
 
         state_dir = self.run_root / "runc" / ctr_id
         if state_dir.is_dir() and not state_dir.is_symlink():
             with contextlib.suppress(CtrError):
                 self.oci.delete(ctr_id, force=True)
         for path in (state_dir, self.bundle_dir(ctr_id), self.container_dir(ctr_id)):
-            if path.is_dir() and not path.is_symlink():
-                unmount_tree(path)
-                shutil.rmtree(path, ignore_errors=True)
-        cgroups_path = f"{self.config.cgroup_parent.rstrip('/')}/{ctr_id}"
-        from . import cgroups
-
-        cgroups.remove_cgroup(cgroups_path)
+            remove_mounted_tree(path)
+        cgroups.remove_cgroup(self.cgroups_path(ctr_id))
 
     def _generate_name(self) -> str:
         taken = {cfg["name"] for _, cfg, _ in self.store.all_containers()}

@@ -89,6 +89,14 @@ def remove_tree(path: Path, ignore_errors: bool = False) -> None:
             raise
 
 
+def remove_mounted_tree(path: Path) -> None:
+    """Unmount what is mounted at or below the directory ``path``, then delete it (leftovers
+    of a killed runtime or create: runc's ``criu-root``, an overlay); a symlink is left."""
+    if path.is_dir() and not path.is_symlink():
+        unmount_tree(path)
+        remove_tree(path, ignore_errors=True)
+
+
 def unmount_tree(path: Path) -> None:
     """Unmount every mount at or below ``path``, deepest first (a killed runtime's leftovers,
     such as runc's ``criu-root``)."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import re
 import tempfile
 import time
@@ -35,8 +34,7 @@ def spool_dir(rt: Runtime) -> Path:
 
 def new_spool_file(rt: Runtime, kind: str = "upload") -> tuple[int, Path]:
     """Create an empty spool file owned by this process: (fd, path)."""
-    pid = os.getpid()
-    fd, path = tempfile.mkstemp(prefix=f"{kind}-{pid}-{procinfo.start_time(pid)}-",
+    fd, path = tempfile.mkstemp(prefix=f"{kind}-{procinfo.owner_tag()}-",
                                 suffix=".tar", dir=spool_dir(rt))
     return fd, Path(path)
 
@@ -51,7 +49,7 @@ def sweep(rt: Runtime) -> int:
     for entry in entries:
         m = _NAME_RE.fullmatch(entry.name)
         if m:
-            stale = procinfo.start_time(int(m.group(1))) != m.group(2)
+            stale = not procinfo.owner_alive(m.group(1), m.group(2))
         else:
             try:
                 stale = time.time() - entry.lstat().st_mtime > _FOREIGN_GRACE
