@@ -84,7 +84,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from . import procinfo, procs
-from .container import Container, new_state
+from .container import Container
+from .container_internal import new_state
 from .errors import (
     ContainerExistsError,
     CtrError,
@@ -224,8 +225,8 @@ def checkpoint(ctr: Container, options: CheckpointOptions | None = None,
                                    f"({ctr.name}): it has dependencies")
     criu = find_criu(rt)
     started = time.monotonic()
-    with ctr._locked():
-        if S(ctr._state["state"]) is not S.RUNNING:
+    with ctr._lock_and_sync():
+        if S(ctr._record["state"]) is not S.RUNNING:
             raise ctr._err_state("can only checkpoint running containers")
         if ctr.config.get("auto_remove") and target is None:
             raise InvalidArgumentError(
@@ -256,8 +257,8 @@ def restore(ctr: Container, options: CheckpointOptions | None = None,
     criu = find_criu(ctr._rt)
     _check_runtime_options(ctr._rt, opts)
     started = time.monotonic()
-    with ctr._locked():
-        st = S(ctr._state["state"])
+    with ctr._lock_and_sync():
+        st = S(ctr._record["state"])
         if st not in (S.CONFIGURED, S.EXITED):
             raise ctr._err_state("cannot restore: only a container that is not running (exited "
                                  "or created) can be restored")
@@ -318,7 +319,7 @@ def restore_container(rt: Runtime, archive: str | os.PathLike[str], name: str | 
                           created=time.time_ns(), dependencies=[])
             ctr = _add_container(rt, info, ctr_id, ctr_name, config)
             _populate(ctr, info, opts)
-            with ctr._locked():
+            with ctr._lock_and_sync():
                 stats = _restore_locked(ctr, opts, criu, hostname=info.hostname)
         except BaseException:
             if ctr is not None:
@@ -342,8 +343,8 @@ def _checkpoint_locked(ctr: Container, opts: CheckpointOptions, criu: str,
     for d in (image_dir, work_dir):
         shutil.rmtree(d, ignore_errors=True)
         d.mkdir(mode=0o700)
-    ctr._state.update(checkpoint_path=str(image_dir), checkpoint_log=str(work_dir / "dump.log"))
-    conmon_pid = int(ctr._state.get("conmon_pid") or 0)
+    ctr._record.update(checkpoint_path=str(image_dir), checkpoint_log=str(work_dir / "dump.log"))
+    conmon_pid = int(ctr._record.get("conmon_pid") or 0)
     try:
         duration = rt.oci.checkpoint(ctr.id, image_dir, work_dir,
                                      runtime_args=_criu_args(rt, criu),
@@ -352,7 +353,7 @@ def _checkpoint_locked(ctr: Container, opts: CheckpointOptions, criu: str,
                                      file_locks=opts.file_locks)
     except CtrError as exc:
         shutil.rmtree(image_dir, ignore_errors=True)
-        ctr._state.update(checkpoint_path="", error=f"checkpoint failed: {exc}")
+        ctr._record.update(checkpoint_path="", error=f"checkpoint failed: {exc}")
         ctr._reconcile()  # CRIU resumes the tasks when a dump fails: runc says what runs
         raise OCIRuntimeError(f"checkpointing container {ctr.id[:12]} ({ctr.name}) failed: "
                               f"{exc}{_log_tail(work_dir / 'dump.log')}") from exc
@@ -363,11 +364,11 @@ def _checkpoint_locked(ctr: Container, opts: CheckpointOptions, criu: str,
         # for us), so that nothing of the old monitor can land after this point.
         ctr._wait_exit_file(EXIT_FILE_TIMEOUT)
         ctr._set(S.STOPPED)
-        ctr._state["pid"] = 0
+        ctr._record["pid"] = 0
         ctr._cleanup_unlocked()  # runc delete, unmount, cgroups, exit file, bundle -> EXITED
-        ctr._state.update(checkpointed=True, checkpointed_at=now, restored=False,
+        ctr._record.update(checkpointed=True, checkpointed_at=now, restored=False,
                           restored_at=0, finished_at=now, checkpoint_conmon_pid=conmon_pid)
-    ctr._state["pending"] = None
+    ctr._record["pending"] = None
     ctr._save()
     stats = CheckpointStats(id=ctr.id, name=ctr.name, runtime_duration=_micros(duration),
                             image_size=_tree_size(image_dir))
@@ -379,7 +380,7 @@ def _checkpoint_locked(ctr: Container, opts: CheckpointOptions, criu: str,
             stats.criu = read_criu_stats(work_dir / "stats-dump")
         if not opts.keep:
             shutil.rmtree(work_dir, ignore_errors=True)
-            ctr._state["checkpoint_log"] = ""
+            ctr._record["checkpoint_log"] = ""
         ctr._save()
         ctr._event("checkpoint")
     return stats
@@ -395,14 +396,14 @@ def _restore_locked(ctr: Container, opts: CheckpointOptions, criu: str,
     # the run that conmon's exit command reports and when the restored container began.
     restored_at = time.time_ns()
     run_token = secrets.token_hex(8)  # the old monitor's exit command has another
-    ctr._state.update(run_token=run_token, restored_at=restored_at)
+    ctr._record.update(run_token=run_token, restored_at=restored_at)
     ctr._begin("restore")
     _stop_old_monitor(ctr)
     work_dir.mkdir(mode=0o700, exist_ok=True)
     for stale in ("restore.log", "stats-restore"):
         with contextlib.suppress(FileNotFoundError):
             (work_dir / stale).unlink()
-    ctr._state["restore_log"] = str(work_dir / "restore.log")
+    ctr._record["restore_log"] = str(work_dir / "restore.log")
     runtime_opts = [f"--work-path={work_dir}"]
     if opts.tcp_established:
         runtime_opts.append("--tcp-established")
@@ -413,7 +414,7 @@ def _restore_locked(ctr: Container, opts: CheckpointOptions, criu: str,
     try:
         ctr._remove_runtime_files()  # a stale exit file, bundle or socket of the old monitor
         rootfs = ctr._storage().mount()
-        ctr._state["mounted"] = True
+        ctr._record["mounted"] = True
         ctr._write_bundle(rootfs)
         if hostname:
             _set_bundle_hostname(ctr.bundle, hostname)
@@ -426,16 +427,16 @@ def _restore_locked(ctr: Container, opts: CheckpointOptions, criu: str,
             runtime_opts=runtime_opts, log_size_max=ctr.config.get("log_size_max"))
         duration = time.monotonic() - began
     except (CtrError, OSError) as exc:
-        ctr._state["error"] = f"restore failed: {exc}"
+        ctr._record["error"] = f"restore failed: {exc}"
         ctr._fail_and_cleanup()  # the checkpoint stays: it can be restored again
         raise OCIRuntimeError(f"restoring container {ctr.id[:12]} ({ctr.name}) failed: {exc}"
                               f"{_log_tail(work_dir / 'restore.log')}") from exc
-    ctr._state.update(pid=result.pid, conmon_pid=result.conmon_pid, pending=None, error="",
+    ctr._record.update(pid=result.pid, conmon_pid=result.conmon_pid, pending=None, error="",
                       stopped_by_user=False, oom_killed=False, checkpointed=False,
                       checkpointed_at=0, checkpoint_conmon_pid=0, restored=True,
                       restored_at=restored_at)
-    if not ctr._state.get("started_at"):
-        ctr._state["started_at"] = restored_at
+    if not ctr._record.get("started_at"):
+        ctr._record["started_at"] = restored_at
     ctr._set(S.RUNNING)
     ctr._save()
     stats = CheckpointStats(id=ctr.id, name=ctr.name, runtime_duration=_micros(duration),
@@ -445,7 +446,7 @@ def _restore_locked(ctr: Container, opts: CheckpointOptions, criu: str,
     if not opts.keep:
         shutil.rmtree(image_dir, ignore_errors=True)
         shutil.rmtree(work_dir, ignore_errors=True)
-        ctr._state.update(checkpoint_path="", checkpoint_log="", restore_log="")
+        ctr._record.update(checkpoint_path="", checkpoint_log="", restore_log="")
     ctr._save()
     ctr._event("restore")
     return stats
@@ -454,14 +455,14 @@ def _restore_locked(ctr: Container, opts: CheckpointOptions, criu: str,
 def _stop_old_monitor(ctr: Container) -> None:
     """SIGKILL the conmon that ran before the checkpoint if it still waits for its exit command
     (which waits for our lock): nothing of it may touch the bundle path the new one uses."""
-    pid = int(ctr._state.get("checkpoint_conmon_pid") or 0)
+    pid = int(ctr._record.get("checkpoint_conmon_pid") or 0)
     if pid and procinfo.alive(pid) and procinfo.is_conmon(pid, ctr.id):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 2
         while procinfo.alive(pid) and time.monotonic() < deadline:
             time.sleep(0.002)
-    ctr._state["checkpoint_conmon_pid"] = 0
+    ctr._record["checkpoint_conmon_pid"] = 0
 
 
 def _set_bundle_hostname(bundle: Path, hostname: str) -> None:
@@ -504,7 +505,7 @@ def _export(ctr: Container, target: Path, opts: CheckpointOptions) -> int:
         dump = {
             "format": ARCHIVE_FORMAT, "version": ARCHIVE_VERSION, "id": ctr.id,
             "name": ctr.name, "hostname": ctr.id[:12],
-            "checkpointed_at": int(ctr._state.get("checkpointed_at") or time.time_ns()),
+            "checkpointed_at": int(ctr._record.get("checkpointed_at") or time.time_ns()),
             "config": ctr.config,
             "image": {"id": image.id, "names": list(image.names),
                       "config": {k: image.config.get(k) for k in _IMAGE_CONFIG_KEYS}},

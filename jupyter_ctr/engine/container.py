@@ -10,7 +10,6 @@ killed mid-verb and reconciles the record with what runc, conmon and the mount t
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal as signal_mod
 import time
@@ -18,22 +17,18 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from . import cgroups, limits, procinfo
+from .container_internal import ContainerBase
 from .errors import (
     ContainerRemovedError,
-    ContainerRunningError,
-    ContainerStateInvalidError,
-    ContainerStoppedError,
-    CtrError,
+    DependencyExistsError,
     InvalidArgumentError,
     NoSuchContainerError,
     NotImplementedCtrError,
     OCIRuntimeError,
     TimeoutCtrError,
 )
-from .locks import ContainerLock
 from .oci import parse_signal
 from .state import IN_RUNTIME, ContainerState
-from .storage import ContainerStorage, remove_tree
 from .timeutil import rfc3339_ns
 
 # What only creating containers or reading logs needs is imported where it is used: conmon's
@@ -46,300 +41,15 @@ if TYPE_CHECKING:
     from .checkpoint import CheckpointOptions, CheckpointStats
     from .exec import ExecSession
     from .logs import LogLine
-    from .runtime import Runtime
 
     T = TypeVar("T")
 
 S = ContainerState
 
-#: Poll interval while waiting for conmon's exit file.
-EXIT_POLL = 0.002
-#: How long reconciliation waits for a runtime step that a killed verb left running (a CRIU
-#: restore of gigabytes takes minutes) before it kills it.
-RUNTIME_STEP_TIMEOUT = 600.0
-#: A conmon runs the runtime within milliseconds of its start; until then it has no child.
-CONMON_START_GRACE = 2.0
 
-
-#: What checkpoint/restore record (engine/checkpoint.py); a plain init forgets it, as libpod's.
-CHECKPOINT_STATE: dict[str, Any] = {
-    "checkpointed": False, "checkpointed_at": 0, "checkpoint_path": "", "checkpoint_log": "",
-    "checkpoint_conmon_pid": 0, "restored": False, "restored_at": 0, "restore_log": "",
-}
-
-
-def new_state() -> dict[str, Any]:
-    """The mutable record of a freshly created container."""
-    return {
-        "state": S.CONFIGURED.value, "pid": 0, "conmon_pid": 0, "exit_code": None,
-        "started_at": 0, "finished_at": 0, "oom_killed": False, "mounted": False,
-        "mount_count": 0, "stopped_by_user": False, "pending": None, "error": "",
-        "restart_count": 0, **CHECKPOINT_STATE,
-    }
-
-
-class Container:
-    """A handle on one container. Cheap to create; every verb re-reads the shared state."""
-
-    def __init__(self, runtime: Runtime, ctr_id: str, config: dict[str, Any]) -> None:
-        self._rt = runtime
-        self._id = ctr_id
-        self.config = config
-        self._state: dict[str, Any] = new_state()
-        self._lock = ContainerLock(runtime.lock_path(ctr_id))
-        self._batched = False
-        self._valid = True
-
-    # -- identity ---------------------------------------------------------------------------
-    @property
-    def id(self) -> str:
-        return self._id
-
-    @property
-    def name(self) -> str:
-        return str(self.config["name"])
-
-    @property
-    def state(self) -> ContainerState:
-        """The state as last synced; call ``sync()`` for a fresh reading."""
-        with self._locked():
-            return S(self._state["state"])
-
-    def __repr__(self) -> str:
-        return f"<Container {self._id[:12]} {self.name} {self._state['state']}>"
-
-    # -- paths ------------------------------------------------------------------------------
-    @property
-    def bundle(self) -> Path:
-        return self._rt.bundle_dir(self._id)
-
-    @property
-    def log_path(self) -> Path:
-        return self._rt.container_dir(self._id) / "ctr.log"
-
-    @property
-    def cgroups_path(self) -> str:
-        return self._rt.cgroups_path(self._id)
-
-    def _storage(self) -> ContainerStorage:
-        return ContainerStorage(self._rt.container_dir(self._id),
-                                Path(self.config["image_rootfs"]))
-
-    # -- locking and syncing ------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _locked(self, resync: bool = False) -> Iterator[None]:
-        """Hold the container lock and sync from the store (inside ``batch`` the lock is
-        already held: nothing happens, unless ``resync`` asks for a fresh reading)."""
-        if self._batched:
-            if resync:
-                self._sync_locked()
-            yield
-            return
-        if not self._valid:
-            raise ContainerRemovedError(f"container {self._id} has already been removed")
-        with self._lock:
-            self._sync_locked()
-            yield
-
-    def _load(self) -> None:
-        try:
-            self._state = self._rt.store.container_state(self._id)
-        except NoSuchContainerError:
-            self._valid = False
-            raise ContainerRemovedError(
-                f"container {self._id} ({self.name}) has already been removed") from None
-
-    def _save(self) -> None:
-        self._rt.store.save_container_state(self._id, self._state)
-
-    def _set(self, state: ContainerState) -> None:
-        self._state["state"] = state.value
-
-    def _sync_locked(self, reconcile: bool = False) -> None:
-        self._load()
-        st = S(self._state["state"])
-        if self._state.get("pending") or reconcile:
-            self._reconcile()
-            return
-        if st in (S.CREATED, S.RUNNING, S.STOPPING, S.PAUSED):
-            if self._read_exit_file():
-                self._finish_abandoned_stop()
-                self._save()
-            elif not procinfo.alive(self._state["conmon_pid"]):
-                # conmon died without an exit file: ask runc what is left.
-                self._reconcile()
-            elif st in (S.RUNNING, S.PAUSED):
-                self._sync_freezer(st)
-            elif st is S.STOPPING and not self._stopper_alive():
-                # Its stopper died while it waited (without the lock) for the exit: the stop
-                # is abandoned, and the container is what the runtime says it is.
-                self._set(S.RUNNING)
-                self._reconcile()
-
-    def _stopper_alive(self) -> bool:
-        pid, _, start = str(self._state.get("stopper") or "").partition(" ")
-        return not pid or procinfo.owner_alive(pid, start)  # no record: an older stop
-
-    def _mark_stopping(self) -> None:
-        """STOPPING, with who stops it: a stop waits for the exit without holding the lock,
-        and whoever meets STOPPING must know whether a live process still owns it."""
-        self._set(S.STOPPING)
-        self._state["stopper"] = procinfo.owner_tag(" ")
-
-    def _sync_freezer(self, st: ContainerState) -> None:
-        """The freezer is the truth about paused, as for ``runc state``: a pause killed
-        mid-way, or one made behind our back, shows as paused (and a thaw as running)."""
-        freezer = cgroups.freezer_state(self.cgroups_path)
-        if freezer == "freezing":
-            # A freeze that nobody completes (its pause was killed): undo it, as runc does
-            # when a freeze does not finish.
-            with contextlib.suppress(OSError, TimeoutError):
-                cgroups.set_frozen(self.cgroups_path, False)
-            freezer = "thawed"
-        now = S.PAUSED if freezer == "frozen" else S.RUNNING if freezer == "thawed" else st
-        if now is not st:
-            self._set(now)
-            self._save()
-            self._event("pause" if now is S.PAUSED else "unpause")
-
-    def _read_exit_file(self) -> bool:
-        """Move to STOPPED if conmon wrote the exit file; True if the state changed."""
-        path = self._rt.oci.exit_file(self._id)
-        try:
-            text = path.read_text().strip()
-            mtime = path.stat().st_mtime_ns
-        except FileNotFoundError:
-            return False
-        if not text:
-            return False  # conmon is still writing it
-        if self._state.get("checkpointed") or (
-                self._state.get("restored") and mtime < int(self._state.get("restored_at") or 0)):
-            # The monitor from before a checkpoint reports the 137 of the dump: the checkpoint
-            # was no exit, and that file must never end the restored container.
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-            return False
-        try:
-            code = int(text)
-        except ValueError:
-            code = -1
-        # The file's mtime is the kernel's coarse clock, up to a tick behind time.time_ns():
-        # a process that exits at once (started through the exec FIFO) would seem to finish
-        # before it started.
-        finished = max(mtime, int(self._state.get("started_at") or 0))
-        self._state.update(exit_code=code, finished_at=finished, pid=0)
-        self._set(S.STOPPED)
-        self._rt.store.set_exit_code(self._id, code)
-        if self._state.get("stopped_by_user") is False and code == 137 and self.config.get(
-                "memory") and _oom_killed(self.cgroups_path):
-            self._state["oom_killed"] = True
-        self._event("died", exitCode=str(code))
-        return True
-
-    def _reconcile(self) -> None:
-        """Make the record match reality (after a crash mid-verb, or on sync())."""
-        pending = self._state.get("pending")
-        if pending:
-            self._await_runtime_step()
-        rt_state = self._rt.oci.state(self._id)
-        if rt_state is not None and pending == "restore":
-            self._adopt_restore()
-        if rt_state is not None:
-            status = rt_state.get("status")
-            self._state["pid"] = int(rt_state.get("pid") or 0)
-            mapping = {"created": S.CREATED, "running": S.RUNNING, "paused": S.PAUSED,
-                       "stopped": S.STOPPED}
-            new = mapping.get(str(status), S.STOPPED)
-            if new is S.STOPPED:
-                self._state["pid"] = 0
-                if not self._read_exit_file() and self._state.get("exit_code") is None:
-                    self._state["exit_code"] = -1
-            elif S(self._state["state"]) is S.STOPPING and new is S.RUNNING:
-                new = S.STOPPING
-            self._set(new)
-            self._state["mounted"] = self._storage().is_mounted()
-            if new in (S.RUNNING, S.PAUSED) and not self._state.get("started_at"):
-                self._state["started_at"] = time.time_ns()
-            if new in (S.RUNNING, S.PAUSED, S.CREATED) and not self._state.get("conmon_pid"):
-                self._state["conmon_pid"] = procinfo.read_int(self.bundle / "conmon.pid")
-        else:
-            # The runtime does not know the container: it is not running, whatever the record
-            # says. Drop what a killed verb may have left, keep what the user mounted.
-            if self._read_exit_file():
-                pass
-            was_started = bool(self._state.get("started_at"))
-            self._kill_conmon()
-            self._remove_runtime_state_dir()
-            self._release_resources(in_runtime=False)
-            self._set(S.EXITED if was_started else S.CONFIGURED)
-            self._state["pid"] = 0
-            if self._state.get("pending") == "remove":
-                # A remove died half-way: its layer may be gone. Only remove may finish it.
-                self._set(S.REMOVING)
-        self._state["pending"] = None
-        self._save()
-
-    def _await_runtime_step(self) -> None:
-        """Wait until no conmon or runtime command that a killed verb started still works on
-        this container (``runc create``/``start``/``restore`` and its CRIU), so that nothing is
-        torn down under them: the runtime's answer is final only then. A monitor without the
-        container's pid file counts as starting for its first ``CONMON_START_GRACE`` seconds
-        (the moment before it runs the runtime): an older one is ending, and may well wait
-        for its exit command, which waits for this lock. Past ``RUNTIME_STEP_TIMEOUT`` they
-        are killed instead."""
-        name = os.path.basename(self._rt.oci.path)
-        pidfile = self.bundle / "pidfile"
-        deadline = time.monotonic() + RUNTIME_STEP_TIMEOUT
-        while True:
-            conmons, commands = procinfo.runtime_helpers(self._id, name)
-            starting = [pid for pid in conmons if not pidfile.exists()
-                        and procinfo.age(pid) < CONMON_START_GRACE]
-            if not commands and not starting:
-                return
-            if time.monotonic() >= deadline:
-                for pid in commands + conmons:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal_mod.SIGKILL)
-                _wait_gone(commands + conmons, 5.0)
-                return
-            time.sleep(0.01)
-
-    def _adopt_restore(self) -> None:
-        """A restore whose process was killed after the runtime restored the container: the
-        container is the restored one (the record says when the restore began)."""
-        restored_at = int(self._state.get("restored_at") or 0) or time.time_ns()
-        self._state.update(checkpointed=False, checkpointed_at=0, checkpoint_conmon_pid=0,
-                           restored=True, restored_at=restored_at, stopped_by_user=False,
-                           error="")
-        if not self._state.get("started_at"):
-            self._state["started_at"] = restored_at
-
-    def _remove_runtime_state_dir(self) -> None:
-        """The runtime's directory of a container that the runtime itself no longer knows (a
-        create or restore killed before it wrote its state): its mounts (``criu-root``) and
-        files, which ``runc delete`` cannot remove any more."""
-        from .storage import remove_mounted_tree
-
-        remove_mounted_tree(self._rt.oci.state_dir / self._id)
-
-    def _begin(self, verb: str) -> None:
-        self._state["pending"] = verb
-        self._save()
-
-    def record_event(self, action: str, **attrs: str) -> None:
-        """Record an event about this container (for verbs done outside the engine, such as
-        an HTTP attach)."""
-        self._event(action, **attrs)
-
-    def _event(self, action: str, **attrs: str) -> None:
-        base = {"image": self.config["image"], "name": self.name}
-        base.update(attrs)
-        self._rt.events.record("container", action, self._id, self.name,
-                               self.config["image"], base)
-
-    def _err_state(self, msg: str) -> ContainerStateInvalidError:
-        return ContainerStateInvalidError(
-            f"{msg}; container {self._id[:12]} ({self.name}) is in state {self._state['state']}")
+class Container(ContainerBase):
+    """A handle on one container: one public method per libpod verb. Cheap to create; every
+    verb re-reads the shared state."""
 
     # -- init / start -----------------------------------------------------------------------
     def init(self, recursive: bool = False) -> None:
@@ -347,8 +57,8 @@ class Container:
 
         Dependencies must run; ``recursive`` starts them first.
         """
-        with self._locked():
-            st = S(self._state["state"])
+        with self._lock_and_sync():
+            st = S(self._record["state"])
             if st not in (S.CONFIGURED, S.STOPPED, S.EXITED):
                 raise self._err_state("container has already been created in runtime")
             self._check_dependencies(recursive)
@@ -360,112 +70,8 @@ class Container:
 
         Dependencies must run; ``recursive`` starts them first.
         """
-        with self._locked():
+        with self._lock_and_sync():
             self._start_unlocked(recursive=recursive)
-
-    def _check_dependencies(self, recursive: bool) -> None:
-        """Refuse while a dependency is not running; with ``recursive``, start it."""
-        not_running = []
-        for dep_id in self.config.get("dependencies") or []:
-            try:
-                dep = self._rt.lookup_container(dep_id)
-                if recursive:
-                    with contextlib.suppress(ContainerRunningError):
-                        dep.start(recursive=True)
-                elif dep.state is not S.RUNNING:
-                    not_running.append(dep.name)
-            except (NoSuchContainerError, ContainerRemovedError):
-                not_running.append(dep_id[:12])
-        if not_running:
-            raise self._err_state(f"some dependencies are not running: {', '.join(not_running)}"
-                                  " (start them, or start recursively)")
-
-    def _start_unlocked(self, recursive: bool = False, retain_retries: bool = False) -> None:
-        st = S(self._state["state"])
-        if st is S.RUNNING:
-            raise ContainerRunningError(
-                f"container {self._id[:12]} ({self.name}) is already running")
-        if st not in (S.CONFIGURED, S.CREATED, S.STOPPED, S.EXITED):
-            raise self._err_state("container must be in Created or Stopped state to be started")
-        self._check_dependencies(recursive)
-        if not retain_retries:
-            self._state["restart_count"] = 0
-        if st is not S.CREATED:
-            self._init_runtime()
-        self._begin("start")
-        started_at = time.time_ns()  # before runc start: a fast process may exit within it
-        try:
-            self._rt.oci.start(self._id)
-        except CtrError:
-            self._fail_and_cleanup()
-            raise
-        self._state.update(started_at=started_at, stopped_by_user=False, pending=None,
-                           error="")
-        self._set(S.RUNNING)
-        self._save()
-        self._event("start")
-
-    def _init_runtime(self) -> None:
-        st = S(self._state["state"])
-        # The new run's token is saved with the pending marker: if this process dies after
-        # conmon started, the record still names the run that conmon's exit command will
-        # report.
-        run_token = os.urandom(8).hex()  # secrets.token_hex, without importing hashlib
-        self._state["run_token"] = run_token
-        self._begin("init")
-        try:
-            if st is S.STOPPED:
-                self._rt.oci.delete(self._id, force=True)
-            self._remove_runtime_files()
-            self._drop_claims()
-            storage = self._storage()
-            rootfs = storage.mount()
-            self._state["mounted"] = True
-            self._write_bundle(rootfs)
-            result = self._rt.oci.create(
-                ctr_id=self._id, name=self.name, bundle=self.bundle, log_path=self.log_path,
-                tty=bool(self.config["tty"]), stdin=bool(self.config["stdin"]),
-                exit_command=self._rt.exit_command(self._id, run_token),
-                extra_env=self._rt.exit_command_env(),
-                log_size_max=self.config.get("log_size_max"))
-        except CtrError as exc:
-            self._state["error"] = str(exc)
-            self._fail_and_cleanup()
-            raise
-        except OSError as exc:
-            self._state["error"] = str(exc)
-            self._fail_and_cleanup()
-            raise OCIRuntimeError(f"initializing container {self._id[:12]}: {exc}") from exc
-        self._state.update(pid=result.pid, conmon_pid=result.conmon_pid, pending=None,
-                           oom_killed=False, **CHECKPOINT_STATE)
-        self._set(S.CREATED)
-        self._save()
-
-    def _write_bundle(self, rootfs: Path) -> None:
-        from .spec import build_spec
-
-        cfg = self.config
-        spec = build_spec(
-            ctr_id=self._id, rootfs=str(rootfs), args=list(cfg["command"]), env=list(cfg["env"]),
-            cwd=cfg["workdir"], uid=cfg["uid"], gid=cfg["gid"], tty=bool(cfg["tty"]),
-            hostname=self._id[:12], network=cfg["network"], cgroups_path=self.cgroups_path,
-            memory=cfg.get("memory"), pids_limit=cfg.get("pids_limit"), cpus=cfg.get("cpus"),
-            labels=cfg.get("labels") or {})
-        self.bundle.mkdir(parents=True, exist_ok=True, mode=0o700)
-        (self.bundle / "persist").mkdir(exist_ok=True)
-        tmp = self.bundle / "config.json.tmp"
-        tmp.write_text(json.dumps(spec))
-        tmp.replace(self.bundle / "config.json")
-
-    def _fail_and_cleanup(self) -> None:
-        """After a failed init/start: tear down what exists and go back to a resting state."""
-        self._kill_conmon()
-        with contextlib.suppress(CtrError):
-            self._rt.oci.delete(self._id, force=True)
-        self._release_resources(in_runtime=False)
-        self._set(S.EXITED if self._state.get("started_at") else S.CONFIGURED)
-        self._state.update(pid=0, conmon_pid=0, pending=None)
-        self._save()
 
     # -- attach (engine/attach.py does the work; these take the lock only briefly) ---------
     def attach(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None,
@@ -518,176 +124,36 @@ class Container:
             raise InvalidArgumentError(f"stop timeout must not be negative, got {timeout}")
         if timeout is not None:
             limits.check("stop timeout", timeout, 0, limits.TIMEOUT_MAX)
-        with self._locked():
+        with self._lock_and_sync():
             self._stop_unlocked(timeout)
-
-    def _stop_unlocked(self, timeout: int | None) -> None:
-        st = S(self._state["state"])
-        self._state["stopped_by_user"] = True
-        if st in (S.STOPPED, S.EXITED):
-            self._save()
-            raise ContainerStoppedError(
-                f"container {self._id[:12]} ({self.name}) is already stopped "
-                f"(state {st.value})")
-        if st not in (S.CREATED, S.RUNNING, S.STOPPING, S.PAUSED):
-            raise self._err_state("can only stop created, running or paused containers")
-        run_token = str(self._state.get("run_token") or "")
-        claim = self._claim_cleanup(run_token)
-        self._mark_stopping()
-        self._save()
-        wait = self.config["stop_timeout"] if timeout is None else timeout
-        try:
-            if self._batched:
-                self._stop_runtime(wait)
-            else:
-                # Don't hold the lock during the timeout: ps and inspect must not block.
-                self._lock.release()
-                try:
-                    self._stop_runtime(wait, run_token)
-                finally:
-                    self._lock.acquire()
-                self._load()
-            self._finish_stop(run_token)
-        except ContainerRemovedError:
-            _unlink(claim)  # removed (with force) while we waited: stopped for good
-            return
-        except BaseException:
-            _release_claim(claim)  # no cleanup from us after all: the exit command must do it
-            raise
-        _unlink(claim)  # cleaned up: the exit command, if it waits, has nothing left to do
-
-    def _finish_stop(self, run_token: str) -> None:
-        """After the exit: record it and clean up (the caller holds the lock again)."""
-        st = S(self._state["state"])
-        if str(self._state.get("run_token") or "") != run_token or \
-                st not in (S.STOPPING, S.STOPPED):
-            return  # another process cleaned this run up (or started a new one) meanwhile
-        # From here on the cleanup is ours, whoever read the exit file: the claim told this
-        # run's exit command to leave it to us.
-        if st is S.STOPPING and not self._read_exit_file() and \
-                not procinfo.alive(int(self._state["conmon_pid"] or 0)):
-            rs = self._rt.oci.state(self._id)
-            if rs is None or rs.get("status") == "stopped":
-                self._set(S.STOPPED)
-                self._state["pid"] = 0
-                if self._state.get("exit_code") is None:
-                    self._state["exit_code"] = -1
-        self._event("stop")
-        self._cleanup_unlocked()
-
-    def _finish_abandoned_stop(self) -> None:
-        """A stopper claimed this run's cleanup and died or gave up before doing it (its claim
-        is stale or released): whoever reads the exit file next does it."""
-        claim = self._rt.claim_path(self._id, str(self._state.get("run_token") or ""))
-        try:
-            pid_text, _, started = claim.read_text().partition(" ")
-        except (FileNotFoundError, ValueError):
-            return
-        if pid_text.isdigit() and procinfo.owner_alive(pid_text, started):
-            return  # the stopper lives: the cleanup is its job
-        _unlink(claim)
-        self._cleanup_unlocked()
-
-    def _claim_cleanup(self, run_token: str) -> Path | None:
-        """Tell this run's exit command that this process (alive) will clean up, so conmon
-        starts no Python cleanup process (Runtime.exit_command: it waits for the claim to go).
-        None when the run has no token, or for --rm containers, whose exit command also
-        removes them."""
-        if not run_token or self.config.get("auto_remove"):
-            return None
-        claim = self._rt.claim_path(self._id, run_token)
-        try:
-            claim.write_text(procinfo.owner_tag(" ") + "\n")  # the exit prelude reads it
-        except OSError:
-            return None  # only an optimisation: the exit command then does its usual work
-        return claim
-
-    def _drop_claims(self) -> None:
-        for claim in self._rt.claims_dir.glob(f"{self._id}-*"):
-            _unlink(claim)
 
     def restart(self, timeout: int | None = None) -> None:
         """Stop (if running, with ``timeout``) and start again (libpod RestartWithTimeout).
 
         Accepts CONFIGURED, CREATED, RUNNING, STOPPED, EXITED; leaves RUNNING.
         """
-        with self._locked():
-            st = S(self._state["state"])
+        with self._lock_and_sync():
+            st = S(self._record["state"])
             if st not in (S.CONFIGURED, S.CREATED, S.RUNNING, S.STOPPED, S.EXITED):
                 raise self._err_state("unable to restart a container in a paused or unknown "
                                       "state")
             self._check_dependencies(recursive=False)
-            self._event("restart")
             if st in (S.RUNNING, S.CREATED):
                 self._stop_unlocked(timeout)
-                if S(self._state["state"]) is S.RUNNING:
-                    return  # started again by another process while this stop waited for the
-                    # exit (without the lock): a fresh run, what a restart asks for
-            self._start_unlocked()
-
-    def _stop_runtime(self, timeout: int, run_token: str | None = None) -> None:
-        """Stop signal, wait, SIGKILL. With ``run_token`` (a stop that waits without the
-        lock), nothing is signalled once another process has moved on to a new run: its
-        SIGKILL must not land on a container that someone started again meanwhile."""
-        oci = self._rt.oci
-        if timeout > 0:
-            try:
-                self._signal(int(self.config["stop_signal"]))
-            except OCIRuntimeError:
-                pass  # it may have exited meanwhile; the exit file tells
-            self._thaw_if_frozen()  # a frozen task handles no signal (as docker stop)
-            if self._wait_exit_file(timeout) or self._run_moved_on(run_token):
-                return
-        try:
-            self._signal(signal_mod.SIGKILL)
-            self._thaw_if_frozen()  # a frozen task never dies
-        except OCIRuntimeError:
-            if self._rt.oci.exit_file(self._id).exists() or self._run_moved_on(run_token):
-                return
-            rs = oci.state(self._id)
-            if rs is None:
-                return
-            if rs.get("status") != "stopped":
-                raise
-        if not self._wait_exit_file(30):
-            raise TimeoutCtrError(f"container {self._id[:12]} did not exit after SIGKILL")
-
-    def _run_moved_on(self, run_token: str | None) -> bool:
-        """Whether the stored record names another run than ``run_token`` (or is gone)."""
-        if run_token is None:
-            return False
-        try:
-            return str(self._rt.store.container_state(self._id).get("run_token") or "") \
-                != run_token
-        except NoSuchContainerError:
-            return True
-
-    def _thaw_if_frozen(self) -> None:
-        if cgroups.freezer_state(self.cgroups_path) in ("frozen", "freezing"):
-            with contextlib.suppress(OSError, TimeoutError):
-                cgroups.set_frozen(self.cgroups_path, False)
-
-    def _wait_exit_file(self, timeout: float) -> bool:
-        path = self._rt.oci.exit_file(self._id)
-        deadline = time.monotonic() + timeout
-        conmon = int(self._state.get("conmon_pid") or 0)
-        while True:
-            if path.exists():
-                return True
-            if conmon and not procinfo.alive(conmon):
-                rs = self._rt.oci.state(self._id)
-                if rs is None or rs.get("status") == "stopped":
-                    return True  # the monitor is gone: nothing more will be written
-                time.sleep(0.02)
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(EXIT_POLL)
+            if S(self._record["state"]) is not S.RUNNING:
+                self._start_unlocked()
+            # else: started again by another process while this stop waited for the exit
+            # (without the lock): a fresh run, what a restart asks for.
+            self._event("restart")
 
     def kill(self, signal: str | int = "SIGKILL") -> None:
-        """Send a signal to the container's init process. Accepts RUNNING, STOPPING, PAUSED."""
+        """Send a signal to the container's init process. Accepts RUNNING, STOPPING, PAUSED.
+
+        After SIGKILL it waits (up to 30 s) for the exit, without holding the lock: ps and
+        inspect must not block behind a dying container."""
         signum = parse_signal(signal)
-        with self._locked():
-            st = S(self._state["state"])
+        with self._lock_and_sync():
+            st = S(self._record["state"])
             if st not in (S.RUNNING, S.STOPPING, S.PAUSED):
                 raise self._err_state("can only kill running containers")
             try:
@@ -702,49 +168,28 @@ class Container:
                     self._read_exit_file()
                     self._save()
                 raise self._err_state("can only kill running containers") from None
-            self._state["stopped_by_user"] = True
+            self._record["stopped_by_user"] = True
             self._save()
-            self._event("kill", signal=signal_mod.Signals(signum).name
-                        if signum in signal_mod.Signals._value2member_map_ else str(signum))
-            if signum == signal_mod.SIGKILL:
-                if st is S.PAUSED:
-                    with contextlib.suppress(OCIRuntimeError):
-                        self._set_frozen(False)  # a frozen task never dies
+            self._event("kill", signal=_signal_name(signum))
+            if signum != signal_mod.SIGKILL:
+                return
+            if st is S.PAUSED:
+                with contextlib.suppress(OCIRuntimeError):
+                    self._set_frozen(False)  # a frozen task never dies
+            if self._batched:
                 if self._wait_exit_file(30):
                     self._read_exit_file()
-                    self._save()
-
-    def _signal(self, signum: int) -> None:
-        """Signal the container's init process: through a pidfd when it is still the
-        container's (config ``runtime_shortcuts``), else with ``runc kill`` (which also reports a
-        container that is not running)."""
-        if self._rt.config.runtime_shortcuts and procinfo.signal_if_in_cgroup(
-                int(self._state.get("pid") or 0), self._id, signum):
+                return
+        if not self._wait_exit_file(30):
             return
-        self._rt.oci.kill(self._id, signum)
-
-    def _set_frozen(self, frozen: bool) -> None:
-        """Freeze or thaw the container's cgroup (config ``runtime_shortcuts``), else ask the
-        runtime (``runc pause``/``resume``)."""
-        if self._rt.config.runtime_shortcuts:
-            try:
-                if cgroups.set_frozen(self.cgroups_path, frozen):
-                    if not frozen or procinfo.alive(int(self._state.get("pid") or 0)):
-                        return
-                    # It died before the freeze: not ours to call paused. runc says so.
-                    cgroups.set_frozen(self.cgroups_path, False)
-            except (OSError, TimeoutError) as exc:
-                verb = "pause" if frozen else "unpause"
-                raise OCIRuntimeError(f"cannot {verb} container {self._id[:12]}: {exc}") from exc
-        if frozen:
-            self._rt.oci.pause(self._id)
-        else:
-            self._rt.oci.resume(self._id)
+        # The next sync reads the exit file (STOPPED); conmon's exit command cleans up.
+        with contextlib.suppress(ContainerRemovedError), self._lock_and_sync():
+            pass
 
     def pause(self) -> None:
         """Freeze every process of the container (cgroup freezer): RUNNING -> PAUSED."""
-        with self._locked():
-            st = S(self._state["state"])
+        with self._lock_and_sync():
+            st = S(self._record["state"])
             if st is S.PAUSED:
                 raise self._err_state("container is already paused")
             if st is not S.RUNNING:
@@ -756,8 +201,8 @@ class Container:
 
     def unpause(self) -> None:
         """Thaw a paused container: PAUSED -> RUNNING."""
-        with self._locked():
-            if S(self._state["state"]) is not S.PAUSED:
+        with self._lock_and_sync():
+            if S(self._record["state"]) is not S.PAUSED:
                 raise self._err_state("container is not paused, can't unpause")
             self._set_frozen(False)
             self._set(S.RUNNING)
@@ -796,16 +241,16 @@ class Container:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             try:
-                with self._locked(resync=True):
-                    st = S(self._state["state"])
+                with self._lock_and_sync(resync=True):
+                    st = S(self._record["state"])
                     if exit_wait and st in (S.CONFIGURED, S.CREATED) and \
-                            not self._state.get("started_at") and st not in wanted:
+                            not self._record.get("started_at") and st not in wanted:
                         if st is S.CONFIGURED:
                             return 0  # never ran, as libpod answers
                     if st in wanted or (exit_wait and st in (S.STOPPED, S.EXITED)):
-                        code = self._state.get("exit_code")
+                        code = self._record.get("exit_code")
                         return int(code) if code is not None and exit_wait else -1
-                    conmon = int(self._state.get("conmon_pid") or 0)
+                    conmon = int(self._record.get("conmon_pid") or 0)
             except ContainerRemovedError:
                 code = self._rt.store.exit_code(self._id)
                 if code is not None and exit_wait:
@@ -837,10 +282,10 @@ class Container:
         Accepts CONFIGURED, CREATED, STOPPED, STOPPING, EXITED; refuses RUNNING and PAUSED.
         With ``run_token`` (the exit command's), does nothing unless that run is current.
         """
-        with self._locked():
-            if run_token is not None and run_token != self._state.get("run_token"):
+        with self._lock_and_sync():
+            if run_token is not None and run_token != self._record.get("run_token"):
                 return  # a late exit command of an earlier run: that run is long cleaned up
-            st = S(self._state["state"])
+            st = S(self._record["state"])
             if st in (S.RUNNING, S.PAUSED):
                 raise self._err_state("container is running or paused, refusing to clean up")
             if st is S.REMOVING:
@@ -849,109 +294,21 @@ class Container:
                 return  # the stopping process cleans up when the exit arrives
             self._cleanup_unlocked()
             if st is S.STOPPED and self._should_restart():
-                self._state["restart_count"] = int(self._state.get("restart_count") or 0) + 1
+                self._record["restart_count"] = int(self._record.get("restart_count") or 0) + 1
                 self._save()
                 self._event("restart")
                 self._start_unlocked(retain_retries=True)
-
-    def _should_restart(self) -> bool:
-        """The restart policy's verdict on an exit that the user did not ask for."""
-        policy = self.config.get("restart_policy") or "no"
-        if policy == "no" or self._state.get("stopped_by_user"):
-            return False
-        if policy in ("always", "unless-stopped"):
-            return True
-        code = self._state.get("exit_code")
-        retries = int(self.config.get("restart_retries") or 0)
-        count = int(self._state.get("restart_count") or 0)
-        return code not in (0, None) and (retries == 0 or count < retries)
-
-    def _cleanup_unlocked(self) -> None:
-        st = S(self._state["state"])
-        if st not in (S.STOPPED, S.CREATED):
-            # Nothing in the runtime; still drop a mount nobody asked to keep.
-            if self._state.get("mounted") and not self._state.get("mount_count"):
-                self._release_resources(in_runtime=False)
-                self._save()
-            return
-        self._begin("cleanup")
-        self._release_resources(in_runtime=True)
-        self._set(S.EXITED if st is S.STOPPED else S.CONFIGURED)
-        self._state.update(pid=0, conmon_pid=0, pending=None)
-        self._save()
-        self._event("cleanup")
-
-    def _release_resources(self, in_runtime: bool) -> None:
-        """Exec sessions, runc delete, unmount (unless the user holds mounts), cgroup and
-        file leftovers."""
-        errors: list[str] = []
-        try:
-            self._cleanup_exec_sessions()
-        except CtrError as exc:
-            errors.append(str(exc))
-        if in_runtime:
-            try:
-                self._delete_from_runtime()
-            except CtrError as exc:
-                errors.append(str(exc))
-        if not self._state.get("mount_count"):
-            try:
-                self._storage().unmount()
-                self._state["mounted"] = False
-            except CtrError as exc:
-                errors.append(str(exc))
-        left = cgroups.remove_cgroup(self.cgroups_path)
-        if left:
-            errors.append(f"cgroups left: {', '.join(map(str, left))}")
-        self._remove_runtime_files()
-        if errors:
-            self._state["error"] = "; ".join(errors)
-
-    def _delete_from_runtime(self) -> None:
-        """``runc delete --force``; with ``runtime_shortcuts``, for a container whose
-        processes are all gone, what runc's delete then does itself: remove the container's
-        cgroups (done by the caller) and the runtime's state directory."""
-        if self._rt.config.runtime_shortcuts and not procinfo.alive(
-                int(self._state.get("pid") or 0)) and not cgroups.container_pids(
-                self.cgroups_path):
-            state_dir = self._rt.oci.state_dir / self._id
-            if state_dir.is_dir() and not state_dir.is_symlink():
-                _rmtree(state_dir)
-            return
-        self._rt.oci.delete(self._id, force=True)
-
-    def _remove_runtime_files(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self._rt.oci.exit_file(self._id).unlink()
-        sock = self._rt.socks_dir / self._id
-        if sock.is_symlink() or sock.is_file():
-            sock.unlink()
-        elif sock.is_dir():
-            _rmtree(sock, ignore_errors=True)
-        if self.bundle.exists():
-            _rmtree(self.bundle, ignore_errors=True)
-
-    def _kill_conmon(self) -> None:
-        pid = (int(self._state.get("conmon_pid") or 0)
-               or procinfo.read_int(self.bundle / "conmon.pid"))
-        if pid and procinfo.alive(pid) and procinfo.is_conmon(pid, self._id):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal_mod.SIGKILL)
-            for _ in range(500):
-                if not procinfo.alive(pid):
-                    break
-                time.sleep(0.002)
 
     # -- storage: mount, unmount, export --------------------------------------------------
     def mount(self) -> Path:
         """Mount the root filesystem and return its path; mounts are counted (any state but
         REMOVING)."""
-        with self._locked():
-            if S(self._state["state"]) is S.REMOVING:
+        with self._lock_and_sync():
+            if S(self._record["state"]) is S.REMOVING:
                 raise self._err_state("cannot mount a container that is being removed")
             path = self._storage().mount()
-            self._state["mounted"] = True
-            self._state["mount_count"] = int(self._state.get("mount_count") or 0) + 1
+            self._record["mounted"] = True
+            self._record["mount_count"] = int(self._record.get("mount_count") or 0) + 1
             self._save()
             self._event("mount")
             return path
@@ -959,10 +316,10 @@ class Container:
     def unmount(self, force: bool = False) -> None:
         """Drop one mount. The last mount stays while the container runs, is paused, or has
         exec sessions; ``force`` drops all user mounts at once."""
-        with self._locked():
-            st = S(self._state["state"])
-            count = int(self._state.get("mount_count") or 0)
-            if count == 0 and self._state.get("mounted"):
+        with self._lock_and_sync():
+            st = S(self._record["state"])
+            count = int(self._record.get("mount_count") or 0)
+            if count == 0 and self._record.get("mounted"):
                 if st in (S.RUNNING, S.PAUSED):
                     raise self._err_state("cannot unmount storage as the container is running "
                                           "or paused")
@@ -972,18 +329,18 @@ class Container:
                 if st in IN_RUNTIME and not force:
                     raise self._err_state("can't unmount the last mount, it is still in use")
             count = 0 if force else max(count - 1, 0)
-            self._state["mount_count"] = count
-            if count == 0 and S(self._state["state"]) not in IN_RUNTIME:
+            self._record["mount_count"] = count
+            if count == 0 and S(self._record["state"]) not in IN_RUNTIME:
                 self._storage().unmount()
-                self._state["mounted"] = False
+                self._record["mounted"] = False
             self._save()
             self._event("unmount")
 
     def export(self, out: str | os.PathLike[str] | BinaryIO) -> None:
         """Write the root filesystem as a tar archive (``podman export``) to a path or a
         binary file object. Any state but REMOVING."""
-        with self._locked():
-            if S(self._state["state"]) is S.REMOVING:
+        with self._lock_and_sync():
+            if S(self._record["state"]) is S.REMOVING:
                 raise self._err_state("cannot export a container that is being removed")
             storage = self._storage()
             was_mounted = storage.is_mounted()
@@ -1058,7 +415,7 @@ class Container:
         with self._lock:
             self._sync_locked()
             inner = Container(self._rt, self._id, self.config)
-            inner._state = self._state
+            inner._record = self._record
             inner._lock = self._lock
             inner._batched = True
             try:
@@ -1066,7 +423,7 @@ class Container:
             finally:
                 inner._batched = False
                 inner._valid = False  # the handle dies with the batch
-                self._state = inner._state
+                self._record = inner._record
                 self._save()
 
     def refresh(self) -> None:
@@ -1074,28 +431,27 @@ class Container:
         raise NotImplementedCtrError("refresh is not implemented: a container's state is "
                                      "reconciled on every sync() instead")
 
-    def _live_exec_sessions(self) -> list[str]:
-        """Ids of live exec sessions; the caller holds the lock."""
-        if not self._rt.store.container_exec_sessions(self._id):
-            return []  # the usual case: inspect and ps spare importing engine/exec.py
-        from .exec import live_exec_sessions
-
-        return [session.id for session in live_exec_sessions(self)]
-
-    def _cleanup_exec_sessions(self) -> None:
-        exec_root = self._rt.run_root / "exec"
-        if not self._rt.store.container_exec_sessions(self._id) and not (
-                exec_root.is_dir() and any(exec_root.iterdir())):
-            return  # nothing to do: spare the exit command importing engine/exec.py
-        from .exec import cleanup_exec_sessions
-
-        cleanup_exec_sessions(self)
-
     # -- removal (called by Runtime.remove_container under this container's lock) -----------
-    def _remove(self, force: bool, timeout: int | None) -> None:
+    def remove(self, force: bool = False, timeout: int | None = None) -> None:
+        """Remove the container and everything it owns (libpod RemoveContainer). Running or
+        paused ones need ``force`` (stopped with ``timeout`` first). Refused while other
+        containers depend on it, unless ``force``, which removes them first (podman rm
+        --depend)."""
+        dependents = self._rt.dependents(self._id)
+        if dependents and not force:
+            raise DependencyExistsError(
+                f"container {self._id[:12]} ({self.name}) has dependent containers which must "
+                f"be removed before it: {', '.join(d.name for d in dependents)} (or use force)")
+        for dep in dependents:
+            with contextlib.suppress(NoSuchContainerError, ContainerRemovedError):
+                dep.remove(force=True, timeout=timeout)
+        with self._lock_and_sync():
+            self._remove_locked(force, timeout)
+
+    def _remove_locked(self, force: bool, timeout: int | None) -> None:
         if self._batched:
             raise self._err_state("cannot remove a container inside its own batch")
-        st = S(self._state["state"])
+        st = S(self._record["state"])
         if st in (S.RUNNING, S.PAUSED, S.STOPPING) and not force:
             raise self._err_state("cannot remove a running or paused container without force")
         if st is S.PAUSED:
@@ -1104,19 +460,19 @@ class Container:
                 self._set_frozen(False)
             self._wait_exit_file(30)
         elif st in (S.RUNNING, S.STOPPING, S.CREATED):
-            self._state["stopped_by_user"] = True
-            self._claim_cleanup(str(self._state.get("run_token") or ""))
+            self._record["stopped_by_user"] = True
+            self._claim_cleanup(str(self._record.get("run_token") or ""))
             self._mark_stopping()
             self._save()
             wait = self.config["stop_timeout"] if timeout is None else timeout
             self._stop_runtime(wait if st is not S.CREATED else 0)
         self._read_exit_file()
-        in_runtime = S(self._state["state"]) in IN_RUNTIME
+        in_runtime = S(self._record["state"]) in IN_RUNTIME
         self._set(S.REMOVING)
-        self._state["pending"] = "remove"
+        self._record["pending"] = "remove"
         self._save()
         self._kill_conmon()
-        self._state["mount_count"] = 0
+        self._record["mount_count"] = 0
         self._release_resources(in_runtime=in_runtime)
         storage = self._storage()
         storage.remove()
@@ -1151,8 +507,8 @@ class Container:
 
     def stats(self) -> dict[str, Any]:
         """CPU ns, memory bytes and limit, pids of a running or paused container."""
-        with self._locked():
-            if S(self._state["state"]) not in (S.RUNNING, S.PAUSED):
+        with self._lock_and_sync():
+            if S(self._record["state"]) not in (S.RUNNING, S.PAUSED):
                 raise self._err_state("cannot get stats: container is not running")
             s = cgroups.read_stats(self.cgroups_path)
         return {"id": self._id, "name": self.name, "cpu_ns": s.cpu_ns,
@@ -1162,8 +518,8 @@ class Container:
     def top(self) -> dict[str, Any]:
         """The container's processes, like ``podman top`` (default descriptors):
         ``{"Titles": [...], "Processes": [[...], ...]}``. RUNNING or PAUSED only."""
-        with self._locked():
-            if S(self._state["state"]) not in (S.RUNNING, S.PAUSED):
+        with self._lock_and_sync():
+            if S(self._record["state"]) not in (S.RUNNING, S.PAUSED):
                 raise self._err_state("top can only be used on running containers")
             pids = cgroups.container_pids(self.cgroups_path)
         titles = ["USER", "PID", "PPID", "%CPU", "ELAPSED", "TTY", "TIME", "COMMAND"]
@@ -1172,13 +528,13 @@ class Container:
 
     def inspect(self) -> dict[str, Any]:
         """A dict shaped like ``podman inspect``."""
-        with self._locked():
+        with self._lock_and_sync():
             return self._inspect_unlocked()
 
     def _inspect_unlocked(self) -> dict[str, Any]:
         from .logs import human_size
 
-        cfg, st = self.config, self._state
+        cfg, st = self.config, self._record
         state = S(st["state"])
         storage = self._storage()
         exit_code = st.get("exit_code")
@@ -1272,7 +628,7 @@ class Container:
         }
 
 
-# -- helpers --------------------------------------------------------------------------------
+# -- helpers ------------------------------------------------------------------------------
 def _stream_command(argv: list[str], out: BinaryIO) -> None:
     """Run ``argv`` and copy its stdout into ``out`` (through the logged subprocess seam)."""
     import shutil
@@ -1296,21 +652,6 @@ def _stream_command(argv: list[str], out: BinaryIO) -> None:
     if proc.returncode != 0:
         raise OCIRuntimeError(f"{argv[0]} failed (exit {proc.returncode}): "
                               f"{err.decode(errors='replace').strip()}")
-
-
-# The pid helpers live in procinfo (exec.py uses them too); the old names stay for this module
-# and for checkpoint.py, which imports them from here.
-
-
-def _oom_killed(cgroups_path: str) -> bool:
-    path = cgroups.CGROUP_ROOT / "memory" / cgroups_path.lstrip("/") / "memory.oom_control"
-    try:
-        for line in path.read_text().splitlines():
-            if line.startswith("oom_kill ") and int(line.split()[1]) > 0:
-                return True
-    except (OSError, ValueError, IndexError):
-        pass
-    return False
 
 
 def _signal_name(num: int) -> str:
@@ -1349,27 +690,3 @@ def _parse_conditions(conditions: ContainerState | str | Iterable[ContainerState
     if not out:
         raise InvalidArgumentError("at least one wait condition is required")
     return out
-
-
-def _rmtree(path: Path, ignore_errors: bool = False) -> None:
-    """shutil.rmtree's work without importing shutil (see storage.remove_tree)."""
-    remove_tree(path, ignore_errors=ignore_errors)
-
-
-def _unlink(path: Path | None) -> None:
-    if path is not None:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-
-
-def _release_claim(path: Path | None) -> None:
-    """Give a cleanup claim up: the exit command (waiting for it) runs the cleanup after all."""
-    if path is not None:
-        with contextlib.suppress(OSError):
-            path.write_text("released\n")
-
-
-def _wait_gone(pids: list[int], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while any(procinfo.alive(pid) for pid in pids) and time.monotonic() < deadline:
-        time.sleep(0.005)

@@ -131,7 +131,7 @@ def create_exec(ctr: Container, command: Sequence[str] | str, *, tty: bool = Fal
     }
     state = _new_state()
     try:
-        with ctr._locked():
+        with ctr._lock_and_sync():
             _require_running(ctr, "can only create exec sessions on running containers")
             ctr._rt.store.add_exec_session(exec_id, ctr.id, config, state)
     except NoSuchContainerError as exc:
@@ -141,7 +141,7 @@ def create_exec(ctr: Container, command: Sequence[str] | str, *, tty: bool = Fal
 
 def list_exec(ctr: Container) -> list[ExecSession]:
     """The container's live (created or running) exec sessions, each synced."""
-    with ctr._locked():
+    with ctr._lock_and_sync():
         return live_exec_sessions(ctr)
 
 
@@ -177,7 +177,7 @@ def cleanup_exec_sessions(ctr: Container) -> None:
     directories whose rows are already gone (container rows cascade to their sessions).
     """
     rt = ctr._rt
-    paused = ctr._state.get("state") == ContainerState.PAUSED.value
+    paused = ctr._record.get("state") == ContainerState.PAUSED.value
     for exec_id, config, state in rt.store.container_exec_sessions(ctr.id):
         session = ExecSession(ctr, exec_id, config, state)
         if state["state"] == ExecState.RUNNING.value:
@@ -248,7 +248,7 @@ class ExecSession:
     def _locked(self) -> Iterator[None]:
         """Hold the container lock, with this session re-read and synced from its exit file."""
         try:
-            with self._ctr._locked():
+            with self._ctr._lock_and_sync():
                 self._sync_locked()
                 yield
         except ContainerRemovedError:
@@ -604,7 +604,7 @@ class ExecSession:
             if self._state["state"] == ExecState.RUNNING.value:
                 if not force:
                     raise self._err_state("cannot remove a running exec session without force")
-                paused = self._ctr._state.get("state") == ContainerState.PAUSED.value
+                paused = self._ctr._record.get("state") == ContainerState.PAUSED.value
                 self._finish(self._kill(grace=0 if paused else KILL_GRACE))
             self._forget()
 
@@ -804,7 +804,7 @@ def _exec_root(rt: Runtime) -> Path:
 
 
 def _require_running(ctr: Container, msg: str) -> None:
-    state = ctr._state["state"]
+    state = ctr._record["state"]
     if state != ContainerState.RUNNING.value:
         raise ContainerStateInvalidError(
             f"{msg}; container {ctr.id[:12]} ({ctr.name}) is in state {state}")

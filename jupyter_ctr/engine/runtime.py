@@ -13,11 +13,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from . import limits
-from .container import Container, new_state
+from .container import Container
+from .container_internal import new_state
 from .errors import (
     ContainerRemovedError,
     CtrError,
-    DependencyExistsError,
     InvalidArgumentError,
     NoSuchContainerError,
 )
@@ -369,21 +369,13 @@ class Runtime:
 
     def remove_container(self, ctr: Container | str, force: bool = False,
                          timeout: int | None = None) -> None:
-        """Remove a container and everything it owns. Running ones need ``force``."""
+        """Remove a container and everything it owns (``Container.remove``)."""
         if isinstance(ctr, str):
             ctr = self.lookup_container(ctr)
-        dependents = self._dependents(ctr.id)
-        if dependents and not force:
-            raise DependencyExistsError(
-                f"container {ctr.id[:12]} ({ctr.name}) has dependent containers which must be "
-                f"removed before it: {', '.join(d.name for d in dependents)} (or use force)")
-        for dep in dependents:  # force removes the dependents first, like podman rm --depend
-            with contextlib.suppress(NoSuchContainerError, ContainerRemovedError):
-                self.remove_container(dep, force=True, timeout=timeout)
-        with ctr._locked():
-            ctr._remove(force, timeout)
+        ctr.remove(force=force, timeout=timeout)
 
-    def _dependents(self, ctr_id: str) -> list[Container]:
+    def dependents(self, ctr_id: str) -> list[Container]:
+        """The containers that depend on ``ctr_id`` (created with it in depends_on)."""
         return [Container(self, cid, cfg) for cid, cfg, _ in self.store.all_containers()
                 if ctr_id in (cfg.get("dependencies") or [])]
 

@@ -826,7 +826,7 @@ def test_reconcile_does_not_wait_for_an_ending_conmon(rt: Runtime,
     """A conmon without the container's pid file is starting only in its first moments; an
     older one is ending, waiting for its exit command, which waits for the lock that the
     reconciler holds (the deadlock the stress run found)."""
-    from jupyter_ctr.engine import container as container_mod
+    from jupyter_ctr.engine import container_internal as container_mod
 
     monkeypatch.setattr(container_mod, "CONMON_START_GRACE", 0.05)
     ctr = rt.create_container(DEMO, ["sleep", "1000"])

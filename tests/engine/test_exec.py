@@ -67,7 +67,7 @@ def ctr(rt: Runtime) -> Iterator[Container]:
     c.start()
     yield c
     try:
-        with c._locked():
+        with c._lock_and_sync():
             ex.cleanup_exec_sessions(c)
     except ContainerRemovedError:
         pass
@@ -342,7 +342,7 @@ def test_nothing_left_after_container_removal(rt: Runtime, ctr: Container) -> No
     assert wait_until(lambda: out.getvalue() == b"ready\n", 10)
     assert len(exec_conmons(rt)) == 4 and len(exec_dirs(rt)) == 4
     # What stop/remove do (the container wires cleanup_exec_sessions in): under its lock.
-    with ctr._locked():
+    with ctr._lock_and_sync():
         ex.cleanup_exec_sessions(ctr)
     thread.join(10)
     assert codes == [137]
