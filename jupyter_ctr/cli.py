@@ -380,8 +380,8 @@ def _attached_run(rt: Runtime, ctr: Container, detach_keys: str, start: bool,
                   remove: bool) -> int:
     """Attach our stdio to ``ctr`` (started now if ``start``); its exit code, or 0 when the
     detach keys were typed (the container keeps running)."""
-    tty_mode = bool(ctr.config["tty"])
-    stdin = sys.stdin.buffer if ctr.config["stdin"] else None
+    tty_mode = bool(ctr.config.tty)
+    stdin = sys.stdin.buffer if ctr.config.stdin else None
     raw = tty_mode and stdin is not None and sys.stdin.isatty()
     if raw:
         _resize_to_terminal(ctr, sys.stdin.fileno())  # before start: the first prompt fits
@@ -532,8 +532,8 @@ def _print_nested(data: dict[str, Any], indent: str = "") -> None:
 
 def cmd_attach(rt: Runtime, args: argparse.Namespace) -> int:
     ctr = rt.lookup_container(args.container)
-    if args.no_stdin and ctr.config["stdin"]:
-        ctr.config = {**ctr.config, "stdin": False}  # this attach only: do not send input
+    if args.no_stdin and ctr.config.stdin:
+        ctr.config = ctr.config.replace(stdin=False)  # this attach only: do not send input
     return _attached_run(rt, ctr, args.detach_keys, start=False, remove=False)
 
 
@@ -798,7 +798,7 @@ def cmd_ps(rt: Runtime, args: argparse.Namespace) -> int:
         command = " ".join(info["Config"]["Cmd"])
         if not args.no_trunc and len(command) > 20:
             command = command[:17] + "..."
-        created = f"{human_duration(now - ctr.config['created'] / 1e9)} ago"
+        created = f"{human_duration(now - ctr.config.created / 1e9)} ago"
         rows.append([_short(ctr.id, args.no_trunc), info["ImageName"], command, created,
                      _status_text(info["State"], now), ctr.name])
     _print_table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"], rows)
@@ -836,7 +836,7 @@ def _ps_fields(ctr: Container, info: dict[str, Any], now: float,
                no_trunc: bool) -> dict[str, Any]:
     """What ``ps --format`` templates see: podman's field names (psReporter)."""
     st = info["State"]
-    created_ns = int(ctr.config["created"])
+    created_ns = int(ctr.config.created)
     started, finished = _parse_rfc3339(st["StartedAt"]), _parse_rfc3339(st["FinishedAt"])
     command = " ".join(info["Config"]["Cmd"])
     if not no_trunc and len(command) > 20:
@@ -854,7 +854,7 @@ def _ps_fields(ctr: Container, info: dict[str, Any], now: float,
         "Exited": st["Status"] in ("exited", "stopped"),
         "ExitedAt": int(finished) if finished else GO_ZERO_UNIX,
         "StartedAt": int(started) if started else GO_ZERO_UNIX,
-        "AutoRemove": bool(ctr.config.get("auto_remove")),
+        "AutoRemove": bool(ctr.config.auto_remove),
         "Restarts": int(info.get("RestartCount") or 0),
     }
 
@@ -865,7 +865,7 @@ def _ps_json(ctr: Container, info: dict[str, Any], now: float) -> dict[str, Any]
     from .server.models import container_libpod_list_item
 
     item = container_libpod_list_item(ctr, info)
-    created = int(ctr.config["created"]) / 1e9
+    created = int(ctr.config.created) / 1e9
     item.update(Created=int(created), CreatedAt=f"{human_duration(now - created)} ago",
                 Status=_status_text(info["State"], now))
     return item
@@ -1053,7 +1053,7 @@ def _parser_class() -> type[argparse.ArgumentParser]:
 def _add_create_options(p: argparse.ArgumentParser | _QuickParser | _Unused) -> None:
     if p is _UNUSED:
         return
-    from .engine.runtime import NETWORK_MODES
+    from .engine.records import NETWORK_MODES
 
     p.add_argument("-i", "--interactive", action="store_true",
                    help="keep the container's stdin open (not connected to this terminal yet)")

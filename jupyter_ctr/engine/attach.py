@@ -705,7 +705,7 @@ def attach(ctr: Container, stdin: BinaryIO | None = None, stdout: BinaryIO | Non
                     _write_all(out, data)
             _end_text(outs)
         ctr._event("attach")
-        return attach_streams(conn, stdin if ctr.config.get("stdin") else None, stdout,
+        return attach_streams(conn, stdin if ctr.config.stdin else None, stdout,
                               stderr, keys)
 
 
@@ -731,7 +731,7 @@ def start_and_attach(ctr: Container, stdin: BinaryIO | None = None,
         conn.wait_accepted()
         ctr.start()
         ctr._event("attach")
-        return attach_streams(conn, stdin if ctr.config.get("stdin") else None, stdout,
+        return attach_streams(conn, stdin if ctr.config.stdin else None, stdout,
                               stderr, keys)
 
 
@@ -746,7 +746,7 @@ def resize(ctr: Container, height: int, width: int) -> None:
     st = ctr.state
     if st not in (S.CREATED, S.RUNNING):
         raise _state_error(ctr, "can only resize created or running containers", st)
-    if not ctr.config.get("tty"):
+    if not ctr.config.tty:
         return
     resize_tty(ctr.bundle, height, width)
 

@@ -103,7 +103,8 @@ from .images import (
     _sha256_file,
     normalize_reference,
 )
-from .runtime import NAME_PATTERN, NETWORK_MODES, parse_restart_policy
+from .parsing import parse_restart_policy
+from .records import NAME_PATTERN, NETWORK_MODES, ContainerConfig
 from .state import ContainerState
 
 if TYPE_CHECKING:
@@ -220,7 +221,7 @@ def checkpoint(ctr: Container, options: CheckpointOptions | None = None,
     _check_options(ctr._rt, opts, "checkpoint")
     rt = ctr._rt
     target = _export_target(opts.target_file) if opts.target_file is not None else None
-    if target is not None and ctr.config.get("dependencies"):
+    if target is not None and ctr.config.dependencies:
         raise InvalidArgumentError(f"cannot export the checkpoint of container {ctr.id[:12]} "
                                    f"({ctr.name}): it has dependencies")
     criu = find_criu(rt)
@@ -228,12 +229,12 @@ def checkpoint(ctr: Container, options: CheckpointOptions | None = None,
     with ctr._lock_and_sync():
         if S(ctr._record["state"]) is not S.RUNNING:
             raise ctr._err_state("can only checkpoint running containers")
-        if ctr.config.get("auto_remove") and target is None:
+        if ctr.config.auto_remove and target is None:
             raise InvalidArgumentError(
                 f"cannot checkpoint container {ctr.id[:12]} ({ctr.name}): it was created with "
                 "auto-remove, which would delete the checkpoint; export it with target_file")
         stats = _checkpoint_locked(ctr, opts, criu, target)
-    if ctr.config.get("auto_remove") and not opts.keep_running:
+    if ctr.config.auto_remove and not opts.keep_running:
         with contextlib.suppress(CtrError):  # as podman: the export is what remains
             rt.remove_container(ctr, force=True, timeout=0)
     stats.total_duration = _micros(time.monotonic() - started)
@@ -421,10 +422,10 @@ def _restore_locked(ctr: Container, opts: CheckpointOptions, criu: str,
         began = time.monotonic()
         result = rt.oci.create(
             ctr_id=ctr.id, name=ctr.name, bundle=ctr.bundle, log_path=ctr.log_path,
-            tty=bool(ctr.config["tty"]), stdin=bool(ctr.config["stdin"]),
+            tty=bool(ctr.config.tty), stdin=bool(ctr.config.stdin),
             exit_command=rt.exit_command(ctr.id, run_token), extra_env=rt.exit_command_env(),
             restore_path=image_dir, runtime_args=_criu_args(rt, criu),
-            runtime_opts=runtime_opts, log_size_max=ctr.config.get("log_size_max"))
+            runtime_opts=runtime_opts, log_size_max=ctr.config.log_size_max)
         duration = time.monotonic() - began
     except (CtrError, OSError) as exc:
         ctr._record["error"] = f"restore failed: {exc}"
@@ -497,7 +498,7 @@ def _export(ctr: Container, target: Path, opts: CheckpointOptions) -> int:
         if not opts.ignore_rootfs:
             storage = ctr._storage()
             members += _write_rootfs_diff(storage.upper, storage.lower, scratch)
-        image = rt.images.get(ctr.config["image_id"])
+        image = rt.images.get(ctr.config.image_id)
         if opts.include_image:
             image_tar = scratch / "image-rootfs.tar"
             _write_tree_tar(image.rootfs, image_tar)
@@ -506,7 +507,7 @@ def _export(ctr: Container, target: Path, opts: CheckpointOptions) -> int:
             "format": ARCHIVE_FORMAT, "version": ARCHIVE_VERSION, "id": ctr.id,
             "name": ctr.name, "hostname": ctr.id[:12],
             "checkpointed_at": int(ctr._record.get("checkpointed_at") or time.time_ns()),
-            "config": ctr.config,
+            "config": ctr.config.to_dict(),
             "image": {"id": image.id, "names": list(image.names),
                       "config": {k: image.config.get(k) for k in _IMAGE_CONFIG_KEYS}},
         }
@@ -887,7 +888,7 @@ def _add_container(rt: Runtime, info: _Archive, ctr_id: str, name: str,
     state = new_state()
     state.update(checkpointed=True, checkpointed_at=info.checkpointed_at,
                  checkpoint_path=str(rt.container_dir(ctr_id) / CHECKPOINT_DIR))
-    return rt.add_container(dict(config, id=ctr_id, name=name), state)
+    return rt.add_container(ContainerConfig.from_dict(dict(config, id=ctr_id, name=name)), state)
 
 
 def _populate(ctr: Container, info: _Archive, opts: CheckpointOptions) -> None:

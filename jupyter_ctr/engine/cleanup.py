@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         ctr = rt.lookup_container(args.id)
         ctr.cleanup(run_token=args.run or None)
-        if ctr.config.get("auto_remove") and ctr.state.value == "exited":
+        if ctr.config.auto_remove and ctr.state.value == "exited":
             rt.remove_container(ctr, force=True, timeout=0)
     except (NoSuchContainerError, ContainerRemovedError):
         return 0

@@ -30,6 +30,7 @@ from .errors import (
     TimeoutCtrError,
 )
 from .locks import ContainerLock
+from .records import ContainerConfig
 from .state import ContainerState
 from .storage import ContainerStorage, remove_tree
 
@@ -74,7 +75,7 @@ class ContainerBase:
     """A handle on one container: identity, record, lock, sync and shared internal steps.
     Cheap to create; every verb re-reads the shared state."""
 
-    def __init__(self, runtime: Runtime, ctr_id: str, config: dict[str, Any]) -> None:
+    def __init__(self, runtime: Runtime, ctr_id: str, config: ContainerConfig) -> None:
         self._rt = runtime
         self._id = ctr_id
         self.config = config
@@ -90,7 +91,7 @@ class ContainerBase:
 
     @property
     def name(self) -> str:
-        return str(self.config["name"])
+        return str(self.config.name)
 
     @property
     def state(self) -> ContainerState:
@@ -116,7 +117,7 @@ class ContainerBase:
 
     def _storage(self) -> ContainerStorage:
         return ContainerStorage(self._rt.container_dir(self._id),
-                                Path(self.config["image_rootfs"]))
+                                Path(self.config.image_rootfs))
 
     # -- locking and syncing ------------------------------------------------------------------
     @contextlib.contextmanager
@@ -223,8 +224,8 @@ class ContainerBase:
         self._record.update(exit_code=code, finished_at=finished, pid=0)
         self._set(S.STOPPED)
         self._rt.store.set_exit_code(self._id, code)
-        if self._record.get("stopped_by_user") is False and code == 137 and self.config.get(
-                "memory") and _oom_killed(self.cgroups_path):
+        if self._record.get("stopped_by_user") is False and code == 137 and self.config.memory \
+                and _oom_killed(self.cgroups_path):
             self._record["oom_killed"] = True
         self._event("died", exitCode=str(code))
         return True
@@ -325,10 +326,10 @@ class ContainerBase:
         self._event(action, **attrs)
 
     def _event(self, action: str, **attrs: str) -> None:
-        base = {"image": self.config["image"], "name": self.name}
+        base = {"image": self.config.image, "name": self.name}
         base.update(attrs)
         self._rt.events.record("container", action, self._id, self.name,
-                               self.config["image"], base)
+                               self.config.image, base)
 
     def _err_state(self, msg: str) -> ContainerStateInvalidError:
         return ContainerStateInvalidError(
@@ -337,7 +338,7 @@ class ContainerBase:
     def _check_dependencies(self, recursive: bool) -> None:
         """Refuse while a dependency is not running; with ``recursive``, start it."""
         not_running = []
-        for dep_id in self.config.get("dependencies") or []:
+        for dep_id in self.config.dependencies or []:
             try:
                 dep = self._rt.lookup_container(dep_id)
                 if recursive:
@@ -395,10 +396,10 @@ class ContainerBase:
             self._write_bundle(rootfs)
             result = self._rt.oci.create(
                 ctr_id=self._id, name=self.name, bundle=self.bundle, log_path=self.log_path,
-                tty=bool(self.config["tty"]), stdin=bool(self.config["stdin"]),
+                tty=bool(self.config.tty), stdin=bool(self.config.stdin),
                 exit_command=self._rt.exit_command(self._id, run_token),
                 extra_env=self._rt.exit_command_env(),
-                log_size_max=self.config.get("log_size_max"))
+                log_size_max=self.config.log_size_max)
         except CtrError as exc:
             self._record["error"] = str(exc)
             self._fail_and_cleanup()
@@ -417,11 +418,11 @@ class ContainerBase:
 
         cfg = self.config
         spec = build_spec(
-            ctr_id=self._id, rootfs=str(rootfs), args=list(cfg["command"]), env=list(cfg["env"]),
-            cwd=cfg["workdir"], uid=cfg["uid"], gid=cfg["gid"], tty=bool(cfg["tty"]),
-            hostname=self._id[:12], network=cfg["network"], cgroups_path=self.cgroups_path,
-            memory=cfg.get("memory"), pids_limit=cfg.get("pids_limit"), cpus=cfg.get("cpus"),
-            labels=cfg.get("labels") or {})
+            ctr_id=self._id, rootfs=str(rootfs), args=list(cfg.command), env=list(cfg.env),
+            cwd=cfg.workdir, uid=cfg.uid, gid=cfg.gid, tty=bool(cfg.tty),
+            hostname=self._id[:12], network=cfg.network, cgroups_path=self.cgroups_path,
+            memory=cfg.memory, pids_limit=cfg.pids_limit, cpus=cfg.cpus,
+            labels=dict(cfg.labels))
         self.bundle.mkdir(parents=True, exist_ok=True, mode=0o700)
         (self.bundle / "persist").mkdir(exist_ok=True)
         tmp = self.bundle / "config.json.tmp"
@@ -452,7 +453,7 @@ class ContainerBase:
         claim = self._claim_cleanup(run_token)
         self._mark_stopping()
         self._save()
-        wait = self.config["stop_timeout"] if timeout is None else timeout
+        wait = self.config.stop_timeout if timeout is None else timeout
         try:
             if self._batched:
                 self._stop_runtime(wait)
@@ -510,7 +511,7 @@ class ContainerBase:
         starts no Python cleanup process (Runtime.exit_command: it waits for the claim to go).
         None when the run has no token, or for --rm containers, whose exit command also
         removes them."""
-        if not run_token or self.config.get("auto_remove"):
+        if not run_token or self.config.auto_remove:
             return None
         claim = self._rt.claim_path(self._id, run_token)
         try:
@@ -530,7 +531,7 @@ class ContainerBase:
         oci = self._rt.oci
         if timeout > 0:
             try:
-                self._signal(int(self.config["stop_signal"]))
+                self._signal(int(self.config.stop_signal))
             except OCIRuntimeError:
                 pass  # it may have exited meanwhile; the exit file tells
             self._thaw_if_frozen()  # a frozen task handles no signal (as docker stop)
@@ -610,13 +611,13 @@ class ContainerBase:
 
     def _should_restart(self) -> bool:
         """The restart policy's verdict on an exit that the user did not ask for."""
-        policy = self.config.get("restart_policy") or "no"
+        policy = self.config.restart_policy or "no"
         if policy == "no" or self._record.get("stopped_by_user"):
             return False
         if policy in ("always", "unless-stopped"):
             return True
         code = self._record.get("exit_code")
-        retries = int(self.config.get("restart_retries") or 0)
+        retries = int(self.config.restart_retries or 0)
         count = int(self._record.get("restart_count") or 0)
         return code not in (0, None) and (retries == 0 or count < retries)
 

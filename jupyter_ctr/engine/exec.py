@@ -120,9 +120,9 @@ def create_exec(ctr: Container, command: Sequence[str] | str, *, tty: bool = Fal
     if detach_keys is not None:
         parse_detach_keys(detach_keys)
     if user:
-        uid, gid, _ = resolve_user(Path(ctr.config["image_rootfs"]), user)
+        uid, gid, _ = resolve_user(Path(ctr.config.image_rootfs), user)
     else:
-        uid, gid = int(ctr.config["uid"]), int(ctr.config["gid"])
+        uid, gid = int(ctr.config.uid), int(ctr.config.gid)
     exec_id = secrets.token_hex(32)
     config: dict[str, Any] = {
         "command": args, "tty": bool(tty), "stdin": bool(stdin), "env": extra_env,
@@ -487,7 +487,7 @@ class ExecSession:
         uid, gid = int(cfg["uid"]), int(cfg["gid"])
         if cfg["tty"]:
             env.setdefault("TERM", "xterm")
-        env.setdefault("HOME", _home_dir(Path(self._ctr.config["image_rootfs"]), uid))
+        env.setdefault("HOME", _home_dir(Path(self._ctr.config.image_rootfs), uid))
         proc["env"] = [f"{k}={v}" for k, v in env.items()]
         if cfg.get("workdir"):
             proc["cwd"] = cfg["workdir"]
@@ -499,7 +499,7 @@ class ExecSession:
         caps["inheritable"] = []
         if uid == 0:
             caps["effective"] = caps["permitted"] = bounding
-        elif uid != int(self._ctr.config["uid"]):
+        elif uid != int(self._ctr.config.uid):
             caps["effective"] = caps["permitted"] = caps["ambient"] = []
         return proc
 
@@ -811,8 +811,8 @@ def _require_running(ctr: Container, msg: str) -> None:
 
 
 def _event(ctr: Container, action: str, **attrs: str) -> None:
-    attributes = {"image": ctr.config["image"], "name": ctr.name, **attrs}
-    ctr._rt.events.record("container", action, ctr.id, ctr.name, ctr.config["image"],
+    attributes = {"image": ctr.config.image, "name": ctr.name, **attrs}
+    ctr._rt.events.record("container", action, ctr.id, ctr.name, ctr.config.image,
                           attributes)
 
 

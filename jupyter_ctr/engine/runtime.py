@@ -24,6 +24,15 @@ from .errors import (
 from .events import Event, EventLog
 from .locks import ContainerLock
 from .oci import OCIRuntime, parse_signal
+from .parsing import (
+    check_name,
+    merge_env,
+    parse_command,
+    parse_env,
+    parse_memory,
+    parse_restart_policy,
+)
+from .records import NETWORK_MODES, ContainerConfig
 from .state import ContainerState
 from .store import StateStore
 
@@ -39,14 +48,9 @@ if TYPE_CHECKING:
     from .images import Image, ImageStore
     from .settings import EngineSettings
 
-#: What a container name must match (``re.match``: compiled on first use, by re's cache).
-NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
 #: A container id (also the name of its directories).
 _ID_RE = re.compile(r"[0-9a-f]{64}")
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-NETWORK_MODES = ("none", "host")
-_MEMORY_UNITS = {"b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
-_MIN_MEMORY = 6 << 20  # as podman: below this the container cannot even start
 
 _ADJECTIVES = ("brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen", "lucid",
                "merry", "nifty", "proud", "quirky", "sharp", "tender", "vivid", "witty", "zen")
@@ -211,17 +215,18 @@ class Runtime:
         log_size_max: int | str | None = None,
     ) -> Container:
         """Create a container (state CONFIGURED) from an image. Validates everything first."""
-        from .logs import parse_log_size
-        from .spec import resolve_user
+        from .logs import parse_log_size  # noqa: PLC0415 - lazy: only create needs them (exit command start-up)
+        from .spec import resolve_user  # noqa: PLC0415 - lazy: as above
 
         img = self.images.get(image)
-        args = _resolve_command(command, img)
-        if name is None:
-            name = self._generate_name()
-        elif not isinstance(name, str) or not re.match(NAME_PATTERN, name):
-            raise InvalidArgumentError(
-                f"invalid container name {name!r}: names must match "
-                "[a-zA-Z0-9][a-zA-Z0-9_.-]*")
+        if command is None:
+            command = [*(img.config.get("Entrypoint") or []), *(img.config.get("Cmd") or [])]
+            empty = (f"no command specified and image {img.names[0] if img.names else img.id} "
+                     "has none: give a command to run")
+        else:
+            empty = "no command specified: the command must not be empty"
+        args = parse_command(command, empty)
+        name = self._generate_name() if name is None else check_name(name)
         if network not in NETWORK_MODES:
             raise InvalidArgumentError(
                 f"invalid network mode {network!r}: use one of {', '.join(NETWORK_MODES)}")
@@ -233,7 +238,7 @@ class Runtime:
             raise InvalidArgumentError(f"stop timeout must be a non-negative integer, "
                                        f"got {stop_timeout!r}")
         limits.check("stop timeout", stop_timeout, 0, limits.TIMEOUT_MAX)
-        mem = _parse_memory(memory)
+        mem = parse_memory(memory)
         log_size = parse_log_size(log_size_max)  # --log-opt max-size: conmon rotates the log
         if pids_limit is not None and (not isinstance(pids_limit, int) or pids_limit <= 0):
             raise InvalidArgumentError(f"pids limit must be a positive integer, got {pids_limit!r}")
@@ -250,42 +255,41 @@ class Runtime:
         for dep in depends_on:
             dep_ctr = dep if isinstance(dep, Container) else self.lookup_container(dep)
             dependencies.append(dep_ctr.id)
-        label_map = {str(k): str(v) for k, v in (labels or {}).items()}
-        ctr_id = os.urandom(32).hex()  # secrets.token_hex, without importing hmac/hashlib
-        config: dict[str, Any] = {
-            "id": ctr_id, "name": name, "image": img.names[0] if img.names else img.id,
-            "image_id": img.id, "image_rootfs": str(img.rootfs), "command": args,
-            "env": _merge_env(img.config.get("Env") or [], env, tty),
-            "workdir": wd, "user": user or "", "uid": uid, "gid": gid, "tty": bool(tty),
-            "stdin": bool(stdin), "labels": label_map,
-            "stop_signal": parse_signal(stop_signal), "stop_timeout": stop_timeout,
-            "memory": mem, "pids_limit": pids_limit, "cpus": cpus, "network": network,
-            "auto_remove": bool(auto_remove), "created": time.time_ns(),
-            "restart_policy": policy, "restart_retries": retries,
-            "dependencies": dependencies, "log_size_max": log_size,
-        }
-        return self.add_container(config, new_state())
+        image_env = [DEFAULT_PATH, *(img.config.get("Env") or [])]
+        config = ContainerConfig(
+            id=os.urandom(32).hex(),  # secrets.token_hex, without importing hmac/hashlib
+            name=name, image=img.names[0] if img.names else img.id,
+            image_id=img.id, image_rootfs=str(img.rootfs), command=args,
+            env=merge_env(image_env, [("TERM", "xterm")] if tty else [],
+                          [("container", "oci")], parse_env(env)),
+            workdir=wd, user=user or "", uid=uid, gid=gid, tty=bool(tty), stdin=bool(stdin),
+            labels={str(k): str(v) for k, v in (labels or {}).items()},
+            stop_signal=parse_signal(stop_signal), stop_timeout=stop_timeout, memory=mem,
+            pids_limit=pids_limit, cpus=cpus, network=network, auto_remove=bool(auto_remove),
+            created=time.time_ns(), restart_policy=policy, restart_retries=retries,
+            dependencies=dependencies, log_size_max=log_size)
+        return self.add_container(config.validate(), new_state())
 
-    def add_container(self, config: dict[str, Any], state: dict[str, Any]) -> Container:
+    def add_container(self, config: ContainerConfig, state: dict[str, Any]) -> Container:
         """Create a validated container's storage and record (create, checkpoint import).
 
         Both happen under the new id's lock, so that ``sweep_orphans`` never takes a
         directory whose create is still in flight; a create killed between the two leaves a
         directory without a record, which the next sweep removes.
         """
-        ctr_id, name = config["id"], config["name"]
+        ctr_id, name = config.id, config.name
         ctr = Container(self, ctr_id, config)
         with ContainerLock(self.lock_path(ctr_id)):
             try:
                 ctr._storage().create()
-                self.store.add_container(ctr_id, name, config, state)
+                self.store.add_container(ctr_id, name, config.to_dict(), state)
             except BaseException:
                 import shutil
 
                 shutil.rmtree(self.container_dir(ctr_id), ignore_errors=True)
                 raise
-        self.events_log.record("container", "create", ctr_id, name, config["image"],
-                               {"image": config["image"], "name": name})
+        self.events_log.record("container", "create", ctr_id, name, config.image,
+                               {"image": config.image, "name": name})
         return ctr
 
     def sweep_orphans(self) -> list[str]:
@@ -352,13 +356,13 @@ class Runtime:
         if not isinstance(name_or_id, str) or not name_or_id:
             raise NoSuchContainerError("container name or ID cannot be empty")
         ctr_id, config = self.store.lookup_container(name_or_id)
-        return Container(self, ctr_id, config)
+        return Container(self, ctr_id, ContainerConfig.from_dict(config))
 
     def list_containers(self, all: bool = False) -> list[Container]:  # noqa: A002 - podman's flag
         """Running containers, or every container with ``all`` (each synced)."""
         out = []
         for ctr_id, config, _ in self.store.all_containers():
-            ctr = Container(self, ctr_id, config)
+            ctr = Container(self, ctr_id, ContainerConfig.from_dict(config))
             try:
                 st = ctr.state
             except ContainerRemovedError:
@@ -376,7 +380,8 @@ class Runtime:
 
     def dependents(self, ctr_id: str) -> list[Container]:
         """The containers that depend on ``ctr_id`` (created with it in depends_on)."""
-        return [Container(self, cid, cfg) for cid, cfg, _ in self.store.all_containers()
+        return [Container(self, cid, ContainerConfig.from_dict(cfg))
+                for cid, cfg, _ in self.store.all_containers()
                 if ctr_id in (cfg.get("dependencies") or [])]
 
     def restore_container(self, archive: str | os.PathLike[str], name: str | None = None,
@@ -397,91 +402,6 @@ class Runtime:
 
     def close(self) -> None:
         self.store.close()
-
-
-def _resolve_command(command: Sequence[str] | str | None, img: Image) -> list[str]:
-    """``None`` means the image's entrypoint and command; an empty command is an error."""
-    if command is None:
-        args = list(img.config.get("Entrypoint") or []) + list(img.config.get("Cmd") or [])
-        if not args:
-            raise InvalidArgumentError(
-                f"no command specified and image {img.names[0] if img.names else img.id} "
-                "has none: give a command to run")
-    elif isinstance(command, str):
-        import shlex
-
-        try:
-            args = shlex.split(command)
-        except ValueError as exc:
-            raise InvalidArgumentError(f"cannot parse command {command!r}: {exc}") from exc
-    else:
-        args = list(command)
-    if not args or not args[0]:
-        raise InvalidArgumentError("no command specified: the command must not be empty")
-    for a in args:
-        if not isinstance(a, str) or "\0" in a:
-            raise InvalidArgumentError(f"command argument {a!r} is not a valid string")
-    return args
-
-
-def parse_restart_policy(spec: str) -> tuple[str, int]:
-    """``no``, ``always``, ``unless-stopped`` or ``on-failure[:N]`` -> (policy, retries)."""
-    policy, _, count = (spec or "no").partition(":")
-    if policy not in ("no", "always", "on-failure", "unless-stopped"):
-        raise InvalidArgumentError(f"invalid restart policy {spec!r}: use no, always, "
-                                   "on-failure[:N] or unless-stopped")
-    if count and policy != "on-failure":
-        raise InvalidArgumentError(f"invalid restart policy {spec!r}: only on-failure takes "
-                                   "a retry count")
-    if count and (not count.isdigit() or int(count) < 0):
-        raise InvalidArgumentError(f"invalid restart policy {spec!r}: the retry count must "
-                                   "be a non-negative integer")
-    return policy, limits.check("restart retry count", int(count or 0), 0, limits.RETRIES_MAX)
-
-
-def _merge_env(image_env: Sequence[str], env: Mapping[str, str] | Sequence[str] | None,
-               tty: bool) -> list[str]:
-    merged: dict[str, str] = {}
-    for item in [DEFAULT_PATH, *image_env]:
-        k, _, v = item.partition("=")
-        merged[k] = v
-    if tty:
-        merged["TERM"] = "xterm"
-    merged["container"] = "oci"
-    items: list[tuple[str, str]]
-    if env is None:
-        items = []
-    elif isinstance(env, Mapping):
-        items = [(str(k), str(v)) for k, v in env.items()]
-    else:
-        items = []
-        for e in env:
-            k, sep, v = str(e).partition("=")
-            if not sep:
-                v = os.environ.get(k, "")  # `-e NAME` takes the caller's value, as podman
-            items.append((k, v))
-    for k, v in items:
-        if not k or "=" in k or "\0" in k or "\0" in v:
-            raise InvalidArgumentError(f"invalid environment variable {k!r}: names must be "
-                                       "non-empty without '=' or NUL")
-        merged[k] = v
-    return [f"{k}={v}" for k, v in merged.items()]
-
-
-def _parse_memory(memory: int | str | None) -> int | None:
-    if memory is None:
-        return None
-    if isinstance(memory, int):
-        value = memory
-    else:
-        m = re.fullmatch(r"\s*(\d+)\s*([bkmg]?)b?\s*", str(memory).lower())
-        if not m:
-            raise InvalidArgumentError(f"invalid memory limit {memory!r}: use bytes or a "
-                                       "number with b, k, m or g")
-        value = int(m.group(1)) * _MEMORY_UNITS[m.group(2) or "b"]
-    if value < _MIN_MEMORY:
-        raise InvalidArgumentError(f"memory limit {memory!r} is below the minimum of 6m")
-    return limits.check("memory limit", value, _MIN_MEMORY, limits.MEMORY_MAX)
 
 
 __all__ = ["Runtime", "CtrError"]

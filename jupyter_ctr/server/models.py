@@ -143,7 +143,7 @@ def container_docker_list_item(ctr: Container, insp: dict[str, Any]) -> dict[str
         "Image": insp["ImageName"],
         "ImageID": "sha256:" + insp["Image"],
         "Command": shlex.join(cfg["Cmd"]),
-        "Created": int(int(ctr.config["created"]) // 1_000_000_000),
+        "Created": int(int(ctr.config.created) // 1_000_000_000),
         "Ports": [],
         "Labels": dict(cfg["Labels"] or {}),
         "State": _docker_state(insp["State"]["Status"]),

@@ -37,8 +37,8 @@ class ContainerSource:
         self.backend = backend
         self.ctr = ctr
         self.conn = AsyncAttach(conn)
-        self.tty = bool(ctr.config.get("tty"))
-        self.stdin = bool(ctr.config.get("stdin"))
+        self.tty = bool(ctr.config.tty)
+        self.stdin = bool(ctr.config.stdin)
         self._replay = replay
         self._replay_iter: Any = replay.__aiter__() if replay is not None else None
 

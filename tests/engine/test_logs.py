@@ -339,7 +339,7 @@ def test_logs_follow_across_rotations(rt: Runtime) -> None:
     lines = [x.text for x in ctr.logs(follow=True)]
     assert lines == [f"line-{i}-" + "." * 32 for i in range(300)]
     assert wait_until(lambda: ctr.state is ContainerState.EXITED)
-    assert ctr.config["log_size_max"] == 10_000
+    assert ctr.config.log_size_max == 10_000
 
 
 def test_reading_ends_at_the_size_it_began_with(tmp_path: Path) -> None:

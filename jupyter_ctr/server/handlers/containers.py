@@ -84,7 +84,7 @@ def _list(rt: Runtime, all_: bool, filters: dict[str, list[str]],
             continue
         if _matches(ctr, insp, filters):
             out.append((ctr, insp))
-    out.sort(key=lambda pair: int(pair[0].config["created"]), reverse=True)
+    out.sort(key=lambda pair: int(pair[0].config.created), reverse=True)
     return out[:limit] if limit and limit > 0 else out
 
 
@@ -397,7 +397,7 @@ class ContainerLogsHandler(CtrHandler):
         tail = None if tail_arg in (None, "", "all") else self.q_int("tail", minimum=-1)
         since, until = as_time("since", self.q("since")), as_time("until", self.q("until"))
         ctr = await self.lookup(name)
-        framed = not (self.docker and ctr.config.get("tty"))
+        framed = not (self.docker and ctr.config.tty)
         content_type = ("application/vnd.docker.multiplexed-stream" if framed
                         else "application/vnd.docker.raw-stream")
         self.set_status(200)

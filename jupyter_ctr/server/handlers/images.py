@@ -24,7 +24,7 @@ NAME = r"(?P<name>.+?)"
 def _users(rt: Runtime) -> dict[str, int]:
     out: dict[str, int] = {}
     for ctr in rt.list_containers(all=True):
-        image_id = str(ctr.config.get("image_id"))
+        image_id = str(ctr.config.image_id)
         out[image_id] = out.get(image_id, 0) + 1
     return out
 

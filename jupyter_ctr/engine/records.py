@@ -1,0 +1,212 @@
+"""Typed engine records: a container's configuration (libpod's ContainerConfig).
+
+The configuration is fixed at create and frozen. ``ContainerConfig.validate()`` is the one
+check of a complete configuration: create builds one from parsed input (engine/parsing.py)
+and validates it; a checkpoint archive's configuration is untrusted input and goes through
+the same ``validate()``. Plain classes with ``__slots__``, not dataclasses: this module is
+loaded by every CLI command and by conmon's exit command, and ``dataclasses`` costs ~10 ms.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+
+from . import limits
+from .errors import InvalidArgumentError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+#: What a container name must match.
+NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
+#: Network modes a container may use.
+NETWORK_MODES = ("none", "host")
+#: Restart policies (podman's names).
+RESTART_POLICIES = ("no", "always", "on-failure", "unless-stopped")
+#: Below this memory limit a container cannot even start (as podman).
+MIN_MEMORY = 6 << 20
+#: Largest uid/gid (0xFFFFFFFF is "no id").
+ID_MAX = 0xFFFFFFFE
+_ID_RE = re.compile(r"[0-9a-f]{64}")
+_SHA256_RE = re.compile(r"(sha256:)?[0-9a-f]{64}")
+
+#: The fields, in the order they are stored.
+CONFIG_FIELDS = (
+    "id", "name", "image", "image_id", "image_rootfs", "command", "env", "workdir", "user",
+    "uid", "gid", "tty", "stdin", "labels", "stop_signal", "stop_timeout", "memory",
+    "pids_limit", "cpus", "network", "auto_remove", "created", "restart_policy",
+    "restart_retries", "dependencies", "log_size_max",
+)
+#: Defaults of the optional fields (a record stored by an older engine, or an archive).
+_DEFAULTS: dict[str, object] = {
+    "user": "", "tty": False, "stdin": False, "labels": {}, "memory": None,
+    "pids_limit": None, "cpus": None, "auto_remove": False, "restart_policy": "no",
+    "restart_retries": 0, "dependencies": (), "log_size_max": None,
+}
+
+
+class ContainerConfig:
+    """What a container is: set at create, never changed (``replace`` makes a new one)."""
+
+    __slots__ = CONFIG_FIELDS
+
+    id: str
+    name: str
+    image: str                      # the name it was created from (or the image id)
+    image_id: str
+    image_rootfs: str
+    command: tuple[str, ...]        # entrypoint and command, resolved
+    env: tuple[str, ...]            # NAME=VALUE, image's merged with the user's
+    workdir: str
+    user: str                       # as given (``user[:group]``), "" for the image's
+    uid: int
+    gid: int
+    tty: bool
+    stdin: bool
+    labels: Mapping[str, str]
+    stop_signal: int
+    stop_timeout: int
+    memory: int | None              # bytes
+    pids_limit: int | None
+    cpus: float | None
+    network: str
+    auto_remove: bool
+    created: int                    # ns since the epoch
+    restart_policy: str
+    restart_retries: int
+    dependencies: tuple[str, ...]   # container ids
+    log_size_max: int | None        # bytes; conmon rotates the log past it
+
+    def __init__(self, **fields: Any) -> None:
+        unknown = set(fields) - set(CONFIG_FIELDS)
+        if unknown:
+            raise TypeError(f"unknown container config fields: {', '.join(sorted(unknown))}")
+        for key in CONFIG_FIELDS:
+            if key in fields:
+                value = fields[key]
+            elif key in _DEFAULTS:
+                value = _DEFAULTS[key]
+            else:
+                raise TypeError(f"container config field {key!r} is required")
+            if key in ("command", "env", "dependencies") and isinstance(value, list):
+                value = tuple(value)
+            elif key == "labels" and isinstance(value, dict):
+                value = dict(value)
+            object.__setattr__(self, key, value)
+
+    def __setattr__(self, key: str, value: object) -> None:
+        raise AttributeError(f"ContainerConfig is frozen: cannot set {key!r} (use replace())")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ContainerConfig):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]  # labels are a dict
+
+    def __repr__(self) -> str:
+        return f"<ContainerConfig {self.id[:12]} {self.name}>"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ContainerConfig:
+        """From the stored form (trusted: the engine wrote it). Unknown keys are dropped."""
+        return cls(**{k: data[k] for k in CONFIG_FIELDS if k in data})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stored (JSON) form."""
+        out: dict[str, Any] = {k: getattr(self, k) for k in CONFIG_FIELDS}
+        out["command"] = list(self.command)
+        out["env"] = list(self.env)
+        out["dependencies"] = list(self.dependencies)
+        out["labels"] = dict(self.labels)
+        return out
+
+    def replace(self, **changes: Any) -> ContainerConfig:
+        """A copy with ``changes``."""
+        return ContainerConfig(**{**{k: getattr(self, k) for k in CONFIG_FIELDS}, **changes})
+
+    def validate(self, context: str = "") -> ContainerConfig:
+        """Check every field (types, ranges, forms); return self. ``context`` names where an
+        untrusted configuration came from (``"x.tar: config.dump"``) for the message."""
+
+        def bad(key: str, why: str) -> InvalidArgumentError:
+            where = f"{context} has an invalid" if context else "invalid"
+            return InvalidArgumentError(f"{where} {key}: {why}")
+
+        def text(key: str, value: object) -> str:
+            if not isinstance(value, str) or "\0" in value:
+                raise bad(key, "expected a string without NUL")
+            return value
+
+        def strings(key: str, values: object) -> tuple[str, ...]:
+            if not isinstance(values, tuple) or not all(
+                    isinstance(v, str) and "\0" not in v for v in values):
+                raise bad(key, "expected a list of strings")
+            return values
+
+        def integer(key: str, value: object, low: int, high: int,
+                    optional: bool = False) -> None:
+            if value is None and optional:
+                return
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                raise bad(key, f"expected an integer from {low} to {high}")
+
+        def flag(key: str, value: object) -> None:
+            if not isinstance(value, bool):
+                raise bad(key, "expected true or false")
+
+        if not isinstance(self.id, str) or not _ID_RE.fullmatch(self.id):
+            raise bad("container id", "expected 64 hexadecimal digits")
+        if not isinstance(self.name, str) or not re.match(NAME_PATTERN, self.name):
+            raise bad("container name", f"{self.name!r}: names must match "
+                      "[a-zA-Z0-9][a-zA-Z0-9_.-]*")
+        text("image", self.image)
+        if not isinstance(self.image_id, str) or not _SHA256_RE.fullmatch(self.image_id):
+            raise bad("image id", "expected a sha256 digest")
+        if not text("image rootfs", self.image_rootfs).startswith("/"):
+            raise bad("image rootfs", "expected an absolute path")
+        command = strings("command", self.command)
+        if not command or not command[0]:
+            raise bad("command", "it is empty")
+        for item in strings("env", self.env):
+            k, sep, _ = item.partition("=")
+            if not k or not sep:
+                raise bad("env", f"{item!r} is not NAME=VALUE")
+        if not text("workdir", self.workdir).startswith("/"):
+            raise bad("workdir", "expected an absolute path")
+        text("user", self.user)
+        integer("uid", self.uid, 0, ID_MAX)
+        integer("gid", self.gid, 0, ID_MAX)
+        flag("tty", self.tty)
+        flag("stdin", self.stdin)
+        if not isinstance(self.labels, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in self.labels.items()):
+            raise bad("labels", "expected a map of strings")
+        integer("stop_signal", self.stop_signal, 1, int(signal.SIGRTMAX))
+        integer("stop_timeout", self.stop_timeout, 0, limits.TIMEOUT_MAX)
+        integer("memory", self.memory, MIN_MEMORY, limits.MEMORY_MAX, optional=True)
+        integer("pids_limit", self.pids_limit, 1, limits.PIDS_MAX, optional=True)
+        cpus = self.cpus
+        if cpus is not None and (isinstance(cpus, bool) or not isinstance(cpus, (int, float))
+                                 or not 0 < cpus <= (os.cpu_count() or 1)):
+            raise bad("cpus", f"expected a number of cpus up to this host's {os.cpu_count()}")
+        if self.network not in NETWORK_MODES:
+            raise bad("network", f"expected one of {', '.join(NETWORK_MODES)}")
+        flag("auto_remove", self.auto_remove)
+        integer("created", self.created, 0, 1 << 63)
+        if self.restart_policy not in RESTART_POLICIES:
+            raise bad("restart_policy", f"expected one of {', '.join(RESTART_POLICIES)}")
+        integer("restart_retries", self.restart_retries, 0, limits.RETRIES_MAX)
+        if self.restart_retries and self.restart_policy != "on-failure":
+            raise bad("restart_policy", "only on-failure takes a retry count")
+        if self.restart_policy != "no" and self.auto_remove:
+            raise bad("restart_policy", "a restart policy cannot be combined with auto-remove")
+        for dep in strings("dependencies", self.dependencies):
+            if not _ID_RE.fullmatch(dep):
+                raise bad("dependencies", f"{dep!r} is not a container id")
+        integer("log_size_max", self.log_size_max, 1, limits.INT64_MAX, optional=True)
+        return self

@@ -1,0 +1,100 @@
+"""ContainerConfig: frozen, round-trips through its stored form, one validate() for every
+source (create, checkpoint archives)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from jupyter_ctr.engine.errors import InvalidArgumentError
+from jupyter_ctr.engine.records import CONFIG_FIELDS, ContainerConfig
+
+
+def _config(**changes: object) -> ContainerConfig:
+    fields: dict[str, object] = {
+        "id": "a" * 64, "name": "web", "image": "localhost/busybox:latest", "image_id": "b" * 64,
+        "image_rootfs": "/var/lib/jupyter-ctr/images/b/rootfs", "command": ["sleep", "1"],
+        "env": ["PATH=/bin", "container=oci"], "workdir": "/", "uid": 0, "gid": 0,
+        "stop_signal": 15, "stop_timeout": 10, "network": "none", "created": 1,
+    }
+    fields.update(changes)
+    return ContainerConfig(**fields)
+
+
+def test_defaults_and_stored_form_round_trip() -> None:
+    cfg = _config()
+    assert cfg.user == "" and cfg.tty is False and cfg.memory is None
+    assert cfg.restart_policy == "no" and cfg.dependencies == () and cfg.labels == {}
+    stored = json.loads(json.dumps(cfg.to_dict()))
+    assert list(stored) == list(CONFIG_FIELDS)
+    assert stored["command"] == ["sleep", "1"]
+    again = ContainerConfig.from_dict(stored)
+    assert again == cfg and again.command == ("sleep", "1")
+
+
+def test_from_dict_drops_unknown_keys_and_constructor_refuses_them() -> None:
+    stored = _config().to_dict()
+    assert ContainerConfig.from_dict({**stored, "surprise": 1}) == _config()
+    with pytest.raises(TypeError, match="surprise"):
+        ContainerConfig(**stored, surprise=1)
+    del stored["workdir"]
+    with pytest.raises(TypeError, match="workdir"):
+        ContainerConfig.from_dict(stored)
+
+
+def test_frozen_and_replace() -> None:
+    cfg = _config()
+    with pytest.raises(AttributeError, match="frozen"):
+        cfg.tty = True  # type: ignore[misc]
+    other = cfg.replace(stdin=True)
+    assert other.stdin is True and cfg.stdin is False and other.name == cfg.name
+
+
+def test_validate_accepts_a_good_config() -> None:
+    cfg = _config(memory=64 << 20, cpus=0.5, pids_limit=100, labels={"a": "b"},
+                  restart_policy="on-failure", restart_retries=3, log_size_max=10_000)
+    assert cfg.validate() is cfg
+
+
+@pytest.mark.parametrize(("changes", "named"), [
+    ({"id": "xyz"}, "container id"),
+    ({"name": "-bad"}, "container name"),
+    ({"name": 7}, "container name"),
+    ({"image_id": "nope"}, "image id"),
+    ({"image_rootfs": "relative"}, "image rootfs"),
+    ({"command": []}, "command"),
+    ({"command": [""]}, "command"),
+    ({"command": ["a\0b"]}, "command"),
+    ({"env": ["NOVALUE"]}, "env"),
+    ({"env": "PATH=/bin"}, "env"),
+    ({"workdir": "tmp"}, "workdir"),
+    ({"user": 5}, "user"),
+    ({"uid": -1}, "uid"),
+    ({"gid": 1 << 32}, "gid"),
+    ({"tty": "yes"}, "tty"),
+    ({"labels": {"a": 1}}, "labels"),
+    ({"stop_signal": 0}, "stop_signal"),
+    ({"stop_signal": True}, "stop_signal"),
+    ({"stop_timeout": -1}, "stop_timeout"),
+    ({"memory": 1024}, "memory"),
+    ({"pids_limit": 0}, "pids_limit"),
+    ({"cpus": 0}, "cpus"),
+    ({"cpus": 10_000}, "cpus"),
+    ({"network": "bridge"}, "network"),
+    ({"auto_remove": 1}, "auto_remove"),
+    ({"restart_policy": "sometimes"}, "restart_policy"),
+    ({"restart_policy": "always", "restart_retries": 2}, "restart_policy"),
+    ({"restart_policy": "always", "auto_remove": True}, "restart_policy"),
+    ({"dependencies": ["nope"]}, "dependencies"),
+    ({"log_size_max": 0}, "log_size_max"),
+])
+def test_validate_names_the_bad_field(changes: dict[str, object], named: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=f"invalid {named}"):
+        _config(**changes).validate()
+
+
+def test_validate_names_where_untrusted_input_came_from() -> None:
+    with pytest.raises(InvalidArgumentError,
+                       match=r"^x\.tar: config\.dump has an invalid workdir: expected an abs"):
+        _config(workdir="tmp").validate("x.tar: config.dump")
