@@ -82,6 +82,19 @@ def _clean_config(base: Mapping[str, Any], overrides: Mapping[str, Any] | None,
     }
 
 
+def _tarball_record(image_id: str, overrides: Mapping[str, Any] | None,
+                    origin: str) -> dict[str, Any]:
+    """The row of an image imported from a rootfs tarball, but for its size: the content's
+    digest is its id and its one layer; the config is the overrides on a default PATH."""
+    return {
+        "config": _clean_config({"Env": [DEFAULT_PATH_ENV]}, overrides, origin),
+        "created": time.time(),
+        "architecture": host_architecture(), "os": "linux",
+        "digest": f"sha256:{image_id}", "layers": [f"sha256:{image_id}"],
+        "source": "tarball",
+    }
+
+
 def _remove_tree(path: Path) -> None:
     import shutil  # noqa: PLC0415 - lazy: only for staging directories, never on create
 
@@ -112,7 +125,7 @@ class ImageStore:
         The same content imported again only gains the name; a name held by another image
         moves to this one. Raises InvalidArgumentError for missing, corrupt or unsafe input.
         """
-        from . import archive, oci  # noqa: PLC0415 - lazy: tarfile etc., not for create
+        from . import archive, oci  # noqa: PLC0415 - lazy: tarfile, hashlib...: not for create
 
         name = normalize_reference(reference)
         source = Path(path)
@@ -142,13 +155,7 @@ class ImageStore:
                 if archive.extract_tarball(source, tree, origin, limits=self.limits) == 0:
                     raise InvalidArgumentError(f"{origin} is an empty archive: nothing to import")
                 if not oci.is_oci_layout(tree):
-                    image_config = _clean_config({"Env": [DEFAULT_PATH_ENV]}, config, origin)
-                    record: dict[str, Any] = {
-                        "config": image_config, "created": time.time(),
-                        "architecture": host_architecture(), "os": "linux",
-                        "digest": f"sha256:{image_id}", "layers": [f"sha256:{image_id}"],
-                        "source": "tarball",
-                    }
+                    record = _tarball_record(image_id, config, origin)
                     record["size"] = archive.scan_rootfs(tree, origin)
                     return self._commit(staging, tree, image_id, name, record)
                 layout = tree  # an OCI archive
@@ -228,7 +235,7 @@ class ImageStore:
 
         The tarball is reproducible, so the id is the same on every run with the same busybox.
         """
-        from . import archive, demo  # noqa: PLC0415 - lazy: tarfile, hashlib, not on create
+        from . import archive, demo  # noqa: PLC0415 - lazy: tarfile, hashlib: not for create
 
         name = normalize_reference(reference)
         binary = demo.find_static_busybox(busybox)
