@@ -18,7 +18,6 @@ Only imports and restores load this module (with tarfile and the decompressors).
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import lzma
 import os
@@ -218,9 +217,11 @@ class _BoundedTarInfo(tarfile.TarInfo):
 
 def _is_corrupt_archive_error(exc: BaseException) -> bool:
     if isinstance(exc, (tarfile.ReadError, tarfile.CompressionError, tarfile.HeaderError,
-                        EOFError, zlib.error, lzma.LZMAError, gzip.BadGzipFile)):
+                        EOFError, zlib.error, lzma.LZMAError)):
         return True
-    # bz2/gzip report bad data as OSError without an errno; real I/O errors carry one.
+    # bz2 and gzip report bad data as OSError without an errno (gzip.BadGzipFile is one: no
+    # need to import gzip for it, tarfile does when it opens a gzip stream); real I/O errors
+    # carry one.
     return isinstance(exc, OSError) and exc.errno is None
 
 
