@@ -40,7 +40,7 @@ The archive (``target_file``) is a tar (gzip by default) of::
     manifest.json        written last: size and sha256 of every other member
 
 Restoring an archive never trusts it: it is extracted into a staging directory under the
-engine root with images.py's member checks (no absolute or ``..`` paths, no links leading
+engine root with images.archive's member checks (no absolute or ``..`` paths, no links leading
 out, no devices), the manifest must be present (a truncated archive has none) and match every
 file, and config.dump is validated field by field. Only then is a container row created; any
 later failure removes the container, its directories, mounts and conmon again.
@@ -95,14 +95,8 @@ from .errors import (
     OCIRuntimeError,
     RuntimeMissingError,
 )
-from .images import (
-    ArchiveLimits,
-    _extract_tarball,
-    _MemberGuard,
-    _name_parts,
-    _sha256_file,
-    normalize_reference,
-)
+from .images import ArchiveLimits, normalize_reference
+from .images.archive import MemberGuard, extract_tarball, name_parts, sha256_file
 from .parsing import parse_restart_policy
 from .records import NAME_PATTERN, NETWORK_MODES, ContainerConfig
 from .state import ContainerState
@@ -643,8 +637,8 @@ class _Archive:
     files: dict[str, dict[str, Any]]
 
 
-class _RootfsDiffGuard(_MemberGuard):
-    """images.py's member checks, except that symlinks may point anywhere: in a container's
+class _RootfsDiffGuard(MemberGuard):
+    """images.archive's member checks, except that symlinks may point anywhere: in a container's
     own root filesystem ``/usr/bin/x -> /bin/busybox`` is normal, and is only ever resolved
     inside the container. Nothing is ever written through a symlink (the parent checks)."""
 
@@ -693,7 +687,7 @@ def _read_archive(path: Path, staging: Path, origin: str,
     hashing gigabytes of holes is slow), check the manifest against every file, validate
     config.dump."""
     limits = (limits or ArchiveLimits()).replace(sparse=False)
-    if _extract_tarball(path, staging, origin, limits=limits) == 0:
+    if extract_tarball(path, staging, origin, limits=limits) == 0:
         raise InvalidArgumentError(f"{origin} is an empty archive, not a checkpoint")
     manifest_path = staging / MANIFEST
     if manifest_path.is_symlink() or not manifest_path.is_file():
@@ -758,7 +752,7 @@ def _verify_files(root: Path, files: dict[str, dict[str, Any]], origin: str) -> 
             if want is None:
                 raise InvalidArgumentError(f"refusing to import {origin}: member {rel!r} is "
                                            f"not listed in its {MANIFEST}")
-            if st.st_size != want["size"] or _sha256_file(Path(full)) != want["sha256"]:
+            if st.st_size != want["size"] or sha256_file(Path(full)) != want["sha256"]:
                 raise InvalidArgumentError(f"{origin} is corrupt: {rel!r} does not match the "
                                            f"size and checksum in its {MANIFEST}")
             seen.add(rel)
@@ -916,12 +910,12 @@ def _populate(ctr: Container, info: _Archive, opts: CheckpointOptions) -> None:
             _remove_in_rootfs(rootfs, entry, info.origin)
     if diff.is_file():
         what = f"{info.origin} (rootfs-diff.tar)"
-        _extract_tarball(diff, rootfs, what, guard=_RootfsDiffGuard(what, ctr._rt.images.limits))
+        extract_tarball(diff, rootfs, what, guard=_RootfsDiffGuard(what, ctr._rt.images.limits))
 
 
 def _remove_in_rootfs(rootfs: Path, entry: object, origin: str) -> None:
     """Delete ``entry`` (a path inside the container) without following any symlink."""
-    parts = (_name_parts(entry.lstrip("/")) if isinstance(entry, str)
+    parts = (name_parts(entry.lstrip("/")) if isinstance(entry, str)
              and entry.startswith("/") and "\0" not in entry else None)
     if not parts:
         raise InvalidArgumentError(f"refusing to import {origin}: deleted.files lists "

@@ -35,11 +35,6 @@ class ContainerExistsError(CtrError):
     http_status = 409
 
 
-class ImageExistsError(CtrError):
-    cause = "image already exists"
-    http_status = 409
-
-
 class ImageInUseError(CtrError):
     cause = "image is in use by a container"
     http_status = 409
