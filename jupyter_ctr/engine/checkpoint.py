@@ -85,7 +85,6 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from . import procinfo, procs
 from .container import Container
-from .container_internal import new_state
 from .errors import (
     ContainerExistsError,
     CtrError,
@@ -98,7 +97,7 @@ from .errors import (
 from .images import ArchiveLimits, normalize_reference
 from .images.archive import MemberGuard, extract_tarball, name_parts, sha256_file
 from .parsing import parse_restart_policy
-from .records import NAME_PATTERN, NETWORK_MODES, ContainerConfig
+from .records import NAME_PATTERN, NETWORK_MODES, ContainerConfig, ContainerRecord
 from .state import ContainerState
 
 if TYPE_CHECKING:
@@ -221,7 +220,7 @@ def checkpoint(ctr: Container, options: CheckpointOptions | None = None,
     criu = find_criu(rt)
     started = time.monotonic()
     with ctr._lock_and_sync():
-        if S(ctr._record["state"]) is not S.RUNNING:
+        if ctr._record.state is not S.RUNNING:
             raise ctr._err_state("can only checkpoint running containers")
         if ctr.config.auto_remove and target is None:
             raise InvalidArgumentError(
@@ -253,7 +252,7 @@ def restore(ctr: Container, options: CheckpointOptions | None = None,
     _check_runtime_options(ctr._rt, opts)
     started = time.monotonic()
     with ctr._lock_and_sync():
-        st = S(ctr._record["state"])
+        st = ctr._record.state
         if st not in (S.CONFIGURED, S.EXITED):
             raise ctr._err_state("cannot restore: only a container that is not running (exited "
                                  "or created) can be restored")
@@ -339,7 +338,7 @@ def _checkpoint_locked(ctr: Container, opts: CheckpointOptions, criu: str,
         shutil.rmtree(d, ignore_errors=True)
         d.mkdir(mode=0o700)
     ctr._record.update(checkpoint_path=str(image_dir), checkpoint_log=str(work_dir / "dump.log"))
-    conmon_pid = int(ctr._record.get("conmon_pid") or 0)
+    conmon_pid = int(ctr._record.conmon_pid or 0)
     try:
         duration = rt.oci.checkpoint(ctr.id, image_dir, work_dir,
                                      runtime_args=_criu_args(rt, criu),
@@ -359,11 +358,11 @@ def _checkpoint_locked(ctr: Container, opts: CheckpointOptions, criu: str,
         # for us), so that nothing of the old monitor can land after this point.
         ctr._wait_exit_file(EXIT_FILE_TIMEOUT)
         ctr._set(S.STOPPED)
-        ctr._record["pid"] = 0
+        ctr._record.pid = 0
         ctr._cleanup_unlocked()  # runc delete, unmount, cgroups, exit file, bundle -> EXITED
         ctr._record.update(checkpointed=True, checkpointed_at=now, restored=False,
                           restored_at=0, finished_at=now, checkpoint_conmon_pid=conmon_pid)
-    ctr._record["pending"] = None
+    ctr._record.pending = None
     ctr._save()
     stats = CheckpointStats(id=ctr.id, name=ctr.name, runtime_duration=_micros(duration),
                             image_size=_tree_size(image_dir))
@@ -375,7 +374,7 @@ def _checkpoint_locked(ctr: Container, opts: CheckpointOptions, criu: str,
             stats.criu = read_criu_stats(work_dir / "stats-dump")
         if not opts.keep:
             shutil.rmtree(work_dir, ignore_errors=True)
-            ctr._record["checkpoint_log"] = ""
+            ctr._record.checkpoint_log = ""
         ctr._save()
         ctr._event("checkpoint")
     return stats
@@ -398,7 +397,7 @@ def _restore_locked(ctr: Container, opts: CheckpointOptions, criu: str,
     for stale in ("restore.log", "stats-restore"):
         with contextlib.suppress(FileNotFoundError):
             (work_dir / stale).unlink()
-    ctr._record["restore_log"] = str(work_dir / "restore.log")
+    ctr._record.restore_log = str(work_dir / "restore.log")
     runtime_opts = [f"--work-path={work_dir}"]
     if opts.tcp_established:
         runtime_opts.append("--tcp-established")
@@ -409,7 +408,7 @@ def _restore_locked(ctr: Container, opts: CheckpointOptions, criu: str,
     try:
         ctr._remove_runtime_files()  # a stale exit file, bundle or socket of the old monitor
         rootfs = ctr._storage().mount()
-        ctr._record["mounted"] = True
+        ctr._record.mounted = True
         ctr._write_bundle(rootfs)
         if hostname:
             _set_bundle_hostname(ctr.bundle, hostname)
@@ -422,7 +421,7 @@ def _restore_locked(ctr: Container, opts: CheckpointOptions, criu: str,
             runtime_opts=runtime_opts, log_size_max=ctr.config.log_size_max)
         duration = time.monotonic() - began
     except (CtrError, OSError) as exc:
-        ctr._record["error"] = f"restore failed: {exc}"
+        ctr._record.error = f"restore failed: {exc}"
         ctr._fail_and_cleanup()  # the checkpoint stays: it can be restored again
         raise OCIRuntimeError(f"restoring container {ctr.id[:12]} ({ctr.name}) failed: {exc}"
                               f"{_log_tail(work_dir / 'restore.log')}") from exc
@@ -430,8 +429,8 @@ def _restore_locked(ctr: Container, opts: CheckpointOptions, criu: str,
                       stopped_by_user=False, oom_killed=False, checkpointed=False,
                       checkpointed_at=0, checkpoint_conmon_pid=0, restored=True,
                       restored_at=restored_at)
-    if not ctr._record.get("started_at"):
-        ctr._record["started_at"] = restored_at
+    if not ctr._record.started_at:
+        ctr._record.started_at = restored_at
     ctr._set(S.RUNNING)
     ctr._save()
     stats = CheckpointStats(id=ctr.id, name=ctr.name, runtime_duration=_micros(duration),
@@ -450,14 +449,14 @@ def _restore_locked(ctr: Container, opts: CheckpointOptions, criu: str,
 def _stop_old_monitor(ctr: Container) -> None:
     """SIGKILL the conmon that ran before the checkpoint if it still waits for its exit command
     (which waits for our lock): nothing of it may touch the bundle path the new one uses."""
-    pid = int(ctr._record.get("checkpoint_conmon_pid") or 0)
+    pid = int(ctr._record.checkpoint_conmon_pid or 0)
     if pid and procinfo.alive(pid) and procinfo.is_conmon(pid, ctr.id):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 2
         while procinfo.alive(pid) and time.monotonic() < deadline:
             time.sleep(0.002)
-    ctr._record["checkpoint_conmon_pid"] = 0
+    ctr._record.checkpoint_conmon_pid = 0
 
 
 def _set_bundle_hostname(bundle: Path, hostname: str) -> None:
@@ -500,7 +499,7 @@ def _export(ctr: Container, target: Path, opts: CheckpointOptions) -> int:
         dump = {
             "format": ARCHIVE_FORMAT, "version": ARCHIVE_VERSION, "id": ctr.id,
             "name": ctr.name, "hostname": ctr.id[:12],
-            "checkpointed_at": int(ctr._record.get("checkpointed_at") or time.time_ns()),
+            "checkpointed_at": int(ctr._record.checkpointed_at or time.time_ns()),
             "config": ctr.config.to_dict(),
             "image": {"id": image.id, "names": list(image.names),
                       "config": {k: image.config.get(k) for k in _IMAGE_CONFIG_KEYS}},
@@ -879,7 +878,7 @@ def _restore_image(rt: Runtime, info: _Archive) -> tuple[Image, bool]:
 
 def _add_container(rt: Runtime, info: _Archive, ctr_id: str, name: str,
                    config: dict[str, Any]) -> Container:
-    state = new_state()
+    state = ContainerRecord()
     state.update(checkpointed=True, checkpointed_at=info.checkpointed_at,
                  checkpoint_path=str(rt.container_dir(ctr_id) / CHECKPOINT_DIR))
     return rt.add_container(ContainerConfig.from_dict(dict(config, id=ctr_id, name=name)), state)

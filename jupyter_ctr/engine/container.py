@@ -58,7 +58,7 @@ class Container(ContainerBase):
         Dependencies must run; ``recursive`` starts them first.
         """
         with self._lock_and_sync():
-            st = S(self._record["state"])
+            st = self._record.state
             if st not in (S.CONFIGURED, S.STOPPED, S.EXITED):
                 raise self._err_state("container has already been created in runtime")
             self._check_dependencies(recursive)
@@ -133,14 +133,14 @@ class Container(ContainerBase):
         Accepts CONFIGURED, CREATED, RUNNING, STOPPED, EXITED; leaves RUNNING.
         """
         with self._lock_and_sync():
-            st = S(self._record["state"])
+            st = self._record.state
             if st not in (S.CONFIGURED, S.CREATED, S.RUNNING, S.STOPPED, S.EXITED):
                 raise self._err_state("unable to restart a container in a paused or unknown "
                                       "state")
             self._check_dependencies(recursive=False)
             if st in (S.RUNNING, S.CREATED):
                 self._stop_unlocked(timeout)
-            if S(self._record["state"]) is not S.RUNNING:
+            if self._record.state is not S.RUNNING:
                 self._start_unlocked()
             # else: started again by another process while this stop waited for the exit
             # (without the lock): a fresh run, what a restart asks for.
@@ -153,7 +153,7 @@ class Container(ContainerBase):
         inspect must not block behind a dying container."""
         signum = parse_signal(signal)
         with self._lock_and_sync():
-            st = S(self._record["state"])
+            st = self._record.state
             if st not in (S.RUNNING, S.STOPPING, S.PAUSED):
                 raise self._err_state("can only kill running containers")
             try:
@@ -168,7 +168,7 @@ class Container(ContainerBase):
                     self._read_exit_file()
                     self._save()
                 raise self._err_state("can only kill running containers") from None
-            self._record["stopped_by_user"] = True
+            self._record.stopped_by_user = True
             self._save()
             self._event("kill", signal=_signal_name(signum))
             if signum != signal_mod.SIGKILL:
@@ -189,7 +189,7 @@ class Container(ContainerBase):
     def pause(self) -> None:
         """Freeze every process of the container (cgroup freezer): RUNNING -> PAUSED."""
         with self._lock_and_sync():
-            st = S(self._record["state"])
+            st = self._record.state
             if st is S.PAUSED:
                 raise self._err_state("container is already paused")
             if st is not S.RUNNING:
@@ -202,7 +202,7 @@ class Container(ContainerBase):
     def unpause(self) -> None:
         """Thaw a paused container: PAUSED -> RUNNING."""
         with self._lock_and_sync():
-            if S(self._record["state"]) is not S.PAUSED:
+            if self._record.state is not S.PAUSED:
                 raise self._err_state("container is not paused, can't unpause")
             self._set_frozen(False)
             self._set(S.RUNNING)
@@ -242,15 +242,15 @@ class Container(ContainerBase):
         while True:
             try:
                 with self._lock_and_sync(resync=True):
-                    st = S(self._record["state"])
+                    st = self._record.state
                     if exit_wait and st in (S.CONFIGURED, S.CREATED) and \
-                            not self._record.get("started_at") and st not in wanted:
+                            not self._record.started_at and st not in wanted:
                         if st is S.CONFIGURED:
                             return 0  # never ran, as libpod answers
                     if st in wanted or (exit_wait and st in (S.STOPPED, S.EXITED)):
-                        code = self._record.get("exit_code")
+                        code = self._record.exit_code
                         return int(code) if code is not None and exit_wait else -1
-                    conmon = int(self._record.get("conmon_pid") or 0)
+                    conmon = int(self._record.conmon_pid or 0)
             except ContainerRemovedError:
                 code = self._rt.store.exit_code(self._id)
                 if code is not None and exit_wait:
@@ -283,9 +283,9 @@ class Container(ContainerBase):
         With ``run_token`` (the exit command's), does nothing unless that run is current.
         """
         with self._lock_and_sync():
-            if run_token is not None and run_token != self._record.get("run_token"):
+            if run_token is not None and run_token != self._record.run_token:
                 return  # a late exit command of an earlier run: that run is long cleaned up
-            st = S(self._record["state"])
+            st = self._record.state
             if st in (S.RUNNING, S.PAUSED):
                 raise self._err_state("container is running or paused, refusing to clean up")
             if st is S.REMOVING:
@@ -294,7 +294,7 @@ class Container(ContainerBase):
                 return  # the stopping process cleans up when the exit arrives
             self._cleanup_unlocked()
             if st is S.STOPPED and self._should_restart():
-                self._record["restart_count"] = int(self._record.get("restart_count") or 0) + 1
+                self._record.restart_count = int(self._record.restart_count or 0) + 1
                 self._save()
                 self._event("restart")
                 self._start_unlocked(retain_retries=True)
@@ -304,11 +304,11 @@ class Container(ContainerBase):
         """Mount the root filesystem and return its path; mounts are counted (any state but
         REMOVING)."""
         with self._lock_and_sync():
-            if S(self._record["state"]) is S.REMOVING:
+            if self._record.state is S.REMOVING:
                 raise self._err_state("cannot mount a container that is being removed")
             path = self._storage().mount()
-            self._record["mounted"] = True
-            self._record["mount_count"] = int(self._record.get("mount_count") or 0) + 1
+            self._record.mounted = True
+            self._record.mount_count = int(self._record.mount_count or 0) + 1
             self._save()
             self._event("mount")
             return path
@@ -317,9 +317,9 @@ class Container(ContainerBase):
         """Drop one mount. The last mount stays while the container runs, is paused, or has
         exec sessions; ``force`` drops all user mounts at once."""
         with self._lock_and_sync():
-            st = S(self._record["state"])
-            count = int(self._record.get("mount_count") or 0)
-            if count == 0 and self._record.get("mounted"):
+            st = self._record.state
+            count = int(self._record.mount_count or 0)
+            if count == 0 and self._record.mounted:
                 if st in (S.RUNNING, S.PAUSED):
                     raise self._err_state("cannot unmount storage as the container is running "
                                           "or paused")
@@ -329,10 +329,10 @@ class Container(ContainerBase):
                 if st in IN_RUNTIME and not force:
                     raise self._err_state("can't unmount the last mount, it is still in use")
             count = 0 if force else max(count - 1, 0)
-            self._record["mount_count"] = count
-            if count == 0 and S(self._record["state"]) not in IN_RUNTIME:
+            self._record.mount_count = count
+            if count == 0 and self._record.state not in IN_RUNTIME:
                 self._storage().unmount()
-                self._record["mounted"] = False
+                self._record.mounted = False
             self._save()
             self._event("unmount")
 
@@ -340,7 +340,7 @@ class Container(ContainerBase):
         """Write the root filesystem as a tar archive (``podman export``) to a path or a
         binary file object. Any state but REMOVING."""
         with self._lock_and_sync():
-            if S(self._record["state"]) is S.REMOVING:
+            if self._record.state is S.REMOVING:
                 raise self._err_state("cannot export a container that is being removed")
             storage = self._storage()
             was_mounted = storage.is_mounted()
@@ -451,7 +451,7 @@ class Container(ContainerBase):
     def _remove_locked(self, force: bool, timeout: int | None) -> None:
         if self._batched:
             raise self._err_state("cannot remove a container inside its own batch")
-        st = S(self._record["state"])
+        st = self._record.state
         if st in (S.RUNNING, S.PAUSED, S.STOPPING) and not force:
             raise self._err_state("cannot remove a running or paused container without force")
         if st is S.PAUSED:
@@ -460,19 +460,19 @@ class Container(ContainerBase):
                 self._set_frozen(False)
             self._wait_exit_file(30)
         elif st in (S.RUNNING, S.STOPPING, S.CREATED):
-            self._record["stopped_by_user"] = True
-            self._claim_cleanup(str(self._record.get("run_token") or ""))
+            self._record.stopped_by_user = True
+            self._claim_cleanup(str(self._record.run_token or ""))
             self._mark_stopping()
             self._save()
             wait = self.config.stop_timeout if timeout is None else timeout
             self._stop_runtime(wait if st is not S.CREATED else 0)
         self._read_exit_file()
-        in_runtime = S(self._record["state"]) in IN_RUNTIME
+        in_runtime = self._record.state in IN_RUNTIME
         self._set(S.REMOVING)
-        self._record["pending"] = "remove"
+        self._record.pending = "remove"
         self._save()
         self._kill_conmon()
-        self._record["mount_count"] = 0
+        self._record.mount_count = 0
         self._release_resources(in_runtime=in_runtime)
         storage = self._storage()
         storage.remove()
@@ -508,7 +508,7 @@ class Container(ContainerBase):
     def stats(self) -> dict[str, Any]:
         """CPU ns, memory bytes and limit, pids of a running or paused container."""
         with self._lock_and_sync():
-            if S(self._record["state"]) not in (S.RUNNING, S.PAUSED):
+            if self._record.state not in (S.RUNNING, S.PAUSED):
                 raise self._err_state("cannot get stats: container is not running")
             s = cgroups.read_stats(self.cgroups_path)
         return {"id": self._id, "name": self.name, "cpu_ns": s.cpu_ns,
@@ -519,7 +519,7 @@ class Container(ContainerBase):
         """The container's processes, like ``podman top`` (default descriptors):
         ``{"Titles": [...], "Processes": [[...], ...]}``. RUNNING or PAUSED only."""
         with self._lock_and_sync():
-            if S(self._record["state"]) not in (S.RUNNING, S.PAUSED):
+            if self._record.state not in (S.RUNNING, S.PAUSED):
                 raise self._err_state("top can only be used on running containers")
             pids = cgroups.container_pids(self.cgroups_path)
         titles = ["USER", "PID", "PPID", "%CPU", "ELAPSED", "TTY", "TIME", "COMMAND"]
@@ -535,9 +535,9 @@ class Container(ContainerBase):
         from .logs import human_size
 
         cfg, st = self.config, self._record
-        state = S(st["state"])
+        state = st.state
         storage = self._storage()
-        exit_code = st.get("exit_code")
+        exit_code = st.exit_code
         return {
             "Id": self._id,
             "Created": rfc3339_ns(cfg.created),
@@ -549,21 +549,21 @@ class Container(ContainerBase):
                 "Running": state is S.RUNNING,
                 "Paused": state is S.PAUSED,
                 "Restarting": False,
-                "OOMKilled": bool(st.get("oom_killed")),
+                "OOMKilled": bool(st.oom_killed),
                 "Dead": False,
-                "Pid": int(st.get("pid") or 0),
-                "ConmonPid": int(st.get("conmon_pid") or 0),
+                "Pid": int(st.pid or 0),
+                "ConmonPid": int(st.conmon_pid or 0),
                 "ExitCode": int(exit_code) if exit_code is not None else 0,
-                "Error": st.get("error") or "",
-                "StartedAt": rfc3339_ns(st.get("started_at")),
-                "FinishedAt": rfc3339_ns(st.get("finished_at")),
-                "Checkpointed": bool(st.get("checkpointed")),
-                "CheckpointedAt": rfc3339_ns(st.get("checkpointed_at")),
-                "CheckpointPath": st.get("checkpoint_path") or "",
-                "CheckpointLog": st.get("checkpoint_log") or "",
-                "Restored": bool(st.get("restored")),
-                "RestoredAt": rfc3339_ns(st.get("restored_at")),
-                "RestoreLog": st.get("restore_log") or "",
+                "Error": st.error or "",
+                "StartedAt": rfc3339_ns(st.started_at),
+                "FinishedAt": rfc3339_ns(st.finished_at),
+                "Checkpointed": bool(st.checkpointed),
+                "CheckpointedAt": rfc3339_ns(st.checkpointed_at),
+                "CheckpointPath": st.checkpoint_path or "",
+                "CheckpointLog": st.checkpoint_log or "",
+                "Restored": bool(st.restored),
+                "RestoredAt": rfc3339_ns(st.restored_at),
+                "RestoreLog": st.restore_log or "",
             },
             "Image": cfg.image_id,
             "ImageName": cfg.image,
@@ -573,7 +573,7 @@ class Container(ContainerBase):
             "ConmonPidFile": str(self.bundle / "conmon.pid"),
             "PidFile": str(self.bundle / "pidfile"),
             "Name": self.name,
-            "RestartCount": int(st.get("restart_count") or 0),
+            "RestartCount": int(st.restart_count or 0),
             "Driver": "overlay",
             "MountLabel": "",
             "ProcessLabel": "",
@@ -582,7 +582,7 @@ class Container(ContainerBase):
             "GraphDriver": {"Name": "overlay", "Data": {
                 "LowerDir": str(storage.lower), "UpperDir": str(storage.upper),
                 "WorkDir": str(storage.work),
-                **({"MergedDir": str(storage.merged)} if st.get("mounted") else {})}},
+                **({"MergedDir": str(storage.merged)} if st.mounted else {})}},
             "Mounts": [],
             "Dependencies": list(cfg.dependencies or []),
             "NetworkSettings": {"Networks": {} if cfg.network == "none" else {"host": {}}},

@@ -30,7 +30,7 @@ from .errors import (
     TimeoutCtrError,
 )
 from .locks import ContainerLock
-from .records import ContainerConfig
+from .records import ContainerConfig, ContainerRecord
 from .state import ContainerState
 from .storage import ContainerStorage, remove_tree
 
@@ -39,7 +39,6 @@ from .storage import ContainerStorage, remove_tree
 # checkers only: importing it costs every CLI command ~2 ms.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
 
     from .runtime import Runtime
 
@@ -54,23 +53,6 @@ RUNTIME_STEP_TIMEOUT = 600.0
 CONMON_START_GRACE = 2.0
 
 
-#: What checkpoint/restore record (engine/checkpoint.py); a plain init forgets it, as libpod's.
-CHECKPOINT_STATE: dict[str, Any] = {
-    "checkpointed": False, "checkpointed_at": 0, "checkpoint_path": "", "checkpoint_log": "",
-    "checkpoint_conmon_pid": 0, "restored": False, "restored_at": 0, "restore_log": "",
-}
-
-
-def new_state() -> dict[str, Any]:
-    """The mutable record of a freshly created container."""
-    return {
-        "state": S.CONFIGURED.value, "pid": 0, "conmon_pid": 0, "exit_code": None,
-        "started_at": 0, "finished_at": 0, "oom_killed": False, "mounted": False,
-        "mount_count": 0, "stopped_by_user": False, "pending": None, "error": "",
-        "restart_count": 0, **CHECKPOINT_STATE,
-    }
-
-
 class ContainerBase:
     """A handle on one container: identity, record, lock, sync and shared internal steps.
     Cheap to create; every verb re-reads the shared state."""
@@ -79,7 +61,7 @@ class ContainerBase:
         self._rt = runtime
         self._id = ctr_id
         self.config = config
-        self._record: dict[str, Any] = new_state()
+        self._record = ContainerRecord()
         self._lock = ContainerLock(runtime.lock_path(ctr_id))
         self._batched = False
         self._valid = True
@@ -97,10 +79,10 @@ class ContainerBase:
     def state(self) -> ContainerState:
         """The state as last synced; call ``sync()`` for a fresh reading."""
         with self._lock_and_sync():
-            return S(self._record["state"])
+            return self._record.state
 
     def __repr__(self) -> str:
-        return f"<Container {self._id[:12]} {self.name} {self._record['state']}>"
+        return f"<Container {self._id[:12]} {self.name} {self._record.state.value}>"
 
     # -- paths ------------------------------------------------------------------------------
     @property
@@ -137,29 +119,29 @@ class ContainerBase:
 
     def _load(self) -> None:
         try:
-            self._record = self._rt.store.container_state(self._id)
+            self._record = ContainerRecord.from_dict(self._rt.store.container_state(self._id))
         except NoSuchContainerError:
             self._valid = False
             raise ContainerRemovedError(
                 f"container {self._id} ({self.name}) has already been removed") from None
 
     def _save(self) -> None:
-        self._rt.store.save_container_state(self._id, self._record)
+        self._rt.store.save_container_state(self._id, self._record.to_dict())
 
     def _set(self, state: ContainerState) -> None:
-        self._record["state"] = state.value
+        self._record.state = state
 
     def _sync_locked(self, reconcile: bool = False) -> None:
         self._load()
-        st = S(self._record["state"])
-        if self._record.get("pending") or reconcile:
+        st = self._record.state
+        if self._record.pending or reconcile:
             self._reconcile()
             return
         if st in (S.CREATED, S.RUNNING, S.STOPPING, S.PAUSED):
             if self._read_exit_file():
                 self._finish_abandoned_stop()
                 self._save()
-            elif not procinfo.alive(self._record["conmon_pid"]):
+            elif not procinfo.alive(self._record.conmon_pid):
                 # conmon died without an exit file: ask runc what is left.
                 self._reconcile()
             elif st in (S.RUNNING, S.PAUSED):
@@ -171,14 +153,14 @@ class ContainerBase:
                 self._reconcile()
 
     def _stopper_alive(self) -> bool:
-        pid, _, start = str(self._record.get("stopper") or "").partition(" ")
+        pid, _, start = str(self._record.stopper or "").partition(" ")
         return not pid or procinfo.owner_alive(pid, start)  # no record: an older stop
 
     def _mark_stopping(self) -> None:
         """STOPPING, with who stops it: a stop waits for the exit without holding the lock,
         and whoever meets STOPPING must know whether a live process still owns it."""
         self._set(S.STOPPING)
-        self._record["stopper"] = procinfo.owner_tag(" ")
+        self._record.stopper = procinfo.owner_tag(" ")
 
     def _sync_freezer(self, st: ContainerState) -> None:
         """The freezer is the truth about paused, as for ``runc state``: a pause killed
@@ -206,8 +188,8 @@ class ContainerBase:
             return False
         if not text:
             return False  # conmon is still writing it
-        if self._record.get("checkpointed") or (
-                self._record.get("restored") and mtime < int(self._record.get("restored_at") or 0)):
+        if self._record.checkpointed or (
+                self._record.restored and mtime < int(self._record.restored_at or 0)):
             # The monitor from before a checkpoint reports the 137 of the dump: the checkpoint
             # was no exit, and that file must never end the restored container.
             with contextlib.suppress(FileNotFoundError):
@@ -220,19 +202,19 @@ class ContainerBase:
         # The file's mtime is the kernel's coarse clock, up to a tick behind time.time_ns():
         # a process that exits at once (started through the exec FIFO) would seem to finish
         # before it started.
-        finished = max(mtime, int(self._record.get("started_at") or 0))
+        finished = max(mtime, int(self._record.started_at or 0))
         self._record.update(exit_code=code, finished_at=finished, pid=0)
         self._set(S.STOPPED)
         self._rt.store.set_exit_code(self._id, code)
-        if self._record.get("stopped_by_user") is False and code == 137 and self.config.memory \
+        if self._record.stopped_by_user is False and code == 137 and self.config.memory \
                 and _oom_killed(self.cgroups_path):
-            self._record["oom_killed"] = True
+            self._record.oom_killed = True
         self._event("died", exitCode=str(code))
         return True
 
     def _reconcile(self) -> None:
         """Make the record match reality (after a crash mid-verb, or on sync())."""
-        pending = self._record.get("pending")
+        pending = self._record.pending
         if pending:
             self._await_runtime_step()
         rt_state = self._rt.oci.state(self._id)
@@ -240,37 +222,37 @@ class ContainerBase:
             self._adopt_restore()
         if rt_state is not None:
             status = rt_state.get("status")
-            self._record["pid"] = int(rt_state.get("pid") or 0)
+            self._record.pid = int(rt_state.get("pid") or 0)
             mapping = {"created": S.CREATED, "running": S.RUNNING, "paused": S.PAUSED,
                        "stopped": S.STOPPED}
             new = mapping.get(str(status), S.STOPPED)
             if new is S.STOPPED:
-                self._record["pid"] = 0
-                if not self._read_exit_file() and self._record.get("exit_code") is None:
-                    self._record["exit_code"] = -1
-            elif S(self._record["state"]) is S.STOPPING and new is S.RUNNING:
+                self._record.pid = 0
+                if not self._read_exit_file() and self._record.exit_code is None:
+                    self._record.exit_code = -1
+            elif self._record.state is S.STOPPING and new is S.RUNNING:
                 new = S.STOPPING
             self._set(new)
-            self._record["mounted"] = self._storage().is_mounted()
-            if new in (S.RUNNING, S.PAUSED) and not self._record.get("started_at"):
-                self._record["started_at"] = time.time_ns()
-            if new in (S.RUNNING, S.PAUSED, S.CREATED) and not self._record.get("conmon_pid"):
-                self._record["conmon_pid"] = procinfo.read_int(self.bundle / "conmon.pid")
+            self._record.mounted = self._storage().is_mounted()
+            if new in (S.RUNNING, S.PAUSED) and not self._record.started_at:
+                self._record.started_at = time.time_ns()
+            if new in (S.RUNNING, S.PAUSED, S.CREATED) and not self._record.conmon_pid:
+                self._record.conmon_pid = procinfo.read_int(self.bundle / "conmon.pid")
         else:
             # The runtime does not know the container: it is not running, whatever the record
             # says. Drop what a killed verb may have left, keep what the user mounted.
             if self._read_exit_file():
                 pass
-            was_started = bool(self._record.get("started_at"))
+            was_started = bool(self._record.started_at)
             self._kill_conmon()
             self._remove_runtime_state_dir()
             self._release_resources(in_runtime=False)
             self._set(S.EXITED if was_started else S.CONFIGURED)
-            self._record["pid"] = 0
-            if self._record.get("pending") == "remove":
+            self._record.pid = 0
+            if self._record.pending == "remove":
                 # A remove died half-way: its layer may be gone. Only remove may finish it.
                 self._set(S.REMOVING)
-        self._record["pending"] = None
+        self._record.pending = None
         self._save()
 
     def _await_runtime_step(self) -> None:
@@ -301,12 +283,12 @@ class ContainerBase:
     def _adopt_restore(self) -> None:
         """A restore whose process was killed after the runtime restored the container: the
         container is the restored one (the record says when the restore began)."""
-        restored_at = int(self._record.get("restored_at") or 0) or time.time_ns()
+        restored_at = int(self._record.restored_at or 0) or time.time_ns()
         self._record.update(checkpointed=False, checkpointed_at=0, checkpoint_conmon_pid=0,
                            restored=True, restored_at=restored_at, stopped_by_user=False,
                            error="")
-        if not self._record.get("started_at"):
-            self._record["started_at"] = restored_at
+        if not self._record.started_at:
+            self._record.started_at = restored_at
 
     def _remove_runtime_state_dir(self) -> None:
         """The runtime's directory of a container that the runtime itself no longer knows (a
@@ -317,7 +299,7 @@ class ContainerBase:
         remove_mounted_tree(self._rt.oci.state_dir / self._id)
 
     def _begin(self, verb: str) -> None:
-        self._record["pending"] = verb
+        self._record.pending = verb
         self._save()
 
     def record_event(self, action: str, **attrs: str) -> None:
@@ -332,8 +314,8 @@ class ContainerBase:
                                self.config.image, base)
 
     def _err_state(self, msg: str) -> ContainerStateInvalidError:
-        return ContainerStateInvalidError(
-            f"{msg}; container {self._id[:12]} ({self.name}) is in state {self._record['state']}")
+        return ContainerStateInvalidError(f"{msg}; container {self._id[:12]} ({self.name}) is "
+                                          f"in state {self._record.state.value}")
 
     def _check_dependencies(self, recursive: bool) -> None:
         """Refuse while a dependency is not running; with ``recursive``, start it."""
@@ -353,7 +335,7 @@ class ContainerBase:
                                   " (start them, or start recursively)")
 
     def _start_unlocked(self, recursive: bool = False, retain_retries: bool = False) -> None:
-        st = S(self._record["state"])
+        st = self._record.state
         if st is S.RUNNING:
             raise ContainerRunningError(
                 f"container {self._id[:12]} ({self.name}) is already running")
@@ -361,7 +343,7 @@ class ContainerBase:
             raise self._err_state("container must be in Created or Stopped state to be started")
         self._check_dependencies(recursive)
         if not retain_retries:
-            self._record["restart_count"] = 0
+            self._record.restart_count = 0
         if st is not S.CREATED:
             self._init_runtime()
         self._begin("start")
@@ -378,12 +360,12 @@ class ContainerBase:
         self._event("start")
 
     def _init_runtime(self) -> None:
-        st = S(self._record["state"])
+        st = self._record.state
         # The new run's token is saved with the pending marker: if this process dies after
         # conmon started, the record still names the run that conmon's exit command will
         # report.
         run_token = os.urandom(8).hex()  # secrets.token_hex, without importing hashlib
-        self._record["run_token"] = run_token
+        self._record.run_token = run_token
         self._begin("init")
         try:
             if st is S.STOPPED:
@@ -392,7 +374,7 @@ class ContainerBase:
             self._drop_claims()
             storage = self._storage()
             rootfs = storage.mount()
-            self._record["mounted"] = True
+            self._record.mounted = True
             self._write_bundle(rootfs)
             result = self._rt.oci.create(
                 ctr_id=self._id, name=self.name, bundle=self.bundle, log_path=self.log_path,
@@ -401,15 +383,16 @@ class ContainerBase:
                 extra_env=self._rt.exit_command_env(),
                 log_size_max=self.config.log_size_max)
         except CtrError as exc:
-            self._record["error"] = str(exc)
+            self._record.error = str(exc)
             self._fail_and_cleanup()
             raise
         except OSError as exc:
-            self._record["error"] = str(exc)
+            self._record.error = str(exc)
             self._fail_and_cleanup()
             raise OCIRuntimeError(f"initializing container {self._id[:12]}: {exc}") from exc
         self._record.update(pid=result.pid, conmon_pid=result.conmon_pid, pending=None,
-                           oom_killed=False, **CHECKPOINT_STATE)
+                           oom_killed=False)
+        self._record.forget_checkpoint()
         self._set(S.CREATED)
         self._save()
 
@@ -435,13 +418,13 @@ class ContainerBase:
         with contextlib.suppress(CtrError):
             self._rt.oci.delete(self._id, force=True)
         self._release_resources(in_runtime=False)
-        self._set(S.EXITED if self._record.get("started_at") else S.CONFIGURED)
+        self._set(S.EXITED if self._record.started_at else S.CONFIGURED)
         self._record.update(pid=0, conmon_pid=0, pending=None)
         self._save()
 
     def _stop_unlocked(self, timeout: int | None) -> None:
-        st = S(self._record["state"])
-        self._record["stopped_by_user"] = True
+        st = self._record.state
+        self._record.stopped_by_user = True
         if st in (S.STOPPED, S.EXITED):
             self._save()
             raise ContainerStoppedError(
@@ -449,7 +432,7 @@ class ContainerBase:
                 f"(state {st.value})")
         if st not in (S.CREATED, S.RUNNING, S.STOPPING, S.PAUSED):
             raise self._err_state("can only stop created, running or paused containers")
-        run_token = str(self._record.get("run_token") or "")
+        run_token = str(self._record.run_token or "")
         claim = self._claim_cleanup(run_token)
         self._mark_stopping()
         self._save()
@@ -476,27 +459,27 @@ class ContainerBase:
 
     def _finish_stop(self, run_token: str) -> None:
         """After the exit: record it and clean up (the caller holds the lock again)."""
-        st = S(self._record["state"])
-        if str(self._record.get("run_token") or "") != run_token or \
+        st = self._record.state
+        if str(self._record.run_token or "") != run_token or \
                 st not in (S.STOPPING, S.STOPPED):
             return  # another process cleaned this run up (or started a new one) meanwhile
         # From here on the cleanup is ours, whoever read the exit file: the claim told this
         # run's exit command to leave it to us.
         if st is S.STOPPING and not self._read_exit_file() and \
-                not procinfo.alive(int(self._record["conmon_pid"] or 0)):
+                not procinfo.alive(int(self._record.conmon_pid or 0)):
             rs = self._rt.oci.state(self._id)
             if rs is None or rs.get("status") == "stopped":
                 self._set(S.STOPPED)
-                self._record["pid"] = 0
-                if self._record.get("exit_code") is None:
-                    self._record["exit_code"] = -1
+                self._record.pid = 0
+                if self._record.exit_code is None:
+                    self._record.exit_code = -1
         self._event("stop")
         self._cleanup_unlocked()
 
     def _finish_abandoned_stop(self) -> None:
         """A stopper claimed this run's cleanup and died or gave up before doing it (its claim
         is stale or released): whoever reads the exit file next does it."""
-        claim = self._rt.claim_path(self._id, str(self._record.get("run_token") or ""))
+        claim = self._rt.claim_path(self._id, str(self._record.run_token or ""))
         try:
             pid_text, _, started = claim.read_text().partition(" ")
         except (FileNotFoundError, ValueError):
@@ -569,7 +552,7 @@ class ContainerBase:
     def _wait_exit_file(self, timeout: float) -> bool:
         path = self._rt.oci.exit_file(self._id)
         deadline = time.monotonic() + timeout
-        conmon = int(self._record.get("conmon_pid") or 0)
+        conmon = int(self._record.conmon_pid or 0)
         while True:
             if path.exists():
                 return True
@@ -587,7 +570,7 @@ class ContainerBase:
         container's (config ``runtime_shortcuts``), else with ``runc kill`` (which also reports a
         container that is not running)."""
         if self._rt.config.runtime_shortcuts and procinfo.signal_if_in_cgroup(
-                int(self._record.get("pid") or 0), self._id, signum):
+                int(self._record.pid or 0), self._id, signum):
             return
         self._rt.oci.kill(self._id, signum)
 
@@ -597,7 +580,7 @@ class ContainerBase:
         if self._rt.config.runtime_shortcuts:
             try:
                 if cgroups.set_frozen(self.cgroups_path, frozen):
-                    if not frozen or procinfo.alive(int(self._record.get("pid") or 0)):
+                    if not frozen or procinfo.alive(int(self._record.pid or 0)):
                         return
                     # It died before the freeze: not ours to call paused. runc says so.
                     cgroups.set_frozen(self.cgroups_path, False)
@@ -612,20 +595,20 @@ class ContainerBase:
     def _should_restart(self) -> bool:
         """The restart policy's verdict on an exit that the user did not ask for."""
         policy = self.config.restart_policy or "no"
-        if policy == "no" or self._record.get("stopped_by_user"):
+        if policy == "no" or self._record.stopped_by_user:
             return False
         if policy in ("always", "unless-stopped"):
             return True
-        code = self._record.get("exit_code")
+        code = self._record.exit_code
         retries = int(self.config.restart_retries or 0)
-        count = int(self._record.get("restart_count") or 0)
+        count = int(self._record.restart_count or 0)
         return code not in (0, None) and (retries == 0 or count < retries)
 
     def _cleanup_unlocked(self) -> None:
-        st = S(self._record["state"])
+        st = self._record.state
         if st not in (S.STOPPED, S.CREATED):
             # Nothing in the runtime; still drop a mount nobody asked to keep.
-            if self._record.get("mounted") and not self._record.get("mount_count"):
+            if self._record.mounted and not self._record.mount_count:
                 self._release_resources(in_runtime=False)
                 self._save()
             return
@@ -649,10 +632,10 @@ class ContainerBase:
                 self._delete_from_runtime()
             except CtrError as exc:
                 errors.append(str(exc))
-        if not self._record.get("mount_count"):
+        if not self._record.mount_count:
             try:
                 self._storage().unmount()
-                self._record["mounted"] = False
+                self._record.mounted = False
             except CtrError as exc:
                 errors.append(str(exc))
         left = cgroups.remove_cgroup(self.cgroups_path)
@@ -660,14 +643,14 @@ class ContainerBase:
             errors.append(f"cgroups left: {', '.join(map(str, left))}")
         self._remove_runtime_files()
         if errors:
-            self._record["error"] = "; ".join(errors)
+            self._record.error = "; ".join(errors)
 
     def _delete_from_runtime(self) -> None:
         """``runc delete --force``; with ``runtime_shortcuts``, for a container whose
         processes are all gone, what runc's delete then does itself: remove the container's
         cgroups (done by the caller) and the runtime's state directory."""
         if self._rt.config.runtime_shortcuts and not procinfo.alive(
-                int(self._record.get("pid") or 0)) and not cgroups.container_pids(
+                int(self._record.pid or 0)) and not cgroups.container_pids(
                 self.cgroups_path):
             state_dir = self._rt.oci.state_dir / self._id
             if state_dir.is_dir() and not state_dir.is_symlink():
@@ -687,7 +670,7 @@ class ContainerBase:
             _rmtree(self.bundle, ignore_errors=True)
 
     def _kill_conmon(self) -> None:
-        pid = (int(self._record.get("conmon_pid") or 0)
+        pid = (int(self._record.conmon_pid or 0)
                or procinfo.read_int(self.bundle / "conmon.pid"))
         if pid and procinfo.alive(pid) and procinfo.is_conmon(pid, self._id):
             with contextlib.suppress(ProcessLookupError):

@@ -177,7 +177,7 @@ def cleanup_exec_sessions(ctr: Container) -> None:
     directories whose rows are already gone (container rows cascade to their sessions).
     """
     rt = ctr._rt
-    paused = ctr._record.get("state") == ContainerState.PAUSED.value
+    paused = ctr._record.state is ContainerState.PAUSED
     for exec_id, config, state in rt.store.container_exec_sessions(ctr.id):
         session = ExecSession(ctr, exec_id, config, state)
         if state["state"] == ExecState.RUNNING.value:
@@ -604,7 +604,7 @@ class ExecSession:
             if self._state["state"] == ExecState.RUNNING.value:
                 if not force:
                     raise self._err_state("cannot remove a running exec session without force")
-                paused = self._ctr._record.get("state") == ContainerState.PAUSED.value
+                paused = self._ctr._record.state is ContainerState.PAUSED
                 self._finish(self._kill(grace=0 if paused else KILL_GRACE))
             self._forget()
 
@@ -804,8 +804,8 @@ def _exec_root(rt: Runtime) -> Path:
 
 
 def _require_running(ctr: Container, msg: str) -> None:
-    state = ctr._record["state"]
-    if state != ContainerState.RUNNING.value:
+    state = ctr._record.state
+    if state is not ContainerState.RUNNING:
         raise ContainerStateInvalidError(
             f"{msg}; container {ctr.id[:12]} ({ctr.name}) is in state {state}")
 

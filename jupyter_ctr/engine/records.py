@@ -15,6 +15,7 @@ import signal
 
 from . import limits
 from .errors import InvalidArgumentError
+from .state import ContainerState
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -210,3 +211,89 @@ class ContainerConfig:
                 raise bad("dependencies", f"{dep!r} is not a container id")
         integer("log_size_max", self.log_size_max, 1, limits.INT64_MAX, optional=True)
         return self
+
+
+#: What checkpoint/restore record; a plain init forgets it, as libpod's.
+CHECKPOINT_FIELDS: dict[str, object] = {
+    "checkpointed": False, "checkpointed_at": 0, "checkpoint_path": "", "checkpoint_log": "",
+    "checkpoint_conmon_pid": 0, "restored": False, "restored_at": 0, "restore_log": "",
+}
+#: Every field of a container's state record with its value for a new container.
+STATE_DEFAULTS: dict[str, object] = {
+    "state": "configured", "pid": 0, "conmon_pid": 0, "exit_code": None, "started_at": 0,
+    "finished_at": 0, "oom_killed": False, "mounted": False, "mount_count": 0,
+    "stopped_by_user": False, "pending": None, "error": "", "restart_count": 0,
+    "run_token": "", "stopper": "", **CHECKPOINT_FIELDS,
+}
+
+
+class ContainerRecord:
+    """What a container is doing (libpod's ContainerState struct): changed by the verbs under
+    the container's lock and saved with every step. ``state`` is a ContainerState."""
+
+    __slots__ = tuple(STATE_DEFAULTS)
+
+    state: ContainerState
+    pid: int                        # the init process, 0 when none
+    conmon_pid: int
+    exit_code: int | None
+    started_at: int                 # ns since the epoch, 0 when never
+    finished_at: int
+    oom_killed: bool
+    mounted: bool
+    mount_count: int                # mounts the user holds (``mount`` verbs)
+    stopped_by_user: bool
+    pending: str | None             # the verb in flight (crash marker), see container_internal
+    error: str
+    restart_count: int
+    run_token: str                  # names one init: a late exit command of another is ignored
+    stopper: str                    # owner tag of the process stopping it ("PID START")
+    checkpointed: bool
+    checkpointed_at: int
+    checkpoint_path: str
+    checkpoint_log: str
+    checkpoint_conmon_pid: int      # the monitor left by a checkpoint that kept it running
+    restored: bool
+    restored_at: int
+    restore_log: str
+
+    def __init__(self, **fields: Any) -> None:
+        for key, default in STATE_DEFAULTS.items():
+            value = fields.pop(key, default)
+            if key == "state":
+                value = ContainerState(value)
+            object.__setattr__(self, key, value)
+        if fields:
+            raise TypeError(f"unknown container state fields: {', '.join(sorted(fields))}")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ContainerRecord:
+        """From the stored form; fields an older engine did not store get their defaults,
+        values it stored as null get theirs too."""
+        return cls(**{k: (STATE_DEFAULTS[k] if data[k] is None and k != "exit_code"
+                          and k != "pending" else data[k])
+                      for k in STATE_DEFAULTS if k in data})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stored (JSON) form."""
+        out: dict[str, Any] = {k: getattr(self, k) for k in STATE_DEFAULTS}
+        out["state"] = self.state.value
+        return out
+
+    def update(self, **changes: Any) -> None:
+        """Set several fields at once (unknown names are an error)."""
+        for key, value in changes.items():
+            if key not in STATE_DEFAULTS:
+                raise AttributeError(f"container state has no field {key!r}")
+            setattr(self, key, ContainerState(value) if key == "state" else value)
+
+    def forget_checkpoint(self) -> None:
+        """What a plain init does: the container is no longer the checkpointed or restored
+        one."""
+        self.update(**CHECKPOINT_FIELDS)
+
+    def copy(self) -> ContainerRecord:
+        return ContainerRecord(**self.to_dict())
+
+    def __repr__(self) -> str:
+        return f"<ContainerRecord {self.state.value} pid={self.pid} pending={self.pending}>"

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from . import limits
 from .container import Container
-from .container_internal import new_state
 from .errors import (
     ContainerRemovedError,
     CtrError,
@@ -32,7 +31,7 @@ from .parsing import (
     parse_memory,
     parse_restart_policy,
 )
-from .records import NETWORK_MODES, ContainerConfig
+from .records import NETWORK_MODES, ContainerConfig, ContainerRecord
 from .state import ContainerState
 from .store import StateStore
 
@@ -268,9 +267,9 @@ class Runtime:
             pids_limit=pids_limit, cpus=cpus, network=network, auto_remove=bool(auto_remove),
             created=time.time_ns(), restart_policy=policy, restart_retries=retries,
             dependencies=dependencies, log_size_max=log_size)
-        return self.add_container(config.validate(), new_state())
+        return self.add_container(config.validate(), ContainerRecord())
 
-    def add_container(self, config: ContainerConfig, state: dict[str, Any]) -> Container:
+    def add_container(self, config: ContainerConfig, state: ContainerRecord) -> Container:
         """Create a validated container's storage and record (create, checkpoint import).
 
         Both happen under the new id's lock, so that ``sweep_orphans`` never takes a
@@ -282,7 +281,7 @@ class Runtime:
         with ContainerLock(self.lock_path(ctr_id)):
             try:
                 ctr._storage().create()
-                self.store.add_container(ctr_id, name, config.to_dict(), state)
+                self.store.add_container(ctr_id, name, config.to_dict(), state.to_dict())
             except BaseException:
                 import shutil
 

@@ -98,3 +98,33 @@ def test_validate_names_where_untrusted_input_came_from() -> None:
     with pytest.raises(InvalidArgumentError,
                        match=r"^x\.tar: config\.dump has an invalid workdir: expected an abs"):
         _config(workdir="tmp").validate("x.tar: config.dump")
+
+
+def test_state_record_defaults_round_trip_and_update() -> None:
+    from jupyter_ctr.engine.records import STATE_DEFAULTS, ContainerRecord
+    from jupyter_ctr.engine.state import ContainerState
+
+    rec = ContainerRecord()
+    assert rec.state is ContainerState.CONFIGURED and rec.exit_code is None
+    assert rec.pending is None and rec.run_token == "" and rec.checkpointed is False
+    stored = json.loads(json.dumps(rec.to_dict()))
+    assert list(stored) == list(STATE_DEFAULTS) and stored["state"] == "configured"
+    rec.update(state="running", pid=42, checkpointed=True, restored_at=5)
+    assert rec.state is ContainerState.RUNNING and rec.pid == 42
+    again = ContainerRecord.from_dict(rec.to_dict())
+    assert again.to_dict() == rec.to_dict()
+    again.forget_checkpoint()
+    assert again.checkpointed is False and again.restored_at == 0 and again.pid == 42
+    with pytest.raises(AttributeError, match="no field 'bogus'"):
+        rec.update(bogus=1)
+    with pytest.raises(AttributeError):
+        rec.bogus = 1  # type: ignore[attr-defined]
+
+
+def test_state_record_reads_what_older_engines_stored() -> None:
+    """Records written before run_token/stopper existed, or with nulls, load with defaults."""
+    from jupyter_ctr.engine.records import ContainerRecord
+
+    rec = ContainerRecord.from_dict({"state": "exited", "pid": None, "exit_code": 3,
+                                     "pending": None, "extra_old_field": 1})
+    assert rec.pid == 0 and rec.exit_code == 3 and rec.run_token == "" and rec.stopper == ""
