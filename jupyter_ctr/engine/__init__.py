@@ -54,7 +54,7 @@ if not TYPE_CHECKING:  # type checkers see the imports above, and no catch-all _
         module = _MODULES.get(name)
         if module is None:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        import importlib  # here: importing it (and warnings) costs every command ~0.5 ms
+        import importlib  # noqa: PLC0415 - lazy: importing it (and warnings) costs every command ~0.5 ms
 
         value = getattr(importlib.import_module(f".{module}", __name__), name)
         globals()[name] = value  # later lookups skip this function

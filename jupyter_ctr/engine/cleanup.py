@@ -38,9 +38,14 @@ def main(argv: list[str] | None = None) -> int:
     root, run_root = Path(args.root), Path(args.run_root)
     if not (root / "state.db").exists() or not run_root.is_dir():
         return 0  # the engine's roots are gone: nothing of ours is left to clean
-    from .errors import ContainerRemovedError, CtrError, NoSuchContainerError
-    from .runtime import Runtime
-    from .settings import Settings
+    # After the checks above: a container of removed roots costs no engine import.
+    from .errors import (  # noqa: PLC0415 - lazy: see above
+        ContainerRemovedError,
+        CtrError,
+        NoSuchContainerError,
+    )
+    from .runtime import Runtime  # noqa: PLC0415 - lazy: see above
+    from .settings import Settings  # noqa: PLC0415 - lazy: see above
 
     # The settings of the engine that started the container, from the command line.
     rt = Runtime(root, run_root, config=Settings(

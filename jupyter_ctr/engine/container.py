@@ -498,7 +498,7 @@ class Container(ContainerBase):
         """Yield log lines (time, stream, text); ``since``/``until`` are unix times."""
         if not self._valid:
             raise ContainerRemovedError(f"container {self._id} has already been removed")
-        from .logs import read_log
+        from .logs import read_log  # noqa: PLC0415 - lazy: the exit command reads no logs
 
         return read_log(self.log_path, tail=tail,
                         since_ns=None if since is None else int(since * 1e9),
@@ -532,7 +532,7 @@ class Container(ContainerBase):
             return self._inspect_unlocked()
 
     def _inspect_unlocked(self) -> dict[str, Any]:
-        from .logs import human_size
+        from .logs import human_size  # noqa: PLC0415 - lazy: the exit command inspects nothing
 
         cfg, st = self.config, self._record
         state = st.state
@@ -631,11 +631,12 @@ class Container(ContainerBase):
 # -- helpers ------------------------------------------------------------------------------
 def _stream_command(argv: list[str], out: BinaryIO) -> None:
     """Run ``argv`` and copy its stdout into ``out`` (through the logged subprocess seam)."""
-    import shutil
-    import subprocess
-    import tempfile
+    # Only export needs them: the exit command and most CLI commands never load them.
+    import shutil  # noqa: PLC0415 - lazy: see above
+    import subprocess  # noqa: PLC0415 - lazy: see above
+    import tempfile  # noqa: PLC0415 - lazy: see above
 
-    from . import procs
+    from . import procs  # noqa: PLC0415 - lazy: see above
 
     procs.log.debug("exec %s", " ".join(argv))
     # stderr to a file: a pipe could fill with warnings while we copy stdout, and both stop.

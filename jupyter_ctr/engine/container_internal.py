@@ -32,7 +32,7 @@ from .errors import (
 from .locks import ContainerLock
 from .records import ContainerConfig, ContainerRecord
 from .state import ContainerState
-from .storage import ContainerStorage, remove_tree
+from .storage import ContainerStorage, remove_mounted_tree, remove_tree
 
 # What only creating containers needs is imported where it is used: conmon's exit command
 # (engine/cleanup.py) loads this module at every container exit. typing too is for type
@@ -294,8 +294,6 @@ class ContainerBase:
         """The runtime's directory of a container that the runtime itself no longer knows (a
         create or restore killed before it wrote its state): its mounts (``criu-root``) and
         files, which ``runc delete`` cannot remove any more."""
-        from .storage import remove_mounted_tree
-
         remove_mounted_tree(self._rt.oci.state_dir / self._id)
 
     def _begin(self, verb: str) -> None:
@@ -397,7 +395,7 @@ class ContainerBase:
         self._save()
 
     def _write_bundle(self, rootfs: Path) -> None:
-        from .spec import build_spec
+        from .spec import build_spec  # noqa: PLC0415 - lazy: only init writes a spec (exit command)
 
         cfg = self.config
         spec = build_spec(

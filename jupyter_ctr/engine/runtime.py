@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-from . import limits
+from . import cgroups, limits
 from .container import Container
 from .errors import (
     ContainerRemovedError,
@@ -33,6 +33,7 @@ from .parsing import (
 )
 from .records import NETWORK_MODES, ContainerConfig, ContainerRecord
 from .state import ContainerState
+from .storage import ContainerStorage, remove_mounted_tree, remove_tree
 from .store import StateStore
 
 # What only creating containers needs is imported where it is used: conmon's exit command
@@ -82,7 +83,7 @@ class Runtime:
                  run_root: str | os.PathLike[str] | None = None, *,
                  config: EngineSettings | None = None) -> None:
         if config is None:
-            from .settings import Settings
+            from .settings import Settings  # noqa: PLC0415 - lazy: callers pass settings
 
             config = Settings()
         self.config: EngineSettings = config
@@ -118,7 +119,10 @@ class Runtime:
     def images(self) -> ImageStore:
         """The image store (imported on first use: the exit command never needs it)."""
         if self._images is None:
-            from .images import ArchiveLimits, ImageStore
+            from .images import (  # noqa: PLC0415 - lazy: the exit command needs no images
+                ArchiveLimits,
+                ImageStore,
+            )
 
             self._images = ImageStore(self.root, self.store,
                                       ArchiveLimits.from_settings(self.config))
@@ -280,12 +284,10 @@ class Runtime:
         ctr = Container(self, ctr_id, config)
         with ContainerLock(self.lock_path(ctr_id)):
             try:
-                ctr._storage().create()
+                ContainerStorage(self.container_dir(ctr_id), Path(config.image_rootfs)).create()
                 self.store.add_container(ctr_id, name, config.to_dict(), state.to_dict())
             except BaseException:
-                import shutil
-
-                shutil.rmtree(self.container_dir(ctr_id), ignore_errors=True)
+                remove_tree(self.container_dir(ctr_id), ignore_errors=True)
                 raise
         self.events_log.record("container", "create", ctr_id, name, config.image,
                                {"image": config.image, "name": name})
@@ -329,9 +331,6 @@ class Runtime:
         return swept
 
     def _remove_orphan(self, ctr_id: str) -> None:
-        from . import cgroups
-        from .storage import remove_mounted_tree
-
         state_dir = self.run_root / "runc" / ctr_id
         if state_dir.is_dir() and not state_dir.is_symlink():
             with contextlib.suppress(CtrError):

@@ -20,13 +20,13 @@ _MNT_DETACH = 2
 def _libc() -> ctypes.CDLL:
     """The process's own symbols (libc is always among them): no find_library(), which runs
     ldconfig. Loaded on first mount: most commands (and the exit command) never mount."""
-    import ctypes
+    import ctypes  # noqa: PLC0415 - lazy: see above
 
     return ctypes.CDLL(None, use_errno=True)
 
 
 def _errno() -> int:
-    import ctypes
+    import ctypes  # noqa: PLC0415 - lazy: see _libc
 
     return ctypes.get_errno()
 
