@@ -28,6 +28,7 @@ from .errors import (
     TimeoutCtrError,
 )
 from .oci import parse_signal
+from .records import ContainerSnapshot
 from .state import IN_RUNTIME, ContainerState
 from .timeutil import rfc3339_ns
 
@@ -526,106 +527,119 @@ class Container(ContainerBase):
         rows = [row for row in (procinfo.ps_row(pid) for pid in sorted(pids)) if row]
         return {"Titles": titles, "Processes": rows}
 
+    def snapshot(self) -> ContainerSnapshot:
+        """One consistent, typed reading of the container (what ``inspect`` renders)."""
+        with self._lock_and_sync():
+            return self._snapshot_unlocked()
+
+    def _snapshot_unlocked(self) -> ContainerSnapshot:
+        storage = self._storage()
+        dirs = {"LowerDir": str(storage.lower), "UpperDir": str(storage.upper),
+                "WorkDir": str(storage.work)}
+        if self._record.mounted:
+            dirs["MergedDir"] = str(storage.merged)
+        return ContainerSnapshot(self.config, self._record.copy(),
+                                 exec_ids=self._live_exec_sessions(),
+                                 oci_runtime=self._rt.oci.name, log_path=str(self.log_path),
+                                 bundle=str(self.bundle), storage_dirs=dirs)
+
     def inspect(self) -> dict[str, Any]:
         """A dict shaped like ``podman inspect``."""
-        with self._lock_and_sync():
-            return self._inspect_unlocked()
+        return render_inspect(self.snapshot())
 
-    def _inspect_unlocked(self) -> dict[str, Any]:
-        from .logs import human_size  # noqa: PLC0415 - lazy: the exit command inspects nothing
 
-        cfg, st = self.config, self._record
-        state = st.state
-        storage = self._storage()
-        exit_code = st.exit_code
-        return {
-            "Id": self._id,
-            "Created": rfc3339_ns(cfg.created),
-            "Path": cfg.command[0],
-            "Args": list(cfg.command[1:]),
-            "State": {
-                "OciVersion": "1.0.2",
-                "Status": state.api_status,
-                "Running": state is S.RUNNING,
-                "Paused": state is S.PAUSED,
-                "Restarting": False,
-                "OOMKilled": bool(st.oom_killed),
-                "Dead": False,
-                "Pid": int(st.pid or 0),
-                "ConmonPid": int(st.conmon_pid or 0),
-                "ExitCode": int(exit_code) if exit_code is not None else 0,
-                "Error": st.error or "",
-                "StartedAt": rfc3339_ns(st.started_at),
-                "FinishedAt": rfc3339_ns(st.finished_at),
-                "Checkpointed": bool(st.checkpointed),
-                "CheckpointedAt": rfc3339_ns(st.checkpointed_at),
-                "CheckpointPath": st.checkpoint_path or "",
-                "CheckpointLog": st.checkpoint_log or "",
-                "Restored": bool(st.restored),
-                "RestoredAt": rfc3339_ns(st.restored_at),
-                "RestoreLog": st.restore_log or "",
-            },
-            "Image": cfg.image_id,
-            "ImageName": cfg.image,
-            "Rootfs": "",
-            "Pod": "",
-            "OCIRuntime": self._rt.oci.name,
-            "ConmonPidFile": str(self.bundle / "conmon.pid"),
-            "PidFile": str(self.bundle / "pidfile"),
-            "Name": self.name,
-            "RestartCount": int(st.restart_count or 0),
-            "Driver": "overlay",
-            "MountLabel": "",
-            "ProcessLabel": "",
-            "AppArmorProfile": "",
-            "ExecIDs": self._live_exec_sessions(),
-            "GraphDriver": {"Name": "overlay", "Data": {
-                "LowerDir": str(storage.lower), "UpperDir": str(storage.upper),
-                "WorkDir": str(storage.work),
-                **({"MergedDir": str(storage.merged)} if st.mounted else {})}},
-            "Mounts": [],
-            "Dependencies": list(cfg.dependencies or []),
-            "NetworkSettings": {"Networks": {} if cfg.network == "none" else {"host": {}}},
-            "LogPath": str(self.log_path),
-            "Config": {
-                "Hostname": self._id[:12],
-                "Domainname": "",
-                "User": cfg.user or "",
-                "AttachStdin": False,
-                "AttachStdout": False,
-                "AttachStderr": False,
-                "Tty": bool(cfg.tty),
-                "OpenStdin": bool(cfg.stdin),
-                "StdinOnce": False,
-                "Env": list(cfg.env),
-                "Cmd": list(cfg.command),
-                "Image": cfg.image,
-                "WorkingDir": cfg.workdir,
-                "Entrypoint": None,
-                "Labels": dict(cfg.labels or {}),
-                "Annotations": {},
-                "StopSignal": _signal_name(int(cfg.stop_signal)),
-                "StopTimeout": int(cfg.stop_timeout),
-                "Umask": "0022",
-            },
-            "HostConfig": {
-                "Memory": int(cfg.memory or 0),
-                "MemorySwap": int(cfg.memory or 0),
-                "PidsLimit": int(cfg.pids_limit or 0),
-                "NanoCpus": int((cfg.cpus or 0) * 1e9),
-                "CpuPeriod": 100_000 if cfg.cpus else 0,
-                "CpuQuota": int((cfg.cpus or 0) * 100_000),
-                "NetworkMode": cfg.network,
-                "AutoRemove": bool(cfg.auto_remove),
-                "RestartPolicy": {"Name": cfg.restart_policy or "",
-                                  "MaximumRetryCount": int(cfg.restart_retries or 0)},
-                "Privileged": False,
-                "CapAdd": [],
-                "CapDrop": [],
-                "LogConfig": {"Type": "k8s-file", "Config": None, "Path": str(self.log_path),
-                              "Tag": "", "Size": human_size(cfg.log_size_max or 0)},
-            },
-        }
+def render_inspect(snap: ContainerSnapshot) -> dict[str, Any]:
+    """``podman inspect``'s shape of a snapshot."""
+    from .logs import human_size  # noqa: PLC0415 - lazy: the exit command inspects nothing
+
+    cfg, st = snap.config, snap.record
+    state = st.state
+    exit_code = st.exit_code
+    return {
+        "Id": cfg.id,
+        "Created": rfc3339_ns(cfg.created),
+        "Path": cfg.command[0],
+        "Args": list(cfg.command[1:]),
+        "State": {
+            "OciVersion": "1.0.2",
+            "Status": state.api_status,
+            "Running": state is S.RUNNING,
+            "Paused": state is S.PAUSED,
+            "Restarting": False,
+            "OOMKilled": bool(st.oom_killed),
+            "Dead": False,
+            "Pid": int(st.pid or 0),
+            "ConmonPid": int(st.conmon_pid or 0),
+            "ExitCode": int(exit_code) if exit_code is not None else 0,
+            "Error": st.error or "",
+            "StartedAt": rfc3339_ns(st.started_at),
+            "FinishedAt": rfc3339_ns(st.finished_at),
+            "Checkpointed": bool(st.checkpointed),
+            "CheckpointedAt": rfc3339_ns(st.checkpointed_at),
+            "CheckpointPath": st.checkpoint_path or "",
+            "CheckpointLog": st.checkpoint_log or "",
+            "Restored": bool(st.restored),
+            "RestoredAt": rfc3339_ns(st.restored_at),
+            "RestoreLog": st.restore_log or "",
+        },
+        "Image": cfg.image_id,
+        "ImageName": cfg.image,
+        "Rootfs": "",
+        "Pod": "",
+        "OCIRuntime": snap.oci_runtime,
+        "ConmonPidFile": f"{snap.bundle}/conmon.pid",
+        "PidFile": f"{snap.bundle}/pidfile",
+        "Name": cfg.name,
+        "RestartCount": int(st.restart_count or 0),
+        "Driver": "overlay",
+        "MountLabel": "",
+        "ProcessLabel": "",
+        "AppArmorProfile": "",
+        "ExecIDs": list(snap.exec_ids),
+        "GraphDriver": {"Name": "overlay", "Data": dict(snap.storage_dirs)},
+        "Mounts": [],
+        "Dependencies": list(cfg.dependencies or []),
+        "NetworkSettings": {"Networks": {} if cfg.network == "none" else {"host": {}}},
+        "LogPath": snap.log_path,
+        "Config": {
+            "Hostname": cfg.id[:12],
+            "Domainname": "",
+            "User": cfg.user or "",
+            "AttachStdin": False,
+            "AttachStdout": False,
+            "AttachStderr": False,
+            "Tty": bool(cfg.tty),
+            "OpenStdin": bool(cfg.stdin),
+            "StdinOnce": False,
+            "Env": list(cfg.env),
+            "Cmd": list(cfg.command),
+            "Image": cfg.image,
+            "WorkingDir": cfg.workdir,
+            "Entrypoint": None,
+            "Labels": dict(cfg.labels or {}),
+            "Annotations": {},
+            "StopSignal": _signal_name(int(cfg.stop_signal)),
+            "StopTimeout": int(cfg.stop_timeout),
+            "Umask": "0022",
+        },
+        "HostConfig": {
+            "Memory": int(cfg.memory or 0),
+            "MemorySwap": int(cfg.memory or 0),
+            "PidsLimit": int(cfg.pids_limit or 0),
+            "NanoCpus": int((cfg.cpus or 0) * 1e9),
+            "CpuPeriod": 100_000 if cfg.cpus else 0,
+            "CpuQuota": int((cfg.cpus or 0) * 100_000),
+            "NetworkMode": cfg.network,
+            "AutoRemove": bool(cfg.auto_remove),
+            "RestartPolicy": {"Name": cfg.restart_policy or "",
+                              "MaximumRetryCount": int(cfg.restart_retries or 0)},
+            "Privileged": False,
+            "CapAdd": [],
+            "CapDrop": [],
+            "LogConfig": {"Type": "k8s-file", "Config": None, "Path": snap.log_path,
+                          "Tag": "", "Size": human_size(cfg.log_size_max or 0)},
+        },
+    }
 
 
 # -- helpers ------------------------------------------------------------------------------

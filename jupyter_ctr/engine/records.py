@@ -297,3 +297,70 @@ class ContainerRecord:
 
     def __repr__(self) -> str:
         return f"<ContainerRecord {self.state.value} pid={self.pid} pending={self.pending}>"
+
+
+class ContainerSnapshot:
+    """One consistent reading of a container, taken under its lock: what inspect, ps and the
+    server's lists show, typed (no parsing values back out of inspect's JSON)."""
+
+    __slots__ = ("config", "record", "exec_ids", "oci_runtime", "log_path", "bundle",
+                 "storage_dirs")
+
+    def __init__(self, config: ContainerConfig, record: ContainerRecord, *,
+                 exec_ids: list[str], oci_runtime: str, log_path: str, bundle: str,
+                 storage_dirs: dict[str, str]) -> None:
+        self.config = config
+        self.record = record
+        self.exec_ids = exec_ids
+        self.oci_runtime = oci_runtime
+        self.log_path = log_path
+        self.bundle = bundle
+        #: overlay directories: LowerDir, UpperDir, WorkDir (and MergedDir while mounted)
+        self.storage_dirs = storage_dirs
+
+    @property
+    def id(self) -> str:
+        return self.config.id
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def state(self) -> ContainerState:
+        return self.record.state
+
+    @property
+    def status(self) -> str:
+        """The status name podman's API and ``podman ps`` show."""
+        return self.record.state.api_status
+
+    @property
+    def exited(self) -> bool:
+        return self.record.state in (ContainerState.STOPPED, ContainerState.EXITED)
+
+    @property
+    def exit_code(self) -> int:
+        code = self.record.exit_code
+        return int(code) if code is not None else 0
+
+    def status_text(self, now: float, docker: bool = False) -> str:
+        """The human STATUS column: ``Up 5 minutes``, ``Exited (0) 2 seconds ago``. Podman's
+        wording by default; Docker's (``Up 1 second (Paused)``, ``Created``) with ``docker``."""
+        from .timeutil import human_duration  # noqa: PLC0415 - lazy: only listings need it
+
+        state, rec = self.record.state, self.record
+        if state is ContainerState.RUNNING or (docker and state in (
+                ContainerState.PAUSED, ContainerState.STOPPING)):
+            text = f"Up {human_duration(now - rec.started_at / 1e9)}" if rec.started_at \
+                else "Up"
+            return text + " (Paused)" if state is ContainerState.PAUSED else text
+        if self.exited:
+            ago = f" {human_duration(now - rec.finished_at / 1e9)} ago" \
+                if rec.finished_at else ""
+            return f"Exited ({self.exit_code}){ago}"
+        if not docker:
+            return self.status.capitalize()
+        if state is ContainerState.REMOVING:
+            return "Removal In Progress"
+        return "Dead" if state is ContainerState.UNKNOWN else "Created"

@@ -128,3 +128,25 @@ def test_state_record_reads_what_older_engines_stored() -> None:
     rec = ContainerRecord.from_dict({"state": "exited", "pid": None, "exit_code": 3,
                                      "pending": None, "extra_old_field": 1})
     assert rec.pid == 0 and rec.exit_code == 3 and rec.run_token == "" and rec.stopper == ""
+
+
+@pytest.mark.parametrize(("state", "podman", "docker"), [
+    ("running", "Up 2 minutes", "Up 2 minutes"),
+    ("paused", "Paused", "Up 2 minutes (Paused)"),
+    ("stopping", "Stopping", "Up 2 minutes"),
+    ("exited", "Exited (3) 5 seconds ago", "Exited (3) 5 seconds ago"),
+    ("stopped", "Exited (3) 5 seconds ago", "Exited (3) 5 seconds ago"),
+    ("configured", "Created", "Created"),
+    ("created", "Initialized", "Created"),
+    ("removing", "Removing", "Removal In Progress"),
+])
+def test_snapshot_status_text(state: str, podman: str, docker: str) -> None:
+    from jupyter_ctr.engine.records import ContainerRecord, ContainerSnapshot
+
+    now = 1_000_000.0
+    rec = ContainerRecord(state=state, started_at=int((now - 125) * 1e9),
+                          finished_at=int((now - 5) * 1e9), exit_code=3)
+    snap = ContainerSnapshot(_config(), rec, exec_ids=[], oci_runtime="runc", log_path="/l",
+                             bundle="/b", storage_dirs={})
+    assert snap.status_text(now) == podman
+    assert snap.status_text(now, docker=True) == docker
