@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from .errors import InvalidArgumentError
+from .timeutil import parse_rfc3339_ns
 
 # ``create`` loads this module (parse_log_size): datetime is imported where it is used, and
 # the records are collections.namedtuple at run time (typing.NamedTuple, for type checkers,
@@ -88,35 +89,13 @@ class LogLine(_LogLineFields):
         return base.strftime("%Y-%m-%dT%H:%M:%S") + f".{self.time_ns % 1_000_000_000:09d}Z"
 
 
-def parse_time_ns(stamp: str) -> int:
-    """Parse conmon's RFC3339Nano stamp (``2026-11-29T01:02:03.123456789+00:00``)."""
-    main, frac, rest = stamp, "0", ""
-    if "." in stamp:
-        main, tail = stamp.split(".", 1)
-        i = 0
-        while i < len(tail) and tail[i].isdigit():
-            i += 1
-        frac, rest = tail[:i] or "0", tail[i:]
-    else:
-        for j, ch in enumerate(stamp[19:], 19):
-            if ch in "+-Z":
-                main, rest = stamp[:j], stamp[j:]
-                break
-    if rest in ("Z", ""):
-        rest = "+00:00"
-    from datetime import datetime
-
-    dt = datetime.fromisoformat(main + rest)
-    return int(dt.timestamp()) * 1_000_000_000 + int(frac.ljust(9, "0")[:9])
-
-
 def parse_line(raw: str) -> LogLine | None:
     """One record as a LogLine (``partial`` for a P record); None if it is not a record."""
     parts = raw.rstrip("\n").split(" ", 3)
     if len(parts) < 3:
         return None
     try:
-        ns = parse_time_ns(parts[0])
+        ns = parse_rfc3339_ns(parts[0])
     except ValueError:
         return None
     text = parts[3] if len(parts) == 4 else ""
@@ -195,7 +174,7 @@ def _stamp_ns(stamp: bytes, cache: dict[bytes, int]) -> int | None:
             return None
         return base * 1_000_000_000 + int(frac)
     try:
-        return parse_time_ns(stamp.decode("ascii"))
+        return parse_rfc3339_ns(stamp.decode("ascii"))
     except (ValueError, UnicodeDecodeError):
         return None
 

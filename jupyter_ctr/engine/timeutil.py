@@ -38,3 +38,51 @@ def human_duration(seconds: float) -> str:
     if hours < 24 * 365 * 2:
         return f"{hours // (24 * 30)} months"
     return f"{hours // (24 * 365)} years"
+
+
+def _days_from_civil(y: int, m: int, d: int) -> int:
+    """Days since 1970-01-01 of a proleptic Gregorian date (no calendar/datetime import:
+    log readers parse a stamp per line)."""
+    y -= m <= 2
+    era = (y if y >= 0 else y - 399) // 400
+    yoe = y - era * 400
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def parse_rfc3339_ns(stamp: str) -> int:
+    """Nanoseconds since the epoch of an RFC 3339 time (``2026-11-29T01:02:03.123456789Z``,
+    ``...+01:00``; up to nine fraction digits, ``T`` or a space). Go's zero time and "" give 0.
+    ValueError names a stamp that is not one."""
+    text = stamp.strip()
+    if not text or text.startswith("0001-01-01T00:00:00"):
+        return 0
+    try:
+        if len(text) < 19 or text[4] != "-" or text[7] != "-" or text[10] not in "Tt " \
+                or text[13] != ":" or text[16] != ":":
+            raise ValueError
+        year, month, day = int(text[0:4]), int(text[5:7]), int(text[8:10])
+        hour, minute, second = int(text[11:13]), int(text[14:16]), int(text[17:19])
+        rest, frac = text[19:], ""
+        if rest.startswith("."):
+            i = 1
+            while i < len(rest) and rest[i].isdigit():
+                i += 1
+            frac, rest = rest[1:i], rest[i:]
+            if not frac:
+                raise ValueError
+        if rest in ("Z", "z", ""):
+            offset = 0
+        elif rest[0] in "+-" and len(rest) == 6 and rest[3] == ":":
+            offset = (int(rest[1:3]) * 60 + int(rest[4:6])) * 60
+            offset = -offset if rest[0] == "-" else offset
+        else:
+            raise ValueError
+        if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60
+                and second < 61):
+            raise ValueError
+    except (ValueError, IndexError):
+        raise ValueError(f"invalid RFC 3339 time {stamp!r}") from None
+    seconds = _days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
+    return (seconds - offset) * 1_000_000_000 + int(frac[:9].ljust(9, "0") or 0)

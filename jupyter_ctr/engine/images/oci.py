@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 
 from .. import procs
 from ..errors import InvalidArgumentError, OCIRuntimeError
+from ..timeutil import parse_rfc3339_ns
 from .archive import sha256_file
 from .records import OCI_MANIFEST_TYPE
 from .references import host_architecture
@@ -85,19 +85,13 @@ def _read_blob(layout: Path, hex_digest: str, what: str, origin: str) -> dict[st
 
 
 def _parse_rfc3339(value: object) -> float | None:
+    """Unix seconds of an OCI config's ``created``; None when absent or not a time."""
     if not isinstance(value, str):
         return None
-    # fromisoformat takes at most six fraction digits; OCI configs often carry nine.
-    text = re.sub(r"(\.\d{6})\d+", r"\1", value.strip())
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_rfc3339_ns(value) / 1e9 or None
     except ValueError:
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
-
-
 class OciSelection:
     """The image chosen in a layout: its manifest descriptor and digest, its config blob."""
 
