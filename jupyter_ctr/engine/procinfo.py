@@ -211,3 +211,31 @@ def age(pid: int) -> float:
     with open("/proc/uptime") as fh:
         uptime = float(fh.read().split()[0])
     return max(uptime - int(ticks) / _CLK_TCK, 0.0)
+
+
+def host_memory() -> int:
+    """The host's memory in bytes (``MemTotal`` of /proc/meminfo); 0 if unreadable."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def host_cpu_ns() -> int:
+    """Host CPU time in ns since boot (the sum of /proc/stat's ``cpu`` line: Docker's
+    ``system_cpu_usage``); 0 if unreadable."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = fh.readline().split()
+    except OSError:
+        return 0
+    if not fields or fields[0] != "cpu":
+        return 0
+    try:
+        return sum(int(v) for v in fields[1:9]) * 1_000_000_000 // _CLK_TCK
+    except ValueError:
+        return 0
