@@ -66,9 +66,18 @@ def resolve_user(rootfs: Path, user: str | None) -> tuple[int, int, list[int]]:
     return uid, gid, []
 
 
+def home_dir(rootfs: Path, uid: int) -> str:
+    """The home of ``uid`` in the image's /etc/passwd (as libpod sets HOME), else "/"."""
+    for entry in _read_db(rootfs / "etc/passwd"):
+        if len(entry) > 5 and entry[2] == str(uid) and entry[5].startswith("/"):
+            return entry[5]
+    return "/"
+
+
 def _read_db(path: Path) -> list[list[str]]:
+    """The entries of the image's /etc/passwd or /etc/group. A symlink is not followed (it
+    would resolve on the host, not in the rootfs): such an image's database reads as empty."""
     try:
-        # The image's /etc/passwd may be a symlink: resolve it inside the rootfs only.
         if path.is_symlink():
             return []
         return [line.split(":") for line in path.read_text(errors="replace").splitlines()]
