@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import signal
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -16,14 +17,17 @@ from . import limits
 from .container import Container
 from .container_internal import new_state
 from .errors import (
+    ContainerExistsError,
     ContainerRemovedError,
     CtrError,
     InvalidArgumentError,
     NoSuchContainerError,
+    NoSuchImageError,
 )
 from .events import Event, EventLog
 from .locks import ContainerLock
 from .oci import OCIRuntime, parse_signal
+from .staging import staging_dir, sweep_staging
 from .state import ContainerState
 from .store import StateStore
 
@@ -35,7 +39,7 @@ if TYPE_CHECKING:
     from datetime import datetime
     from typing import Any
 
-    from .checkpoint import CheckpointOptions
+    from .checkpoint import CheckpointArchive, CheckpointOptions, CheckpointStats
     from .images import Image, ImageStore
     from .settings import EngineSettings
 
@@ -45,6 +49,8 @@ NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
 _ID_RE = re.compile(r"[0-9a-f]{64}")
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 NETWORK_MODES = ("none", "host")
+#: Staging directories of archive restores, in ``<root>/containers`` (engine/staging.py).
+RESTORE_STAGING_PREFIX = ".restore-"
 _MEMORY_UNITS = {"b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 _MIN_MEMORY = 6 << 20  # as podman: below this the container cannot even start
 
@@ -301,12 +307,10 @@ class Runtime:
                 for entry in os.listdir(parent):
                     if _ID_RE.fullmatch(entry):
                         candidates.add(entry)
-                    elif entry.startswith(".restore-"):
+                    elif entry.startswith(RESTORE_STAGING_PREFIX):
                         staging = True
         if staging:  # an archive restore in flight, or one killed mid-way
-            from .checkpoint import sweep_staging
-
-            sweep_staging(self.root / "containers")
+            sweep_staging(self.root / "containers", RESTORE_STAGING_PREFIX)
         if not candidates:
             return []
         known = self.store.container_ids()
@@ -383,10 +387,110 @@ class Runtime:
                           options: CheckpointOptions | None = None, **kw: Any) -> Container:
         """Create a container from a checkpoint archive and restore it: it runs when this
         returns (podman ``container restore --import``). Without ``name`` it keeps the
-        archived ID and name; ``kw`` are CheckpointOptions fields. See engine/checkpoint.py."""
-        from .checkpoint import restore_container
+        archived ID and name; ``kw`` are CheckpointOptions fields. See ``import_checkpoint``."""
+        return self.import_checkpoint(archive, name, options, **kw)[0]
 
-        return restore_container(self, archive, name, options, **kw)[0]
+    def import_checkpoint(self, archive: str | os.PathLike[str], name: str | None = None,
+                          options: CheckpointOptions | None = None,
+                          **kw: Any) -> tuple[Container, CheckpointStats]:
+        """``restore_container``, with the restore's stats (podman's restore report).
+
+        Without ``name`` (here or in the options) the container keeps the archived ID and
+        name, like a migration; with one it gets a new ID, so one archive can be restored many
+        times. Raises InvalidArgumentError for a missing, corrupt, truncated or unsafe archive,
+        ContainerExistsError when the name or ID is taken, NoSuchImageError when the image is
+        neither here nor in the archive. On any failure nothing is left behind.
+        """
+        from .checkpoint.archive import (  # noqa: PLC0415 - lazy: CLI start-up
+            CHECKPOINT_DIR,
+            read_archive,
+        )
+        from .checkpoint.options import (  # noqa: PLC0415 - lazy: CLI start-up
+            check_options,
+            merge_options,
+        )
+
+        opts = merge_options(options, kw)
+        name = opts.name if name is None else name
+        check_options(opts, "restore", self.config.criu)
+        if name is not None and (not isinstance(name, str) or not re.match(NAME_PATTERN, name)):
+            raise InvalidArgumentError(f"invalid container name {name!r}: names must match "
+                                       "[a-zA-Z0-9][a-zA-Z0-9_.-]*")
+        path = Path(os.fspath(archive)).absolute()
+        origin = str(path)
+        if not path.is_file():
+            raise InvalidArgumentError(f"cannot restore from {origin}: no such checkpoint "
+                                       "archive (not an existing regular file)")
+        if name is not None and self._name_taken(name):
+            raise ContainerExistsError(f"the container name {name!r} is already in use: "
+                                       "choose another name")
+        started = time.monotonic()
+        ctr: Container | None = None
+        imported_image = ""
+        with staging_dir(self.root / "containers", RESTORE_STAGING_PREFIX) as staging:
+            try:
+                info = read_archive(path, staging, origin, self.images.limits)
+                if not re.match(NAME_PATTERN, info.name):
+                    raise InvalidArgumentError(f"{origin}: config.dump has an invalid "
+                                               "container name")
+                config = _validated_config(info.config, origin)
+                if name is None:
+                    ctr_id, ctr_name = info.id, info.name
+                    if self.store.container_exists(ctr_id):
+                        raise ContainerExistsError(
+                            f"cannot restore {origin} with its own ID: container "
+                            f"{ctr_id[:12]} exists here already; restore it under a new name")
+                else:
+                    ctr_id, ctr_name = os.urandom(32).hex(), name
+                image, imported = self._checkpoint_image(info)
+                imported_image = image.id if imported else ""
+                config.update(id=ctr_id, name=ctr_name,
+                              image=image.names[0] if image.names else image.id,
+                              image_id=image.id, image_rootfs=str(image.rootfs),
+                              created=time.time_ns(), dependencies=[])
+                state = new_state()
+                state.update(checkpointed=True, checkpointed_at=info.checkpointed_at,
+                             checkpoint_path=str(self.container_dir(ctr_id) / CHECKPOINT_DIR))
+                ctr = self.add_container(config, state)
+                stats = ctr.restore(opts, from_archive=info)
+            except BaseException:
+                if ctr is not None:
+                    with contextlib.suppress(CtrError):
+                        self.remove_container(ctr, force=True, timeout=0)
+                if imported_image:
+                    with contextlib.suppress(CtrError):
+                        self.remove_image(imported_image)
+                raise
+        stats.archive_size = path.stat().st_size
+        stats.total_duration = int((time.monotonic() - started) * 1_000_000)
+        return ctr, stats
+
+    def _checkpoint_image(self, info: CheckpointArchive) -> tuple[Image, bool]:
+        """The image to restore an archive on: this root's copy, or the archive's (imported;
+        True then)."""
+        src = info.image
+        with contextlib.suppress(NoSuchImageError):
+            return self.images.get(src["id"]), False
+        label = f"{src['names'][0]} ({src['id'][:12]})" if src["names"] else src["id"][:12]
+        tarball = info.image_tarball
+        if tarball is None:
+            raise NoSuchImageError(
+                f"cannot restore {info.origin}: its image {label} is not in this engine's "
+                "store and the archive does not include it (it was exported with "
+                "include_image=False): import the image first")
+        with contextlib.suppress(NoSuchImageError):
+            return self.images.get(info.image_tarball_id), False  # restored here before
+        free = next((n for n in src["names"] if self.store.image_id_for_name(n) is None), None)
+        ref = free or f"localhost/jupyter-ctr-restore-{os.urandom(6).hex()}:latest"
+        image = self.images.import_image(tarball, ref, config=src["config"])
+        if free is None:  # the archived name belongs to another image here: leave it alone
+            self.images.untag(ref)
+            image = self.images.get(image.id)
+        self.events_log.record("image", "import", image.id, ref, ref)
+        return image, True
+
+    def _name_taken(self, name: str) -> bool:
+        return any(cfg.get("name") == name for _, cfg, _ in self.store.all_containers())
 
     # -- events ---------------------------------------------------------------------------
     def events_stream(self, since: float | datetime | None = None,
@@ -437,6 +541,81 @@ def parse_restart_policy(spec: str) -> tuple[str, int]:
         raise InvalidArgumentError(f"invalid restart policy {spec!r}: the retry count must "
                                    "be a non-negative integer")
     return policy, limits.check("restart retry count", int(count or 0), 0, limits.RETRIES_MAX)
+
+
+def _validated_config(raw: object, origin: str) -> dict[str, Any]:
+    """The container config of an archive, field by field (unknown keys are dropped)."""
+    if not isinstance(raw, dict):
+        raise InvalidArgumentError(f"{origin}: config.dump has no container config")
+
+    def bad(key: str, why: str) -> InvalidArgumentError:
+        return InvalidArgumentError(f"{origin}: config.dump has an invalid {key}: {why}")
+
+    def strings(key: str) -> list[str]:
+        value = raw.get(key)
+        if not isinstance(value, list) or not all(
+                isinstance(v, str) and "\0" not in v for v in value):
+            raise bad(key, "expected a list of strings")
+        return list(value)
+
+    def flag(key: str) -> bool:
+        value = raw.get(key, False)
+        if not isinstance(value, bool):
+            raise bad(key, "expected true or false")
+        return value
+
+    def integer(key: str, low: int, high: int, optional: bool = False) -> int | None:
+        value = raw.get(key)
+        if value is None and optional:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise bad(key, f"expected an integer from {low} to {high}")
+        return value
+
+    def text(key: str) -> str:
+        value = raw.get(key, "")
+        if not isinstance(value, str) or "\0" in value:
+            raise bad(key, "expected a string")
+        return value
+
+    command = strings("command")
+    if not command or not command[0]:
+        raise bad("command", "it is empty")
+    workdir = text("workdir")
+    if not workdir.startswith("/"):
+        raise bad("workdir", "expected an absolute path")
+    labels = raw.get("labels") or {}
+    if not isinstance(labels, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in labels.items()):
+        raise bad("labels", "expected a map of strings")
+    stop_signal = integer("stop_signal", 1, int(signal.SIGRTMAX))
+    network = raw.get("network")
+    if network not in NETWORK_MODES:
+        raise bad("network", f"expected one of {', '.join(NETWORK_MODES)}")
+    cpus = raw.get("cpus")
+    if cpus is not None and (isinstance(cpus, bool) or not isinstance(cpus, (int, float))
+                             or not 0 < cpus <= (os.cpu_count() or 1)):
+        raise bad("cpus", f"expected a number of cpus up to this host's {os.cpu_count()}")
+    policy = raw.get("restart_policy") or "no"
+    retries = integer("restart_retries", 0, 1 << 31) if "restart_retries" in raw else 0
+    try:
+        parse_restart_policy(f"{policy}:{retries}" if policy == "on-failure" and retries
+                             else str(policy))
+    except InvalidArgumentError as exc:
+        raise bad("restart_policy", str(exc)) from None
+    if raw.get("dependencies"):
+        raise bad("dependencies", "containers with dependencies cannot be restored from an "
+                  "archive")
+    return {
+        "command": command, "env": strings("env"), "workdir": workdir, "user": text("user"),
+        "uid": integer("uid", 0, 0xFFFFFFFE), "gid": integer("gid", 0, 0xFFFFFFFE),
+        "tty": flag("tty"), "stdin": flag("stdin"), "labels": dict(labels),
+        "stop_signal": stop_signal, "stop_timeout": integer("stop_timeout", 0, 1 << 31),
+        "memory": integer("memory", 6 << 20, 1 << 62, optional=True),
+        "pids_limit": integer("pids_limit", 1, 1 << 31, optional=True), "cpus": cpus,
+        "network": network, "auto_remove": flag("auto_remove"), "restart_policy": policy,
+        "restart_retries": retries, "dependencies": [],
+    }
 
 
 def _merge_env(image_env: Sequence[str], env: Mapping[str, str] | Sequence[str] | None,
