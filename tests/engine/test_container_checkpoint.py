@@ -30,8 +30,6 @@ from jupyter_ctr.engine.attach import STDOUT, AttachConnection
 from jupyter_ctr.engine.checkpoint import (
     CheckpointOptions,
     CheckpointStats,
-    find_criu,
-    read_criu_stats,
     restore_container,
 )
 from jupyter_ctr.engine.errors import NotImplementedCtrError, OCIRuntimeError
@@ -504,10 +502,3 @@ def test_name_and_image_conflicts(rt: Runtime, fresh_rt: Runtime, tmp_path: Path
         fresh_rt.restore_container(no_image)
     assert_nothing_left(fresh_rt, before, since)
     assert fresh_rt.list_images() == []
-
-
-def test_criu_binary_and_stats_reader(rt: Runtime, tmp_path: Path) -> None:
-    assert find_criu(rt.config.criu) == "/usr/local/sbin/criu"  # not Debian's broken /usr/sbin/criu
-    assert read_criu_stats(tmp_path / "missing") == {}
-    (tmp_path / "junk").write_bytes(b"\x40\x59\x10\x55\x06\x33\x09\x57\xff\xff\x00\x00\x0a")
-    assert read_criu_stats(tmp_path / "junk") == {}
