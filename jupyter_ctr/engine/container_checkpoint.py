@@ -171,7 +171,16 @@ class CheckpointVerbs(ContainerBase):
                 file_locks=opts.file_locks)
         except CtrError as exc:
             remove_tree(image_dir, ignore_errors=True)
-            self._record.update(checkpoint_path="", error=f"checkpoint failed: {exc}")
+            self._record["checkpoint_path"] = ""
+            rs = self._rt.oci.state(self._id)
+            if (rs is None or rs.get("status") == "stopped") and self._wait_exit_file(2.0):
+                # It exited between our state check and the dump: report what it is now, as
+                # for a container found stopped (as kill does), not as a CRIU failure.
+                self._read_exit_file()
+                self._record["pending"] = None
+                self._save()
+                raise self._err_state("can only checkpoint running containers") from None
+            self._record["error"] = f"checkpoint failed: {exc}"
             self._reconcile()  # CRIU resumes the tasks when a dump fails: runc says what runs
             raise OCIRuntimeError(f"checkpointing container {self._id[:12]} ({self.name}) "
                                   f"failed: {exc}{criu.log_tail(work_dir / 'dump.log')}"

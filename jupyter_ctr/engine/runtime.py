@@ -405,8 +405,10 @@ class Runtime:
             CHECKPOINT_DIR,
             read_archive,
         )
+        from .checkpoint.criu import find_criu  # noqa: PLC0415 - lazy: CLI start-up
         from .checkpoint.options import (  # noqa: PLC0415 - lazy: CLI start-up
             check_options,
+            check_restore_runtime,
             merge_options,
         )
 
@@ -424,6 +426,8 @@ class Runtime:
         if name is not None and self._name_taken(name):
             raise ContainerExistsError(f"the container name {name!r} is already in use: "
                                        "choose another name")
+        find_criu(self.config.criu)  # before anything is extracted or imported: a missing
+        check_restore_runtime(opts, self.oci)  # CRIU or runc option fails at once
         started = time.monotonic()
         ctr: Container | None = None
         imported_image = ""

@@ -372,6 +372,29 @@ def test_failed_checkpoint_keeps_the_container_running(rt: Runtime) -> None:
     assert_consecutive(values(ctr))
 
 
+def test_exit_just_before_the_dump_is_a_wrong_state(rt: Runtime,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A container that exits between the state check and ``runc checkpoint`` is reported as
+    not running (as kill does), with its real exit code, not as a CRIU failure."""
+    ctr = rt.create_container(DEMO, ["sleep", "1000"])
+    ctr.start()
+    pid = ctr.inspect()["State"]["Pid"]
+    real = rt.oci.checkpoint
+
+    def exit_first(ctr_id: str, *args: object, **kw: object) -> float:
+        os.kill(pid, 9)  # the verb holds the lock: no inspect here
+        assert wait_until(lambda: rt.oci.exit_file(ctr_id).exists(), 10)
+        return real(ctr_id, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rt.oci, "checkpoint", exit_first)
+    with pytest.raises(ContainerStateInvalidError, match="can only checkpoint running"):
+        ctr.checkpoint()
+    state = ctr.inspect()["State"]
+    assert state["Status"] in ("stopped", "exited") and state["ExitCode"] == 137
+    assert state["Checkpointed"] is False and state["CheckpointPath"] == ""
+    assert not (rt.container_dir(ctr.id) / "checkpoint").exists()
+
+
 def test_failed_restore_leaves_nothing(rt: Runtime, tmp_path: Path) -> None:
     """CRIU cannot restore a process whose open file is gone (ignore_rootfs drops it)."""
     ctr = rt.create_container(DEMO, ["sh", "-c", "echo x > /held; exec 3</held; "
