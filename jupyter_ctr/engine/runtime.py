@@ -29,6 +29,7 @@ from .locks import ContainerLock
 from .oci import OCIRuntime, parse_signal
 from .staging import staging_dir, sweep_staging
 from .state import ContainerState
+from .storage import ContainerStorage
 from .store import StateStore
 
 # What only creating containers needs is imported where it is used: conmon's exit command
@@ -283,7 +284,7 @@ class Runtime:
         ctr = Container(self, ctr_id, config)
         with ContainerLock(self.lock_path(ctr_id)):
             try:
-                ctr._storage().create()
+                ContainerStorage(self.container_dir(ctr_id), Path(config["image_rootfs"])).create()
                 self.store.add_container(ctr_id, name, config, state)
             except BaseException:
                 import shutil
