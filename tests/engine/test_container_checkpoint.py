@@ -525,3 +525,22 @@ def test_name_and_image_conflicts(rt: Runtime, fresh_rt: Runtime, tmp_path: Path
         fresh_rt.restore_container(no_image)
     assert_nothing_left(fresh_rt, before, since)
     assert fresh_rt.list_images() == []
+
+
+def test_an_archive_restores_only_into_a_new_container(
+        rt: Runtime, tmp_path: Path, counter_archive: tuple[Path, list[int]]) -> None:
+    """``restore(from_archive=...)`` (Runtime.import_checkpoint's step) refuses a container
+    that has run: its files are not the archive's to replace."""
+    from jupyter_ctr.engine.checkpoint.archive import read_archive
+
+    archive, _ = counter_archive
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    info = read_archive(archive, staging, str(archive))
+    ctr = rt.create_container(DEMO, ["sleep", "100"])
+    ctr.start()
+    ctr.stop(timeout=0)
+    with pytest.raises(ContainerStateInvalidError, match="only a new container"):
+        ctr.restore(from_archive=info)
+    assert (staging / "checkpoint" / "inventory.img").is_file()  # nothing was moved
+    assert ctr.state is S.EXITED
