@@ -27,7 +27,6 @@ from .errors import (
 from .events import Event, EventLog
 from .locks import ContainerLock
 from .oci import OCIRuntime, parse_signal
-from .staging import staging_dir, sweep_staging
 from .state import ContainerState
 from .storage import ContainerStorage
 from .store import StateStore
@@ -311,6 +310,8 @@ class Runtime:
                     elif entry.startswith(RESTORE_STAGING_PREFIX):
                         staging = True
         if staging:  # an archive restore in flight, or one killed mid-way
+            from .staging import sweep_staging  # noqa: PLC0415 - lazy: CLI start-up (rarely needed)
+
             sweep_staging(self.root / "containers", RESTORE_STAGING_PREFIX)
         if not candidates:
             return []
@@ -412,6 +413,7 @@ class Runtime:
             check_restore_runtime,
             merge_options,
         )
+        from .staging import staging_dir  # noqa: PLC0415 - lazy: CLI start-up
 
         opts = merge_options(options, kw)
         name = opts.name if name is None else name
