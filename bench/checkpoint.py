@@ -141,7 +141,7 @@ class EngineColumn(Column):
         self.image = lifecycle._demo_image(self.rt)
         from jupyter_ctr.engine.checkpoint import find_criu
 
-        self.note = f"CRIU {find_criu(self.rt)}"
+        self.note = f"CRIU {find_criu(self.rt.config.criu)}"
 
     def start(self, workload: str) -> int:
         self.ctr = self.rt.create_container(self.image, WORKLOADS[workload],

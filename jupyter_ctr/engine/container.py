@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from . import cgroups, limits, procinfo
+from .container_checkpoint import CheckpointVerbs
 from .container_internal import ContainerBase
 from .errors import (
     ContainerRemovedError,
@@ -39,7 +40,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, BinaryIO, TypeVar
 
-    from .checkpoint import CheckpointOptions, CheckpointStats
     from .exec import ExecSession
     from .logs import LogLine
 
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 S = ContainerState
 
 
-class Container(ContainerBase):
+class Container(CheckpointVerbs, ContainerBase):
     """A handle on one container: one public method per libpod verb. Cheap to create; every
     verb re-reads the shared state."""
 
@@ -209,21 +209,6 @@ class Container(ContainerBase):
             self._set(S.RUNNING)
             self._save()
             self._event("unpause")
-
-    def checkpoint(self, options: CheckpointOptions | None = None,
-                   **kw: Any) -> CheckpointStats:
-        """Dump the container with CRIU (libpod Checkpoint; ``kw`` are CheckpointOptions
-        fields). RUNNING -> EXITED and checkpointed, or stays RUNNING with keep_running."""
-        from .checkpoint import checkpoint
-
-        return checkpoint(self, options, **kw)
-
-    def restore(self, options: CheckpointOptions | None = None, **kw: Any) -> CheckpointStats:
-        """Restore the container from its checkpoint (libpod Restore): CONFIGURED/EXITED ->
-        RUNNING and restored. Archives restore as new containers: Runtime.restore_container."""
-        from .checkpoint import restore
-
-        return restore(self, options, **kw)
 
     def wait(self) -> int:
         """Block until the container exits; returns its exit code (any state)."""

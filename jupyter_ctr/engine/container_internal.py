@@ -1,6 +1,6 @@
 """ContainerBase: a container's record, lock and sync, and the internal steps the verbs share
 (libpod's container_internal.go). The verbs themselves are on Container (container.py, libpod's
-container_api.go), exec sessions (exec.py) and checkpoint/restore (checkpoint.py).
+container_api.go), exec sessions (exec.py) and checkpoint/restore (container_checkpoint.py).
 
 State that changes the outside world is bracketed by a persisted ``pending`` marker: a verb
 first saves ``pending=<verb>``, acts, then saves the result with ``pending`` cleared. Locks die
@@ -273,10 +273,7 @@ class ContainerBase:
             if not commands and not starting:
                 return
             if time.monotonic() >= deadline:
-                for pid in commands + conmons:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal_mod.SIGKILL)
-                _wait_gone(commands + conmons, 5.0)
+                procinfo.kill_and_wait(commands + conmons, 5.0)
                 return
             time.sleep(0.01)
 
@@ -394,14 +391,17 @@ class ContainerBase:
         self._set(S.CREATED)
         self._save()
 
-    def _write_bundle(self, rootfs: Path) -> None:
+    def _write_bundle(self, rootfs: Path, hostname: str = "") -> None:
+        """The OCI bundle's config.json; ``hostname`` defaults to the short id (a restore from
+        an archive keeps the archived one: CRIU restores the UTS namespace anyway)."""
         from .spec import build_spec  # noqa: PLC0415 - lazy: only init writes a spec (exit command)
 
         cfg = self.config
         spec = build_spec(
             ctr_id=self._id, rootfs=str(rootfs), args=list(cfg.command), env=list(cfg.env),
             cwd=cfg.workdir, uid=cfg.uid, gid=cfg.gid, tty=bool(cfg.tty),
-            hostname=self._id[:12], network=cfg.network, cgroups_path=self.cgroups_path,
+            hostname=hostname or self._id[:12], network=cfg.network,
+            cgroups_path=self.cgroups_path,
             memory=cfg.memory, pids_limit=cfg.pids_limit, cpus=cfg.cpus,
             labels=dict(cfg.labels))
         self.bundle.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -667,16 +667,12 @@ class ContainerBase:
         if self.bundle.exists():
             _rmtree(self.bundle, ignore_errors=True)
 
-    def _kill_conmon(self) -> None:
-        pid = (int(self._record.conmon_pid or 0)
-               or procinfo.read_int(self.bundle / "conmon.pid"))
-        if pid and procinfo.alive(pid) and procinfo.is_conmon(pid, self._id):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal_mod.SIGKILL)
-            for _ in range(500):
-                if not procinfo.alive(pid):
-                    break
-                time.sleep(0.002)
+    def _kill_conmon(self, pid: int = 0) -> None:
+        """SIGKILL the container's conmon (``pid``, else the recorded one, else its pidfile's)
+        and wait for it to go."""
+        pid = pid or (int(self._record.conmon_pid or 0)
+                      or procinfo.read_int(self.bundle / "conmon.pid"))
+        procinfo.kill_conmon(pid, self._id)
 
     def _live_exec_sessions(self) -> list[str]:
         """Ids of live exec sessions; the caller holds the lock."""
@@ -725,8 +721,3 @@ def _release_claim(path: Path | None) -> None:
         with contextlib.suppress(OSError):
             path.write_text("released\n")
 
-
-def _wait_gone(pids: list[int], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while any(procinfo.alive(pid) for pid in pids) and time.monotonic() < deadline:
-        time.sleep(0.005)

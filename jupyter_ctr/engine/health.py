@@ -53,7 +53,7 @@ def host_info(rt: Runtime) -> dict[str, Any]:
     runtime = _tool(rt.config.runtime, which(rt.config.runtime))
     conmon = _tool("conmon", which(rt.config.conmon))
     try:
-        criu_path: str | None = find_criu(rt)
+        criu_path: str | None = find_criu(rt.config.criu)
     except CtrError:
         criu_path = None
     criu = _tool("criu", criu_path, "--version")

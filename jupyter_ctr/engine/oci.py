@@ -322,6 +322,24 @@ class OCIRuntime:
         procs.run(self._argv(*args, ctr_id), timeout=CRIU_TIMEOUT)
         return time.monotonic() - started
 
+    def criu_args(self, criu: str) -> list[str]:
+        """The global arguments that make the runtime use ``criu``: runc's ``--criu PATH`` (it
+        would take the first ``criu`` on PATH); crun links libcriu and has no such flag."""
+        return ["--criu", criu] if self.name.startswith("runc") else []
+
+    def has_option(self, verb: str, option: str) -> bool:
+        """Whether ``<runtime> <verb> --help`` lists ``option`` (runc 1.1.5's restore has no
+        ``--tcp-close``); asked once per runtime binary and process."""
+        key = (self.path, verb, option)
+        if key not in _HELP_OPTIONS:
+            proc = procs.run([self.path, verb, "--help"], check=False)
+            _HELP_OPTIONS[key] = option.encode() in proc.stdout + proc.stderr
+        return _HELP_OPTIONS[key]
+
+
+#: OCIRuntime.has_option's answers: (runtime path, verb, option) -> listed.
+_HELP_OPTIONS: dict[tuple[str, str, str], bool] = {}
+
 
 #: How long a start waits for the container's init to exec the container's process.
 EXEC_WAIT = 1.0

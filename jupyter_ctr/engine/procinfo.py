@@ -3,6 +3,7 @@ and the liveness checks used on conmon and container pids."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -94,6 +95,26 @@ def is_conmon(pid: int, ident: str) -> bool:
     """Whether ``pid``'s command line names ``ident`` (a container or exec session id): the
     conmon we started, not a process that got its pid after it was gone."""
     return _proc_file_has(pid, "cmdline", ident)
+
+
+def kill_and_wait(pids: list[int], timeout: float) -> None:
+    """SIGKILL each of ``pids``, then wait up to ``timeout`` seconds until all are gone."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.002)
+
+
+def kill_conmon(pid: int, ident: str, timeout: float = 2.0) -> bool:
+    """SIGKILL the conmon ``pid`` if it still is the monitor of ``ident`` (a container or exec
+    session id: not a process that got the pid after it) and wait for it to go. False when
+    there was none to kill."""
+    if not pid or not alive(pid) or not is_conmon(pid, ident):
+        return False
+    kill_and_wait([pid], timeout)
+    return True
 
 
 def in_cgroup_of(pid: int, ctr_id: str) -> bool:

@@ -117,6 +117,15 @@ class ContainerConfig:
         """From the stored form (trusted: the engine wrote it). Unknown keys are dropped."""
         return cls(**{k: data[k] for k in CONFIG_FIELDS if k in data})
 
+    @classmethod
+    def from_untrusted(cls, data: Mapping[str, Any], context: str) -> ContainerConfig:
+        """From input the engine did not write (a checkpoint archive): unknown keys are
+        dropped, a missing required field is named. Call ``validate(context)`` next."""
+        missing = [k for k in CONFIG_FIELDS if k not in data and k not in _DEFAULTS]
+        if missing:
+            raise InvalidArgumentError(f"{context} has an invalid {missing[0]}: it is missing")
+        return cls.from_dict(data)
+
     def to_dict(self) -> dict[str, Any]:
         """The stored (JSON) form."""
         out: dict[str, Any] = {k: getattr(self, k) for k in CONFIG_FIELDS}

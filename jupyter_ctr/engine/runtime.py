@@ -15,10 +15,12 @@ from pathlib import Path
 from . import cgroups, limits
 from .container import Container
 from .errors import (
+    ContainerExistsError,
     ContainerRemovedError,
     CtrError,
     InvalidArgumentError,
     NoSuchContainerError,
+    NoSuchImageError,
 )
 from .events import Event, EventLog
 from .locks import ContainerLock
@@ -31,7 +33,7 @@ from .parsing import (
     parse_memory,
     parse_restart_policy,
 )
-from .records import NETWORK_MODES, ContainerConfig, ContainerRecord
+from .records import NAME_PATTERN, NETWORK_MODES, ContainerConfig, ContainerRecord
 from .state import ContainerState
 from .storage import ContainerStorage, remove_mounted_tree, remove_tree
 from .store import StateStore
@@ -44,13 +46,15 @@ if TYPE_CHECKING:
     from datetime import datetime
     from typing import Any
 
-    from .checkpoint import CheckpointOptions
+    from .checkpoint import CheckpointArchive, CheckpointOptions, CheckpointStats
     from .images import Image, ImageStore
     from .settings import EngineSettings
 
 #: A container id (also the name of its directories).
 _ID_RE = re.compile(r"[0-9a-f]{64}")
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#: Staging directories of archive restores, in ``<root>/containers`` (engine/staging.py).
+RESTORE_STAGING_PREFIX = ".restore-"
 
 _ADJECTIVES = ("brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen", "lucid",
                "merry", "nifty", "proud", "quirky", "sharp", "tender", "vivid", "witty", "zen")
@@ -306,12 +310,12 @@ class Runtime:
                 for entry in os.listdir(parent):
                     if _ID_RE.fullmatch(entry):
                         candidates.add(entry)
-                    elif entry.startswith(".restore-"):
+                    elif entry.startswith(RESTORE_STAGING_PREFIX):
                         staging = True
         if staging:  # an archive restore in flight, or one killed mid-way
-            from .checkpoint import sweep_staging
+            from .staging import sweep_staging  # noqa: PLC0415 - lazy: CLI start-up (rarely needed)
 
-            sweep_staging(self.root / "containers")
+            sweep_staging(self.root / "containers", RESTORE_STAGING_PREFIX)
         if not candidates:
             return []
         known = self.store.container_ids()
@@ -386,10 +390,122 @@ class Runtime:
                           options: CheckpointOptions | None = None, **kw: Any) -> Container:
         """Create a container from a checkpoint archive and restore it: it runs when this
         returns (podman ``container restore --import``). Without ``name`` it keeps the
-        archived ID and name; ``kw`` are CheckpointOptions fields. See engine/checkpoint.py."""
-        from .checkpoint import restore_container
+        archived ID and name; ``kw`` are CheckpointOptions fields. See ``import_checkpoint``."""
+        return self.import_checkpoint(archive, name, options, **kw)[0]
 
-        return restore_container(self, archive, name, options, **kw)[0]
+    def import_checkpoint(self, archive: str | os.PathLike[str], name: str | None = None,
+                          options: CheckpointOptions | None = None,
+                          **kw: Any) -> tuple[Container, CheckpointStats]:
+        """``restore_container``, with the restore's stats (podman's restore report).
+
+        Without ``name`` (here or in the options) the container keeps the archived ID and
+        name, like a migration; with one it gets a new ID, so one archive can be restored many
+        times. Raises InvalidArgumentError for a missing, corrupt, truncated or unsafe archive,
+        ContainerExistsError when the name or ID is taken, NoSuchImageError when the image is
+        neither here nor in the archive. On any failure nothing is left behind.
+        """
+        from .checkpoint.archive import (  # noqa: PLC0415 - lazy: CLI start-up
+            CHECKPOINT_DIR,
+            read_archive,
+        )
+        from .checkpoint.criu import find_criu  # noqa: PLC0415 - lazy: CLI start-up
+        from .checkpoint.options import (  # noqa: PLC0415 - lazy: CLI start-up
+            check_options,
+            check_restore_runtime,
+            merge_options,
+        )
+        from .staging import staging_dir  # noqa: PLC0415 - lazy: CLI start-up
+
+        opts = merge_options(options, kw)
+        name = opts.name if name is None else name
+        check_options(opts, "restore", self.config.criu)
+        if name is not None:
+            check_name(name)
+        path = Path(os.fspath(archive)).absolute()
+        origin = str(path)
+        if not path.is_file():
+            raise InvalidArgumentError(f"cannot restore from {origin}: no such checkpoint "
+                                       "archive (not an existing regular file)")
+        if name is not None and self._name_taken(name):
+            raise ContainerExistsError(f"the container name {name!r} is already in use: "
+                                       "choose another name")
+        find_criu(self.config.criu)  # before anything is extracted or imported: a missing
+        check_restore_runtime(opts, self.oci)  # CRIU or runc option fails at once
+        started = time.monotonic()
+        ctr: Container | None = None
+        imported_image = ""
+        with staging_dir(self.root / "containers", RESTORE_STAGING_PREFIX) as staging:
+            try:
+                info = read_archive(path, staging, origin, self.images.limits)
+                context = f"{origin}: config.dump"
+                if not re.match(NAME_PATTERN, info.name):
+                    raise InvalidArgumentError(f"{context} has an invalid container name")
+                if not isinstance(info.config, dict):
+                    raise InvalidArgumentError(f"{context} has no container config")
+                if info.config.get("dependencies"):
+                    raise InvalidArgumentError(
+                        f"{context} has an invalid dependencies: containers with dependencies "
+                        "cannot be restored from an archive")
+                if name is None:
+                    ctr_id, ctr_name = info.id, info.name
+                    if self.store.container_exists(ctr_id):
+                        raise ContainerExistsError(
+                            f"cannot restore {origin} with its own ID: container "
+                            f"{ctr_id[:12]} exists here already; restore it under a new name")
+                else:
+                    ctr_id, ctr_name = os.urandom(32).hex(), name
+                image, imported = self._checkpoint_image(info)
+                imported_image = image.id if imported else ""  # removed again on failure
+                # The archive's settings, checked as create's are; identity, image and time
+                # are this engine's.
+                config = ContainerConfig.from_untrusted({
+                    **info.config, "id": ctr_id, "name": ctr_name,
+                    "image": image.names[0] if image.names else image.id,
+                    "image_id": image.id, "image_rootfs": str(image.rootfs),
+                    "created": time.time_ns(), "dependencies": []}, context).validate(context)
+                state = ContainerRecord(
+                    checkpointed=True, checkpointed_at=info.checkpointed_at,
+                    checkpoint_path=str(self.container_dir(ctr_id) / CHECKPOINT_DIR))
+                ctr = self.add_container(config, state)
+                stats = ctr.restore(opts, from_archive=info)
+            except BaseException:
+                if ctr is not None:
+                    with contextlib.suppress(CtrError):
+                        self.remove_container(ctr, force=True, timeout=0)
+                if imported_image:
+                    with contextlib.suppress(CtrError):
+                        self.remove_image(imported_image)
+                raise
+        stats.archive_size = path.stat().st_size
+        stats.total_duration = int((time.monotonic() - started) * 1_000_000)
+        return ctr, stats
+
+    def _checkpoint_image(self, info: CheckpointArchive) -> tuple[Image, bool]:
+        """The image to restore an archive on: this root's copy, or the archive's (imported;
+        True then)."""
+        src = info.image
+        with contextlib.suppress(NoSuchImageError):
+            return self.images.get(src["id"]), False
+        label = f"{src['names'][0]} ({src['id'][:12]})" if src["names"] else src["id"][:12]
+        tarball = info.image_tarball
+        if tarball is None:
+            raise NoSuchImageError(
+                f"cannot restore {info.origin}: its image {label} is not in this engine's "
+                "store and the archive does not include it (it was exported with "
+                "include_image=False): import the image first")
+        with contextlib.suppress(NoSuchImageError):
+            return self.images.get(info.image_tarball_id), False  # restored here before
+        free = next((n for n in src["names"] if self.store.image_id_for_name(n) is None), None)
+        ref = free or f"localhost/jupyter-ctr-restore-{os.urandom(6).hex()}:latest"
+        image = self.images.import_image(tarball, ref, config=src["config"])
+        if free is None:  # the archived name belongs to another image here: leave it alone
+            self.images.untag(ref)
+            image = self.images.get(image.id)
+        self.events_log.record("image", "import", image.id, ref, ref)
+        return image, True
+
+    def _name_taken(self, name: str) -> bool:
+        return any(cfg.get("name") == name for _, cfg, _ in self.store.all_containers())
 
     # -- events ---------------------------------------------------------------------------
     def events_stream(self, since: float | datetime | None = None,

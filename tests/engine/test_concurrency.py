@@ -801,10 +801,10 @@ def test_restore_import_killed_leaves_no_staging(rt: Runtime, tmp_path: Path) ->
     archive = tmp_path / "c.tar.gz"
     ctr.checkpoint(target_file=str(archive))
     child = spawn(rt, """
-        from jupyter_ctr.engine import checkpoint
-        def populate(*args):
+        from jupyter_ctr.engine.checkpoint import archive
+        def install(*args):
             block_here("staged")  # the archive is extracted into the staging directory
-        checkpoint._populate = populate
+        archive.install_checkpoint = install
         rt.restore_container(sys.argv[3], name="copy")
         """, archive, tmp_path / "where")
     try:

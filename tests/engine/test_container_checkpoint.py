@@ -30,8 +30,6 @@ from jupyter_ctr.engine.attach import STDOUT, AttachConnection
 from jupyter_ctr.engine.checkpoint import (
     CheckpointOptions,
     CheckpointStats,
-    find_criu,
-    read_criu_stats,
     restore_container,
 )
 from jupyter_ctr.engine.errors import NotImplementedCtrError, OCIRuntimeError
@@ -374,6 +372,29 @@ def test_failed_checkpoint_keeps_the_container_running(rt: Runtime) -> None:
     assert_consecutive(values(ctr))
 
 
+def test_exit_just_before_the_dump_is_a_wrong_state(rt: Runtime,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A container that exits between the state check and ``runc checkpoint`` is reported as
+    not running (as kill does), with its real exit code, not as a CRIU failure."""
+    ctr = rt.create_container(DEMO, ["sleep", "1000"])
+    ctr.start()
+    pid = ctr.inspect()["State"]["Pid"]
+    real = rt.oci.checkpoint
+
+    def exit_first(ctr_id: str, *args: object, **kw: object) -> float:
+        os.kill(pid, 9)  # the verb holds the lock: no inspect here
+        assert wait_until(lambda: rt.oci.exit_file(ctr_id).exists(), 10)
+        return real(ctr_id, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rt.oci, "checkpoint", exit_first)
+    with pytest.raises(ContainerStateInvalidError, match="can only checkpoint running"):
+        ctr.checkpoint()
+    state = ctr.inspect()["State"]
+    assert state["Status"] in ("stopped", "exited") and state["ExitCode"] == 137
+    assert state["Checkpointed"] is False and state["CheckpointPath"] == ""
+    assert not (rt.container_dir(ctr.id) / "checkpoint").exists()
+
+
 def test_failed_restore_leaves_nothing(rt: Runtime, tmp_path: Path) -> None:
     """CRIU cannot restore a process whose open file is gone (ignore_rootfs drops it)."""
     ctr = rt.create_container(DEMO, ["sh", "-c", "echo x > /held; exec 3</held; "
@@ -506,8 +527,20 @@ def test_name_and_image_conflicts(rt: Runtime, fresh_rt: Runtime, tmp_path: Path
     assert fresh_rt.list_images() == []
 
 
-def test_criu_binary_and_stats_reader(rt: Runtime, tmp_path: Path) -> None:
-    assert find_criu(rt) == "/usr/local/sbin/criu"  # not Debian's broken /usr/sbin/criu
-    assert read_criu_stats(tmp_path / "missing") == {}
-    (tmp_path / "junk").write_bytes(b"\x40\x59\x10\x55\x06\x33\x09\x57\xff\xff\x00\x00\x0a")
-    assert read_criu_stats(tmp_path / "junk") == {}
+def test_an_archive_restores_only_into_a_new_container(
+        rt: Runtime, tmp_path: Path, counter_archive: tuple[Path, list[int]]) -> None:
+    """``restore(from_archive=...)`` (Runtime.import_checkpoint's step) refuses a container
+    that has run: its files are not the archive's to replace."""
+    from jupyter_ctr.engine.checkpoint.archive import read_archive
+
+    archive, _ = counter_archive
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    info = read_archive(archive, staging, str(archive))
+    ctr = rt.create_container(DEMO, ["sleep", "100"])
+    ctr.start()
+    ctr.stop(timeout=0)
+    with pytest.raises(ContainerStateInvalidError, match="only a new container"):
+        ctr.restore(from_archive=info)
+    assert (staging / "checkpoint" / "inventory.img").is_file()  # nothing was moved
+    assert ctr.state is S.EXITED

@@ -1,0 +1,1 @@
+"""Tests of engine/checkpoint/: options, CRIU helpers and archives (unit tests, no container)."""
