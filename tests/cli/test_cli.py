@@ -1,4 +1,5 @@
-"""The ``jupyter-ctr`` command line, run as a separate process on real runc and conmon."""
+"""The ``jupyter-ctr`` command line, run as a separate process on real runc and conmon; the
+harness (Cli and its fixtures) the other CLI tests share."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_ctr.cli import human_duration, human_size, parse_time
 from jupyter_ctr.engine import Runtime
 from tests.conftest import leftovers, wait_until
 
@@ -288,31 +288,6 @@ def test_stats_of_a_running_container(cli: Cli) -> None:
     cli.ok("create", "--name", "idle", IMAGE, "true")
     proc = cli("stats", "--no-stream", "idle")
     assert proc.returncode == 125 and "not running" in proc.stderr
-
-
-# -- pure helpers --------------------------------------------------------------------------------
-def test_human_duration_and_size() -> None:
-    assert human_duration(0.4) == "Less than a second"
-    assert human_duration(1) == "1 second"
-    assert human_duration(59) == "59 seconds"
-    assert human_duration(61) == "About a minute"
-    assert human_duration(600) == "10 minutes"
-    assert human_duration(3600) == "About an hour"
-    assert human_duration(5 * 3600) == "5 hours"
-    assert human_duration(3 * 86400) == "3 days"
-    assert human_size(1984234, " ") == "1.98 MB"
-    assert human_size(512) == "512B"
-
-
-def test_parse_time_forms() -> None:
-    now = 1_800_000_000.0
-    assert parse_time("1700000000.5", now) == 1_700_000_000.5
-    assert parse_time("10m", now) == now - 600
-    assert parse_time("1h30m", now) == now - 5400
-    assert parse_time("2027-01-15T08:00:00+02:00") == parse_time("2027-01-15T06:00:00Z")
-    assert parse_time("2026-11-29T01:02:03.123456789Z") == pytest.approx(1795914123.123457)
-    with pytest.raises(Exception, match="invalid time"):
-        parse_time("yesterday")
 
 
 def test_pause_unpause_restart_top_mount_export(cli: Cli, tmp_path: Path) -> None:
