@@ -161,7 +161,7 @@ def add_commands(parser: Parser, only: Sequence[str] | None,
                                           "(default: $JUPYTER_CTR_RUNROOT or /run/jupyter-ctr)")
     parser.add_argument("--log-level", default="warn", choices=list(LOG_LEVELS),
                         help="engine log level (debug shows every runc/conmon command)")
-    sub = parser.add_subparsers(dest="cmd", metavar="COMMAND", required=True)
+    sub: Any = parser.add_subparsers(dest="cmd", metavar="COMMAND", required=True)
 
     def wanted(name: str, aliases: Sequence[str], parent: Any) -> bool:
         if parent is _UNUSED:

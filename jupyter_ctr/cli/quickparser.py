@@ -104,8 +104,8 @@ class QuickParser:
     def fill(self, words: list[str], ns: dict[str, Any]) -> bool:
         """Put what ``words`` say into ``ns``, as argparse would; False where it is left to
         argparse (see the class)."""
-        for opt in self.actions:  # argparse's order: each action's default, then the parser's
-            ns.setdefault(opt.dest, opt.default)
+        for action in self.actions:  # argparse's order: each action's default, then the parser's
+            ns.setdefault(action.dest, action.default)
         for key, value in self.defaults.items():
             ns.setdefault(key, value)
         seen: set[QuickOption] = set()
