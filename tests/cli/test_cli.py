@@ -3,15 +3,19 @@ harness (Cli and its fixtures) the other CLI tests share."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
+import select
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tarfile
 import tempfile
+import termios
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -329,10 +333,6 @@ class Pty:
     """The CLI on a real pseudo-terminal, as a person at a terminal would run it."""
 
     def __init__(self, argv: list[str], rows: int = 24, cols: int = 80) -> None:
-        import fcntl
-        import struct
-        import termios
-
         self.master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave,
@@ -342,8 +342,6 @@ class Pty:
         self.buf = b""
 
     def expect(self, pattern: bytes, timeout: float = 10) -> bytes:
-        import select
-
         deadline = time.monotonic() + timeout
         while pattern not in self.buf:
             left = deadline - time.monotonic()
@@ -362,10 +360,6 @@ class Pty:
         os.write(self.master, data)
 
     def resize(self, rows: int, cols: int) -> None:
-        import fcntl
-        import struct
-        import termios
-
         fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         os.killpg(self.proc.pid, signal.SIGWINCH)
 

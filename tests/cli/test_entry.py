@@ -12,7 +12,12 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from jupyter_ctr import __version__, cli
+from jupyter_ctr.cli import entry
+from jupyter_ctr.cli import parser as cli_parser
+from jupyter_ctr.cli.parser import QuickParser
 from tests.cli.test_cli import REPO
 
 
@@ -41,17 +46,33 @@ def test_version_and_ps_need_no_more_than_they_use() -> None:
     assert "argparse" not in out.split()  # the quick parser answers --version
 
 
-def test_a_command_imports_its_own_module_alone(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("argv", "module"), [
+    (["ps", "-a"], "show"), (["rm", "nothing"], "containers")])
+def test_a_command_imports_its_own_module_alone(tmp_path: Path, argv: list[str],
+                                                module: str) -> None:
+    """Only the command's module of commands/, and none of the terminal or foreground
+    machinery that run, attach and exec need."""
     roots = ["--root", str(tmp_path / "r"), "--runroot", str(tmp_path / "x")]
     code = ("import sys, contextlib, io\n"
             "from jupyter_ctr import cli\n"
-            "with contextlib.redirect_stdout(io.StringIO()):\n"
-            f"    assert cli.main([*{roots!r}, 'ps', '-a']) == 0\n"
+            "out, err = io.StringIO(), io.StringIO()\n"
+            "with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):\n"
+            f"    cli.main([*{roots!r}, *{argv!r}])\n"
             "print(' '.join(m for m in sys.modules if m.startswith('jupyter_ctr.cli.')))")
     loaded = set(_fresh_python(code).split())
     commands = {m for m in loaded if m.startswith("jupyter_ctr.cli.commands.")}
-    assert commands == {"jupyter_ctr.cli.commands.listing"}
+    assert commands == {f"jupyter_ctr.cli.commands.{module}"}
     assert {"jupyter_ctr.cli.terminal", "jupyter_ctr.cli.foreground"} & loaded == set()
+
+
+def test_every_command_names_a_function_of_its_module() -> None:
+    tree = cli_parser.add_commands(QuickParser(), None, None)
+    parsers = [*tree.commands.values()]
+    parsers += [inner for p in parsers for inner in p.commands.values()]
+    funcs = {p.defaults["func"] for p in parsers if "func" in p.defaults}
+    assert len(funcs) >= 28
+    for func in funcs:
+        assert callable(entry.command(func)), func
 
 
 def test_as_a_process_main_freezes_what_start_up_loaded(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The CLI's parser: the quick parser (cli.quickparser.QuickParser) against argparse: for the
+"""The CLI's parser: the quick parser (cli.parser.QuickParser) against argparse: for the
 plain command lines it takes, the same namespace as argparse's, for every command and option;
 for the others, None (argparse parses them, so usage, help and errors stay argparse's). A
 command's parser built alone, and what parsing imports."""
@@ -17,7 +17,7 @@ import pytest
 
 from jupyter_ctr import __version__
 from jupyter_ctr.cli import parser as cli_parser
-from jupyter_ctr.cli.quickparser import REMAINDER, QuickParser
+from jupyter_ctr.cli.parser import REMAINDER, QuickParser
 from tests.cli.test_cli import REPO
 
 GLOBALS = (["--root", "/r", "--runroot", "/x", "--log-level", "debug"], [])
@@ -158,7 +158,7 @@ def test_a_plain_cycle_needs_no_argparse_typing_or_dataclasses() -> None:
             "    parse_args(argv)\n"
             "import jupyter_ctr.engine.runtime, jupyter_ctr.engine.images\n"
             "import jupyter_ctr.engine.logs, jupyter_ctr.engine.spec\n"
-            "import jupyter_ctr.cli.commands.containers, jupyter_ctr.cli.commands.listing\n"
+            "import jupyter_ctr.cli.commands.containers, jupyter_ctr.cli.commands.show\n"
             "print(' '.join(sys.modules))")
     loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                 check=True, cwd=REPO).stdout.split())

@@ -1,4 +1,5 @@
-"""Commands that connect this terminal to a container: attach and exec."""
+"""Commands that connect this terminal to a container: run (in the foreground), attach and
+exec."""
 
 from __future__ import annotations
 
@@ -8,14 +9,32 @@ import sys
 
 from ...engine.errors import CtrError, InvalidArgumentError
 from ..exits import exit_status, print_error
-from ..foreground import attached_run
+from ..foreground import attached_run, follow_until_exit, remove_quietly
 from ..terminal import raw_mode
+from .containers import create_container
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
 
     from ...engine import Runtime
+
+
+def cmd_run(rt: Runtime, args: argparse.Namespace) -> int:
+    ctr = create_container(rt, args)
+    try:
+        if args.detach:
+            ctr.start(recursive=True)
+            print(ctr.id)
+            return 0
+        ctr.init(recursive=True)
+        if args.interactive or args.tty:
+            return attached_run(rt, ctr, args.detach_keys, start=True, remove=args.rm)
+        return follow_until_exit(rt, ctr, since=None, start=True, remove=args.rm)
+    except BaseException:
+        if args.rm:  # whatever failed, --rm leaves nothing behind (as podman)
+            remove_quietly(rt, ctr)
+        raise
 
 
 def cmd_attach(rt: Runtime, args: argparse.Namespace) -> int:

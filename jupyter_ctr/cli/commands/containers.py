@@ -1,5 +1,5 @@
-"""Container commands: create, run, start, stop, kill, wait, rm, pause, unpause, restart,
-mount, umount, export, top and logs."""
+"""Container lifecycle commands: create, start, stop, kill, wait, rm, pause, unpause, restart,
+mount, umount and export (what scripts run most: this module imports little)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,8 @@ import time
 from ...engine.errors import ContainerRunningError, ContainerStoppedError, InvalidArgumentError
 from ...engine.oci import parse_signal
 from ...engine.state import ContainerState
-from ..arguments import image_and_command, key_values, log_size, parse_time, split_commas
+from ..arguments import image_and_command, key_values, log_size, split_commas
 from ..exits import each
-from ..foreground import attached_run, follow_until_exit, remove_quietly
-from ..formatting import print_table, write_log_line
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -41,23 +39,6 @@ def cmd_create(rt: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(rt: Runtime, args: argparse.Namespace) -> int:
-    ctr = create_container(rt, args)
-    try:
-        if args.detach:
-            ctr.start(recursive=True)
-            print(ctr.id)
-            return 0
-        ctr.init(recursive=True)
-        if args.interactive or args.tty:
-            return attached_run(rt, ctr, args.detach_keys, start=True, remove=args.rm)
-        return follow_until_exit(rt, ctr, since=None, start=True, remove=args.rm)
-    except BaseException:
-        if args.rm:  # whatever failed, --rm leaves nothing behind (as podman)
-            remove_quietly(rt, ctr)
-        raise
-
-
 def cmd_start(rt: Runtime, args: argparse.Namespace) -> int:
     if args.attach:
         if len(args.containers) > 1:
@@ -68,6 +49,8 @@ def cmd_start(rt: Runtime, args: argparse.Namespace) -> int:
                             ContainerState.STOPPING)
         if not running and state is not ContainerState.CREATED:
             ctr.init(recursive=True)
+        from ..foreground import follow_until_exit  # noqa: PLC0415 - lazy: only start -a
+
         # Earlier runs' lines stay in the log: show only what this run writes.
         return follow_until_exit(rt, ctr, since=time.time(), start=not running, remove=False)
 
@@ -146,20 +129,4 @@ def cmd_export(rt: Runtime, args: argparse.Namespace) -> int:
     else:
         sys.stdout.flush()
         ctr.export(sys.stdout.buffer)
-    return 0
-
-
-def cmd_top(rt: Runtime, args: argparse.Namespace) -> int:
-    top = rt.lookup_container(args.container).top()
-    print_table(top["Titles"], top["Processes"])
-    return 0
-
-
-def cmd_logs(rt: Runtime, args: argparse.Namespace) -> int:
-    since = parse_time(args.since) if args.since else None
-    until = parse_time(args.until) if args.until else None
-    ctr = rt.lookup_container(args.container)
-    tail = args.tail if args.tail is not None and args.tail >= 0 else None
-    for line in ctr.logs(tail=tail, since=since, until=until, follow=args.follow):
-        write_log_line(line, args.timestamps)
     return 0

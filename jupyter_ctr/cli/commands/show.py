@@ -1,4 +1,5 @@
-"""ps and inspect: containers (and images) as podman's table, Go templates or JSON."""
+"""Commands that show containers without changing them: ps and inspect (as podman's table,
+Go templates or JSON; inspect shows images too), top and logs."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from ..formatting import (
     print_json,
     print_table,
     short,
+    write_log_line,
 )
 
 TYPE_CHECKING = False
@@ -84,6 +86,22 @@ def cmd_inspect(rt: Runtime, args: argparse.Namespace) -> int:
     else:
         print_formatted(fmt, found)
     return ENGINE_ERROR if failed else 0
+
+
+def cmd_top(rt: Runtime, args: argparse.Namespace) -> int:
+    top = rt.lookup_container(args.container).top()
+    print_table(top["Titles"], top["Processes"])
+    return 0
+
+
+def cmd_logs(rt: Runtime, args: argparse.Namespace) -> int:
+    since = parse_time(args.since) if args.since else None
+    until = parse_time(args.until) if args.until else None
+    ctr = rt.lookup_container(args.container)
+    tail = args.tail if args.tail is not None and args.tail >= 0 else None
+    for line in ctr.logs(tail=tail, since=since, until=until, follow=args.follow):
+        write_log_line(line, args.timestamps)
+    return 0
 
 
 def inspect_one(rt: Runtime, ref: str, kind: str) -> dict[str, Any]:
