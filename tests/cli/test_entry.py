@@ -18,7 +18,7 @@ from jupyter_ctr import __version__, cli
 from jupyter_ctr.cli import entry
 from jupyter_ctr.cli import parser as cli_parser
 from jupyter_ctr.cli.parser import QuickParser
-from tests.cli.test_cli import REPO
+from tests.cli.conftest import REPO
 
 
 def _fresh_python(code: str) -> str:

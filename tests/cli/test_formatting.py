@@ -20,7 +20,7 @@ from jupyter_ctr.cli.formatting import (
     short,
 )
 from jupyter_ctr.engine.errors import InvalidArgumentError
-from tests.cli.test_cli import IMAGE, Cli, cli, cli_roots, image_id  # noqa: F401
+from tests.cli.conftest import IMAGE, Cli
 
 
 def test_human_duration_and_size() -> None:
@@ -65,7 +65,7 @@ def test_parse_format_forms_and_errors() -> None:
 
 
 # -- the commands -------------------------------------------------------------------------------
-def test_ps_format_json_templates_and_table(cli: Cli) -> None:  # noqa: F811
+def test_ps_format_json_templates_and_table(cli: Cli) -> None:
     web = cli.ok("run", "-d", "--name", "fmt-web", "-l", "tier=front", IMAGE,
                  "sleep", "100").strip()
     created = cli.ok("create", "--name", "fmt-new", IMAGE, "true").strip()
@@ -89,7 +89,7 @@ def test_ps_format_json_templates_and_table(cli: Cli) -> None:  # noqa: F811
     assert cli.ok("ps", "--format", "table").splitlines()[0].split()[:2] == ["CONTAINER", "ID"]
 
 
-def test_inspect_format(cli: Cli, image_id: str) -> None:  # noqa: F811
+def test_inspect_format(cli: Cli, image_id: str) -> None:
     web = cli.ok("run", "-d", "--name", "fmt-i", "-l", "tier=back", IMAGE, "sleep", "100").strip()
     assert cli.ok("inspect", "--format", "{{.State.Status}}", "fmt-i") == "running\n"
     assert cli.ok("inspect", "-f", "{{.Id}}", "fmt-i") == f"{web}\n"
@@ -106,7 +106,7 @@ def test_inspect_format(cli: Cli, image_id: str) -> None:  # noqa: F811
     assert "no-such-thing" in proc.stderr
 
 
-def test_images_format(cli: Cli, image_id: str) -> None:  # noqa: F811
+def test_images_format(cli: Cli, image_id: str) -> None:
     images = json.loads(cli.ok("images", "--format", "json"))
     mine = [i for i in images if i["Id"] == image_id]
     assert len(mine) == 1 and mine[0]["Names"] == [IMAGE] and mine[0]["Size"] > 0
@@ -116,7 +116,7 @@ def test_images_format(cli: Cli, image_id: str) -> None:  # noqa: F811
     assert table.splitlines()[0].split() == ["REPOSITORY", "TAG", "SIZE"]
 
 
-def test_bad_format_is_a_clear_error_before_any_work(cli: Cli) -> None:  # noqa: F811
+def test_bad_format_is_a_clear_error_before_any_work(cli: Cli) -> None:
     cli.ok("create", "--name", "fmt-bad", IMAGE, "true")
     proc = cli("ps", "-a", "--format", "{{.Bogus}}")
     assert proc.returncode == 125 and proc.stdout == ""

@@ -18,7 +18,7 @@ import pytest
 from jupyter_ctr import __version__
 from jupyter_ctr.cli import parser as cli_parser
 from jupyter_ctr.cli.parser import REMAINDER, QuickParser
-from tests.cli.test_cli import REPO
+from tests.cli.conftest import IMAGE, REPO, Cli
 
 GLOBALS = (["--root", "/r", "--runroot", "/x", "--log-level", "debug"], [])
 
@@ -180,3 +180,13 @@ def test_a_command_builds_only_its_own_parser() -> None:
     args = cli_parser.parse_args(["--root", "/r", "stop", "-t", "0", "a", "b"])
     assert (args.root, args.time, args.containers) == ("/r", 0, ["a", "b"])
     assert cli_parser.parse_args(["image", "list", "-q"]).quiet is True
+
+
+def test_usage_errors_exit_125(cli: Cli) -> None:
+    for args in (["run"], ["run", "--bogus", IMAGE], ["ps", "--nope"],
+                 ["run", "--network", "bridge", IMAGE]):
+        proc = cli(*args)
+        assert proc.returncode == 125 and proc.stderr.startswith("Error: "), args
+    proc = cli("run", "--memory", "1k", IMAGE, "true")
+    assert proc.returncode == 125 and "memory" in proc.stderr
+    assert cli.all_ids() == []
