@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_ctr.engine import Runtime
-from tests.cli.test_cli import Cli
+from tests.cli.conftest import Cli
 from tests.conftest import _mounts_under, leftovers, wait_until
 
 REPO = Path(__file__).resolve().parents[2]

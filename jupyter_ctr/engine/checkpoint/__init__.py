@@ -17,11 +17,8 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # not typing's: the CLI imports this package
 if TYPE_CHECKING:
-    import os
     from typing import Any
 
-    from ..container import Container
-    from ..runtime import Runtime
     from .archive import CheckpointArchive
     from .criu import find_criu, read_criu_stats
     from .options import CheckpointOptions, CheckpointStats
@@ -33,14 +30,7 @@ _MODULES = {
 }
 
 __all__ = ["CheckpointArchive", "CheckpointOptions", "CheckpointStats", "find_criu",
-           "read_criu_stats", "restore_container"]
-
-
-def restore_container(rt: Runtime, archive: str | os.PathLike[str], name: str | None = None,
-                      options: CheckpointOptions | None = None,
-                      **kw: Any) -> tuple[Container, CheckpointStats]:
-    """``rt.import_checkpoint(...)``: a container restored from an archive, and the stats."""
-    return rt.import_checkpoint(archive, name, options, **kw)
+           "read_criu_stats"]
 
 
 if not TYPE_CHECKING:  # type checkers see the imports above, and no catch-all __getattr__

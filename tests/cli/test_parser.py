@@ -1,30 +1,31 @@
-"""The CLI's quick parser (cli._QuickParser) against argparse: for the plain command lines it
-takes, the same namespace as argparse's, for every command and option; for the others, None
-(argparse parses them, so usage, help and errors stay argparse's). And what start-up imports."""
+"""The CLI's parser: the quick parser (cli.parser.QuickParser) against argparse: for the
+plain command lines it takes, the same namespace as argparse's, for every command and option;
+for the others, None (argparse parses them, so usage, help and errors stay argparse's). A
+command's parser built alone, and what parsing imports."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
 import io
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from jupyter_ctr import cli
-from tests.cli.test_cli import REPO
+from jupyter_ctr import __version__
+from jupyter_ctr.cli import parser as cli_parser
+from jupyter_ctr.cli.parser import REMAINDER, QuickParser
+from tests.cli.conftest import IMAGE, REPO, Cli
 
 GLOBALS = (["--root", "/r", "--runroot", "/x", "--log-level", "debug"], [])
 
 
 def _commands() -> Iterator[tuple[str, ...]]:
     """Every command path of the full parser: ``("ps",)``, ``("image", "ls")``..."""
-    parser = cli.build_parser()
+    parser = cli_parser.build_parser()
     for name, sub in _choices(parser).items():
         inner = _choices(sub)
         if inner:
@@ -47,7 +48,7 @@ def _value(opt: Any) -> str:
     return {int: "7", float: "0.5"}.get(opt.type, "v a=1")
 
 
-def _positional_samples(quick: cli._QuickParser) -> list[list[str]]:
+def _positional_samples(quick: QuickParser) -> list[list[str]]:
     """Positional words that fit: the least, and some more."""
     least: list[str] = []
     more: list[str] = []
@@ -60,14 +61,14 @@ def _positional_samples(quick: cli._QuickParser) -> list[list[str]]:
             more += [f"{spec.dest}1", f"{spec.dest}2"]
         elif spec.nargs in ("?", "*"):
             more.append(f"{spec.dest}1")
-        elif spec.nargs == cli.REMAINDER:
+        elif spec.nargs == REMAINDER:
             more += ["img", "ls", "-l", "--", "-h", "--name", "x", "-5"]
     return [least, more]
 
 
 def _samples(path: tuple[str, ...]) -> Iterator[list[str]]:
     built: set[str] = set()
-    quick = cli._build(cli._QuickParser(), path, built)
+    quick = cli_parser.add_commands(QuickParser(), path, built)
     for name in path:
         quick = quick.commands[name]
     options = [o for o in dict.fromkeys(quick.options.values()) if o.action != "version"]
@@ -90,7 +91,7 @@ def _samples(path: tuple[str, ...]) -> Iterator[list[str]]:
 
 
 def _argparse(argv: list[str]) -> dict[str, Any]:
-    return vars(cli.build_parser().parse_args(argv))
+    return vars(cli_parser.build_parser().parse_args(argv))
 
 
 @pytest.mark.parametrize("path", list(_commands()), ids=" ".join)
@@ -100,7 +101,8 @@ def test_the_quick_parser_agrees_with_argparse(path: tuple[str, ...]) -> None:
         if path == ("service",) and "--socket" not in argv:
             continue  # a required option: argparse's error (see below)
         built: set[str] = set()
-        quick = cli._build(cli._QuickParser(), cli._command_path(argv), built).parse(argv)
+        only = cli_parser.command_path(argv)
+        quick = cli_parser.add_commands(QuickParser(), only, built).parse(argv)
         assert quick is not None, argv
         assert vars(quick) == _argparse(argv), argv
         count += 1
@@ -116,15 +118,15 @@ def test_the_quick_parser_agrees_with_argparse(path: tuple[str, ...]) -> None:
     ["start", "-"], ["wait", "-5"], ["logs", "a", "b"], ["exec", "-i"],
 ])
 def test_what_the_quick_parser_leaves_to_argparse(argv: list[str]) -> None:
-    only = cli._command_path(argv)
+    only = cli_parser.command_path(argv)
     assert only
     built: set[str] = set()
-    assert cli._build(cli._QuickParser(), only, built).parse(argv) is None
+    assert cli_parser.add_commands(QuickParser(), only, built).parse(argv) is None
     # ... and parse_args() answers as argparse does: the same values, or its error (exit 125)
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         try:
-            got: dict[str, Any] | int = vars(cli.parse_args(argv))
+            got: dict[str, Any] | int = vars(cli_parser.parse_args(argv))
         except SystemExit as exc:
             got = int(exc.code or 0)
         try:
@@ -138,24 +140,25 @@ def test_what_the_quick_parser_leaves_to_argparse(argv: list[str]) -> None:
                                   ["--version", "--bogus"], ["--version", "ps"]])
 def test_version_as_argparse_prints_it(argv: list[str]) -> None:
     outputs = []
-    for parse in (cli.parse_args, _argparse):
+    for parse in (cli_parser.parse_args, _argparse):
         out = io.StringIO()
         with contextlib.redirect_stdout(out), pytest.raises(SystemExit) as exc:
             parse(argv)
         outputs.append((exc.value.code, out.getvalue()))
-    assert outputs[0] == outputs[1] == (0, f"jupyter-ctr {cli.__version__}\n")
+    assert outputs[0] == outputs[1] == (0, f"jupyter-ctr {__version__}\n")
 
 
 def test_a_plain_cycle_needs_no_argparse_typing_or_dataclasses() -> None:
     """The commands of a script's create/start/stop/rm cycle and ps import neither argparse
     nor what the engine's type hints and records once needed (each costs a command ~2-4 ms)."""
-    code = ("import sys\nfrom jupyter_ctr import cli\n"
+    code = ("import sys\nfrom jupyter_ctr.cli.parser import parse_args\n"
             "for argv in (['create', '--name', 'n', 'img', 'sleep', '1000'], ['start', 'n'],\n"
             "             ['stop', '-t', '0', 'n'], ['rm', '-f', 'n'], ['ps', '-a'],\n"
             "             ['inspect', '--format', '{{.State.Status}}', 'n']):\n"
-            "    cli.parse_args(argv)\n"
+            "    parse_args(argv)\n"
             "import jupyter_ctr.engine.runtime, jupyter_ctr.engine.images\n"
             "import jupyter_ctr.engine.logs, jupyter_ctr.engine.spec\n"
+            "import jupyter_ctr.cli.commands.containers, jupyter_ctr.cli.commands.show\n"
             "print(' '.join(sys.modules))")
     loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                 check=True, cwd=REPO).stdout.split())
@@ -164,19 +167,26 @@ def test_a_plain_cycle_needs_no_argparse_typing_or_dataclasses() -> None:
             "copy", "logging", "subprocess"} & loaded == set()
 
 
-def test_as_a_process_main_freezes_what_start_up_loaded(tmp_path: Path) -> None:
-    """Run as the process (no argv), main() keeps the cyclic GC off while loading the engine,
-    freezes what it loaded and runs the command with the GC on; called with argv (a library
-    use, as here) it leaves the GC alone."""
-    roots = ["--root", str(tmp_path / "r"), "--runroot", str(tmp_path / "x")]
-    code = ("import gc, sys\nfrom jupyter_ctr import cli\n"
-            f"sys.argv = ['jupyter-ctr', *{roots!r}, 'ps', '-a']\n"
-            "rc = cli.main()\n"
-            "print(rc, gc.isenabled(), gc.get_freeze_count() > 10000)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=REPO).stdout.split()
-    assert out[-3:] == ["0", "True", "True"]
-    before = gc.get_freeze_count()
-    with contextlib.redirect_stdout(io.StringIO()):
-        assert cli.main([*roots, "ps", "-a"]) == 0
-    assert gc.isenabled() and gc.get_freeze_count() == before
+def test_a_command_builds_only_its_own_parser() -> None:
+    built: set[str] = set()
+    cli_parser.build_parser(("ps",), built)
+    assert built == {"ps"}
+    built.clear()
+    cli_parser.build_parser(("image", "ls"), built)
+    assert built == {"image", "ls", "list"}
+    built.clear()
+    cli_parser.build_parser(None, built)
+    assert {"ps", "run", "images", "checkpoint", "restore", "umount", "unmount"} <= built
+    args = cli_parser.parse_args(["--root", "/r", "stop", "-t", "0", "a", "b"])
+    assert (args.root, args.time, args.containers) == ("/r", 0, ["a", "b"])
+    assert cli_parser.parse_args(["image", "list", "-q"]).quiet is True
+
+
+def test_usage_errors_exit_125(cli: Cli) -> None:
+    for args in (["run"], ["run", "--bogus", IMAGE], ["ps", "--nope"],
+                 ["run", "--network", "bridge", IMAGE]):
+        proc = cli(*args)
+        assert proc.returncode == 125 and proc.stderr.startswith("Error: "), args
+    proc = cli("run", "--memory", "1k", IMAGE, "true")
+    assert proc.returncode == 125 and "memory" in proc.stderr
+    assert cli.all_ids() == []

@@ -1,0 +1,67 @@
+"""checkpoint and restore (also as ``container checkpoint|restore``), with CRIU."""
+
+from __future__ import annotations
+
+import json
+
+from ...engine.checkpoint import CheckpointOptions
+from ...engine.errors import InvalidArgumentError
+from ..exits import each
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any
+
+    from ...engine import Runtime
+
+
+def cmd_checkpoint(rt: Runtime, args: argparse.Namespace) -> int:
+    if args.export and len(args.containers) > 1:
+        raise InvalidArgumentError("--export works with one container at a time")
+    options = CheckpointOptions(
+        keep=args.keep, keep_running=args.leave_running, tcp_established=args.tcp_established,
+        target_file=args.export, ignore_rootfs=args.ignore_rootfs,
+        ignore_volumes=args.ignore_volumes, compression=args.compress,
+        print_stats=args.print_stats, file_locks=args.file_locks,
+        pre_checkpoint=args.pre_checkpoint, with_previous=args.with_previous,
+        create_image=args.create_image, include_image=not args.ignore_image)
+    reports: list[dict[str, Any]] = []
+
+    def checkpoint(ref: str) -> str:
+        reports.append(rt.lookup_container(ref).checkpoint(options).to_dict())
+        return ref
+
+    code = each(args.containers, checkpoint)
+    if args.print_stats:
+        print(json.dumps(reports, indent=4))
+    return code
+
+
+def cmd_restore(rt: Runtime, args: argparse.Namespace) -> int:
+    if args.name and not args.import_:
+        raise InvalidArgumentError("--name works only with --import")
+    options = CheckpointOptions(
+        keep=args.keep, tcp_established=args.tcp_established, tcp_close=args.tcp_close,
+        ignore_rootfs=args.ignore_rootfs, ignore_static_ip=args.ignore_static_ip,
+        ignore_static_mac=args.ignore_static_mac, ignore_volumes=args.ignore_volumes,
+        print_stats=args.print_stats, file_locks=args.file_locks,
+        import_previous=args.import_previous, pod=args.pod)
+    if args.import_:
+        if args.containers:
+            raise InvalidArgumentError("--import restores a new container: give no names")
+        ctr, stats = rt.import_checkpoint(args.import_, name=args.name, options=options)
+        print(json.dumps([stats.to_dict()], indent=4) if args.print_stats else ctr.id)
+        return 0
+    if not args.containers:
+        raise InvalidArgumentError("restore needs a container, or --import FILE")
+    reports: list[dict[str, Any]] = []
+
+    def restore(ref: str) -> str:
+        reports.append(rt.lookup_container(ref).restore(options).to_dict())
+        return ref
+
+    code = each(args.containers, restore)
+    if args.print_stats:
+        print(json.dumps(reports, indent=4))
+    return code

@@ -1,0 +1,129 @@
+"""Image commands: image import, ls (images), rm (rmi), inspect and build-demo."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from ...engine.errors import NoSuchImageError
+from ..exits import ENGINE_ERROR, each, print_error
+from ..formatting import (
+    ago,
+    go_time,
+    human_size,
+    parse_format,
+    print_formatted,
+    print_json,
+    print_table,
+    short,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any
+
+    from ...engine import Runtime
+
+#: ``images --format 'table ...'`` headers that are not the field's name in capitals.
+IMAGE_HEADERS = {"ID": "IMAGE ID", "Id": "IMAGE ID", "CreatedSince": "CREATED",
+                 "CreatedTime": "CREATED AT"}
+
+
+def cmd_import(rt: Runtime, args: argparse.Namespace) -> int:
+    print(rt.import_image(args.path, args.reference).id)
+    return 0
+
+
+def cmd_ls(rt: Runtime, args: argparse.Namespace) -> int:
+    fmt = parse_format(args.format, "images")
+    images = sorted(rt.list_images(), key=lambda i: i.created, reverse=True)
+    if fmt is not None:
+        users: dict[str, int] = {}
+        for _, cfg, _ in rt.store.all_containers():
+            users[cfg.get("image_id", "")] = users.get(cfg.get("image_id", ""), 0) + 1
+        if fmt.is_json:
+            print_json([image_json(img, users.get(img.id, 0)) for img in images])
+        else:
+            print_formatted(fmt, [row for img in images for row in image_fields(
+                img, users.get(img.id, 0), time.time(), args.no_trunc)], IMAGE_HEADERS)
+        return 0
+    if args.quiet:
+        for img in images:
+            print(short(img.id, args.no_trunc))
+        return 0
+    now = time.time()
+    rows = []
+    for img in images:
+        ident = f"sha256:{img.id}" if args.no_trunc else img.id[:12]
+        created = ago(now - img.created)
+        size = human_size(img.size, " ")
+        for name in img.names or ["<none>:<none>"]:
+            repo, _, tag = name.rpartition(":")
+            rows.append([repo, tag, ident, created, size])
+    print_table(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], rows)
+    return 0
+
+
+def cmd_rm(rt: Runtime, args: argparse.Namespace) -> int:
+    def remove(ref: str) -> str:
+        names = rt.get_image(ref).names
+        image_id = rt.remove_image(ref)
+        return "\n".join([*(f"Untagged: {n}" for n in names), f"Deleted: {image_id}"])
+
+    return each(args.images, remove)
+
+
+def cmd_inspect(rt: Runtime, args: argparse.Namespace) -> int:
+    fmt = parse_format(args.format, "inspect")
+    found, missing = [], []
+    for ref in args.images:
+        try:
+            found.append(rt.get_image(ref).inspect())
+        except NoSuchImageError as exc:
+            missing.append(str(exc))
+    if fmt is None or fmt.is_json:
+        print_json(found)
+    else:
+        print_formatted(fmt, found)
+    for message in missing:
+        print_error(message)
+    return ENGINE_ERROR if missing else 0
+
+
+def cmd_build_demo(rt: Runtime, args: argparse.Namespace) -> int:
+    print(rt.images.build_demo(args.reference).id)
+    return 0
+
+
+def image_fields(img: Any, containers: int, now: float,
+                 no_trunc: bool) -> list[dict[str, Any]]:
+    """What ``images --format`` templates see (podman's names), one row per name."""
+    digest = img.digest or f"sha256:{img.id}"
+    created_ago = ago(now - img.created)
+    created = go_time(img.created)
+    rows = []
+    for name in img.names or ["<none>:<none>"]:
+        repo, _, tag = name.rpartition(":")
+        rows.append({
+            "ID": f"sha256:{img.id}" if no_trunc else img.id[:12], "Id": img.id,
+            "Repository": repo, "Tag": tag, "Digest": digest, "Created": created_ago,
+            "CreatedSince": created_ago, "CreatedAt": created, "CreatedTime": created,
+            "Size": human_size(img.size, " "), "VirtualSize": int(img.size), "SharedSize": 0,
+            "Names": list(img.names), "Labels": dict(img.config.get("Labels") or {}),
+            "Dangling": not img.names, "Containers": containers, "ReadOnly": False,
+            "History": ", ".join(img.names), "RepoTags": list(img.names),
+            "RepoDigests": [f"{n.rsplit(':', 1)[0]}@{digest}" for n in img.names],
+        })
+    return rows
+
+
+def image_json(img: Any, containers: int) -> dict[str, Any]:
+    """One element of ``images --format json`` (the libpod summary, plus CreatedAt)."""
+    # typing, platform and shlex come with the server's models: not for the images table.
+    from ...server.models import image_libpod_summary  # noqa: PLC0415 - lazy: --format json
+
+    item = image_libpod_summary(img, containers)
+    item["CreatedAt"] = datetime.fromtimestamp(int(img.created), UTC).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+    return item

@@ -1,0 +1,155 @@
+"""Commands that show containers without changing them: ps and inspect (as podman's table,
+Go templates or JSON; inspect shows images too), top and logs."""
+
+from __future__ import annotations
+
+import time
+
+from ...engine.container import render_inspect
+from ...engine.errors import (
+    ContainerRemovedError,
+    CtrError,
+    NoSuchContainerError,
+    NoSuchImageError,
+)
+from ..arguments import parse_time
+from ..exits import ENGINE_ERROR, print_error
+from ..formatting import (
+    GO_ZERO_UNIX,
+    ago,
+    go_time,
+    parse_format,
+    print_formatted,
+    print_json,
+    print_table,
+    short,
+    write_log_line,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any
+
+    from ...engine import Container, Runtime
+    from ...engine.records import ContainerSnapshot
+
+#: ``ps --format 'table ...'`` headers that are not the field's name in capitals.
+PS_HEADERS = {"ID": "CONTAINER ID", "CreatedHuman": "CREATED", "Names": "NAMES"}
+
+
+def cmd_ps(rt: Runtime, args: argparse.Namespace) -> int:
+    fmt = parse_format(args.format, "ps")
+    ctrs = list(reversed(rt.list_containers(all=args.all)))  # newest first, as podman
+    if args.quiet and fmt is None:
+        for ctr in ctrs:
+            print(short(ctr.id, args.no_trunc))
+        return 0
+    now = time.time()
+    listed: list[tuple[Container, ContainerSnapshot]] = []
+    for ctr in ctrs:
+        try:
+            listed.append((ctr, ctr.snapshot()))
+        except ContainerRemovedError:
+            continue
+    if fmt is not None:
+        if fmt.is_json:
+            print_json([ps_json(ctr, snap, now) for ctr, snap in listed], indent=2)
+        else:
+            print_formatted(fmt, [ps_fields(snap, now, args.no_trunc) for _, snap in listed],
+                            PS_HEADERS)
+        return 0
+    rows = []
+    for _, snap in listed:
+        rows.append([short(snap.id, args.no_trunc), snap.config.image,
+                     _command(snap, args.no_trunc), ago(now - snap.config.created / 1e9),
+                     snap.status_text(now), snap.name])
+    print_table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"], rows)
+    return 0
+
+
+def _command(snap: ContainerSnapshot, no_trunc: bool) -> str:
+    command = " ".join(snap.config.command)
+    return command if no_trunc or len(command) <= 20 else command[:17] + "..."
+
+
+def cmd_inspect(rt: Runtime, args: argparse.Namespace) -> int:
+    fmt = parse_format(args.format, "inspect")
+    found: list[dict[str, Any]] = []
+    failed = False
+    for ref in args.objects:
+        try:
+            found.append(inspect_one(rt, ref, args.type))
+        except CtrError as exc:
+            print_error(str(exc))
+            failed = True
+    if fmt is None or fmt.is_json:
+        print_json(found)
+    else:
+        print_formatted(fmt, found)
+    return ENGINE_ERROR if failed else 0
+
+
+def cmd_top(rt: Runtime, args: argparse.Namespace) -> int:
+    top = rt.lookup_container(args.container).top()
+    print_table(top["Titles"], top["Processes"])
+    return 0
+
+
+def cmd_logs(rt: Runtime, args: argparse.Namespace) -> int:
+    since = parse_time(args.since) if args.since else None
+    until = parse_time(args.until) if args.until else None
+    ctr = rt.lookup_container(args.container)
+    tail = args.tail if args.tail is not None and args.tail >= 0 else None
+    for line in ctr.logs(tail=tail, since=since, until=until, follow=args.follow):
+        write_log_line(line, args.timestamps)
+    return 0
+
+
+def inspect_one(rt: Runtime, ref: str, kind: str) -> dict[str, Any]:
+    """The inspect JSON of a container or an image (``kind``: container, image or all)."""
+    if kind in ("container", "all"):
+        try:
+            return rt.lookup_container(ref).inspect()
+        except NoSuchContainerError:
+            if kind == "container":
+                raise
+    if kind in ("image", "all"):
+        try:
+            return rt.get_image(ref).inspect()
+        except NoSuchImageError:
+            if kind == "image":
+                raise
+    raise NoSuchContainerError(f"no such object: {ref!r}")
+
+
+def ps_fields(snap: ContainerSnapshot, now: float, no_trunc: bool) -> dict[str, Any]:
+    """What ``ps --format`` templates see: podman's field names (psReporter)."""
+    cfg, rec = snap.config, snap.record
+    created = go_time(cfg.created / 1e9, cfg.created)
+    created_ago = ago(now - cfg.created / 1e9)
+    return {
+        "ID": short(snap.id, no_trunc), "Image": cfg.image,
+        "ImageID": short(cfg.image_id, no_trunc), "Command": _command(snap, no_trunc),
+        "Created": created, "CreatedAt": created, "CreatedHuman": created_ago,
+        "RunningFor": created_ago,
+        "Status": snap.status_text(now), "State": snap.status, "Names": snap.name,
+        "Labels": dict(cfg.labels), "Mounts": [], "Ports": "",
+        "Networks": "", "Pod": "", "PodName": "", "IsInfra": False,
+        "Pid": rec.pid, "ExitCode": snap.exit_code, "Exited": snap.exited,
+        "ExitedAt": rec.finished_at // 1_000_000_000 if rec.finished_at else GO_ZERO_UNIX,
+        "StartedAt": rec.started_at // 1_000_000_000 if rec.started_at else GO_ZERO_UNIX,
+        "AutoRemove": cfg.auto_remove, "Restarts": rec.restart_count,
+    }
+
+
+def ps_json(ctr: Container, snap: ContainerSnapshot, now: float) -> dict[str, Any]:
+    """One element of ``ps --format json``: the libpod list shape, as podman's CLI prints it
+    (``Created`` in Unix seconds, ``CreatedAt`` and ``Status`` for people)."""
+    # typing, platform and shlex come with the server's models: not for ps's table.
+    from ...server.models import container_libpod_list_item  # noqa: PLC0415 - lazy: --format json
+
+    item = container_libpod_list_item(ctr, render_inspect(snap))
+    created = snap.config.created / 1e9
+    item.update(Created=int(created), CreatedAt=ago(now - created), Status=snap.status_text(now))
+    return item

@@ -1,0 +1,23 @@
+"""ps, inspect, top and logs (cli/commands/show.py) as the command line."""
+
+from __future__ import annotations
+
+import json
+
+from tests.cli.conftest import IMAGE, Cli
+
+
+def test_inspect_containers_and_images(cli: Cli, image_id: str) -> None:
+    ctr_id = cli.ok("create", "--name", "insp", "-e", "FOO=bar", "-l", "app=x",
+                    "--memory", "64m", IMAGE, "echo", "hi").strip()
+    [info] = json.loads(cli.ok("inspect", "insp"))
+    assert info["Id"] == ctr_id and info["Name"] == "insp"
+    assert info["State"]["Status"] == "created"
+    assert "FOO=bar" in info["Config"]["Env"] and info["Config"]["Labels"] == {"app": "x"}
+    assert info["Config"]["Cmd"] == ["echo", "hi"]
+    assert info["HostConfig"]["Memory"] == 64 << 20
+    both = json.loads(cli.ok("inspect", "insp", IMAGE))
+    assert [x["Id"] for x in both] == [ctr_id, image_id]
+    proc = cli("inspect", "insp", "nothing-here")
+    assert proc.returncode == 125 and "nothing-here" in proc.stderr
+    assert [x["Id"] for x in json.loads(proc.stdout)] == [ctr_id]
