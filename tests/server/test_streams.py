@@ -282,9 +282,9 @@ async def test_ws_attach_close_stdin_replay_and_errors(api, jp_ws_fetch):
 
 async def test_ws_flow_control_bounds_memory(api, jp_serverapp, jp_http_port, jp_auth_header,
                                              jp_base_url):
-    backend = jp_serverapp.web_app.settings["jupyter_ctr_backend"]
+    service = jp_serverapp.web_app.settings["jupyter_ctr_service"]
     # A loaded CI machine needs longer than the default to fill the buffers and be checked.
-    backend.limits = dataclasses.replace(backend.limits, stall_timeout=8.0)
+    service.limits = dataclasses.replace(service.limits, stall_timeout=8.0)
     cid = await started(api, cmd=("sh", "-c", "while true; do echo xxxxxxxxxxxxxxxxxxxxxxxxxxxx"
                                   "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; done"))
     key = base64.b64encode(os.urandom(16)).decode()
@@ -297,16 +297,16 @@ async def test_ws_flow_control_bounds_memory(api, jp_serverapp, jp_http_port, jp
     head = await reader.readuntil(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 101")
     # never read: the socket buffers fill up, then the bridge must stop reading
-    bridge = backend.bridges[f"ctr:{cid}"]
+    bridge = service.bridges[f"ctr:{cid}"]
     client = next(iter(bridge.clients))
-    high = backend.limits.high_water
+    high = service.limits.high_water
     deadline = time.monotonic() + 15
     # The bridge pauses once the backlog passes high water; the kernel may still take some of
     # it afterwards, so the backlog then sits anywhere above low water (it must not drain).
     while bridge._drained.is_set() and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     assert not bridge._drained.is_set()  # paused: the attach socket is not read
-    assert backend.limits.low_water < client.backlog < high + 256 * 1024, client.backlog
+    assert service.limits.low_water < client.backlog < high + 256 * 1024, client.backlog
     await asyncio.sleep(0.2)
     backlog = client.backlog
     await asyncio.sleep(0.5)

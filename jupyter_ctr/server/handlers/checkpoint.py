@@ -16,8 +16,8 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ...engine.checkpoint import CheckpointOptions
+from ...service.streams import iterate_in_thread
 from ..spool import new_spool_file
-from ..streams import iterate_in_thread
 from .base import LIBPOD, NAME, CtrHandler
 from .images import UploadHandler
 
@@ -61,15 +61,15 @@ class ContainerCheckpointHandler(CtrHandler):
         if compression:
             opts.compression = compression
         export = self.q_bool("export")
-        ctr = await self.lookup(name)
+        ctr = await self.service.lookup(self.principal, name, "checkpoint")
         target: Path | None = None
         if export:
-            fd, target = new_spool_file(self.rt, "checkpoint")
+            fd, target = new_spool_file(self.service.runtime, "checkpoint")
             os.close(fd)
             opts.target_file = target
         self.spool = target
         try:
-            stats = await self.backend.run_long(ctr.checkpoint, opts)
+            stats = await self.service.checkpoint(self.principal, ctr, opts)
             if target is None:
                 self.reply_json(stats.to_dict())
                 return
@@ -105,12 +105,10 @@ class ContainerRestoreHandler(UploadHandler):
         new_name = self.q("name") or None
         if self.q_bool("import"):
             archive = self.upload_path()
-            ctr = await self.backend.run_long(self.rt.restore_container, archive, new_name,
-                                              opts)
+            ctr = await self.service.restore_import(self.principal, archive, new_name, opts)
             self.reply_json({"Id": ctr.id})
             return
-        ctr = await self.lookup(name)
-        stats = await self.backend.run_long(ctr.restore, opts)
+        stats = await self.service.restore(self.principal, name, opts)
         self.reply_json(stats.to_dict())
 
 
