@@ -225,6 +225,33 @@ async def test_exec_start_errors_and_detach_in_the_stream(api, jp_http_port, jp_
     assert info["Running"] is True, info
 
 # -- websockets -----------------------------------------------------------------------------------
+def attach_events(rt, cid):
+    return [ev for ev in rt.events_log.read() if ev.id == cid and ev.action == "attach"]
+
+
+async def test_every_attach_records_an_event(api, rt, jp_http_port, jp_auth_header,
+                                             attach_url, jp_ws_fetch):
+    """As libpod: an "attach" event for the hijacked HTTP attach and for the websockets
+    (recorded once the attach socket is connected, before the client gets its answer)."""
+    cid = await started(api, cmd=("sh", "-c", "echo hi; sleep 100"))
+    assert attach_events(rt, cid) == []
+    raw = await Raw.request(jp_http_port, attach_url(cid, "stream=1&stdout=1"), jp_auth_header)
+    assert raw.status == "HTTP/1.1 101 UPGRADED"
+    assert len(attach_events(rt, cid)) == 1
+    raw.close()
+    ws = await jp_ws_fetch("ctr", "api", "containers", cid, "attach", "ws")
+    events = attach_events(rt, cid)
+    assert len(events) == 2 and events[-1].attributes["name"] == events[-1].name
+    ws.close()
+    cid2 = await started(api, cmd=("sleep", "100"))
+    ws = await jp_ws_fetch("ctr", "v1.41", "containers", cid2, "attach", "ws")
+    assert len(attach_events(rt, cid2)) == 1
+    ws.close()
+    r = await api.get(f"{LIBPOD}/events", params={
+        "stream": "0", "filters": json.dumps({"container": [cid], "event": ["attach"]})})
+    assert [json.loads(line)["Action"] for line in r.text.splitlines()] == ["attach", "attach"]
+
+
 async def ws_messages(ws, until, timeout=10.0):
     got = []
     deadline = time.monotonic() + timeout
