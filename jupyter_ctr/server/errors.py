@@ -88,7 +88,7 @@ def status_for(exc: BaseException, overrides: StatusOverrides | None = None) -> 
 def ctr_status(cls: type[CtrError]) -> int:
     """The status of an engine or service error class: that of its nearest listed class."""
     for base in cls.__mro__:
-        status = STATUS.get(base)  # type: ignore[call-overload]
+        status = STATUS.get(base)
         if status is not None:
             return status
     return 500

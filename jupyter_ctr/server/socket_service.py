@@ -75,7 +75,7 @@ def make_app(service: ContainerService) -> web.Application:
         "headers": {},
         "websocket_ping_interval": 0,
     }
-    return web.Application(routes(""), **settings)  # type: ignore[arg-type]
+    return web.Application(routes(""), **settings)
 
 
 class SocketService:

@@ -55,8 +55,9 @@ class ContainerCheckpointHandler(CtrHandler):
     @web.authenticated
     @authorized
     async def post(self, name: str, version: str | None = None) -> None:
-        opts = CheckpointOptions(**{field: self.q_bool(flag)
-                                    for flag, field in _CHECKPOINT_FLAGS.items()})
+        flags: dict[str, Any] = {field: self.q_bool(flag)
+                                 for flag, field in _CHECKPOINT_FLAGS.items()}
+        opts = CheckpointOptions(**flags)
         compression = self.q("compression")
         if compression:
             opts.compression = compression
@@ -100,8 +101,9 @@ class ContainerRestoreHandler(UploadHandler):
     @web.authenticated
     @authorized
     async def post(self, name: str, version: str | None = None) -> None:
-        opts = CheckpointOptions(**{field: self.q_bool(flag)
-                                    for flag, field in _RESTORE_FLAGS.items()})
+        flags: dict[str, Any] = {field: self.q_bool(flag)
+                                 for flag, field in _RESTORE_FLAGS.items()}
+        opts = CheckpointOptions(**flags)
         new_name = self.q("name") or None
         if self.q_bool("import"):
             archive = self.upload_path()

@@ -164,6 +164,7 @@ class ImagePullHandler(CtrHandler):
         if not ref:
             raise errors.bad_request("no image reference given to pull")
         img = await self.service.lookup_image(self.principal, ref, "image.pull")
+        lines: list[dict[str, Any]]
         if self.docker:
             lines = [{"status": f"Image {ref} is present locally (pulling is not supported)"},
                      {"status": f"Digest: sha256:{img.id}"}]

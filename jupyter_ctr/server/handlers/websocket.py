@@ -92,7 +92,7 @@ class BridgeClientHandler(CtrWebSocketHandler):
     def q_bool(self, name: str, default: bool = False) -> bool:
         return params.as_bool(name, self.get_query_argument(name, None), default)
 
-    def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def open(self, *args: Any, **kwargs: Any) -> None:
         super().open(*args, **kwargs)
         self._decoders = {s: codecs.getincrementaldecoder("utf-8")("replace")
                           for s in (STDOUT, STDERR)}
@@ -143,7 +143,7 @@ class BridgeClientHandler(CtrWebSocketHandler):
         if stream is not None:
             stream.close()  # its buffers hold the backlog: free them now
 
-    async def on_message(self, message: str | bytes) -> None:  # type: ignore[override]
+    async def on_message(self, message: str | bytes) -> None:
         bridge = self.bridge
         if bridge is None:
             return
@@ -176,7 +176,7 @@ class BridgeClientHandler(CtrWebSocketHandler):
 class ContainerAttachSocket(BridgeClientHandler):
     """``/ctr/api/containers/{name}/attach/ws[?replay=1&logs=1]``: JSON protocol."""
 
-    async def before_upgrade(self, name: str, **_: Any) -> None:  # type: ignore[override]
+    async def before_upgrade(self, name: str, **_: Any) -> None:
         self.bridge = await self.service.attach_bridge(self.principal, name,
                                                        logs=self.q_bool("logs"))
 
@@ -185,7 +185,7 @@ class ExecSocket(BridgeClientHandler):
     """``/ctr/api/exec/{id}/ws[?rows=&cols=]``: starts a created session (or attaches to a
     running one); JSON protocol."""
 
-    async def before_upgrade(self, name: str, **_: Any) -> None:  # type: ignore[override]
+    async def before_upgrade(self, name: str, **_: Any) -> None:
         rows = params.as_int("rows", self.get_query_argument("rows", None))
         cols = params.as_int("cols", self.get_query_argument("cols", None))
         size = (rows, cols) if rows and cols else None
@@ -196,7 +196,7 @@ class DockerAttachSocket(BridgeClientHandler):
     """Docker's ``GET /containers/{id}/attach/ws``: output as binary frames of raw bytes (both
     streams), any frame received is stdin."""
 
-    async def before_upgrade(self, name: str, **_: Any) -> None:  # type: ignore[override]
+    async def before_upgrade(self, name: str, **_: Any) -> None:
         self.bridge = await self.service.attach_bridge(self.principal, name,
                                                        logs=self.q_bool("logs"))
 
@@ -209,7 +209,7 @@ class DockerAttachSocket(BridgeClientHandler):
     def deliver_error(self, message: str) -> None:
         self.close(1011, self.public(message)[:120])
 
-    async def on_message(self, message: str | bytes) -> None:  # type: ignore[override]
+    async def on_message(self, message: str | bytes) -> None:
         if self.bridge is not None:
             await self.bridge.send(message if isinstance(message, bytes) else message.encode())
 
@@ -225,7 +225,7 @@ class EventsSocket(CtrWebSocketHandler):
         self._filters = params.as_filters(self.get_query_argument("filters", None))
         await self.service.check_event_filters(self.principal, self._filters)
 
-    def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def open(self, *args: Any, **kwargs: Any) -> None:
         super().open(*args, **kwargs)
         self._feed = self.service.event_feed(self.principal, since=self._since,
                                              filters=self._filters, follow=True)
