@@ -20,9 +20,9 @@ if TYPE_CHECKING:
 #: unpause, restart, init, mount, unmount, resize, top, stats, logs, export, wait, attach,
 #: exec (create a session in it), checkpoint, restore, remove;
 #: an exec session (ExecSession): exec.inspect, exec.start, exec.resize;
-#: an image reference or Image: create (the image a container is created from),
-#: image.inspect, image.remove, image.pull; none (None): image.list, image.import,
-#: restore.import, events, info.
+#: the create arguments (a dict: image, command, name, limits...): create;
+#: an Image: image.inspect, image.remove, image.pull; the new reference (str): image.import;
+#: none (None): image.list, restore.import, events, info.
 ACTIONS = frozenset({
     "inspect", "list", "create", "start", "stop", "kill", "pause", "unpause", "restart",
     "init", "mount", "unmount", "resize", "top", "stats", "logs", "export", "wait", "attach",
