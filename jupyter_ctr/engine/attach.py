@@ -590,34 +590,7 @@ def _flush_pending(conn: AttachConnection, pending: bytearray, timeout: float = 
             _wait_fd(conn.fileno(), select.POLLOUT, max(0.0, deadline - time.monotonic()))
 
 
-# -- HTTP attach framing and log replay -----------------------------------------------------
-_FRAME = struct.Struct(">BxxxI")
-
-
-def mux_frame(stream: int, data: bytes) -> bytes:
-    """Docker's multiplexed-stream frame: [stream, 0, 0, 0, uint32 BE length] + data."""
-    if stream not in (STDIN, STDOUT, STDERR):
-        raise InvalidArgumentError(f"invalid stream {stream!r}: use 0, 1 or 2")
-    return _FRAME.pack(stream, len(data)) + data
-
-
-def demux_frames(buf: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
-    """Split multiplexed-stream bytes into (stream, data) frames and the incomplete rest."""
-    frames: list[tuple[int, bytes]] = []
-    pos = 0
-    while len(buf) - pos >= _FRAME.size:
-        stream, length = _FRAME.unpack_from(buf, pos)
-        if stream > STDERR:
-            raise InvalidArgumentError(f"invalid multiplexed stream header at byte {pos}: "
-                                       f"stream {stream}")
-        end = pos + _FRAME.size + length
-        if end > len(buf):
-            break
-        frames.append((stream, bytes(buf[pos + _FRAME.size:end])))
-        pos = end
-    return frames, bytes(buf[pos:])
-
-
+# -- log replay ------------------------------------------------------------------------------
 _LOG_STREAMS = {b"stdout": STDOUT, b"stderr": STDERR}
 
 
@@ -753,6 +726,6 @@ def resize(ctr: Container, height: int, width: int) -> None:
 
 __all__ = [
     "DEFAULT_DETACH_KEYS", "STDERR", "STDIN", "STDOUT", "AttachConnection", "DetachKeyMatcher",
-    "attach", "attach_streams", "demux_frames", "log_complete_size", "log_replay", "mux_frame",
+    "attach", "attach_streams", "log_complete_size", "log_replay",
     "parse_detach_keys", "replay_then_live", "resize", "resize_tty", "start_and_attach",
 ]

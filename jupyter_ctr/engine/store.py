@@ -131,14 +131,6 @@ class StateStore:
         state: dict[str, Any] = json.loads(row[0])
         return state
 
-    def container_config(self, ctr_id: str) -> dict[str, Any]:
-        row = self._conn().execute("SELECT config FROM containers WHERE id=?",
-                                   (ctr_id,)).fetchone()
-        if row is None:
-            raise NoSuchContainerError(f"no container with id {ctr_id} found in the state store")
-        config: dict[str, Any] = json.loads(row[0])
-        return config
-
     def container_ids(self) -> set[str]:
         return {row[0] for row in self._conn().execute("SELECT id FROM containers")}
 

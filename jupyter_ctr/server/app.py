@@ -10,8 +10,10 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Float, Int
 
 from ..engine.config import EngineConfig
-from .backend import SETTINGS_KEY, BridgeLimits, EngineBackend
+from ..service.bridge import BridgeLimits
+from ..service.container_service import ContainerService
 from .handlers import routes
+from .service import SETTINGS_KEY, build_service
 
 
 class ContainersApp(ExtensionApp):
@@ -43,26 +45,26 @@ class ContainersApp(ExtensionApp):
                           "for it, conmon cannot even report the container's exit)."
                           ).tag(config=True)
 
-    backend: EngineBackend | None = None
+    service: ContainerService | None = None
 
     def initialize_settings(self) -> None:
         limits = BridgeLimits(replay_bytes=self.replay_bytes, high_water=self.high_water,
                               low_water=self.low_water, linger=self.linger,
                               stall_timeout=self.stall_timeout)
-        self.backend = EngineBackend(EngineConfig(parent=self), workers=self.workers,
+        self.service = build_service(EngineConfig(parent=self), workers=self.workers,
                                      long_workers=self.long_workers, limits=limits,
                                      log=self.log)
-        self.settings[SETTINGS_KEY] = self.backend
-        self.log.info("jupyter_ctr: engine root %s, run root %s", self.backend.runtime.root,
-                      self.backend.runtime.run_root)
+        self.settings[SETTINGS_KEY] = self.service
+        self.log.info("jupyter_ctr: engine root %s, run root %s", self.service.runtime.root,
+                      self.service.runtime.run_root)
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(routes("/ctr"))
 
     async def stop_extension(self) -> None:
-        if self.backend is not None:
-            self.backend.close()
-            self.backend = None
+        if self.service is not None:
+            self.service.close()
+            self.service = None
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:

@@ -1,5 +1,6 @@
-"""The one place that turns errors into HTTP: engine errors carry ``http_status`` and ``cause``
-(engine/errors.py); everything else is a tornado HTTPError or a bug (500).
+"""The one place that turns errors into HTTP: ``STATUS`` maps each engine (and service)
+error class to its status, engine errors carry their ``cause`` (engine/errors.py);
+everything else is a tornado HTTPError or a bug (500).
 
 Bodies look like Podman's (pkg/api/handlers/utils/errors.go):
 ``{"cause": "no such container", "message": "<full message>", "response": 404}``.
@@ -15,7 +16,32 @@ from typing import Any
 
 from tornado import web
 
+from ..engine import errors as engine_errors
 from ..engine.errors import ContainerStateInvalidError, CtrError, OCIRuntimeError
+from ..service.policy import NotAuthorizedError
+
+#: Engine and service errors -> HTTP status, as podman answers them; the nearest class in
+#: an error's MRO wins (ContainerRunningError is a ContainerStateInvalidError, but 304).
+STATUS: Mapping[type[CtrError], int] = {
+    CtrError: 500,
+    engine_errors.NoSuchContainerError: 404,
+    engine_errors.NoSuchImageError: 404,
+    engine_errors.NoSuchExecSessionError: 404,
+    engine_errors.ContainerExistsError: 409,
+    engine_errors.ImageInUseError: 409,
+    engine_errors.DependencyExistsError: 409,
+    engine_errors.ContainerStateInvalidError: 409,
+    engine_errors.ContainerRunningError: 304,
+    engine_errors.ExecSessionStateInvalidError: 409,
+    engine_errors.ContainerStoppedError: 304,
+    engine_errors.ContainerRemovedError: 404,
+    engine_errors.InvalidArgumentError: 400,
+    engine_errors.RuntimeMissingError: 500,
+    engine_errors.OCIRuntimeError: 500,
+    engine_errors.NotImplementedCtrError: 501,
+    engine_errors.TimeoutCtrError: 500,
+    NotAuthorizedError: 403,
+}
 
 #: Per-route exceptions to the class table: podman answers some state errors with 304
 #: (init of an initialized container) and we say so where the route is declared.
@@ -53,9 +79,18 @@ def status_for(exc: BaseException, overrides: StatusOverrides | None = None) -> 
     if isinstance(exc, OCIRuntimeError) and _BAD_COMMAND_RE.search(str(exc)):
         return 400
     if isinstance(exc, CtrError):
-        return int(exc.http_status)
+        return ctr_status(type(exc))
     if isinstance(exc, web.HTTPError):
         return int(exc.status_code)
+    return 500
+
+
+def ctr_status(cls: type[CtrError]) -> int:
+    """The status of an engine or service error class: that of its nearest listed class."""
+    for base in cls.__mro__:
+        status = STATUS.get(base)
+        if status is not None:
+            return status
     return 500
 
 

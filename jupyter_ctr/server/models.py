@@ -9,12 +9,15 @@ from __future__ import annotations
 import os
 import platform
 import shlex
+import signal as signal_mod
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import jupyter_ctr
-from jupyter_ctr.engine.timeutil import human_duration
+
+from ..engine.timeutil import human_duration, rfc3339_ns
+from ..service.filters import docker_state
 
 if TYPE_CHECKING:
     from ..engine import Container, Event
@@ -39,18 +42,11 @@ def parse_rfc3339(value: str | None) -> float:
     return dt.timestamp() + float("0." + (frac or "0"))
 
 
-def _docker_state(status: str) -> str:
-    """libpod's api status -> Docker's (created, running, paused, restarting, removing,
-    exited, dead)."""
-    return {"initialized": "created", "configured": "created", "stopped": "exited",
-            "stopping": "running", "unknown": "dead"}.get(status, status)
-
-
 def status_text(insp: dict[str, Any], now: float | None = None) -> str:
     """The human ``Status`` column of ``docker ps``/``podman ps``."""
     now = time.time() if now is None else now
     st = insp["State"]
-    status = _docker_state(st["Status"])
+    status = docker_state(st["Status"])
     if status in ("running", "paused"):
         text = f"Up {human_duration(now - parse_rfc3339(st['StartedAt']))}"
         return text + " (Paused)" if status == "paused" else text
@@ -86,8 +82,6 @@ def container_libpod_inspect(insp: dict[str, Any]) -> dict[str, Any]:
 
 
 def _signal_number(value: Any) -> int:
-    import signal as signal_mod
-
     if isinstance(value, int):
         return value
     try:
@@ -146,7 +140,7 @@ def container_docker_list_item(ctr: Container, insp: dict[str, Any]) -> dict[str
         "Created": int(int(ctr.config.created) // 1_000_000_000),
         "Ports": [],
         "Labels": dict(cfg["Labels"] or {}),
-        "State": _docker_state(insp["State"]["Status"]),
+        "State": docker_state(insp["State"]["Status"]),
         "Status": status_text(insp),
         "HostConfig": {"NetworkMode": insp["HostConfig"]["NetworkMode"]},
         "NetworkSettings": {"Networks": {}},
@@ -164,7 +158,7 @@ def _docker_log_config(host: dict[str, Any]) -> dict[str, Any]:
 def container_docker_inspect(insp: dict[str, Any]) -> dict[str, Any]:
     """Docker's ``GET /containers/{id}/json``."""
     st = insp["State"]
-    status = _docker_state(st["Status"])
+    status = docker_state(st["Status"])
     host = insp["HostConfig"]
     cfg = insp["Config"]
     return {
@@ -308,8 +302,6 @@ def container_docker_stats(cur: dict[str, Any], prev: dict[str, Any] | None) -> 
                 "throttling_data": {}}
 
     def stamp(sample: dict[str, Any] | None) -> str:
-        from ..engine.timeutil import rfc3339_ns
-
         return rfc3339_ns(sample["time_ns"] if sample else 0)
 
     return {

@@ -12,6 +12,9 @@ from typing import Any
 from tornado.httputil import HTTPServerRequest
 
 from ..engine import limits
+from ..engine.errors import InvalidArgumentError
+from ..engine.oci import parse_signal
+from ..service.filters import check_container_filters
 from .errors import bad_request
 
 _TRUE = {"1", "true", "t", "yes", "y", "on"}
@@ -60,9 +63,6 @@ def as_int(name: str, value: str | None, default: int | None = None, *,
 
 def as_signal(name: str, value: str | None, default: str) -> int:
     """A signal name (``KILL``, ``SIGTERM``, ``RTMIN+3``) or number, strictly."""
-    from ..engine.errors import InvalidArgumentError
-    from ..engine.oci import parse_signal
-
     try:
         return parse_signal(default if value is None or value == "" else value)
     except InvalidArgumentError as exc:
@@ -174,6 +174,17 @@ def as_filters(value: str | None) -> dict[str, list[str]]:
         else:
             raise bad_request(f"invalid filter {key!r}: want a list of strings")
     return out
+
+
+def container_filters(value: str | None) -> dict[str, list[str]]:
+    """The ``filters`` of a container list: known keys only, names that are regular
+    expressions (service/filters.py)."""
+    filters = as_filters(value)
+    try:
+        check_container_filters(filters)
+    except InvalidArgumentError as exc:
+        raise bad_request(str(exc)) from None
+    return filters
 
 
 def json_body(raw: bytes, *, required: bool = True) -> dict[str, Any]:

@@ -23,10 +23,12 @@ from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_unix_socket
 
 from ..engine import Runtime
-from .backend import SETTINGS_KEY, BridgeLimits, EngineBackend
+from ..service.bridge import BridgeLimits
+from ..service.container_service import ContainerService
 from .handlers import routes
 from .handlers.base import EXTENSION_NAME
 from .params import MAX_JSON_BYTES
+from .service import SETTINGS_KEY, build_service
 
 log = logging.getLogger("jupyter_ctr.service")
 
@@ -59,10 +61,10 @@ class _ServiceApp:
         self.log = logger
 
 
-def make_app(backend: EngineBackend) -> web.Application:
+def make_app(service: ContainerService) -> web.Application:
     """The tornado Application of the service: our routes at the root of the socket."""
     settings: dict[str, Any] = {
-        SETTINGS_KEY: backend,
+        SETTINGS_KEY: service,
         EXTENSION_NAME: _ServiceApp(log),
         "base_url": "/",
         "identity_provider": SocketIdentityProvider(),
@@ -73,7 +75,7 @@ def make_app(backend: EngineBackend) -> web.Application:
         "headers": {},
         "websocket_ping_interval": 0,
     }
-    return web.Application(routes(""), **settings)  # type: ignore[arg-type]
+    return web.Application(routes(""), **settings)
 
 
 class SocketService:
@@ -82,7 +84,7 @@ class SocketService:
     def __init__(self, socket_path: str | os.PathLike[str], runtime: Runtime | None = None,
                  *, limits: BridgeLimits | None = None) -> None:
         self.path = Path(socket_path)
-        self.backend = EngineBackend(runtime=runtime, limits=limits, log=log)
+        self.service = build_service(runtime=runtime, limits=limits, log=log)
         self.server: HTTPServer | None = None
 
     def start(self) -> None:
@@ -90,7 +92,7 @@ class SocketService:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         sock = bind_unix_socket(str(self.path), mode=SOCKET_MODE)
         # Bodies are JSON (bounded); the upload routes raise the limit for their request.
-        self.server = HTTPServer(make_app(self.backend), max_body_size=MAX_JSON_BYTES,
+        self.server = HTTPServer(make_app(self.service), max_body_size=MAX_JSON_BYTES,
                                  idle_connection_timeout=3600)
         self.server.add_socket(sock)
         log.info("jupyter-ctr service listening on unix://%s", self.path)
@@ -101,7 +103,7 @@ class SocketService:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.server.close_all_connections(), 5)
             self.server = None
-        self.backend.close()
+        self.service.close()
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
 

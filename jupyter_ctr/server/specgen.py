@@ -9,6 +9,7 @@ from typing import Any
 
 from ..engine import limits
 from ..engine.errors import InvalidArgumentError
+from ..engine.logs import parse_log_size
 from .errors import bad_request
 
 #: Network modes clients send by default that we serve as "none" (a warning says so).
@@ -124,9 +125,6 @@ def _log_size(driver: Any, size: Any, options: Any, field: str,
     """A log configuration -> conmon's --log-size-max bytes (None: no limit). With
     ``warnings`` (Docker's create), json-file's ``max-file`` is accepted and reported as
     ignored, so that compose files that set it still work."""
-    from ..engine.errors import InvalidArgumentError
-    from ..engine.logs import parse_log_size
-
     if driver is not None and driver not in _LOG_DRIVERS:
         raise bad_request(f"invalid {field} driver {driver!r}: only k8s-file is supported")
     opts = _str_map(options, f"{field} options") or {}

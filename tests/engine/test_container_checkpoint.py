@@ -30,7 +30,6 @@ from jupyter_ctr.engine.attach import STDOUT, AttachConnection
 from jupyter_ctr.engine.checkpoint import (
     CheckpointOptions,
     CheckpointStats,
-    restore_container,
 )
 from jupyter_ctr.engine.errors import NotImplementedCtrError, OCIRuntimeError
 from tests.conftest import DEMO, _cgroups, _mounts_under, leftovers, wait_until
@@ -244,7 +243,7 @@ def test_restore_archive_twice_under_new_names(rt: Runtime,
     archive, logged = counter_archive
     since = time.time()
     first = rt.restore_container(archive, name="copy1")
-    ctr2, stats = restore_container(rt, archive, "copy2", print_stats=True)
+    ctr2, stats = rt.import_checkpoint(archive, "copy2", print_stats=True)
     assert stats.archive_size == archive.stat().st_size and stats.criu["pages_restored"] > 0
     assert first.id != ctr2.id and (first.name, ctr2.name) == ("copy1", "copy2")
     for ctr in (first, ctr2):

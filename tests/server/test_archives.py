@@ -85,7 +85,7 @@ def test_socket_service_sweeps_at_start(engine_roots: tuple[Path, Path]) -> None
         try:
             assert not stale.exists() and not partial.exists()
         finally:
-            service.backend.close()
+            service.service.close()
 
 
 @pytest.mark.parametrize("build,words", [

@@ -225,6 +225,33 @@ async def test_exec_start_errors_and_detach_in_the_stream(api, jp_http_port, jp_
     assert info["Running"] is True, info
 
 # -- websockets -----------------------------------------------------------------------------------
+def attach_events(rt, cid):
+    return [ev for ev in rt.events_log.read() if ev.id == cid and ev.action == "attach"]
+
+
+async def test_every_attach_records_an_event(api, rt, jp_http_port, jp_auth_header,
+                                             attach_url, jp_ws_fetch):
+    """As libpod: an "attach" event for the hijacked HTTP attach and for the websockets
+    (recorded once the attach socket is connected, before the client gets its answer)."""
+    cid = await started(api, cmd=("sh", "-c", "echo hi; sleep 100"))
+    assert attach_events(rt, cid) == []
+    raw = await Raw.request(jp_http_port, attach_url(cid, "stream=1&stdout=1"), jp_auth_header)
+    assert raw.status == "HTTP/1.1 101 UPGRADED"
+    assert len(attach_events(rt, cid)) == 1
+    raw.close()
+    ws = await jp_ws_fetch("ctr", "api", "containers", cid, "attach", "ws")
+    events = attach_events(rt, cid)
+    assert len(events) == 2 and events[-1].attributes["name"] == events[-1].name
+    ws.close()
+    cid2 = await started(api, cmd=("sleep", "100"))
+    ws = await jp_ws_fetch("ctr", "v1.41", "containers", cid2, "attach", "ws")
+    assert len(attach_events(rt, cid2)) == 1
+    ws.close()
+    r = await api.get(f"{LIBPOD}/events", params={
+        "stream": "0", "filters": json.dumps({"container": [cid], "event": ["attach"]})})
+    assert [json.loads(line)["Action"] for line in r.text.splitlines()] == ["attach", "attach"]
+
+
 async def ws_messages(ws, until, timeout=10.0):
     got = []
     deadline = time.monotonic() + timeout
@@ -282,9 +309,9 @@ async def test_ws_attach_close_stdin_replay_and_errors(api, jp_ws_fetch):
 
 async def test_ws_flow_control_bounds_memory(api, jp_serverapp, jp_http_port, jp_auth_header,
                                              jp_base_url):
-    backend = jp_serverapp.web_app.settings["jupyter_ctr_backend"]
+    service = jp_serverapp.web_app.settings["jupyter_ctr_service"]
     # A loaded CI machine needs longer than the default to fill the buffers and be checked.
-    backend.limits = dataclasses.replace(backend.limits, stall_timeout=8.0)
+    service.limits = dataclasses.replace(service.limits, stall_timeout=8.0)
     cid = await started(api, cmd=("sh", "-c", "while true; do echo xxxxxxxxxxxxxxxxxxxxxxxxxxxx"
                                   "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; done"))
     key = base64.b64encode(os.urandom(16)).decode()
@@ -297,16 +324,16 @@ async def test_ws_flow_control_bounds_memory(api, jp_serverapp, jp_http_port, jp
     head = await reader.readuntil(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 101")
     # never read: the socket buffers fill up, then the bridge must stop reading
-    bridge = backend.bridges[f"ctr:{cid}"]
+    bridge = service.bridges[f"ctr:{cid}"]
     client = next(iter(bridge.clients))
-    high = backend.limits.high_water
+    high = service.limits.high_water
     deadline = time.monotonic() + 15
     # The bridge pauses once the backlog passes high water; the kernel may still take some of
     # it afterwards, so the backlog then sits anywhere above low water (it must not drain).
     while bridge._drained.is_set() and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     assert not bridge._drained.is_set()  # paused: the attach socket is not read
-    assert backend.limits.low_water < client.backlog < high + 256 * 1024, client.backlog
+    assert service.limits.low_water < client.backlog < high + 256 * 1024, client.backlog
     await asyncio.sleep(0.2)
     backlog = client.backlog
     await asyncio.sleep(0.5)

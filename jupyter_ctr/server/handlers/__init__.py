@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import RouteError
-from . import attach, checkpoint, containers, exec, images, system, websocket
+from . import attach, checkpoint, containers, exec, images, openapi, system, websocket
 from .base import CtrHandler
 
 Route = tuple[str, type, dict[str, Any]]
@@ -14,8 +14,6 @@ Route = tuple[str, type, dict[str, Any]]
 def routes(prefix: str = "/ctr") -> list[Route]:
     """Every (pattern, handler, kwargs) under ``prefix`` ("/ctr" in Jupyter, "" for the unix
     socket service). Patterns are anchored by tornado; the first match wins."""
-    from . import openapi
-
     table: list[Route] = [
         *system.routes(),
         *containers.routes(),

@@ -9,9 +9,9 @@ from tornado import web
 
 from ...engine.attach import DEFAULT_DETACH_KEYS, parse_detach_keys
 from ...engine.errors import InvalidArgumentError
+from ...service.pumps import pump, raw, streams_wanted
+from ..framing import mux_frame
 from ..hijack import MULTIPLEXED, RAW, HijackedConnection, status_line, wants_upgrade
-from ..pumps import pump_hijacked, streams_wanted
-from ..sources import ContainerSource
 from .base import DOCKER, LIBPOD, NAME, CtrHandler
 
 
@@ -31,8 +31,7 @@ class ContainerAttachHandler(CtrHandler):
             chosen = dict.fromkeys(chosen, True)
         if not (stream or logs):
             raise InvalidArgumentError("must specify at least one of stream or logs")
-        ctr = await self.lookup(name)
-        source = await ContainerSource.open(self.backend, ctr, logs=logs)
+        source = await self.service.open_attach(self.principal, name, logs=logs)
         try:
             upgrade = wants_upgrade(self)
             client = HijackedConnection.take(self)
@@ -42,11 +41,11 @@ class ContainerAttachHandler(CtrHandler):
         try:
             await client.send(status_line(upgrade, RAW if source.tty else MULTIPLEXED))
             if not stream:  # logs only
-                source.conn.close()
-            await pump_hijacked(client, source, stdin=chosen["stdin"] and source.stdin,
-                                framed=not source.tty,
-                                streams=streams_wanted(chosen["stdout"], chosen["stderr"]),
-                                detach_keys=keys)
+                source.end_output()
+            await pump(client, source, stdin=chosen["stdin"] and source.stdin,
+                       encode=raw if source.tty else mux_frame,
+                       streams=streams_wanted(chosen["stdout"], chosen["stderr"]),
+                       detach_keys=keys)
         except OSError:
             pass
         finally:

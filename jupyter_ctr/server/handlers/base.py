@@ -1,11 +1,12 @@
-"""The base of every REST handler: Jupyter auth (APIHandler), the engine backend, query
-helpers, JSON/text replies, and errors through server/errors.py."""
+"""The base of every REST handler: Jupyter auth (APIHandler), the ContainerService and the
+caller's Principal, query helpers, JSON/text replies, and errors through server/errors.py.
+Handlers parse (params.py, specgen.py), call the service and render (models.py)."""
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
@@ -14,11 +15,10 @@ from tornado.iostream import StreamClosedError
 
 from ...engine import limits
 from ...engine.errors import CtrError
+from ...service.container_service import ContainerService
+from ...service.principal import Principal
 from .. import errors, models, params
-from ..backend import SETTINGS_KEY, EngineBackend
-
-if TYPE_CHECKING:
-    from ...engine import Container, Runtime
+from ..service import SETTINGS_KEY
 
 #: A path segment naming a container, image or exec session.
 NAME = r"(?P<name>[^/]+)"
@@ -57,21 +57,18 @@ class CtrHandler(ExtensionHandlerMixin, APIHandler):
         self.set_header("Libpod-Api-Version", models.LIBPOD_API_VERSION)
         self.set_header("Server", f"Libpod/{models.LIBPOD_API_VERSION} (linux)")
 
-    # -- the engine -----------------------------------------------------------------------
+    # -- the service ----------------------------------------------------------------------
     @property
-    def backend(self) -> EngineBackend:
-        return self.settings[SETTINGS_KEY]  # type: ignore[no-any-return]
+    def service(self) -> ContainerService:
+        return service_of(self)
 
     @property
-    def rt(self) -> Runtime:
-        return self.backend.runtime
+    def principal(self) -> Principal:
+        return principal_of(self)
 
     @property
     def docker(self) -> bool:
         return self.flavor == "docker"
-
-    async def lookup(self, name: str) -> Container:
-        return await self.backend.run(self.rt.lookup_container, name)
 
     def on_connection_close(self) -> None:
         self.client_gone = True
@@ -125,7 +122,7 @@ class CtrHandler(ExtensionHandlerMixin, APIHandler):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc_info = kwargs.get("exc_info")
         exc = exc_info[1] if exc_info else None
-        status = errors.status_for(exc, self.status_overrides) if exc else status_code
+        status = errors.status_for(exc, self.error_overrides()) if exc else status_code
         self.set_status(status)
         if status in (204, 304):
             self.finish()
@@ -133,11 +130,15 @@ class CtrHandler(ExtensionHandlerMixin, APIHandler):
         self.finish(json.dumps(errors.redact(errors.error_body(exc, status),
                                              self.internal_paths())))
 
+    def error_overrides(self) -> errors.StatusOverrides:
+        """This route's exceptions to the error table."""
+        return self.status_overrides
+
     def internal_paths(self) -> list[tuple[str, str]]:
         """Paths no error message may show, with what to say instead: the engine's roots
         (state, bundles, spool files) are the server's business, not the client's."""
-        backend = self.settings.get(SETTINGS_KEY)
-        return [] if backend is None else errors.engine_paths(backend.runtime)
+        service = self.settings.get(SETTINGS_KEY)
+        return [] if service is None else errors.engine_paths(service.runtime)
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, CtrError):
@@ -149,13 +150,16 @@ class CtrHandler(ExtensionHandlerMixin, APIHandler):
         super().log_exception(typ, value, tb)
 
 
-def bad_request(message: str) -> web.HTTPError:
-    return errors.bad_request(message)
+def service_of(handler: web.RequestHandler) -> ContainerService:
+    """The server's ContainerService (server/service.py)."""
+    return handler.settings[SETTINGS_KEY]  # type: ignore[no-any-return]
 
 
-def route(pattern: str, handler: type, **kwargs: Any) -> tuple[str, type, dict[str, Any]]:
-    return pattern, handler, kwargs
+def principal_of(handler: web.RequestHandler) -> Principal:
+    """Who asks: the Jupyter user, acting with the server process's Unix identity."""
+    return _process_principal(getattr(handler.current_user, "username", None) or "")
 
 
-def flavor_kwargs(flavor: str, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    return {"flavor": flavor, **(extra or {})}
+@functools.lru_cache(maxsize=64)
+def _process_principal(name: str) -> Principal:
+    return Principal.of_process(name or None)

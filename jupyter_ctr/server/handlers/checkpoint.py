@@ -16,8 +16,8 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ...engine.checkpoint import CheckpointOptions
+from ...service.streams import iterate_in_thread
 from ..spool import new_spool_file
-from ..streams import iterate_in_thread
 from .base import LIBPOD, NAME, CtrHandler
 from .images import UploadHandler
 
@@ -55,21 +55,22 @@ class ContainerCheckpointHandler(CtrHandler):
     @web.authenticated
     @authorized
     async def post(self, name: str, version: str | None = None) -> None:
-        opts = CheckpointOptions(**{field: self.q_bool(flag)
-                                    for flag, field in _CHECKPOINT_FLAGS.items()})
+        flags: dict[str, Any] = {field: self.q_bool(flag)
+                                 for flag, field in _CHECKPOINT_FLAGS.items()}
+        opts = CheckpointOptions(**flags)
         compression = self.q("compression")
         if compression:
             opts.compression = compression
         export = self.q_bool("export")
-        ctr = await self.lookup(name)
+        ctr = await self.service.lookup(self.principal, name, "checkpoint")
         target: Path | None = None
         if export:
-            fd, target = new_spool_file(self.rt, "checkpoint")
+            fd, target = new_spool_file(self.service.runtime, "checkpoint")
             os.close(fd)
             opts.target_file = target
         self.spool = target
         try:
-            stats = await self.backend.run_long(ctr.checkpoint, opts)
+            stats = await self.service.checkpoint(self.principal, ctr, opts)
             if target is None:
                 self.reply_json(stats.to_dict())
                 return
@@ -100,17 +101,16 @@ class ContainerRestoreHandler(UploadHandler):
     @web.authenticated
     @authorized
     async def post(self, name: str, version: str | None = None) -> None:
-        opts = CheckpointOptions(**{field: self.q_bool(flag)
-                                    for flag, field in _RESTORE_FLAGS.items()})
+        flags: dict[str, Any] = {field: self.q_bool(flag)
+                                 for flag, field in _RESTORE_FLAGS.items()}
+        opts = CheckpointOptions(**flags)
         new_name = self.q("name") or None
         if self.q_bool("import"):
             archive = self.upload_path()
-            ctr = await self.backend.run_long(self.rt.restore_container, archive, new_name,
-                                              opts)
+            ctr = await self.service.restore_import(self.principal, archive, new_name, opts)
             self.reply_json({"Id": ctr.id})
             return
-        ctr = await self.lookup(name)
-        stats = await self.backend.run_long(ctr.restore, opts)
+        stats = await self.service.restore(self.principal, name, opts)
         self.reply_json(stats.to_dict())
 
 

@@ -1,29 +1,30 @@
 """Container routes: libpod's ``/v{version}/libpod/containers/...`` and Docker's
-``[/v1.41]/containers/...``. One handler class per route; ``flavor`` picks the JSON shapes."""
+``[/v1.41]/containers/...``. ``flavor`` picks the JSON shapes; the plain verbs (start, stop,
+kill, pause, ...) share one handler driven by the route table (VERBS), as podman's generic
+handlers do. Handlers parse, call the ContainerService and render."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import re
 import time
-from collections.abc import Iterator
-from typing import Any, BinaryIO
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ...engine import Container, LogLine, Runtime, limits
-from ...engine.attach import STDERR, STDOUT, mux_frame
+from ...engine import Container, LogLine, limits
+from ...engine.attach import STDERR, STDOUT
 from ...engine.errors import (
     ContainerRemovedError,
     CtrError,
     NoSuchContainerError,
     TimeoutCtrError,
 )
-from ...engine.logs import read_log
 from .. import errors, models, params, specgen
-from ..streams import iterate_in_thread, write_in_thread
+from ..framing import mux_frame
 from .base import DOCKER, LIBPOD, NAME, CtrHandler
 
 #: How long one engine wait call may hold a worker thread before we look at the client again.
@@ -32,85 +33,17 @@ WAIT_SLICE = 5.0
 _NOT_RUNNING = ["configured", "initialized", "stopped", "exited", "removing"]
 
 
-# -- helpers ----------------------------------------------------------------------------------
-def rfc3339_to_ns(value: str) -> int:
-    """The engine's RFC3339 stamps (nanosecond fractions) back to ns; zero time -> 0."""
-    if not value or value.startswith("0001-"):
-        return 0
-    secs = int(models.parse_rfc3339(value.split(".")[0] + "Z"))
-    frac = value.split(".", 1)[1].rstrip("Z") if "." in value else "0"
-    return secs * 1_000_000_000 + int(frac.ljust(9, "0")[:9])
-
-
-def _matches(ctr: Container, insp: dict[str, Any], filters: dict[str, list[str]]) -> bool:
-    for key, wanted in filters.items():
-        if not wanted:
-            continue
-        if key == "id":
-            ok = any(ctr.id.startswith(w) for w in wanted)
-        elif key == "name":
-            ok = any(re.search(w, ctr.name) for w in wanted)
-        elif key == "status":
-            status = insp["State"]["Status"]
-            names = {status, models._docker_state(status)}
-            if status == "created":
-                names.add("configured")
-            ok = bool(names & set(wanted))
-        elif key == "label":
-            labels = insp["Config"]["Labels"] or {}
-            ok = all((labels.get(w.partition("=")[0]) == w.partition("=")[2]) if "=" in w
-                     else w in labels for w in wanted)
-        elif key == "exited":
-            ok = insp["State"]["Status"] in ("exited", "stopped") and \
-                str(insp["State"]["ExitCode"]) in wanted
-        elif key == "ancestor":
-            ok = any(w in (insp["ImageName"], insp["Image"]) or insp["Image"].startswith(w)
-                     or insp["ImageName"].split("/")[-1].split(":")[0] == w for w in wanted)
-        else:
-            raise errors.bad_request(f"invalid filter {key!r}: use id, name, status, label, "
-                                     "exited or ancestor")
-        if not ok:
-            return False
-    return True
-
-
-def _list(rt: Runtime, all_: bool, filters: dict[str, list[str]],
-          limit: int | None) -> list[tuple[Container, dict[str, Any]]]:
-    out = []
-    for ctr in rt.list_containers(all=all_ or (limit or 0) > 0 or "status" in filters):
-        try:
-            insp = ctr.inspect()
-        except (ContainerRemovedError, NoSuchContainerError):
-            continue
-        if _matches(ctr, insp, filters):
-            out.append((ctr, insp))
-    out.sort(key=lambda pair: int(pair[0].config.created), reverse=True)
-    return out[:limit] if limit and limit > 0 else out
-
-
 # -- list, create, inspect, exists -------------------------------------------------------------
 class ContainerListHandler(CtrHandler):
     @web.authenticated
     @authorized
     async def get(self, version: str | None = None) -> None:
-        filters = self.filters()
-        pairs = await self.backend.run(_list, self.rt, self.q_bool("all"), filters,
-                                       self.q_int("limit"))
+        filters = params.container_filters(self.q("filters"))
+        pairs = await self.service.list_containers(self.principal, all=self.q_bool("all"),
+                                                   filters=filters, limit=self.q_int("limit"))
         build = models.container_docker_list_item if self.docker else \
             models.container_libpod_list_item
         self.reply_json([build(ctr, insp) for ctr, insp in pairs])
-
-    def filters(self) -> dict[str, list[str]]:
-        from ..params import as_filters
-
-        filters = as_filters(self.q("filters"))
-        for pattern in filters.get("name", []):
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise errors.bad_request(f"invalid name filter {pattern!r}: not a regular "
-                                         f"expression ({exc})") from None
-        return filters
 
 
 class ContainerCreateHandler(CtrHandler):
@@ -119,16 +52,14 @@ class ContainerCreateHandler(CtrHandler):
     async def post(self, version: str | None = None) -> None:
         body = self.body_json()
         image = body.get("Image") if self.docker else body.get("image")
-        image_config: dict[str, Any] = {}
-        if isinstance(image, str) and image:
-            image_config = (await self.backend.run(self.rt.get_image, image)).config
-        if self.docker:
-            kwargs, warnings = specgen.from_docker(body, self.q("name"), image_config)
-        else:
-            kwargs, warnings = specgen.from_libpod(body, image_config)
-        image = kwargs.pop("image")
-        command = kwargs.pop("command")
-        ctr = await self.backend.run(self.rt.create_container, image, command, **kwargs)
+        name = self.q("name")
+
+        def translate(image_config: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+            if self.docker:
+                return specgen.from_docker(body, name, image_config)
+            return specgen.from_libpod(body, image_config)
+
+        ctr, warnings = await self.service.create(self.principal, image, translate)
         self.reply_json(models.create_response(ctr.id, warnings), 201)
 
 
@@ -136,8 +67,7 @@ class ContainerInspectHandler(CtrHandler):
     @web.authenticated
     @authorized
     async def get(self, name: str, version: str | None = None) -> None:
-        ctr = await self.lookup(name)
-        insp = await self.backend.run(ctr.inspect)
+        insp = await self.service.inspect(self.principal, name)
         if self.docker:
             self.reply_json(models.container_docker_inspect(insp))
         else:
@@ -148,77 +78,84 @@ class ContainerExistsHandler(CtrHandler):
     @web.authenticated
     @authorized
     async def get(self, name: str, version: str | None = None) -> None:
-        await self.lookup(name)
+        await self.service.lookup(self.principal, name)
         self.reply_empty(204)
 
 
-# -- simple verbs ---------------------------------------------------------------------------
-class ContainerStartHandler(CtrHandler):
+# -- the plain verbs ------------------------------------------------------------------------
+def _no_args(handler: CtrHandler) -> tuple[Any, ...]:
+    return ()
+
+
+def _timeout(*names: str) -> Callable[[CtrHandler], tuple[Any, ...]]:
+    """Seconds to wait, from the first of ``names`` given (podman's ``timeout``, Docker's
+    ``t``), or None."""
+    return lambda handler: (handler.q_timeout(*names),)
+
+
+def _signal(handler: CtrHandler) -> tuple[Any, ...]:
+    return (params.as_signal("signal", handler.q("signal"), "SIGKILL"),)
+
+
+def _tty_size(handler: CtrHandler) -> tuple[Any, ...]:
+    height = handler.q_int("h", minimum=0, maximum=limits.TTY_SIZE_MAX)
+    width = handler.q_int("w", minimum=0, maximum=limits.TTY_SIZE_MAX)
+    if height is None or width is None:
+        raise errors.bad_request("resize needs both h and w")
+    return height, width
+
+
+def _no_content(handler: CtrHandler, result: Any) -> None:
+    handler.reply_empty(204)
+
+
+def _text(handler: CtrHandler, result: Any) -> None:
+    handler.reply_text("" if result is None else str(result), 200)
+
+
+@dataclass(frozen=True)
+class Verb:
+    """A container verb behind ContainerActionHandler: its arguments (parsed from the query
+    before anything is looked up), its reply, and its exceptions to the error table."""
+
+    args: Callable[[CtrHandler], tuple[Any, ...]] = _no_args
+    reply: Callable[[CtrHandler, Any], None] = _no_content
+    overrides: errors.StatusOverrides = field(default_factory=dict)
+
+
+#: ``POST /containers/{name}/{verb}`` -> how it is parsed and answered; the service runs it
+#: (ContainerService.act).
+VERBS: dict[str, Verb] = {
+    "start": Verb(),
+    "stop": Verb(args=_timeout("timeout", "t")),
+    "kill": Verb(args=_signal),
+    "pause": Verb(),
+    "unpause": Verb(),
+    "restart": Verb(args=_timeout("t", "timeout")),
+    "init": Verb(overrides=errors.INIT_OVERRIDES),
+    "mount": Verb(reply=_text),  # the mount point, as text
+    "unmount": Verb(),
+    "resize": Verb(args=_tty_size, reply=_text),
+}
+
+
+class ContainerActionHandler(CtrHandler):
+    """One of VERBS, named by the route (``verb`` in its kwargs)."""
+
+    def verb(self) -> tuple[str, Verb]:
+        name = str(self.route_options["verb"])
+        return name, VERBS[name]
+
+    def error_overrides(self) -> errors.StatusOverrides:
+        return self.verb()[1].overrides
+
     @web.authenticated
     @authorized
     async def post(self, name: str, version: str | None = None) -> None:
-        ctr = await self.lookup(name)
-        await self.backend.run(ctr.start)
-        self.reply_empty(204)
-
-
-class ContainerStopHandler(CtrHandler):
-    @web.authenticated
-    @authorized
-    async def post(self, name: str, version: str | None = None) -> None:
-        timeout = self.q_timeout("timeout", "t")
-        ctr = await self.lookup(name)
-        await self.backend.run_long(ctr.stop, timeout)
-        self.reply_empty(204)
-
-
-class ContainerKillHandler(CtrHandler):
-    @web.authenticated
-    @authorized
-    async def post(self, name: str, version: str | None = None) -> None:
-        signum = params.as_signal("signal", self.q("signal"), "SIGKILL")
-        ctr = await self.lookup(name)
-        await self.backend.run_long(ctr.kill, signum)
-        self.reply_empty(204)
-
-
-class ContainerPauseHandler(CtrHandler):
-    @web.authenticated
-    @authorized
-    async def post(self, name: str, version: str | None = None) -> None:
-        ctr = await self.lookup(name)
-        await self.backend.run(ctr.pause)
-        self.reply_empty(204)
-
-
-class ContainerUnpauseHandler(CtrHandler):
-    @web.authenticated
-    @authorized
-    async def post(self, name: str, version: str | None = None) -> None:
-        ctr = await self.lookup(name)
-        await self.backend.run(ctr.unpause)
-        self.reply_empty(204)
-
-
-class ContainerRestartHandler(CtrHandler):
-    @web.authenticated
-    @authorized
-    async def post(self, name: str, version: str | None = None) -> None:
-        timeout = self.q_timeout("t", "timeout")
-        ctr = await self.lookup(name)
-        await self.backend.run_long(ctr.restart, timeout)
-        self.reply_empty(204)
-
-
-class ContainerInitHandler(CtrHandler):
-    status_overrides = errors.INIT_OVERRIDES
-
-    @web.authenticated
-    @authorized
-    async def post(self, name: str, version: str | None = None) -> None:
-        ctr = await self.lookup(name)
-        await self.backend.run(ctr.init)
-        self.reply_empty(204)
+        verb_name, verb = self.verb()
+        args = verb.args(self)
+        result = await self.service.act(self.principal, name, verb_name, *args)
+        verb.reply(self, result)
 
 
 class ContainerShouldRestartHandler(CtrHandler):
@@ -228,49 +165,15 @@ class ContainerShouldRestartHandler(CtrHandler):
     @web.authenticated
     @authorized
     async def post(self, name: str, version: str | None = None) -> None:
-        await self.lookup(name)
-        self.reply_json({"Value": False})
-
-
-class ContainerMountHandler(CtrHandler):
-    @web.authenticated
-    @authorized
-    async def post(self, name: str, version: str | None = None) -> None:
-        ctr = await self.lookup(name)
-        path = await self.backend.run(ctr.mount)
-        self.reply_text(str(path))
-
-
-class ContainerUnmountHandler(CtrHandler):
-    @web.authenticated
-    @authorized
-    async def post(self, name: str, version: str | None = None) -> None:
-        ctr = await self.lookup(name)
-        await self.backend.run(ctr.unmount)
-        self.reply_empty(204)
+        value = await self.service.should_restart(self.principal, name)
+        self.reply_json({"Value": value})
 
 
 class ContainerTopHandler(CtrHandler):
     @web.authenticated
     @authorized
     async def get(self, name: str, version: str | None = None) -> None:
-        ctr = await self.lookup(name)
-        self.reply_json(await self.backend.run(ctr.top))
-
-
-class ContainerResizeHandler(CtrHandler):
-    @web.authenticated
-    @authorized
-    async def post(self, name: str, version: str | None = None) -> None:
-        from ...engine import attach
-
-        height = self.q_int("h", minimum=0, maximum=limits.TTY_SIZE_MAX)
-        width = self.q_int("w", minimum=0, maximum=limits.TTY_SIZE_MAX)
-        if height is None or width is None:
-            raise errors.bad_request("resize needs both h and w")
-        ctr = await self.lookup(name)
-        await self.backend.run(attach.resize, ctr, height, width)
-        self.reply_text("", 200)
+        self.reply_json(await self.service.act(self.principal, name, "top"))
 
 
 class ContainerDeleteHandler(CtrHandler):
@@ -280,13 +183,12 @@ class ContainerDeleteHandler(CtrHandler):
         force = self.q_bool("force")
         timeout = self.q_timeout("t", "timeout")
         try:
-            ctr = await self.lookup(name)
+            ctr = await self.service.remove(self.principal, name, force=force, timeout=timeout)
         except (NoSuchContainerError, ContainerRemovedError):
             if not self.docker and self.q_bool("ignore"):
                 self.reply_json([])
                 return
             raise
-        await self.backend.run_long(self.rt.remove_container, ctr, force, timeout)
         if self.docker:
             self.reply_empty(204)
         else:
@@ -301,24 +203,22 @@ class ContainerWaitHandler(CtrHandler):
     @web.authenticated
     @authorized
     async def post(self, name: str, version: str | None = None) -> None:
-        ctr = await self.lookup(name)
+        ctr = await self.service.lookup(self.principal, name, "wait")
         if self.docker:
             await self._docker(ctr)
             return
         conditions = self.q_list("condition")
-        if self.q("interval"):
-            from ..params import as_duration
-
-            if as_duration(self.q("interval") or "") is None:
-                raise errors.bad_request(f"invalid interval {self.q('interval')!r}")
+        interval = self.q("interval")
+        if interval and params.as_duration(interval) is None:
+            raise errors.bad_request(f"invalid interval {interval!r}")
         code = await self._wait(ctr, conditions or ["stopped", "exited"])
         self.reply_text(str(code))
 
     async def _wait(self, ctr: Container, conditions: list[str]) -> int:
         while True:
             try:
-                return await self.backend.run_long(ctr.wait_for_condition, conditions,
-                                                   interval=0.05, timeout=WAIT_SLICE)
+                return await self.service.wait(self.principal, ctr, conditions,
+                                               timeout=WAIT_SLICE)
             except TimeoutCtrError:
                 if self.client_gone:
                     raise web.Finish() from None
@@ -342,13 +242,13 @@ class ContainerWaitHandler(CtrHandler):
             elif condition == "next-exit":
                 code = await self._wait(ctr, ["stopped", "exited"])
             else:
-                while await self.backend.run(self.rt.store.container_exists, ctr.id):
+                while not await self.service.is_removed(self.principal, ctr):
                     if self.client_gone:
                         raise web.Finish()
                     await asyncio.sleep(0.05)
                 raise ContainerRemovedError(f"container {ctr.id} has been removed")
         except ContainerRemovedError:
-            recorded = await self.backend.run(self.rt.store.exit_code, ctr.id)
+            recorded = await self.service.recorded_exit_code(self.principal, ctr)
             code = recorded if recorded is not None else 0
         except CtrError as exc:
             error = errors.redact_text(str(exc), self.internal_paths())
@@ -357,36 +257,17 @@ class ContainerWaitHandler(CtrHandler):
     async def _until_started(self, ctr: Container, since_ns: int) -> None:
         """next-exit: the run that ends next. A container not running now must start (again)
         after the request came in."""
-        while True:
-            insp = await self.backend.run(ctr.inspect)
-            if insp["State"]["Status"] in ("running", "paused", "stopping"):
-                return
-            if rfc3339_to_ns(insp["State"]["StartedAt"]) >= since_ns:
-                return
+        while not await self.service.started_since(self.principal, ctr, since_ns):
             if self.client_gone:
                 raise web.Finish()
             await asyncio.sleep(0.02)
 
 
 # -- logs -------------------------------------------------------------------------------------
-def _log_follower(ctr: Container, stopped: Any, *, tail: int | None, since: float | None,
-                  until: float | None, follow: bool) -> Iterator[LogLine]:
-    """The engine's log reader, following while the container runs and the client listens."""
-    def running() -> bool:
-        return not stopped.is_set() and ctr.is_running()
-
-    return read_log(ctr.log_path, tail=tail,
-                    since_ns=None if since is None else int(since * 1e9),
-                    until_ns=None if until is None else int(until * 1e9),
-                    follow=follow, still_running=running)
-
-
 class ContainerLogsHandler(CtrHandler):
     @web.authenticated
     @authorized
     async def get(self, name: str, version: str | None = None) -> None:
-        from ..params import as_time
-
         stdout, stderr = self.q_bool("stdout"), self.q_bool("stderr")
         if not (stdout or stderr):
             raise errors.bad_request("logs: you must choose at least one stream (stdout or "
@@ -395,8 +276,9 @@ class ContainerLogsHandler(CtrHandler):
         timestamps = self.q_bool("timestamps")
         tail_arg = self.q("tail")
         tail = None if tail_arg in (None, "", "all") else self.q_int("tail", minimum=-1)
-        since, until = as_time("since", self.q("since")), as_time("until", self.q("until"))
-        ctr = await self.lookup(name)
+        since = params.as_time("since", self.q("since"))
+        until = params.as_time("until", self.q("until"))
+        ctr = await self.service.lookup(self.principal, name, "logs")
         framed = not (self.docker and ctr.config.tty)
         content_type = ("application/vnd.docker.multiplexed-stream" if framed
                         else "application/vnd.docker.raw-stream")
@@ -404,18 +286,17 @@ class ContainerLogsHandler(CtrHandler):
         self.set_header("Content-Type", content_type)
         streams = {"stdout": (STDOUT, stdout), "stderr": (STDERR, stderr)}
 
-        def chunks(stopped: Any) -> Iterator[bytes]:
-            for line in _log_follower(ctr, stopped, tail=tail, since=since, until=until,
-                                      follow=follow):
-                stream, wanted = streams.get(line.stream, (STDOUT, stdout))
-                if not wanted:
-                    continue
-                data = line.text.encode() + (b"" if line.partial else b"\n")
-                if timestamps:
-                    data = line.timestamp().encode() + b" " + data
-                yield mux_frame(stream, data) if framed else data
+        def render(line: LogLine) -> bytes | None:
+            stream, wanted = streams.get(line.stream, (STDOUT, stdout))
+            if not wanted:
+                return None
+            data = line.text.encode() + (b"" if line.partial else b"\n")
+            if timestamps:
+                data = line.timestamp().encode() + b" " + data
+            return mux_frame(stream, data) if framed else data
 
-        feed = iterate_in_thread(chunks, maxsize=256, name="ctr-logs")
+        feed = self.service.log_feed(self.principal, ctr, render, tail=tail, since=since,
+                                     until=until, follow=follow)
         pending: list[bytes] = []
         with feed:
             async for chunk in feed:
@@ -439,13 +320,18 @@ class ContainerStatsHandler(CtrHandler):
     async def get(self, name: str, version: str | None = None) -> None:
         stream = self.q_bool("stream", True)
         one_shot = self.q_bool("one-shot")
-        ctr = await self.lookup(name)
+        ctr = await self.service.lookup(self.principal, name, "stats")
+
+        async def sample() -> dict[str, Any]:
+            samples = await self.service.stats(self.principal, [ctr], models.stats_sample)
+            return samples[ctr.id]
+
         prev = None
         if not one_shot:
-            prev = models.stats_sample(await self.backend.run(ctr.stats))
+            prev = await sample()
             await asyncio.sleep(0.1 if not stream else 0)
         while True:
-            cur = models.stats_sample(await self.backend.run(ctr.stats))
+            cur = await sample()
             body = models.container_docker_stats(cur, prev)
             if not stream:
                 self.reply_json(body)
@@ -466,19 +352,15 @@ class ContainersStatsHandler(CtrHandler):
     async def get(self, version: str | None = None) -> None:
         stream = self.q_bool("stream", True)
         interval = self.q_int("interval", 5, minimum=1, maximum=limits.TIMEOUT_MAX) or 5
-        names = self.q_list("containers")
-        if names:
-            ctrs = [await self.lookup(n) for n in names]
-        else:
-            ctrs = await self.backend.run(self.rt.list_containers)
+        ctrs = await self.service.stats_targets(self.principal, self.q_list("containers"))
 
-        def sample_all() -> dict[str, dict[str, Any]]:
-            return {c.id: models.stats_sample(c.stats()) for c in ctrs}
+        async def sample_all() -> dict[str, dict[str, Any]]:
+            return await self.service.stats(self.principal, ctrs, models.stats_sample)
 
-        prev = await self.backend.run(sample_all)
+        prev = await sample_all()
         await asyncio.sleep(0.1)
         while True:
-            cur = await self.backend.run(sample_all)
+            cur = await sample_all()
             body = {"Error": None, "Stats": [models.container_libpod_stats(s, prev.get(i))
                                              for i, s in cur.items()]}
             if not stream:
@@ -500,12 +382,8 @@ class ContainerExportHandler(CtrHandler):
     @web.authenticated
     @authorized
     async def get(self, name: str, version: str | None = None) -> None:
-        ctr = await self.lookup(name)
-
-        def export(out: BinaryIO) -> None:
-            ctr.export(out)
-
-        await stream_body(self, write_in_thread(export, name="ctr-export"),
+        ctr = await self.service.lookup(self.principal, name, "export")
+        await stream_body(self, self.service.export_feed(self.principal, ctr),
                           "application/x-tar")
 
 
@@ -542,14 +420,10 @@ def routes() -> list[tuple[str, type, dict[str, Any]]]:
             out.append((f"{c}/stats", ContainersStatsHandler, kw))
         out += [
             (f"{c}/{NAME}/json", ContainerInspectHandler, kw),
-            (f"{c}/{NAME}/start", ContainerStartHandler, kw),
-            (f"{c}/{NAME}/stop", ContainerStopHandler, kw),
-            (f"{c}/{NAME}/kill", ContainerKillHandler, kw),
-            (f"{c}/{NAME}/pause", ContainerPauseHandler, kw),
-            (f"{c}/{NAME}/unpause", ContainerUnpauseHandler, kw),
-            (f"{c}/{NAME}/restart", ContainerRestartHandler, kw),
+            *[(f"{c}/{NAME}/{verb}", ContainerActionHandler, {**kw, "verb": verb})
+              for verb in ("start", "stop", "kill", "pause", "unpause", "restart")],
             (f"{c}/{NAME}/wait", ContainerWaitHandler, kw),
-            (f"{c}/{NAME}/resize", ContainerResizeHandler, kw),
+            (f"{c}/{NAME}/resize", ContainerActionHandler, {**kw, "verb": "resize"}),
             (f"{c}/{NAME}/logs", ContainerLogsHandler, kw),
             (f"{c}/{NAME}/top", ContainerTopHandler, kw),
             (f"{c}/{NAME}/stats", ContainerStatsHandler, kw),
@@ -558,10 +432,10 @@ def routes() -> list[tuple[str, type, dict[str, Any]]]:
         if flavor == "libpod":
             out += [
                 (f"{c}/{NAME}/exists", ContainerExistsHandler, kw),
-                (f"{c}/{NAME}/init", ContainerInitHandler, kw),
+                (f"{c}/{NAME}/init", ContainerActionHandler, {**kw, "verb": "init"}),
                 (f"{c}/{NAME}/shouldrestart", ContainerShouldRestartHandler, kw),
-                (f"{c}/{NAME}/mount", ContainerMountHandler, kw),
-                (f"{c}/{NAME}/unmount", ContainerUnmountHandler, kw),
+                *[(f"{c}/{NAME}/{verb}", ContainerActionHandler, {**kw, "verb": verb})
+                  for verb in ("mount", "unmount")],
             ]
         out.append((f"{c}/{NAME}", ContainerDeleteHandler, kw))
     return out

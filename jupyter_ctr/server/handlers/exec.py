@@ -8,14 +8,14 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ...engine import exec as engine_exec
 from ...engine import limits
-from ...engine.attach import STDERR, mux_frame
-from ...engine.errors import CtrError, InvalidArgumentError
+from ...engine.attach import STDERR
+from ...engine.errors import CtrError
+from ...service.pumps import pump, raw, streams_wanted
+from ...service.sources import ExecSource
 from .. import errors, models, specgen
+from ..framing import mux_frame
 from ..hijack import MULTIPLEXED, RAW, HijackedConnection, status_line, wants_upgrade
-from ..pumps import pump_hijacked, streams_wanted
-from ..sources import ExecSource
 from .base import DOCKER, LIBPOD, NAME, CtrHandler
 
 
@@ -48,13 +48,14 @@ class ExecCreateHandler(CtrHandler):
         cmd = _str_list(body, "Cmd")
         if not cmd:
             raise errors.bad_request("Cmd is required: give the command to run")
-        ctr = await self.lookup(name)
-        session = await self.backend.run(
-            engine_exec.create_exec, ctr, cmd, tty=bool(body.get("Tty")),
-            stdin=bool(body.get("AttachStdin")), env=_str_list(body, "Env"),
-            user=specgen.opt_str(body.get("User"), "User"),
-            workdir=specgen.opt_str(body.get("WorkingDir"), "WorkingDir"),
-            detach_keys=_detach_keys(body))
+        tty, stdin = bool(body.get("Tty")), bool(body.get("AttachStdin"))
+        env = _str_list(body, "Env")
+        user = specgen.opt_str(body.get("User"), "User")
+        workdir = specgen.opt_str(body.get("WorkingDir"), "WorkingDir")
+        detach_keys = _detach_keys(body)
+        session = await self.service.create_exec(
+            self.principal, name, cmd, tty=tty, stdin=stdin, env=env, user=user,
+            workdir=workdir, detach_keys=detach_keys)
         self.set_status(201)
         self.finish(models.exec_create_response(session.id))
 
@@ -63,8 +64,8 @@ class ExecInspectHandler(CtrHandler):
     @web.authenticated
     @authorized
     async def get(self, name: str, version: str | None = None) -> None:
-        session = await self.backend.run(engine_exec.get_exec, self.rt, name)
-        self.reply_json(models.exec_inspect(await self.backend.run(session.inspect)))
+        self.reply_json(models.exec_inspect(await self.service.inspect_exec(self.principal,
+                                                                            name)))
 
 
 class ExecResizeHandler(CtrHandler):
@@ -75,8 +76,7 @@ class ExecResizeHandler(CtrHandler):
         width = self.q_int("w", minimum=0, maximum=limits.TTY_SIZE_MAX)
         if height is None or width is None:
             raise errors.bad_request("resize needs both h and w")
-        session = await self.backend.run(engine_exec.get_exec, self.rt, name)
-        await self.backend.run(session.resize, height, width)
+        await self.service.resize_exec(self.principal, name, height, width)
         self.reply_empty(201)
 
 
@@ -88,19 +88,15 @@ class ExecStartHandler(CtrHandler):
     @authorized
     async def post(self, name: str, version: str | None = None) -> None:
         body = self.body_json(required=False)
-        session = await self.backend.run(engine_exec.get_exec, self.rt, name)
         if body.get("Detach"):
-            await self.backend.run(session.start)
+            await self.service.start_exec_detached(self.principal, name)
             self.reply_empty(200)
             return
         size = None
         if body.get("h") and body.get("w"):
             size = (specgen.number(body["h"], "h", 0, limits.TTY_SIZE_MAX),
                     specgen.number(body["w"], "w", 0, limits.TTY_SIZE_MAX))
-        info = await self.backend.run(session.inspect)
-        if info["State"] != "created":
-            raise InvalidArgumentError(f"exec session {name[:12]} is {info['State']}: only "
-                                       "created sessions can be started")
+        session = await self.service.startable_exec(self.principal, name)
         upgrade = wants_upgrade(self)
         tty = bool(session.config.get("tty"))
         client = HijackedConnection.take(self)
@@ -111,15 +107,16 @@ class ExecStartHandler(CtrHandler):
             # headers); a session that cannot start says why in the stream.
             await client.send(status_line(upgrade, RAW if tty else MULTIPLEXED))
             try:
-                source = await ExecSource.open(self.backend, session, start=True, stdin=True,
-                                               tty_size=size)
+                source = await self.service.open_exec(self.principal, session, start=True,
+                                                      stdin=True, tty_size=size)
             except CtrError as exc:
                 message = f"{errors.redact_text(str(exc), self.internal_paths())}\n".encode()
                 await client.send(message if tty else mux_frame(STDERR, message))
                 return
-            result = await pump_hijacked(client, source, stdin=source.stdin, framed=not tty,
-                                         streams=streams_wanted(True, True),
-                                         detach_keys=source.detach_keys)
+            result = await pump(client, source, stdin=source.stdin,
+                                encode=raw if tty else mux_frame,
+                                streams=streams_wanted(True, True),
+                                detach_keys=source.detach_keys)
             if result == "exited":
                 await source.exit_code()  # recorded, for exec inspect
         except Exception as exc:  # noqa: BLE001 - the status line is out: log, then close

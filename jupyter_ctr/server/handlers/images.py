@@ -13,7 +13,6 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ...engine import Runtime
-from ...engine.images import Image
 from .. import errors, models, params
 from ..spool import new_spool_file, spool_dir
 from .base import DOCKER, LIBPOD, CtrHandler
@@ -21,23 +20,12 @@ from .base import DOCKER, LIBPOD, CtrHandler
 #: Image references contain slashes (localhost/busybox:latest), and clients keep them.
 NAME = r"(?P<name>.+?)"
 
-def _users(rt: Runtime) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for ctr in rt.list_containers(all=True):
-        image_id = str(ctr.config.image_id)
-        out[image_id] = out.get(image_id, 0) + 1
-    return out
-
-
-def _list(rt: Runtime) -> tuple[list[Image], dict[str, int]]:
-    return rt.list_images(), _users(rt)
-
 
 class ImageListHandler(CtrHandler):
     @web.authenticated
     @authorized
     async def get(self, version: str | None = None) -> None:
-        images, users = await self.backend.run(_list, self.rt)
+        images, users = await self.service.list_images(self.principal)
         build = models.image_docker_summary if self.docker else models.image_libpod_summary
         self.reply_json([build(img, users.get(img.id, 0)) for img in images])
 
@@ -46,7 +34,7 @@ class ImageInspectHandler(CtrHandler):
     @web.authenticated
     @authorized
     async def get(self, name: str, version: str | None = None) -> None:
-        img = await self.backend.run(self.rt.get_image, name)
+        img = await self.service.lookup_image(self.principal, name)
         build = models.image_docker_inspect if self.docker else models.image_libpod_inspect
         self.reply_json(build(img))
 
@@ -55,7 +43,7 @@ class ImageExistsHandler(CtrHandler):
     @web.authenticated
     @authorized
     async def get(self, name: str, version: str | None = None) -> None:
-        await self.backend.run(self.rt.get_image, name)
+        await self.service.lookup_image(self.principal, name)
         self.reply_empty(204)
 
 
@@ -63,8 +51,7 @@ class ImageRemoveHandler(CtrHandler):
     @web.authenticated
     @authorized
     async def delete(self, name: str, version: str | None = None) -> None:
-        img = await self.backend.run(self.rt.get_image, name)
-        image_id = await self.backend.run(self.rt.remove_image, img.id)
+        img, image_id = await self.service.remove_image(self.principal, name)
         if self.docker:
             self.reply_json(models.image_docker_remove_report(image_id, img.names))
         else:
@@ -88,14 +75,14 @@ class UploadHandler(CtrHandler):
             return
         if self.request.connection is not None and hasattr(self.request.connection,
                                                            "set_max_body_size"):
-            self.request.connection.set_max_body_size(max_upload(self.rt))
+            self.request.connection.set_max_body_size(max_upload(self.service.runtime))
         length = params.as_int("Content-Length", self.request.headers.get("Content-Length"),
                                0, minimum=0) or 0
-        free = shutil.disk_usage(spool_dir(self.rt)).free
+        free = shutil.disk_usage(spool_dir(self.service.runtime)).free
         if length > free:
             raise errors.RouteError(413, f"the request body ({length} bytes) is larger than "
                                     f"the {free} bytes free to receive it", "payload too large")
-        fd, path = new_spool_file(self.rt)
+        fd, path = new_spool_file(self.service.runtime)
         self.upload = (os.fdopen(fd, "wb"), path)
         self.spool_error = ""
 
@@ -155,7 +142,7 @@ class ImageImportHandler(UploadHandler):
         if not reference:
             raise errors.bad_request("reference is required: name the imported image")
         path = self.upload_path()
-        img = await self.backend.run_long(self.rt.import_image, path, reference)
+        img = await self.service.import_image(self.principal, path, reference)
         self.reply_json(models.image_import_report(img.id))
 
 
@@ -176,7 +163,8 @@ class ImagePullHandler(CtrHandler):
             ref = self.q("reference") or ""
         if not ref:
             raise errors.bad_request("no image reference given to pull")
-        img = await self.backend.run(self.rt.get_image, ref)
+        img = await self.service.lookup_image(self.principal, ref, "image.pull")
+        lines: list[dict[str, Any]]
         if self.docker:
             lines = [{"status": f"Image {ref} is present locally (pulling is not supported)"},
                      {"status": f"Digest: sha256:{img.id}"}]

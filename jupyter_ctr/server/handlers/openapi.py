@@ -7,6 +7,7 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ..openapi import document
 from .base import CtrHandler
 
 
@@ -14,8 +15,6 @@ class OpenAPIHandler(CtrHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        from ..openapi import document
-
         self.reply_json(document())
 
 

@@ -3,34 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ...engine import ContainerState, Runtime
-from ...engine.events import Event
 from .. import models, params
-from ..streams import iterate_in_thread
 from .base import DOCKER, LIBPOD, CtrHandler
-
-S = ContainerState
-
-
-def counts(rt: Runtime) -> dict[str, int]:
-    out = {"total": 0, "running": 0, "paused": 0, "stopped": 0, "images": 0}
-    for ctr in rt.list_containers(all=True):
-        st = ctr.state
-        out["total"] += 1
-        if st is S.RUNNING:
-            out["running"] += 1
-        elif st is S.PAUSED:
-            out["paused"] += 1
-        elif st in (S.STOPPED, S.EXITED):
-            out["stopped"] += 1
-    out["images"] = len(rt.list_images())
-    return out
 
 
 class PingHandler(CtrHandler):
@@ -68,13 +47,13 @@ class InfoHandler(CtrHandler):
     @web.authenticated
     @authorized
     async def get(self, version: str | None = None) -> None:
-        n = await self.backend.run(counts, self.rt)
-        cfg = self.rt.config
+        n = await self.service.counts(self.principal)
+        rt = self.service.runtime
         if self.docker:
-            self.reply_json(models.docker_info(n, str(self.rt.root), cfg.runtime))
+            self.reply_json(models.docker_info(n, str(rt.root), rt.config.runtime))
         else:
-            self.reply_json(models.libpod_info(n, str(self.rt.root), str(self.rt.run_root),
-                                               cfg.runtime))
+            self.reply_json(models.libpod_info(n, str(rt.root), str(rt.run_root),
+                                               rt.config.runtime))
 
 
 class EventsHandler(CtrHandler):
@@ -89,17 +68,12 @@ class EventsHandler(CtrHandler):
         filters = params.as_filters(self.q("filters"))
         stream = self.q_bool("stream", True)
         # Validate the filters before the 200 goes out.
-        await self.backend.run(lambda: list(self.rt.events_log.read(
-            since=0, until=0, filters=filters)))
-
-        def events(stopped: Any) -> Iterator[Event]:
-            return self.rt.events_log.read(since=since, until=until, filters=filters,
-                                           follow=stream, stop=stopped.is_set)
-
+        await self.service.check_event_filters(self.principal, filters)
         self.set_status(200)
         self.set_header("Content-Type", "application/json")
         await self.flush()
-        feed = iterate_in_thread(events, name="ctr-events")
+        feed = self.service.event_feed(self.principal, since=since, until=until,
+                                       filters=filters, follow=stream)
         with feed:
             async for ev in feed:
                 self.write(json.dumps(models.event_message(ev)) + "\n")

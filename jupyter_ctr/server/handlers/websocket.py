@@ -8,6 +8,7 @@ is checked by WebSocketMixin.check_origin.
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import json
 from typing import Any
@@ -19,15 +20,13 @@ from jupyter_server.utils import ensure_async
 from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
-from ...engine import exec as engine_exec
 from ...engine.attach import STDERR, STDOUT
 from ...engine.errors import CtrError
+from ...service.bridge import AttachBridge
+from ...service.container_service import ContainerService
+from ...service.principal import Principal
 from .. import errors, models, params
-from ..backend import SETTINGS_KEY, EngineBackend
-from ..bridge import AttachBridge, get_bridge
-from ..sources import ContainerSource, ExecSource
-from ..streams import iterate_in_thread
-from .base import DOCKER, EXTENSION_NAME, NAME
+from .base import DOCKER, EXTENSION_NAME, NAME, principal_of, service_of
 
 _NAMES = {STDOUT: "stdout", STDERR: "stderr"}
 
@@ -42,8 +41,12 @@ class CtrWebSocketHandler(ExtensionHandlerMixin, WebSocketMixin, WebSocketHandle
         self.route_options = route_options  # not self.options: RequestHandler's OPTIONS verb
 
     @property
-    def backend(self) -> EngineBackend:
-        return self.settings[SETTINGS_KEY]  # type: ignore[no-any-return]
+    def service(self) -> ContainerService:
+        return service_of(self)
+
+    @property
+    def principal(self) -> Principal:
+        return principal_of(self)
 
     async def get(self, *args: Any, **kwargs: Any) -> None:
         user = self.current_user
@@ -67,11 +70,11 @@ class CtrWebSocketHandler(ExtensionHandlerMixin, WebSocketMixin, WebSocketHandle
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(errors.redact(errors.error_body(exc, status),
-                                             errors.engine_paths(self.backend.runtime))))
+                                             errors.engine_paths(self.service.runtime))))
 
     def public(self, message: str) -> str:
         """``message`` without the engine's internal paths."""
-        return errors.redact_text(message, errors.engine_paths(self.backend.runtime))
+        return errors.redact_text(message, errors.engine_paths(self.service.runtime))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, CtrError):
@@ -89,7 +92,7 @@ class BridgeClientHandler(CtrWebSocketHandler):
     def q_bool(self, name: str, default: bool = False) -> bool:
         return params.as_bool(name, self.get_query_argument(name, None), default)
 
-    def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def open(self, *args: Any, **kwargs: Any) -> None:
         super().open(*args, **kwargs)
         self._decoders = {s: codecs.getincrementaldecoder("utf-8")("replace")
                           for s in (STDOUT, STDERR)}
@@ -140,7 +143,7 @@ class BridgeClientHandler(CtrWebSocketHandler):
         if stream is not None:
             stream.close()  # its buffers hold the backlog: free them now
 
-    async def on_message(self, message: str | bytes) -> None:  # type: ignore[override]
+    async def on_message(self, message: str | bytes) -> None:
         bridge = self.bridge
         if bridge is None:
             return
@@ -173,44 +176,29 @@ class BridgeClientHandler(CtrWebSocketHandler):
 class ContainerAttachSocket(BridgeClientHandler):
     """``/ctr/api/containers/{name}/attach/ws[?replay=1&logs=1]``: JSON protocol."""
 
-    async def before_upgrade(self, name: str, **_: Any) -> None:  # type: ignore[override]
-        backend = self.backend
-        ctr = await backend.run(backend.runtime.lookup_container, name)
-        logs = self.q_bool("logs")
-
-        async def open_source() -> ContainerSource:
-            return await ContainerSource.open(backend, ctr, logs=logs)
-
-        self.bridge = await get_bridge(backend.bridges, f"ctr:{ctr.id}", open_source,
-                                       backend.limits)
+    async def before_upgrade(self, name: str, **_: Any) -> None:
+        self.bridge = await self.service.attach_bridge(self.principal, name,
+                                                       logs=self.q_bool("logs"))
 
 
 class ExecSocket(BridgeClientHandler):
     """``/ctr/api/exec/{id}/ws[?rows=&cols=]``: starts a created session (or attaches to a
     running one); JSON protocol."""
 
-    async def before_upgrade(self, name: str, **_: Any) -> None:  # type: ignore[override]
-        backend = self.backend
-        session = await backend.run(engine_exec.get_exec, backend.runtime, name)
+    async def before_upgrade(self, name: str, **_: Any) -> None:
         rows = params.as_int("rows", self.get_query_argument("rows", None))
         cols = params.as_int("cols", self.get_query_argument("cols", None))
         size = (rows, cols) if rows and cols else None
-
-        async def open_source() -> ExecSource:
-            info = await backend.run(session.inspect)
-            return await ExecSource.open(backend, session, start=info["State"] == "created",
-                                         stdin=True, tty_size=size)
-
-        self.bridge = await get_bridge(backend.bridges, f"exec:{session.id}", open_source,
-                                       backend.limits)
+        self.bridge = await self.service.exec_bridge(self.principal, name, size)
 
 
 class DockerAttachSocket(BridgeClientHandler):
     """Docker's ``GET /containers/{id}/attach/ws``: output as binary frames of raw bytes (both
     streams), any frame received is stdin."""
 
-    async def before_upgrade(self, name: str, **_: Any) -> None:  # type: ignore[override]
-        await ContainerAttachSocket.before_upgrade(self, name)  # type: ignore[arg-type]
+    async def before_upgrade(self, name: str, **_: Any) -> None:
+        self.bridge = await self.service.attach_bridge(self.principal, name,
+                                                       logs=self.q_bool("logs"))
 
     def deliver(self, stream: int, data: bytes) -> None:
         self._send(data, binary=True)
@@ -221,7 +209,7 @@ class DockerAttachSocket(BridgeClientHandler):
     def deliver_error(self, message: str) -> None:
         self.close(1011, self.public(message)[:120])
 
-    async def on_message(self, message: str | bytes) -> None:  # type: ignore[override]
+    async def on_message(self, message: str | bytes) -> None:
         if self.bridge is not None:
             await self.bridge.send(message if isinstance(message, bytes) else message.encode())
 
@@ -235,21 +223,12 @@ class EventsSocket(CtrWebSocketHandler):
     async def before_upgrade(self, **_: Any) -> None:
         self._since = params.as_time("since", self.get_query_argument("since", None))
         self._filters = params.as_filters(self.get_query_argument("filters", None))
-        rt = self.backend.runtime
-        await self.backend.run(lambda: list(rt.events_log.read(since=0, until=0,
-                                                               filters=self._filters)))
+        await self.service.check_event_filters(self.principal, self._filters)
 
-    def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def open(self, *args: Any, **kwargs: Any) -> None:
         super().open(*args, **kwargs)
-        rt = self.backend.runtime
-
-        def events(stopped: Any) -> Any:
-            return rt.events_log.read(since=self._since, filters=self._filters, follow=True,
-                                      stop=stopped.is_set)
-
-        self._feed = iterate_in_thread(events, name="ctr-events-ws")
-        import asyncio
-
+        self._feed = self.service.event_feed(self.principal, since=self._since,
+                                             filters=self._filters, follow=True)
         self._task = asyncio.create_task(self._pump())
 
     async def _pump(self) -> None:

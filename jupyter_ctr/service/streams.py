@@ -1,6 +1,7 @@
-"""Async edges of the synchronous engine: file descriptors on the IOLoop, and blocking
-producers (log followers, event followers, export) in their own threads feeding the IOLoop
-through a bounded hand-off, so a slow client slows the producer instead of growing memory.
+"""Async edges of the synchronous engine: file descriptors on the event loop, and blocking
+producers (log followers, event followers, export) in their own threads feeding the loop
+through a bounded hand-off (ThreadFeed), so a slow client slows the producer instead of
+growing memory.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ class StreamClosedError(BrokenPipeError):
 
 
 async def wait_fd(fd: int, *, write: bool = False) -> None:
-    """Until ``fd`` is readable (or writable) on the running loop (tornado's IOLoop)."""
+    """Until ``fd`` is readable (or writable) on the running loop."""
     loop = asyncio.get_running_loop()
     fut: asyncio.Future[None] = loop.create_future()
 
@@ -45,7 +46,7 @@ async def wait_fd(fd: int, *, write: bool = False) -> None:
 
 
 class ThreadFeed(Generic[T]):
-    """A bounded hand-off from one producer thread to a coroutine on the IOLoop.
+    """A bounded hand-off from one producer thread to a coroutine on the event loop.
 
     ``put`` blocks the producer while ``maxsize`` items are unconsumed and raises
     StreamClosedError once the consumer stopped; ``async for`` yields the items and re-raises
@@ -176,7 +177,7 @@ def write_in_thread(fn: Callable[[BinaryIO], None], *, chunk: int = 1 << 16, max
 
 
 class AsyncAttach:
-    """conmon's attach socket on the IOLoop: one reader coroutine and one writer at a time."""
+    """conmon's attach socket on the event loop: one reader coroutine and one writer at a time."""
 
     def __init__(self, conn: AttachConnection) -> None:
         self.conn = conn

@@ -18,16 +18,24 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import dataclass
+from typing import Protocol
 
-from .pumps import Source
-
-if TYPE_CHECKING:
-    from .backend import BridgeLimits
-
+from .sources import Source
 
 #: Largest batch of waiting output joined into one delivery.
 COALESCE = 64 * 1024
+
+
+@dataclass
+class BridgeLimits:
+    """Flow control and replay for websocket bridges (see docs/websocket-protocol.md)."""
+
+    replay_bytes: int = 64 * 1024
+    high_water: int = 1024 * 1024
+    low_water: int = 256 * 1024
+    linger: float = 30.0
+    stall_timeout: float = 5.0
 
 
 class Client(Protocol):

@@ -1,32 +1,37 @@
-"""Copying between a client and a container's (or exec session's) stdio, on the IOLoop."""
+"""Copying between a client connection and a container's (or exec session's) stdio, on the
+event loop. The wire format of the output is the caller's (``encode``: the server passes
+Docker's multiplexed framing, or nothing for a tty)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Protocol
 
-from ..engine.attach import STDERR, STDOUT, DetachKeyMatcher, mux_frame
-from .hijack import HijackedConnection
+from ..engine.attach import STDERR, STDOUT, DetachKeyMatcher
+from .sources import Source
 
 
-class Source(Protocol):
-    tty: bool
+class Peer(Protocol):
+    """The client's end: a byte stream both ways (``recv`` gives b"" at its EOF)."""
 
-    async def recv(self) -> tuple[int, bytes] | None: ...
-    def recv_ready(self) -> tuple[int, bytes] | None: ...
     async def send(self, data: bytes) -> None: ...
-    def close_stdin(self) -> None: ...
-    async def resize(self, height: int, width: int) -> None: ...
-    async def exit_code(self) -> int | None: ...
-    def close(self) -> None: ...
+    async def recv(self, size: int = 65536) -> bytes: ...
 
 
-async def pump_hijacked(client: HijackedConnection, source: Source, *, stdin: bool,
-                        framed: bool, streams: frozenset[int] = frozenset({STDOUT, STDERR}),
-                        detach_keys: bytes = b"") -> str:
-    """Output to the client (framed or raw), the client's bytes to stdin, until the output
-    ends ("exited"), the detach keys are typed ("detached") or the client is gone ("gone").
+def raw(stream: int, data: bytes) -> bytes:
+    """Output as it is (a tty: one stream, nothing to tell apart)."""
+    return data
+
+
+async def pump(client: Peer, source: Source, *, stdin: bool,
+               encode: Callable[[int, bytes], bytes] = raw,
+               streams: frozenset[int] = frozenset({STDOUT, STDERR}),
+               detach_keys: bytes = b"") -> str:
+    """Output to the client (each chunk through ``encode``), the client's bytes to stdin,
+    until the output ends ("exited"), the detach keys are typed ("detached") or the client
+    is gone ("gone").
 
     A client EOF half-closes the container's stdin when stdin is attached; output goes on.
     """
@@ -37,7 +42,7 @@ async def pump_hijacked(client: HijackedConnection, source: Source, *, stdin: bo
             while (packet := await source.recv()) is not None:
                 stream, data = packet
                 if stream in streams:
-                    await client.send(mux_frame(stream, data) if framed else data)
+                    await client.send(encode(stream, data))
         except OSError:
             return "gone"
         return "exited"
@@ -85,5 +90,3 @@ async def pump_hijacked(client: HijackedConnection, source: Source, *, stdin: bo
 
 def streams_wanted(stdout: bool, stderr: bool) -> frozenset[int]:
     return frozenset(s for s, on in ((STDOUT, stdout), (STDERR, stderr)) if on)
-
-

@@ -1,7 +1,7 @@
-"""EngineBackend: the engine as the server uses it. One Runtime, two thread pools (short verbs;
-verbs that may wait, such as stop with a timeout), and the per-container websocket attach
-bridges with their replay buffers. Handlers reach it as ``settings["jupyter_ctr_backend"]``.
-"""
+"""Executors: the two thread pools that keep blocking engine calls off the event loop, one
+for short verbs (lookup, start, inspect...) and one for verbs that may wait for seconds
+(stop with a timeout, wait, remove, checkpoint), so that slow waits never starve quick
+verbs of threads."""
 
 from __future__ import annotations
 
@@ -10,46 +10,20 @@ import functools
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
-
-from ..engine import Runtime
-from ..engine.config import EngineConfig
-
-if TYPE_CHECKING:
-    from .bridge import AttachBridge
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-SETTINGS_KEY = "jupyter_ctr_backend"
 
+class Executors:
+    """``await run(fn, ...)`` for quick engine calls, ``await run_long(fn, ...)`` for calls
+    that may block, ``background(fn)`` for work nobody waits for."""
 
-@dataclass
-class BridgeLimits:
-    """Flow control and replay for websocket bridges (see docs/websocket-protocol.md)."""
-
-    replay_bytes: int = 64 * 1024
-    high_water: int = 1024 * 1024
-    low_water: int = 256 * 1024
-    linger: float = 30.0
-    stall_timeout: float = 5.0
-
-
-class EngineBackend:
-    """The Runtime plus the executors that keep blocking engine calls off the IOLoop."""
-
-    def __init__(self, config: EngineConfig | None = None, *, runtime: Runtime | None = None,
-                 workers: int = 8, long_workers: int = 64, limits: BridgeLimits | None = None,
+    def __init__(self, workers: int = 8, long_workers: int = 64,
                  log: logging.Logger | None = None) -> None:
-        self.runtime = runtime or Runtime(config=config)
-        self.log = log or logging.getLogger("jupyter_ctr.server")
-        from .spool import sweep
-
-        sweep(self.runtime)  # bodies spooled by a server that died mid-upload
-        self.limits = limits or BridgeLimits()
+        self.log = log or logging.getLogger("jupyter_ctr.service")
         self._short = ThreadPoolExecutor(workers, thread_name_prefix="ctr-verb")
         self._long = ThreadPoolExecutor(long_workers, thread_name_prefix="ctr-wait")
-        self.bridges: dict[str, AttachBridge] = {}
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """A quick engine call (lookup, start, inspect...) in the verb pool."""
@@ -76,8 +50,5 @@ class EngineBackend:
             run()
 
     def close(self) -> None:
-        for bridge in list(self.bridges.values()):
-            bridge.close()
         self._short.shutdown(wait=False, cancel_futures=True)
         self._long.shutdown(wait=False, cancel_futures=True)
-        self.runtime.close()

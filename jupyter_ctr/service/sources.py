@@ -1,82 +1,54 @@
-"""Live stdio of a container or an exec session, as the server's pumps see it: ``recv()``
-output chunks, ``send()`` stdin, ``close_stdin()``, ``exit_code()`` - all on the IOLoop.
+"""Live stdio of a container or an exec session, as the pumps and bridges see it: ``recv()``
+output chunks, ``send()`` stdin, ``close_stdin()``, ``exit_code()`` - all on the event loop.
 
 Containers and exec sessions alike go through their conmon's attach socket, whose fd waits on
 the loop: a slow client slows conmon down, not the server's memory, and no thread is held.
+Sources are opened by ContainerService (``open_attach``, ``open_exec``), which looks up,
+authorizes and checks the state first.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ..engine import ContainerState
-from ..engine.attach import (
-    AttachConnection,
-    log_complete_size,
-    log_replay,
-    resize,
-)
-from ..engine.errors import ContainerStateInvalidError, CtrError, TimeoutCtrError
-from .streams import AsyncAttach, ThreadFeed, iterate_in_thread
+from ..engine.errors import CtrError, TimeoutCtrError
+from .streams import AsyncAttach, ThreadFeed
 
 if TYPE_CHECKING:
     from ..engine import Container
+    from ..engine.attach import AttachConnection
     from ..engine.exec import ExecSession, ExecStream
-    from .backend import EngineBackend
+    from .executors import Executors
 
-S = ContainerState
+
+class Source(Protocol):
+    """What pumps and bridges read and write: a container's or an exec session's stdio."""
+
+    tty: bool
+
+    async def recv(self) -> tuple[int, bytes] | None: ...
+    def recv_ready(self) -> tuple[int, bytes] | None: ...
+    async def send(self, data: bytes) -> None: ...
+    def close_stdin(self) -> None: ...
+    async def resize(self, height: int, width: int) -> None: ...
+    async def exit_code(self) -> int | None: ...
+    def close(self) -> None: ...
 
 
 class ContainerSource:
-    """A container's stdio through conmon's attach socket (libpod's HTTPAttach)."""
+    """A container's stdio through conmon's attach socket (libpod's HTTPAttach), optionally
+    preceded by a replay of its log (``replay``, fed by a thread)."""
 
-    def __init__(self, backend: EngineBackend, ctr: Container, conn: AttachConnection,
+    def __init__(self, pools: Executors, ctr: Container, conn: AttachConnection,
                  replay: ThreadFeed[tuple[int, bytes]] | None) -> None:
-        self.backend = backend
+        self.pools = pools
         self.ctr = ctr
         self.conn = AsyncAttach(conn)
         self.tty = bool(ctr.config.tty)
         self.stdin = bool(ctr.config.stdin)
         self._replay = replay
         self._replay_iter: Any = replay.__aiter__() if replay is not None else None
-
-    @classmethod
-    async def open(cls, backend: EngineBackend, ctr: Container, *,
-                   logs: bool = False) -> ContainerSource:
-        """Connect to a created or running container (a configured or exited one is
-        initialized first, for Docker's attach-then-start); ``logs`` replays the log first."""
-
-        def connect() -> tuple[AttachConnection, int]:
-            st = ctr.state
-            if st in (S.CONFIGURED, S.STOPPED, S.EXITED):
-                with contextlib.suppress(ContainerStateInvalidError):
-                    ctr.init()  # lost a race with another init/start: fine
-                st = ctr.state
-            if st not in (S.CREATED, S.RUNNING):
-                raise ContainerStateInvalidError(
-                    f"can only attach to created or running containers; container "
-                    f"{ctr.id[:12]} ({ctr.name}) is in state {st.value}")
-            conn = AttachConnection.connect(ctr.bundle)
-            try:
-                conn.wait_accepted()
-                end = log_complete_size(ctr.log_path) if logs else 0
-            except BaseException:
-                conn.close()
-                raise
-            return conn, end
-
-        conn, end = await backend.run(connect)
-        replay = None
-        if logs:
-            def chunks(stopped: Any) -> Iterator[tuple[int, bytes]]:
-                return log_replay(ctr.log_path, end)
-
-            replay = iterate_in_thread(chunks, name="ctr-replay")
-        return cls(backend, ctr, conn, replay)
-
-    _closed = False
+        self._closed = False
 
     def recv_ready(self) -> tuple[int, bytes] | None:
         """A chunk that is already waiting, without blocking (None: none, or the end)."""
@@ -96,15 +68,18 @@ class ContainerSource:
     def close_stdin(self) -> None:
         self.conn.close_stdin()
 
+    def end_output(self) -> None:
+        """Stop the live output (logs-only attach): the replay is all that is sent."""
+        self.conn.close()
+
     async def resize(self, height: int, width: int) -> None:
-        await self.backend.run(resize, self.ctr, height, width)
+        await self.pools.run(self.ctr.resize, height, width)
 
     async def exit_code(self) -> int | None:
         """After the output ended: the container's exit code (None if it did not exit)."""
         try:
-            return await self.backend.run_long(self.ctr.wait_for_condition,
-                                               ["stopped", "exited"], interval=0.05,
-                                               timeout=5)
+            return await self.pools.run_long(self.ctr.wait_for_condition,
+                                             ["stopped", "exited"], interval=0.05, timeout=5)
         except (TimeoutCtrError, CtrError):
             return None
 
@@ -128,16 +103,16 @@ class ContainerSource:
             finally:
                 conn.close()
 
-        self.backend.background(leave)
+        self.pools.background(leave)
 
 
 class ExecSource:
-    """An exec session's stdio through its conmon's attach socket, on the IOLoop like a
+    """An exec session's stdio through its conmon's attach socket, on the event loop like a
     container's (the engine's ExecSession.open_stream); the exit code comes from conmon."""
 
-    def __init__(self, backend: EngineBackend, session: ExecSession, stream: ExecStream,
+    def __init__(self, pools: Executors, session: ExecSession, stream: ExecStream,
                  *, stdin: bool) -> None:
-        self.backend = backend
+        self.pools = pools
         self.session = session
         self.stream = stream
         self.tty = bool(session.config.get("tty"))
@@ -145,13 +120,6 @@ class ExecSource:
         self.conn = AsyncAttach(stream.conn) if stream.conn is not None else None
         self._finished = False
         self._closed = False
-
-    @classmethod
-    async def open(cls, backend: EngineBackend, session: ExecSession, *, start: bool,
-                   stdin: bool, tty_size: tuple[int, int] | None = None) -> ExecSource:
-        """Start a created session (``start``) or attach to a running one."""
-        stream = await backend.run(session.open_stream, start=start, tty_size=tty_size)
-        return cls(backend, session, stream, stdin=stdin)
 
     @property
     def detach_keys(self) -> bytes:
@@ -172,13 +140,13 @@ class ExecSource:
             self.conn.close_stdin()
 
     async def resize(self, height: int, width: int) -> None:
-        await self.backend.run(self.session.resize, height, width)
+        await self.pools.run(self.session.resize, height, width)
 
     async def exit_code(self) -> int | None:
         """After the output ended: the session's exit code (recorded by the engine)."""
         self._finished = True
         try:
-            return await self.backend.run_long(self.stream.finish)
+            return await self.pools.run_long(self.stream.finish)
         except CtrError:
             return None
 
@@ -189,4 +157,4 @@ class ExecSource:
             return
         self._closed = True
         ended = self.conn is None or self.conn.eof
-        self.backend.background(self.stream.close if ended else self.stream.detach)
+        self.pools.background(self.stream.close if ended else self.stream.detach)

@@ -1,0 +1,523 @@
+"""ContainerService: the one door from every front end (REST and websocket handlers, the
+unix socket service, and later magics and widgets) to the engine.
+
+Every method takes the ``Principal`` it acts for, looks its target up in one place
+(``container``, ``exec_session``, ``image``), asks the ``Policy`` (``authorize(principal,
+action, target)``) before the engine acts, and runs the engine call in the executors: one
+pool hop per call, lookup and verb together. Streams (attach, exec, logs, events, export)
+come back as async sources and feeds; the wire formats stay with the caller.
+"""
+
+from __future__ import annotations
+
+import calendar
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+
+from ..engine import ContainerState, Runtime
+from ..engine import exec as engine_exec
+from ..engine.attach import AttachConnection, log_complete_size, log_replay
+from ..engine.container import Container
+from ..engine.errors import (
+    ContainerRemovedError,
+    ContainerStateInvalidError,
+    InvalidArgumentError,
+    NoSuchContainerError,
+)
+from ..engine.exec import ExecSession, ExecState
+from ..engine.logs import read_log
+from .bridge import AttachBridge, BridgeLimits, get_bridge
+from .executors import Executors
+from .filters import matches
+from .policy import Policy
+from .sources import ContainerSource, ExecSource
+from .streams import ThreadFeed, iterate_in_thread, write_in_thread
+
+if TYPE_CHECKING:
+    import threading
+
+    from ..engine.checkpoint import CheckpointOptions, CheckpointStats
+    from ..engine.config import EngineConfig
+    from ..engine.events import Event
+    from ..engine.images import Image
+    from ..engine.logs import LogLine
+    from .principal import Principal
+
+T = TypeVar("T")
+S = ContainerState
+
+#: Container verbs run by ``act``: verb -> True when it may block for seconds (the long pool).
+VERBS: dict[str, bool] = {
+    "start": False, "stop": True, "kill": True, "pause": False, "unpause": False,
+    "restart": True, "init": False, "mount": False, "unmount": False, "resize": False,
+    "top": False,
+}
+
+#: A create request's translation: the image's config -> (create_container kwargs with
+#: "image" and "command", warnings). The server passes its specgen parsers.
+Translate = Callable[[Mapping[str, Any]], tuple[dict[str, Any], list[str]]]
+
+
+class ContainerService:
+    """Containers, exec sessions, images, checkpoints, logs and events for principals."""
+
+    def __init__(self, runtime: Runtime, *, pools: Executors | None = None,
+                 policy: Policy | None = None, limits: BridgeLimits | None = None,
+                 log: logging.Logger | None = None) -> None:
+        self.runtime = runtime
+        self.log = log or logging.getLogger("jupyter_ctr.service")
+        self.pools = pools or Executors(log=self.log)
+        self.policy = policy or Policy()
+        self.limits = limits or BridgeLimits()
+        #: Websocket attach bridges by "ctr:<id>" / "exec:<id>" (bridge.get_bridge).
+        self.bridges: dict[str, AttachBridge] = {}
+
+    @classmethod
+    def build(cls, config: EngineConfig | None = None, *, runtime: Runtime | None = None,
+              workers: int = 8, long_workers: int = 64, limits: BridgeLimits | None = None,
+              policy: Policy | None = None,
+              log: logging.Logger | None = None) -> ContainerService:
+        """A service on ``runtime`` (or a new Runtime from ``config``) with its own pools."""
+        log = log or logging.getLogger("jupyter_ctr.service")
+        return cls(runtime or Runtime(config=config),
+                   pools=Executors(workers, long_workers, log=log), policy=policy,
+                   limits=limits, log=log)
+
+    def close(self) -> None:
+        for bridge in list(self.bridges.values()):
+            bridge.close()
+        self.pools.close()
+        self.runtime.close()
+
+    # -- lookups: the only places that find engine objects (run in worker threads) ----------
+    def container(self, principal: Principal, ref: str | Container, action: str) -> Container:
+        """The container ``ref`` names (name, full ID or unique ID prefix; a Container is
+        taken as it is), once the policy allows ``action`` on it."""
+        ctr = ref if isinstance(ref, Container) else self.runtime.lookup_container(ref)
+        self.policy.authorize(principal, action, ctr)
+        return ctr
+
+    def exec_session(self, principal: Principal, exec_id: str, action: str) -> ExecSession:
+        """The exec session with this full ID, once the policy allows ``action`` on it."""
+        session = engine_exec.get_exec(self.runtime, exec_id)
+        self.policy.authorize(principal, action, session)
+        return session
+
+    def image(self, principal: Principal, ref: str, action: str) -> Image:
+        """The image ``ref`` names (reference or ID), once the policy allows ``action``."""
+        img = self.runtime.get_image(ref)
+        self.policy.authorize(principal, action, img)
+        return img
+
+    # -- containers ---------------------------------------------------------------------------
+    async def lookup(self, principal: Principal, ref: str | Container,
+                     action: str = "inspect") -> Container:
+        return await self.pools.run(self.container, principal, ref, action)
+
+    async def list_containers(self, principal: Principal, *, all: bool = False,  # noqa: A002
+                              filters: Mapping[str, list[str]] | None = None,
+                              limit: int | None = None) -> list[tuple[Container, dict[str, Any]]]:
+        """(container, inspect) pairs, newest first: running ones, or all with ``all`` (or a
+        ``limit`` or a status filter, as podman's ps), matching ``filters``
+        (service/filters.py), at most ``limit``; only those the policy lets ``principal``
+        list."""
+        filters = filters or {}
+
+        def run() -> list[tuple[Container, dict[str, Any]]]:
+            out = []
+            for ctr in self.runtime.list_containers(
+                    all=all or (limit or 0) > 0 or "status" in filters):
+                if not self.policy.permits(principal, "list", ctr):
+                    continue
+                try:
+                    insp = ctr.inspect()
+                except (ContainerRemovedError, NoSuchContainerError):
+                    continue
+                if matches(ctr, insp, filters):
+                    out.append((ctr, insp))
+            out.sort(key=lambda pair: int(pair[0].config.created), reverse=True)
+            return out[:limit] if limit and limit > 0 else out
+
+        return await self.pools.run(run)
+
+    async def create(self, principal: Principal, image: object,
+                     translate: Translate) -> tuple[Container, list[str]]:
+        """Create a container: ``translate`` turns the image's config (``image``, when it is
+        a reference, else none) into create arguments; the policy sees them (action
+        ``create``, target the arguments) before anything is made. Returns it and the
+        translation's warnings."""
+
+        def run() -> tuple[Container, list[str]]:
+            config: Mapping[str, Any] = {}
+            if isinstance(image, str) and image:
+                config = self.runtime.get_image(image).config
+            kwargs, warnings = translate(config)
+            self.policy.authorize(principal, "create", kwargs)
+            ctr = self.runtime.create_container(kwargs.pop("image"), kwargs.pop("command"),
+                                                **kwargs)
+            return ctr, warnings
+
+        return await self.pools.run(run)
+
+    async def inspect(self, principal: Principal, ref: str | Container) -> dict[str, Any]:
+        return await self.pools.run(lambda: self.container(principal, ref, "inspect").inspect())
+
+    async def act(self, principal: Principal, ref: str | Container, verb: str,
+                  *args: Any) -> Any:
+        """Run one container verb (VERBS: start, stop, kill, pause, ...) with ``args``, as
+        podman's generic handlers do; returns what the verb returns."""
+        try:
+            long = VERBS[verb]
+        except KeyError:
+            raise InvalidArgumentError(f"unknown container verb {verb!r}") from None
+
+        def run() -> Any:
+            return getattr(self.container(principal, ref, verb), verb)(*args)
+
+        return await (self.pools.run_long(run) if long else self.pools.run(run))
+
+    async def should_restart(self, principal: Principal, ref: str | Container) -> bool:
+        """Whether a client should restart the container after its attached run: never, the
+        engine applies restart policies itself (conmon's exit command)."""
+        await self.lookup(principal, ref, "inspect")
+        return False
+
+    async def remove(self, principal: Principal, ref: str | Container, *, force: bool = False,
+                     timeout: int | None = None) -> Container:
+        """Remove a container (dependents too with ``force``); the removed one."""
+
+        def run() -> Container:
+            ctr = self.container(principal, ref, "remove")
+            self.runtime.remove_container(ctr, force, timeout)
+            return ctr
+
+        return await self.pools.run_long(run)
+
+    # -- wait -------------------------------------------------------------------------------
+    async def wait(self, principal: Principal, ctr: Container, conditions: Sequence[str], *,
+                   timeout: float) -> int:
+        """``Container.wait_for_condition`` for at most ``timeout`` seconds (TimeoutCtrError
+        after): callers wait in slices, looking at their client in between."""
+        def run() -> int:
+            return self.container(principal, ctr, "wait").wait_for_condition(
+                list(conditions), interval=0.05, timeout=timeout)
+
+        return await self.pools.run_long(run)
+
+    async def is_removed(self, principal: Principal, ctr: Container) -> bool:
+        def run() -> bool:
+            self.policy.authorize(principal, "wait", ctr)
+            return not self.runtime.store.container_exists(ctr.id)
+
+        return await self.pools.run(run)
+
+    async def recorded_exit_code(self, principal: Principal, ctr: Container) -> int | None:
+        """The exit code kept for a container after it was removed (None if none)."""
+
+        def run() -> int | None:
+            self.policy.authorize(principal, "wait", ctr)
+            return self.runtime.store.exit_code(ctr.id)
+
+        return await self.pools.run(run)
+
+    async def started_since(self, principal: Principal, ctr: Container, since_ns: int) -> bool:
+        """Whether the container runs now (running, paused, stopping) or started at or
+        after ``since_ns`` (Docker's wait for the next exit)."""
+
+        def run() -> bool:
+            insp = self.container(principal, ctr, "wait").inspect()
+            if insp["State"]["Status"] in ("running", "paused", "stopping"):
+                return True
+            return rfc3339_to_ns(insp["State"]["StartedAt"]) >= since_ns
+
+        return await self.pools.run(run)
+
+    # -- logs, stats, export ---------------------------------------------------------------
+    def log_feed(self, principal: Principal, ctr: Container, render: Callable[[LogLine], T | None],
+                 *, tail: int | None = None, since: float | None = None,
+                 until: float | None = None, follow: bool = False) -> ThreadFeed[T]:
+        """The container's log lines, each through ``render`` (in the reader's thread; None
+        skips a line), following while the container runs and the consumer listens.
+        ``ctr`` comes from ``lookup(principal, name, "logs")``."""
+
+        def lines(stopped: threading.Event) -> Iterator[T]:
+            self.policy.authorize(principal, "logs", ctr)
+
+            def running() -> bool:
+                return not stopped.is_set() and ctr.is_running()
+
+            for line in read_log(ctr.log_path, tail=tail,
+                                 since_ns=None if since is None else int(since * 1e9),
+                                 until_ns=None if until is None else int(until * 1e9),
+                                 follow=follow, still_running=running):
+                out = render(line)
+                if out is not None:
+                    yield out
+
+        return iterate_in_thread(lines, maxsize=256, name="ctr-logs")
+
+    async def stats_targets(self, principal: Principal,
+                            names: Sequence[str]) -> list[Container]:
+        """The containers named (each looked up), or every running one."""
+        if names:
+            return [await self.lookup(principal, n, "stats") for n in names]
+
+        def run() -> list[Container]:
+            return [c for c in self.runtime.list_containers()
+                    if self.policy.permits(principal, "stats", c)]
+
+        return await self.pools.run(run)
+
+    async def stats(self, principal: Principal, ctrs: Sequence[Container],
+                    sample: Callable[[dict[str, Any]], T]) -> dict[str, T]:
+        """One stats reading per container, by ID, each through ``sample`` in the same
+        thread (so that host readings taken there match the container's)."""
+
+        def run() -> dict[str, T]:
+            return {c.id: sample(self.container(principal, c, "stats").stats()) for c in ctrs}
+
+        return await self.pools.run(run)
+
+    def export_feed(self, principal: Principal, ctr: Container) -> ThreadFeed[bytes]:
+        """The root filesystem as tar bytes, written by a thread (``ctr`` from
+        ``lookup(principal, name, "export")``)."""
+
+        def export(out: BinaryIO) -> None:
+            self.policy.authorize(principal, "export", ctr)
+            ctr.export(out)
+
+        return write_in_thread(export, name="ctr-export")
+
+    # -- attach ---------------------------------------------------------------------------
+    async def open_attach(self, principal: Principal, ref: str | Container, *,
+                          logs: bool = False) -> ContainerSource:
+        """Attach to a created or running container (a configured or exited one is
+        initialized first, for Docker's attach-then-start); ``logs`` replays the log first.
+        Records the "attach" event, as libpod does for every attach."""
+
+        def connect() -> tuple[Container, AttachConnection, int]:
+            ctr = self.container(principal, ref, "attach")
+            st = ctr.state
+            if st in (S.CONFIGURED, S.STOPPED, S.EXITED):
+                with contextlib.suppress(ContainerStateInvalidError):
+                    ctr.init()  # lost a race with another init/start: fine
+                st = ctr.state
+            if st not in (S.CREATED, S.RUNNING):
+                raise ContainerStateInvalidError(
+                    f"can only attach to created or running containers; container "
+                    f"{ctr.id[:12]} ({ctr.name}) is in state {st.value}")
+            conn = AttachConnection.connect(ctr.bundle)
+            try:
+                conn.wait_accepted()
+                end = log_complete_size(ctr.log_path) if logs else 0
+                ctr.record_event("attach")
+            except BaseException:
+                conn.close()
+                raise
+            return ctr, conn, end
+
+        ctr, conn, end = await self.pools.run(connect)
+        replay = None
+        if logs:
+            log_path = ctr.log_path
+
+            def chunks(stopped: threading.Event) -> Iterator[tuple[int, bytes]]:
+                return log_replay(log_path, end)
+
+            replay = iterate_in_thread(chunks, name="ctr-replay")
+        return ContainerSource(self.pools, ctr, conn, replay)
+
+    async def attach_bridge(self, principal: Principal, ref: str | Container, *,
+                            logs: bool = False) -> AttachBridge:
+        """The shared websocket attach of a container (opened on first use, see bridge.py)."""
+        ctr = await self.lookup(principal, ref, "attach")
+
+        async def open_source() -> ContainerSource:
+            return await self.open_attach(principal, ctr, logs=logs)
+
+        return await get_bridge(self.bridges, f"ctr:{ctr.id}", open_source, self.limits)
+
+    # -- exec -----------------------------------------------------------------------------
+    async def create_exec(self, principal: Principal, ref: str | Container,
+                          command: list[str], *, tty: bool = False, stdin: bool = False,
+                          env: list[str] | None = None, user: str | None = None,
+                          workdir: str | None = None,
+                          detach_keys: str | None = None) -> ExecSession:
+        def run() -> ExecSession:
+            ctr = self.container(principal, ref, "exec")
+            return engine_exec.create_exec(ctr, command, tty=tty, stdin=stdin, env=env,
+                                           user=user, workdir=workdir,
+                                           detach_keys=detach_keys)
+
+        return await self.pools.run(run)
+
+    async def lookup_exec(self, principal: Principal, exec_id: str,
+                          action: str = "exec.inspect") -> ExecSession:
+        return await self.pools.run(self.exec_session, principal, exec_id, action)
+
+    async def inspect_exec(self, principal: Principal, exec_id: str) -> dict[str, Any]:
+        return await self.pools.run(
+            lambda: self.exec_session(principal, exec_id, "exec.inspect").inspect())
+
+    async def resize_exec(self, principal: Principal, exec_id: str, height: int,
+                          width: int) -> None:
+        await self.pools.run(
+            lambda: self.exec_session(principal, exec_id, "exec.resize").resize(height, width))
+
+    async def start_exec_detached(self, principal: Principal, exec_id: str) -> None:
+        await self.pools.run(lambda: self.exec_session(principal, exec_id, "exec.start").start())
+
+    async def startable_exec(self, principal: Principal, exec_id: str) -> ExecSession:
+        """A session to start attached: it must be created (not yet started)."""
+
+        def run() -> ExecSession:
+            session = self.exec_session(principal, exec_id, "exec.start")
+            session.inspect()  # synced under the container lock: a fresh state
+            if session.state is not ExecState.CREATED:
+                raise InvalidArgumentError(f"exec session {session.id[:12]} is "
+                                           f"{session.state.value}: only created sessions "
+                                           "can be started")
+            return session
+
+        return await self.pools.run(run)
+
+    async def open_exec(self, principal: Principal, session: ExecSession, *, start: bool,
+                        stdin: bool, tty_size: tuple[int, int] | None = None) -> ExecSource:
+        """Start a created session (``start``) or attach to a running one."""
+
+        def run() -> Any:
+            self.policy.authorize(principal, "exec.start", session)
+            return session.open_stream(start=start, tty_size=tty_size)
+
+        stream = await self.pools.run(run)
+        return ExecSource(self.pools, session, stream, stdin=stdin)
+
+    async def exec_bridge(self, principal: Principal, exec_id: str,
+                          tty_size: tuple[int, int] | None = None) -> AttachBridge:
+        """The shared websocket of an exec session: starts a created session, or attaches
+        to a running one."""
+        session = await self.lookup_exec(principal, exec_id, "exec.start")
+
+        async def open_source() -> ExecSource:
+            def created() -> bool:
+                session.inspect()  # synced under the container lock: a fresh state
+                return session.state is ExecState.CREATED
+
+            start = await self.pools.run(created)
+            return await self.open_exec(principal, session, start=start, stdin=True,
+                                        tty_size=tty_size)
+
+        return await get_bridge(self.bridges, f"exec:{session.id}", open_source, self.limits)
+
+    # -- checkpoint / restore ---------------------------------------------------------------
+    async def checkpoint(self, principal: Principal, ref: str | Container,
+                         options: CheckpointOptions) -> CheckpointStats:
+        return await self.pools.run_long(
+            lambda: self.container(principal, ref, "checkpoint").checkpoint(options))
+
+    async def restore(self, principal: Principal, ref: str | Container,
+                      options: CheckpointOptions) -> CheckpointStats:
+        return await self.pools.run_long(
+            lambda: self.container(principal, ref, "restore").restore(options))
+
+    async def restore_import(self, principal: Principal, archive: Path, name: str | None,
+                             options: CheckpointOptions) -> Container:
+        """Restore a checkpoint archive as a new container (podman restore --import)."""
+
+        def run() -> Container:
+            self.policy.authorize(principal, "restore.import", None)
+            return self.runtime.restore_container(archive, name, options)
+
+        return await self.pools.run_long(run)
+
+    # -- images ---------------------------------------------------------------------------
+    async def list_images(self, principal: Principal) -> tuple[list[Image], dict[str, int]]:
+        """The images, and per image ID the number of containers using it."""
+
+        def run() -> tuple[list[Image], dict[str, int]]:
+            self.policy.authorize(principal, "image.list", None)
+            users: dict[str, int] = {}
+            for ctr in self.runtime.list_containers(all=True):
+                image_id = str(ctr.config.image_id)
+                users[image_id] = users.get(image_id, 0) + 1
+            return self.runtime.list_images(), users
+
+        return await self.pools.run(run)
+
+    async def lookup_image(self, principal: Principal, ref: str,
+                           action: str = "image.inspect") -> Image:
+        return await self.pools.run(self.image, principal, ref, action)
+
+    async def remove_image(self, principal: Principal, ref: str) -> tuple[Image, str]:
+        """Remove an image (refused while a container uses it): (the image, its ID)."""
+
+        def run() -> tuple[Image, str]:
+            img = self.image(principal, ref, "image.remove")
+            return img, self.runtime.remove_image(img.id)
+
+        return await self.pools.run(run)
+
+    async def import_image(self, principal: Principal, path: Path, reference: str) -> Image:
+        def run() -> Image:
+            self.policy.authorize(principal, "image.import", reference)
+            return self.runtime.import_image(path, reference)
+
+        return await self.pools.run_long(run)
+
+    # -- events and system -------------------------------------------------------------------
+    async def check_event_filters(self, principal: Principal,
+                                  filters: Mapping[str, list[str]]) -> None:
+        """Raise for filters the event log does not take (before a stream starts)."""
+
+        def run() -> None:
+            self.policy.authorize(principal, "events", None)
+            list(self.runtime.events_log.read(since=0, until=0, filters=filters))
+
+        await self.pools.run(run)
+
+    def event_feed(self, principal: Principal, *, since: float | None = None,
+                   until: float | None = None, filters: Mapping[str, list[str]] | None = None,
+                   follow: bool = False) -> ThreadFeed[Event]:
+        """Events from ``since`` (then new ones while ``follow``) until ``until`` or the
+        consumer leaves; check the filters first (``check_event_filters``)."""
+        log = self.runtime.events_log
+
+        def events(stopped: threading.Event) -> Iterator[Event]:
+            self.policy.authorize(principal, "events", None)
+            return log.read(since=since, until=until, filters=filters, follow=follow,
+                            stop=stopped.is_set)
+
+        return iterate_in_thread(events, name="ctr-events")
+
+    async def counts(self, principal: Principal) -> dict[str, int]:
+        """Containers by state and the number of images (``info``)."""
+
+        def run() -> dict[str, int]:
+            self.policy.authorize(principal, "info", None)
+            out = {"total": 0, "running": 0, "paused": 0, "stopped": 0, "images": 0}
+            for ctr in self.runtime.list_containers(all=True):
+                st = ctr.state
+                out["total"] += 1
+                if st is S.RUNNING:
+                    out["running"] += 1
+                elif st is S.PAUSED:
+                    out["paused"] += 1
+                elif st in (S.STOPPED, S.EXITED):
+                    out["stopped"] += 1
+            out["images"] = len(self.runtime.list_images())
+            return out
+
+        return await self.pools.run(run)
+
+
+def rfc3339_to_ns(value: str) -> int:
+    """The engine's RFC3339 stamps (nanosecond fractions, UTC) back to ns; zero time -> 0."""
+    if not value or value.startswith("0001-"):
+        return 0
+    main, _, frac = value.rstrip("Z").partition(".")
+    secs = calendar.timegm(time.strptime(main, "%Y-%m-%dT%H:%M:%S"))
+    return secs * 1_000_000_000 + int(frac.ljust(9, "0")[:9])

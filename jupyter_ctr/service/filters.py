@@ -1,0 +1,76 @@
+"""Container list filters (podman's ``ps --filter``, the ``filters`` of ``GET
+/containers/json``): id, name, status, label, exited, ancestor."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..engine.errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from ..engine import Container
+
+#: The filter keys a container list takes.
+CONTAINER_FILTERS = ("id", "name", "status", "label", "exited", "ancestor")
+
+_DOCKER_STATES = {"initialized": "created", "configured": "created", "stopped": "exited",
+                  "stopping": "running", "unknown": "dead"}
+
+
+def docker_state(status: str) -> str:
+    """libpod's api status -> Docker's (created, running, paused, restarting, removing,
+    exited, dead)."""
+    return _DOCKER_STATES.get(status, status)
+
+
+def check_container_filters(filters: Mapping[str, list[str]]) -> None:
+    """Raise InvalidArgumentError for an unknown key or a name that is not a regular
+    expression (keys with no values are ignored, as when matching)."""
+    for key, wanted in filters.items():
+        if not wanted:
+            continue
+        if key not in CONTAINER_FILTERS:
+            raise InvalidArgumentError(f"invalid filter {key!r}: use id, name, status, label, "
+                                       "exited or ancestor")
+        if key == "name":
+            for pattern in wanted:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise InvalidArgumentError(f"invalid name filter {pattern!r}: not a "
+                                               f"regular expression ({exc})") from None
+
+
+def matches(ctr: Container, insp: Mapping[str, Any], filters: Mapping[str, list[str]]) -> bool:
+    """Whether ``ctr`` (with its ``inspect()``) passes every filter (values of one key: any)."""
+    for key, wanted in filters.items():
+        if not wanted:
+            continue
+        if key == "id":
+            ok = any(ctr.id.startswith(w) for w in wanted)
+        elif key == "name":
+            ok = any(re.search(w, ctr.name) for w in wanted)
+        elif key == "status":
+            status = insp["State"]["Status"]
+            names = {status, docker_state(status)}
+            if status == "created":
+                names.add("configured")
+            ok = bool(names & set(wanted))
+        elif key == "label":
+            labels = insp["Config"]["Labels"] or {}
+            ok = all((labels.get(w.partition("=")[0]) == w.partition("=")[2]) if "=" in w
+                     else w in labels for w in wanted)
+        elif key == "exited":
+            ok = insp["State"]["Status"] in ("exited", "stopped") and \
+                str(insp["State"]["ExitCode"]) in wanted
+        elif key == "ancestor":
+            ok = any(w in (insp["ImageName"], insp["Image"]) or insp["Image"].startswith(w)
+                     or insp["ImageName"].split("/")[-1].split(":")[0] == w for w in wanted)
+        else:
+            raise InvalidArgumentError(f"invalid filter {key!r}: use id, name, status, label, "
+                                       "exited or ancestor")
+        if not ok:
+            return False
+    return True

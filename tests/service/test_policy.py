@@ -1,0 +1,35 @@
+"""Policy (service/policy.py): the default allows all; ``permits`` is ``authorize`` as yes/no."""
+
+from __future__ import annotations
+
+import pytest
+
+from jupyter_ctr.engine import NoSuchContainerError
+from jupyter_ctr.service.policy import ACTIONS, NotAuthorizedError, Policy
+from jupyter_ctr.service.principal import Principal
+
+BOB = Principal(uid=1001, name="bob")
+
+
+def test_the_default_allows_every_action() -> None:
+    policy = Policy()
+    for action in ACTIONS:
+        policy.authorize(BOB, action, None)
+        assert policy.permits(BOB, action, object())
+
+
+def test_permits_follows_authorize() -> None:
+    class OnlyInspect(Policy):
+        def authorize(self, principal: Principal, action: str, target: object) -> None:
+            if action == "remove":
+                raise NotAuthorizedError(f"{principal.name} may not remove: rule no-rm")
+            if target == "hidden":
+                raise NoSuchContainerError("no container with name or ID 'hidden' found")
+
+    policy = OnlyInspect()
+    assert policy.permits(BOB, "inspect", "web")
+    assert not policy.permits(BOB, "remove", "web")
+    assert not policy.permits(BOB, "inspect", "hidden")  # hiding answers as missing
+    with pytest.raises(NotAuthorizedError, match="rule no-rm") as info:
+        policy.authorize(BOB, "remove", "web")
+    assert info.value.cause == "not authorized"

@@ -1,0 +1,25 @@
+"""Principal (service/principal.py): who a service call is for."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from jupyter_ctr.service.principal import INSTRUCTOR, Principal
+
+
+def test_of_process_is_this_processs_user() -> None:
+    me = Principal.of_process("jupyter-user")
+    assert (me.uid, me.pid, me.name) == (os.getuid(), os.getpid(), "jupyter-user")
+    assert me.gids == tuple(os.getgroups())
+    assert me.has_role(INSTRUCTOR) == (os.getuid() == 0)  # root sees and acts on all
+    assert Principal.of_process().name == "root"  # the tests run as root
+
+
+def test_principals_are_values() -> None:
+    alice = Principal(uid=1000, gids=(1000,), pid=7, name="alice")
+    assert alice == Principal(uid=1000, gids=(1000,), pid=7, name="alice")
+    assert not alice.has_role(INSTRUCTOR) and hash(alice)
+    with pytest.raises(AttributeError):
+        alice.uid = 0  # type: ignore[misc]
