@@ -1,6 +1,7 @@
 """ContainerBase: a container's record, lock and sync, and the internal steps the verbs share
 (libpod's container_internal.go). The verbs themselves are on Container (container.py, libpod's
-container_api.go), exec sessions (exec.py) and checkpoint/restore (checkpoint.py).
+container_api.go), exec sessions (ExecVerbs, container_exec.py) and checkpoint/restore
+(checkpoint.py).
 
 State that changes the outside world is bracketed by a persisted ``pending`` marker: a verb
 first saves ``pending=<verb>``, acts, then saves the result with ``pending`` cleared. Locks die
@@ -327,8 +328,8 @@ class ContainerBase:
     def _event(self, action: str, **attrs: str) -> None:
         base = {"image": self.config["image"], "name": self.name}
         base.update(attrs)
-        self._rt.events.record("container", action, self._id, self.name,
-                               self.config["image"], base)
+        self._rt.write_event("container", action, self._id, self.name, self.config["image"],
+                             base)
 
     def _err_state(self, msg: str) -> ContainerStateInvalidError:
         return ContainerStateInvalidError(
@@ -688,30 +689,17 @@ class ContainerBase:
     def _kill_conmon(self) -> None:
         pid = (int(self._record.get("conmon_pid") or 0)
                or procinfo.read_int(self.bundle / "conmon.pid"))
-        if pid and procinfo.alive(pid) and procinfo.is_conmon(pid, self._id):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal_mod.SIGKILL)
-            for _ in range(500):
-                if not procinfo.alive(pid):
-                    break
-                time.sleep(0.002)
+        procinfo.kill_conmon(pid, self._id, grace=1.0, poll=0.002)
 
+    # -- exec sessions: ExecVerbs (container_exec.py) provides these ---------------------------
     def _live_exec_sessions(self) -> list[str]:
         """Ids of live exec sessions; the caller holds the lock."""
-        if not self._rt.store.container_exec_sessions(self._id):
-            return []  # the usual case: inspect and ps spare importing engine/exec.py
-        from .exec import live_exec_sessions
-
-        return [session.id for session in live_exec_sessions(self)]  # type: ignore[arg-type]
+        raise NotImplementedError
 
     def _cleanup_exec_sessions(self) -> None:
-        exec_root = self._rt.run_root / "exec"
-        if not self._rt.store.container_exec_sessions(self._id) and not (
-                exec_root.is_dir() and any(exec_root.iterdir())):
-            return  # nothing to do: spare the exit command importing engine/exec.py
-        from .exec import cleanup_exec_sessions
-
-        cleanup_exec_sessions(self)  # type: ignore[arg-type]
+        """Kill the exec sessions and drop their rows and directories; the caller holds the
+        lock."""
+        raise NotImplementedError
 
 
 # -- helpers ------------------------------------------------------------------------------

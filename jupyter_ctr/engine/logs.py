@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from datetime import datetime
     from typing import NamedTuple
 
+    from .conmon_socket import AttachConnection
+
     class _LogLineFields(NamedTuple):
         time_ns: int
         stream: str  # "stdout" or "stderr"
@@ -569,3 +571,53 @@ def read_log(path: Path, *, tail: int | None = None, since_ns: int | None = None
     return LogReader(path, poll_interval).lines(
         tail=tail, since_ns=since_ns, until_ns=until_ns, follow=follow,
         still_running=still_running)
+
+
+# -- replay for attach -----------------------------------------------------------------------
+# Stream numbers as conmon_socket (and Docker) number them: 1 stdout, 2 stderr. Not imported
+# from there: ``create`` loads this module, and the socket modules are for attaching only.
+_LOG_STREAMS = {b"stdout": 1, b"stderr": 2}
+
+
+def log_replay(log_path: Path, end: int | None = None) -> Iterator[tuple[int, bytes]]:
+    """The k8s-file log as output chunks: F lines get their newline back, P lines do not.
+
+    Reads complete lines up to ``end`` bytes (default: what the log holds now).
+    """
+    if end is None:
+        end = log_complete_size(log_path)
+    try:
+        fh = open(log_path, "rb")  # noqa: SIM115 - closed by the with below
+    except FileNotFoundError:
+        return
+    with fh:
+        left = end
+        while left > 0:
+            raw = fh.readline(left)
+            if not raw:
+                break
+            left -= len(raw)
+            if not raw.endswith(b"\n"):
+                break
+            parts = raw[:-1].split(b" ", 3)
+            if len(parts) < 3:
+                continue
+            stream = _LOG_STREAMS.get(parts[1], 1)
+            msg = parts[3] if len(parts) == 4 else b""
+            yield stream, msg if parts[2] == b"P" else msg + b"\n"
+
+
+def replay_then_live(log_path: Path,
+                     conn: AttachConnection) -> Iterator[tuple[int, bytes]]:
+    """The log so far, then live output from ``conn`` (connected first) until EOF.
+
+    Order makes it gapless: conmon writes each chunk to the log before sending it to attach
+    clients; we wait for conmon to accept ``conn``, then read the log size. A chunk conmon
+    handles between that accept and our size reading is in both: a duplicate window of
+    microseconds, never a gap (podman's HTTPAttach has the same window, only wider).
+    """
+    conn.wait_accepted()
+    end = log_complete_size(log_path)
+    yield from log_replay(log_path, end)
+    while (packet := conn.recv()) is not None:
+        yield packet

@@ -133,6 +133,21 @@ def signal_if_in_cgroup(pid: int, ctr_id: str, signum: int) -> bool:
         os.close(fd)
 
 
+def kill_conmon(pid: int, ident: str, grace: float = 2.0, poll: float = 0.005) -> None:
+    """SIGKILL the conmon ``pid`` whose command line names ``ident`` (a container or exec
+    session id) and wait up to ``grace`` seconds for it to go. Nothing when it is gone already
+    or the pid now belongs to another process."""
+    if not pid or not alive(pid) or not is_conmon(pid, ident):
+        return
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        return
+    deadline = time.monotonic() + grace
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(poll)
+
+
 def _proc_file_has(pid: int, name: str, text: str) -> bool:
     try:
         with open(f"/proc/{pid}/{name}", "rb") as fh:

@@ -8,8 +8,9 @@ import contextlib
 import os
 import re
 import sys
+import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from . import limits
@@ -20,6 +21,7 @@ from .errors import (
     CtrError,
     InvalidArgumentError,
     NoSuchContainerError,
+    NoSuchExecSessionError,
 )
 from .events import Event, EventLog
 from .locks import ContainerLock
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .checkpoint import CheckpointOptions
+    from .exec import ExecSession
     from .images import Image, ImageStore
     from .settings import EngineSettings
 
@@ -93,7 +96,7 @@ class Runtime:
         self.claims_dir = self.run_root / "claims"
         self.store = StateStore(self.root / "state.db")
         self._images: ImageStore | None = None
-        self.events_log = EventLog(self.store)
+        self._events = EventLog(self.store)
         self._oci: OCIRuntime | None = None
         # Daemonless: every engine start-up is the moment to finish what a killed create or
         # remove left behind (a listing of three directories when there is nothing to do).
@@ -122,8 +125,10 @@ class Runtime:
         return self._images
 
     @property
-    def events(self) -> EventLog:
-        return self.events_log
+    def events_log(self) -> EventLog:
+        """Transitional, for engine/checkpoint.py's image event until it calls
+        ``write_event``: use ``events()`` and ``write_event()``."""
+        return self._events
 
     def lock_path(self, ctr_id: str) -> Path:
         return self.run_root / "locks" / f"{ctr_id}.lock"
@@ -179,7 +184,7 @@ class Runtime:
     def import_image(self, path: str | os.PathLike[str], reference: str) -> Image:
         """Import a rootfs tarball or an OCI layout/archive as ``reference``."""
         image = self.images.import_image(Path(path), reference)
-        self.events_log.record("image", "import", image.id, reference, reference)
+        self.write_event("image", "import", image.id, reference, reference)
         return image
 
     def list_images(self) -> list[Image]:
@@ -191,7 +196,7 @@ class Runtime:
     def remove_image(self, reference: str) -> str:
         """Remove an image; refused while a container uses it."""
         image_id = self.images.remove(reference, self._image_users)
-        self.events_log.record("image", "remove", image_id, reference, reference)
+        self.write_event("image", "remove", image_id, reference, reference)
         return image_id
 
     def _image_users(self, image_id: str) -> list[str]:
@@ -284,7 +289,7 @@ class Runtime:
 
                 shutil.rmtree(self.container_dir(ctr_id), ignore_errors=True)
                 raise
-        self.events_log.record("container", "create", ctr_id, name, config["image"],
+        self.write_event("container", "create", ctr_id, name, config["image"],
                                {"image": config["image"], "name": name})
         return ctr
 
@@ -354,6 +359,19 @@ class Runtime:
         ctr_id, config = self.store.lookup_container(name_or_id)
         return Container(self, ctr_id, config)
 
+    def lookup_exec(self, exec_id: str) -> ExecSession:
+        """Find an exec session by its full ID (libpod's GetExecSessionContainer). Raises
+        NoSuchExecSessionError, also when its container is gone."""
+        if not isinstance(exec_id, str) or not _ID_RE.fullmatch(exec_id):
+            raise NoSuchExecSessionError(f"no exec session with ID {exec_id!r} found")
+        ctr_id, _, _ = self.store.exec_session(exec_id)
+        try:
+            ctr = self.lookup_container(ctr_id)
+        except NoSuchContainerError:
+            raise NoSuchExecSessionError(f"no exec session with ID {exec_id} found: its "
+                                         f"container {ctr_id[:12]} is gone") from None
+        return ctr.exec_session(exec_id)
+
     def list_containers(self, all: bool = False) -> list[Container]:  # noqa: A002 - podman's flag
         """Running containers, or every container with ``all`` (each synced)."""
         out = []
@@ -389,11 +407,23 @@ class Runtime:
         return restore_container(self, archive, name, options, **kw)[0]
 
     # -- events ---------------------------------------------------------------------------
-    def events_stream(self, since: float | datetime | None = None,
-                      until: float | datetime | None = None,
-                      filters: Mapping[str, Sequence[str]] | None = None,
-                      follow: bool = False) -> Iterator[Event]:
-        return self.events_log.read(since=since, until=until, filters=filters, follow=follow)
+    def events(self, since: float | datetime | None = None,
+               until: float | datetime | None = None,
+               filters: Mapping[str, Sequence[str]] | None = None, follow: bool = False,
+               stop: threading.Event | Callable[[], bool] | None = None) -> Iterator[Event]:
+        """The engine's events in order (libpod Runtime.Events); with ``follow``, new ones as
+        they come, until ``until`` (unix time or datetime) or ``stop`` (an Event, or a
+        callable) says so. ``filters``: container, event, type, image, label.
+        Raises InvalidArgumentError for an unknown filter."""
+        if isinstance(stop, threading.Event):
+            stop = stop.is_set
+        return self._events.read(since=since, until=until, filters=filters, follow=follow,
+                                 stop=stop)
+
+    def write_event(self, type_: str, action: str, obj_id: str, name: str, image: str,
+                    attributes: Mapping[str, str] | None = None) -> None:
+        """Record an event (every verb's, containers' and images')."""
+        self._events.record(type_, action, obj_id, name, image, attributes)
 
     def close(self) -> None:
         self.store.close()

@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 from typing import Protocol
 
-from ..engine.attach import STDERR, STDOUT, DetachKeyMatcher, mux_frame
+from ..engine.attach import mux_frame
+from ..engine.conmon_socket import STDERR, STDOUT
+from ..engine.stdio import DetachKeyMatcher
 from .hijack import HijackedConnection
 
 

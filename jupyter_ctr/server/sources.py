@@ -12,13 +12,9 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..engine import ContainerState
-from ..engine.attach import (
-    AttachConnection,
-    log_complete_size,
-    log_replay,
-    resize,
-)
+from ..engine.conmon_socket import AttachConnection
 from ..engine.errors import ContainerStateInvalidError, CtrError, TimeoutCtrError
+from ..engine.logs import log_complete_size, log_replay
 from .streams import AsyncAttach, ThreadFeed, iterate_in_thread
 
 if TYPE_CHECKING:
@@ -97,7 +93,7 @@ class ContainerSource:
         self.conn.close_stdin()
 
     async def resize(self, height: int, width: int) -> None:
-        await self.backend.run(resize, self.ctr, height, width)
+        await self.backend.run(self.ctr.resize, height, width)
 
     async def exit_code(self) -> int | None:
         """After the output ended: the container's exit code (None if it did not exit)."""

@@ -7,8 +7,8 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ...engine.attach import DEFAULT_DETACH_KEYS, parse_detach_keys
 from ...engine.errors import InvalidArgumentError
+from ...engine.stdio import DEFAULT_DETACH_KEYS, parse_detach_keys
 from ..hijack import MULTIPLEXED, RAW, HijackedConnection, status_line, wants_upgrade
 from ..pumps import pump_hijacked, streams_wanted
 from ..sources import ContainerSource

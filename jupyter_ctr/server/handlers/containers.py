@@ -14,7 +14,8 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ...engine import Container, LogLine, Runtime, limits
-from ...engine.attach import STDERR, STDOUT, mux_frame
+from ...engine.attach import mux_frame
+from ...engine.conmon_socket import STDERR, STDOUT
 from ...engine.errors import (
     ContainerRemovedError,
     CtrError,
@@ -262,14 +263,12 @@ class ContainerResizeHandler(CtrHandler):
     @web.authenticated
     @authorized
     async def post(self, name: str, version: str | None = None) -> None:
-        from ...engine import attach
-
         height = self.q_int("h", minimum=0, maximum=limits.TTY_SIZE_MAX)
         width = self.q_int("w", minimum=0, maximum=limits.TTY_SIZE_MAX)
         if height is None or width is None:
             raise errors.bad_request("resize needs both h and w")
         ctr = await self.lookup(name)
-        await self.backend.run(attach.resize, ctr, height, width)
+        await self.backend.run(ctr.resize, height, width)
         self.reply_text("", 200)
 
 

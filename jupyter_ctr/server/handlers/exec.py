@@ -8,9 +8,9 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ...engine import exec as engine_exec
 from ...engine import limits
-from ...engine.attach import STDERR, mux_frame
+from ...engine.attach import mux_frame
+from ...engine.conmon_socket import STDERR
 from ...engine.errors import CtrError, InvalidArgumentError
 from .. import errors, models, specgen
 from ..hijack import MULTIPLEXED, RAW, HijackedConnection, status_line, wants_upgrade
@@ -50,7 +50,7 @@ class ExecCreateHandler(CtrHandler):
             raise errors.bad_request("Cmd is required: give the command to run")
         ctr = await self.lookup(name)
         session = await self.backend.run(
-            engine_exec.create_exec, ctr, cmd, tty=bool(body.get("Tty")),
+            ctr.exec, cmd, tty=bool(body.get("Tty")),
             stdin=bool(body.get("AttachStdin")), env=_str_list(body, "Env"),
             user=specgen.opt_str(body.get("User"), "User"),
             workdir=specgen.opt_str(body.get("WorkingDir"), "WorkingDir"),
@@ -63,7 +63,7 @@ class ExecInspectHandler(CtrHandler):
     @web.authenticated
     @authorized
     async def get(self, name: str, version: str | None = None) -> None:
-        session = await self.backend.run(engine_exec.get_exec, self.rt, name)
+        session = await self.backend.run(self.rt.lookup_exec, name)
         self.reply_json(models.exec_inspect(await self.backend.run(session.inspect)))
 
 
@@ -75,7 +75,7 @@ class ExecResizeHandler(CtrHandler):
         width = self.q_int("w", minimum=0, maximum=limits.TTY_SIZE_MAX)
         if height is None or width is None:
             raise errors.bad_request("resize needs both h and w")
-        session = await self.backend.run(engine_exec.get_exec, self.rt, name)
+        session = await self.backend.run(self.rt.lookup_exec, name)
         await self.backend.run(session.resize, height, width)
         self.reply_empty(201)
 
@@ -88,7 +88,7 @@ class ExecStartHandler(CtrHandler):
     @authorized
     async def post(self, name: str, version: str | None = None) -> None:
         body = self.body_json(required=False)
-        session = await self.backend.run(engine_exec.get_exec, self.rt, name)
+        session = await self.backend.run(self.rt.lookup_exec, name)
         if body.get("Detach"):
             await self.backend.run(session.start)
             self.reply_empty(200)

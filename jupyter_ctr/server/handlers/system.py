@@ -89,12 +89,12 @@ class EventsHandler(CtrHandler):
         filters = params.as_filters(self.q("filters"))
         stream = self.q_bool("stream", True)
         # Validate the filters before the 200 goes out.
-        await self.backend.run(lambda: list(self.rt.events_log.read(
+        await self.backend.run(lambda: list(self.rt.events(
             since=0, until=0, filters=filters)))
 
         def events(stopped: Any) -> Iterator[Event]:
-            return self.rt.events_log.read(since=since, until=until, filters=filters,
-                                           follow=stream, stop=stopped.is_set)
+            return self.rt.events(since=since, until=until, filters=filters,
+                                  follow=stream, stop=stopped)
 
         self.set_status(200)
         self.set_header("Content-Type", "application/json")

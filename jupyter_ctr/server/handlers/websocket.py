@@ -19,8 +19,7 @@ from jupyter_server.utils import ensure_async
 from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
-from ...engine import exec as engine_exec
-from ...engine.attach import STDERR, STDOUT
+from ...engine.conmon_socket import STDERR, STDOUT
 from ...engine.errors import CtrError
 from .. import errors, models, params
 from ..backend import SETTINGS_KEY, EngineBackend
@@ -191,7 +190,7 @@ class ExecSocket(BridgeClientHandler):
 
     async def before_upgrade(self, name: str, **_: Any) -> None:  # type: ignore[override]
         backend = self.backend
-        session = await backend.run(engine_exec.get_exec, backend.runtime, name)
+        session = await backend.run(backend.runtime.lookup_exec, name)
         rows = params.as_int("rows", self.get_query_argument("rows", None))
         cols = params.as_int("cols", self.get_query_argument("cols", None))
         size = (rows, cols) if rows and cols else None
@@ -236,16 +235,16 @@ class EventsSocket(CtrWebSocketHandler):
         self._since = params.as_time("since", self.get_query_argument("since", None))
         self._filters = params.as_filters(self.get_query_argument("filters", None))
         rt = self.backend.runtime
-        await self.backend.run(lambda: list(rt.events_log.read(since=0, until=0,
-                                                               filters=self._filters)))
+        await self.backend.run(lambda: list(rt.events(since=0, until=0,
+                                                        filters=self._filters)))
 
     def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         super().open(*args, **kwargs)
         rt = self.backend.runtime
 
         def events(stopped: Any) -> Any:
-            return rt.events_log.read(since=self._since, filters=self._filters, follow=True,
-                                      stop=stopped.is_set)
+            return rt.events(since=self._since, filters=self._filters, follow=True,
+                             stop=stopped)
 
         self._feed = iterate_in_thread(events, name="ctr-events-ws")
         import asyncio
