@@ -31,6 +31,7 @@ from . import limits, procinfo
 from .container_internal import ContainerBase
 from .errors import (
     ContainerRemovedError,
+    ContainerStateInvalidError,
     CtrError,
     ExecSessionStateInvalidError,
     InvalidArgumentError,
@@ -379,8 +380,8 @@ class ExecVerbs(ContainerBase):
                 yield rec
         except ContainerRemovedError:
             raise NoSuchExecSessionError(
-                f"no exec session {session_id[:12]}: container {self._id[:12]} has been "
-                "removed") from None
+                f"no such exec session {session_id[:12]}: its container {self._id[:12]} has "
+                "already been removed") from None
 
     def _exec_live(self) -> list[ExecRecord]:
         """The live sessions, synced; the caller holds the lock."""
@@ -521,6 +522,12 @@ class ExecVerbs(ContainerBase):
         if pid < 0:
             _close(launch, conn)
             err = self._rt.oci.exec_error(self._id, self.name, error)
+            if not procinfo.alive(int(self._record.get("pid") or 0)):
+                # The container died after the sync (a kill does not wait under the lock):
+                # runc refused because it is not running, which its next sync records.
+                err = ContainerStateInvalidError(
+                    f"can only start exec sessions when their container is running; container "
+                    f"{self._id[:12]} ({self.name}) has exited")
             code = EXIT_NOT_FOUND if isinstance(err, RuntimeMissingError) else EXIT_CANNOT_INVOKE
             self._exec_abort(rec, code, str(err))
             raise err

@@ -324,3 +324,35 @@ def test_start_and_attach_again_right_after_exit(rt: Runtime) -> None:
         assert ctr.start_and_attach(stdout=out, stderr=io.BytesIO()) == "exited"
         assert out.getvalue() == b"hi\n"
         ctr.wait()
+
+
+def test_open_attach_records_the_event_and_replays_logs(rt: Runtime) -> None:
+    ctr = rt.create_container(DEMO, ["sh", "-c", "echo before; read x; echo after $x"],
+                              stdin=True)
+    ctr.start()
+    assert wait_until(lambda: b"before" in ctr.log_path.read_bytes())
+    since = time.time()
+    with ctr.open_attach(logs=True) as stream:
+        assert stream.stdin and not stream.tty
+        assert list(stream.replay()) == [(1, b"before\n")]
+        stream.conn.send(b"now\n")
+        stream.conn.close_stdin()
+        assert b"".join(data for _, data in stream) == b"before\nafter now\n"
+    assert ctr.wait() == 0
+    actions = [e.action for e in rt.events(since=since, filters={"container": [ctr.id]})]
+    assert actions.count("attach") == 1
+    # Without logs nothing is replayed; stdin=False takes no input even with open stdin.
+    quiet = rt.create_container(DEMO, ["sh", "-c", "read x; echo got $x"], stdin=True)
+    quiet.start()
+    out = io.BytesIO()
+    with quiet.open_attach(stdin=False) as stream:
+        assert list(stream.replay()) == [] and not stream.stdin and not stream.tty
+        thread = threading.Thread(target=lambda: stream.copy(b"typed\n", out, None, b""))
+        thread.start()
+        time.sleep(0.3)
+        quiet.stop(timeout=0)
+        thread.join(10)
+    assert not thread.is_alive() and b"typed" not in out.getvalue()
+    configured = rt.create_container(DEMO, ["true"])
+    with pytest.raises(ContainerStateInvalidError, match=f"{configured.id[:12]}.*configured"):
+        configured.open_attach()
