@@ -78,13 +78,13 @@ class LogLine(_LogLineFields):
 
     @property
     def time(self) -> datetime:
-        from datetime import UTC, datetime
+        from datetime import UTC, datetime  # noqa: PLC0415 - lazy: CLI start-up
 
         return datetime.fromtimestamp(self.time_ns / 1e9, tz=UTC)
 
     def timestamp(self) -> str:
         """RFC3339 with nanoseconds, as ``podman logs -t`` prints."""
-        from datetime import UTC, datetime
+        from datetime import UTC, datetime  # noqa: PLC0415 - lazy: CLI start-up
 
         base = datetime.fromtimestamp(self.time_ns // 1_000_000_000, tz=UTC)
         return base.strftime("%Y-%m-%dT%H:%M:%S") + f".{self.time_ns % 1_000_000_000:09d}Z"
@@ -106,7 +106,7 @@ def parse_time_ns(stamp: str) -> int:
                 break
     if rest in ("Z", ""):
         rest = "+00:00"
-    from datetime import datetime
+    from datetime import datetime  # noqa: PLC0415 - lazy: CLI start-up
 
     dt = datetime.fromisoformat(main + rest)
     return int(dt.timestamp()) * 1_000_000_000 + int(frac.ljust(9, "0")[:9])
@@ -149,7 +149,8 @@ def parse_log_size(value: int | str | None) -> int | None:
             raise InvalidArgumentError(
                 f"invalid log size {shown}: use bytes or a number with k, m or g (10m)")
         else:
-            from decimal import Decimal  # exact: float would turn 400 digits into inf
+            # exact: float would turn 400 digits into inf
+            from decimal import Decimal  # noqa: PLC0415 - lazy: CLI start-up
 
             size = int(Decimal(m.group(1)) * _SIZE_UNITS[(m.group(2) or "").lower()])
     if size < 0:
@@ -183,7 +184,7 @@ def _stamp_ns(stamp: bytes, cache: dict[bytes, int]) -> int | None:
         key = stamp[:19] + stamp[29:]
         base = cache.get(key)
         if base is None:
-            from datetime import datetime
+            from datetime import datetime  # noqa: PLC0415 - lazy: CLI start-up
 
             try:
                 base = int(datetime.fromisoformat(key.decode("ascii")).timestamp())
@@ -264,6 +265,16 @@ class LogReader:
             return False
         return (st.st_dev, st.st_ino) != self._ino
 
+    def complete_size(self) -> int:
+        """Bytes of the log up to its last complete line (0 when it is missing or has none),
+        for a reading that starts now."""
+        if not self._open():
+            return 0
+        try:
+            return self._complete_size()
+        finally:
+            self.close()
+
     def _complete_size(self) -> int:
         """Bytes up to the last newline: a record being written is not read."""
         pos, block = self._size(), PROBE_BLOCK
@@ -338,7 +349,7 @@ class LogReader:
                 carry = b""
             yield start, buf
 
-    def _prev_is_partial(self, stream: str, before: int) -> bool:
+    def prev_is_partial(self, stream: str, before: int) -> bool:
         """Whether the last record of ``stream`` before offset ``before`` is a P record (a
         line that goes on after ``before``). Skips other streams' records with ``rfind``."""
         want = stream.encode()
@@ -403,7 +414,7 @@ class LogReader:
         else:
             # The floor: a line still open there may have begun before it.
             for stream in open_:
-                state[stream] = floor == 0 or not self._prev_is_partial(stream, floor)
+                state[stream] = floor == 0 or not self.prev_is_partial(stream, floor)
         return s0, state
 
     def _seek_time(self, t: int, lo: int, hi: int) -> int:
@@ -508,7 +519,7 @@ class _Assembler:
             if stream not in self.known:
                 self.known.add(stream)
                 if (self.lookback_at and self.reader.rotations == self._rotations
-                        and self.reader._prev_is_partial(stream, self.lookback_at)):
+                        and self.reader.prev_is_partial(stream, self.lookback_at)):
                     self.drop.add(stream)
             if stream in self.drop:
                 if not rec.partial:
@@ -549,13 +560,7 @@ class _Assembler:
 
 def log_complete_size(log_path: Path) -> int:
     """Bytes of the k8s-file log up to its last complete line (0 if there is none)."""
-    reader = LogReader(log_path)
-    if not reader._open():
-        return 0
-    try:
-        return reader._complete_size()
-    finally:
-        reader.close()
+    return LogReader(log_path).complete_size()
 
 
 def read_log(path: Path, *, tail: int | None = None, since_ns: int | None = None,

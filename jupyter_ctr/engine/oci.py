@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import select
 import signal as signal_mod
 import time
 from collections.abc import Callable, Sequence
@@ -252,6 +251,8 @@ class OCIRuntime:
                    what: str = "the container pid") -> dict[str, Any] | None:
         """One JSON line from a conmon pipe; None at EOF. Also the reader of exec sessions'
         sync and attach pipes (ExecLaunch). OCIRuntimeError after ``timeout`` seconds."""
+        import select  # noqa: PLC0415 - lazy: CLI start-up (commands that start nothing)
+
         buf = b""
         deadline = time.monotonic() + timeout
         while b"\n" not in buf:
@@ -310,6 +311,8 @@ class OCIRuntime:
             fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except (OSError, ValueError, KeyError, TypeError):
             return False
+        import select  # noqa: PLC0415 - lazy: CLI start-up (commands that start nothing)
+
         try:
             while True:
                 ready, _, _ = select.select([fd], [], [], 0.1)
