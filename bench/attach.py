@@ -11,7 +11,7 @@ One run measures, side by side:
               and from the start of the call to its end (``wall``); median of ``--runs``
   latency     one keystroke into a tty ``cat`` until its echo comes back (the tty echoes:
               the first byte back is timed), p50/p90/p99 over ``--keys`` keystrokes:
-                engine  the engine's ``AttachConnection`` (jupyter_ctr.engine.attach), in-process
+                engine  the engine's ``AttachConnection`` (engine/conmon_socket.py), in-process
                 cli     ``jupyter-ctr attach NAME`` under a pty (a process in the middle)
                 podman  ``podman attach CID`` under a pty (a process in the middle)
 
@@ -409,7 +409,7 @@ class Bench:
             raise RuntimeError("the engine's setup failed (see the engine column)")
         log("setting up the engine")
         self.engine_mod = lifecycle._import_engine()
-        self.attach_mod = importlib.import_module("jupyter_ctr.engine.attach")
+        self.attach_mod = importlib.import_module("jupyter_ctr.engine.conmon_socket")
         self.edir = self.workdir("e")
         self.eroot, self.erun = self.edir / "root", self.edir / "run"
         self.rt = self.engine_mod.Runtime(root=self.eroot, run_root=self.erun)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -111,3 +112,16 @@ def demo_image() -> str:
 def pytest_configure(config: pytest.Config) -> None:
     if os.geteuid() != 0:
         raise pytest.UsageError("the tests drive real runc, conmon and CRIU: run them as root")
+
+
+def fake_conmon(tmp_path: Path) -> tuple[Path, socket.socket]:
+    """A SEQPACKET listener at ``<bundle>/attach``, with a bundle path over 108 bytes."""
+    bundle = tmp_path / ("b" * 60) / ("c" * 60)
+    bundle.mkdir(parents=True)
+    assert len(str(bundle / "attach")) > 108
+    dir_fd = os.open(bundle, os.O_PATH)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    listener.bind(f"/proc/self/fd/{dir_fd}/attach")
+    listener.listen(1)
+    os.close(dir_fd)
+    return bundle, listener

@@ -12,15 +12,18 @@ from __future__ import annotations
 import contextlib
 import os
 import signal as signal_mod
+import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from . import cgroups, limits, procinfo
 from .container_checkpoint import CheckpointVerbs
+from .container_exec import ExecVerbs
 from .container_internal import ContainerBase
 from .errors import (
     ContainerRemovedError,
+    ContainerRunningError,
     DependencyExistsError,
     InvalidArgumentError,
     NoSuchContainerError,
@@ -40,7 +43,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, BinaryIO, TypeVar
 
-    from .exec import ExecSession
+    from .attach import AttachStream
     from .logs import LogLine
 
     T = TypeVar("T")
@@ -48,7 +51,7 @@ if TYPE_CHECKING:
 S = ContainerState
 
 
-class Container(CheckpointVerbs, ContainerBase):
+class Container(ExecVerbs, CheckpointVerbs, ContainerBase):
     """A handle on one container: one public method per libpod verb. Cheap to create; every
     verb re-reads the shared state."""
 
@@ -74,45 +77,90 @@ class Container(CheckpointVerbs, ContainerBase):
         with self._lock_and_sync():
             self._start_unlocked(recursive=recursive)
 
-    # -- attach (engine/attach.py does the work; these take the lock only briefly) ---------
+    # -- attach (libpod Attach, StartAndAttach, AttachResize) ------------------------------
+    def open_attach(self, *, logs: bool = False, stdin: bool = True) -> AttachStream:
+        """Connect to a CREATED or RUNNING container's stdio (libpod Attach/HTTPAttach) and
+        record the attach event. The AttachStream is conmon's attach socket, accepted (a
+        CREATED container started now is seen from its first byte), with ``logs`` the log up
+        to then to replay first; input goes through it only if ``stdin`` and the container
+        was created with stdin. The lock is not held while attached; the state is left as it
+        is. Raises ContainerStateInvalidError otherwise."""
+        from .attach import AttachStream  # noqa: PLC0415 - lazy: exit command / CLI start-up
+
+        with self._lock_and_sync():
+            self._check_attachable()
+        try:
+            stream = AttachStream.connect(
+                self.bundle, self.log_path, logs=logs,
+                stdin=stdin and bool(self.config.stdin), tty=bool(self.config.tty))
+        except OCIRuntimeError:
+            with self._lock_and_sync():
+                self._check_attachable()  # it stopped meanwhile: say so
+            raise
+        self._event("attach")
+        return stream
+
     def attach(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None,
                stderr: BinaryIO | None = None, detach_keys: str = "ctrl-p,ctrl-q",
                logs: bool = False) -> str:
         """Attach to a CREATED or RUNNING container's stdio until it exits ("exited") or the
-        detach keys are typed ("detached"). ``logs`` replays the log first."""
-        from . import attach
+        detach keys are typed ("detached"). ``logs`` replays the log first (gapless). stdin
+        is forwarded only if the container was created with stdin."""
+        from .stdio import parse_detach_keys  # noqa: PLC0415 - lazy: exit command / CLI start-up
 
-        return attach.attach(self, stdin, stdout, stderr, detach_keys, logs)
+        keys = parse_detach_keys(detach_keys)
+        with self.open_attach(logs=logs) as stream:
+            return stream.copy(stdin, stdout, stderr, keys)
 
     def start_and_attach(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None,
                          stderr: BinaryIO | None = None,
                          detach_keys: str = "ctrl-p,ctrl-q") -> str:
-        """Attach, then start: not a byte of output is lost (libpod StartAndAttach)."""
-        from . import attach
+        """Attach, then start: not a byte of output is lost (libpod StartAndAttach).
 
-        return attach.start_and_attach(self, stdin, stdout, stderr, detach_keys)
+        Accepts CONFIGURED, CREATED, STOPPED, EXITED (init first where needed); connects to
+        the attach socket before ``start``, so nothing is lost even if the process exits at
+        once. Returns "exited" or "detached".
+        """
+        from .attach import AttachStream  # noqa: PLC0415 - lazy: exit command / CLI start-up
+        from .stdio import parse_detach_keys  # noqa: PLC0415 - lazy: exit command / CLI start-up
+
+        keys = parse_detach_keys(detach_keys)
+        with self._lock_and_sync():
+            st = self._record.state
+            if st is S.RUNNING:
+                raise ContainerRunningError(f"container {self._id[:12]} ({self.name}) is "
+                                            "already running")
+            if st not in (S.CONFIGURED, S.CREATED, S.STOPPED, S.EXITED):
+                raise self._err_state("container must be in Created or Stopped state to be "
+                                      "started")
+        if st is not S.CREATED:
+            self.init()
+        with AttachStream.connect(self.bundle, self.log_path, logs=False,
+                                  stdin=bool(self.config.stdin),
+                                  tty=bool(self.config.tty)) as stream:
+            self.start()
+            self._event("attach")
+            return stream.copy(stdin, stdout, stderr, keys)
 
     def resize(self, height: int, width: int) -> None:
-        """Resize the container's tty (libpod AttachResize); CREATED or RUNNING."""
-        from . import attach
+        """Resize the tty of a CREATED or RUNNING container (libpod AttachResize).
 
-        attach.resize(self, height, width)
+        Containers without a tty accept it and nothing happens: podman writes to conmon's ctl
+        all the same, but conmon never reads the size pipe then, and enough of them would
+        fill it and block conmon, so nothing is written.
+        """
+        from .conmon_socket import check_tty_size, resize_tty  # noqa: PLC0415 - lazy: exit command / CLI start-up
 
-    # -- exec sessions (engine/exec.py) ---------------------------------------------------
-    def exec(self, command: Sequence[str] | str, *, tty: bool = False, stdin: bool = False,
-             env: Mapping[str, str] | Sequence[str] | None = None, user: str | None = None,
-             workdir: str | None = None) -> ExecSession:
-        """Create an exec session in this RUNNING container; start, attach and wait on it."""
-        from .exec import create_exec
+        check_tty_size(height, width)
+        with self._lock_and_sync():
+            if self._record.state not in (S.CREATED, S.RUNNING):
+                raise self._err_state("can only resize created or running containers")
+            if self.config.tty:
+                resize_tty(self.bundle, height, width)
 
-        return create_exec(self, command, tty=tty, stdin=stdin, env=env, user=user,
-                           workdir=workdir)
-
-    def exec_sessions(self) -> list[ExecSession]:
-        """The live (created or running) exec sessions."""
-        from .exec import list_exec
-
-        return list_exec(self)
+    def _check_attachable(self) -> None:
+        if self._record.state not in (S.CREATED, S.RUNNING):
+            raise self._err_state("can only attach to created or running containers")
 
     # -- stop / kill / wait ---------------------------------------------------------------
     def stop(self, timeout: int | None = None) -> None:
@@ -480,16 +528,25 @@ class Container(CheckpointVerbs, ContainerBase):
         return False
 
     def logs(self, tail: int | None = None, since: float | None = None,
-             until: float | None = None, follow: bool = False) -> Iterator[LogLine]:
-        """Yield log lines (time, stream, text); ``since``/``until`` are unix times."""
+             until: float | None = None, follow: bool = False,
+             stop: threading.Event | Callable[[], bool] | None = None) -> Iterator[LogLine]:
+        """Yield log lines (time, stream, text); ``since``/``until`` are unix times. A follow
+        ends when the container stops or when ``stop`` (an Event, or a callable) says so."""
         if not self._valid:
             raise ContainerRemovedError(f"container {self._id} has already been removed")
-        from .logs import read_log  # noqa: PLC0415 - lazy: the exit command reads no logs
+        from .logs import read_log  # noqa: PLC0415 - lazy: exit command / CLI start-up
+
+        still_running: Callable[[], bool] = self.is_running
+        if stop is not None:
+            stopped = stop.is_set if isinstance(stop, threading.Event) else stop
+
+            def still_running() -> bool:
+                return not stopped() and self.is_running()
 
         return read_log(self.log_path, tail=tail,
                         since_ns=None if since is None else int(since * 1e9),
                         until_ns=None if until is None else int(until * 1e9),
-                        follow=follow, still_running=self.is_running)
+                        follow=follow, still_running=still_running)
 
     def stats(self) -> dict[str, Any]:
         """CPU ns, memory bytes and limit, pids of a running or paused container."""

@@ -1,6 +1,7 @@
 """ContainerBase: a container's record, lock and sync, and the internal steps the verbs share
 (libpod's container_internal.go). The verbs themselves are on Container (container.py, libpod's
-container_api.go), exec sessions (exec.py) and checkpoint/restore (container_checkpoint.py).
+container_api.go), exec sessions (ExecVerbs, container_exec.py) and checkpoint/restore
+(CheckpointVerbs, container_checkpoint.py).
 
 State that changes the outside world is bracketed by a persisted ``pending`` marker: a verb
 first saves ``pending=<verb>``, acts, then saves the result with ``pending`` cleared. Locks die
@@ -297,16 +298,11 @@ class ContainerBase:
         self._record.pending = verb
         self._save()
 
-    def record_event(self, action: str, **attrs: str) -> None:
-        """Record an event about this container (for verbs done outside the engine, such as
-        an HTTP attach)."""
-        self._event(action, **attrs)
-
     def _event(self, action: str, **attrs: str) -> None:
         base = {"image": self.config.image, "name": self.name}
         base.update(attrs)
-        self._rt.events.record("container", action, self._id, self.name,
-                               self.config.image, base)
+        self._rt.write_event("container", action, self._id, self.name, self.config.image,
+                             base)
 
     def _err_state(self, msg: str) -> ContainerStateInvalidError:
         return ContainerStateInvalidError(f"{msg}; container {self._id[:12]} ({self.name}) is "
@@ -674,22 +670,15 @@ class ContainerBase:
                       or procinfo.read_int(self.bundle / "conmon.pid"))
         procinfo.kill_conmon(pid, self._id)
 
+    # -- exec sessions: ExecVerbs (container_exec.py) provides these ---------------------------
     def _live_exec_sessions(self) -> list[str]:
         """Ids of live exec sessions; the caller holds the lock."""
-        if not self._rt.store.container_exec_sessions(self._id):
-            return []  # the usual case: inspect and ps spare importing engine/exec.py
-        from .exec import live_exec_sessions
-
-        return [session.id for session in live_exec_sessions(self)]  # type: ignore[arg-type]
+        raise NotImplementedError
 
     def _cleanup_exec_sessions(self) -> None:
-        exec_root = self._rt.run_root / "exec"
-        if not self._rt.store.container_exec_sessions(self._id) and not (
-                exec_root.is_dir() and any(exec_root.iterdir())):
-            return  # nothing to do: spare the exit command importing engine/exec.py
-        from .exec import cleanup_exec_sessions
-
-        cleanup_exec_sessions(self)  # type: ignore[arg-type]
+        """Kill the exec sessions and drop their rows and directories; the caller holds the
+        lock."""
+        raise NotImplementedError
 
 
 # -- helpers ------------------------------------------------------------------------------

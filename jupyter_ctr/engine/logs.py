@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from datetime import datetime
     from typing import NamedTuple
 
+    from .conmon_socket import AttachConnection
+
     class _LogLineFields(NamedTuple):
         time_ns: int
         stream: str  # "stdout" or "stderr"
@@ -77,13 +79,13 @@ class LogLine(_LogLineFields):
 
     @property
     def time(self) -> datetime:
-        from datetime import UTC, datetime
+        from datetime import UTC, datetime  # noqa: PLC0415 - lazy: CLI start-up
 
         return datetime.fromtimestamp(self.time_ns / 1e9, tz=UTC)
 
     def timestamp(self) -> str:
         """RFC3339 with nanoseconds, as ``podman logs -t`` prints."""
-        from datetime import UTC, datetime
+        from datetime import UTC, datetime  # noqa: PLC0415 - lazy: CLI start-up
 
         base = datetime.fromtimestamp(self.time_ns // 1_000_000_000, tz=UTC)
         return base.strftime("%Y-%m-%dT%H:%M:%S") + f".{self.time_ns % 1_000_000_000:09d}Z"
@@ -126,7 +128,8 @@ def parse_log_size(value: int | str | None) -> int | None:
             raise InvalidArgumentError(
                 f"invalid log size {shown}: use bytes or a number with k, m or g (10m)")
         else:
-            from decimal import Decimal  # exact: float would turn 400 digits into inf
+            # exact: float would turn 400 digits into inf
+            from decimal import Decimal  # noqa: PLC0415 - lazy: CLI start-up
 
             size = int(Decimal(m.group(1)) * _SIZE_UNITS[(m.group(2) or "").lower()])
     if size < 0:
@@ -160,7 +163,7 @@ def _stamp_ns(stamp: bytes, cache: dict[bytes, int]) -> int | None:
         key = stamp[:19] + stamp[29:]
         base = cache.get(key)
         if base is None:
-            from datetime import datetime
+            from datetime import datetime  # noqa: PLC0415 - lazy: CLI start-up
 
             try:
                 base = int(datetime.fromisoformat(key.decode("ascii")).timestamp())
@@ -241,6 +244,16 @@ class LogReader:
             return False
         return (st.st_dev, st.st_ino) != self._ino
 
+    def complete_size(self) -> int:
+        """Bytes of the log up to its last complete line (0 when it is missing or has none),
+        for a reading that starts now."""
+        if not self._open():
+            return 0
+        try:
+            return self._complete_size()
+        finally:
+            self.close()
+
     def _complete_size(self) -> int:
         """Bytes up to the last newline: a record being written is not read."""
         pos, block = self._size(), PROBE_BLOCK
@@ -315,7 +328,7 @@ class LogReader:
                 carry = b""
             yield start, buf
 
-    def _prev_is_partial(self, stream: str, before: int) -> bool:
+    def prev_is_partial(self, stream: str, before: int) -> bool:
         """Whether the last record of ``stream`` before offset ``before`` is a P record (a
         line that goes on after ``before``). Skips other streams' records with ``rfind``."""
         want = stream.encode()
@@ -380,7 +393,7 @@ class LogReader:
         else:
             # The floor: a line still open there may have begun before it.
             for stream in open_:
-                state[stream] = floor == 0 or not self._prev_is_partial(stream, floor)
+                state[stream] = floor == 0 or not self.prev_is_partial(stream, floor)
         return s0, state
 
     def _seek_time(self, t: int, lo: int, hi: int) -> int:
@@ -485,7 +498,7 @@ class _Assembler:
             if stream not in self.known:
                 self.known.add(stream)
                 if (self.lookback_at and self.reader.rotations == self._rotations
-                        and self.reader._prev_is_partial(stream, self.lookback_at)):
+                        and self.reader.prev_is_partial(stream, self.lookback_at)):
                     self.drop.add(stream)
             if stream in self.drop:
                 if not rec.partial:
@@ -526,13 +539,7 @@ class _Assembler:
 
 def log_complete_size(log_path: Path) -> int:
     """Bytes of the k8s-file log up to its last complete line (0 if there is none)."""
-    reader = LogReader(log_path)
-    if not reader._open():
-        return 0
-    try:
-        return reader._complete_size()
-    finally:
-        reader.close()
+    return LogReader(log_path).complete_size()
 
 
 def read_log(path: Path, *, tail: int | None = None, since_ns: int | None = None,
@@ -548,3 +555,53 @@ def read_log(path: Path, *, tail: int | None = None, since_ns: int | None = None
     return LogReader(path, poll_interval).lines(
         tail=tail, since_ns=since_ns, until_ns=until_ns, follow=follow,
         still_running=still_running)
+
+
+# -- replay for attach -----------------------------------------------------------------------
+# Stream numbers as conmon_socket (and Docker) number them: 1 stdout, 2 stderr. Not imported
+# from there: ``create`` loads this module, and the socket modules are for attaching only.
+_LOG_STREAMS = {b"stdout": 1, b"stderr": 2}
+
+
+def log_replay(log_path: Path, end: int | None = None) -> Iterator[tuple[int, bytes]]:
+    """The k8s-file log as output chunks: F lines get their newline back, P lines do not.
+
+    Reads complete lines up to ``end`` bytes (default: what the log holds now).
+    """
+    if end is None:
+        end = log_complete_size(log_path)
+    try:
+        fh = open(log_path, "rb")  # noqa: SIM115 - closed by the with below
+    except FileNotFoundError:
+        return
+    with fh:
+        left = end
+        while left > 0:
+            raw = fh.readline(left)
+            if not raw:
+                break
+            left -= len(raw)
+            if not raw.endswith(b"\n"):
+                break
+            parts = raw[:-1].split(b" ", 3)
+            if len(parts) < 3:
+                continue
+            stream = _LOG_STREAMS.get(parts[1], 1)
+            msg = parts[3] if len(parts) == 4 else b""
+            yield stream, msg if parts[2] == b"P" else msg + b"\n"
+
+
+def replay_then_live(log_path: Path,
+                     conn: AttachConnection) -> Iterator[tuple[int, bytes]]:
+    """The log so far, then live output from ``conn`` (connected first) until EOF.
+
+    Order makes it gapless: conmon writes each chunk to the log before sending it to attach
+    clients; we wait for conmon to accept ``conn``, then read the log size. A chunk conmon
+    handles between that accept and our size reading is in both: a duplicate window of
+    microseconds, never a gap (podman's HTTPAttach has the same window, only wider).
+    """
+    conn.wait_accepted()
+    end = log_complete_size(log_path)
+    yield from log_replay(log_path, end)
+    while (packet := conn.recv()) is not None:
+        yield packet

@@ -9,23 +9,32 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal as signal_mod
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import procs
-from .errors import OCIRuntimeError
+from .errors import CtrError, InvalidArgumentError, OCIRuntimeError, RuntimeMissingError
+from .procinfo import alive
 
 # typing is for type checkers only: importing it costs every CLI command ~2 ms.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import subprocess
     from typing import Any
+
+    SyncReader = Callable[[int, float, str], dict[str, Any] | None]
 
 #: How long conmon may take to report the container pid on its sync pipe.
 CONMON_SYNC_TIMEOUT = 60.0
 #: How long a CRIU dump may take (gigabytes of memory are written to disk).
 CRIU_TIMEOUT = 600.0
+#: How long conmon may take for each step of an exec session's launch handshake.
+HANDSHAKE_TIMEOUT = 30.0
+
+_RUNC_MSG_RE = re.compile(r'msg="((?:[^"\\]|\\.)*)"')
 
 
 class CreateResult:
@@ -41,8 +50,6 @@ class CreateResult:
 
 def parse_signal(sig: str | int) -> int:
     """Turn ``"TERM"``, ``"SIGTERM"``, ``"15"`` or ``15`` into a signal number, or raise."""
-    from .errors import InvalidArgumentError
-
     if isinstance(sig, bool) or not isinstance(sig, (int, str)) or (
             isinstance(sig, str) and not sig.isascii()):
         raise InvalidArgumentError(f"invalid signal: {sig!r} is not a signal name or number")
@@ -120,18 +127,10 @@ class OCIRuntime:
         it (``--work-path=DIR``, ``--tcp-established``). With ``log_size_max`` conmon replaces
         the log by an empty file before a write would make it larger.
         """
-        extra_args: list[str] = []
-        for arg in runtime_args:
-            extra_args += ["--runtime-arg", arg]
-        argv = [
-            self.conmon_path, "--api-version", "1", "-c", ctr_id, "-u", ctr_id,
-            "-r", self.path, "--runtime-arg", "--root", "--runtime-arg", str(self.state_dir),
-            *extra_args, "-b", str(bundle), "-p", str(bundle / "pidfile"), "-n", name,
-            "--exit-dir", str(self.exits_dir), "--persist-dir", str(bundle / "persist"),
-            "--socket-dir-path", str(self.socks_dir), "-l", f"k8s-file:{log_path}",
-            "--log-level", "error", "--conmon-pidfile", str(bundle / "conmon.pid"),
-            "--full-attach",
-        ]
+        argv = self._conmon_argv(
+            ctr_id=ctr_id, uuid=ctr_id, name=name, directory=bundle, exit_dir=self.exits_dir,
+            log=f"k8s-file:{log_path}", runtime_args=runtime_args)
+        argv += ["--socket-dir-path", str(self.socks_dir)]
         if log_size_max:
             argv += ["--log-size-max", str(log_size_max)]
         if tty:
@@ -156,18 +155,10 @@ class OCIRuntime:
         # The exit command (a Python process per container exit) should use cached bytecode.
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env.update(extra_env or {})
-        procs.log.debug("exec %s", " ".join(argv))
-        import subprocess  # here: commands that start nothing do not pay for its import
-
         try:
             try:
                 # cwd: conmon writes files such as "oom" into its working directory.
-                first = subprocess.Popen(argv, pass_fds=(sync_w,), env=env, cwd=bundle,
-                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.PIPE, start_new_session=True)
-            except FileNotFoundError as exc:
-                from .errors import RuntimeMissingError
-                raise RuntimeMissingError(f"cannot run conmon at {self.conmon_path}") from exc
+                first = self._spawn_conmon(argv, (sync_w,), env, bundle)
             finally:
                 os.close(sync_w)
             # The first conmon process forks the monitor and exits; its stderr closes with it
@@ -189,12 +180,78 @@ class OCIRuntime:
         conmon_pid = self._read_pidfile(bundle / "conmon.pid")
         return CreateResult(pid=pid, conmon_pid=conmon_pid)
 
+    # -- exec sessions through conmon ------------------------------------------------------
+    def exec_launch(self, *, ctr_id: str, exec_id: str, name: str, session_dir: Path,
+                    tty: bool, stdin: bool) -> ExecLaunch:
+        """Start conmon in exec mode for the process spec ``<session_dir>/process.json``
+        (``-e --exec-attach``: it runs ``runc exec --detach``, serves the attach socket in
+        ``session_dir`` and writes the exit code to ``<session_dir>/exit/<ctr_id>``) and take
+        the launch to the point where its attach socket listens. ``ExecLaunch.start()`` then
+        lets it run the process."""
+        argv = self._conmon_argv(ctr_id=ctr_id, uuid=exec_id, name=name, directory=session_dir,
+                                 exit_dir=session_dir / "exit", log="none")
+        if tty:
+            argv.append("-t")
+        if stdin:
+            argv.append("-i")
+        argv += ["-e", "--exec-attach", "--exec-process-spec", str(session_dir / "process.json")]
+        launch = ExecLaunch(self._read_sync)
+        try:
+            launch.spawn(lambda fds, env: self._spawn_conmon(argv, fds, env, session_dir))
+            launch.wait_attach_ready()
+        except BaseException:
+            launch.close()
+            raise
+        return launch
+
+    def exec_error(self, ctr_id: str, ctr_name: str, message: str) -> CtrError:
+        """runc's complaint about an exec that never ran, as libpod classifies it: a missing
+        command (or working directory) is RuntimeMissingError, anything else OCIRuntimeError."""
+        found = _RUNC_MSG_RE.search(message)
+        text = found.group(1).replace('\\"', '"').replace("\\\\", "\\") if found else message
+        text = text.strip() or "unknown error"
+        full = f"{self.name} exec in container {ctr_id[:12]} ({ctr_name}) failed: {text}"
+        low = text.lower()
+        if "not found" in low or "no such file" in low or "executable path is empty" in low:
+            return RuntimeMissingError(full)
+        return OCIRuntimeError(full)
+
+    # -- what container and exec launches share ---------------------------------------------
+    def _conmon_argv(self, *, ctr_id: str, uuid: str, name: str, directory: Path,
+                     exit_dir: Path, log: str, runtime_args: Sequence[str] = ()) -> list[str]:
+        """conmon's arguments for a container (``uuid`` its id) or an exec session (``uuid``
+        the session's id): ``directory`` holds the pid files, persist dir and attach socket."""
+        extra_args: list[str] = []
+        for arg in runtime_args:
+            extra_args += ["--runtime-arg", arg]
+        return [
+            self.conmon_path, "--api-version", "1", "-c", ctr_id, "-u", uuid,
+            "-r", self.path, "--runtime-arg", "--root", "--runtime-arg", str(self.state_dir),
+            *extra_args, "-b", str(directory), "-p", str(directory / "pidfile"), "-n", name,
+            "--exit-dir", str(exit_dir), "--persist-dir", str(directory / "persist"),
+            "-l", log, "--log-level", "error", "--conmon-pidfile", str(directory / "conmon.pid"),
+            "--full-attach",
+        ]
+
+    def _spawn_conmon(self, argv: list[str], fds: tuple[int, ...], env: dict[str, str],
+                      cwd: Path) -> subprocess.Popen[bytes]:
+        """Run conmon's first process (it forks the monitor and exits), its stderr a pipe."""
+        procs.log.debug("exec %s", " ".join(argv))
+        import subprocess  # noqa: PLC0415 - lazy: CLI start-up (commands that start nothing)
+
+        try:
+            return subprocess.Popen(argv, pass_fds=fds, env=env, cwd=cwd,
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.PIPE, start_new_session=True)
+        except FileNotFoundError as exc:
+            raise RuntimeMissingError(f"cannot run conmon at {argv[0]}") from exc
+
     @staticmethod
     def _read_sync(fd: int, timeout: float = CONMON_SYNC_TIMEOUT,
                    what: str = "the container pid") -> dict[str, Any] | None:
         """One JSON line from a conmon pipe; None at EOF. Also the reader of exec sessions'
-        sync and attach pipes (engine/exec.py). OCIRuntimeError after ``timeout`` seconds."""
-        import select
+        sync and attach pipes (ExecLaunch). OCIRuntimeError after ``timeout`` seconds."""
+        import select  # noqa: PLC0415 - lazy: CLI start-up (commands that start nothing)
 
         buf = b""
         deadline = time.monotonic() + timeout
@@ -254,9 +311,7 @@ class OCIRuntime:
             fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except (OSError, ValueError, KeyError, TypeError):
             return False
-        import select
-
-        from .procinfo import alive
+        import select  # noqa: PLC0415 - lazy: CLI start-up (commands that start nothing)
 
         try:
             while True:
@@ -364,3 +419,105 @@ def _wait_exec(pid: int) -> None:
             return  # gone: the exec failed, the exit file will say so
         time.sleep(delay)
         delay = min(delay * 2, 0.002)
+
+
+class ExecLaunch:
+    """The pipes of one conmon in exec mode (OCIRuntime.exec_launch): libpod's three-pipe
+    handshake. One byte on the start pipe lets conmon fork (the moment libpod moves it into a
+    cgroup); conmon answers on the attach pipe once its socket listens; a second start byte
+    lets it run ``runc exec``; the sync pipe then carries the pid (or ``-1`` and runc's
+    error) and, after the process ended, its exit code."""
+
+    def __init__(self, read_sync: SyncReader) -> None:
+        self._read_sync = read_sync
+        self._fds: dict[str, int] = {}
+        self._first: subprocess.Popen[bytes] | None = None
+
+    def spawn(self, popen: Callable[[tuple[int, ...], dict[str, str]],
+                                    subprocess.Popen[bytes]]) -> None:
+        """Make the pipes and run ``popen(fds to pass, environment)`` (conmon's first
+        process)."""
+        sync_r, sync_w = os.pipe()
+        start_r, start_w = os.pipe()
+        attach_r, attach_w = os.pipe()
+        self._fds = {"sync": sync_r, "start": start_w, "attach": attach_r}
+        env = dict(os.environ)
+        env.update(_OCI_SYNCPIPE=str(sync_w), _OCI_STARTPIPE=str(start_r),
+                   _OCI_ATTACHPIPE=str(attach_w))
+        try:
+            self._first = popen((sync_w, start_r, attach_w), env)
+        finally:
+            for fd in (sync_w, start_r, attach_w):
+                os.close(fd)
+
+    def wait_attach_ready(self) -> None:
+        """Let conmon fork, then wait until its attach socket listens."""
+        os.write(self._fds["start"], b"0")
+        assert self._first is not None
+        import subprocess  # noqa: PLC0415 - lazy: CLI start-up (commands that start nothing)
+
+        try:
+            rc = self._first.wait(timeout=HANDSHAKE_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self._first.kill()
+            self._first.wait()
+            raise OCIRuntimeError("conmon did not fork in time") from None
+        msg = self._read_sync(self._fds["attach"], HANDSHAKE_TIMEOUT,
+                              "that its attach socket is ready")
+        if msg is None:
+            raise OCIRuntimeError(f"conmon exited (code {rc}) before its attach socket was "
+                                  f"ready: {self._first_stderr() or 'no message'}")
+
+    def start(self) -> tuple[int, str]:
+        """Let conmon run ``runc exec``; returns (pid, '') or (-1, runc's error)."""
+        self._close("start", b"0")
+        msg = self._read_sync(self._fds["sync"], HANDSHAKE_TIMEOUT, "the exec pid")
+        if msg is None:
+            raise OCIRuntimeError("conmon exited without reporting the exec pid: "
+                                  f"{self._first_stderr() or 'no message'}")
+        pid = int(msg.get("data", -1))
+        return (pid, "") if pid > 0 else (-1, str(msg.get("message") or ""))
+
+    def read_exit_code(self) -> int | None:
+        """conmon's last word on the sync pipe (exec mode): the exit code, None if it died."""
+        fd = self._fds.get("sync")
+        if fd is None:
+            return None
+        try:
+            msg = self._read_sync(fd, HANDSHAKE_TIMEOUT, "the exit code")
+        except CtrError:
+            return None
+        if msg is None or msg.get("message"):
+            return None  # a timeout message, or nothing: let the exit file tell
+        return int(msg.get("data", -1))
+
+    def _first_stderr(self) -> str:
+        if self._first is None or self._first.stderr is None:
+            return ""
+        fd = self._first.stderr.fileno()
+        os.set_blocking(fd, False)
+        try:
+            return os.read(fd, 65536).decode(errors="replace").strip()
+        except (BlockingIOError, OSError):
+            return ""
+
+    def _close(self, name: str, write: bytes = b"") -> None:
+        fd = self._fds.pop(name, None)
+        if fd is not None:
+            try:
+                if write:
+                    os.write(fd, write)
+            finally:
+                os.close(fd)
+
+    def close(self) -> None:
+        """Close the pipes; reap conmon's first process (killed if it still runs)."""
+        for name in list(self._fds):
+            self._close(name)
+        if self._first is not None:
+            if self._first.poll() is None:
+                self._first.kill()
+                self._first.wait()
+            if self._first.stderr is not None:
+                self._first.stderr.close()
+            self._first = None

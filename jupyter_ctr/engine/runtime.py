@@ -8,8 +8,9 @@ import contextlib
 import os
 import re
 import sys
+import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from . import cgroups, limits
@@ -20,6 +21,7 @@ from .errors import (
     CtrError,
     InvalidArgumentError,
     NoSuchContainerError,
+    NoSuchExecSessionError,
     NoSuchImageError,
 )
 from .events import Event, EventLog
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .checkpoint import CheckpointArchive, CheckpointOptions, CheckpointStats
+    from .exec import ExecSession
     from .images import Image, ImageStore
     from .settings import EngineSettings
 
@@ -101,7 +104,7 @@ class Runtime:
         self.claims_dir = self.run_root / "claims"
         self.store = StateStore(self.root / "state.db")
         self._images: ImageStore | None = None
-        self.events_log = EventLog(self.store)
+        self._events = EventLog(self.store)
         self._oci: OCIRuntime | None = None
         # Daemonless: every engine start-up is the moment to finish what a killed create or
         # remove left behind (a listing of three directories when there is nothing to do).
@@ -131,10 +134,6 @@ class Runtime:
             self._images = ImageStore(self.root, self.store,
                                       ArchiveLimits.from_settings(self.config))
         return self._images
-
-    @property
-    def events(self) -> EventLog:
-        return self.events_log
 
     def lock_path(self, ctr_id: str) -> Path:
         return self.run_root / "locks" / f"{ctr_id}.lock"
@@ -190,7 +189,7 @@ class Runtime:
     def import_image(self, path: str | os.PathLike[str], reference: str) -> Image:
         """Import a rootfs tarball or an OCI layout/archive as ``reference``."""
         image = self.images.import_image(Path(path), reference)
-        self.events_log.record("image", "import", image.id, reference, reference)
+        self.write_event("image", "import", image.id, reference, reference)
         return image
 
     def list_images(self) -> list[Image]:
@@ -202,7 +201,7 @@ class Runtime:
     def remove_image(self, reference: str) -> str:
         """Remove an image; refused while a container uses it."""
         image_id = self.images.remove(reference, self._image_users)
-        self.events_log.record("image", "remove", image_id, reference, reference)
+        self.write_event("image", "remove", image_id, reference, reference)
         return image_id
 
     def _image_users(self, image_id: str) -> list[str]:
@@ -293,8 +292,8 @@ class Runtime:
             except BaseException:
                 remove_tree(self.container_dir(ctr_id), ignore_errors=True)
                 raise
-        self.events_log.record("container", "create", ctr_id, name, config.image,
-                               {"image": config.image, "name": name})
+        self.write_event("container", "create", ctr_id, name, config.image,
+                         {"image": config.image, "name": name})
         return ctr
 
     def sweep_orphans(self) -> list[str]:
@@ -359,6 +358,19 @@ class Runtime:
             raise NoSuchContainerError("container name or ID cannot be empty")
         ctr_id, config = self.store.lookup_container(name_or_id)
         return Container(self, ctr_id, ContainerConfig.from_dict(config))
+
+    def lookup_exec(self, exec_id: str) -> ExecSession:
+        """Find an exec session by its full ID (libpod's GetExecSessionContainer). Raises
+        NoSuchExecSessionError, also when its container is gone."""
+        if not isinstance(exec_id, str) or not _ID_RE.fullmatch(exec_id):
+            raise NoSuchExecSessionError(f"no exec session with ID {exec_id!r} found")
+        ctr_id, _, _ = self.store.exec_session(exec_id)
+        try:
+            ctr = self.lookup_container(ctr_id)
+        except NoSuchContainerError:
+            raise NoSuchExecSessionError(f"no exec session with ID {exec_id} found: its "
+                                         f"container {ctr_id[:12]} is gone") from None
+        return ctr.exec_session(exec_id)
 
     def list_containers(self, all: bool = False) -> list[Container]:  # noqa: A002 - podman's flag
         """Running containers, or every container with ``all`` (each synced)."""
@@ -501,18 +513,30 @@ class Runtime:
         if free is None:  # the archived name belongs to another image here: leave it alone
             self.images.untag(ref)
             image = self.images.get(image.id)
-        self.events_log.record("image", "import", image.id, ref, ref)
+        self.write_event("image", "import", image.id, ref, ref)
         return image, True
 
     def _name_taken(self, name: str) -> bool:
         return any(cfg.get("name") == name for _, cfg, _ in self.store.all_containers())
 
     # -- events ---------------------------------------------------------------------------
-    def events_stream(self, since: float | datetime | None = None,
-                      until: float | datetime | None = None,
-                      filters: Mapping[str, Sequence[str]] | None = None,
-                      follow: bool = False) -> Iterator[Event]:
-        return self.events_log.read(since=since, until=until, filters=filters, follow=follow)
+    def events(self, since: float | datetime | None = None,
+               until: float | datetime | None = None,
+               filters: Mapping[str, Sequence[str]] | None = None, follow: bool = False,
+               stop: threading.Event | Callable[[], bool] | None = None) -> Iterator[Event]:
+        """The engine's events in order (libpod Runtime.Events); with ``follow``, new ones as
+        they come, until ``until`` (unix time or datetime) or ``stop`` (an Event, or a
+        callable) says so. ``filters``: container, event, type, image, label.
+        Raises InvalidArgumentError for an unknown filter."""
+        if isinstance(stop, threading.Event):
+            stop = stop.is_set
+        return self._events.read(since=since, until=until, filters=filters, follow=follow,
+                                 stop=stop)
+
+    def write_event(self, type_: str, action: str, obj_id: str, name: str, image: str,
+                    attributes: Mapping[str, str] | None = None) -> None:
+        """Record an event (every verb's, containers' and images')."""
+        self._events.record(type_, action, obj_id, name, image, attributes)
 
     def close(self) -> None:
         self.store.close()

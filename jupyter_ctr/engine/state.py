@@ -1,4 +1,5 @@
-"""Container states and the transitions between them, as in libpod (define/containerstate.go).
+"""Container states and the transitions between them, as in libpod (define/containerstate.go),
+and the states of exec sessions (define.ContainerExecStatus).
 
 Transition table (verb: accepted states -> resulting state; any other state raises
 ContainerStateInvalidError; start of a running container raises ContainerRunningError and
@@ -55,6 +56,18 @@ class ContainerState(enum.Enum):
         if self is ContainerState.CREATED:
             return "initialized"
         return str(self.value)
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class ExecState(enum.Enum):
+    """libpod's exec session states: CREATED -> RUNNING (start) -> STOPPED (the process
+    exited, or was killed by stop, remove with force, or its container's stop)."""
+
+    CREATED = "created"
+    RUNNING = "running"
+    STOPPED = "stopped"
 
     def __str__(self) -> str:
         return str(self.value)

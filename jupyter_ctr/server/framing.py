@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import struct
 
-from ..engine.attach import STDERR, STDIN, STDOUT
+from ..engine.conmon_socket import STDERR, STDIN, STDOUT
 from ..engine.errors import InvalidArgumentError
 
 _FRAME = struct.Struct(">BxxxI")

@@ -19,8 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from ..engine import ContainerState, Runtime
-from ..engine import exec as engine_exec
-from ..engine.attach import AttachConnection, log_complete_size, log_replay
 from ..engine.container import Container
 from ..engine.errors import (
     ContainerRemovedError,
@@ -28,8 +26,8 @@ from ..engine.errors import (
     InvalidArgumentError,
     NoSuchContainerError,
 )
-from ..engine.exec import ExecSession, ExecState
-from ..engine.logs import read_log
+from ..engine.exec import ExecSession
+from ..engine.state import ExecState
 from .bridge import AttachBridge, BridgeLimits, get_bridge
 from .executors import Executors
 from .filters import matches
@@ -40,6 +38,7 @@ from .streams import ThreadFeed, iterate_in_thread, write_in_thread
 if TYPE_CHECKING:
     import threading
 
+    from ..engine.attach import AttachStream
     from ..engine.checkpoint import CheckpointOptions, CheckpointStats
     from ..engine.config import EngineConfig
     from ..engine.events import Event
@@ -103,7 +102,7 @@ class ContainerService:
 
     def exec_session(self, principal: Principal, exec_id: str, action: str) -> ExecSession:
         """The exec session with this full ID, once the policy allows ``action`` on it."""
-        session = engine_exec.get_exec(self.runtime, exec_id)
+        session = self.runtime.lookup_exec(exec_id)
         self.policy.authorize(principal, action, session)
         return session
 
@@ -246,14 +245,8 @@ class ContainerService:
 
         def lines(stopped: threading.Event) -> Iterator[T]:
             self.policy.authorize(principal, "logs", ctr)
-
-            def running() -> bool:
-                return not stopped.is_set() and ctr.is_running()
-
-            for line in read_log(ctr.log_path, tail=tail,
-                                 since_ns=None if since is None else int(since * 1e9),
-                                 until_ns=None if until is None else int(until * 1e9),
-                                 follow=follow, still_running=running):
+            for line in ctr.logs(tail=tail, since=since, until=until, follow=follow,
+                                 stop=stopped):
                 out = render(line)
                 if out is not None:
                     yield out
@@ -299,37 +292,22 @@ class ContainerService:
         initialized first, for Docker's attach-then-start); ``logs`` replays the log first.
         Records the "attach" event, as libpod does for every attach."""
 
-        def connect() -> tuple[Container, AttachConnection, int]:
+        def connect() -> tuple[Container, AttachStream]:
             ctr = self.container(principal, ref, "attach")
-            st = ctr.state
-            if st in (S.CONFIGURED, S.STOPPED, S.EXITED):
+            if ctr.state in (S.CONFIGURED, S.STOPPED, S.EXITED):
                 with contextlib.suppress(ContainerStateInvalidError):
                     ctr.init()  # lost a race with another init/start: fine
-                st = ctr.state
-            if st not in (S.CREATED, S.RUNNING):
-                raise ContainerStateInvalidError(
-                    f"can only attach to created or running containers; container "
-                    f"{ctr.id[:12]} ({ctr.name}) is in state {st.value}")
-            conn = AttachConnection.connect(ctr.bundle)
-            try:
-                conn.wait_accepted()
-                end = log_complete_size(ctr.log_path) if logs else 0
-                ctr.record_event("attach")
-            except BaseException:
-                conn.close()
-                raise
-            return ctr, conn, end
+            return ctr, ctr.open_attach(logs=logs)
 
-        ctr, conn, end = await self.pools.run(connect)
+        ctr, stream = await self.pools.run(connect)
         replay = None
         if logs:
-            log_path = ctr.log_path
 
             def chunks(stopped: threading.Event) -> Iterator[tuple[int, bytes]]:
-                return log_replay(log_path, end)
+                return stream.replay()
 
             replay = iterate_in_thread(chunks, name="ctr-replay")
-        return ContainerSource(self.pools, ctr, conn, replay)
+        return ContainerSource(self.pools, ctr, stream.conn, replay)
 
     async def attach_bridge(self, principal: Principal, ref: str | Container, *,
                             logs: bool = False) -> AttachBridge:
@@ -349,9 +327,8 @@ class ContainerService:
                           detach_keys: str | None = None) -> ExecSession:
         def run() -> ExecSession:
             ctr = self.container(principal, ref, "exec")
-            return engine_exec.create_exec(ctr, command, tty=tty, stdin=stdin, env=env,
-                                           user=user, workdir=workdir,
-                                           detach_keys=detach_keys)
+            return ctr.exec(command, tty=tty, stdin=stdin, env=env, user=user,
+                            workdir=workdir, detach_keys=detach_keys)
 
         return await self.pools.run(run)
 
@@ -475,7 +452,7 @@ class ContainerService:
 
         def run() -> None:
             self.policy.authorize(principal, "events", None)
-            list(self.runtime.events_log.read(since=0, until=0, filters=filters))
+            list(self.runtime.events(since=0, until=0, filters=filters))
 
         await self.pools.run(run)
 
@@ -484,12 +461,10 @@ class ContainerService:
                    follow: bool = False) -> ThreadFeed[Event]:
         """Events from ``since`` (then new ones while ``follow``) until ``until`` or the
         consumer leaves; check the filters first (``check_event_filters``)."""
-        log = self.runtime.events_log
-
         def events(stopped: threading.Event) -> Iterator[Event]:
             self.policy.authorize(principal, "events", None)
-            return log.read(since=since, until=until, filters=filters, follow=follow,
-                            stop=stopped.is_set)
+            return self.runtime.events(since=since, until=until, filters=filters,
+                                       follow=follow, stop=stopped)
 
         return iterate_in_thread(events, name="ctr-events")
 

@@ -9,7 +9,8 @@ import contextlib
 from collections.abc import Callable
 from typing import Protocol
 
-from ..engine.attach import STDERR, STDOUT, DetachKeyMatcher
+from ..engine.conmon_socket import STDERR, STDOUT
+from ..engine.stdio import DetachKeyMatcher
 from .sources import Source
 
 

@@ -16,7 +16,7 @@ from .streams import AsyncAttach, ThreadFeed
 
 if TYPE_CHECKING:
     from ..engine import Container
-    from ..engine.attach import AttachConnection
+    from ..engine.conmon_socket import AttachConnection
     from ..engine.exec import ExecSession, ExecStream
     from .executors import Executors
 

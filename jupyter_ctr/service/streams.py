@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any, BinaryIO, Generic, TypeVar, cast
 
-from ..engine.attach import AttachConnection
+from ..engine.conmon_socket import AttachConnection
 
 T = TypeVar("T")
 

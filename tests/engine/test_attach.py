@@ -1,36 +1,23 @@
-"""Attach: detach keys, framing, log replay, and real attach sessions through conmon."""
+"""Container attach (open_attach, attach, start_and_attach, resize) through conmon, and the
+framing."""
 
 from __future__ import annotations
 
 import io
 import os
 import select
-import socket
 import statistics
 import threading
 import time
 import tty
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from jupyter_ctr.engine import ContainerState, InvalidArgumentError, Runtime
-from jupyter_ctr.engine.attach import (
-    AttachConnection,
-    DetachKeyMatcher,
-    attach,
-    attach_streams,
-    log_complete_size,
-    log_replay,
-    parse_detach_keys,
-    replay_then_live,
-    resize,
-    resize_tty,
-    start_and_attach,
-)
-from jupyter_ctr.engine.errors import ContainerStateInvalidError, OCIRuntimeError
+from jupyter_ctr.engine import Container, ContainerState, InvalidArgumentError, Runtime
+from jupyter_ctr.engine.conmon_socket import AttachConnection
+from jupyter_ctr.engine.errors import ContainerStateInvalidError
 from tests.conftest import DEMO, wait_until
 
 S = ContainerState
@@ -107,151 +94,11 @@ def read_all(fd: int) -> bytes:
     return out
 
 
-# -- detach keys ----------------------------------------------------------------------------
-def test_parse_detach_keys() -> None:
-    assert parse_detach_keys("ctrl-p,ctrl-q") == b"\x10\x11"
-    assert parse_detach_keys("") == b""
-    assert parse_detach_keys("ctrl-a,x,ctrl-Z") == b"\x01x\x1a"
-    assert parse_detach_keys("ctrl-@,ctrl-[,ctrl-\\,ctrl-],ctrl-^,ctrl-_") == bytes(
-        [0, 27, 28, 29, 30, 31])
-    for bad, key in [("ctrl-p,ctrl-", "ctrl-"), ("ctrl-1", "ctrl-1"), ("abc", "abc"),
-                     ("ctrl-p,,ctrl-q", "''"), (",", "''"), ("é", "é"),
-                     ("ctrl-p, ctrl-q", " ctrl-q")]:
-        with pytest.raises(InvalidArgumentError, match="unknown key") as info:
-            parse_detach_keys(bad)
-        assert key in str(info.value)
-
-
-def test_detach_matcher() -> None:
-    m = DetachKeyMatcher(b"\x10\x11")
-    assert m.feed(b"abc") == (b"abc", False)
-    assert m.feed(b"x\x10") == (b"x", False)           # prefix held back
-    assert m.feed(b"y") == (b"\x10y", False)           # broken: forwarded after all
-    assert m.feed(b"\x10\x10") == (b"\x10", False)
-    assert m.feed(b"\x11rest") == (b"", True)          # completed across reads
-    m = DetachKeyMatcher(b"\x10\x11")
-    assert m.feed(b"ab\x10\x11cd") == (b"ab", True)
-    assert m.feed(b"\x10") == (b"", False) and m.flush() == b"\x10"
-    assert DetachKeyMatcher(b"").feed(b"\x10\x11") == (b"\x10\x11", False)
-    m = DetachKeyMatcher(b"aab")
-    assert m.feed(b"aaab") == (b"a", True)
-
-
-# -- log replay -----------------------------------------------------------------
-def test_log_replay(tmp_path: Path) -> None:
-    log = tmp_path / "ctr.log"
-    log.write_bytes(
-        b"2026-01-01T00:00:00.000000001+00:00 stdout F one\n"
-        b"2026-01-01T00:00:00.000000002+00:00 stdout P par\n"
-        b"2026-01-01T00:00:00.000000003+00:00 stdout F t \xff\n"
-        b"2026-01-01T00:00:00.000000004+00:00 stderr F err\n"
-        b"2026-01-01T00:00:00.000000005+00:00 stdout F\n"
-        b"2026-01-01T00:00:00.000000006+00:00 stdout F not yet compl")
-    assert list(log_replay(log)) == [(1, b"one\n"), (1, b"par"), (1, b"t \xff\n"),
-                                     (2, b"err\n"), (1, b"\n")]
-    first_two = len(b"2026-01-01T00:00:00.000000001+00:00 stdout F one\n") * 2
-    assert list(log_replay(log, first_two)) == [(1, b"one\n"), (1, b"par")]
-    assert log_complete_size(log) == log.read_bytes().rfind(b"\n") + 1
-    assert list(log_replay(tmp_path / "missing")) == []
-
-
-# -- the socket protocol, against a stand-in for conmon ---------------------------------------
-def fake_conmon(tmp_path: Path) -> tuple[Path, socket.socket]:
-    """A SEQPACKET listener at ``<bundle>/attach``, with a bundle path over 108 bytes."""
-    bundle = tmp_path / ("b" * 60) / ("c" * 60)
-    bundle.mkdir(parents=True)
-    assert len(str(bundle / "attach")) > 108
-    dir_fd = os.open(bundle, os.O_PATH)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    listener.bind(f"/proc/self/fd/{dir_fd}/attach")
-    listener.listen(1)
-    os.close(dir_fd)
-    return bundle, listener
-
-
-def test_connection_protocol_and_long_path(tmp_path: Path) -> None:
-    bundle, listener = fake_conmon(tmp_path)
-    with listener, AttachConnection.connect(bundle) as conn:
-        server, _ = listener.accept()
-        assert conn.wait_accepted()
-        with server:
-            for packet in (b"\x02out", b"\x09junk", b"\x02", b"\x03err"):
-                server.send(packet)
-            assert conn.recv(1) == (1, b"out")
-            assert conn.recv(1) == (2, b"err")     # unknown and empty packets skipped
-            with pytest.raises(TimeoutError):
-                conn.recv(0.05)
-            conn.send(b"x" * 20000)
-            sizes = [len(server.recv(65536)) for _ in range(3)]
-            assert sizes == [8192, 8192, 20000 - 16384]
-            conn.close_stdin()
-            assert server.recv(100) == b""           # conmon sees EOF on stdin
-            server.send(b"\x02after half-close")
-            assert conn.recv(1) == (1, b"after half-close")
-        assert conn.recv(1) is None
-    with pytest.raises(OCIRuntimeError, match="conmon is not running"):
-        AttachConnection.connect(bundle)
-    with pytest.raises(OCIRuntimeError, match="conmon is not running"):
-        AttachConnection.connect(tmp_path / "nope")
-
-
-def test_attach_streams_detach_and_half_close(tmp_path: Path) -> None:
-    bundle, listener = fake_conmon(tmp_path)
-    with listener:
-        # Detach keys split over two reads; text before them is delivered first.
-        conn = AttachConnection.connect(bundle)
-        server, _ = listener.accept()
-        r, w = os.pipe()
-        out = io.BytesIO()
-        res: list[str] = []
-        t = threading.Thread(target=lambda: res.append(attach_streams(
-            conn, open(r, "rb", buffering=0), out, None, b"\x10\x11")))
-        t.start()
-        os.write(w, b"typed\x10")
-        assert server.recv(100) == b"typed"
-        server.send(b"\x02echo")
-        server.send(b"\x03dropped")                  # stderr=None: discarded
-        time.sleep(0.05)
-        os.write(w, b"\x11ignored")
-        t.join(5)
-        assert res == ["detached"] and out.getvalue() == b"echo"
-        conn.close()
-        assert server.recv(100) == b""
-        server.close()
-        os.close(w)
-        # In-memory stdin: all sent, half-closed, output read until EOF.
-        conn = AttachConnection.connect(bundle)
-        server, _ = listener.accept()
-        t = threading.Thread(target=lambda: res.append(attach_streams(
-            conn, io.BytesIO(b"abc\x10d"), out, out, b"\x10\x11")))
-        t.start()
-        assert server.recv(100) == b"abc\x10d"
-        assert server.recv(100) == b""
-        server.send(b"\x03bye")
-        server.close()
-        t.join(5)
-        assert res[-1] == "exited" and out.getvalue() == b"echobye"
-        conn.close()
-
-
-def test_resize_tty_without_conmon(tmp_path: Path) -> None:
-    with pytest.raises(OCIRuntimeError, match="conmon is not running"):
-        resize_tty(tmp_path, 24, 80)                 # no ctl at all
-    os.mkfifo(tmp_path / "ctl")
-    with pytest.raises(OCIRuntimeError, match="conmon is not running"):
-        resize_tty(tmp_path, 24, 80)                 # a fifo nobody reads: ENXIO, no hang
-    for h, w in [(0, 80), (24, 0), (-1, 80), (65536, 80), (24, 70000), (True, 80)]:
-        with pytest.raises(InvalidArgumentError):
-            resize_tty(tmp_path, h, w)
-    with pytest.raises(InvalidArgumentError):
-        resize_tty(tmp_path, "24", 80)  # type: ignore[arg-type]
-
-
 # -- real containers ------------------------------------------------------------------------
 def test_attach_echo_stderr_and_half_close(rt: Runtime) -> None:
     ctr = rt.create_container(DEMO, ["sh", "-c", "cat; echo err >&2"], stdin=True)
     ctr.start()
-    s = Session(attach, ctr)
+    s = Session(Container.attach, ctr)
     time.sleep(0.05)  # attach is "from now on": let it connect before typing
     s.write(b"hello\n")
     assert read_until(s.out_r, b"hello\n") == b"hello\n"
@@ -261,7 +108,7 @@ def test_attach_echo_stderr_and_half_close(rt: Runtime) -> None:
     assert s.join() == "exited"
     assert read_all(s.out_r) == b"" and read_all(s.err_r) == b"err\n"
     assert ctr.wait() == 0
-    events = [e.action for e in rt.events_stream(filters={"container": [ctr.id]})]
+    events = [e.action for e in rt.events(filters={"container": [ctr.id]})]
     assert "attach" in events
 
 
@@ -269,7 +116,7 @@ def test_attach_in_memory_stdin_large(rt: Runtime) -> None:
     ctr = rt.create_container(DEMO, ["cat"], stdin=True)
     data = os.urandom(300_000).replace(b"\x10", b"p")  # no detach key in it
     out = io.BytesIO()
-    assert start_and_attach(ctr, stdin=io.BytesIO(data), stdout=out, stderr=out) == "exited"
+    assert ctr.start_and_attach(stdin=io.BytesIO(data), stdout=out, stderr=out) == "exited"
     assert out.getvalue() == data
     assert ctr.wait() == 0
 
@@ -277,14 +124,14 @@ def test_attach_in_memory_stdin_large(rt: Runtime) -> None:
 def test_stdin_ignored_without_open_stdin(rt: Runtime) -> None:
     ctr = rt.create_container(DEMO, ["sh", "-c", "read x || echo no-stdin"])
     out = io.BytesIO()
-    assert start_and_attach(ctr, stdin=io.BytesIO(b"typed\n"), stdout=out) == "exited"
+    assert ctr.start_and_attach(stdin=io.BytesIO(b"typed\n"), stdout=out) == "exited"
     assert out.getvalue() == b"no-stdin\n"
 
 
 def test_detach_keys_leave_container_running(rt: Runtime) -> None:
     ctr = rt.create_container(DEMO, ["cat"], tty=True, stdin=True)
     ctr.start()
-    s = Session(attach, ctr, pty=True)
+    s = Session(Container.attach, ctr, pty=True)
     time.sleep(0.05)
     s.write(b"hi\r")
     read_until(s.out_r, b"hi\r\n")
@@ -296,7 +143,7 @@ def test_detach_keys_leave_container_running(rt: Runtime) -> None:
     # A custom sequence; conmon closes a non-tty container's stdin on detach (as podman).
     ctr2 = rt.create_container(DEMO, ["sleep", "30"], stdin=True)
     ctr2.start()
-    s = Session(attach, ctr2, detach_keys="ctrl-x,a")
+    s = Session(Container.attach, ctr2, detach_keys="ctrl-x,a")
     time.sleep(0.05)
     s.write(b"\x18b\x18a")
     assert s.join() == "detached"
@@ -326,7 +173,7 @@ def detach_from_flood(ctr: Any) -> str:
 
     def run() -> None:
         try:
-            result.append(attach(ctr, stdin=stdin, stdout=sink, stderr=sink))
+            result.append(ctr.attach(stdin=stdin, stdout=sink, stderr=sink))
         except BaseException as exc:  # noqa: BLE001 - re-raised below
             result.append(exc)
 
@@ -361,12 +208,12 @@ def test_resize_changes_stty_size(rt: Runtime) -> None:
     ctr = rt.create_container(DEMO, ["sh", "-c", "while :; do stty size; sleep 0.05; done"],
                               tty=True)
     ctr.init()
-    resize(ctr, 30, 90)                               # before start: CREATED is accepted
+    ctr.resize(30, 90)                               # before start: CREATED is accepted
     ctr.start()
     with AttachConnection.connect(ctr.bundle) as conn:
         for h, w in [(30, 90), (40, 100), (25, 132)]:
             if (h, w) != (30, 90):
-                resize(ctr, h, w)
+                ctr.resize(h, w)
             seen = b""
             deadline = time.monotonic() + 5
             while f"{h} {w}\r\n".encode() not in seen:
@@ -374,33 +221,33 @@ def test_resize_changes_stty_size(rt: Runtime) -> None:
                 seen += conn.recv(5)[1]  # type: ignore[index]
     for h, w in [(0, 80), (24, 65536)]:
         with pytest.raises(InvalidArgumentError):
-            resize(ctr, h, w)
+            ctr.resize(h, w)
     ctr.stop(timeout=0)
     with pytest.raises(ContainerStateInvalidError, match="resize"):
-        resize(ctr, 24, 80)
+        ctr.resize(24, 80)
     plain = rt.create_container(DEMO, ["sleep", "30"])
     plain.start()
-    resize(plain, 24, 80)                             # no tty: accepted, nothing to do
+    plain.resize(24, 80)                             # no tty: accepted, nothing to do
     plain.stop(timeout=0)
 
 
 def test_attach_refused_unless_created_or_running(rt: Runtime) -> None:
     ctr = rt.create_container(DEMO, ["true"])
     with pytest.raises(ContainerStateInvalidError, match=rf"{ctr.id[:12]}.*configured"):
-        attach(ctr, stdout=io.BytesIO())
+        ctr.attach(stdout=io.BytesIO())
     ctr.start()
     ctr.wait()
     assert wait_until(lambda: ctr.state is S.EXITED)
     with pytest.raises(ContainerStateInvalidError, match=r"is in state exited"):
-        attach(ctr, stdout=io.BytesIO())
+        ctr.attach(stdout=io.BytesIO())
     with pytest.raises(InvalidArgumentError):
-        attach(ctr, stdout=io.BytesIO(), detach_keys="ctrl-")
+        ctr.attach(stdout=io.BytesIO(), detach_keys="ctrl-")
 
 
 def test_attach_to_created_container_then_start(rt: Runtime) -> None:
     ctr = rt.create_container(DEMO, ["sh", "-c", "echo first; echo second >&2"])
     ctr.init()
-    s = Session(attach, ctr)
+    s = Session(Container.attach, ctr)
     time.sleep(0.2)  # attach() returns nothing until the container ends: give it time
     ctr.start()
     assert s.join() == "exited"
@@ -411,35 +258,25 @@ def test_start_and_attach_loses_nothing(rt: Runtime) -> None:
     for i in range(50):
         ctr = rt.create_container(DEMO, ["echo", "hi"], tty=(i % 5 == 4))
         out, err = io.BytesIO(), io.BytesIO()
-        assert start_and_attach(ctr, stdout=out, stderr=err) == "exited"
+        assert ctr.start_and_attach(stdout=out, stderr=err) == "exited"
         assert out.getvalue() == (b"hi\r\n" if i % 5 == 4 else b"hi\n"), i
         assert err.getvalue() == b""
         rt.remove_container(ctr, force=True, timeout=0)
 
 
-def test_log_replay_then_live(rt: Runtime) -> None:
-    ctr = rt.create_container(
-        DEMO, ["sh", "-c", "echo one; printf part; echo e1 >&2; sleep 0.5; echo live; "
-               "echo e2 >&2"])
-    ctr.start()
-    assert wait_until(lambda: b"e1" in ctr.log_path.read_bytes())
-    got: dict[int, bytes] = {1: b"", 2: b""}
-    with AttachConnection.connect(ctr.bundle) as conn:
-        for stream, data in replay_then_live(ctr.log_path, conn):
-            got[stream] += data
-    assert got == {1: b"one\npartlive\n", 2: b"e1\ne2\n"}
+def test_attach_with_logs_replays_first(rt: Runtime) -> None:
     ctr2 = rt.create_container(DEMO, ["sh", "-c", "echo before; sleep 0.5; echo after"])
     ctr2.start()
     assert wait_until(lambda: b"before" in ctr2.log_path.read_bytes())
     out = io.BytesIO()
-    assert attach(ctr2, stdout=out, logs=True) == "exited"
+    assert ctr2.attach(stdout=out, logs=True) == "exited"
     assert out.getvalue() == b"before\nafter\n"
 
 
 def test_tty_keystroke_echo_latency(rt: Runtime) -> None:
     ctr = rt.create_container(DEMO, ["cat"], tty=True, stdin=True)
     ctr.start()
-    s = Session(attach, ctr, pty=True)
+    s = Session(Container.attach, ctr, pty=True)
     time.sleep(0.05)
     s.write(b"w")
     read_until(s.out_r, b"w")
@@ -466,3 +303,35 @@ def test_start_and_attach_again_right_after_exit(rt: Runtime) -> None:
         assert ctr.start_and_attach(stdout=out, stderr=io.BytesIO()) == "exited"
         assert out.getvalue() == b"hi\n"
         ctr.wait()
+
+
+def test_open_attach_records_the_event_and_replays_logs(rt: Runtime) -> None:
+    ctr = rt.create_container(DEMO, ["sh", "-c", "echo before; read x; echo after $x"],
+                              stdin=True)
+    ctr.start()
+    assert wait_until(lambda: b"before" in ctr.log_path.read_bytes())
+    since = time.time()
+    with ctr.open_attach(logs=True) as stream:
+        assert stream.stdin and not stream.tty
+        assert list(stream.replay()) == [(1, b"before\n")]
+        stream.conn.send(b"now\n")
+        stream.conn.close_stdin()
+        assert b"".join(data for _, data in stream) == b"before\nafter now\n"
+    assert ctr.wait() == 0
+    actions = [e.action for e in rt.events(since=since, filters={"container": [ctr.id]})]
+    assert actions.count("attach") == 1
+    # Without logs nothing is replayed; stdin=False takes no input even with open stdin.
+    quiet = rt.create_container(DEMO, ["sh", "-c", "read x; echo got $x"], stdin=True)
+    quiet.start()
+    out = io.BytesIO()
+    with quiet.open_attach(stdin=False) as stream:
+        assert list(stream.replay()) == [] and not stream.stdin and not stream.tty
+        thread = threading.Thread(target=lambda: stream.copy(b"typed\n", out, None, b""))
+        thread.start()
+        time.sleep(0.3)
+        quiet.stop(timeout=0)
+        thread.join(10)
+    assert not thread.is_alive() and b"typed" not in out.getvalue()
+    configured = rt.create_container(DEMO, ["true"])
+    with pytest.raises(ContainerStateInvalidError, match=f"{configured.id[:12]}.*configured"):
+        configured.open_attach()

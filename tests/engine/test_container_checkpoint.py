@@ -26,11 +26,11 @@ from jupyter_ctr.engine import (
     NoSuchImageError,
     Runtime,
 )
-from jupyter_ctr.engine.attach import STDOUT, AttachConnection
 from jupyter_ctr.engine.checkpoint import (
     CheckpointOptions,
     CheckpointStats,
 )
+from jupyter_ctr.engine.conmon_socket import STDOUT, AttachConnection
 from jupyter_ctr.engine.errors import NotImplementedCtrError, OCIRuntimeError
 from tests.conftest import DEMO, _cgroups, _mounts_under, leftovers, wait_until
 
@@ -84,7 +84,7 @@ def snapshot(rt: Runtime) -> dict[str, set[str]]:
 
 
 def assert_nothing_left(rt: Runtime, before: dict[str, set[str]], since: float) -> None:
-    created = [e.id for e in rt.events.read(since=since, filters={"event": ["create"]})]
+    created = [e.id for e in rt.events(since=since, filters={"event": ["create"]})]
     assert not [c for c in rt.list_containers(all=True) if c.id in created]
     assert wait_until(lambda: snapshot(rt) == before, 5), (snapshot(rt), before)
     assert wait_until(lambda: not any(leftovers(rt, set(created)).values()), 10)
@@ -178,7 +178,7 @@ def test_checkpoint_restore_in_place_keeps_counting(rt: Runtime) -> None:
     ctr.sync()
     assert ctr.state is S.RUNNING
 
-    actions = [e.action for e in rt.events.read(since=since, filters={"container": [ctr.id]})]
+    actions = [e.action for e in rt.events(since=since, filters={"container": [ctr.id]})]
     assert "checkpoint" in actions and "restore" in actions
     assert actions.index("checkpoint") < actions.index("restore")
     ctr.stop(timeout=0)
@@ -254,7 +254,7 @@ def test_restore_archive_twice_under_new_names(rt: Runtime,
         assert vals[:len(logged)] == logged  # the log came along
         assert_consecutive(vals)
     assert ctr2.inspect()["Config"]["Cmd"] == COUNTER
-    actions = [e.action for e in rt.events.read(since=since, filters={"container": [ctr2.id]})]
+    actions = [e.action for e in rt.events(since=since, filters={"container": [ctr2.id]})]
     assert actions[0] == "create" and "restore" in actions
 
 

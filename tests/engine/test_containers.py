@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -150,7 +151,7 @@ def test_events_for_every_verb(rt: Runtime) -> None:
     ctr.stop(timeout=0)
     ctr.sync()
     rt.remove_container(ctr)
-    evs = list(rt.events.read(since=since, filters={"container": ["evt"]}))
+    evs = list(rt.events(since=since, filters={"container": ["evt"]}))
     actions = [e.action for e in evs]
     for a in ("create", "init", "start", "pause", "unpause", "kill", "died", "stop", "cleanup",
               "sync", "remove"):
@@ -161,9 +162,9 @@ def test_events_for_every_verb(rt: Runtime) -> None:
     assert kill.attributes["signal"] == "SIGUSR1"
     d = evs[0].to_dict()
     assert json.loads(json.dumps(d))["Type"] == "container"
-    assert list(rt.events.read(since=since, filters={"event": ["pause"]}))[0].action == "pause"
+    assert list(rt.events(since=since, filters={"event": ["pause"]}))[0].action == "pause"
     with pytest.raises(InvalidArgumentError, match="bogus"):
-        list(rt.events.read(filters={"bogus": ["x"]}))
+        list(rt.events(filters={"bogus": ["x"]}))
 
 
 def test_events_follow_sees_new_events(rt: Runtime) -> None:
@@ -173,7 +174,7 @@ def test_events_follow_sees_new_events(rt: Runtime) -> None:
     done = threading.Event()
 
     def follow() -> None:
-        for ev in rt.events.read(follow=True, stop=done.is_set):
+        for ev in rt.events(follow=True, stop=done):
             seen.append(ev.action)
             if ev.action == "remove":
                 return
@@ -316,3 +317,23 @@ def test_remove_leaves_no_files(rt: Runtime) -> None:
     assert not rt.bundle_dir(ctr.id).exists()
     assert not rt.lock_path(ctr.id).exists()
     assert not (rt.run_root / "exits" / ctr.id).exists()
+
+
+def test_logs_follow_ends_on_stop(rt: Runtime) -> None:
+    ctr = rt.create_container(DEMO, ["sh", "-c", "echo one; sleep 1000"])
+    ctr.start()
+    done = threading.Event()
+    lines: list[str] = []
+
+    def follow() -> None:
+        for line in ctr.logs(follow=True, stop=done):
+            lines.append(line.text)
+
+    thread = threading.Thread(target=follow, daemon=True)
+    thread.start()
+    assert wait_until(lambda: lines == ["one"], 5)
+    done.set()
+    thread.join(5)
+    assert not thread.is_alive(), "the follow did not end"
+    assert [line.text for line in ctr.logs(follow=True, stop=lambda: True)] == ["one"]
+    ctr.stop(timeout=0)

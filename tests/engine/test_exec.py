@@ -17,7 +17,6 @@ import pytest
 
 from jupyter_ctr.engine import Container, ContainerStateInvalidError, InvalidArgumentError, Runtime
 from jupyter_ctr.engine import exec as ex
-from jupyter_ctr.engine.attach import DetachKeyMatcher, parse_detach_keys
 from jupyter_ctr.engine.errors import (
     ContainerRemovedError,
     CtrError,
@@ -25,6 +24,7 @@ from jupyter_ctr.engine.errors import (
     RuntimeMissingError,
     TimeoutCtrError,
 )
+from jupyter_ctr.engine.stdio import DetachKeyMatcher, parse_detach_keys
 from tests.conftest import DEMO, wait_until
 
 
@@ -68,7 +68,7 @@ def ctr(rt: Runtime) -> Iterator[Container]:
     yield c
     try:
         with c._lock_and_sync():
-            ex.cleanup_exec_sessions(c)
+            c._cleanup_exec_sessions()
     except ContainerRemovedError:
         pass
     assert wait_until(lambda: not exec_conmons(rt), 5), exec_conmons(rt)
@@ -77,14 +77,14 @@ def ctr(rt: Runtime) -> Iterator[Container]:
 
 def run(ctr: Container, cmd: list[str] | str, stdin: bytes | None = None,
         **kw: object) -> tuple[int | None, bytes, bytes]:
-    session = ex.create_exec(ctr, cmd, stdin=stdin is not None, **kw)  # type: ignore[arg-type]
+    session = ctr.exec(cmd, stdin=stdin is not None, **kw)  # type: ignore[arg-type]
     out, err = io.BytesIO(), io.BytesIO()
     code = session.start_and_attach(stdin=stdin, stdout=out, stderr=err)
     return code, out.getvalue(), err.getvalue()
 
 
 def test_exit_code_streams_inspect_and_events(rt: Runtime, ctr: Container) -> None:
-    session = ex.create_exec(ctr, ["sh", "-c", "echo out; echo err >&2; exit 42"])
+    session = ctr.exec(["sh", "-c", "echo out; echo err >&2; exit 42"])
     assert len(session.id) == 64 and session.state is ex.ExecState.CREATED
     assert session.inspect()["CanRemove"] is False
     out, err = io.BytesIO(), io.BytesIO()
@@ -99,9 +99,9 @@ def test_exit_code_streams_inspect_and_events(rt: Runtime, ctr: Container) -> No
     assert info["ProcessConfig"] == {"entrypoint": "sh",
                                      "arguments": ["-c", "echo out; echo err >&2; exit 42"],
                                      "tty": False, "privileged": False, "user": ""}
-    assert ex.get_exec(rt, session.id).inspect()["ExitCode"] == 42
+    assert rt.lookup_exec(session.id).inspect()["ExitCode"] == 42
     events = [(e.action, e.attributes.get("execID"), e.attributes.get("exitCode"))
-              for e in rt.events_stream(filters={"container": [ctr.id]})
+              for e in rt.events(filters={"container": [ctr.id]})
               if e.action.startswith("exec")]
     assert events == [("exec", session.id, None), ("exec_died", session.id, "42")]
     assert exec_dirs(rt) == []  # a finished session keeps its row, not its directory
@@ -113,7 +113,7 @@ def test_stdin_through_cat_with_half_close(ctr: Container) -> None:
     code, out, _ = run(ctr, ["cat"], stdin=data)
     assert code == 0 and out == data
     # A pipe as stdin: its EOF closes the process's stdin.
-    session = ex.create_exec(ctr, ["sh", "-c", "cat; echo done >&2"], stdin=True)
+    session = ctr.exec(["sh", "-c", "cat; echo done >&2"], stdin=True)
     r, w = os.pipe()
     os.write(w, b"line 1\nline 2\n")
     os.close(w)
@@ -122,26 +122,26 @@ def test_stdin_through_cat_with_half_close(ctr: Container) -> None:
         assert session.start_and_attach(stdin=stdin, stdout=out_buf, stderr=err_buf) == 0
     assert (out_buf.getvalue(), err_buf.getvalue()) == (b"line 1\nline 2\n", b"done\n")
     # Started detached, attached later: input still reaches it and EOF still ends it.
-    later = ex.create_exec(ctr, ["cat"], stdin=True)
+    later = ctr.exec(["cat"], stdin=True)
     later.start()
     out_buf = io.BytesIO()
     assert later.attach(stdin=b"late input\n", stdout=out_buf) == 0
     assert out_buf.getvalue() == b"late input\n"
     with pytest.raises(InvalidArgumentError, match="without stdin"):
-        ex.create_exec(ctr, ["true"]).start_and_attach(stdin=b"x")
+        ctr.exec(["true"]).start_and_attach(stdin=b"x")
 
 
 def test_text_stdin_and_output(ctr: Container) -> None:
     text = "h\u00e9llo \u2603\n" * 2000  # multi-byte characters across many packets
     for stdin in (text, io.StringIO(text)):
-        session = ex.create_exec(ctr, ["cat"], stdin=True)
+        session = ctr.exec(["cat"], stdin=True)
         out = io.StringIO()
         assert session.start_and_attach(stdin=stdin, stdout=out) == 0  # type: ignore[arg-type]
         assert out.getvalue() == text
 
 
 def test_tty_exec_resize(ctr: Container) -> None:
-    session = ex.create_exec(ctr, ["sh", "-c", "stty size; read x; stty size"], tty=True,
+    session = ctr.exec(["sh", "-c", "stty size; read x; stty size"], tty=True,
                              stdin=True)
     r, w = os.pipe()
     out = io.BytesIO()
@@ -165,7 +165,7 @@ def test_tty_exec_resize(ctr: Container) -> None:
     assert out.getvalue().replace(b"\r\n", b"\n") == b"24 80\ngo\n30 100\n"
     with pytest.raises(ex.ExecSessionStateInvalidError):
         session.resize(10, 10)  # it has exited
-    plain = ex.create_exec(ctr, ["true"])
+    plain = ctr.exec(["true"])
     with pytest.raises(ex.ExecSessionStateInvalidError, match="no tty"):
         plain.resize(10, 10)
     with pytest.raises(InvalidArgumentError):
@@ -183,28 +183,28 @@ def test_env_user_workdir(ctr: Container) -> None:
     assert run(ctr, ["id", "-u"], user="1234:5")[1] == b"1234\n"
     for bad in ([], "", [""]):
         with pytest.raises(InvalidArgumentError, match="non-empty command"):
-            ex.create_exec(ctr, bad)
+            ctr.exec(bad)
     with pytest.raises(InvalidArgumentError, match="environment"):
-        ex.create_exec(ctr, ["true"], env={"A=B": "x"})
+        ctr.exec(["true"], env={"A=B": "x"})
     with pytest.raises(InvalidArgumentError, match="absolute"):
-        ex.create_exec(ctr, ["true"], workdir="tmp")
+        ctr.exec(["true"], workdir="tmp")
     with pytest.raises(InvalidArgumentError, match="nosuchuser"):
-        ex.create_exec(ctr, ["true"], user="nosuchuser")
+        ctr.exec(["true"], user="nosuchuser")
     with pytest.raises(InvalidArgumentError, match="detach keys"):
-        ex.create_exec(ctr, ["true"], detach_keys="ctrl-%")
+        ctr.exec(["true"], detach_keys="ctrl-%")
     # A workdir that does not exist in the container is the runtime's error, and exit 127.
-    session = ex.create_exec(ctr, ["true"], workdir="/no/such/dir")
+    session = ctr.exec(["true"], workdir="/no/such/dir")
     with pytest.raises(RuntimeMissingError, match="no such file"):
         session.start()
     assert session.wait() == 127
 
 
 def test_paused_container_refuses_exec(ctr: Container) -> None:
-    early = ex.create_exec(ctr, ["true"])
+    early = ctr.exec(["true"])
     ctr.pause()
     try:
         with pytest.raises(ContainerStateInvalidError, match=f"{ctr.id[:12]}.*paused"):
-            ex.create_exec(ctr, ["true"])
+            ctr.exec(["true"])
         with pytest.raises(ContainerStateInvalidError, match="paused"):
             early.start()
         assert early.state is ex.ExecState.CREATED
@@ -216,35 +216,35 @@ def test_paused_container_refuses_exec(ctr: Container) -> None:
 def test_not_running_container_refuses_exec(rt: Runtime) -> None:
     configured = rt.create_container(DEMO, ["sleep", "1000"])
     with pytest.raises(ContainerStateInvalidError, match=f"{configured.id[:12]}.*configured"):
-        ex.create_exec(configured, ["true"])
+        configured.exec(["true"])
     configured.init()
     with pytest.raises(ContainerStateInvalidError, match="state created"):
-        ex.create_exec(configured, ["true"])
+        configured.exec(["true"])
     done = rt.create_container(DEMO, ["true"])
     done.start()
     done.wait()
     with pytest.raises(ContainerStateInvalidError, match=r"state (stopped|exited)"):
-        ex.create_exec(done, ["true"])
+        done.exec(["true"])
     configured.start()
-    session = ex.create_exec(configured, ["sleep", "1000"])
+    session = configured.exec(["sleep", "1000"])
     configured.stop(timeout=0)  # the container's stop ends its exec sessions too
     with pytest.raises(NoSuchExecSessionError):
         session.start()
     with pytest.raises(NoSuchExecSessionError):
-        ex.get_exec(rt, session.id)
+        rt.lookup_exec(session.id)
     assert configured.inspect()["ExecIDs"] == []
 
 
 def test_unknown_binary_is_a_clear_error_and_leaves_nothing(rt: Runtime,
                                                            ctr: Container) -> None:
-    session = ex.create_exec(ctr, ["/no/such/binary", "arg"])
+    session = ctr.exec(["/no/such/binary", "arg"])
     with pytest.raises(RuntimeMissingError, match=r'"/no/such/binary".*no such file'):
         session.start_and_attach()
     assert session.inspect()["ExitCode"] == 127 and session.state is ex.ExecState.STOPPED
     assert exec_dirs(rt) == [] and exec_conmons(rt) == []
     with pytest.raises(ex.ExecSessionStateInvalidError, match="only start created"):
         session.start()
-    denied = ex.create_exec(ctr, ["/etc"])
+    denied = ctr.exec(["/etc"])
     with pytest.raises(CtrError, match="permission denied"):
         denied.start()
     assert denied.wait() == 126
@@ -253,29 +253,29 @@ def test_unknown_binary_is_a_clear_error_and_leaves_nothing(rt: Runtime,
 
 
 def test_list_shows_live_sessions_only(rt: Runtime, ctr: Container) -> None:
-    created = ex.create_exec(ctr, ["true"])
-    running = ex.create_exec(ctr, ["sleep", "1000"])
+    created = ctr.exec(["true"])
+    running = ctr.exec(["sleep", "1000"])
     running.start()
-    short = ex.create_exec(ctr, ["sh", "-c", "exit 3"])
+    short = ctr.exec(["sh", "-c", "exit 3"])
     short.start()
     assert short.wait(timeout=10) == 3
-    assert {s.id for s in ex.list_exec(ctr)} == {created.id, running.id}
-    assert {s.id: s.state for s in ex.list_exec(ctr)}[running.id] is ex.ExecState.RUNNING
+    assert {s.id for s in ctr.exec_sessions()} == {created.id, running.id}
+    assert {s.id: s.state for s in ctr.exec_sessions()}[running.id] is ex.ExecState.RUNNING
     assert running.inspect()["Running"] and running.inspect()["Pid"] > 0
     with pytest.raises(TimeoutCtrError):
         running.wait(timeout=0.1)
     # A session that exits while nobody watches is noticed by the next sync.
     os.kill(running.inspect()["Pid"], 9)
-    assert wait_until(lambda: [s.id for s in ex.list_exec(ctr)] == [created.id], 5)
+    assert wait_until(lambda: [s.id for s in ctr.exec_sessions()] == [created.id], 5)
     assert running.wait() == 137 and exec_dirs(rt) == []
     with pytest.raises(NoSuchExecSessionError):
-        ex.get_exec(rt, "0" * 64)
+        rt.lookup_exec("0" * 64)
     with pytest.raises(NoSuchExecSessionError):
-        ex.get_exec(rt, "not-an-id")
+        rt.lookup_exec("not-an-id")
 
 
 def test_remove_running_session_needs_force(rt: Runtime, ctr: Container) -> None:
-    session = ex.create_exec(ctr, ["sleep", "1000"])
+    session = ctr.exec(["sleep", "1000"])
     session.start()
     with pytest.raises(ex.ExecSessionStateInvalidError, match="without force"):
         session.remove()
@@ -283,11 +283,11 @@ def test_remove_running_session_needs_force(rt: Runtime, ctr: Container) -> None
     session.remove(force=True)
     assert session.wait() == 137  # the exit code outlives the session
     with pytest.raises(NoSuchExecSessionError):
-        ex.get_exec(rt, session.id)
+        rt.lookup_exec(session.id)
     with pytest.raises(NoSuchExecSessionError):
         session.inspect()
     assert exec_dirs(rt) == [] and wait_until(lambda: not exec_conmons(rt), 5)
-    done = ex.create_exec(ctr, ["true"])
+    done = ctr.exec(["true"])
     done.start()
     assert done.wait() == 0
     done.remove()  # a stopped session needs no force
@@ -296,7 +296,7 @@ def test_remove_running_session_needs_force(rt: Runtime, ctr: Container) -> None
 
 
 def test_detach_and_attach_again(ctr: Container) -> None:
-    session = ex.create_exec(ctr, ["sh", "-c", "cat; sleep 1; echo late; exit 5"], stdin=True)
+    session = ctr.exec(["sh", "-c", "cat; sleep 1; echo late; exit 5"], stdin=True)
     r, w = os.pipe()
     os.write(w, b"abc\n\x10\x11")  # ctrl-p, ctrl-q
     first, second = io.BytesIO(), io.BytesIO()
@@ -308,7 +308,7 @@ def test_detach_and_attach_again(ctr: Container) -> None:
     assert session.attach(stdout=second) == 5
     # cat's echo reaches an attach only if one is there when conmon reads it.
     assert first.getvalue() + second.getvalue() in (b"late\n", b"abc\nlate\n")
-    # Exec shares container attach's detach key parsing and matching (engine/attach.py).
+    # Exec shares container attach's detach key parsing and matching (engine/stdio.py).
     assert parse_detach_keys("ctrl-a,x,ctrl-@") == b"\x01x\x00"
     assert parse_detach_keys("") == b""
     matcher = DetachKeyMatcher(b"\x10\x11")
@@ -331,31 +331,31 @@ def test_many_sessions_in_parallel(ctr: Container) -> None:
 
 
 def test_nothing_left_after_container_removal(rt: Runtime, ctr: Container) -> None:
-    detached = [ex.create_exec(ctr, ["sleep", "1000"]) for _ in range(3)]
+    detached = [ctr.exec(["sleep", "1000"]) for _ in range(3)]
     for s in detached:
         s.start()
-    attached = ex.create_exec(ctr, ["sh", "-c", "echo ready; sleep 1000"])
+    attached = ctr.exec(["sh", "-c", "echo ready; sleep 1000"])
     out = io.BytesIO()
     codes: list[int | None] = []
     thread = threading.Thread(target=lambda: codes.append(attached.start_and_attach(stdout=out)))
     thread.start()
     assert wait_until(lambda: out.getvalue() == b"ready\n", 10)
     assert len(exec_conmons(rt)) == 4 and len(exec_dirs(rt)) == 4
-    # What stop/remove do (the container wires cleanup_exec_sessions in): under its lock.
+    # What stop/remove do (ContainerBase calls _cleanup_exec_sessions): under its lock.
     with ctr._lock_and_sync():
-        ex.cleanup_exec_sessions(ctr)
+        ctr._cleanup_exec_sessions()
     thread.join(10)
     assert codes == [137]
     assert exec_dirs(rt) == [] and wait_until(lambda: not exec_conmons(rt), 5)
     assert [s.wait() for s in detached] == [137, 137, 137]
     # Removing the container first (its rows go with it): the sweep still finds the dirs.
-    late = ex.create_exec(ctr, ["sleep", "1000"])
+    late = ctr.exec(["sleep", "1000"])
     late.start()
     rt.remove_container(ctr, force=True, timeout=0)
-    ex.cleanup_exec_sessions(ctr)
+    ctr._cleanup_exec_sessions()
     assert exec_dirs(rt) == [] and wait_until(lambda: not exec_conmons(rt), 5)
     with pytest.raises(NoSuchExecSessionError):
-        ex.get_exec(rt, late.id)
+        rt.lookup_exec(late.id)
 
 
 def test_exec_runs_back_to_back(ctr: Container) -> None:

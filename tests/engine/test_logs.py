@@ -13,12 +13,16 @@ from pathlib import Path
 import pytest
 
 from jupyter_ctr.engine import ContainerState, InvalidArgumentError, Runtime
+from jupyter_ctr.engine.conmon_socket import AttachConnection
 from jupyter_ctr.engine.logs import (
     LogLine,
     LogReader,
     human_size,
+    log_complete_size,
+    log_replay,
     parse_log_size,
     read_log,
+    replay_then_live,
 )
 from tests.conftest import DEMO, wait_until
 
@@ -367,3 +371,35 @@ def test_tail_of_a_flood_is_whole_lines(rt: Runtime) -> None:
             assert [(x.text, x.partial) for x in lines] == [(text, False)] * 5
     finally:
         ctr.stop(timeout=0)
+
+
+# -- replay for attach -------------------------------------------------------------------
+def test_log_replay(tmp_path: Path) -> None:
+    log = tmp_path / "ctr.log"
+    log.write_bytes(
+        b"2026-01-01T00:00:00.000000001+00:00 stdout F one\n"
+        b"2026-01-01T00:00:00.000000002+00:00 stdout P par\n"
+        b"2026-01-01T00:00:00.000000003+00:00 stdout F t \xff\n"
+        b"2026-01-01T00:00:00.000000004+00:00 stderr F err\n"
+        b"2026-01-01T00:00:00.000000005+00:00 stdout F\n"
+        b"2026-01-01T00:00:00.000000006+00:00 stdout F not yet compl")
+    assert list(log_replay(log)) == [(1, b"one\n"), (1, b"par"), (1, b"t \xff\n"),
+                                     (2, b"err\n"), (1, b"\n")]
+    first_two = len(b"2026-01-01T00:00:00.000000001+00:00 stdout F one\n") * 2
+    assert list(log_replay(log, first_two)) == [(1, b"one\n"), (1, b"par")]
+    assert log_complete_size(log) == log.read_bytes().rfind(b"\n") + 1
+    assert list(log_replay(tmp_path / "missing")) == []
+
+
+
+def test_replay_then_live(rt: Runtime) -> None:
+    ctr = rt.create_container(
+        DEMO, ["sh", "-c", "echo one; printf part; echo e1 >&2; sleep 0.5; echo live; "
+               "echo e2 >&2"])
+    ctr.start()
+    assert wait_until(lambda: b"e1" in ctr.log_path.read_bytes())
+    got: dict[int, bytes] = {1: b"", 2: b""}
+    with AttachConnection.connect(ctr.bundle) as conn:
+        for stream, data in replay_then_live(ctr.log_path, conn):
+            got[stream] += data
+    assert got == {1: b"one\npartlive\n", 2: b"e1\ne2\n"}

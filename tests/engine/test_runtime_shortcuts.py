@@ -175,7 +175,7 @@ def test_stop_claims_the_cleanup_and_does_it(rt: Runtime) -> None:
     ctr.stop(timeout=0)
     assert ctr.state is S.EXITED
     assert not list(claims.glob(f"{ctr.id}-*")), "a finished stop drops its claim"
-    actions = [e.action for e in rt.events.read(filters={"container": [ctr.id]})]
+    actions = [e.action for e in rt.events(filters={"container": [ctr.id]})]
     assert actions.count("cleanup") == 1, actions
     # The exit command's prelude (waiting on the claim) is gone: no Python cleanup ran.
     assert wait_until(lambda: not _exit_commands(ctr.id), 5), _exit_commands(ctr.id)

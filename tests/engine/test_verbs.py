@@ -32,7 +32,7 @@ def test_restart_running_container_gets_new_pid(rt: Runtime) -> None:
     ctr.restart(timeout=0)
     info = ctr.inspect()["State"]
     assert info["Status"] == "running" and info["Pid"] not in (0, pid)
-    actions = [e.action for e in rt.events.read(filters={"container": [ctr.id]})]
+    actions = [e.action for e in rt.events(filters={"container": [ctr.id]})]
     assert actions.count("restart") == 1 and actions.count("start") == 2
 
 

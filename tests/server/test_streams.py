@@ -226,7 +226,7 @@ async def test_exec_start_errors_and_detach_in_the_stream(api, jp_http_port, jp_
 
 # -- websockets -----------------------------------------------------------------------------------
 def attach_events(rt, cid):
-    return [ev for ev in rt.events_log.read() if ev.id == cid and ev.action == "attach"]
+    return [ev for ev in rt.events() if ev.id == cid and ev.action == "attach"]
 
 
 async def test_every_attach_records_an_event(api, rt, jp_http_port, jp_auth_header,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from jupyter_ctr.engine.attach import STDERR, STDOUT
+from jupyter_ctr.engine.conmon_socket import STDERR, STDOUT
 from jupyter_ctr.service.pumps import pump, raw, streams_wanted
 
 from .test_bridge import ScriptedSource

@@ -33,8 +33,8 @@ def cmd_events(rt: Runtime, args: argparse.Namespace) -> int:
     until = parse_time(args.until) if args.until else None
     if args.format not in (None, "json"):
         raise InvalidArgumentError(f"unsupported events format {args.format!r}: use json")
-    for ev in rt.events_stream(since=since, until=until, filters=filters(args.filter),
-                               follow=args.stream):
+    for ev in rt.events(since=since, until=until, filters=filters(args.filter),
+                        follow=args.stream):
         print(json.dumps(ev.to_dict()) if args.format == "json" else event_text(ev),
               flush=True)
     return 0

@@ -7,8 +7,8 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ...engine.attach import DEFAULT_DETACH_KEYS, parse_detach_keys
 from ...engine.errors import InvalidArgumentError
+from ...engine.stdio import DEFAULT_DETACH_KEYS, parse_detach_keys
 from ...service.pumps import pump, raw, streams_wanted
 from ..framing import mux_frame
 from ..hijack import MULTIPLEXED, RAW, HijackedConnection, status_line, wants_upgrade

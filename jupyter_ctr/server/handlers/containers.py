@@ -16,7 +16,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ...engine import Container, LogLine, limits
-from ...engine.attach import STDERR, STDOUT
+from ...engine.conmon_socket import STDERR, STDOUT
 from ...engine.errors import (
     ContainerRemovedError,
     CtrError,

@@ -9,7 +9,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ...engine import limits
-from ...engine.attach import STDERR
+from ...engine.conmon_socket import STDERR
 from ...engine.errors import CtrError
 from ...service.pumps import pump, raw, streams_wanted
 from ...service.sources import ExecSource

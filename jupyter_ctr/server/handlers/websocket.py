@@ -20,7 +20,7 @@ from jupyter_server.utils import ensure_async
 from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
-from ...engine.attach import STDERR, STDOUT
+from ...engine.conmon_socket import STDERR, STDOUT
 from ...engine.errors import CtrError
 from ...service.bridge import AttachBridge
 from ...service.container_service import ContainerService
