@@ -8,6 +8,7 @@ import shutil
 from typing import TYPE_CHECKING, Any
 
 from . import procs
+from .checkpoint.criu import find_criu
 from .errors import CtrError
 
 if TYPE_CHECKING:
@@ -42,7 +43,6 @@ def criu_check(criu: str) -> dict[str, Any]:
 
 def host_info(rt: Runtime) -> dict[str, Any]:
     """Runtime, conmon and CRIU (with ``criu check``), cgroups, kernel, roots and counts."""
-    from .checkpoint import find_criu
 
     def which(name: str) -> str | None:
         try:
