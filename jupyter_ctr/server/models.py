@@ -16,51 +16,25 @@ from typing import TYPE_CHECKING, Any
 
 import jupyter_ctr
 
-from ..engine.timeutil import human_duration, rfc3339_ns
+from ..engine import procinfo
+from ..engine.timeutil import rfc3339_ns
 from ..service.filters import docker_state
 
 if TYPE_CHECKING:
-    from ..engine import Container, Event
+    from ..engine import Event
     from ..engine.images import Image
+    from ..engine.records import ContainerSnapshot
 
 #: The API versions we speak: libpod v4 paths, Docker Engine API 1.41 (as Podman 4 does).
 LIBPOD_API_VERSION = "4.9.4"
 DOCKER_API_VERSION = "1.41"
 DOCKER_MIN_API_VERSION = "1.24"
 LOG_DRIVER = "k8s-file"
+#: Go's zero time in Unix seconds (what podman shows for "never").
+GO_ZERO_UNIX = -62135596800
 
 
 # -- small helpers ----------------------------------------------------------------------------
-def parse_rfc3339(value: str | None) -> float:
-    """Unix time of an RFC3339 stamp (Go's zero time and empty give 0)."""
-    if not value or value.startswith("0001-"):
-        return 0.0
-    main, frac = value.rstrip("Z"), "0"
-    if "." in main:
-        main, frac = main.split(".", 1)
-    dt = datetime.fromisoformat(main).replace(tzinfo=UTC)
-    return dt.timestamp() + float("0." + (frac or "0"))
-
-
-def status_text(insp: dict[str, Any], now: float | None = None) -> str:
-    """The human ``Status`` column of ``docker ps``/``podman ps``."""
-    now = time.time() if now is None else now
-    st = insp["State"]
-    status = docker_state(st["Status"])
-    if status in ("running", "paused"):
-        text = f"Up {human_duration(now - parse_rfc3339(st['StartedAt']))}"
-        return text + " (Paused)" if status == "paused" else text
-    if status == "exited":
-        finished = parse_rfc3339(st["FinishedAt"])
-        ago = f" {human_duration(now - finished)} ago" if finished else ""
-        return f"Exited ({st['ExitCode']}){ago}"
-    if status == "removing":
-        return "Removal In Progress"
-    if status == "dead":
-        return "Dead"
-    return "Created"
-
-
 # -- containers -------------------------------------------------------------------------------
 def container_libpod_inspect(insp: dict[str, Any]) -> dict[str, Any]:
     """``podman inspect`` (the engine's dict, plus what clients expect to find)."""
@@ -93,56 +67,53 @@ def _signal_number(value: Any) -> int:
             return 15
 
 
-def container_libpod_list_item(ctr: Container, insp: dict[str, Any]) -> dict[str, Any]:
+def container_libpod_list_item(snap: ContainerSnapshot) -> dict[str, Any]:
     """One element of ``GET /libpod/containers/json`` (entities.ListContainer)."""
-    st = insp["State"]
-    status = st["Status"]
-    started = parse_rfc3339(st["StartedAt"])
-    finished = parse_rfc3339(st["FinishedAt"])
+    cfg, rec = snap.config, snap.record
     return {
-        "AutoRemove": bool(insp["HostConfig"].get("AutoRemove")),
-        "Command": list(insp["Config"]["Cmd"]),
-        "Created": insp["Created"],
+        "AutoRemove": cfg.auto_remove,
+        "Command": list(cfg.command),
+        "Created": rfc3339_ns(cfg.created),
         "CreatedAt": "",
-        "Exited": status in ("exited", "stopped"),
-        "ExitedAt": int(finished) if finished else -62135596800,
-        "ExitCode": int(st["ExitCode"]),
-        "Id": insp["Id"],
-        "Image": insp["ImageName"],
-        "ImageID": insp["Image"],
+        "Exited": snap.exited,
+        "ExitedAt": rec.finished_at // 1_000_000_000 if rec.finished_at else GO_ZERO_UNIX,
+        "ExitCode": snap.exit_code,
+        "Id": cfg.id,
+        "Image": cfg.image,
+        "ImageID": cfg.image_id,
         "IsInfra": False,
-        "Labels": dict(insp["Config"]["Labels"] or {}),
+        "Labels": dict(cfg.labels),
         "Mounts": [],
-        "Names": [insp["Name"]],
+        "Names": [cfg.name],
         "Namespaces": {},
         "Networks": [],
-        "Pid": int(st["Pid"]),
+        "Pid": rec.pid,
         "Pod": "",
         "PodName": "",
         "Ports": None,
-        "Restarts": int(insp.get("RestartCount") or 0),
+        "Restarts": rec.restart_count,
         "Size": None,
-        "StartedAt": int(started) if started else -62135596800,
-        "State": status,
+        "StartedAt": rec.started_at // 1_000_000_000 if rec.started_at else GO_ZERO_UNIX,
+        "State": snap.status,
         "Status": "",  # the health-check status in libpod; ps builds "Up 5 seconds" itself
     }
 
 
-def container_docker_list_item(ctr: Container, insp: dict[str, Any]) -> dict[str, Any]:
+def container_docker_list_item(snap: ContainerSnapshot) -> dict[str, Any]:
     """One element of Docker's ``GET /containers/json``."""
-    cfg = insp["Config"]
+    cfg = snap.config
     return {
-        "Id": insp["Id"],
-        "Names": ["/" + insp["Name"]],
-        "Image": insp["ImageName"],
-        "ImageID": "sha256:" + insp["Image"],
-        "Command": shlex.join(cfg["Cmd"]),
-        "Created": int(int(ctr.config.created) // 1_000_000_000),
+        "Id": cfg.id,
+        "Names": ["/" + cfg.name],
+        "Image": cfg.image,
+        "ImageID": "sha256:" + cfg.image_id,
+        "Command": shlex.join(cfg.command),
+        "Created": cfg.created // 1_000_000_000,
         "Ports": [],
-        "Labels": dict(cfg["Labels"] or {}),
-        "State": docker_state(insp["State"]["Status"]),
-        "Status": status_text(insp),
-        "HostConfig": {"NetworkMode": insp["HostConfig"]["NetworkMode"]},
+        "Labels": dict(cfg.labels),
+        "State": docker_state(snap.status),
+        "Status": snap.status_text(time.time(), docker=True),
+        "HostConfig": {"NetworkMode": cfg.network},
         "NetworkSettings": {"Networks": {}},
         "Mounts": [],
     }
@@ -259,37 +230,15 @@ def exec_inspect(insp: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- stats ------------------------------------------------------------------------------------
-def _host_memory() -> int:
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemTotal:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-def _system_cpu_ns() -> int:
-    """Host CPU time in ns (Docker's system_cpu_usage), from /proc/stat."""
-    try:
-        with open("/proc/stat") as fh:
-            fields = fh.readline().split()[1:]
-        ticks = sum(int(f) for f in fields[:8])
-        return ticks * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError):
-        return 0
-
-
 def stats_sample(raw: dict[str, Any]) -> dict[str, Any]:
     """An engine stats dict plus the host CPU time, for the next sample's deltas."""
-    return {**raw, "system_ns": _system_cpu_ns()}
+    return {**raw, "system_ns": procinfo.host_cpu_ns()}
 
 
 def container_docker_stats(cur: dict[str, Any], prev: dict[str, Any] | None) -> dict[str, Any]:
     """Docker's stats JSON (``GET /containers/{id}/stats``) from two samples."""
     ncpu = os.cpu_count() or 1
-    limit = int(cur.get("memory_limit") or 0) or _host_memory()
+    limit = int(cur.get("memory_limit") or 0) or procinfo.host_memory()
 
     def cpu(sample: dict[str, Any] | None) -> dict[str, Any]:
         if sample is None:
@@ -317,7 +266,7 @@ def container_docker_stats(cur: dict[str, Any], prev: dict[str, Any] | None) -> 
 
 def container_libpod_stats(cur: dict[str, Any], prev: dict[str, Any] | None) -> dict[str, Any]:
     """One element of ``GET /libpod/containers/stats`` (define.ContainerStats)."""
-    limit = int(cur.get("memory_limit") or 0) or _host_memory()
+    limit = int(cur.get("memory_limit") or 0) or procinfo.host_memory()
     mem = int(cur["memory_bytes"])
     cpu_pct = 0.0
     if prev is not None:
@@ -454,7 +403,7 @@ def docker_info(counts: dict[str, int], root: str, runtime: str) -> dict[str, An
         "CpuCfsPeriod": True, "CpuCfsQuota": True, "PidsLimit": True,
         "KernelVersion": _kernel(), "OperatingSystem": "linux", "OSType": "linux",
         "Architecture": platform.machine(), "NCPU": os.cpu_count() or 1,
-        "MemTotal": _host_memory(), "DockerRootDir": root, "Name": platform.node(),
+        "MemTotal": procinfo.host_memory(), "DockerRootDir": root, "Name": platform.node(),
         "ServerVersion": LIBPOD_API_VERSION, "DefaultRuntime": runtime,
         "Runtimes": {runtime: {"path": runtime}}, "CgroupDriver": "cgroupfs",
         "LoggingDriver": LOG_DRIVER, "Labels": [], "Warnings": [], "SecurityOptions": [],
@@ -469,7 +418,7 @@ def libpod_info(counts: dict[str, int], root: str, run_root: str,
     return {
         "host": {
             "arch": _arch(), "os": "linux", "kernel": _kernel(), "hostname": platform.node(),
-            "cpus": os.cpu_count() or 1, "memTotal": _host_memory(), "memFree": 0,
+            "cpus": os.cpu_count() or 1, "memTotal": procinfo.host_memory(), "memFree": 0,
             "cgroupManager": "cgroupfs", "cgroupVersion": "v1",
             "ociRuntime": {"name": runtime, "package": "", "path": runtime, "version": ""},
             "conmon": {"package": "", "path": "conmon", "version": ""},

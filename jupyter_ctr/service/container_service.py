@@ -10,10 +10,8 @@ come back as async sources and feeds; the wire formats stay with the caller.
 
 from __future__ import annotations
 
-import calendar
 import contextlib
 import logging
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
@@ -44,6 +42,7 @@ if TYPE_CHECKING:
     from ..engine.events import Event
     from ..engine.images import Image
     from ..engine.logs import LogLine
+    from ..engine.records import ContainerSnapshot
     from .principal import Principal
 
 T = TypeVar("T")
@@ -119,26 +118,26 @@ class ContainerService:
 
     async def list_containers(self, principal: Principal, *, all: bool = False,  # noqa: A002
                               filters: Mapping[str, list[str]] | None = None,
-                              limit: int | None = None) -> list[tuple[Container, dict[str, Any]]]:
-        """(container, inspect) pairs, newest first: running ones, or all with ``all`` (or a
+                              limit: int | None = None) -> list[ContainerSnapshot]:
+        """Container snapshots, newest first: running ones, or all with ``all`` (or a
         ``limit`` or a status filter, as podman's ps), matching ``filters``
         (service/filters.py), at most ``limit``; only those the policy lets ``principal``
         list."""
         filters = filters or {}
 
-        def run() -> list[tuple[Container, dict[str, Any]]]:
+        def run() -> list[ContainerSnapshot]:
             out = []
             for ctr in self.runtime.list_containers(
                     all=all or (limit or 0) > 0 or "status" in filters):
                 if not self.policy.permits(principal, "list", ctr):
                     continue
                 try:
-                    insp = ctr.inspect()
+                    snap = ctr.snapshot()
                 except (ContainerRemovedError, NoSuchContainerError):
                     continue
-                if matches(ctr, insp, filters):
-                    out.append((ctr, insp))
-            out.sort(key=lambda pair: int(pair[0].config.created), reverse=True)
+                if matches(snap, filters):
+                    out.append(snap)
+            out.sort(key=lambda snap: snap.config.created, reverse=True)
             return out[:limit] if limit and limit > 0 else out
 
         return await self.pools.run(run)
@@ -228,10 +227,10 @@ class ContainerService:
         after ``since_ns`` (Docker's wait for the next exit)."""
 
         def run() -> bool:
-            insp = self.container(principal, ctr, "wait").inspect()
-            if insp["State"]["Status"] in ("running", "paused", "stopping"):
+            snap = self.container(principal, ctr, "wait").snapshot()
+            if snap.state in (S.RUNNING, S.PAUSED, S.STOPPING):
                 return True
-            return rfc3339_to_ns(insp["State"]["StartedAt"]) >= since_ns
+            return snap.record.started_at >= since_ns
 
         return await self.pools.run(run)
 
@@ -487,12 +486,3 @@ class ContainerService:
             return out
 
         return await self.pools.run(run)
-
-
-def rfc3339_to_ns(value: str) -> int:
-    """The engine's RFC3339 stamps (nanosecond fractions, UTC) back to ns; zero time -> 0."""
-    if not value or value.startswith("0001-"):
-        return 0
-    main, _, frac = value.rstrip("Z").partition(".")
-    secs = calendar.timegm(time.strptime(main, "%Y-%m-%dT%H:%M:%S"))
-    return secs * 1_000_000_000 + int(frac.ljust(9, "0")[:9])

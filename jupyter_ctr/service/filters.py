@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..engine.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
-    from ..engine import Container
+    from ..engine.records import ContainerSnapshot
 
 #: The filter keys a container list takes.
 CONTAINER_FILTERS = ("id", "name", "status", "label", "exited", "ancestor")
@@ -43,31 +43,31 @@ def check_container_filters(filters: Mapping[str, list[str]]) -> None:
                                                f"regular expression ({exc})") from None
 
 
-def matches(ctr: Container, insp: Mapping[str, Any], filters: Mapping[str, list[str]]) -> bool:
-    """Whether ``ctr`` (with its ``inspect()``) passes every filter (values of one key: any)."""
+def matches(snap: ContainerSnapshot, filters: Mapping[str, list[str]]) -> bool:
+    """Whether the container (a snapshot) passes every filter (values of one key: any)."""
+    cfg = snap.config
     for key, wanted in filters.items():
         if not wanted:
             continue
         if key == "id":
-            ok = any(ctr.id.startswith(w) for w in wanted)
+            ok = any(snap.id.startswith(w) for w in wanted)
         elif key == "name":
-            ok = any(re.search(w, ctr.name) for w in wanted)
+            ok = any(re.search(w, snap.name) for w in wanted)
         elif key == "status":
-            status = insp["State"]["Status"]
+            status = snap.status
             names = {status, docker_state(status)}
             if status == "created":
                 names.add("configured")
             ok = bool(names & set(wanted))
         elif key == "label":
-            labels = insp["Config"]["Labels"] or {}
+            labels = cfg.labels
             ok = all((labels.get(w.partition("=")[0]) == w.partition("=")[2]) if "=" in w
                      else w in labels for w in wanted)
         elif key == "exited":
-            ok = insp["State"]["Status"] in ("exited", "stopped") and \
-                str(insp["State"]["ExitCode"]) in wanted
+            ok = snap.exited and str(snap.exit_code) in wanted
         elif key == "ancestor":
-            ok = any(w in (insp["ImageName"], insp["Image"]) or insp["Image"].startswith(w)
-                     or insp["ImageName"].split("/")[-1].split(":")[0] == w for w in wanted)
+            ok = any(w in (cfg.image, cfg.image_id) or cfg.image_id.startswith(w)
+                     or cfg.image.split("/")[-1].split(":")[0] == w for w in wanted)
         else:
             raise InvalidArgumentError(f"invalid filter {key!r}: use id, name, status, label, "
                                        "exited or ancestor")

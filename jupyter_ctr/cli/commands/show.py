@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 
-from ...engine.container import render_inspect
 from ...engine.errors import (
     ContainerRemovedError,
     CtrError,
@@ -31,7 +30,7 @@ if TYPE_CHECKING:
     import argparse
     from typing import Any
 
-    from ...engine import Container, Runtime
+    from ...engine import Runtime
     from ...engine.records import ContainerSnapshot
 
 #: ``ps --format 'table ...'`` headers that are not the field's name in capitals.
@@ -46,21 +45,21 @@ def cmd_ps(rt: Runtime, args: argparse.Namespace) -> int:
             print(short(ctr.id, args.no_trunc))
         return 0
     now = time.time()
-    listed: list[tuple[Container, ContainerSnapshot]] = []
+    listed: list[ContainerSnapshot] = []
     for ctr in ctrs:
         try:
-            listed.append((ctr, ctr.snapshot()))
+            listed.append(ctr.snapshot())
         except ContainerRemovedError:
             continue
     if fmt is not None:
         if fmt.is_json:
-            print_json([ps_json(ctr, snap, now) for ctr, snap in listed], indent=2)
+            print_json([ps_json(snap, now) for snap in listed], indent=2)
         else:
-            print_formatted(fmt, [ps_fields(snap, now, args.no_trunc) for _, snap in listed],
+            print_formatted(fmt, [ps_fields(snap, now, args.no_trunc) for snap in listed],
                             PS_HEADERS)
         return 0
     rows = []
-    for _, snap in listed:
+    for snap in listed:
         rows.append([short(snap.id, args.no_trunc), snap.config.image,
                      _command(snap, args.no_trunc), ago(now - snap.config.created / 1e9),
                      snap.status_text(now), snap.name])
@@ -143,13 +142,13 @@ def ps_fields(snap: ContainerSnapshot, now: float, no_trunc: bool) -> dict[str, 
     }
 
 
-def ps_json(ctr: Container, snap: ContainerSnapshot, now: float) -> dict[str, Any]:
+def ps_json(snap: ContainerSnapshot, now: float) -> dict[str, Any]:
     """One element of ``ps --format json``: the libpod list shape, as podman's CLI prints it
     (``Created`` in Unix seconds, ``CreatedAt`` and ``Status`` for people)."""
     # typing, platform and shlex come with the server's models: not for ps's table.
     from ...server.models import container_libpod_list_item  # noqa: PLC0415 - lazy: --format json
 
-    item = container_libpod_list_item(ctr, render_inspect(snap))
+    item = container_libpod_list_item(snap)
     created = snap.config.created / 1e9
     item.update(Created=int(created), CreatedAt=ago(now - created), Status=snap.status_text(now))
     return item

@@ -39,11 +39,11 @@ class ContainerListHandler(CtrHandler):
     @authorized
     async def get(self, version: str | None = None) -> None:
         filters = params.container_filters(self.q("filters"))
-        pairs = await self.service.list_containers(self.principal, all=self.q_bool("all"),
+        snaps = await self.service.list_containers(self.principal, all=self.q_bool("all"),
                                                    filters=filters, limit=self.q_int("limit"))
         build = models.container_docker_list_item if self.docker else \
             models.container_libpod_list_item
-        self.reply_json([build(ctr, insp) for ctr, insp in pairs])
+        self.reply_json([build(snap) for snap in snaps])
 
 
 class ContainerCreateHandler(CtrHandler):
