@@ -208,14 +208,9 @@ class Container(ExecVerbs, CheckpointVerbs, ContainerBase):
             try:
                 self._signal(signum)
             except OCIRuntimeError:
-                rs = self._rt.oci.state(self._id)
-                if rs is not None and rs.get("status") != "stopped":
+                if not self._exited_meanwhile():
                     raise
-                # It exited between our state check and the signal: report what it is now,
-                # as for a container that was found stopped (not a runtime failure).
-                if self._wait_exit_file(2.0):
-                    self._read_exit_file()
-                    self._save()
+                self._save()
                 raise self._err_state("can only kill running containers") from None
             self._record.stopped_by_user = True
             self._save()
@@ -243,7 +238,13 @@ class Container(ExecVerbs, CheckpointVerbs, ContainerBase):
                 raise self._err_state("container is already paused")
             if st is not S.RUNNING:
                 raise self._err_state("container is not running, can't pause")
-            self._set_frozen(True)
+            try:
+                self._set_frozen(True)
+            except OCIRuntimeError:
+                if not self._exited_meanwhile():
+                    raise
+                self._save()
+                raise self._err_state("container is not running, can't pause") from None
             self._set(S.PAUSED)
             self._save()
             self._event("pause")

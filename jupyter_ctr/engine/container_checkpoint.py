@@ -172,11 +172,9 @@ class CheckpointVerbs(ContainerBase):
         except CtrError as exc:
             remove_tree(image_dir, ignore_errors=True)
             self._record.checkpoint_path = ""
-            rs = self._rt.oci.state(self._id)
-            if (rs is None or rs.get("status") == "stopped") and self._wait_exit_file(2.0):
+            if self._exited_meanwhile():
                 # It exited between our state check and the dump: report what it is now, as
                 # for a container found stopped (as kill does), not as a CRIU failure.
-                self._read_exit_file()
                 self._record.pending = None
                 self._save()
                 raise self._err_state("can only checkpoint running containers") from None

@@ -304,6 +304,18 @@ class ContainerBase:
         self._rt.write_event("container", action, self._id, self.name, self.config.image,
                              base)
 
+    def _exited_meanwhile(self) -> bool:
+        """After the runtime refused to act on a container that the record calls running:
+        True if it exited since the check (the runtime says stopped, or knows it no more),
+        with the exit read into the record, so the caller reports the state error of a
+        stopped container instead of a runtime failure. False for a real failure."""
+        rs = self._rt.oci.state(self._id)
+        if rs is not None and rs.get("status") != "stopped":
+            return False
+        if self._wait_exit_file(2.0):
+            self._read_exit_file()
+        return True
+
     def _err_state(self, msg: str) -> ContainerStateInvalidError:
         return ContainerStateInvalidError(f"{msg}; container {self._id[:12]} ({self.name}) is "
                                           f"in state {self._record.state.value}")
