@@ -141,3 +141,25 @@ def test_no_import_circle_in_the_engine() -> None:
                 imp.target != imp.importer:
             graph[imp.importer].add(imp.target)
     assert find_cycle(graph) is None
+
+
+#: Engine modules that act on containers and images: front ends reach them through service/.
+ENGINE_VERB_MODULES = {
+    "jupyter_ctr.engine.runtime", "jupyter_ctr.engine.container",
+    "jupyter_ctr.engine.container_internal", "jupyter_ctr.engine.container_exec",
+    "jupyter_ctr.engine.container_checkpoint", "jupyter_ctr.engine.exec",
+    "jupyter_ctr.engine.attach", "jupyter_ctr.engine.images.store",
+    "jupyter_ctr.engine.checkpoint.archive", "jupyter_ctr.engine.oci",
+}
+
+
+def test_handlers_reach_the_engine_only_through_the_service() -> None:
+    """REST and websocket handlers parse, call ContainerService and render: they import no
+    engine module that acts (types for annotations aside) and never touch the Runtime."""
+    bad = [imp for imp in layer_imports("server/handlers")
+           if imp.target in ENGINE_VERB_MODULES and not imp.type_only]
+    assert bad == []
+    touching = [f"{path.name}:{n}" for path in sorted((PACKAGE / "server/handlers").glob("*.py"))
+                for n, line in enumerate(path.read_text().splitlines(), 1)
+                if ".runtime." in line or "self.rt." in line]
+    assert touching == []
