@@ -7,21 +7,21 @@ import leaves neither files nor rows behind. An image directory that exists is c
 removal renames it away before deleting it, and is refused while a container uses the image.
 
 Creating a container only looks an image up, and that loads this module: the archive, OCI
-and demo modules (tarfile, hashlib, the decompressors, datetime), tempfile and shutil are
-imported by the methods that use them.
+and demo modules (tarfile, hashlib, the decompressors, datetime) are imported by the methods
+that use them. Staging directories are engine/staging.py's (named by their owner process).
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
-import fcntl
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ..errors import ImageInUseError, InvalidArgumentError, NoSuchImageError
+from ..staging import staging_dir, sweep_staging
 from ..store import StateStore
 from .records import ArchiveLimits, Image
 from .references import DEFAULT_DOMAIN, host_architecture, normalize_reference
@@ -34,9 +34,6 @@ DEFAULT_PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin
 
 _CONFIG_KEYS = ("Env", "Cmd", "Entrypoint", "WorkingDir", "User", "Labels")
 _STAGING_PREFIX = ".staging-"
-_STAGING_LOCK = ".lock"
-# A staging directory without its lock file is either being created or was left by a crash.
-_STAGING_GRACE_SECONDS = 60.0
 _HEX_DIGITS = "0123456789abcdef"
 
 ImageUsers = Callable[[str], list[str]]
@@ -93,12 +90,6 @@ def _tarball_record(image_id: str, overrides: Mapping[str, Any] | None,
         "digest": f"sha256:{image_id}", "layers": [f"sha256:{image_id}"],
         "source": "tarball",
     }
-
-
-def _remove_tree(path: Path) -> None:
-    import shutil  # noqa: PLC0415 - lazy: only for staging directories, never on create
-
-    shutil.rmtree(path, ignore_errors=True)
 
 
 # -- the store ----------------------------------------------------------------------------
@@ -360,43 +351,11 @@ class ImageStore:
             raise
         return self._load(image_id)
 
-    @contextmanager
-    def _staging(self) -> Iterator[Path]:
-        """A private directory under images/, locked while in use, always removed after."""
-        import tempfile  # noqa: PLC0415 - lazy: only imports and removals stage, never create
-
-        path = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=self.images_dir))
-        fd = os.open(path / _STAGING_LOCK, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield path
-        finally:
-            _remove_tree(path)
-            os.close(fd)
+    def _staging(self) -> contextlib.AbstractContextManager[Path]:
+        """A private directory under images/, named by this process, always removed after."""
+        return staging_dir(self.images_dir, _STAGING_PREFIX)
 
     def _sweep_staging(self) -> None:
-        """Remove staging directories whose owner died (their lock is free): a killed import
-        or remove leaves them."""
-        for entry in self.images_dir.iterdir():
-            if not entry.name.startswith(_STAGING_PREFIX):
-                continue
-            try:
-                fd = os.open(entry / _STAGING_LOCK, os.O_RDWR | os.O_CLOEXEC)
-            except FileNotFoundError:
-                try:
-                    age = time.time() - entry.lstat().st_mtime
-                except FileNotFoundError:
-                    continue
-                if age > _STAGING_GRACE_SECONDS:
-                    _remove_tree(entry)
-                continue
-            except OSError:
-                continue
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                continue
-            else:
-                _remove_tree(entry)
-            finally:
-                os.close(fd)
+        """Remove staging directories whose owner process is gone: a killed import or remove
+        leaves them."""
+        sweep_staging(self.images_dir, _STAGING_PREFIX)

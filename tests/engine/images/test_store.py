@@ -3,13 +3,14 @@ cleanup of failed imports and of staging directories left by killed ones."""
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from jupyter_ctr.engine import procinfo
 from jupyter_ctr.engine.errors import ImageInUseError, InvalidArgumentError, NoSuchImageError
 from jupyter_ctr.engine.images import ImageStore
 from jupyter_ctr.engine.store import StateStore
@@ -137,17 +138,16 @@ def test_failed_db_write_leaves_nothing(tmp_path: Path, images: ImageStore, stat
 
 
 def test_stale_staging_is_swept(tmp_path: Path, state: StateStore) -> None:
+    """Staging directories are named by their owner process (engine/staging.py): a dead
+    owner's is swept, a live one's is kept."""
     images_dir = tmp_path / "root" / "images"
-    dead = images_dir / ".staging-dead"
+    child = subprocess.Popen(["sleep", "0"])
+    child.wait()
+    dead_tag = f"{child.pid}-{procinfo.start_time(os.getpid())}"  # a pid that is gone
+    dead = images_dir / f".staging-{dead_tag}-aa"
     (dead / "tree").mkdir(parents=True)
-    (dead / ".lock").touch()
-    alive = images_dir / ".staging-alive"
+    alive = images_dir / f".staging-{procinfo.owner_tag()}-bb"
     alive.mkdir()
-    fd = os.open(alive / ".lock", os.O_CREAT | os.O_RDWR)
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    try:
-        ImageStore(tmp_path / "root", state)
-        assert not dead.exists()
-        assert alive.exists()
-    finally:
-        os.close(fd)
+    ImageStore(tmp_path / "root", state)
+    assert not dead.exists()
+    assert alive.exists()
