@@ -163,3 +163,22 @@ def test_handlers_reach_the_engine_only_through_the_service() -> None:
                 for n, line in enumerate(path.read_text().splitlines(), 1)
                 if ".runtime." in line or "self.rt." in line]
     assert touching == []
+
+
+#: Runtime methods that find or change containers and images: only service/door.py calls them.
+RUNTIME_LOOKUPS = ("lookup_container(", "list_containers(", "create_container(",
+                   "remove_container(", "get_image(", "list_images(", "remove_image(",
+                   "import_image(", "lookup_exec(", "import_checkpoint(", "restore_container(")
+
+
+def test_front_ends_find_containers_only_through_the_door() -> None:
+    """The CLI and the server's handlers get containers, exec sessions and images from
+    service/door.py (through ContainerService for the server), where the policy is asked:
+    none of them calls the Runtime's lookups itself."""
+    front_ends = [*sorted((PACKAGE / "cli").rglob("*.py")),
+                  *sorted((PACKAGE / "server").rglob("*.py"))]
+    calls = [f"{path.relative_to(PACKAGE)}:{n}: {line.strip()}"
+             for path in front_ends
+             for n, line in enumerate(path.read_text().splitlines(), 1)
+             if any(f"rt.{m}" in line or f"runtime.{m}" in line for m in RUNTIME_LOOKUPS)]
+    assert calls == []

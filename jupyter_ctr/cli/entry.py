@@ -56,6 +56,8 @@ def run(argv: list[str]) -> int:
         logging.basicConfig(level=LOG_LEVELS[args.log_level], stream=sys.stderr,
                             format="%(levelname)s %(name)s: %(message)s")
     from ..engine.runtime import Runtime  # noqa: PLC0415 - lazy: not for --version, help, usage errors
+    from ..service.door import Door  # noqa: PLC0415 - lazy: as above
+    from ..service.principal import Principal  # noqa: PLC0415 - lazy: as above
 
     try:
         rt = Runtime(args.root, args.runroot)
@@ -70,7 +72,9 @@ def run(argv: list[str]) -> int:
         if not gc.isenabled():  # main() as the process: see there
             gc.freeze()
             gc.enable()
-        return int(func(rt, args))
+        # The one door, as this process's user: the policy (allow all by default) sees every
+        # command before the engine acts, as it sees the server's requests.
+        return int(func(Door(rt, Principal.of_process()), args))
     except CtrError as exc:
         print_error(str(exc))
         return ENGINE_ERROR

@@ -19,7 +19,8 @@ from .terminal import Interrupted, resize_to_terminal, terminal_session, termina
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ..engine import Container, Runtime
+    from ..engine import Container
+    from ..service.door import Door
 
 
 class LogFollower(threading.Thread):
@@ -51,13 +52,13 @@ class LogFollower(threading.Thread):
             print_error(f"reading the output of {self.ctr.id[:12]}: {self.error}")
 
 
-def remove_quietly(rt: Runtime, ctr: Container) -> None:
+def remove_quietly(door: Door, ctr: Container) -> None:
     """Remove, accepting that conmon's exit command (auto-remove) may have been first."""
     with contextlib.suppress(NoSuchContainerError, ContainerRemovedError):
-        rt.remove_container(ctr, force=True, timeout=0)
+        door.remove(ctr, force=True, timeout=0)
 
 
-def follow_until_exit(rt: Runtime, ctr: Container, since: float | None, start: bool,
+def follow_until_exit(door: Door, ctr: Container, since: float | None, start: bool,
                       remove: bool) -> int:
     """Stream the output of ``ctr`` (initialised, or running) until it exits; its exit status.
 
@@ -80,18 +81,18 @@ def follow_until_exit(rt: Runtime, ctr: Container, since: float | None, start: b
             follower.join(2)  # what the container printed while stopping
             code = ctr.wait()
         if remove:
-            remove_quietly(rt, ctr)
+            remove_quietly(door, ctr)
         return exit_status(code)
     except BaseException:
         if remove:
-            remove_quietly(rt, ctr)
+            remove_quietly(door, ctr)
         raise
     if remove:
-        remove_quietly(rt, ctr)
+        remove_quietly(door, ctr)
     return exit_status(code)
 
 
-def attached_run(rt: Runtime, ctr: Container, detach_keys: str, start: bool,
+def attached_run(door: Door, ctr: Container, detach_keys: str, start: bool,
                  remove: bool, send_stdin: bool = True) -> int:
     """Attach our stdio to ``ctr`` (started now if ``start``; our stdin only if it keeps one
     open and ``send_stdin``); its exit code, or 0 when the detach keys were typed (the
@@ -115,12 +116,12 @@ def attached_run(rt: Runtime, ctr: Container, detach_keys: str, start: bool,
                 ctr.stop()
         code = ctr.wait()
         if remove:
-            remove_quietly(rt, ctr)
+            remove_quietly(door, ctr)
         return exit_status(code)
     if result == "detached":
         print(f"\r\nDetached from {ctr.name}", file=sys.stderr)
         return 0
     code = ctr.wait()
     if remove:
-        remove_quietly(rt, ctr)
+        remove_quietly(door, ctr)
     return exit_status(code)

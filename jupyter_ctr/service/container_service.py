@@ -19,16 +19,14 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 from ..engine import ContainerState, Runtime
 from ..engine.container import Container
 from ..engine.errors import (
-    ContainerRemovedError,
     ContainerStateInvalidError,
     InvalidArgumentError,
-    NoSuchContainerError,
 )
 from ..engine.exec import ExecSession
 from ..engine.state import ExecState
 from .bridge import AttachBridge, BridgeLimits, get_bridge
+from .door import Door
 from .executors import Executors
-from .filters import matches
 from .policy import Policy
 from .sources import ContainerSource, ExecSource
 from .streams import ThreadFeed, iterate_in_thread, write_in_thread
@@ -43,6 +41,7 @@ if TYPE_CHECKING:
     from ..engine.images import Image
     from ..engine.logs import LogLine
     from ..engine.records import ContainerSnapshot
+    from .door import Translate
     from .principal import Principal
 
 T = TypeVar("T")
@@ -55,9 +54,6 @@ VERBS: dict[str, bool] = {
     "top": False,
 }
 
-#: A create request's translation: the image's config -> (create_container kwargs with
-#: "image" and "command", warnings). The server passes its specgen parsers.
-Translate = Callable[[Mapping[str, Any]], tuple[dict[str, Any], list[str]]]
 
 
 class ContainerService:
@@ -91,25 +87,19 @@ class ContainerService:
         self.pools.close()
         self.runtime.close()
 
-    # -- lookups: the only places that find engine objects (run in worker threads) ----------
+    # -- lookups: service/door.py finds engine objects (in the worker threads) ---------------
+    def door(self, principal: Principal) -> Door:
+        """The engine as ``principal`` may use it (under this service's policy)."""
+        return Door(self.runtime, principal, self.policy)
+
     def container(self, principal: Principal, ref: str | Container, action: str) -> Container:
-        """The container ``ref`` names (name, full ID or unique ID prefix; a Container is
-        taken as it is), once the policy allows ``action`` on it."""
-        ctr = ref if isinstance(ref, Container) else self.runtime.lookup_container(ref)
-        self.policy.authorize(principal, action, ctr)
-        return ctr
+        return self.door(principal).container(ref, action)
 
     def exec_session(self, principal: Principal, exec_id: str, action: str) -> ExecSession:
-        """The exec session with this full ID, once the policy allows ``action`` on it."""
-        session = self.runtime.lookup_exec(exec_id)
-        self.policy.authorize(principal, action, session)
-        return session
+        return self.door(principal).exec_session(exec_id, action)
 
     def image(self, principal: Principal, ref: str, action: str) -> Image:
-        """The image ``ref`` names (reference or ID), once the policy allows ``action``."""
-        img = self.runtime.get_image(ref)
-        self.policy.authorize(principal, action, img)
-        return img
+        return self.door(principal).image(ref, action)
 
     # -- containers ---------------------------------------------------------------------------
     async def lookup(self, principal: Principal, ref: str | Container,
@@ -123,24 +113,8 @@ class ContainerService:
         ``limit`` or a status filter, as podman's ps), matching ``filters``
         (service/filters.py), at most ``limit``; only those the policy lets ``principal``
         list."""
-        filters = filters or {}
-
-        def run() -> list[ContainerSnapshot]:
-            out = []
-            for ctr in self.runtime.list_containers(
-                    all=all or (limit or 0) > 0 or "status" in filters):
-                if not self.policy.permits(principal, "list", ctr):
-                    continue
-                try:
-                    snap = ctr.snapshot()
-                except (ContainerRemovedError, NoSuchContainerError):
-                    continue
-                if matches(snap, filters):
-                    out.append(snap)
-            out.sort(key=lambda snap: snap.config.created, reverse=True)
-            return out[:limit] if limit and limit > 0 else out
-
-        return await self.pools.run(run)
+        return await self.pools.run(self.door(principal).list_containers, all=all,
+                                    filters=filters, limit=limit)
 
     async def create(self, principal: Principal, image: object,
                      translate: Translate) -> tuple[Container, list[str]]:
@@ -149,17 +123,7 @@ class ContainerService:
         ``create``, target the arguments) before anything is made. Returns it and the
         translation's warnings."""
 
-        def run() -> tuple[Container, list[str]]:
-            config: Mapping[str, Any] = {}
-            if isinstance(image, str) and image:
-                config = self.runtime.get_image(image).config
-            kwargs, warnings = translate(config)
-            self.policy.authorize(principal, "create", kwargs)
-            ctr = self.runtime.create_container(kwargs.pop("image"), kwargs.pop("command"),
-                                                **kwargs)
-            return ctr, warnings
-
-        return await self.pools.run(run)
+        return await self.pools.run(self.door(principal).create, image, translate)
 
     async def inspect(self, principal: Principal, ref: str | Container) -> dict[str, Any]:
         return await self.pools.run(lambda: self.container(principal, ref, "inspect").inspect())
@@ -188,12 +152,8 @@ class ContainerService:
                      timeout: int | None = None) -> Container:
         """Remove a container (dependents too with ``force``); the removed one."""
 
-        def run() -> Container:
-            ctr = self.container(principal, ref, "remove")
-            self.runtime.remove_container(ctr, force, timeout)
-            return ctr
-
-        return await self.pools.run_long(run)
+        return await self.pools.run_long(self.door(principal).remove, ref, force=force,
+                                         timeout=timeout)
 
     # -- wait -------------------------------------------------------------------------------
     async def wait(self, principal: Principal, ctr: Container, conditions: Sequence[str], *,
@@ -405,8 +365,7 @@ class ContainerService:
         """Restore a checkpoint archive as a new container (podman restore --import)."""
 
         def run() -> Container:
-            self.policy.authorize(principal, "restore.import", None)
-            return self.runtime.restore_container(archive, name, options)
+            return self.door(principal).import_checkpoint(archive, name, options)[0]
 
         return await self.pools.run_long(run)
 
@@ -414,15 +373,7 @@ class ContainerService:
     async def list_images(self, principal: Principal) -> tuple[list[Image], dict[str, int]]:
         """The images, and per image ID the number of containers using it."""
 
-        def run() -> tuple[list[Image], dict[str, int]]:
-            self.policy.authorize(principal, "image.list", None)
-            users: dict[str, int] = {}
-            for ctr in self.runtime.list_containers(all=True):
-                image_id = str(ctr.config.image_id)
-                users[image_id] = users.get(image_id, 0) + 1
-            return self.runtime.list_images(), users
-
-        return await self.pools.run(run)
+        return await self.pools.run(self.door(principal).list_images)
 
     async def lookup_image(self, principal: Principal, ref: str,
                            action: str = "image.inspect") -> Image:
@@ -431,18 +382,10 @@ class ContainerService:
     async def remove_image(self, principal: Principal, ref: str) -> tuple[Image, str]:
         """Remove an image (refused while a container uses it): (the image, its ID)."""
 
-        def run() -> tuple[Image, str]:
-            img = self.image(principal, ref, "image.remove")
-            return img, self.runtime.remove_image(img.id)
-
-        return await self.pools.run(run)
+        return await self.pools.run(self.door(principal).remove_image, ref)
 
     async def import_image(self, principal: Principal, path: Path, reference: str) -> Image:
-        def run() -> Image:
-            self.policy.authorize(principal, "image.import", reference)
-            return self.runtime.import_image(path, reference)
-
-        return await self.pools.run_long(run)
+        return await self.pools.run_long(self.door(principal).import_image, path, reference)
 
     # -- events and system -------------------------------------------------------------------
     async def check_event_filters(self, principal: Principal,
@@ -450,8 +393,7 @@ class ContainerService:
         """Raise for filters the event log does not take (before a stream starts)."""
 
         def run() -> None:
-            self.policy.authorize(principal, "events", None)
-            list(self.runtime.events(since=0, until=0, filters=filters))
+            self.door(principal).events(since=0, until=0, filters=filters)
 
         await self.pools.run(run)
 
@@ -461,28 +403,12 @@ class ContainerService:
         """Events from ``since`` (then new ones while ``follow``) until ``until`` or the
         consumer leaves; check the filters first (``check_event_filters``)."""
         def events(stopped: threading.Event) -> Iterator[Event]:
-            self.policy.authorize(principal, "events", None)
-            return self.runtime.events(since=since, until=until, filters=filters,
-                                       follow=follow, stop=stopped)
+            return self.door(principal).events(since=since, until=until, filters=filters,
+                                               follow=follow, stop=stopped)
 
         return iterate_in_thread(events, name="ctr-events")
 
     async def counts(self, principal: Principal) -> dict[str, int]:
         """Containers by state and the number of images (``info``)."""
 
-        def run() -> dict[str, int]:
-            self.policy.authorize(principal, "info", None)
-            out = {"total": 0, "running": 0, "paused": 0, "stopped": 0, "images": 0}
-            for ctr in self.runtime.list_containers(all=True):
-                st = ctr.state
-                out["total"] += 1
-                if st is S.RUNNING:
-                    out["running"] += 1
-                elif st is S.PAUSED:
-                    out["paused"] += 1
-                elif st in (S.STOPPED, S.EXITED):
-                    out["stopped"] += 1
-            out["images"] = len(self.runtime.list_images())
-            return out
-
-        return await self.pools.run(run)
+        return await self.pools.run(self.door(principal).counts)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from ..engine.errors import InvalidArgumentError
 
+TYPE_CHECKING = False  # not typing's: the CLI imports this module
 if TYPE_CHECKING:
     from ..engine.records import ContainerSnapshot
 

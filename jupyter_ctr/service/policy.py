@@ -8,10 +8,9 @@ NoSuchContainerError where the target's existence must stay hidden.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ..engine.errors import CtrError
 
+TYPE_CHECKING = False  # not typing's: the CLI imports this module
 if TYPE_CHECKING:
     from .principal import Principal
 

@@ -6,22 +6,44 @@ from __future__ import annotations
 
 import os
 import pwd
-from dataclasses import dataclass, field
 
 #: The role that may see and act on every container (root has it).
 INSTRUCTOR = "instructor"
 
 
-@dataclass(frozen=True)
 class Principal:
     """A caller: Unix identity (uid, gids, pid of the process that asked), a display name,
-    and roles."""
+    and roles. Immutable. (A plain class, not a dataclass: the CLI makes one per command.)"""
+
+    __slots__ = ("uid", "gids", "pid", "name", "roles")
 
     uid: int
-    gids: tuple[int, ...] = ()
-    pid: int = 0
-    name: str = ""
-    roles: frozenset[str] = field(default_factory=frozenset)
+    gids: tuple[int, ...]
+    pid: int
+    name: str
+    roles: frozenset[str]
+
+    def __init__(self, uid: int, gids: tuple[int, ...] = (), pid: int = 0, name: str = "",
+                 roles: frozenset[str] = frozenset()) -> None:
+        for key, value in (("uid", uid), ("gids", tuple(gids)), ("pid", pid), ("name", name),
+                           ("roles", frozenset(roles))):
+            object.__setattr__(self, key, value)
+
+    def __setattr__(self, key: str, value: object) -> None:
+        raise AttributeError(f"Principal is immutable: cannot set {key!r}")
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.uid, self.gids, self.pid, self.name, self.roles)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Principal) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"Principal(uid={self.uid}, gids={self.gids}, pid={self.pid}, "
+                f"name={self.name!r}, roles={set(self.roles) or '{}'})")
 
     def has_role(self, role: str) -> bool:
         return role in self.roles

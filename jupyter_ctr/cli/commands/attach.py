@@ -17,11 +17,11 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
 
-    from ...engine import Runtime
+    from ...service.door import Door
 
 
-def cmd_run(rt: Runtime, args: argparse.Namespace) -> int:
-    ctr = create_container(rt, args)
+def cmd_run(door: Door, args: argparse.Namespace) -> int:
+    ctr = create_container(door, args)
     try:
         if args.detach:
             ctr.start(recursive=True)
@@ -29,24 +29,24 @@ def cmd_run(rt: Runtime, args: argparse.Namespace) -> int:
             return 0
         ctr.init(recursive=True)
         if args.interactive or args.tty:
-            return attached_run(rt, ctr, args.detach_keys, start=True, remove=args.rm)
-        return follow_until_exit(rt, ctr, since=None, start=True, remove=args.rm)
+            return attached_run(door, ctr, args.detach_keys, start=True, remove=args.rm)
+        return follow_until_exit(door, ctr, since=None, start=True, remove=args.rm)
     except BaseException:
         if args.rm:  # whatever failed, --rm leaves nothing behind (as podman)
-            remove_quietly(rt, ctr)
+            remove_quietly(door, ctr)
         raise
 
 
-def cmd_attach(rt: Runtime, args: argparse.Namespace) -> int:
-    ctr = rt.lookup_container(args.container)
-    return attached_run(rt, ctr, args.detach_keys, start=False, remove=False,
+def cmd_attach(door: Door, args: argparse.Namespace) -> int:
+    ctr = door.container(args.container, "attach")
+    return attached_run(door, ctr, args.detach_keys, start=False, remove=False,
                         send_stdin=not args.no_stdin)
 
 
-def cmd_exec(rt: Runtime, args: argparse.Namespace) -> int:
+def cmd_exec(door: Door, args: argparse.Namespace) -> int:
     if not args.command:
         raise InvalidArgumentError("exec requires a command to run in the container")
-    ctr = rt.lookup_container(args.container)
+    ctr = door.container(args.container, "exec")
     session = ctr.exec(args.command, tty=args.tty, stdin=args.interactive,
                        env=args.env or None, user=args.user, workdir=args.workdir)
     stdin = sys.stdin.buffer if args.interactive else None

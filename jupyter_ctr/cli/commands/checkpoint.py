@@ -13,10 +13,10 @@ if TYPE_CHECKING:
     import argparse
     from typing import Any
 
-    from ...engine import Runtime
+    from ...service.door import Door
 
 
-def cmd_checkpoint(rt: Runtime, args: argparse.Namespace) -> int:
+def cmd_checkpoint(door: Door, args: argparse.Namespace) -> int:
     if args.export and len(args.containers) > 1:
         raise InvalidArgumentError("--export works with one container at a time")
     options = CheckpointOptions(
@@ -29,7 +29,7 @@ def cmd_checkpoint(rt: Runtime, args: argparse.Namespace) -> int:
     reports: list[dict[str, Any]] = []
 
     def checkpoint(ref: str) -> str:
-        reports.append(rt.lookup_container(ref).checkpoint(options).to_dict())
+        reports.append(door.container(ref, "checkpoint").checkpoint(options).to_dict())
         return ref
 
     code = each(args.containers, checkpoint)
@@ -38,7 +38,7 @@ def cmd_checkpoint(rt: Runtime, args: argparse.Namespace) -> int:
     return code
 
 
-def cmd_restore(rt: Runtime, args: argparse.Namespace) -> int:
+def cmd_restore(door: Door, args: argparse.Namespace) -> int:
     if args.name and not args.import_:
         raise InvalidArgumentError("--name works only with --import")
     options = CheckpointOptions(
@@ -50,7 +50,7 @@ def cmd_restore(rt: Runtime, args: argparse.Namespace) -> int:
     if args.import_:
         if args.containers:
             raise InvalidArgumentError("--import restores a new container: give no names")
-        ctr, stats = rt.import_checkpoint(args.import_, name=args.name, options=options)
+        ctr, stats = door.import_checkpoint(args.import_, name=args.name, options=options)
         print(json.dumps([stats.to_dict()], indent=4) if args.print_stats else ctr.id)
         return 0
     if not args.containers:
@@ -58,7 +58,7 @@ def cmd_restore(rt: Runtime, args: argparse.Namespace) -> int:
     reports: list[dict[str, Any]] = []
 
     def restore(ref: str) -> str:
-        reports.append(rt.lookup_container(ref).restore(options).to_dict())
+        reports.append(door.container(ref, "restore").restore(options).to_dict())
         return ref
 
     code = each(args.containers, restore)

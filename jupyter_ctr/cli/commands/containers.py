@@ -18,13 +18,14 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
 
-    from ...engine import Container, Runtime
+    from ...engine import Container
+    from ...service.door import Door
 
 
-def create_container(rt: Runtime, args: argparse.Namespace) -> Container:
+def create_container(door: Door, args: argparse.Namespace) -> Container:
     """The container ``create`` and ``run`` describe."""
     image, command = image_and_command(args)
-    return rt.create_container(
+    return door.create_container(
         image, command or None, name=args.name, env=args.env or None,
         workdir=args.workdir, user=args.user, tty=args.tty, stdin=args.interactive,
         labels=key_values(args.label), stop_signal=args.stop_signal,
@@ -34,16 +35,16 @@ def create_container(rt: Runtime, args: argparse.Namespace) -> Container:
         log_size_max=log_size(args.log_opt))
 
 
-def cmd_create(rt: Runtime, args: argparse.Namespace) -> int:
-    print(create_container(rt, args).id)
+def cmd_create(door: Door, args: argparse.Namespace) -> int:
+    print(create_container(door, args).id)
     return 0
 
 
-def cmd_start(rt: Runtime, args: argparse.Namespace) -> int:
+def cmd_start(door: Door, args: argparse.Namespace) -> int:
     if args.attach:
         if len(args.containers) > 1:
             raise InvalidArgumentError("you cannot start and attach multiple containers at once")
-        ctr = rt.lookup_container(args.containers[0])
+        ctr = door.container(args.containers[0], "start")
         state = ctr.state
         running = state in (ContainerState.RUNNING, ContainerState.PAUSED,
                             ContainerState.STOPPING)
@@ -52,42 +53,42 @@ def cmd_start(rt: Runtime, args: argparse.Namespace) -> int:
         from ..foreground import follow_until_exit  # noqa: PLC0415 - lazy: only start -a
 
         # Earlier runs' lines stay in the log: show only what this run writes.
-        return follow_until_exit(rt, ctr, since=time.time(), start=not running, remove=False)
+        return follow_until_exit(door, ctr, since=time.time(), start=not running, remove=False)
 
     def start(ref: str) -> str:
         with contextlib.suppress(ContainerRunningError):
-            rt.lookup_container(ref).start(recursive=True)
+            door.container(ref, "start").start(recursive=True)
         return ref
 
     return each(args.containers, start)
 
 
-def cmd_stop(rt: Runtime, args: argparse.Namespace) -> int:
+def cmd_stop(door: Door, args: argparse.Namespace) -> int:
     def stop(ref: str) -> str:
         with contextlib.suppress(ContainerStoppedError):
-            rt.lookup_container(ref).stop(timeout=args.time)
+            door.container(ref, "stop").stop(timeout=args.time)
         return ref
 
     return each(args.containers, stop)
 
 
-def cmd_kill(rt: Runtime, args: argparse.Namespace) -> int:
+def cmd_kill(door: Door, args: argparse.Namespace) -> int:
     parse_signal(args.signal)  # a bad signal is an error even before any container is found
 
     def kill(ref: str) -> str:
-        rt.lookup_container(ref).kill(args.signal)
+        door.container(ref, "kill").kill(args.signal)
         return ref
 
     return each(args.containers, kill)
 
 
-def cmd_wait(rt: Runtime, args: argparse.Namespace) -> int:
-    return each(args.containers, lambda ref: str(rt.lookup_container(ref).wait()))
+def cmd_wait(door: Door, args: argparse.Namespace) -> int:
+    return each(args.containers, lambda ref: str(door.container(ref, "wait").wait()))
 
 
-def cmd_rm(rt: Runtime, args: argparse.Namespace) -> int:
+def cmd_rm(door: Door, args: argparse.Namespace) -> int:
     def remove(ref: str) -> str:
-        rt.remove_container(rt.lookup_container(ref), force=args.force, timeout=args.time)
+        door.remove(ref, force=args.force, timeout=args.time)
         return ref
 
     return each(args.containers, remove)
@@ -98,30 +99,36 @@ def _do(fn: Callable[[], object], result: str) -> str:
     return result
 
 
-def cmd_pause(rt: Runtime, args: argparse.Namespace) -> int:
-    return each(args.containers, lambda ref: _do(rt.lookup_container(ref).pause, ref))
+def cmd_pause(door: Door, args: argparse.Namespace) -> int:
+    return each(args.containers, lambda ref: _do(door.container(ref, "pause").pause, ref))
 
 
-def cmd_unpause(rt: Runtime, args: argparse.Namespace) -> int:
-    return each(args.containers, lambda ref: _do(rt.lookup_container(ref).unpause, ref))
+def cmd_unpause(door: Door, args: argparse.Namespace) -> int:
+    return each(args.containers, lambda ref: _do(door.container(ref, "unpause").unpause, ref))
 
 
-def cmd_restart(rt: Runtime, args: argparse.Namespace) -> int:
-    return each(args.containers,
-                lambda ref: _do(lambda: rt.lookup_container(ref).restart(timeout=args.time), ref))
+def cmd_restart(door: Door, args: argparse.Namespace) -> int:
+    def restart(ref: str) -> str:
+        door.container(ref, "restart").restart(timeout=args.time)
+        return ref
+
+    return each(args.containers, restart)
 
 
-def cmd_mount(rt: Runtime, args: argparse.Namespace) -> int:
-    return each(args.containers, lambda ref: str(rt.lookup_container(ref).mount()))
+def cmd_mount(door: Door, args: argparse.Namespace) -> int:
+    return each(args.containers, lambda ref: str(door.container(ref, "mount").mount()))
 
 
-def cmd_umount(rt: Runtime, args: argparse.Namespace) -> int:
-    return each(args.containers,
-                lambda ref: _do(lambda: rt.lookup_container(ref).unmount(force=args.force), ref))
+def cmd_umount(door: Door, args: argparse.Namespace) -> int:
+    def unmount(ref: str) -> str:
+        door.container(ref, "unmount").unmount(force=args.force)
+        return ref
+
+    return each(args.containers, unmount)
 
 
-def cmd_export(rt: Runtime, args: argparse.Namespace) -> int:
-    ctr = rt.lookup_container(args.container)
+def cmd_export(door: Door, args: argparse.Namespace) -> int:
+    ctr = door.container(args.container, "export")
     if args.output:
         ctr.export(args.output)
     elif sys.stdout.isatty():

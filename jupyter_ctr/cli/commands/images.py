@@ -23,25 +23,23 @@ if TYPE_CHECKING:
     import argparse
     from typing import Any
 
-    from ...engine import Runtime
+    from ...service.door import Door
 
 #: ``images --format 'table ...'`` headers that are not the field's name in capitals.
 IMAGE_HEADERS = {"ID": "IMAGE ID", "Id": "IMAGE ID", "CreatedSince": "CREATED",
                  "CreatedTime": "CREATED AT"}
 
 
-def cmd_import(rt: Runtime, args: argparse.Namespace) -> int:
-    print(rt.import_image(args.path, args.reference).id)
+def cmd_import(door: Door, args: argparse.Namespace) -> int:
+    print(door.import_image(args.path, args.reference).id)
     return 0
 
 
-def cmd_ls(rt: Runtime, args: argparse.Namespace) -> int:
+def cmd_ls(door: Door, args: argparse.Namespace) -> int:
     fmt = parse_format(args.format, "images")
-    images = sorted(rt.list_images(), key=lambda i: i.created, reverse=True)
+    listed, users = door.list_images()
+    images = sorted(listed, key=lambda i: i.created, reverse=True)
     if fmt is not None:
-        users: dict[str, int] = {}
-        for _, cfg, _ in rt.store.all_containers():
-            users[cfg.get("image_id", "")] = users.get(cfg.get("image_id", ""), 0) + 1
         if fmt.is_json:
             print_json([image_json(img, users.get(img.id, 0)) for img in images])
         else:
@@ -65,21 +63,21 @@ def cmd_ls(rt: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_rm(rt: Runtime, args: argparse.Namespace) -> int:
+def cmd_rm(door: Door, args: argparse.Namespace) -> int:
     def remove(ref: str) -> str:
-        names = rt.get_image(ref).names
-        image_id = rt.remove_image(ref)
+        image, image_id = door.remove_image(ref)
+        names = image.names
         return "\n".join([*(f"Untagged: {n}" for n in names), f"Deleted: {image_id}"])
 
     return each(args.images, remove)
 
 
-def cmd_inspect(rt: Runtime, args: argparse.Namespace) -> int:
+def cmd_inspect(door: Door, args: argparse.Namespace) -> int:
     fmt = parse_format(args.format, "inspect")
     found, missing = [], []
     for ref in args.images:
         try:
-            found.append(rt.get_image(ref).inspect())
+            found.append(door.image(ref, "image.inspect").inspect())
         except NoSuchImageError as exc:
             missing.append(str(exc))
     if fmt is None or fmt.is_json:
@@ -91,8 +89,8 @@ def cmd_inspect(rt: Runtime, args: argparse.Namespace) -> int:
     return ENGINE_ERROR if missing else 0
 
 
-def cmd_build_demo(rt: Runtime, args: argparse.Namespace) -> int:
-    print(rt.images.build_demo(args.reference).id)
+def cmd_build_demo(door: Door, args: argparse.Namespace) -> int:
+    print(door.build_demo(args.reference).id)
     return 0
 
 

@@ -8,8 +8,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
 
-    from ...engine import Runtime
+    from ...service.door import Door
 
 
-def cmd_service(rt: Runtime, args: argparse.Namespace) -> int:
-    return serve(args.socket, rt)
+def cmd_service(door: Door, args: argparse.Namespace) -> int:
+    return serve(args.socket, door.runtime)

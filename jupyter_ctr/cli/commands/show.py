@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 
 from ...engine.errors import (
-    ContainerRemovedError,
     CtrError,
     NoSuchContainerError,
     NoSuchImageError,
@@ -30,27 +29,21 @@ if TYPE_CHECKING:
     import argparse
     from typing import Any
 
-    from ...engine import Runtime
     from ...engine.records import ContainerSnapshot
+    from ...service.door import Door
 
 #: ``ps --format 'table ...'`` headers that are not the field's name in capitals.
 PS_HEADERS = {"ID": "CONTAINER ID", "CreatedHuman": "CREATED", "Names": "NAMES"}
 
 
-def cmd_ps(rt: Runtime, args: argparse.Namespace) -> int:
+def cmd_ps(door: Door, args: argparse.Namespace) -> int:
     fmt = parse_format(args.format, "ps")
-    ctrs = list(reversed(rt.list_containers(all=args.all)))  # newest first, as podman
     if args.quiet and fmt is None:
-        for ctr in ctrs:
+        for ctr in reversed(door.containers("list", all=args.all)):  # newest first, as podman
             print(short(ctr.id, args.no_trunc))
         return 0
     now = time.time()
-    listed: list[ContainerSnapshot] = []
-    for ctr in ctrs:
-        try:
-            listed.append(ctr.snapshot())
-        except ContainerRemovedError:
-            continue
+    listed = door.list_containers(all=args.all)  # newest first
     if fmt is not None:
         if fmt.is_json:
             print_json([ps_json(snap, now) for snap in listed], indent=2)
@@ -72,13 +65,13 @@ def _command(snap: ContainerSnapshot, no_trunc: bool) -> str:
     return command if no_trunc or len(command) <= 20 else command[:17] + "..."
 
 
-def cmd_inspect(rt: Runtime, args: argparse.Namespace) -> int:
+def cmd_inspect(door: Door, args: argparse.Namespace) -> int:
     fmt = parse_format(args.format, "inspect")
     found: list[dict[str, Any]] = []
     failed = False
     for ref in args.objects:
         try:
-            found.append(inspect_one(rt, ref, args.type))
+            found.append(inspect_one(door, ref, args.type))
         except CtrError as exc:
             print_error(str(exc))
             failed = True
@@ -89,33 +82,33 @@ def cmd_inspect(rt: Runtime, args: argparse.Namespace) -> int:
     return ENGINE_ERROR if failed else 0
 
 
-def cmd_top(rt: Runtime, args: argparse.Namespace) -> int:
-    top = rt.lookup_container(args.container).top()
+def cmd_top(door: Door, args: argparse.Namespace) -> int:
+    top = door.container(args.container, "top").top()
     print_table(top["Titles"], top["Processes"])
     return 0
 
 
-def cmd_logs(rt: Runtime, args: argparse.Namespace) -> int:
+def cmd_logs(door: Door, args: argparse.Namespace) -> int:
     since = parse_time(args.since) if args.since else None
     until = parse_time(args.until) if args.until else None
-    ctr = rt.lookup_container(args.container)
+    ctr = door.container(args.container, "logs")
     tail = args.tail if args.tail is not None and args.tail >= 0 else None
     for line in ctr.logs(tail=tail, since=since, until=until, follow=args.follow):
         write_log_line(line, args.timestamps)
     return 0
 
 
-def inspect_one(rt: Runtime, ref: str, kind: str) -> dict[str, Any]:
+def inspect_one(door: Door, ref: str, kind: str) -> dict[str, Any]:
     """The inspect JSON of a container or an image (``kind``: container, image or all)."""
     if kind in ("container", "all"):
         try:
-            return rt.lookup_container(ref).inspect()
+            return door.container(ref, "inspect").inspect()
         except NoSuchContainerError:
             if kind == "container":
                 raise
     if kind in ("image", "all"):
         try:
-            return rt.get_image(ref).inspect()
+            return door.image(ref, "image.inspect").inspect()
         except NoSuchImageError:
             if kind == "image":
                 raise

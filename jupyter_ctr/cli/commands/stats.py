@@ -15,16 +15,17 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
 
-    from ...engine import Container, Runtime
+    from ...engine import Container
+    from ...service.door import Door
 
 
-def cmd_stats(rt: Runtime, args: argparse.Namespace) -> int:
+def cmd_stats(door: Door, args: argparse.Namespace) -> int:
     headers = ["ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS"]
     host_mem = procinfo.host_memory()
-    named = [rt.lookup_container(ref) for ref in args.containers]
+    named = [door.container(ref, "stats") for ref in args.containers]
 
     def targets() -> list[Container]:
-        return named if named else rt.list_containers()
+        return named if named else door.containers("stats")
 
     prev = _samples(targets(), strict=bool(named))
     interval = 0.5  # the first table comes quickly; later ones every second, as podman

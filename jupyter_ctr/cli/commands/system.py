@@ -16,11 +16,12 @@ if TYPE_CHECKING:
     import argparse
     from typing import Any
 
-    from ...engine import Runtime
+    from ...service.door import Door
 
 
-def cmd_info(rt: Runtime, args: argparse.Namespace) -> int:
-    info = host_info(rt)
+def cmd_info(door: Door, args: argparse.Namespace) -> int:
+    door.authorize("info", None)
+    info = host_info(door.runtime)
     if args.format == "json":
         print(json.dumps(info, indent=2))
     else:
@@ -28,12 +29,12 @@ def cmd_info(rt: Runtime, args: argparse.Namespace) -> int:
     return 0 if info["ok"] else ENGINE_ERROR
 
 
-def cmd_events(rt: Runtime, args: argparse.Namespace) -> int:
+def cmd_events(door: Door, args: argparse.Namespace) -> int:
     since = parse_time(args.since) if args.since else None
     until = parse_time(args.until) if args.until else None
     if args.format not in (None, "json"):
         raise InvalidArgumentError(f"unsupported events format {args.format!r}: use json")
-    for ev in rt.events(since=since, until=until, filters=filters(args.filter),
+    for ev in door.events(since=since, until=until, filters=filters(args.filter),
                         follow=args.stream):
         print(json.dumps(ev.to_dict()) if args.format == "json" else event_text(ev),
               flush=True)

@@ -1,0 +1,187 @@
+"""Door: the one way in to the engine, for one caller. It finds containers, exec sessions and
+images (the only place that looks them up), asks the Policy before anything acts, and does
+the acts that are more than one engine call (lists with filters, create from a request,
+removal, imports). Synchronous and free of asyncio: the CLI uses it in process (a command is
+one process, like podman's local mode), and ContainerService (service/container_service.py)
+runs it in its worker threads for the server's handlers.
+
+Once ``container(ref, action)`` has returned, the caller runs the verb on the Container
+itself: the verbs keep libpod's shape (engine/container.py) and the policy has said yes to
+exactly that action.
+"""
+
+from __future__ import annotations
+
+from ..engine.container import Container
+from ..engine.errors import ContainerRemovedError, NoSuchContainerError
+from ..engine.state import ContainerState
+from .filters import check_container_filters, matches
+from .policy import Policy
+
+TYPE_CHECKING = False  # not typing's: the CLI imports this module (start-up)
+if TYPE_CHECKING:
+    import os
+    import threading
+    from collections.abc import Callable, Iterator, Mapping
+    from typing import Any
+
+    from ..engine.checkpoint import CheckpointOptions, CheckpointStats
+    from ..engine.events import Event
+    from ..engine.exec import ExecSession
+    from ..engine.images import Image
+    from ..engine.records import ContainerSnapshot
+    from ..engine.runtime import Runtime
+    from .principal import Principal
+
+    #: A create request's translation: the image's config -> (create_container kwargs with
+    #: "image" and "command", warnings for the client).
+    Translate = Callable[[Mapping[str, Any]], tuple[dict[str, Any], list[str]]]
+
+S = ContainerState
+
+
+class Door:
+    """The engine as ``principal`` may use it under ``policy`` (default: allow all)."""
+
+    def __init__(self, runtime: Runtime, principal: Principal,
+                 policy: Policy | None = None) -> None:
+        self.runtime = runtime
+        self.principal = principal
+        self.policy = policy or Policy()
+
+    def authorize(self, action: str, target: object) -> None:
+        """Raise unless the policy lets this caller do ``action`` on ``target``."""
+        self.policy.authorize(self.principal, action, target)
+
+    # -- lookups: the only places that find engine objects ---------------------------------
+    def container(self, ref: str | Container, action: str) -> Container:
+        """The container ``ref`` names (name, full ID or unique ID prefix; a Container is
+        taken as it is), once the policy allows ``action`` on it."""
+        ctr = ref if isinstance(ref, Container) else self.runtime.lookup_container(ref)
+        self.authorize(action, ctr)
+        return ctr
+
+    def exec_session(self, exec_id: str, action: str) -> ExecSession:
+        """The exec session with this full ID, once the policy allows ``action`` on it."""
+        session = self.runtime.lookup_exec(exec_id)
+        self.authorize(action, session)
+        return session
+
+    def image(self, ref: str, action: str) -> Image:
+        """The image ``ref`` names (reference or ID), once the policy allows ``action``."""
+        img = self.runtime.get_image(ref)
+        self.authorize(action, img)
+        return img
+
+    # -- containers -----------------------------------------------------------------------
+    def containers(self, action: str, *, all: bool = False) -> list[Container]:  # noqa: A002
+        """The running containers (every one with ``all``) the policy lets this caller
+        ``action``: the others are left out, as if they did not exist."""
+        return [ctr for ctr in self.runtime.list_containers(all=all)
+                if self.policy.permits(self.principal, action, ctr)]
+
+    def list_containers(self, *, all: bool = False,  # noqa: A002 - podman's flag
+                        filters: Mapping[str, list[str]] | None = None,
+                        limit: int | None = None) -> list[ContainerSnapshot]:
+        """Container snapshots, newest first: running ones, or all with ``all`` (or a
+        ``limit`` or a status filter, as podman's ps), matching ``filters``
+        (service/filters.py), at most ``limit``; only those the policy lets this caller
+        list."""
+        filters = filters or {}
+        check_container_filters(filters)
+        out = []
+        for ctr in self.runtime.list_containers(
+                all=all or (limit or 0) > 0 or "status" in filters):
+            if not self.policy.permits(self.principal, "list", ctr):
+                continue
+            try:
+                snap = ctr.snapshot()
+            except (ContainerRemovedError, NoSuchContainerError):
+                continue
+            if matches(snap, filters):
+                out.append(snap)
+        out.sort(key=lambda snap: snap.config.created, reverse=True)
+        return out[:limit] if limit and limit > 0 else out
+
+    def create_container(self, image: str, command: Any = None, **kwargs: Any) -> Container:
+        """``Runtime.create_container``, once the policy has seen the arguments (action
+        ``create``, target the arguments as a dict with "image" and "command")."""
+        self.authorize("create", {"image": image, "command": command, **kwargs})
+        return self.runtime.create_container(image, command, **kwargs)
+
+    def create(self, image: object, translate: Translate) -> tuple[Container, list[str]]:
+        """Create a container from a request: ``translate`` turns the image's config
+        (``image``, when it is a reference, else none) into create arguments. Returns it
+        and the translation's warnings."""
+        config: Mapping[str, Any] = {}
+        if isinstance(image, str) and image:
+            config = self.runtime.get_image(image).config
+        kwargs, warnings = translate(config)
+        return self.create_container(kwargs.pop("image"), kwargs.pop("command"),
+                                     **kwargs), warnings
+
+    def remove(self, ref: str | Container, *, force: bool = False,
+               timeout: int | None = None) -> Container:
+        """Remove a container (its dependents first with ``force``); the removed one."""
+        ctr = self.container(ref, "remove")
+        for dep in self.runtime.dependents(ctr.id):
+            self.authorize("remove", dep)  # force removes them too: each must be allowed
+        ctr.remove(force=force, timeout=timeout)
+        return ctr
+
+    def import_checkpoint(self, archive: str | os.PathLike[str], name: str | None = None,
+                          options: CheckpointOptions | None = None,
+                          **kw: Any) -> tuple[Container, CheckpointStats]:
+        """A new container restored from a checkpoint archive (podman restore --import)."""
+        self.authorize("restore.import", None)
+        return self.runtime.import_checkpoint(archive, name, options, **kw)
+
+    # -- images ---------------------------------------------------------------------------
+    def list_images(self) -> tuple[list[Image], dict[str, int]]:
+        """The images, and per image ID the number of containers using it."""
+        self.authorize("image.list", None)
+        users: dict[str, int] = {}
+        for ctr in self.runtime.list_containers(all=True):
+            users[ctr.config.image_id] = users.get(ctr.config.image_id, 0) + 1
+        return self.runtime.list_images(), users
+
+    def remove_image(self, ref: str) -> tuple[Image, str]:
+        """Remove an image (refused while a container uses it): (the image, its ID)."""
+        img = self.image(ref, "image.remove")
+        return img, self.runtime.remove_image(img.id)
+
+    def import_image(self, path: str | os.PathLike[str], reference: str) -> Image:
+        self.authorize("image.import", reference)
+        return self.runtime.import_image(path, reference)
+
+    def build_demo(self, reference: str) -> Image:
+        """The built-in busybox image (built once from the host's static busybox)."""
+        self.authorize("image.import", reference)
+        return self.runtime.images.build_demo(reference)
+
+    # -- events and system ------------------------------------------------------------------
+    def events(self, *, since: float | None = None, until: float | None = None,
+               filters: Mapping[str, list[str]] | None = None, follow: bool = False,
+               stop: threading.Event | Callable[[], bool] | None = None) -> Iterator[Event]:
+        """Events from ``since`` (then new ones while ``follow``) until ``until`` or
+        ``stop``; bad filters raise before the first event."""
+        self.authorize("events", None)
+        list(self.runtime.events(since=0, until=0, filters=filters))  # check the filters
+        return self.runtime.events(since=since, until=until, filters=filters, follow=follow,
+                                   stop=stop)
+
+    def counts(self) -> dict[str, int]:
+        """Containers by state and the number of images (``info``)."""
+        self.authorize("info", None)
+        out = {"total": 0, "running": 0, "paused": 0, "stopped": 0, "images": 0}
+        for ctr in self.runtime.list_containers(all=True):
+            st = ctr.state
+            out["total"] += 1
+            if st is S.RUNNING:
+                out["running"] += 1
+            elif st is S.PAUSED:
+                out["paused"] += 1
+            elif st in (S.STOPPED, S.EXITED):
+                out["stopped"] += 1
+        out["images"] = len(self.runtime.list_images())
+        return out
