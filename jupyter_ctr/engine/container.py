@@ -1,10 +1,7 @@
 """Container: one public method per libpod verb, each shaped lock -> sync -> check -> act ->
-save -> event (libpod/container_api.go).
-
-State that changes the outside world is bracketed by a persisted ``pending`` marker: a verb
-first saves ``pending=<verb>``, acts, then saves the result with ``pending`` cleared. Locks die
-with their process, so whoever next takes the lock and finds a marker knows its writer was
-killed mid-verb and reconciles the record with what runc, conmon and the mount table say.
+save -> event (libpod/container_api.go). Exec and checkpoint/restore verbs come from their
+mixins (container_exec.py, container_checkpoint.py); the record, the lock, crash recovery and
+the steps verbs share are ContainerBase's (container_internal.py).
 """
 
 from __future__ import annotations

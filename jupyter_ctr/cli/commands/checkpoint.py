@@ -26,16 +26,7 @@ def cmd_checkpoint(door: Door, args: argparse.Namespace) -> int:
         print_stats=args.print_stats, file_locks=args.file_locks,
         pre_checkpoint=args.pre_checkpoint, with_previous=args.with_previous,
         create_image=args.create_image, include_image=not args.ignore_image)
-    reports: list[dict[str, Any]] = []
-
-    def checkpoint(ref: str) -> str:
-        reports.append(door.container(ref, "checkpoint").checkpoint(options).to_dict())
-        return ref
-
-    code = each(args.containers, checkpoint)
-    if args.print_stats:
-        print(json.dumps(reports, indent=4))
-    return code
+    return _each_reporting(door, args, "checkpoint", options)
 
 
 def cmd_restore(door: Door, args: argparse.Namespace) -> int:
@@ -55,13 +46,22 @@ def cmd_restore(door: Door, args: argparse.Namespace) -> int:
         return 0
     if not args.containers:
         raise InvalidArgumentError("restore needs a container, or --import FILE")
+    return _each_reporting(door, args, "restore", options)
+
+
+def _each_reporting(door: Door, args: argparse.Namespace, verb: str,
+                    options: CheckpointOptions) -> int:
+    """Run ``verb`` (checkpoint or restore) on each container named, as podman does: one line
+    per container, or the reports as JSON with --print-stats."""
     reports: list[dict[str, Any]] = []
 
-    def restore(ref: str) -> str:
-        reports.append(door.container(ref, "restore").restore(options).to_dict())
+    def one(ref: str) -> str:
+        ctr = door.container(ref, verb)
+        stats = ctr.checkpoint(options) if verb == "checkpoint" else ctr.restore(options)
+        reports.append(stats.to_dict())
         return ref
 
-    code = each(args.containers, restore)
+    code = each(args.containers, one)
     if args.print_stats:
         print(json.dumps(reports, indent=4))
     return code
