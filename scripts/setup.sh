@@ -4,10 +4,14 @@
 # Idempotent: each step checks whether its result is already there and skips itself, so a second
 # run only takes a few seconds. Steps, in order:
 #   apt     host packages (runc, conmon, crun, busybox-static, skopeo, umoci, iproute2, podman,
-#           the CRIU build deps, git, make); `apt-get update` only when something is missing
+#           the CRIU build deps, git, make, chromium for the browser tests); `apt-get update`
+#           only when something is missing
+#   node    Node.js >= 18 and npm for the JupyterLab extension build (Debian's nodejs when
+#           `node` is absent or too old; a newer one already installed is kept)
 #   criu    CRIU 4.1.1 built from Debian trixie's source into /usr/local (bookworm's 3.17 is broken
 #           on this kernel); skipped when `criu check` already says "Looks good."
-#   python  $REPO/.venv with `pip install -e ".[test,lab]"`, redone when pyproject.toml changes
+#   python  $REPO/.venv with `pip install -e ".[test,lab]"`, redone when pyproject.toml changes;
+#           the install builds labextension/ (hatch-jupyter-builder, needs node)
 #   image   `jupyter-ctr image build-demo` (only once the CLI exists and imports)
 #
 # Usage: scripts/setup.sh [-q|--quiet] [--skip=STEP[,STEP...]] [-h|--help]
@@ -43,7 +47,10 @@ APT_PACKAGES=(
     libnl-3-dev libprotobuf-c-dev libprotobuf-dev protobuf-c-compiler protobuf-compiler uuid-dev
     python3-protobuf
     git make
+    # browser tests drive Debian's Chromium through Playwright (never `playwright install`)
+    chromium
 )
+NODE_MIN_MAJOR=18
 
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; }
 
@@ -107,6 +114,23 @@ step_apt() {
     export DEBIAN_FRONTEND=noninteractive
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+}
+
+# --- node ------------------------------------------------------------------------------------
+step_node() {
+    local major=0
+    if command -v node >/dev/null && command -v npm >/dev/null; then
+        major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+    fi
+    if ((major >= NODE_MIN_MAJOR)); then
+        log "node: $(command -v node) v$(node -p process.versions.node), npm $(npm --version)"
+        return
+    fi
+    log "node: installing Debian's nodejs and npm (found major version ${major})"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm
+    major=$(node -p 'process.versions.node.split(".")[0]')
+    ((major >= NODE_MIN_MAJOR)) || die "node: $(node --version) is too old; need >= $NODE_MIN_MAJOR"
 }
 
 # --- criu ----------------------------------------------------------------------------------
@@ -272,7 +296,7 @@ step_image() {
     "$cli" image build-demo
 }
 
-for step in apt criu python image; do
+for step in apt node criu python image; do
     if skipped "$step"; then
         log "$step: skipped (SETUP_SKIP/--skip)"
     else
