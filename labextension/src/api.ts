@@ -99,11 +99,12 @@ export class CtrClient {
   }
 
   /** A verb (`start`, `pause`, ... `checkpoint`, `restore`) or `remove`; remove is forced
-   * (the user confirmed it, and a running container cannot go otherwise). */
+   * with no stop timeout (the user confirmed that a running container's processes are
+   * killed). */
   async action(name: string, verb: string): Promise<void> {
     const path = `${LIBPOD}/containers/${encodeURIComponent(name)}`;
     if (verb === 'remove') {
-      await this.request(path, { method: 'DELETE' }, { force: true });
+      await this.request(path, { method: 'DELETE' }, { force: true, t: 0 });
     } else {
       await this.request(`${path}/${verb}`, { method: 'POST' });
     }

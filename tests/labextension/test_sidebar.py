@@ -1,0 +1,128 @@
+"""The Containers sidebar in real Chromium against a real ``jupyter lab``: see it, create and
+start a container from the dialog, pause and unpause (the badge follows the events
+websocket), a failing action shows the server's message, remove after confirming. The steps
+share one page and build on each other, in file order."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from playwright.sync_api import Locator, Page, expect
+
+from .conftest import DEMO, LIBPOD, Lab
+
+SIDEBAR = "#jupyter-ctr-sidebar"
+NAME = "lab-c1"
+
+
+def sidebar(page: Page) -> Locator:
+    return page.locator(SIDEBAR)
+
+
+def row(page: Page, name: str) -> Locator:
+    return sidebar(page).locator(f'.jp-ctr-row[data-name="{name}"]')
+
+
+def dialog(page: Page) -> Locator:
+    return page.locator(".jp-Dialog")
+
+
+def test_sidebar_opens_and_lists_images(lab_page: Page, shot: Any) -> None:
+    page = lab_page
+    page.locator('.jp-SideBar [data-id="jupyter-ctr-sidebar"]').click()
+    panel = sidebar(page)
+    expect(panel).to_be_visible()
+    expect(panel.locator(".jp-ctr-title").first).to_have_text("Containers")
+    expect(panel.locator(".jp-ctr-empty").first).to_have_text("No containers.")
+    expect(panel.locator(f'.jp-ctr-image-row[data-name="{DEMO}"]')).to_be_visible()
+    expect(panel).to_have_attribute("data-events", "open")
+    shot("sidebar")
+
+
+def test_create_and_start_from_dialog(lab_page: Page, lab: Lab, shot: Any) -> None:
+    page = lab_page
+    sidebar(page).locator('.jp-ctr-header [data-action="create"]').click()
+    form = dialog(page)
+    expect(form.locator('select[name="image"]')).to_have_value(DEMO)
+    form.locator('input[name="command"]').fill("sleep 1000")
+    form.locator('input[name="name"]').fill(NAME)
+    form.locator('input[name="memory"]').fill("64m")
+    form.locator('input[name="pidsLimit"]').fill("50")
+    form.locator('textarea[name="env"]').fill("GREETING=hi")
+    shot("dialog")
+    form.get_by_role("button", name="Create").click()
+    expect(dialog(page)).to_have_count(0)
+
+    r = row(page, NAME)
+    expect(r.locator(".jp-ctr-badge")).to_have_text("running")
+    expect(r.locator(".jp-ctr-image")).to_have_text(DEMO)
+    # live figures: uptime ticks, and the stats sample fills CPU and memory
+    expect(r.locator(".jp-ctr-uptime")).to_have_text(re.compile(r"\d+s"))
+    expect(r.locator(".jp-ctr-mem")).to_have_text(re.compile(r"MEM \d"))
+    expect(r.locator(".jp-ctr-cpu")).to_have_text(re.compile(r"CPU \d"))
+    code, insp = lab.api("GET", f"{LIBPOD}/containers/{NAME}/json")
+    assert code == 200
+    assert insp["State"]["Status"] == "running"
+    assert "GREETING=hi" in insp["Config"]["Env"]
+    assert insp["HostConfig"]["Memory"] == 64 * 1024 * 1024
+    assert insp["HostConfig"]["PidsLimit"] == 50
+    shot("running")
+
+
+def test_pause_and_unpause(lab_page: Page, shot: Any) -> None:
+    page = lab_page
+    r = row(page, NAME)
+    r.locator('[data-action="pause"]').click()
+    expect(r.locator(".jp-ctr-badge")).to_have_text("paused")
+    expect(r.locator('[data-action="unpause"]')).to_be_visible()
+    expect(r.locator('[data-action="pause"]')).to_have_count(0)
+    shot("paused")
+    r.locator('[data-action="unpause"]').click()
+    expect(r.locator(".jp-ctr-badge")).to_have_text("running")
+    shot("unpaused")
+
+
+def test_failed_action_shows_server_message(lab_page: Page, lab: Lab, shot: Any) -> None:
+    """Creating a second container with a taken name: the server refuses, and the dialog
+    shows its message word for word."""
+    page = lab_page
+    code, body = lab.api("POST", f"{LIBPOD}/containers/create",
+                         {"image": DEMO, "name": NAME, "command": ["true"]})
+    assert code == 409
+    expected = body["message"]
+    sidebar(page).locator('.jp-ctr-header [data-action="create"]').click()
+    dialog(page).locator('input[name="name"]').fill(NAME)
+    dialog(page).get_by_role("button", name="Create").click()
+    error = dialog(page)
+    expect(error.locator(".jp-Dialog-header")).to_contain_text("Cannot create the container")
+    expect(error.locator(".jp-Dialog-body")).to_have_text(expected)
+    shot("error")
+    error.get_by_role("button", name="Close").click()
+    expect(dialog(page)).to_have_count(0)
+
+
+def test_filter(lab_page: Page) -> None:
+    page = lab_page
+    box = sidebar(page).locator(".jp-ctr-filter")
+    box.fill("no-such-thing")
+    expect(row(page, NAME)).to_have_count(0)
+    box.fill("lab-")
+    expect(row(page, NAME)).to_have_count(1)
+    box.fill("")
+
+
+def test_remove_after_confirming(lab_page: Page, lab: Lab, shot: Any) -> None:
+    page = lab_page
+    r = row(page, NAME)
+    r.locator('[data-action="remove"]').click()
+    confirm = dialog(page)
+    expect(confirm.locator(".jp-Dialog-body")).to_contain_text(f"Remove {NAME}?")
+    shot("confirm")
+    confirm.get_by_role("button", name="Cancel").click()
+    expect(r).to_have_count(1)
+    r.locator('[data-action="remove"]').click()
+    dialog(page).get_by_role("button", name="Remove").click()
+    expect(row(page, NAME)).to_have_count(0)
+    assert lab.api("GET", f"{LIBPOD}/containers/{NAME}/exists")[0] == 404
+    shot("removed")
