@@ -28,7 +28,7 @@ from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwrig
 import jupyter_ctr
 from jupyter_ctr.engine import Runtime
 
-from ..conftest import DEMO, _mounts_under
+from ..conftest import DEMO, _mounts_under, leftovers, wait_until
 
 CHROMIUM = "/usr/lib/chromium/chromium"
 REPO = Path(__file__).resolve().parents[2]
@@ -139,12 +139,16 @@ def lab() -> Iterator[Lab]:
             proc.kill()
             proc.wait()
         rt = Runtime(root, run_root)
+        ids = {c.id for c in rt.list_containers(all=True)}
         for ctr in rt.list_containers(all=True):
             rt.remove_container(ctr, force=True, timeout=0)
+        clean = wait_until(lambda: not any(leftovers(rt, ids).values()), 10)
+        left = leftovers(rt, ids)
         rt.close()
         for mnt in reversed(_mounts_under(base)):
             subprocess.run(["umount", "-l", mnt], check=False)
         shutil.rmtree(base, ignore_errors=True)
+        assert clean, left
 
 
 @pytest.fixture(scope="module")

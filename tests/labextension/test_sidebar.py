@@ -5,7 +5,10 @@ share one page and build on each other, in file order."""
 
 from __future__ import annotations
 
+import io
 import re
+import tarfile
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
@@ -112,6 +115,35 @@ def test_filter(lab_page: Page) -> None:
     box.fill("")
 
 
+def test_events_follow_changes_made_elsewhere(lab_page: Page, lab: Lab, shot: Any) -> None:
+    """A container created, started and removed through the REST API (as the CLI or a
+    notebook would) appears, turns running and goes away without a reload; checkpoint and
+    restore from the sidebar move its badge to exited and back to running."""
+    page = lab_page
+    other = "lab-ext"
+    code, _ = lab.api("POST", f"{LIBPOD}/containers/create",
+                      {"image": DEMO, "name": other, "command": ["sleep", "1000"]})
+    assert code == 201
+    r = row(page, other)
+    expect(r.locator(".jp-ctr-badge")).to_have_text("created")
+    assert lab.api("POST", f"{LIBPOD}/containers/{other}/start")[0] == 204
+    expect(r.locator(".jp-ctr-badge")).to_have_text("running")
+
+    r.locator('[data-action="checkpoint"]').click()
+    dialog(page).get_by_role("button", name="Checkpoint").click()
+    expect(r.locator(".jp-ctr-badge")).to_have_text("exited")
+    shot("checkpointed")
+    r.locator('[data-action="restore"]').click()
+    expect(r.locator(".jp-ctr-badge")).to_have_text("running")
+    code, insp = lab.api("GET", f"{LIBPOD}/containers/{other}/json")
+    assert insp["State"]["Status"] == "running"
+    assert insp["State"]["Restored"] is True
+
+    assert lab.api("DELETE", f"{LIBPOD}/containers/{other}?force=true&t=0")[0] == 200
+    expect(r).to_have_count(0)
+    expect(row(page, NAME)).to_have_count(1)
+
+
 def test_remove_after_confirming(lab_page: Page, lab: Lab, shot: Any) -> None:
     page = lab_page
     r = row(page, NAME)
@@ -126,3 +158,26 @@ def test_remove_after_confirming(lab_page: Page, lab: Lab, shot: Any) -> None:
     expect(row(page, NAME)).to_have_count(0)
     assert lab.api("GET", f"{LIBPOD}/containers/{NAME}/exists")[0] == 404
     shot("removed")
+
+
+def test_import_and_remove_an_image(lab_page: Page, tmp_path: Path, shot: Any) -> None:
+    page = lab_page
+    archive = tmp_path / "rootfs.tar"
+    with tarfile.open(archive, "w") as tar:
+        data = b"hello from an imported image\n"
+        info = tarfile.TarInfo("etc/motd")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    ref = "localhost/lab-import:1"
+    panel = sidebar(page)
+    panel.locator('.jp-ctr-header [data-action="import"]').click()
+    dialog(page).locator('input[name="archive"]').set_input_files(str(archive))
+    dialog(page).locator('input[name="reference"]').fill(ref)
+    dialog(page).get_by_role("button", name="Import").click()
+    image = panel.locator(f'.jp-ctr-image-row[data-name="{ref}"]')
+    expect(image).to_be_visible()
+    shot("imported")
+    image.locator('[data-action="remove-image"]').click()
+    dialog(page).get_by_role("button", name="Remove").click()
+    expect(image).to_have_count(0)
+    expect(panel.locator(f'.jp-ctr-image-row[data-name="{DEMO}"]')).to_be_visible()
