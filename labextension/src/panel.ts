@@ -289,14 +289,27 @@ export class ContainersPanel extends Widget {
       }
       this.reconnects = 0;
       this.node.dataset.events = 'open';
+      this.setStatus('');
     };
     socket.onmessage = (ev: MessageEvent) => {
-      if (typeof ev.data === 'string') {
-        this.onEvent(JSON.parse(ev.data) as IEvent);
+      if (typeof ev.data !== 'string') {
+        return;
       }
+      let event: IEvent;
+      try {
+        event = JSON.parse(ev.data) as IEvent;
+      } catch {
+        this.setStatus('events: a message was not JSON');
+        return;
+      }
+      this.onEvent(event);
     };
-    socket.onclose = () => {
+    socket.onclose = (ev: CloseEvent) => {
       this.node.dataset.events = 'closed';
+      if (!this.isDisposed) {
+        // visible, not modal: the sidebar keeps trying and refreshes once it is back
+        this.setStatus(`live updates lost (${ev.code}${ev.reason ? ' ' + ev.reason : ''}); reconnecting…`);
+      }
       if (this.socket !== socket) {
         return;
       }
@@ -378,9 +391,14 @@ export class ContainersPanel extends Widget {
         this.stats.set(id, s);
       }
       this.renderStats();
-    } catch {
-      // a container stopped between the list and the sample: its row updates from the
-      // events; the next interval samples the ones still running
+      if (this.status.dataset.kind === 'stats') {
+        this.setStatus('');
+      }
+    } catch (err) {
+      // Often a container stopped between the list and the sample (its row follows the
+      // events, the next interval samples the others). Said in the header, not in a modal
+      // dialog every few seconds.
+      this.setStatus(`stats: ${message(err)}`, 'stats');
     } finally {
       this.statsPending = false;
     }
@@ -513,8 +531,10 @@ export class ContainersPanel extends Widget {
     return b;
   }
 
-  private setStatus(text: string): void {
+  private setStatus(text: string, kind = ''): void {
     this.status.textContent = text;
+    this.status.title = text;
+    this.status.dataset.kind = kind;
   }
 
   /** Show the server's message; never swallowed. */

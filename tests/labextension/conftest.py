@@ -115,6 +115,7 @@ def lab() -> Iterator[Lab]:
             [sys.executable, "-m", "jupyterlab", "--allow-root", "--no-browser",
              "--ip=127.0.0.1", f"--port={port}", "--port-retries=0",
              f"--IdentityProvider.token={token}", "--LabApp.expose_app_in_browser=True",
+             "--JupyterNotebookApp.expose_app_in_browser=True",
              f"--ServerApp.root_dir={work}"],
             env=env, stdout=out, stderr=subprocess.STDOUT, cwd=work)
     url = f"http://127.0.0.1:{port}/"

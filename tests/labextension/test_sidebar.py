@@ -11,9 +11,9 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
-from .conftest import DEMO, LIBPOD, Lab
+from .conftest import ARTIFACTS, DEMO, LIBPOD, Lab
 
 SIDEBAR = "#jupyter-ctr-sidebar"
 NAME = "lab-c1"
@@ -181,3 +181,21 @@ def test_import_and_remove_an_image(lab_page: Page, tmp_path: Path, shot: Any) -
     dialog(page).get_by_role("button", name="Remove").click()
     expect(image).to_have_count(0)
     expect(panel.locator(f'.jp-ctr-image-row[data-name="{DEMO}"]')).to_be_visible()
+
+
+def test_notebook7_shows_the_sidebar(chromium: Browser, lab: Lab) -> None:
+    """Notebook 7 (its file browser page) has the same sidebar, opened from our command."""
+    context = chromium.new_context(viewport={"width": 1200, "height": 800})
+    try:
+        page = context.new_page()
+        page.goto(f"{lab.url}tree?token={lab.token}")
+        page.wait_for_function("() => window.jupyterapp && window.jupyterapp.started")
+        page.evaluate("() => window.jupyterapp.commands.execute('jupyter-ctr:open-containers')")
+        panel = sidebar(page)
+        expect(panel).to_be_visible()
+        expect(panel.locator(f'.jp-ctr-image-row[data-name="{DEMO}"]')).to_be_visible()
+        expect(panel).to_have_attribute("data-events", "open")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "test_notebook7_shows_the_sidebar.png"))
+    finally:
+        context.close()
