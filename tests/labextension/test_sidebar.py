@@ -105,6 +105,31 @@ def test_failed_action_shows_server_message(lab_page: Page, lab: Lab, shot: Any)
     expect(dialog(page)).to_have_count(0)
 
 
+def test_failed_row_action_shows_server_message(lab_page: Page, lab: Lab, shot: Any) -> None:
+    """Start a container whose command does not exist: the error dialog carries the
+    server's message (as a direct REST call gets it)."""
+    page = lab_page
+    bad = "lab-bad"
+    code, _ = lab.api("POST", f"{LIBPOD}/containers/create",
+                      {"image": DEMO, "name": bad, "command": ["/no/such/program"]})
+    assert code == 201
+    r = row(page, bad)
+    expect(r.locator(".jp-ctr-badge")).to_have_text("created")
+    r.locator('[data-action="start"]').click()
+    error = dialog(page)
+    expect(error.locator(".jp-Dialog-header")).to_contain_text(f"Cannot start {bad}")
+    shot("error")
+    shown = error.locator(".jp-Dialog-body").inner_text()
+    error.get_by_role("button", name="Close").click()
+    code, body = lab.api("POST", f"{LIBPOD}/containers/{bad}/start")
+    assert code >= 400
+    # the same message, up to runc's timestamp
+    assert shown.split("time=")[0].strip() == body["message"].split("time=")[0].strip()
+    assert "/no/such/program" in shown, shown
+    assert lab.api("DELETE", f"{LIBPOD}/containers/{bad}?force=true&t=0")[0] == 200
+    expect(r).to_have_count(0)
+
+
 def test_filter(lab_page: Page) -> None:
     page = lab_page
     box = sidebar(page).locator(".jp-ctr-filter")
