@@ -6,3 +6,6 @@ import { containersPlugin } from './sidebar';
 const plugins: JupyterFrontEndPlugin<unknown>[] = [containersPlugin];
 
 export default plugins;
+
+export { IContainersSidebar } from './tokens';
+export type { IRowAction } from './tokens';

@@ -40,6 +40,7 @@ import {
   statsFromList,
   uptime
 } from './model';
+import { IRowAction } from './tokens';
 
 /** Seconds between two stats samples while the panel is visible. */
 const STATS_INTERVAL_MS = 3000;
@@ -101,6 +102,9 @@ interface IImage {
 }
 
 export class ContainersPanel extends Widget {
+  /** Extra row actions from other plugins (see IContainersSidebar). */
+  readonly rowActions: IRowAction[] = [];
+
   constructor(readonly client: CtrClient) {
     super();
     this.addClass('jp-ctr-sidebar');
@@ -120,6 +124,11 @@ export class ContainersPanel extends Widget {
     this.node.appendChild(this.filterInput);
 
     this.node.appendChild(this.list);
+    // JupyterLab forgets the context-menu event when the menu closes, which is before the
+    // chosen command runs: remember the row here.
+    this.list.addEventListener('contextmenu', ev => {
+      this.menuTarget = this.containerAt(ev.target as HTMLElement);
+    });
 
     const imagesHeader = el('div', 'jp-ctr-header jp-ctr-images-header');
     imagesHeader.appendChild(el('span', 'jp-ctr-title', 'Images'));
@@ -185,6 +194,33 @@ export class ContainersPanel extends Widget {
       this.setStatus('');
     }
     await this.refreshImages().catch(err => this.fail('Cannot list images', err));
+  }
+
+  /** The row's container (by the row element or any element inside it). */
+  containerAt(node: HTMLElement | undefined): IContainer | undefined {
+    const rowNode = node?.closest<HTMLElement>('.jp-ctr-row');
+    const id = rowNode?.dataset.id;
+    return id ? this.rows.get(id) : undefined;
+  }
+
+  /** The container whose row the last context menu was opened on. */
+  get menuContainer(): IContainer | undefined {
+    return this.menuTarget && this.rows.get(this.menuTarget.id);
+  }
+
+  /** Add a per-row action and repaint. */
+  addRowAction(action: IRowAction): void {
+    this.rowActions.push(action);
+    this.render();
+  }
+
+  /** Run another plugin's row action; its failure is shown, not lost. */
+  async runRowAction(action: IRowAction, c: IContainer): Promise<void> {
+    try {
+      await action.execute(c);
+    } catch (err) {
+      await this.fail(`${action.label}: ${c.name}`, err);
+    }
   }
 
   /** Run `action` on the container named `name` (asking first for destructive ones). */
@@ -478,6 +514,14 @@ export class ContainersPanel extends Widget {
       }
       actions.appendChild(b);
     }
+    for (const extra of this.rowActions) {
+      if (extra.isVisible && !extra.isVisible(c)) {
+        continue;
+      }
+      actions.appendChild(
+        this.button(extra.icon, extra.label, extra.id, () => void this.runRowAction(extra, c))
+      );
+    }
     node.appendChild(actions);
     return node;
   }
@@ -542,6 +586,7 @@ export class ContainersPanel extends Widget {
     await showErrorMessage(title, message(err));
   }
 
+  private menuTarget: IContainer | undefined = undefined;
   private rows = new Map<string, IContainer>();
   private rowNodes = new Map<string, HTMLElement>();
   private stats = new Map<string, IStats>();

@@ -81,7 +81,13 @@ def test_pause_and_unpause(lab_page: Page, shot: Any) -> None:
     expect(r.locator('[data-action="unpause"]')).to_be_visible()
     expect(r.locator('[data-action="pause"]')).to_have_count(0)
     shot("paused")
-    r.locator('[data-action="unpause"]').click()
+    # unpause from the row's context menu, which offers only what the state allows
+    r.locator(".jp-ctr-name").click(button="right")
+    menu = page.locator(".lm-Menu").last
+    expect(menu.get_by_text("Unpause", exact=True)).to_be_visible()
+    expect(menu.get_by_text("Pause", exact=True)).to_be_hidden()
+    shot("context-menu")
+    menu.get_by_text("Unpause", exact=True).click()
     expect(r.locator(".jp-ctr-badge")).to_have_text("running")
     shot("unpaused")
 
