@@ -69,6 +69,8 @@ labext: setup
 
 # tsc --noEmit (strict), eslint (typescript-eslint, type-aware) and the TS unit tests (node --test).
 labext-check:
+	@mkdir -p $(ROOT)/.build && $(JLPM) install >$(ROOT)/.build/labext-install.log 2>&1 \
+		|| { tail -n 30 $(ROOT)/.build/labext-install.log >&2; echo "labext: jlpm install failed" >&2; exit 1; }
 	@$(JLPM) typecheck && $(JLPM) lint && $(JLPM) test >/dev/null && echo "labext: tsc, eslint and unit tests passed"
 
 demo: setup labext
