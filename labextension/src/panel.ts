@@ -162,13 +162,15 @@ export class ContainersPanel extends Widget {
         initial = value; // reopen with what was typed
         continue;
       }
+      let id = '';
       try {
-        const id = await this.client.create(spec);
+        id = await this.client.create(spec);
         if (value.start) {
           await this.client.action(id, 'start');
         }
       } catch (err) {
-        await this.fail('Cannot create the container', err);
+        const what = id ? `Created ${value.name.trim() || id.slice(0, 12)}, but cannot start it` : 'Cannot create the container';
+        await this.fail(what, err);
       }
       this.scheduleRefetch();
       return;
