@@ -6,6 +6,7 @@ loaded from this tree's build (``jupyter_ctr/labextension``, made by ``pip insta
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -86,8 +87,11 @@ def _write_config(config_dir: Path, root: Path, run_root: Path) -> None:
         json.dumps({"fetchNews": "false", "checkForUpdates": False}))
 
 
-@pytest.fixture(scope="module")
-def lab() -> Iterator[Lab]:
+@contextlib.contextmanager
+def lab_server() -> Iterator[Lab]:
+    """A real ``jupyter lab`` on fresh engine roots (demo image built), a free port, a token
+    and a fresh config dir; stopped, and its containers removed (checked gone), at the end.
+    Also used by bench/browser_sidebar.py."""
     assert (BUILT / "package.json").is_file(), \
         f"the extension is not built at {BUILT}: run `make labext` or `pip install -e .`"
     base = Path(tempfile.mkdtemp(prefix="jlb", dir="/tmp"))
@@ -152,6 +156,22 @@ def lab() -> Iterator[Lab]:
         assert clean, left
 
 
+def open_lab(browser: Browser, lab: Lab) -> Page:
+    """A page on JupyterLab, started (a new context: fresh storage)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(f"{lab.url}lab?token={lab.token}")
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.started", timeout=60_000)
+    return page
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Lab]:
+    with lab_server() as server:
+        yield server
+
+
 @pytest.fixture(scope="module")
 def playwright_() -> Iterator[Playwright]:
     with sync_playwright() as pw:
@@ -168,13 +188,9 @@ def chromium(playwright_: Playwright) -> Iterator[Browser]:
 @pytest.fixture(scope="module")
 def lab_page(chromium: Browser, lab: Lab) -> Iterator[Page]:
     """One page on the lab for the whole module (steps build on each other)."""
-    context = chromium.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.goto(f"{lab.url}lab?token={lab.token}")
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.started", timeout=60_000)
+    page = open_lab(chromium, lab)
     yield page
-    context.close()
+    page.context.close()
 
 
 @pytest.fixture
