@@ -77,7 +77,7 @@ demo: setup labext
 	@cd $(ROOT) && JUPYTER_PATH=$(LAB_PATH)$${JUPYTER_PATH:+:$$JUPYTER_PATH} exec $(VENV)/bin/jupyter lab --allow-root --no-browser --ip=127.0.0.1 \
 		--port=$(PORT) --ServerApp.root_dir=notebooks
 
-bench: setup
+bench: setup labext
 	@cd $(ROOT); export CONTAINERS_CONF=$(ROOT)/bench/containers.conf; rc=0; n=0; \
 	for f in bench/*.py; do \
 		[ -e "$$f" ] || continue; n=$$((n + 1)); \
