@@ -136,6 +136,29 @@ def test_failed_row_action_shows_server_message(lab_page: Page, lab: Lab, shot: 
     expect(r).to_have_count(0)
 
 
+def test_one_stats_request_for_all_running(lab_page: Page, lab: Lab) -> None:
+    """Live CPU/memory come from one stats request naming every visible running container,
+    never from a request per container."""
+    page = lab_page
+    seen: list[str] = []
+    page.on("request", lambda req: seen.append(req.url) if "/stats" in req.url else None)
+    second = "lab-c2"
+    assert lab.api("POST", f"{LIBPOD}/containers/create",
+                   {"image": DEMO, "name": second, "command": ["sleep", "1000"]})[0] == 201
+    assert lab.api("POST", f"{LIBPOD}/containers/{second}/start")[0] == 204
+    expect(row(page, second).locator(".jp-ctr-badge")).to_have_text("running")
+    ids = {n: lab.api("GET", f"{LIBPOD}/containers/{n}/json")[1]["Id"] for n in (NAME, second)}
+    with page.expect_request(lambda req: "/containers/stats" in req.url
+                             and all(i in req.url for i in ids.values())) as req:
+        pass
+    assert "stream=false" in req.value.url
+    expect(row(page, second).locator(".jp-ctr-mem")).to_have_text(re.compile(r"MEM \d"))
+    assert not [u for u in seen if re.search(r"/containers/[^/]+/stats", u)
+                and "/containers/stats" not in u], seen
+    assert lab.api("DELETE", f"{LIBPOD}/containers/{second}?force=true&t=0")[0] == 200
+    expect(row(page, second)).to_have_count(0)
+
+
 def test_filter(lab_page: Page) -> None:
     page = lab_page
     box = sidebar(page).locator(".jp-ctr-filter")
