@@ -6,7 +6,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import { errorMessage } from './model';
+import { errorMessage, Query, queryString } from './model';
 
 /** The libpod API version the client speaks (any version is served the same). */
 const LIBPOD = 'v4.0.0/libpod';
@@ -20,21 +20,6 @@ export class CtrApiError extends Error {
     super(message);
     this.name = 'CtrApiError';
   }
-}
-
-type Query = Record<string, string | number | boolean | string[] | undefined>;
-
-function queryString(query: Query): string {
-  const parts: string[] = [];
-  for (const [key, value] of Object.entries(query)) {
-    if (value === undefined) {
-      continue;
-    }
-    for (const v of Array.isArray(value) ? value : [value]) {
-      parts.push(`${encodeURIComponent(key)}=${encodeURIComponent(String(v))}`);
-    }
-  }
-  return parts.length ? '?' + parts.join('&') : '';
 }
 
 export class CtrClient {

@@ -389,6 +389,26 @@ export function createSpec(form: ICreateForm): Record<string, unknown> {
   return spec;
 }
 
+// -- requests ---------------------------------------------------------------------------------
+
+/** Query parameters; an array repeats the key (`containers=a&containers=b`, as libpod reads
+ * lists); undefined values are left out. */
+export type Query = Record<string, string | number | boolean | string[] | undefined>;
+
+/** `?k=v&...`, or '' when there is nothing to send. */
+export function queryString(query: Query): string {
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined) {
+      continue;
+    }
+    for (const v of Array.isArray(value) ? value : [value]) {
+      parts.push(`${encodeURIComponent(key)}=${encodeURIComponent(String(v))}`);
+    }
+  }
+  return parts.length ? '?' + parts.join('&') : '';
+}
+
 // -- errors -------------------------------------------------------------------------------------
 
 /** The message to show for a failed request: the server's `message` (libpod and Docker error

@@ -15,6 +15,7 @@ import {
   matchesFilter,
   parseEnv,
   parseSize,
+  queryString,
   splitCommand,
   statsFromList,
   uptime
@@ -206,4 +207,13 @@ void test('errorMessage prefers the server message', () => {
   assert.equal(errorMessage(409, 'Conflict', body), 'container c1 is not running');
   assert.equal(errorMessage(500, 'Internal Server Error', 'boom'), 'boom');
   assert.equal(errorMessage(502, 'Bad Gateway', ''), 'HTTP 502 Bad Gateway');
+});
+
+void test('queryString repeats list keys and encodes values', () => {
+  assert.equal(queryString({}), '');
+  assert.equal(queryString({ a: undefined }), '');
+  assert.equal(
+    queryString({ stream: false, containers: ['a b', 'c&d'], t: 0 }),
+    '?stream=false&containers=a%20b&containers=c%26d&t=0'
+  );
 });
