@@ -6,7 +6,7 @@
 #   make labext  build the JupyterLab extension (labextension/ -> jupyter_ctr/labextension)
 #   make bench   setup, then every bench/*.py (podman peer uses bench/containers.conf)
 #   make stress  setup, then the long reliability run: kills mid-verb, concurrency, REST fuzz
-#   make lint    setup, then ruff + mypy
+#   make lint    setup, then ruff + mypy + TypeScript checks (tsc, eslint, unit tests)
 #   make clean   remove .venv
 #
 # Variables: PORT=8888, PYTEST_ARGS="-k foo", SETUP_ARGS="--quiet --skip=image",
@@ -49,7 +49,7 @@ test: setup labext
 	$(VENV)/bin/mypy || lint=$$?; \
 	$(MAKE) labext-check || lint=$$?; \
 	rc=0; $(PY) -m pytest -q tests $(PYTEST_ARGS) || rc=$$?; \
-	if [ $$rc -eq 0 ] && [ $$lint -ne 0 ]; then echo "test: pytest passed, but ruff/mypy failed" >&2; rc=$$lint; fi; \
+	if [ $$rc -eq 0 ] && [ $$lint -ne 0 ]; then echo "test: pytest passed, but ruff/mypy/TypeScript checks failed" >&2; rc=$$lint; fi; \
 	exit $$rc
 
 lint: setup

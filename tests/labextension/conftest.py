@@ -1,6 +1,6 @@
 """Browser tests of the JupyterLab extension: a real ``jupyter lab`` (one per module) on a free
 port with a token, fresh config dir and engine roots, driven by Playwright in Debian's
-Chromium (never Playwright's own browser download; see docs: frontend). The extension is
+Chromium (never Playwright's own browser download, which cannot work here). The extension is
 loaded from this tree's build (``jupyter_ctr/labextension``, made by ``pip install -e .`` or
 ``make labext``), put first on JUPYTER_PATH so a stale copy in the venv does not win."""
 
