@@ -1,11 +1,12 @@
 # jupyter_ctr: two-command setup.  `make test` or `make demo` on a fresh Debian 12 machine.
 #
 #   make setup   host packages, CRIU 4.1.1, .venv (idempotent, a few seconds when done)
-#   make test    setup, then ruff + mypy + pytest (what .ci/run does)
-#   make demo    setup, then JupyterLab on 127.0.0.1, port PORT (8888)
+#   make test    setup, then ruff + mypy + TypeScript checks + pytest (what .ci/run does)
+#   make demo    setup, then JupyterLab on 127.0.0.1, port PORT (8888), Containers sidebar on the left
+#   make labext  build the JupyterLab extension (labextension/ -> jupyter_ctr/labextension)
 #   make bench   setup, then every bench/*.py (podman peer uses bench/containers.conf)
 #   make stress  setup, then the long reliability run: kills mid-verb, concurrency, REST fuzz
-#   make lint    setup, then ruff + mypy
+#   make lint    setup, then ruff + mypy + TypeScript checks (tsc, eslint, unit tests)
 #   make clean   remove .venv
 #
 # Variables: PORT=8888, PYTEST_ARGS="-k foo", SETUP_ARGS="--quiet --skip=image",
@@ -24,35 +25,59 @@ LINT_PATHS := jupyter_ctr tests bench
 SHELL := /bin/bash
 MAKEFLAGS += --no-print-directory
 .DEFAULT_GOAL := help
-.PHONY: help setup test demo bench stress lint clean
+LABEXT := $(ROOT)/labextension
+# jlpm and the builder's `jupyter-builder` CLI live in the venv; CI=true keeps the lockfile fixed.
+JLPM := cd $(LABEXT) && PATH=$(VENV)/bin:$$PATH $(VENV)/bin/jlpm
+# Tests and `make demo` load the extension from this tree's build, not from the venv's copy
+# (`pip install -e .` copies it once; this link always shows the latest `make labext`).
+LAB_PATH := $(ROOT)/.build/jupyter
+
+.PHONY: help setup test demo bench stress lint clean labext labext-check
 
 help:
-	@sed -n '3,9s/^#  *//p' $(lastword $(MAKEFILE_LIST))
+	@sed -n '3,10s/^#  *//p' $(lastword $(MAKEFILE_LIST))
 
 setup:
 	@$(ROOT)/scripts/setup.sh $(SETUP_ARGS)
 
-# ruff, mypy and pytest all run, so one CI run reports everything; the recipe fails with
-# pytest's exit code, or with the linters' when pytest passed.
-test: setup
+# The extension is built first (the browser tests need it; a failed build stops here). ruff,
+# mypy, the TypeScript checks and pytest all run, so one CI run reports everything; the recipe
+# fails with pytest's exit code, or with the linters' when pytest passed.
+test: setup labext
 	@cd $(ROOT); lint=0; \
 	$(VENV)/bin/ruff check --output-format=concise $(LINT_PATHS) || lint=$$?; \
 	$(VENV)/bin/mypy || lint=$$?; \
+	$(MAKE) labext-check || lint=$$?; \
 	rc=0; $(PY) -m pytest -q tests $(PYTEST_ARGS) || rc=$$?; \
-	if [ $$rc -eq 0 ] && [ $$lint -ne 0 ]; then echo "test: pytest passed, but ruff/mypy failed" >&2; rc=$$lint; fi; \
+	if [ $$rc -eq 0 ] && [ $$lint -ne 0 ]; then echo "test: pytest passed, but ruff/mypy/TypeScript checks failed" >&2; rc=$$lint; fi; \
 	exit $$rc
 
 lint: setup
 	@cd $(ROOT); rc=0; \
 	$(VENV)/bin/ruff check --output-format=concise $(LINT_PATHS) || rc=$$?; \
 	$(VENV)/bin/mypy || rc=$$?; \
+	$(MAKE) labext-check || rc=$$?; \
 	exit $$rc
 
-demo: setup
-	@cd $(ROOT) && exec $(VENV)/bin/jupyter lab --allow-root --no-browser --ip=127.0.0.1 \
+# Build the extension (a few seconds; `jlpm install` is quick once node_modules is there) and
+# link it where JUPYTER_PATH=$(LAB_PATH) finds it first.
+labext: setup
+	@mkdir -p $(ROOT)/.build && ($(JLPM) install && $(JLPM) build:prod) >$(ROOT)/.build/labext.log 2>&1 \
+		|| { tail -n 30 $(ROOT)/.build/labext.log >&2; echo "labext: build failed (log: .build/labext.log)" >&2; exit 1; }
+	@echo "labext: built jupyter_ctr/labextension"
+	@mkdir -p $(LAB_PATH)/labextensions && ln -sfn $(ROOT)/jupyter_ctr/labextension $(LAB_PATH)/labextensions/jupyter-ctr
+
+# tsc --noEmit (strict), eslint (typescript-eslint, type-aware) and the TS unit tests (node --test).
+labext-check:
+	@mkdir -p $(ROOT)/.build && $(JLPM) install >$(ROOT)/.build/labext-install.log 2>&1 \
+		|| { tail -n 30 $(ROOT)/.build/labext-install.log >&2; echo "labext: jlpm install failed" >&2; exit 1; }
+	@$(JLPM) typecheck && $(JLPM) lint && $(JLPM) test >/dev/null && echo "labext: tsc, eslint and unit tests passed"
+
+demo: setup labext
+	@cd $(ROOT) && JUPYTER_PATH=$(LAB_PATH)$${JUPYTER_PATH:+:$$JUPYTER_PATH} exec $(VENV)/bin/jupyter lab --allow-root --no-browser --ip=127.0.0.1 \
 		--port=$(PORT) --ServerApp.root_dir=notebooks
 
-bench: setup
+bench: setup labext
 	@cd $(ROOT); export CONTAINERS_CONF=$(ROOT)/bench/containers.conf; rc=0; n=0; \
 	for f in bench/*.py; do \
 		[ -e "$$f" ] || continue; n=$$((n + 1)); \

@@ -4,10 +4,14 @@
 # Idempotent: each step checks whether its result is already there and skips itself, so a second
 # run only takes a few seconds. Steps, in order:
 #   apt     host packages (runc, conmon, crun, busybox-static, skopeo, umoci, iproute2, podman,
-#           the CRIU build deps, git, make); `apt-get update` only when something is missing
+#           the CRIU build deps, git, make, chromium for the browser tests); `apt-get update`
+#           only when something is missing
+#   node    Node.js (^20.19 or >= 22.12) and npm for the JupyterLab extension build: from
+#           NodeSource's apt repository when `node` is absent or too old (Debian 12 has 18)
 #   criu    CRIU 4.1.1 built from Debian trixie's source into /usr/local (bookworm's 3.17 is broken
 #           on this kernel); skipped when `criu check` already says "Looks good."
-#   python  $REPO/.venv with `pip install -e ".[test,lab]"`, redone when pyproject.toml changes
+#   python  $REPO/.venv with `pip install -e ".[test,lab]"`, redone when pyproject.toml changes;
+#           the install builds labextension/ (hatch-jupyter-builder, needs node)
 #   image   `jupyter-ctr image build-demo` (only once the CLI exists and imports)
 #
 # Usage: scripts/setup.sh [-q|--quiet] [--skip=STEP[,STEP...]] [-h|--help]
@@ -43,6 +47,8 @@ APT_PACKAGES=(
     libnl-3-dev libprotobuf-c-dev libprotobuf-dev protobuf-c-compiler protobuf-compiler uuid-dev
     python3-protobuf
     git make
+    # browser tests drive Debian's Chromium through Playwright (never `playwright install`)
+    chromium
 )
 
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; }
@@ -107,6 +113,44 @@ step_apt() {
     export DEBIAN_FRONTEND=noninteractive
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+}
+
+# --- node ----------------------------------------------------------------------------------
+# The extension's bundler (rspack, under @jupyter/builder) needs Node ^20.19 or >= 22.12;
+# Debian 12 ships 18, so a missing or older node comes from NodeSource's apt repository
+# (node_22.x), with its key in /etc/apt/keyrings. A suitable node already installed is kept.
+NODESOURCE_MAJOR=22
+node_ok() { # node_ok VERSION (e.g. 20.20.2): true when rspack accepts it
+    local major minor
+    IFS=. read -r major minor _ <<<"${1#v}"
+    [[ $major =~ ^[0-9]+$ && $minor =~ ^[0-9]+$ ]] || return 1
+    ((major >= 23 || (major == 22 && minor >= 12) || (major == 20 && minor >= 19)))
+}
+
+step_node() {
+    local have=""
+    command -v node >/dev/null && have=$(node -p process.versions.node 2>/dev/null || true)
+    if [[ -n $have ]] && node_ok "$have" && command -v npm >/dev/null; then
+        log "node: $(command -v node) v$have, npm $(npm --version)"
+        return
+    fi
+    log "node: ${have:+v$have is too old for the extension build; }installing Node.js $NODESOURCE_MAJOR from NodeSource"
+    export DEBIAN_FRONTEND=noninteractive
+    local list=/etc/apt/sources.list.d/jupyter-ctr-nodesource.sources key=/etc/apt/keyrings/nodesource.gpg
+    if [[ ! -f $list ]]; then
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q ca-certificates curl gnupg
+        as_root install -d -m 0755 /etc/apt/keyrings
+        curl -fsSL https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key |
+            as_root gpg --dearmor --yes -o "$key"
+        printf '%s\n' "Types: deb" "URIs: https://deb.nodesource.com/node_${NODESOURCE_MAJOR}.x" \
+            "Suites: nodistro" "Components: main" "Signed-By: $key" | as_root tee "$list" >/dev/null
+    fi
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs
+    have=$(node -p process.versions.node)
+    node_ok "$have" || die "node: v$have installed, but the extension build needs ^20.19 or >= 22.12"
+    log "node: v$have, npm $(npm --version)"
 }
 
 # --- criu ----------------------------------------------------------------------------------
@@ -272,7 +316,7 @@ step_image() {
     "$cli" image build-demo
 }
 
-for step in apt criu python image; do
+for step in apt node criu python image; do
     if skipped "$step"; then
         log "$step: skipped (SETUP_SKIP/--skip)"
     else

@@ -1,0 +1,125 @@
+/**
+ * The REST client of the server extension's API under `{baseUrl}ctr/` (libpod v4 flavour).
+ * Requests go through ServerConnection, which adds the token and the XSRF header; a failed
+ * request throws CtrApiError carrying the server's own message.
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+import { errorMessage, Query, queryString } from './model';
+
+/** The libpod API version the client speaks (any version is served the same). */
+const LIBPOD = 'v4.0.0/libpod';
+
+/** A request the server refused or could not do; `message` is the server's. */
+export class CtrApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number
+  ) {
+    super(message);
+    this.name = 'CtrApiError';
+  }
+}
+
+export class CtrClient {
+  readonly settings: ServerConnection.ISettings;
+
+  constructor(settings?: ServerConnection.ISettings) {
+    this.settings = settings ?? ServerConnection.makeSettings();
+  }
+
+  /** `{baseUrl}ctr/{path}?{query}`. */
+  url(path: string, query: Query = {}): string {
+    return URLExt.join(this.settings.baseUrl, 'ctr', path) + queryString(query);
+  }
+
+  /** `ws(s)://.../ctr/{path}`, with the token when the page has one (websockets carry no
+   * Authorization header; the login cookie works too). */
+  wsUrl(path: string, query: Query = {}): string {
+    const q = { ...query };
+    if (this.settings.token) {
+      q.token = this.settings.token;
+    }
+    return URLExt.join(this.settings.wsUrl, 'ctr', path) + queryString(q);
+  }
+
+  /** Fetch and check; throws CtrApiError with the server's message on any failure. */
+  async request(path: string, init: RequestInit = {}, query: Query = {}): Promise<Response> {
+    let response: Response;
+    try {
+      response = await ServerConnection.makeRequest(this.url(path, query), init, this.settings);
+    } catch (err) {
+      throw new CtrApiError(`cannot reach the server: ${String(err)}`, 0);
+    }
+    if (!response.ok) {
+      const body = await response.text().catch(() => '');
+      throw new CtrApiError(errorMessage(response.status, response.statusText, body), response.status);
+    }
+    return response;
+  }
+
+  async json<T>(path: string, init: RequestInit = {}, query: Query = {}): Promise<T> {
+    const response = await this.request(path, init, query);
+    const text = await response.text();
+    return (text ? JSON.parse(text) : null) as T;
+  }
+
+  // -- containers -------------------------------------------------------------------------
+  listContainers(): Promise<Record<string, unknown>[]> {
+    return this.json(`${LIBPOD}/containers/json`, {}, { all: true });
+  }
+
+  /** One request for all `ids` (running containers); `stream=false` gives one sample. */
+  async stats(ids: string[]): Promise<Record<string, unknown>[]> {
+    if (!ids.length) {
+      return [];
+    }
+    const body = await this.json<{ Stats?: Record<string, unknown>[] }>(
+      `${LIBPOD}/containers/stats`,
+      {},
+      { stream: false, containers: ids }
+    );
+    return body?.Stats ?? [];
+  }
+
+  /** A verb (`start`, `pause`, ... `checkpoint`, `restore`) or `remove`; remove is forced
+   * with no stop timeout (the user confirmed that a running container's processes are
+   * killed). */
+  async action(name: string, verb: string): Promise<void> {
+    const path = `${LIBPOD}/containers/${encodeURIComponent(name)}`;
+    if (verb === 'remove') {
+      await this.request(path, { method: 'DELETE' }, { force: true, t: 0 });
+    } else {
+      await this.request(`${path}/${verb}`, { method: 'POST' });
+    }
+  }
+
+  async create(spec: Record<string, unknown>): Promise<string> {
+    const body = await this.json<{ Id: string }>(`${LIBPOD}/containers/create`, {
+      method: 'POST',
+      body: JSON.stringify(spec),
+      headers: { 'Content-Type': 'application/json' }
+    });
+    return body.Id;
+  }
+
+  // -- images -----------------------------------------------------------------------------
+  listImages(): Promise<Record<string, unknown>[]> {
+    return this.json(`${LIBPOD}/images/json`);
+  }
+
+  async removeImage(name: string): Promise<void> {
+    await this.request(`${LIBPOD}/images/${encodeURIComponent(name)}`, { method: 'DELETE' });
+  }
+
+  /** Upload a rootfs or OCI archive as image `reference`. */
+  async importImage(archive: Blob, reference: string): Promise<string> {
+    const body = await this.json<{ Id?: string }>(
+      `${LIBPOD}/images/import`,
+      { method: 'POST', body: archive, headers: { 'Content-Type': 'application/x-tar' } },
+      { reference }
+    );
+    return body?.Id ?? '';
+  }
+}

@@ -1,0 +1,30 @@
+import { LabIcon } from '@jupyterlab/ui-components';
+import { Token } from '@lumino/coreutils';
+
+import { IContainer } from './model';
+
+/** An extra per-row action other plugins add to the sidebar (e.g. "Open terminal", "Logs"). */
+export interface IRowAction {
+  /** Unique id; also the button's `data-action`. */
+  id: string;
+  label: string;
+  icon: LabIcon;
+  /** Whether the row shows it, from the container's state (default: always). */
+  isVisible?: (c: IContainer) => boolean;
+  execute: (c: IContainer) => void | Promise<void>;
+}
+
+/** The Containers sidebar, for plugins that add to it. */
+export interface IContainersSidebar {
+  /** Add a button to each row (after the lifecycle actions) and a context-menu entry. */
+  addRowAction(action: IRowAction): void;
+  /** The container of the row element `node` (or an element inside a row), if any. */
+  containerAt(node: HTMLElement | undefined): IContainer | undefined;
+  /** The container whose row the last context menu was opened on. */
+  readonly menuContainer: IContainer | undefined;
+}
+
+export const IContainersSidebar = new Token<IContainersSidebar>(
+  'jupyter-ctr:IContainersSidebar',
+  'The Containers sidebar: add per-row actions.'
+);

@@ -1,0 +1,209 @@
+"""Browser tests of the JupyterLab extension: a real ``jupyter lab`` (one per module) on a free
+port with a token, fresh config dir and engine roots, driven by Playwright in Debian's
+Chromium (never Playwright's own browser download, which cannot work here). The extension is
+loaded from this tree's build (``jupyter_ctr/labextension``, made by ``pip install -e .`` or
+``make labext``), put first on JUPYTER_PATH so a stale copy in the venv does not win."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+
+import jupyter_ctr
+from jupyter_ctr.engine import Runtime
+
+from ..conftest import DEMO, _mounts_under, leftovers, wait_until
+
+CHROMIUM = "/usr/lib/chromium/chromium"
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts" / "labextension"
+BUILT = Path(jupyter_ctr.__file__).parent / "labextension"
+LIBPOD = "ctr/v4.0.0/libpod"
+# The machine is shared and loaded: give the page time (expectations still pass at once when
+# the page is quick; nothing here measures time).
+expect.set_options(timeout=30_000)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Lab:
+    url: str
+    token: str
+    root: Path
+    run_root: Path
+    log: Path
+
+    def api(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        """A REST call to the lab's own server (for setup and for expected messages)."""
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(f"{self.url}{path}", data=data, method=method,
+                                     headers={"Authorization": f"token {self.token}",
+                                              "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                return resp.status, _decode(resp.read())
+        except urllib.error.HTTPError as err:
+            return err.code, _decode(err.read())
+
+
+def _decode(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return raw.decode()
+
+
+def _write_config(config_dir: Path, root: Path, run_root: Path) -> None:
+    (config_dir / "jupyter_server_config.json").write_text(json.dumps({
+        "ServerApp": {"jpserver_extensions": {"jupyter_ctr": True}},
+        "EngineConfig": {"root": str(root), "run_root": str(run_root)},
+    }))
+    # The news/update toast would cover the bottom-right corner.
+    settings = config_dir / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+
+
+@contextlib.contextmanager
+def lab_server() -> Iterator[Lab]:
+    """A real ``jupyter lab`` on fresh engine roots (demo image built), a free port, a token
+    and a fresh config dir; stopped, and its containers removed (checked gone), at the end.
+    Also used by bench/browser_sidebar.py."""
+    assert (BUILT / "package.json").is_file(), \
+        f"the extension is not built at {BUILT}: run `make labext` or `pip install -e .`"
+    base = Path(tempfile.mkdtemp(prefix="jlb", dir="/tmp"))
+    root, run_root = base / "r", base / "x"
+    rt = Runtime(root, run_root)
+    rt.images.build_demo()
+    rt.close()
+    config_dir, data_dir = base / "config", base / "data"
+    config_dir.mkdir()
+    (data_dir / "labextensions").mkdir(parents=True)
+    (data_dir / "labextensions" / "jupyter-ctr").symlink_to(BUILT)
+    _write_config(config_dir, root, run_root)
+    port, token = _free_port(), secrets.token_hex(16)
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(config_dir),
+           "JUPYTER_PATH": os.pathsep.join(filter(None, [str(data_dir),
+                                                        os.environ.get("JUPYTER_PATH")])),
+           "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
+           "JUPYTER_CTR_ROOT": str(root), "JUPYTER_CTR_RUNROOT": str(run_root),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    log = base / "lab.log"
+    work = base / "work"
+    work.mkdir()
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyterlab", "--allow-root", "--no-browser",
+             "--ip=127.0.0.1", f"--port={port}", "--port-retries=0",
+             f"--IdentityProvider.token={token}", "--LabApp.expose_app_in_browser=True",
+             "--JupyterNotebookApp.expose_app_in_browser=True",
+             f"--ServerApp.root_dir={work}"],
+            env=env, stdout=out, stderr=subprocess.STDOUT, cwd=work)
+    url = f"http://127.0.0.1:{port}/"
+    server = Lab(url=url, token=token, root=root, run_root=run_root, log=log)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, f"jupyter lab exited:\n{log.read_text()[-3000:]}"
+            try:
+                if server.api("GET", f"{LIBPOD}/_ping")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, f"jupyter lab did not answer:\n{log.read_text()}"
+            time.sleep(0.2)
+        yield server
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        rt = Runtime(root, run_root)
+        ids = {c.id for c in rt.list_containers(all=True)}
+        for ctr in rt.list_containers(all=True):
+            rt.remove_container(ctr, force=True, timeout=0)
+        clean = wait_until(lambda: not any(leftovers(rt, ids).values()), 10)
+        left = leftovers(rt, ids)
+        rt.close()
+        for mnt in reversed(_mounts_under(base)):
+            subprocess.run(["umount", "-l", mnt], check=False)
+        shutil.rmtree(base, ignore_errors=True)
+        assert clean, left
+
+
+def open_lab(browser: Browser, lab: Lab) -> Page:
+    """A page on JupyterLab, started (a new context: fresh storage)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(f"{lab.url}lab?token={lab.token}")
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.started", timeout=60_000)
+    return page
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Lab]:
+    with lab_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def playwright_() -> Iterator[Playwright]:
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="module")
+def chromium(playwright_: Playwright) -> Iterator[Browser]:
+    browser = playwright_.chromium.launch(executable_path=CHROMIUM, headless=True)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="module")
+def lab_page(chromium: Browser, lab: Lab) -> Iterator[Page]:
+    """One page on the lab for the whole module (steps build on each other)."""
+    page = open_lab(chromium, lab)
+    yield page
+    page.context.close()
+
+
+@pytest.fixture
+def shot(lab_page: Page, request: pytest.FixtureRequest) -> Any:
+    """shot(step): save a screenshot test-artifacts/labextension/<test>-<step>.png."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def take(step: str) -> Path:
+        path = ARTIFACTS / f"{request.node.name}-{step}.png"
+        lab_page.screenshot(path=str(path))
+        return path
+
+    return take
+
+
+__all__ = ["DEMO", "Lab"]

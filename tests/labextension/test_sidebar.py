@@ -1,0 +1,255 @@
+"""The Containers sidebar in real Chromium against a real ``jupyter lab``: see it, create and
+start a container from the dialog, pause and unpause (the badge follows the events
+websocket), a failing action shows the server's message, remove after confirming. The steps
+share one page and build on each other, in file order."""
+
+from __future__ import annotations
+
+import io
+import re
+import tarfile
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Browser, Locator, Page, expect
+
+from .conftest import ARTIFACTS, DEMO, LIBPOD, Lab
+
+SIDEBAR = "#jupyter-ctr-sidebar"
+NAME = "lab-c1"
+
+
+def sidebar(page: Page) -> Locator:
+    return page.locator(SIDEBAR)
+
+
+def row(page: Page, name: str) -> Locator:
+    return sidebar(page).locator(f'.jp-ctr-row[data-name="{name}"]')
+
+
+def dialog(page: Page) -> Locator:
+    return page.locator(".jp-Dialog")
+
+
+def test_sidebar_opens_and_lists_images(lab_page: Page, shot: Any) -> None:
+    page = lab_page
+    page.locator('.jp-SideBar [data-id="jupyter-ctr-sidebar"]').click()
+    panel = sidebar(page)
+    expect(panel).to_be_visible()
+    expect(panel.locator(".jp-ctr-title").first).to_have_text("Containers")
+    expect(panel.locator(".jp-ctr-empty").first).to_have_text("No containers.")
+    expect(panel.locator(f'.jp-ctr-image-row[data-name="{DEMO}"]')).to_be_visible()
+    expect(panel).to_have_attribute("data-events", "open")
+    shot("sidebar")
+
+
+def test_create_and_start_from_dialog(lab_page: Page, lab: Lab, shot: Any) -> None:
+    page = lab_page
+    sidebar(page).locator('.jp-ctr-header [data-action="create"]').click()
+    form = dialog(page)
+    expect(form.locator('select[name="image"]')).to_have_value(DEMO)
+    form.locator('input[name="command"]').fill("sleep 1000")
+    form.locator('input[name="name"]').fill(NAME)
+    form.locator('input[name="memory"]').fill("64m")
+    form.locator('input[name="pidsLimit"]').fill("50")
+    form.locator('textarea[name="env"]').fill("GREETING=hi")
+    shot("dialog")
+    form.get_by_role("button", name="Create").click()
+    expect(dialog(page)).to_have_count(0)
+
+    r = row(page, NAME)
+    expect(r.locator(".jp-ctr-badge")).to_have_text("running")
+    expect(r.locator(".jp-ctr-image")).to_have_text(DEMO)
+    # live figures: uptime ticks, and the stats sample fills CPU and memory
+    expect(r.locator(".jp-ctr-uptime")).to_have_text(re.compile(r"\d+s"))
+    expect(r.locator(".jp-ctr-mem")).to_have_text(re.compile(r"MEM \d"))
+    expect(r.locator(".jp-ctr-cpu")).to_have_text(re.compile(r"CPU \d"))
+    code, insp = lab.api("GET", f"{LIBPOD}/containers/{NAME}/json")
+    assert code == 200
+    assert insp["State"]["Status"] == "running"
+    assert "GREETING=hi" in insp["Config"]["Env"]
+    assert insp["HostConfig"]["Memory"] == 64 * 1024 * 1024
+    assert insp["HostConfig"]["PidsLimit"] == 50
+    shot("running")
+
+
+def test_pause_and_unpause(lab_page: Page, shot: Any) -> None:
+    page = lab_page
+    r = row(page, NAME)
+    r.locator('[data-action="pause"]').click()
+    expect(r.locator(".jp-ctr-badge")).to_have_text("paused")
+    expect(r.locator('[data-action="unpause"]')).to_be_visible()
+    expect(r.locator('[data-action="pause"]')).to_have_count(0)
+    shot("paused")
+    # unpause from the row's context menu, which offers only what the state allows
+    r.locator(".jp-ctr-name").click(button="right")
+    menu = page.locator(".lm-Menu").last
+    expect(menu.get_by_text("Unpause", exact=True)).to_be_visible()
+    expect(menu.get_by_text("Pause", exact=True)).to_be_hidden()
+    shot("context-menu")
+    menu.get_by_text("Unpause", exact=True).click()
+    expect(r.locator(".jp-ctr-badge")).to_have_text("running")
+    shot("unpaused")
+
+
+def test_failed_action_shows_server_message(lab_page: Page, lab: Lab, shot: Any) -> None:
+    """Creating a second container with a taken name: the server refuses, and the dialog
+    shows its message word for word."""
+    page = lab_page
+    code, body = lab.api("POST", f"{LIBPOD}/containers/create",
+                         {"image": DEMO, "name": NAME, "command": ["true"]})
+    assert code == 409
+    expected = body["message"]
+    sidebar(page).locator('.jp-ctr-header [data-action="create"]').click()
+    dialog(page).locator('input[name="name"]').fill(NAME)
+    dialog(page).get_by_role("button", name="Create").click()
+    error = dialog(page)
+    expect(error.locator(".jp-Dialog-header")).to_contain_text("Cannot create the container")
+    expect(error.locator(".jp-Dialog-body")).to_have_text(expected)
+    shot("error")
+    error.get_by_role("button", name="Close").click()
+    expect(dialog(page)).to_have_count(0)
+
+
+def test_failed_row_action_shows_server_message(lab_page: Page, lab: Lab, shot: Any) -> None:
+    """Start a container whose command does not exist: the error dialog carries the
+    server's message (as a direct REST call gets it)."""
+    page = lab_page
+    bad = "lab-bad"
+    code, _ = lab.api("POST", f"{LIBPOD}/containers/create",
+                      {"image": DEMO, "name": bad, "command": ["/no/such/program"]})
+    assert code == 201
+    r = row(page, bad)
+    expect(r.locator(".jp-ctr-badge")).to_have_text("created")
+    r.locator('[data-action="start"]').click()
+    error = dialog(page)
+    expect(error.locator(".jp-Dialog-header")).to_contain_text(f"Cannot start {bad}")
+    shot("error")
+    shown = error.locator(".jp-Dialog-body").inner_text()
+    error.get_by_role("button", name="Close").click()
+    code, body = lab.api("POST", f"{LIBPOD}/containers/{bad}/start")
+    assert code >= 400
+    # the same message, up to runc's timestamp
+    assert shown.split("time=")[0].strip() == body["message"].split("time=")[0].strip()
+    assert "/no/such/program" in shown, shown
+    assert lab.api("DELETE", f"{LIBPOD}/containers/{bad}?force=true&t=0")[0] == 200
+    expect(r).to_have_count(0)
+
+
+def test_one_stats_request_for_all_running(lab_page: Page, lab: Lab) -> None:
+    """Live CPU/memory come from one stats request naming every visible running container,
+    never from a request per container."""
+    page = lab_page
+    seen: list[str] = []
+    page.on("request", lambda req: seen.append(req.url) if "/stats" in req.url else None)
+    second = "lab-c2"
+    assert lab.api("POST", f"{LIBPOD}/containers/create",
+                   {"image": DEMO, "name": second, "command": ["sleep", "1000"]})[0] == 201
+    assert lab.api("POST", f"{LIBPOD}/containers/{second}/start")[0] == 204
+    expect(row(page, second).locator(".jp-ctr-badge")).to_have_text("running")
+    ids = {n: lab.api("GET", f"{LIBPOD}/containers/{n}/json")[1]["Id"] for n in (NAME, second)}
+    with page.expect_request(lambda req: "/containers/stats" in req.url
+                             and all(i in req.url for i in ids.values())) as req:
+        pass
+    assert "stream=false" in req.value.url
+    expect(row(page, second).locator(".jp-ctr-mem")).to_have_text(re.compile(r"MEM \d"))
+    assert not [u for u in seen if re.search(r"/containers/[^/]+/stats", u)
+                and "/containers/stats" not in u], seen
+    assert lab.api("DELETE", f"{LIBPOD}/containers/{second}?force=true&t=0")[0] == 200
+    expect(row(page, second)).to_have_count(0)
+
+
+def test_filter(lab_page: Page) -> None:
+    page = lab_page
+    box = sidebar(page).locator(".jp-ctr-filter")
+    box.fill("no-such-thing")
+    expect(row(page, NAME)).to_have_count(0)
+    box.fill("lab-")
+    expect(row(page, NAME)).to_have_count(1)
+    box.fill("")
+
+
+def test_events_follow_changes_made_elsewhere(lab_page: Page, lab: Lab, shot: Any) -> None:
+    """A container created, started and removed through the REST API (as the CLI or a
+    notebook would) appears, turns running and goes away without a reload; checkpoint and
+    restore from the sidebar move its badge to exited and back to running."""
+    page = lab_page
+    other = "lab-ext"
+    code, _ = lab.api("POST", f"{LIBPOD}/containers/create",
+                      {"image": DEMO, "name": other, "command": ["sleep", "1000"]})
+    assert code == 201
+    r = row(page, other)
+    expect(r.locator(".jp-ctr-badge")).to_have_text("created")
+    assert lab.api("POST", f"{LIBPOD}/containers/{other}/start")[0] == 204
+    expect(r.locator(".jp-ctr-badge")).to_have_text("running")
+
+    r.locator('[data-action="checkpoint"]').click()
+    dialog(page).get_by_role("button", name="Checkpoint").click()
+    expect(r.locator(".jp-ctr-badge")).to_have_text("exited")
+    shot("checkpointed")
+    r.locator('[data-action="restore"]').click()
+    expect(r.locator(".jp-ctr-badge")).to_have_text("running")
+    code, insp = lab.api("GET", f"{LIBPOD}/containers/{other}/json")
+    assert insp["State"]["Status"] == "running"
+    assert insp["State"]["Restored"] is True
+
+    assert lab.api("DELETE", f"{LIBPOD}/containers/{other}?force=true&t=0")[0] == 200
+    expect(r).to_have_count(0)
+    expect(row(page, NAME)).to_have_count(1)
+
+
+def test_remove_after_confirming(lab_page: Page, lab: Lab, shot: Any) -> None:
+    page = lab_page
+    r = row(page, NAME)
+    r.locator('[data-action="remove"]').click()
+    confirm = dialog(page)
+    expect(confirm.locator(".jp-Dialog-body")).to_contain_text(f"Remove {NAME}?")
+    shot("confirm")
+    confirm.get_by_role("button", name="Cancel").click()
+    expect(r).to_have_count(1)
+    r.locator('[data-action="remove"]').click()
+    dialog(page).get_by_role("button", name="Remove").click()
+    expect(row(page, NAME)).to_have_count(0)
+    assert lab.api("GET", f"{LIBPOD}/containers/{NAME}/exists")[0] == 404
+    shot("removed")
+
+
+def test_import_and_remove_an_image(lab_page: Page, tmp_path: Path, shot: Any) -> None:
+    page = lab_page
+    archive = tmp_path / "rootfs.tar"
+    with tarfile.open(archive, "w") as tar:
+        data = b"hello from an imported image\n"
+        info = tarfile.TarInfo("etc/motd")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    ref = "localhost/lab-import:1"
+    panel = sidebar(page)
+    panel.locator('.jp-ctr-header [data-action="import"]').click()
+    dialog(page).locator('input[name="archive"]').set_input_files(str(archive))
+    dialog(page).locator('input[name="reference"]').fill(ref)
+    dialog(page).get_by_role("button", name="Import").click()
+    image = panel.locator(f'.jp-ctr-image-row[data-name="{ref}"]')
+    expect(image).to_be_visible()
+    shot("imported")
+    image.locator('[data-action="remove-image"]').click()
+    dialog(page).get_by_role("button", name="Remove").click()
+    expect(image).to_have_count(0)
+    expect(panel.locator(f'.jp-ctr-image-row[data-name="{DEMO}"]')).to_be_visible()
+
+
+def test_notebook7_shows_the_sidebar(chromium: Browser, lab: Lab) -> None:
+    """Notebook 7 (its file browser page) has the same sidebar, opened from our command."""
+    context = chromium.new_context(viewport={"width": 1200, "height": 800})
+    try:
+        page = context.new_page()
+        page.goto(f"{lab.url}tree?token={lab.token}")
+        page.wait_for_function("() => window.jupyterapp && window.jupyterapp.started")
+        page.evaluate("() => window.jupyterapp.commands.execute('jupyter-ctr:open-containers')")
+        panel = sidebar(page)
+        expect(panel).to_be_visible()
+        expect(panel.locator(f'.jp-ctr-image-row[data-name="{DEMO}"]')).to_be_visible()
+        expect(panel).to_have_attribute("data-events", "open")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "test_notebook7_shows_the_sidebar.png"))
+    finally:
+        context.close()
