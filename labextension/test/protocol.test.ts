@@ -10,7 +10,9 @@ import {
   exitNote,
   parseDetachKeys,
   sizeMessage,
-  stdinMessage
+  stdinMessage,
+  splitCommand,
+  AUTO_SHELL
 } from '../src/terminal/protocol';
 
 void test('client messages are the JSON arrays of the protocol', () => {
@@ -127,4 +129,13 @@ void test('session: a restored tab or an attach replays from the first connectio
   assert.deepEqual(s.query(10, 20), { rows: 10, cols: 20 });
   assert.equal(exitNote(0), 'exited with status 0');
   assert.equal(exitNote(null), 'exited (status unknown)');
+});
+
+void test('command lines split as sh would, empty is the automatic shell', () => {
+  assert.deepEqual(splitCommand('bash -l'), ['bash', '-l']);
+  assert.deepEqual(splitCommand(`  python3 -c 'print("a b")'  `), ['python3', '-c', 'print("a b")']);
+  assert.deepEqual(splitCommand('echo "x \\"y\\"" a\\ b ""'), ['echo', 'x "y"', 'a b', '']);
+  assert.deepEqual(splitCommand(''), AUTO_SHELL);
+  assert.deepEqual(splitCommand('   '), AUTO_SHELL);
+  assert.throws(() => splitCommand("echo 'x"), /unterminated/);
 });

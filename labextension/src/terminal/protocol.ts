@@ -287,3 +287,58 @@ export class SessionTracker {
 export function exitNote(code: number | null): string {
   return code === null ? 'exited (status unknown)' : `exited with status ${code}`;
 }
+
+/** The command run when the user names none: bash if the image has it, else sh. */
+export const AUTO_SHELL = ['sh', '-c', 'command -v bash >/dev/null 2>&1 && exec bash || exec sh'];
+
+/**
+ * A command line as typed in a dialog or a setting (`bash -l`, `python3 -c 'print(1)'`) split
+ * into words: whitespace separates, single quotes keep everything, double quotes and
+ * backslashes as in sh (no expansions). Empty: the automatic shell.
+ */
+export function splitCommand(line: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  let inWord = false;
+  let quote: '' | "'" | '"' = '';
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quote === "'") {
+      if (c === "'") {
+        quote = '';
+      } else {
+        word += c;
+      }
+    } else if (quote === '"') {
+      if (c === '"') {
+        quote = '';
+      } else if (c === '\\' && i + 1 < line.length && '"\\$`'.includes(line[i + 1])) {
+        word += line[++i];
+      } else {
+        word += c;
+      }
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      inWord = true;
+    } else if (c === '\\' && i + 1 < line.length) {
+      word += line[++i];
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) {
+        words.push(word);
+      }
+      word = '';
+      inWord = false;
+    } else {
+      word += c;
+      inWord = true;
+    }
+  }
+  if (quote) {
+    throw new Error(`unterminated ${quote} quote in ${JSON.stringify(line)}`);
+  }
+  if (inWord) {
+    words.push(word);
+  }
+  return words.length ? words : [...AUTO_SHELL];
+}
