@@ -54,7 +54,7 @@ export const logsPlugin: JupyterFrontEndPlugin<void> = {
         }
         const content = new LogView(client, container, maxLines);
         const main = new MainAreaWidget({ content });
-        main.id = content.id;
+        main.id = content.panelId;
         main.title.icon = textEditorIcon;
         main.title.label = content.title.label;
         main.title.caption = content.title.caption;

@@ -58,6 +58,8 @@ export class LogView extends Widget {
   private statusText = '';
   private programmaticScroll = false;
   readonly hookId = `l${++counter}`;
+  /** The id of the main-area panel around this widget (the tab). */
+  readonly panelId: string;
 
   constructor(
     private readonly client: CtrClient,
@@ -67,7 +69,8 @@ export class LogView extends Widget {
     super();
     this.buffer = new LogBuffer<LogLine>(maxLines);
     this.addClass('jp-ctr-logs');
-    this.id = `jupyter-ctr-logs-${this.hookId}-${Date.now().toString(36)}`;
+    this.panelId = `jupyter-ctr-logs-${this.hookId}-${Date.now().toString(36)}`;
+    this.id = `${this.panelId}-content`;
     this.title.label = `Logs: ${container.length === 64 ? container.slice(0, 12) : container}`;
     this.title.caption = `Log of container ${container}`;
     this.title.closable = true;
@@ -126,7 +129,7 @@ export class LogView extends Widget {
     this.node.append(bar, this.note, this.viewport);
 
     pageHook().logs.set(this.hookId, {
-      id: this.id,
+      id: this.panelId,
       container,
       lines: () => this.buffer.length,
       dropped: () => this.buffer.dropped,

@@ -81,7 +81,7 @@ export const terminalPlugin: JupyterFrontEndPlugin<void> = {
     const open = async (spec: ITerminalSpec, activate = true): Promise<MainAreaWidget<CtrTerminal>> => {
       const content = new CtrTerminal(client, spec, config());
       const main = new MainAreaWidget({ content });
-      main.id = content.id;
+      main.id = content.panelId;
       main.title.icon = terminalIcon;
       main.addClass('jp-ctr-terminal-panel');
       content.title.changed.connect(() => {
@@ -202,7 +202,7 @@ export const terminalPlugin: JupyterFrontEndPlugin<void> = {
       void restorer.restore(tracker, {
         command: CommandIDs.restore,
         args: w => ({ spec: { ...w.content.spec } }),
-        name: w => w.content.spec.execId ?? `${w.content.spec.mode}:${w.content.spec.container}:${w.id}`
+        name: w => w.content.spec.key ?? w.id
       });
     }
 

@@ -39,6 +39,8 @@ export interface ITerminalSpec {
   user: string;
   /** exec: the session, once created (a restored tab reattaches to it). */
   execId?: string;
+  /** The tab's name for the layout restorer: fixed at creation, kept across reloads. */
+  key?: string;
 }
 
 export interface ITerminalConfig {
@@ -66,12 +68,18 @@ export class CtrTerminal extends Widget {
   private detach: DetachMatcher;
   private ws: WebSocket | null = null;
   private opened = false;
+  private started = false;
+  private openTries = 0;
+  /** True once xterm has the panel's size (before that its 80x24 is no one's size). */
+  private fitted = false;
   private pendingClear = false;
   private reconnectTimer = 0;
   private fitTimer = 0;
   private statusText = '';
   private action: (() => void) | null = null;
   readonly hookId = `t${++counter}`;
+  /** The id of the main-area panel around this widget (the tab). */
+  readonly panelId: string;
 
   constructor(
     private readonly client: CtrClient,
@@ -80,8 +88,10 @@ export class CtrTerminal extends Widget {
   ) {
     super();
     this.spec = { ...spec, command: [...spec.command] };
+    this.spec.key ??= `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
     this.addClass('jp-ctr-terminal');
-    this.id = `jupyter-ctr-terminal-${this.hookId}-${Date.now().toString(36)}`;
+    this.panelId = `jupyter-ctr-terminal-${this.hookId}-${Date.now().toString(36)}`;
+    this.id = `${this.panelId}-content`;
     this.title.label = this.label();
     this.title.caption = this.caption();
     this.title.closable = true;
@@ -132,14 +142,14 @@ export class CtrTerminal extends Widget {
     this.term.attachCustomKeyEventHandler(ev => this.clipboardKeys(ev));
     this.term.onData(data => this.input(data));
     this.term.onBinary(data => this.sendRaw(data));
-    this.term.onResize(({ rows, cols }) => this.resizer.request(rows, cols));
+    this.term.onResize(({ rows, cols }) => this.fitted && this.resizer.request(rows, cols));
 
     this.detach = new DetachMatcher(this.detachKeys(config.detachKeys));
     this.session = new SessionTracker(spec.mode === 'attach' || !!spec.execId);
     this.resizer = new ResizeScheduler((rows, cols) => this.send(sizeMessage(rows, cols)), 100);
 
     pageHook().terminals.set(this.hookId, {
-      id: this.id,
+      id: this.panelId,
       container: spec.container,
       mode: spec.mode,
       text: () => this.bufferText(),
@@ -230,19 +240,19 @@ export class CtrTerminal extends Widget {
 
   protected onAfterAttach(msg: Message): void {
     super.onAfterAttach(msg);
-    if (!this.opened) {
-      this.opened = true;
-      this.term.open(this.host);
-      this.fitNow();
+    // Connect at once, even in a background tab (a restored tab must reconnect before the
+    // bridge's linger ends); xterm buffers output until it is opened where it can measure.
+    if (!this.started) {
+      this.started = true;
       void this.start();
-    } else {
-      this.fitSoon();
     }
+    this.openIfVisible();
   }
 
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
-    this.fitSoon();
+    this.openTries = 0;
+    this.openIfVisible();
   }
 
   protected onActivateRequest(msg: Message): void {
@@ -252,7 +262,7 @@ export class CtrTerminal extends Widget {
 
   protected onResize(msg: Widget.ResizeMessage): void {
     super.onResize(msg);
-    this.fitSoon();
+    this.openIfVisible();
   }
 
   // -- connection ---------------------------------------------------------------------------
@@ -288,7 +298,7 @@ export class CtrTerminal extends Widget {
 
   private connect(): void {
     this.closeSocket();
-    const query = this.session.query(this.term.rows, this.term.cols);
+    const query = this.fitted ? this.session.query(this.term.rows, this.term.cols) : this.session.query(0, 0);
     const path =
       this.spec.mode === 'exec'
         ? `api/exec/${encodeURIComponent(this.spec.execId ?? '')}/ws`
@@ -304,7 +314,9 @@ export class CtrTerminal extends Widget {
       this.setStatus('');
       this.resizer.reset();
       this.fitNow();
-      this.resizer.request(this.term.rows, this.term.cols); // the first size, at once
+      if (this.fitted) {
+        this.resizer.request(this.term.rows, this.term.cols); // the first size, at once
+      }
     };
     ws.onmessage = ev => {
       if (ws !== this.ws || typeof ev.data !== 'string') {
@@ -461,12 +473,51 @@ export class CtrTerminal extends Widget {
     this.fitTimer = window.setTimeout(() => this.fitNow(), 50);
   }
 
+  /** Rendered, with a size: a background tab of the dock panel is hidden by
+   * content-visibility (or scaled to nothing), where nothing can be measured. */
+  private shown(): boolean {
+    const host = this.host as HTMLElement & { checkVisibility?: () => boolean };
+    return (
+      this.isVisible &&
+      host.clientWidth > 0 &&
+      host.clientHeight > 0 &&
+      (typeof host.checkVisibility !== 'function' || host.checkVisibility())
+    );
+  }
+
+  /** xterm measures its font when opened: open it only in a visible, laid out tab. */
+  private openIfVisible(): void {
+    if (this.opened) {
+      this.fitSoon();
+      return;
+    }
+    if (!this.shown()) {
+      if (this.isVisible && this.openTries < 120) {
+        // shown but not laid out yet (the dock panel reveals it in a later frame)
+        this.openTries += 1;
+        requestAnimationFrame(() => this.openIfVisible());
+      }
+      return;
+    }
+    this.openTries = 0;
+    this.opened = true;
+    this.term.open(this.host);
+    this.fitNow();
+  }
+
   private fitNow(): void {
-    if (!this.opened || !this.isVisible || this.host.clientWidth === 0 || this.host.clientHeight === 0) {
+    if (!this.opened || !this.shown()) {
+      return;
+    }
+    // xterm's minimum (2 columns) means it could not measure its font: not really shown
+    const dims = this.fitAddon.proposeDimensions();
+    if (!dims || !(dims.cols > 2 && dims.rows > 1)) {
       return;
     }
     try {
+      this.fitted = true;
       this.fitAddon.fit();
+      this.resizer.request(this.term.rows, this.term.cols); // also when fit kept xterm's size
     } catch {
       // not laid out yet: the next resize fits
     }
