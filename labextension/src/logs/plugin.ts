@@ -52,6 +52,9 @@ export const logsPlugin: JupyterFrontEndPlugin<void> = {
           }
           container = target.container;
         }
+        if (args.activate !== false) {
+          await app.restored; // not while restoring (this command restores): the layout would drop it
+        }
         const content = new LogView(client, container, maxLines);
         const main = new MainAreaWidget({ content });
         main.id = content.panelId;

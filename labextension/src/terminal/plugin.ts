@@ -139,6 +139,7 @@ export const terminalPlugin: JupyterFrontEndPlugin<void> = {
           await showErrorMessage('Open terminal', String(err));
           return;
         }
+        await app.restored; // a tab added while the layout is restored would be dropped
         return open({ container, mode: 'exec', command: argv, user });
       }
     });
@@ -167,6 +168,7 @@ export const terminalPlugin: JupyterFrontEndPlugin<void> = {
         if (!ok.button.accept) {
           return;
         }
+        await app.restored;
         return open({ container, mode: 'attach', command: [], user: '' });
       }
     });
