@@ -330,3 +330,28 @@ def test_log_view_of_100000_lines_stays_responsive(term_page: Page, term_lab: Te
     assert text.startswith("1\n2\n")
     assert text.count("\n") == 100_001
     shot(page, request, "search")
+
+
+def test_attach_to_main_process_warns_then_attaches(term_page: Page, term_lab: TermLab,
+                                                    request: pytest.FixtureRequest) -> None:
+    page = term_page
+    code, body = term_lab.api("POST", f"{LIBPOD}/containers/create",
+                              {"name": "tattach", "image": DEMO, "command": ["sh"],
+                               "terminal": True, "stdin": True})
+    assert code == 201, body
+    assert term_lab.api("POST", f"{LIBPOD}/containers/tattach/start")[0] == 204
+    page.evaluate("() => { window.jupyterapp.commands.execute('jupyter-ctr:attach-terminal', "
+                  "{name: 'tattach'}); }")
+    dialog = page.locator(".jp-Dialog")
+    dialog.get_by_text("PID 1").wait_for()
+    shot(page, request, "warning")
+    dialog.get_by_role("button", name="Attach").click()
+    page.wait_for_function(f"() => !!{TERM.format(name='tattach')}")
+    activate(page, "tattach")
+    page.keyboard.type("echo main-$$\n")
+    wait_text(page, "tattach", r"^main-1$")  # the shell is the container's PID 1
+    # the detach keys (ctrl-p,ctrl-q) leave it running
+    page.keyboard.press("Control+p")
+    page.keyboard.press("Control+q")
+    page.locator(".jp-ctr-terminal-bar").get_by_role("button", name="Reattach").last.wait_for()
+    assert term_lab.api("GET", f"{LIBPOD}/containers/tattach/json")[1]["State"]["Running"]
