@@ -355,3 +355,53 @@ def test_attach_to_main_process_warns_then_attaches(term_page: Page, term_lab: T
     page.keyboard.press("Control+q")
     page.locator(".jp-ctr-terminal-bar").get_by_role("button", name="Reattach").last.wait_for()
     assert term_lab.api("GET", f"{LIBPOD}/containers/tattach/json")[1]["State"]["Running"]
+
+
+def test_terminal_reconnects_after_a_drop_and_reports_a_stop(term_page: Page, term_lab: TermLab,
+                                                             request: pytest.FixtureRequest
+                                                             ) -> None:
+    page = term_page
+    term_lab.run("tdrop", ["sleep", "3600"])
+    open_terminal(page, "tdrop")
+    page.keyboard.type("echo one-$((1+1))\n")
+    wait_text(page, "tdrop", r"^one-2$")
+    page.evaluate(f"() => {TERM.format(name='tdrop')}.drop()")
+    # reconnected with the bridge's replay: the screen is rebuilt, not written twice
+    page.wait_for_function(f"() => {TERM.format(name='tdrop')}.status() === ''")
+    page.keyboard.type("echo two\n")
+    wait_text(page, "tdrop", r"^two$")
+    assert term_text(page, "tdrop").count("one-2\n") == 1
+    # the container stops: the shell's exit shows in the tab
+    code, body = term_lab.api("POST", f"{LIBPOD}/containers/tdrop/stop?timeout=0")
+    assert code == 204, body
+    bar = page.locator(".jp-ctr-terminal-bar.jp-mod-ended").last
+    bar.get_by_role("button", name="Restart shell").wait_for()
+    assert "exited" in bar.inner_text()
+    shot(page, request, "stopped")
+    # restarting in a stopped container says why it cannot
+    bar.get_by_role("button", name="Restart shell").click()
+    page.wait_for_function(f"() => /not running|state|stopped|exited/i.test("
+                           f"{TERM.format(name='tdrop')}.status())")
+
+
+def test_terminal_theme_follows_jupyterlab(term_page: Page, term_lab: TermLab,
+                                           request: pytest.FixtureRequest) -> None:
+    page = term_page
+    term_lab.run("ttheme", ["sleep", "3600"])
+    open_terminal(page, "ttheme")
+    panel = page.evaluate(f"() => {TERM.format(name='ttheme')}.id")
+    rows = page.locator(f"#{panel} .xterm-rows")
+
+    def color() -> str:
+        return str(rows.evaluate("e => getComputedStyle(e).color"))
+
+    assert color() == "rgb(0, 0, 0)"  # the default theme is light
+    page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', "
+                  "{theme: 'JupyterLab Dark'})")
+    page.wait_for_function(f"() => getComputedStyle(document.querySelector('#{panel} "
+                           ".xterm-rows')).color === 'rgb(255, 255, 255)'")
+    shot(page, request, "dark")
+    page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', "
+                  "{theme: 'JupyterLab Light'})")
+    page.wait_for_function(f"() => getComputedStyle(document.querySelector('#{panel} "
+                           ".xterm-rows')).color === 'rgb(0, 0, 0)'")

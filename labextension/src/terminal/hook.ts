@@ -10,6 +10,8 @@ export interface ITerminalHook {
   text(): string;
   size(): { rows: number; cols: number };
   status(): string;
+  /** Drop the websocket as a network failure would (the tab reconnects with replay). */
+  drop(): void;
 }
 
 export interface ILogHook {

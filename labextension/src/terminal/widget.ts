@@ -154,7 +154,8 @@ export class CtrTerminal extends Widget {
       mode: spec.mode,
       text: () => this.bufferText(),
       size: () => ({ rows: this.term.rows, cols: this.term.cols }),
-      status: () => this.statusText
+      status: () => this.statusText,
+      drop: () => this.ws?.close(4000, 'dropped by the test hook')
     });
   }
 
