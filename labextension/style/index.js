@@ -1,1 +1,3 @@
 import './base.css';
+import '@xterm/xterm/css/xterm.css';
+import './terminal.css';
