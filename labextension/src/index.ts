@@ -3,11 +3,13 @@ import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { containersPlugin } from './sidebar';
 import { terminalPlugin } from './terminal/plugin';
 import { logsPlugin } from './logs/plugin';
+import { rowActionsPlugin } from './rowactions';
 
 /** The extension's plugins; each feature lives in its own module. */
 const plugins: JupyterFrontEndPlugin<unknown>[] = [containersPlugin];
 plugins.push(terminalPlugin); // terminal tabs (src/terminal/)
 plugins.push(logsPlugin); // log view tabs (src/logs/)
+plugins.push(rowActionsPlugin); // the sidebar rows' Terminal and Logs buttons
 
 export default plugins;
 

@@ -92,6 +92,24 @@ def test_pause_and_unpause(lab_page: Page, shot: Any) -> None:
     shot("unpaused")
 
 
+def test_row_opens_a_terminal_and_the_logs(lab_page: Page, shot: Any) -> None:
+    """The running row's Terminal and Logs buttons open those tabs (the terminal and log view
+    plugins' commands, through the sidebar's row actions): a connected shell, a log view."""
+    page = lab_page
+    r = row(page, NAME)
+    count = "kind => ((window.jupyterCtr || {})[kind] || new Map()).size"
+    terminals, logs = page.evaluate(count, "terminals"), page.evaluate(count, "logs")
+    r.locator('[data-action="terminal"]').click()
+    page.wait_for_function(
+        "n => { const ts = [...((window.jupyterCtr || {}).terminals || new Map()).values()];"
+        " return ts.length > n && ts[ts.length - 1].status() === ''"
+        " && ts[ts.length - 1].text().includes('BusyBox'); }", arg=terminals, timeout=20_000)
+    shot("terminal-from-row")
+    r.locator('[data-action="logs"]').click()
+    page.wait_for_function(f"() => ({count})('logs') > {logs}", timeout=20_000)
+    shot("logs-from-row")
+
+
 def test_failed_action_shows_server_message(lab_page: Page, lab: Lab, shot: Any) -> None:
     """Creating a second container with a taken name: the server refuses, and the dialog
     shows its message word for word."""
