@@ -366,6 +366,10 @@ def test_terminal_reconnects_after_a_drop_and_reports_a_stop(term_page: Page, te
     page.keyboard.type("echo one-$((1+1))\n")
     wait_text(page, "tdrop", r"^one-2$")
     page.evaluate(f"() => {TERM.format(name='tdrop')}.drop()")
+    # The socket closes asynchronously: first the tab says it reconnects (for at least the
+    # first backoff, 250 ms), then it is connected again; typing before that would go to the
+    # closing socket.
+    page.wait_for_function(f"() => {TERM.format(name='tdrop')}.status() !== ''")
     # reconnected with the bridge's replay: the screen is rebuilt, not written twice
     page.wait_for_function(f"() => {TERM.format(name='tdrop')}.status() === ''")
     page.keyboard.type("echo two\n")
