@@ -1,0 +1,172 @@
+"""The terminal tab and the log view tab in real Chromium against a real ``jupyter lab``:
+keystroke-to-echo latency in a container shell (p50/p99 over --keys keys, one at a time after
+warm-up; target p99 under 10 ms), and the time the page takes to show the last of 100,000 log
+lines in the log view, with its longest main-thread task meanwhile (target: never blocked for
+more than 200 ms at a time).
+
+    .venv/bin/python bench/browser.py [--keys 500] [--lines 100000]
+
+Needs the extension built (`make labext`) and Debian's chromium. Prints a markdown table.
+
+Echo is measured in the page: t0 is the trusted keydown's ``performance.now()`` (a capture
+listener on window; the key comes from Playwright as real input), "in buffer" is when xterm's
+buffer (the test hook's ``text()``, polled on every macrotask) holds one more echoed key,
+"on screen" is the first mutation of the tab's ``.xterm-rows`` after that (xterm's DOM renderer
+paints on the next animation frame)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from tests.labextension.conftest import CHROMIUM, DEMO, LIBPOD, Lab, lab_server, open_lab  # noqa: E402
+
+TERM = "[...window.jupyterCtr.terminals.values()].find(t => t.container === {name!r})"
+LOG = "[...window.jupyterCtr.logs.values()].find(l => l.container === {name!r})"
+KEY = "x"
+
+# Armed before each key: resolves with [buffer ms, screen ms] after the next keydown.
+ARM_ECHO = """([name, key]) => {
+  const t = [...window.jupyterCtr.terminals.values()].find(t => t.container === name);
+  const rows = document.querySelector(`#${t.id} .xterm-rows`);
+  const count = () => t.text().split(key).length - 1;
+  const before = count();
+  window.__echo = new Promise(resolve => {
+    let t0 = 0, inBuffer = 0;
+    const ch = new MessageChannel();
+    const obs = new MutationObserver(() => {
+      if (inBuffer) { obs.disconnect(); resolve([inBuffer - t0, performance.now() - t0]); }
+    });
+    ch.port1.onmessage = () => {
+      if (count() > before) {
+        inBuffer = performance.now();
+        obs.observe(rows, { subtree: true, childList: true, characterData: true });
+      } else ch.port2.postMessage(0);
+    };
+    window.addEventListener('keydown', () => {
+      t0 = performance.now();
+      ch.port2.postMessage(0);
+    }, { capture: true, once: true });
+  });
+}"""
+
+LONGTASKS = """() => {
+  window.__longtasks = [];
+  new PerformanceObserver(list => {
+    for (const e of list.getEntries()) window.__longtasks.push(e.duration);
+  }).observe({ type: 'longtask', buffered: false });
+}"""
+
+OPEN_LOGS = """async ([name, last]) => {
+  const t0 = performance.now();
+  window.jupyterapp.commands.execute('jupyter-ctr:open-logs', { name });
+  const shown = () => {
+    const l = window.jupyterCtr.logs &&
+      [...window.jupyterCtr.logs.values()].find(l => l.container === name);
+    return !!l && l.lines() > 0 && l.line(l.lines() - 1) === last;
+  };
+  // checked once per frame: the line is in the view's buffer by the frame that paints it
+  await new Promise(resolve => {
+    const tick = () => shown() ? resolve(0) : requestAnimationFrame(tick);
+    tick();
+  });
+  return performance.now() - t0;
+}"""
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def run(lab: Lab, name: str, cmd: list[str]) -> None:
+    code, body = lab.api("POST", f"{LIBPOD}/containers/create",
+                         {"image": DEMO, "name": name, "command": cmd})
+    assert code == 201, body
+    code, body = lab.api("POST", f"{LIBPOD}/containers/{name}/start")
+    assert code == 204, body
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--keys", type=int, default=500)
+    ap.add_argument("--warmup", type=int, default=20)
+    ap.add_argument("--lines", type=int, default=100_000)
+    args = ap.parse_args()
+    buffer: list[float] = []
+    screen: list[float] = []
+    with lab_server() as lab, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
+        page = open_lab(browser, lab)
+        page.wait_for_function("() => window.jupyterapp.commands.hasCommand("
+                               "'jupyter-ctr:open-terminal')")
+        page.evaluate("() => window.jupyterapp.restored")
+
+        # -- echo: one key at a time at the shell's prompt --------------------------------
+        run(lab, "bench-term", ["sleep", "3600"])
+        page.evaluate("() => window.jupyterapp.commands.execute('jupyter-ctr:open-terminal', "
+                      "{name: 'bench-term'})")
+        page.wait_for_function(f"() => {{ const t = window.jupyterCtr && "
+                               f"{TERM.format(name='bench-term')};"
+                               " return !!t && /[#$] $/m.test(t.text()); }")
+        panel = page.evaluate(f"() => {TERM.format(name='bench-term')}.id")
+        page.evaluate(f"() => window.jupyterapp.shell.activateById({panel!r})")
+        page.locator(f"#{panel} .xterm").click()
+        for i in range(args.warmup + args.keys):
+            if i and i % 60 == 0:  # a fresh line now and then keeps the buffer small
+                page.keyboard.press("Control+u")
+                page.wait_for_timeout(50)
+            page.evaluate(ARM_ECHO, ["bench-term", KEY])
+            page.keyboard.press(KEY)
+            ms_buffer, ms_screen = page.evaluate("() => window.__echo")
+            if i >= args.warmup:
+                buffer.append(ms_buffer)
+                screen.append(ms_screen)
+        print(f"echo: {len(buffer)} keys, p50 {pct(buffer, 50):.1f} ms", file=sys.stderr)
+
+        # -- log view of --lines lines -----------------------------------------------------
+        last = str(args.lines)
+        run(lab, "bench-logs", ["sh", "-c", f"seq 1 {args.lines}; sleep 3600"])
+        deadline = time.monotonic() + 60
+        while True:  # the whole log is on the server before the tab opens
+            _, body = lab.api("GET", f"{LIBPOD}/containers/bench-logs/logs?stdout=true&tail=1")
+            if last in str(body):
+                break
+            assert time.monotonic() < deadline, body
+            time.sleep(0.2)
+        assert page.evaluate("() => PerformanceObserver.supportedEntryTypes.includes('longtask')")
+        page.evaluate(LONGTASKS)
+        load_ms = page.evaluate(OPEN_LOGS, ["bench-logs", last])
+        page.wait_for_timeout(1000)  # long tasks just after the last line count too
+        longtasks: list[float] = page.evaluate("() => window.__longtasks")
+        kept = page.evaluate(f"() => {LOG.format(name='bench-logs')}.lines()")
+        browser.close()
+
+    worst = max(longtasks, default=0.0)
+    over = sum(1 for d in longtasks if d > 200)
+    ok_echo = pct(buffer, 99) < 10
+    print(f"Terminal and log view tabs in Chromium ({args.keys} keys, {args.lines} log lines)\n")
+    print("| measure | value | target | met |")
+    print("|---|---|---|---|")
+    print(f"| key -> echo in xterm buffer, p50 / p99 / max (ms) | {pct(buffer, 50):.1f} / "
+          f"{pct(buffer, 99):.1f} / {max(buffer):.1f} | p99 < 10 | "
+          f"{'met' if ok_echo else 'not met'} |")
+    print(f"| key -> echo on screen (rows repainted), p50 / p99 / max (ms) | "
+          f"{pct(screen, 50):.1f} / {pct(screen, 99):.1f} / {max(screen):.1f} | - | - |")
+    print(f"| open log view -> line {last} shown (ms) | {load_ms:.0f} | - | - |")
+    print(f"| longest main-thread task meanwhile (ms) | {worst:.0f} | <= 200 | "
+          f"{'met' if worst <= 200 else 'not met'} |")
+    print(f"| long tasks (> 50 ms) / over 200 ms | {len(longtasks)} / {over} | 0 over 200 | "
+          f"{'met' if not over else 'not met'} |")
+    print(f"\nlines kept in the page: {kept} (the rest are dropped to bound memory)")
+    return 0 if ok_echo and worst <= 200 else 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
