@@ -31,9 +31,16 @@ TERM = "[...window.jupyterCtr.terminals.values()].find(t => t.container === {nam
 LOG = "[...window.jupyterCtr.logs.values()].find(l => l.container === {name!r})"
 KEY = "x"
 
-# Installed before the terminal opens: the first message on an exec/attach websocket after a
-# keydown is reported to window.__wsArm (the server's and the network's share of the echo).
+# Installed before the terminal opens: the first send and the first message on an exec/attach
+# websocket after a keydown are reported to window.__sendArm and window.__wsArm (the page's
+# input share, and the server's and the network's share of the echo).
 WS_TAP = """() => {
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    const armed = window.__sendArm && /\\/(exec|attach)\\b/.test(this.url);
+    if (armed) window.__sendArm(performance.now());
+    return send.call(this, data);
+  };
   const d = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'onmessage');
   Object.defineProperty(WebSocket.prototype, 'onmessage', {
     configurable: true,
@@ -48,17 +55,18 @@ WS_TAP = """() => {
   });
 }"""
 
-# Armed before each key: resolves with [websocket ms, buffer ms, screen ms] after the keydown.
+# Armed before each key: resolves with [sent, message, buffer, screen] ms after the keydown.
 ARM_ECHO = """([name, key]) => {
   const t = [...window.jupyterCtr.terminals.values()].find(t => t.container === name);
   const rows = document.querySelector(`#${t.id} .xterm-rows`);
   const count = () => t.text().split(key).length - 1;
   const before = count();
   window.__echo = new Promise(resolve => {
-    let t0 = 0, inBuffer = 0, ws = 0;
+    let t0 = 0, inBuffer = 0, ws = 0, sent = 0;
     const ch = new MessageChannel();
     const obs = new MutationObserver(() => {
-      if (inBuffer) { obs.disconnect(); resolve([ws - t0, inBuffer - t0, performance.now() - t0]); }
+      if (inBuffer) { obs.disconnect(); resolve([sent - t0, ws - t0, inBuffer - t0,
+                                         performance.now() - t0]); }
     });
     ch.port1.onmessage = () => {
       if (count() > before) {
@@ -68,6 +76,7 @@ ARM_ECHO = """([name, key]) => {
     };
     window.addEventListener('keydown', () => {
       t0 = performance.now();
+      window.__sendArm = at => { sent = at; window.__sendArm = null; };
       window.__wsArm = at => { ws = at; window.__wsArm = null; };
       ch.port2.postMessage(0);
     }, { capture: true, once: true });
@@ -117,6 +126,7 @@ def main() -> int:
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--lines", type=int, default=100_000)
     args = ap.parse_args()
+    sent: list[float] = []
     wsmsg: list[float] = []
     buffer: list[float] = []
     screen: list[float] = []
@@ -144,8 +154,9 @@ def main() -> int:
                 page.wait_for_timeout(50)
             page.evaluate(ARM_ECHO, ["bench-term", KEY])
             page.keyboard.press(KEY)
-            ms_ws, ms_buffer, ms_screen = page.evaluate("() => window.__echo")
+            ms_sent, ms_ws, ms_buffer, ms_screen = page.evaluate("() => window.__echo")
             if i >= args.warmup:
+                sent.append(ms_sent)
                 wsmsg.append(ms_ws)
                 buffer.append(ms_buffer)
                 screen.append(ms_screen)
@@ -175,6 +186,8 @@ def main() -> int:
     print(f"Terminal and log view tabs in Chromium ({args.keys} keys, {args.lines} log lines)\n")
     print("| measure | value | target | met |")
     print("|---|---|---|---|")
+    print(f"| key -> keystroke sent on the websocket, p50 / p99 / max (ms) | "
+          f"{pct(sent, 50):.1f} / {pct(sent, 99):.1f} / {max(sent):.1f} | - | - |")
     print(f"| key -> echo's websocket message in the page, p50 / p99 / max (ms) | "
           f"{pct(wsmsg, 50):.1f} / {pct(wsmsg, 99):.1f} / {max(wsmsg):.1f} | - | - |")
     print(f"| key -> echo in xterm buffer, p50 / p99 / max (ms) | {pct(buffer, 50):.1f} / "
