@@ -28,7 +28,7 @@ export const rowActionsPlugin: JupyterFrontEndPlugin<void> = {
       icon: terminalIcon,
       isVisible: canOpenTerminal,
       execute: async c => {
-        await app.commands.execute(CommandIDs.open, { id: c.id });
+        await app.commands.execute(CommandIDs.open, { name: c.name });
       }
     });
     sidebar.addRowAction({
@@ -36,7 +36,7 @@ export const rowActionsPlugin: JupyterFrontEndPlugin<void> = {
       label: 'Logs',
       icon: listIcon,
       execute: async c => {
-        await app.commands.execute(LOGS_COMMAND, { id: c.id });
+        await app.commands.execute(LOGS_COMMAND, { name: c.name });
       }
     });
   }

@@ -297,10 +297,13 @@ export class LogView extends Widget {
     const dropped = this.buffer.dropped;
     if (dropped || this.truncatedAtStart) {
       this.note.hidden = false;
-      this.note.textContent = dropped
-        ? `${dropped.toLocaleString()} older lines were dropped to keep the page responsive ` +
-          `(it keeps the newest ${this.maxLines.toLocaleString()}). Download has the whole log.`
-        : `Showing the newest ${this.maxLines.toLocaleString()} lines; older ones are not loaded. Download has the whole log.`;
+      // Lines never loaded (the tail) and lines dropped since are one story to the reader:
+      // the page keeps the newest N.
+      const kept = this.maxLines.toLocaleString();
+      this.note.textContent = this.truncatedAtStart
+        ? `Showing the newest ${kept} lines; older ones are not loaded. Download has the whole log.`
+        : `${dropped.toLocaleString()} older ${dropped === 1 ? 'line was' : 'lines were'} dropped ` +
+          `to keep the page responsive (it keeps the newest ${kept}). Download has the whole log.`;
     } else {
       this.note.hidden = true;
     }
