@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { LogBuffer } from '../src/logs/buffer';
-import { LineSplitter, MuxParser, STDERR, STDOUT, deframe } from '../src/logs/frames';
+import { LineSplitter, MuxParser, STDERR, STDOUT, deframe, joinRuns } from '../src/logs/frames';
 
 function frame(stream: number, text: string): Uint8Array {
   const data = new TextEncoder().encode(text);
@@ -36,6 +36,16 @@ void test('frames cut anywhere are reassembled, streams kept apart', () => {
   }
   const p = new MuxParser();
   assert.deepEqual(deframe(p, frame(STDOUT, 'x')).map(d => d.length), [1]);
+});
+
+void test('frames: neighbours of one stream joined, the order of the streams kept', () => {
+  const body = concat(frame(STDOUT, 'a\n'), frame(STDOUT, 'b'), frame(STDERR, 'e\n'), frame(STDOUT, 'c\n'));
+  const runs = joinRuns(new MuxParser().push(body));
+  assert.deepEqual(
+    runs.map(f => [f.stream, new TextDecoder().decode(f.data)]),
+    [[STDOUT, 'a\nb'], [STDERR, 'e\n'], [STDOUT, 'c\n']]
+  );
+  assert.deepEqual(joinRuns([]), []);
 });
 
 void test('lines: per stream, partial lines carried, timestamps split off, UTF-8 whole', () => {

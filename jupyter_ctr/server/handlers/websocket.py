@@ -94,6 +94,9 @@ class BridgeClientHandler(CtrWebSocketHandler):
 
     def open(self, *args: Any, **kwargs: Any) -> None:
         super().open(*args, **kwargs)
+        # Interactive: a keystroke's echo is not held back waiting for the ACK of the
+        # previous message (Nagle's algorithm, which tornado leaves on).
+        self.set_nodelay(True)
         self._decoders = {s: codecs.getincrementaldecoder("utf-8")("replace")
                           for s in (STDOUT, STDERR)}
         assert self.bridge is not None

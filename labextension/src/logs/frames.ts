@@ -92,6 +92,38 @@ export class LineSplitter {
   }
 }
 
+/**
+ * Neighbouring frames of the same stream joined into one payload (copied once): the logs
+ * endpoint sends one frame per line, and decoding a million tiny views one by one leaves
+ * the browser's garbage collector a wrapper per view (pauses of 150 ms and more).
+ */
+export function joinRuns(frames: { stream: number; data: Uint8Array }[]): { stream: number; data: Uint8Array }[] {
+  const out: { stream: number; data: Uint8Array }[] = [];
+  let i = 0;
+  while (i < frames.length) {
+    const stream = frames[i].stream;
+    let j = i;
+    let size = 0;
+    while (j < frames.length && frames[j].stream === stream) {
+      size += frames[j].data.length;
+      j++;
+    }
+    if (j - i === 1) {
+      out.push(frames[i]);
+    } else {
+      const data = new Uint8Array(size);
+      let at = 0;
+      for (let k = i; k < j; k++) {
+        data.set(frames[k].data, at);
+        at += frames[k].data.length;
+      }
+      out.push({ stream, data });
+    }
+    i = j;
+  }
+  return out;
+}
+
 /** The payload bytes of a multiplexed body, both streams in order (for the download). */
 export function deframe(parser: MuxParser, chunk: Uint8Array): Uint8Array[] {
   return parser.push(chunk).map(f => f.data);

@@ -10,10 +10,16 @@ import { Widget } from '@lumino/widgets';
 import { CtrApiError, CtrClient } from '../api';
 import { pageHook } from '../terminal/hook';
 import { LogBuffer } from './buffer';
-import { LineSplitter, LogLine, MuxParser, STDERR } from './frames';
+import { joinRuns, LineSplitter, LogLine, MuxParser, STDERR } from './frames';
 
 const LIBPOD = 'v4.0.0/libpod';
 let counter = 0;
+/** Bytes of log stream parsed per task (about 3,000 timestamped lines). */
+const SLICE = 128 * 1024;
+
+function nextTask(): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, 0));
+}
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls: string, text = ''): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
@@ -201,14 +207,24 @@ export class LogView extends Widget {
         if (done) {
           break;
         }
-        const batch: LogLine[] = [];
-        for (const f of parser.push(value)) {
-          for (const line of lines.push(f.stream, f.data)) {
-            batch.push(line);
+        // A page that fell behind gets one big chunk: take it in slices, letting the page
+        // paint and answer between them (no task much over a frame's worth of parsing).
+        for (let off = 0; off < value.length; off += SLICE) {
+          if (off) {
+            await nextTask();
+            if (this.abort !== abort) {
+              return;
+            }
           }
+          const batch: LogLine[] = [];
+          for (const f of joinRuns(parser.push(value.subarray(off, off + SLICE)))) {
+            for (const line of lines.push(f.stream, f.data)) {
+              batch.push(line);
+            }
+          }
+          this.add(batch, first);
+          first = false;
         }
-        this.add(batch, first);
-        first = false;
       }
       this.add(lines.flush(), false);
       if (this.abort === abort) {

@@ -10,6 +10,9 @@ export interface ITerminalHook {
   text(): string;
   size(): { rows: number; cols: number };
   status(): string;
+  /** Calls ``listener`` each time xterm has parsed written data into its buffer (no polling:
+   * the benchmark times the echo with it); returns the unsubscribe function. */
+  onParsed(listener: () => void): () => void;
   /** Drop the websocket as a network failure would (the tab reconnects with replay). */
   drop(): void;
 }

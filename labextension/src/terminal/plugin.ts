@@ -40,6 +40,7 @@ interface ISettings {
   user: string;
   detachKeys: string;
   fontSize: number;
+  cursorBlink: boolean;
 }
 
 export const terminalPlugin: JupyterFrontEndPlugin<void> = {
@@ -57,9 +58,12 @@ export const terminalPlugin: JupyterFrontEndPlugin<void> = {
   ): void => {
     const client = new CtrClient(app.serviceManager.serverSettings);
     const tracker = new WidgetTracker<MainAreaWidget<CtrTerminal>>({ namespace: 'jupyter-ctr-terminal' });
-    const settings: ISettings = { shell: '', user: '', detachKeys: 'ctrl-p,ctrl-q', fontSize: 13 };
+    const settings: ISettings = { shell: '', user: '', detachKeys: 'ctrl-p,ctrl-q', fontSize: 13, cursorBlink: false };
     const isLight = (): boolean => (themes?.theme ? themes.isLight(themes.theme) : true);
-    const config = (): ITerminalConfig => ({ detachKeys: settings.detachKeys, fontSize: settings.fontSize, light: isLight() });
+    const config = (): ITerminalConfig => ({ detachKeys: settings.detachKeys, fontSize: settings.fontSize,
+      cursorBlink: settings.cursorBlink,
+      light: isLight()
+    });
     const changed = new Signal<unknown, void>(tracker);
 
     const each = (fn: (t: CtrTerminal) => void): void => tracker.forEach(w => fn(w.content));

@@ -46,6 +46,10 @@ export interface ITerminalSpec {
 export interface ITerminalConfig {
   detachKeys: string;
   fontSize: number;
+  /** Off by default: with xterm's DOM renderer a blinking cursor restarts a CSS animation at
+   * every keystroke, and Chromium then holds the echo's websocket message until the next frame
+   * (about 10 ms more per key, bench/browser.py). */
+  cursorBlink: boolean;
   light: boolean;
 }
 
@@ -128,7 +132,7 @@ export class CtrTerminal extends Widget {
     this.node.append(this.bar, this.host);
 
     this.term = new Terminal({
-      cursorBlink: true,
+      cursorBlink: config.cursorBlink,
       fontSize: config.fontSize,
       fontFamily: 'var(--jp-code-font-family, monospace)',
       scrollback: 10000,
@@ -155,6 +159,10 @@ export class CtrTerminal extends Widget {
       text: () => this.bufferText(),
       size: () => ({ rows: this.term.rows, cols: this.term.cols }),
       status: () => this.statusText,
+      onParsed: listener => {
+        const sub = this.term.onWriteParsed(listener);
+        return () => sub.dispose();
+      },
       drop: () => this.ws?.close(4000, 'dropped by the test hook')
     });
   }
@@ -172,6 +180,9 @@ export class CtrTerminal extends Widget {
     if (config.fontSize !== undefined && config.fontSize !== this.term.options.fontSize) {
       this.term.options.fontSize = config.fontSize;
       this.fitSoon();
+    }
+    if (config.cursorBlink !== undefined) {
+      this.term.options.cursorBlink = config.cursorBlink;
     }
     if (config.light !== undefined) {
       this.term.options.theme = terminalTheme(config.light);
