@@ -581,7 +581,8 @@ class Container(ExecVerbs, CheckpointVerbs, ContainerBase):
         return ContainerSnapshot(self.config, self._record.copy(),
                                  exec_ids=self._live_exec_sessions(),
                                  oci_runtime=self._rt.oci.name, log_path=str(self.log_path),
-                                 bundle=str(self.bundle), storage_dirs=dirs)
+                                 bundle=str(self.bundle), storage_dirs=dirs,
+                                 has_checkpoint=self._has_checkpoint_images())
 
     def inspect(self) -> dict[str, Any]:
         """A dict shaped like ``podman inspect``."""

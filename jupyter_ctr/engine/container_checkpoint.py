@@ -143,7 +143,7 @@ class CheckpointVerbs(ContainerBase):
             if from_archive is not None:
                 self._install_archive(from_archive, opts.ignore_rootfs)
                 hostname = from_archive.hostname
-            if not (self._checkpoint_dir() / "inventory.img").is_file():
+            if not self._has_checkpoint_images():
                 raise self._err_state("a complete checkpoint for this container cannot be "
                                       "found, cannot restore")
             stats = self._restore_locked(opts, criu_path, hostname)
@@ -306,6 +306,10 @@ class CheckpointVerbs(ContainerBase):
         return stats
 
     # -- paths ----------------------------------------------------------------------------
+    def _has_checkpoint_images(self) -> bool:
+        """A complete checkpoint is on disk (its inventory.img: the check restore makes)."""
+        return (self._checkpoint_dir() / "inventory.img").is_file()
+
     def _checkpoint_dir(self) -> Path:
         """CRIU's images (inspect's CheckpointPath)."""
         from .checkpoint.archive import CHECKPOINT_DIR  # noqa: PLC0415 - lazy: exit command

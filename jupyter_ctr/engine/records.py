@@ -313,11 +313,11 @@ class ContainerSnapshot:
     server's lists show, typed (no parsing values back out of inspect's JSON)."""
 
     __slots__ = ("config", "record", "exec_ids", "oci_runtime", "log_path", "bundle",
-                 "storage_dirs")
+                 "storage_dirs", "has_checkpoint")
 
     def __init__(self, config: ContainerConfig, record: ContainerRecord, *,
                  exec_ids: list[str], oci_runtime: str, log_path: str, bundle: str,
-                 storage_dirs: dict[str, str]) -> None:
+                 storage_dirs: dict[str, str], has_checkpoint: bool = False) -> None:
         self.config = config
         self.record = record
         self.exec_ids = exec_ids
@@ -326,6 +326,8 @@ class ContainerSnapshot:
         self.bundle = bundle
         #: overlay directories: LowerDir, UpperDir, WorkDir (and MergedDir while mounted)
         self.storage_dirs = storage_dirs
+        #: complete CRIU images are on disk (a checkpoint not yet consumed by a restore)
+        self.has_checkpoint = has_checkpoint
 
     @property
     def id(self) -> str:
@@ -347,6 +349,12 @@ class ContainerSnapshot:
     @property
     def exited(self) -> bool:
         return self.record.state in (ContainerState.STOPPED, ContainerState.EXITED)
+
+    @property
+    def restorable(self) -> bool:
+        """``restore`` would find a checkpoint and accept the state (created or exited)."""
+        return self.has_checkpoint and self.record.state in (ContainerState.CONFIGURED,
+                                                             ContainerState.EXITED)
 
     @property
     def exit_code(self) -> int:

@@ -68,7 +68,9 @@ def _signal_number(value: Any) -> int:
 
 
 def container_libpod_list_item(snap: ContainerSnapshot) -> dict[str, Any]:
-    """One element of ``GET /libpod/containers/json`` (entities.ListContainer)."""
+    """One element of ``GET /libpod/containers/json`` (entities.ListContainer), plus
+    ``Restorable`` (ours, not podman's: a restore would find a checkpoint and accept the
+    state; clients that do not know the field ignore it)."""
     cfg, rec = snap.config, snap.record
     return {
         "AutoRemove": cfg.auto_remove,
@@ -92,6 +94,7 @@ def container_libpod_list_item(snap: ContainerSnapshot) -> dict[str, Any]:
         "PodName": "",
         "Ports": None,
         "Restarts": rec.restart_count,
+        "Restorable": snap.restorable,
         "Size": None,
         "StartedAt": rec.started_at // 1_000_000_000 if rec.started_at else GO_ZERO_UNIX,
         "State": snap.status,

@@ -15,8 +15,8 @@ export interface IContainer {
   startedAt: number;
   exitCode: number;
   command: string[];
-  /** Known from a checkpoint event (the list does not say); restore is offered anyway. */
-  checkpointed: boolean;
+  /** The list's `Restorable` (ours, not podman's): a restore would find a checkpoint. */
+  restorable: boolean;
 }
 
 /** Live figures from `GET /libpod/containers/stats`. */
@@ -63,10 +63,11 @@ const BY_STATE: Record<string, readonly Action[]> = {
   unknown: ['remove']
 };
 
-/** The actions the engine accepts in `state` (an unknown state name allows only remove). */
-export function allowedActions(state: string): Action[] {
+/** The actions the engine accepts in `state` (an unknown state name allows only remove);
+ * restore only where a checkpoint waits (`restorable`). */
+export function allowedActions(state: string, restorable = false): Action[] {
   const allowed = BY_STATE[state] ?? BY_STATE.unknown;
-  return ALL_ACTIONS.filter(a => allowed.includes(a));
+  return ALL_ACTIONS.filter(a => allowed.includes(a) && (a !== 'restore' || restorable));
 }
 
 /** Actions that end or lose work: the sidebar asks before running them. */
@@ -123,7 +124,7 @@ export function containerFromList(item: Json): IContainer {
     startedAt: num(item.StartedAt),
     exitCode: num(item.ExitCode),
     command: command.map(x => String(x)),
-    checkpointed: false
+    restorable: item.Restorable === true
   };
 }
 
@@ -163,9 +164,12 @@ const STATE_AFTER: Record<string, string> = {
   restore: 'running',
   unpause: 'running',
   pause: 'paused',
-  died: 'exited',
-  checkpoint: 'exited'
+  died: 'exited'
 };
+
+/** Events after which only the list can tell the row's truth: a checkpoint may have left the
+ * container running, and whether a checkpoint is left to restore depends on the options. */
+const REFETCH_AFTER = new Set(['checkpoint', 'restore']);
 
 /**
  * Apply one engine event to `rows` (keyed by full id, changed in place). State changes are
@@ -190,18 +194,14 @@ export function applyEvent(rows: Map<string, IContainer>, ev: IEvent): IEventRes
     // create, or any event of a container created before the list was read
     return { ...none, refetch: true, images: action === 'create' };
   }
+  const refetch = REFETCH_AFTER.has(action);
   const next = STATE_AFTER[action];
   if (next === undefined) {
-    return none;
+    return { ...none, refetch };
   }
   row.state = next;
   if (action === 'start' || action === 'restart' || action === 'restore') {
     row.startedAt = ev.time ?? Date.now() / 1000;
-  }
-  if (action === 'checkpoint') {
-    row.checkpointed = true;
-  } else if (action === 'restore') {
-    row.checkpointed = false;
   }
   if (action === 'died') {
     const code = Number(ev.Actor?.Attributes?.exitCode);
@@ -209,7 +209,7 @@ export function applyEvent(rows: Map<string, IContainer>, ev: IEvent): IEventRes
       row.exitCode = code;
     }
   }
-  return { ...none, changed: true };
+  return { ...none, changed: true, refetch };
 }
 
 /** Seconds the container has been up, or null when it is not running. */

@@ -270,8 +270,6 @@ export class ContainersPanel extends Widget {
     const next = new Map<string, IContainer>();
     for (const item of items) {
       const c = containerFromList(item);
-      const old = this.rows.get(c.id);
-      c.checkpointed = old?.checkpointed ?? false;
       next.set(c.id, c);
     }
     this.rows = next;
@@ -491,7 +489,7 @@ export class ContainersPanel extends Widget {
     line1.appendChild(name);
     const badge = el('span', `jp-ctr-badge jp-ctr-state-${c.state}`, c.state);
     if (c.state === 'exited' || c.state === 'stopped') {
-      badge.title = `exit code ${c.exitCode}${c.checkpointed ? ', checkpointed' : ''}`;
+      badge.title = `exit code ${c.exitCode}${c.restorable ? ', a checkpoint to restore' : ''}`;
     }
     line1.appendChild(badge);
     node.appendChild(line1);
@@ -506,7 +504,7 @@ export class ContainersPanel extends Widget {
 
     const actions = el('div', 'jp-ctr-actions');
     const busy = this.busy.has(c.id);
-    for (const action of allowedActions(c.state)) {
+    for (const action of allowedActions(c.state, c.restorable)) {
       const b = this.button(ACTION_ICON[action], ACTION_LABEL[action], action, () =>
         void this.runAction(c.name, action)
       );

@@ -76,7 +76,7 @@ export const containersPlugin: JupyterFrontEndPlugin<IContainersSidebar> = {
         label: `${capitalize(action)}${isDestructive(action) ? '…' : ''}`, // … : it asks first
         isVisible: () => {
           const c = target();
-          return c !== undefined && allowedActions(c.state).includes(action);
+          return c !== undefined && allowedActions(c.state, c.restorable).includes(action);
         },
         execute: async () => {
           const c = target();

@@ -30,7 +30,7 @@ function row(over: Partial<IContainer> = {}): IContainer {
     startedAt: 1000,
     exitCode: 0,
     command: ['sh'],
-    checkpointed: false,
+    restorable: false,
     ...over
   };
 }
@@ -46,7 +46,9 @@ void test('allowedActions follows the state', () => {
     'remove'
   ]);
   assert.deepEqual(allowedActions('paused'), ['stop', 'unpause', 'kill', 'remove']);
-  assert.deepEqual(allowedActions('exited'), ['start', 'restart', 'restore', 'remove']);
+  assert.deepEqual(allowedActions('exited'), ['start', 'restart', 'remove']);
+  assert.deepEqual(allowedActions('exited', true), ['start', 'restart', 'restore', 'remove']);
+  assert.ok(!allowedActions('running', true).includes('restore'));
   assert.deepEqual(allowedActions('removing'), []);
   assert.deepEqual(allowedActions('no-such-state'), ['remove']);
   assert.ok(!allowedActions('running').includes('start'));
@@ -75,6 +77,8 @@ void test('containerFromList reads libpod list items', () => {
   assert.deepEqual(c.command, ['sleep', '1d']);
   assert.equal(containerFromList({ Id: 'c'.repeat(64) }).name, 'c'.repeat(12));
   assert.equal(containerFromList({ Id: 'x' }).state, 'unknown');
+  assert.equal(c.restorable, false); // podman's list has no such field
+  assert.equal(containerFromList({ Id: 'x', State: 'exited', Restorable: true }).restorable, true);
 });
 
 void test('statsFromList', () => {
@@ -104,12 +108,12 @@ void test('applyEvent updates state in place and asks for a refetch of unknown c
   applyEvent(rows, ev('start'));
   assert.equal(c.state, 'running');
   assert.equal(c.startedAt, 2000);
-  applyEvent(rows, ev('checkpoint'));
-  assert.equal(c.state, 'exited');
-  assert.ok(c.checkpointed);
-  applyEvent(rows, ev('restore'));
+  // a checkpoint may leave it running: the list tells (and whether a checkpoint is left)
+  assert.deepEqual(applyEvent(rows, ev('checkpoint')), { changed: false, refetch: true, images: false });
   assert.equal(c.state, 'running');
-  assert.ok(!c.checkpointed);
+  applyEvent(rows, ev('died', c.id, { exitCode: '0' }));
+  assert.deepEqual(applyEvent(rows, ev('restore')), { changed: true, refetch: true, images: false });
+  assert.equal(c.state, 'running');
 
   // events that do not change the state
   assert.deepEqual(applyEvent(rows, ev('exec')), { changed: false, refetch: false, images: false });
