@@ -3,7 +3,7 @@ import { test } from 'node:test';
 
 import { niceMax, polylinePoints, terminalPhase } from '../src/widgets/logic';
 
-test('terminalPhase: what the Python Terminal.status mirrors', () => {
+void test('terminalPhase: what the Python Terminal.status mirrors', () => {
   assert.equal(terminalPhase('', false, false), 'connecting');
   assert.equal(terminalPhase('', true, false), 'connected');
   assert.equal(terminalPhase('starting…', false, false), 'connecting');
@@ -14,7 +14,7 @@ test('terminalPhase: what the Python Terminal.status mirrors', () => {
   assert.equal(terminalPhase('container is exited', false, false), 'error');
 });
 
-test('niceMax: 1, 2, 5 x 10^n at or above the value, never below the floor', () => {
+void test('niceMax: 1, 2, 5 x 10^n at or above the value, never below the floor', () => {
   assert.equal(niceMax(0, 1), 1);
   assert.equal(niceMax(0.3, 1), 1);
   assert.equal(niceMax(1.5, 1), 2);
@@ -26,7 +26,7 @@ test('niceMax: 1, 2, 5 x 10^n at or above the value, never below the floor', () 
   assert.equal(niceMax(NaN, 1), 1);
 });
 
-test('polylinePoints: right-aligned in the slots, scaled to max, clamped', () => {
+void test('polylinePoints: right-aligned in the slots, scaled to max, clamped', () => {
   assert.equal(polylinePoints([], 100, 10, 1), '');
   assert.equal(polylinePoints([0, 1], 100, 10, 1), '0,10 100,0');
   // two values in five slots: the last two positions (x = 75, 100)

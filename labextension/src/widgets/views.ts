@@ -20,6 +20,7 @@ import { MODULE_NAME, MODULE_VERSION } from './version';
 /** The buttons, in the order shown (jupyter_ctr/widgets/state.py ACTIONS). */
 const ACTIONS: readonly Action[] = ['start', 'stop', 'pause', 'unpause', 'checkpoint', 'restore', 'remove'];
 const SVG = 'http://www.w3.org/2000/svg';
+const MIB = 1024 * 1024;
 const COLORS = ['#1976d2', '#e65100', '#2e7d32', '#6a1b9a', '#c62828', '#00838f', '#5d4037', '#ad1457'];
 
 function base(name: string, view: string): Record<string, unknown> {
@@ -97,6 +98,11 @@ function sparkline(values: number[], max: number, width = 160, height = 28): SVG
     svg.append(svgEl('polyline', { points, class: 'jp-ctr-spark-line', transform: 'translate(0,1)' }));
   }
   return svg;
+}
+
+/** The top of a memory axis: 1, 2, 5 x 10^n MiB (at least 1 MiB), so the label reads well. */
+function memoryMax(values: number[]): number {
+  return niceMax(Math.max(0, ...values) / MIB, 1) * MIB;
 }
 
 function errorLine(node: HTMLElement, text: string): void {
@@ -178,7 +184,7 @@ export class ContainerPanelView extends DOMWidgetView {
       sparkline(cpu, niceMax(Math.max(0, ...cpu), 1))
     );
     const memText = mem.length ? `${formatBytes(mem[mem.length - 1])}${limit ? ' / ' + formatBytes(limit) : ''}` : '-';
-    this.memNode.replaceChildren(el('span', 'jp-ctr-widget-stat-label', `MEM ${memText}`), sparkline(mem, niceMax(Math.max(0, ...mem), 1024 * 1024)));
+    this.memNode.replaceChildren(el('span', 'jp-ctr-widget-stat-label', `MEM ${memText}`), sparkline(mem, memoryMax(mem)));
     const logs = (m.get('logs') as string[]) ?? [];
     this.logsNode.textContent = logs.join('\n');
     this.logsNode.hidden = logs.length === 0;
@@ -296,7 +302,7 @@ export class StatsPlotView extends DOMWidgetView {
     const slots = Math.max(2, Number(this.model.get('history') ?? 120));
     const height = Math.max(60, Number(this.model.get('height') ?? 220));
     const cpuMax = niceMax(Math.max(0, ...series.flatMap(s => s.cpu)), 1);
-    const memMax = niceMax(Math.max(0, ...series.flatMap(s => s.memory)), 1024 * 1024);
+    const memMax = memoryMax(series.flatMap(s => s.memory));
     this.plots.replaceChildren(
       this.chart('CPU', `${formatPercent(cpuMax)} (100% = one core)`, series, s => s.cpu, cpuMax, slots, height / 2),
       this.chart('Memory', formatBytes(memMax), series, s => s.memory, memMax, slots, height / 2)
