@@ -11,7 +11,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from ipywidgets import DOMWidget
+from ipywidgets import DOMWidget  # type: ignore[import-untyped]
 from traitlets import Unicode
 
 from .. import __version__, kernel

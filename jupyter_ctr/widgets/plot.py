@@ -27,8 +27,9 @@ class StatsPlot(EngineWidget):
     _model_name = Unicode("StatsPlotModel").tag(sync=True)
     _view_name = Unicode("StatsPlotView").tag(sync=True)
 
-    series = List(help="Per container: {id, name, state, t: [unix s], cpu: [%], "
-                       "memory: [bytes], limit}").tag(sync=True)
+    series: List[dict[str, Any]] = List(
+        help="Per container: {id, name, state, t: [unix s], cpu: [%], memory: [bytes], limit}",
+    ).tag(sync=True)
     history = Int(HISTORY).tag(sync=True)
     height = Int(220, help="Height of the plot in pixels").tag(sync=True)
 
