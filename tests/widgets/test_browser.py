@@ -248,6 +248,27 @@ def test_engine_error_in_place(page: Page) -> None:
     expect(panel.locator("button:enabled")).to_have_count(0)
 
 
+def test_panel_follows_events_while_the_kernel_is_busy(page: Page, lab: Any) -> None:
+    """The kernel's event thread updates the views while a cell runs (only clicks wait)."""
+    run_cell(page, 1)  # time.sleep(30)
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
+        " === 'busy'", timeout=WAIT)
+    badge = cell_output(page, 2).locator(".jp-ctr-panel-widget .jp-ctr-badge")
+    code, body = lab.api("POST", f"{LIBPOD}/containers/{NAME}/pause")
+    assert code == 204, body
+    expect(badge).to_have_attribute("data-state", "paused", timeout=WAIT)
+    code, body = lab.api("POST", f"{LIBPOD}/containers/{NAME}/unpause")
+    assert code == 204, body
+    expect(badge).to_have_attribute("data-state", "running", timeout=WAIT)
+    assert kernel_status(page) == "busy"
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session"
+                  ".kernel.interrupt()")
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
+        " === 'idle'", timeout=WAIT)
+
+
 def test_notebook7_shows_the_same_widgets(page: Page, lab: Any) -> None:
     nb7 = page.context.new_page()
     nb7.goto(f"{lab.url}notebooks/{NB7}?token={lab.token}")
