@@ -5,6 +5,7 @@ front end keeps)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -54,6 +55,17 @@ def test_panel_follows_events_and_clicks(rt: Runtime, door: Door) -> None:
     ctr.stop(timeout=0)
     assert wait_until(lambda: panel.state == "exited", WAIT), panel.state
     assert panel.actions == ["start", "remove"]
+
+
+def test_one_event_follower_for_all_widgets(rt: Runtime, door: Door) -> None:
+    running(rt, "wp0")
+    widgets = [ContainerPanel("wp0", door=door), ContainerPanel("wp0", door=door),
+               ContainerList(door=door), StatsPlot("wp0", door=door)]
+    assert {id(w.feed) for w in widgets} == {id(feed_for(door))}
+    followers = [t for t in threading.enumerate() if t.name == "ctr-widget-events"]
+    assert len(followers) == 1
+    rt.lookup_container("wp0").pause()
+    assert wait_until(lambda: all(w.state == "paused" for w in widgets[:2]), WAIT)
 
 
 def test_panel_shows_the_engine_error_in_place(rt: Runtime, door: Door) -> None:

@@ -371,7 +371,18 @@ export class TerminalView extends DOMWidgetView {
 
   render(): void {
     this.el.classList.add('jp-ctr-widget', 'jp-ctr-cell-terminal');
-    this.el.append(this.errorNode);
+    const head = el('div', 'jp-ctr-widget-head');
+    const command = ((this.model.get('command') as string[]) ?? []).join(' ');
+    const user = String(this.model.get('user') ?? '');
+    head.append(
+      el('span', 'jp-ctr-widget-name', String(this.model.get('container'))),
+      el(
+        'span',
+        'jp-ctr-widget-image',
+        this.model.get('mode') === 'attach' ? 'main process (attach)' : `${command}${user ? ` as ${user}` : ''}`
+      )
+    );
+    this.el.append(head, this.errorNode);
     errorLine(this.errorNode, String(this.model.get('error') ?? ''));
     // Keys typed in the terminal are the terminal's: not the notebook's shortcuts (with
     // JupyterLab's bubbling keydown, stopping here is enough).
