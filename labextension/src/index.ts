@@ -4,12 +4,14 @@ import { containersPlugin } from './sidebar';
 import { terminalPlugin } from './terminal/plugin';
 import { logsPlugin } from './logs/plugin';
 import { rowActionsPlugin } from './rowactions';
+import { widgetsPlugin } from './widgets/plugin';
 
 /** The extension's plugins; each feature lives in its own module. */
 const plugins: JupyterFrontEndPlugin<unknown>[] = [containersPlugin];
 plugins.push(terminalPlugin); // terminal tabs (src/terminal/)
 plugins.push(logsPlugin); // log view tabs (src/logs/)
 plugins.push(rowActionsPlugin); // the sidebar rows' Terminal and Logs buttons
+plugins.push(widgetsPlugin); // notebook widgets, an ipywidgets module (src/widgets/)
 
 export default plugins;
 

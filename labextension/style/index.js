@@ -1,3 +1,4 @@
 import './base.css';
 import '@xterm/xterm/css/xterm.css';
 import './terminal.css';
+import './widgets.css';

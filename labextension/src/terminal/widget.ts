@@ -59,6 +59,8 @@ export class CtrTerminal extends Widget {
   readonly spec: ITerminalSpec;
   /** Emitted when the state shown in the Running panel changes (exit, restart, title). */
   readonly stateChanged = new Signal<this, void>(this);
+  /** Emitted whenever the bar's status changes (connected, reconnecting, exit, error). */
+  readonly statusChanged = new Signal<this, void>(this);
   readonly term: Terminal;
   private readonly fitAddon = new FitAddon();
   private readonly search = new SearchAddon();
@@ -174,6 +176,16 @@ export class CtrTerminal extends Widget {
 
   get ended(): boolean {
     return this.session.ended;
+  }
+
+  /** The session's exit code once it ended (null: unknown), else undefined. */
+  get exitCode(): number | null | undefined {
+    return this.session.exitCode;
+  }
+
+  /** Whether the websocket is open now. */
+  get isOpen(): boolean {
+    return this.ws?.readyState === WebSocket.OPEN;
   }
 
   setConfig(config: Partial<ITerminalConfig>): void {
@@ -543,6 +555,7 @@ export class CtrTerminal extends Widget {
     this.actionButton.hidden = !actionLabel;
     this.actionButton.textContent = actionLabel;
     this.action = action;
+    this.statusChanged.emit();
   }
 
   private detachKeys(spec: string): string {

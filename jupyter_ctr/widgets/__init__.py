@@ -1,0 +1,19 @@
+"""ipywidgets 8 widgets for containers, drawn by the lab extension's widget module (one build
+serves JupyterLab 4 and Notebook 7). They act in the kernel's process through the one door
+(jupyter_ctr.kernel), follow the engine's events, and show engine errors in place.
+
+- ``ContainerPanel(container)``: state badge, lifecycle buttons, CPU/memory sparklines, logs.
+- ``ContainerList()``: every container with the same buttons.
+- ``StatsPlot(containers)``: live CPU and memory of one or more containers.
+- ``Terminal(container, command=None)``: xterm.js over the server's websocket bridge.
+
+docs/widgets.md is the reference.
+"""
+
+from __future__ import annotations
+
+from .panel import ContainerList, ContainerPanel
+from .plot import StatsPlot
+from .terminal import Terminal
+
+__all__ = ["ContainerList", "ContainerPanel", "StatsPlot", "Terminal"]
