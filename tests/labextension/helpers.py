@@ -104,3 +104,11 @@ def log_lines(page: Page, name: str) -> list[str]:
 
 def log_status(page: Page, name: str) -> str:
     return str(page.evaluate(f"() => {LOG.format(name=name)}.status()"))
+
+
+def wait_log(page: Page, name: str, condition: str) -> None:
+    """Wait until the container's log view exists and ``condition`` (a script expression on
+    its hook ``l``) holds."""
+    page.wait_for_function(
+        f"() => {{ const l = ((window.jupyterCtr || {{}}).logs || new Map()).size"
+        f" && {LOG.format(name=name)}; return !!l && !!({condition}); }}")

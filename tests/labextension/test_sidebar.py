@@ -16,7 +16,7 @@ from typing import Any
 from playwright.sync_api import Browser, Page, expect
 
 from .conftest import ARTIFACTS, DEMO, LIBPOD, Containers, Lab
-from .helpers import dialog, log_lines, log_status, open_sidebar, row, sidebar
+from .helpers import dialog, log_lines, log_status, open_sidebar, row, sidebar, wait_log
 
 SLEEP = ["sleep", "1000"]
 # prints 1, 2, 3... five times a second: after a restore it goes on from where it was
@@ -238,24 +238,20 @@ def test_checkpoint_and_restore_continue_a_counter(lab_page: Page, lab: Lab, ctr
     expect(r.locator(".jp-ctr-badge")).to_have_text("running")
     r.locator('[data-action="logs"]').click()
 
-    def last() -> int:
-        lines = log_lines(page, name)
-        return int(lines[-1]) if lines else 0
+    def counted() -> list[int]:
+        return [int(line) for line in log_lines(page, name)]
 
-    page.wait_for_function(
-        f"() => {{ const l = [...((window.jupyterCtr || {{}}).logs || new Map()).values()]"
-        f".find(l => l.container === {name!r}); return !!l && l.lines() >= 5; }}")
+    wait_log(page, name, "l.lines() >= 5")
     shot("counting")
 
     r.locator('[data-action="checkpoint"]').click()
     dialog(page).get_by_role("button", name="Checkpoint").click()
     expect(r.locator(".jp-ctr-badge")).to_have_text("exited")
     assert lab.api("GET", f"{LIBPOD}/containers/{name}/json")[1]["State"]["Status"] == "exited"
-    # the log view's stream ends with the process; the counter stopped at `before`
-    page.wait_for_function(f"() => [...window.jupyterCtr.logs.values()].find(l => l.container"
-                           f" === {name!r}).status().startsWith('end of log')")
-    before = last()
-    assert log_lines(page, name) == [str(i) for i in range(1, before + 1)]
+    # the log view's stream ends with the process: the counter stopped at `before`
+    wait_log(page, name, "l.status().startsWith('end of log')")
+    before = counted()[-1]
+    assert counted() == list(range(1, before + 1))
     shot("checkpointed")
 
     r.locator('[data-action="restore"]').click()
@@ -265,13 +261,10 @@ def test_checkpoint_and_restore_continue_a_counter(lab_page: Page, lab: Lab, ctr
     assert insp["State"]["Restored"] is True
     # the log, read again from the start, goes on counting after `before`
     page.locator(".jp-ctr-logs-reload").last.click()
-    page.wait_for_function(
-        f"() => {{ const l = [...window.jupyterCtr.logs.values()].find(l => l.container"
-        f" === {name!r}); return l.status() === 'following' && l.lines() > 0"
-        f" && Number(l.line(l.lines() - 1)) >= {before + 3}; }}")
-    after = last()
-    assert after > before, (before, after, log_status(page, name))
-    assert log_lines(page, name)[:after] == [str(i) for i in range(1, after + 1)]
+    wait_log(page, name, f"l.status() === 'following' && l.lines() > {before + 2}")
+    after = counted()
+    assert after[-1] > before, (before, after[-5:], log_status(page, name))
+    assert after == list(range(1, len(after) + 1)), (before, after[before - 3:before + 3])
     shot("restored")
 
 
