@@ -1,14 +1,19 @@
-"""Browser tests of the JupyterLab extension: a real ``jupyter lab`` (one per module) on a free
-port with a token, fresh config dir and engine roots, driven by Playwright in Debian's
+"""Browser tests of the JupyterLab extension: a real ``jupyter lab`` (one for the package) on a
+free port with a token, fresh config dir and engine roots, driven by Playwright in Debian's
 Chromium (never Playwright's own browser download, which cannot work here). The extension is
 loaded from this tree's build (``jupyter_ctr/labextension``, made by ``pip install -e .`` or
-``make labext``), put first on JUPYTER_PATH so a stale copy in the venv does not win."""
+``make labext``), put first on JUPYTER_PATH so a stale copy in the venv does not win.
+
+Each test stands alone: it gets a fresh page on a workspace of its own (no tab, panel or
+layout carried over from another test) and makes its containers through ``ctrs``, which
+removes them when the test ends, passed or not. The server and the browser are shared."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -39,6 +44,7 @@ LIBPOD = "ctr/v4.0.0/libpod"
 # The machine is shared and loaded: give the page time (expectations still pass at once when
 # the page is quick; nothing here measures time).
 expect.set_options(timeout=30_000)
+WAIT = 60_000  # ms: a page's default wait (a script's answer, a locator's action)
 
 
 def _free_port() -> int:
@@ -66,6 +72,15 @@ class Lab:
                 return resp.status, _decode(resp.read())
         except urllib.error.HTTPError as err:
             return err.code, _decode(err.read())
+
+    def run(self, name: str, cmd: list[str], **extra: Any) -> None:
+        """Create and start a container of the demo image (no tty unless asked: logs keep
+        stderr apart)."""
+        code, body = self.api("POST", f"{LIBPOD}/containers/create",
+                              {"name": name, "image": DEMO, "command": cmd, **extra})
+        assert code == 201, body
+        code, body = self.api("POST", f"{LIBPOD}/containers/{name}/start")
+        assert code == 204, body
 
 
 def _decode(raw: bytes) -> Any:
@@ -109,6 +124,7 @@ def lab_server() -> Iterator[Lab]:
            "JUPYTER_PATH": os.pathsep.join(filter(None, [str(data_dir),
                                                         os.environ.get("JUPYTER_PATH")])),
            "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces"),
            "JUPYTER_CTR_ROOT": str(root), "JUPYTER_CTR_RUNROOT": str(run_root),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     log = base / "lab.log"
@@ -125,7 +141,7 @@ def lab_server() -> Iterator[Lab]:
     url = f"http://127.0.0.1:{port}/"
     server = Lab(url=url, token=token, root=root, run_root=run_root, log=log)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while True:
             assert proc.poll() is None, f"jupyter lab exited:\n{log.read_text()[-3000:]}"
             try:
@@ -156,41 +172,115 @@ def lab_server() -> Iterator[Lab]:
         assert clean, left
 
 
-def open_lab(browser: Browser, lab: Lab) -> Page:
-    """A page on JupyterLab, started (a new context: fresh storage)."""
+def open_lab(browser: Browser, lab: Lab, workspace: str | None = None) -> Page:
+    """A page on JupyterLab, started (a new context: fresh storage). ``workspace``: a named
+    workspace (a new name starts from the default layout; the server keeps it for a reload)
+    instead of the default one, which every page shares."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.goto(f"{lab.url}lab?token={lab.token}")
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.started", timeout=60_000)
+    page.set_default_timeout(WAIT)
+    where = f"lab/workspaces/{workspace}" if workspace else "lab"
+    page.goto(f"{lab.url}{where}?token={lab.token}")
+    wait_lab_ready(page)
     return page
 
 
-@pytest.fixture(scope="module")
+def wait_lab_ready(page: Page) -> None:
+    """Wait until JupyterLab has started, our plugins are in and the layout is restored (a tab
+    added while the restorer works would be dropped). Also after ``page.reload()``."""
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.started"
+                           " && window.jupyterapp.commands.hasCommand('jupyter-ctr:open-terminal')",
+                           timeout=WAIT)
+    page.evaluate("() => window.jupyterapp.restored")
+
+
+@pytest.fixture(scope="package")
 def lab() -> Iterator[Lab]:
     with lab_server() as server:
         yield server
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def playwright_() -> Iterator[Playwright]:
     with sync_playwright() as pw:
         yield pw
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def chromium(playwright_: Playwright) -> Iterator[Browser]:
     browser = playwright_.chromium.launch(executable_path=CHROMIUM, headless=True)
     yield browser
     browser.close()
 
 
-@pytest.fixture(scope="module")
-def lab_page(chromium: Browser, lab: Lab) -> Iterator[Page]:
-    """One page on the lab for the whole module (steps build on each other)."""
-    page = open_lab(chromium, lab)
-    yield page
-    page.context.close()
+class Containers:
+    """The containers of one test: unique names, created through the REST API (or through the
+    UI, then ``track``-ed), all removed when the test ends."""
+
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+        self.names: list[str] = []
+
+    def name(self, stem: str) -> str:
+        """A fresh name (``stem-xxxx``), removed at the end if the test makes it."""
+        return self.track(f"{stem}-{secrets.token_hex(2)}")
+
+    def track(self, name: str) -> str:
+        self.names.append(name)
+        return name
+
+    def create(self, stem: str, cmd: list[str], **extra: Any) -> str:
+        """Create (not start) a container of the demo image; its name."""
+        name = self.name(stem)
+        code, body = self.lab.api("POST", f"{LIBPOD}/containers/create",
+                                  {"name": name, "image": DEMO, "command": cmd, **extra})
+        assert code == 201, body
+        return name
+
+    def run(self, stem: str, cmd: list[str], **extra: Any) -> str:
+        """Create and start a container of the demo image; its name."""
+        name = self.name(stem)
+        self.lab.run(name, cmd, **extra)
+        return name
+
+    def remove_all(self) -> None:
+        failed = {}
+        for name in reversed(self.names):
+            code, body = self.lab.api("DELETE", f"{LIBPOD}/containers/{name}?force=true&t=0")
+            if code not in (200, 404):
+                failed[name] = (code, body)
+        assert not failed, f"could not remove: {failed}"
+        left = [n for n in self.names
+                if self.lab.api("GET", f"{LIBPOD}/containers/{n}/exists")[0] != 404]
+        assert not left, f"still there: {left}"
+
+
+@pytest.fixture
+def ctrs(lab: Lab) -> Iterator[Containers]:
+    """Make this test's containers; they are removed when it ends (passed or failed)."""
+    made = Containers(lab)
+    yield made
+    made.remove_all()
+
+
+def _slug(request: pytest.FixtureRequest) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", request.node.name)
+
+
+@pytest.fixture
+def lab_page(chromium: Browser, lab: Lab, ctrs: Containers, request: pytest.FixtureRequest
+             ) -> Iterator[Page]:
+    """A fresh page for one test, on a workspace of its own; its last state is saved as
+    test-artifacts/labextension/<test>-end.png. (It asks for ``ctrs`` so that the page, its
+    terminals and log streams are closed before the test's containers are removed.)"""
+    page = open_lab(chromium, lab, f"{_slug(request)}-{secrets.token_hex(3)}")
+    try:
+        yield page
+    finally:
+        with contextlib.suppress(Exception):  # the evidence must not hide the test's outcome
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"{_slug(request)}-end.png"))
+        page.context.close()
 
 
 @pytest.fixture
@@ -199,7 +289,7 @@ def shot(lab_page: Page, request: pytest.FixtureRequest) -> Any:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
     def take(step: str) -> Path:
-        path = ARTIFACTS / f"{request.node.name}-{step}.png"
+        path = ARTIFACTS / f"{_slug(request)}-{step}.png"
         lab_page.screenshot(path=str(path))
         return path
 
