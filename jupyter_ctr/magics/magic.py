@@ -187,9 +187,6 @@ class CtrMagics(Magics):
         if verb is not None and not (args.func in FORMAT_FUNCS and args.format):
             return verb(ctx, args)
         # The CLI's command as in a terminal: what it prints goes into the cell.
-        if args.func == "service:cmd_service":
-            raise InvalidArgumentError("service serves until it is killed: run it from a "
-                                       "terminal")
         if args.func == "containers:cmd_export" and not args.output:
             raise InvalidArgumentError("export in a notebook needs -o FILE")
         command(args.func)(ctx.door, args)

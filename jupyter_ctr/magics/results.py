@@ -25,12 +25,18 @@ BADGE_COLOURS = {
 
 
 class CtrMagicError(UsageError):
-    """What ``--check`` raises for a non-zero exit: IPython shows its one line, no traceback.
+    """What ``--check`` raises for a non-zero exit: IPython shows one line, no traceback (the
+    cell fails, so "Run All" stops there).
     ``result`` is the RunResult."""
 
     def __init__(self, message: str, result: RunResult | None = None) -> None:
         super().__init__(message)
         self.result = result
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython shows a bare UsageError in one line, but not its subclasses: this hook
+        # (IPython's, for exceptions that render themselves) keeps it one line.
+        return [f"{type(self).__name__}: {self}"]
 
 
 def badge(state: str, text: str | None = None) -> str:

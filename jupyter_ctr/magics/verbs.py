@@ -193,9 +193,9 @@ def do_events(ctx: Context, args: argparse.Namespace) -> EventTable | None:
 
 # -- container verbs -----------------------------------------------------------------------
 def each(ctx: Context, refs: Sequence[str], action: str,
-         act: Callable[[Container], object]) -> Names:
+         act: Callable[[Container], object]) -> Names | None:
     """``act`` on each container named, as the CLI does: an error is one line and the others
-    go on; the names acted on are returned."""
+    go on; the names acted on are returned (None if there is none: the errors said it)."""
     names, ids = [], []
     for ref in refs:
         try:
@@ -206,7 +206,7 @@ def each(ctx: Context, refs: Sequence[str], action: str,
             continue
         names.append(ref)
         ids.append(ctr.id)
-    return Names(names, ids)
+    return Names(names, ids) if names else None
 
 
 def do_create(ctx: Context, args: argparse.Namespace) -> Names:
@@ -214,7 +214,7 @@ def do_create(ctx: Context, args: argparse.Namespace) -> Names:
     return Names([ctr.name], [ctr.id])
 
 
-def do_start(ctx: Context, args: argparse.Namespace) -> Names | RunResult:
+def do_start(ctx: Context, args: argparse.Namespace) -> Names | RunResult | None:
     if args.attach:
         if len(args.containers) > 1:
             raise InvalidArgumentError("you cannot start and attach multiple containers at once")
@@ -230,7 +230,7 @@ def do_start(ctx: Context, args: argparse.Namespace) -> Names | RunResult:
     return each(ctx, args.containers, "start", start)
 
 
-def do_stop(ctx: Context, args: argparse.Namespace) -> Names:
+def do_stop(ctx: Context, args: argparse.Namespace) -> Names | None:
     def stop(ctr: Container) -> None:
         with contextlib.suppress(ContainerStoppedError):
             ctr.stop(timeout=args.time)
@@ -238,25 +238,25 @@ def do_stop(ctx: Context, args: argparse.Namespace) -> Names:
     return each(ctx, args.containers, "stop", stop)
 
 
-def do_kill(ctx: Context, args: argparse.Namespace) -> Names:
+def do_kill(ctx: Context, args: argparse.Namespace) -> Names | None:
     parse_signal(args.signal)  # a bad signal is an error before any container is found
     return each(ctx, args.containers, "kill", lambda ctr: ctr.kill(args.signal))
 
 
-def do_rm(ctx: Context, args: argparse.Namespace) -> Names:
+def do_rm(ctx: Context, args: argparse.Namespace) -> Names | None:
     return each(ctx, args.containers, "remove",
                 lambda ctr: ctx.door.remove(ctr, force=args.force, timeout=args.time))
 
 
-def do_pause(ctx: Context, args: argparse.Namespace) -> Names:
+def do_pause(ctx: Context, args: argparse.Namespace) -> Names | None:
     return each(ctx, args.containers, "pause", lambda ctr: ctr.pause())
 
 
-def do_unpause(ctx: Context, args: argparse.Namespace) -> Names:
+def do_unpause(ctx: Context, args: argparse.Namespace) -> Names | None:
     return each(ctx, args.containers, "unpause", lambda ctr: ctr.unpause())
 
 
-def do_restart(ctx: Context, args: argparse.Namespace) -> Names:
+def do_restart(ctx: Context, args: argparse.Namespace) -> Names | None:
     return each(ctx, args.containers, "restart", lambda ctr: ctr.restart(timeout=args.time))
 
 
@@ -266,7 +266,7 @@ def do_wait(ctx: Context, args: argparse.Namespace) -> list[int]:
     return codes
 
 
-def do_checkpoint(ctx: Context, args: argparse.Namespace) -> Names | list[dict[str, Any]]:
+def do_checkpoint(ctx: Context, args: argparse.Namespace) -> Names | list[dict[str, Any]] | None:
     options = checkpoint_options(args)
     reports: list[dict[str, Any]] = []
     names = each(ctx, args.containers, "checkpoint",
@@ -274,7 +274,7 @@ def do_checkpoint(ctx: Context, args: argparse.Namespace) -> Names | list[dict[s
     return reports if args.print_stats else names
 
 
-def do_restore(ctx: Context, args: argparse.Namespace) -> Names | list[dict[str, Any]]:
+def do_restore(ctx: Context, args: argparse.Namespace) -> Names | list[dict[str, Any]] | None:
     options = restore_options(args)
     if args.import_:
         ctr, stats = ctx.door.import_checkpoint(args.import_, name=args.name, options=options)
