@@ -185,8 +185,13 @@ class RunResult:
             return "detached"
         return "ok" if self.exit_code == 0 else "failed"
 
+    def _what(self) -> str:
+        if self.exit_code is None:
+            return self.outcome
+        return f"{'interrupted, ' if self.interrupted else ''}exit {self.exit_code}"
+
     def summary(self) -> str:
-        what = f"exit {self.exit_code}" if self.exit_code is not None else self.outcome
+        what = self._what()
         where = f"exec in {self.name}" if self.kind == "exec" else self.name
         extra = ", removed" if self.removed else ""
         return f"{what} in {self.duration:.2f} s ({where}{extra})"
@@ -209,7 +214,6 @@ class RunResult:
         p.text(self.summary())
 
     def _repr_html_(self) -> str:
-        what = f"exit {self.exit_code}" if self.exit_code is not None else self.outcome
-        rest = html.escape(self.summary().split(" in ", 1)[1])
+        rest = html.escape(self.summary()[len(self._what()) + 4:])
         return (f"<div class='jctr-run' style='font-size:90%;color:#57606a'>"
-                f"{badge(self.outcome, what)} in {rest}</div>")
+                f"{badge(self.outcome, self._what())} in {rest}</div>")

@@ -106,3 +106,15 @@ def texts(msgs: list[Message]) -> str:
         elif m["msg_type"] == "error":
             out.append("\n".join(c["traceback"]))
     return "\n".join(out)
+
+
+class InterruptOn:
+    """An ``on_message`` that interrupts the kernel once, when a stream shows ``text``."""
+
+    def __init__(self, kernel: Kernel, text: str) -> None:
+        self.kernel, self.text, self.done = kernel, text, False
+
+    def __call__(self, msg: Message) -> None:
+        if msg["msg_type"] == "stream" and self.text in msg["content"]["text"] and not self.done:
+            self.done = True
+            self.kernel.km.interrupt_kernel()
