@@ -191,10 +191,12 @@ class OutputSink:
         lines = [line.decode(errors="replace") for line in self._tail]
         if self._partial:
             lines.append(self._partial.decode(errors="replace"))
+        n = self.elided_lines
+        elided = f"{n:,} line{'' if n == 1 else 's'} elided"
         if final:
-            note = f"[... {self.elided_lines:,} lines elided: {self.hint} ...]"
+            note = f"[... {elided}: {self.hint} ...]"
         else:
-            note = f"[... {self.elided_lines:,} lines elided so far: the last lines follow ...]"
+            note = f"[... {elided} so far: the last lines follow ...]"
         return note + "\n" + "\n".join(lines)
 
     def _show_tail(self, final: bool) -> None:
