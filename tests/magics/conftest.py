@@ -63,6 +63,7 @@ class Kernel:
             try:
                 msg = self.kc.get_iopub_msg(timeout=max(deadline - time.monotonic(), 0.1))
             except queue.Empty:
+                self.km.interrupt_kernel()  # leave it usable for the next test
                 raise AssertionError(f"no idle after {timeout} s: {msgs[-5:]}") from None
             if msg["parent_header"].get("msg_id") != msg_id:
                 continue

@@ -4,9 +4,11 @@ coalesced and bounded; exit codes and --check; interrupts during ``logs -f`` and
 
 from __future__ import annotations
 
+import os
 import re
 
 from jupyter_ctr.engine import ContainerState, NoSuchContainerError, Runtime
+from tests.conftest import wait_until
 from tests.magics.conftest import IMAGE, InterruptOn, Kernel, Message, streams, texts
 
 #: A container that prints "first", then waits for a marker file that the test creates.
@@ -151,3 +153,40 @@ def test_progress_lines_and_colours_are_kept(kernel: Kernel) -> None:
     msgs, _ = kernel.execute(f"%%ctr run --rm {IMAGE}\nprintf '10%%\\r50%%\\r100%%\\n'\n"
                              "printf '\\033[31mred\\033[0m\\n'\n")
     assert streams(msgs, "stdout") == "10%\r50%\r100%\n\x1b[31mred\x1b[0m\n"
+
+
+def test_interrupt_during_events_stops_following(kernel: Kernel) -> None:
+    kernel.execute(f"%ctr run --rm {IMAGE} true")
+    interrupt = InterruptOn(kernel, "container")  # the stored events come first
+    msgs, reply = kernel.execute("%ctr events --since 10m", interrupt)
+    assert interrupt.done and reply["content"]["status"] == "ok"
+    assert "[stopped following events]" in streams(msgs, "stderr")
+    assert "Traceback" not in texts(msgs)
+
+
+def _fds_and_threads(pid: int) -> tuple[list[str], int]:
+    fds = sorted(os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd"))
+    return fds, len(os.listdir(f"/proc/{pid}/task"))
+
+
+def test_no_fd_or_thread_left_in_the_kernel(kernel: Kernel, rt: Runtime) -> None:
+    pid = kernel.km.provisioner.pid  # type: ignore[union-attr]
+    kernel.execute(f"%ctr run --rm {IMAGE} echo warm")
+    before = _fds_and_threads(pid)
+    kernel.execute(f"%ctr run -d --name mleak {IMAGE} sh -c 'while true; do echo x; "
+                   "sleep 0.1; done'")
+    steps = [  # (code, the stream text on which to interrupt it, or None)
+        (f"%ctr run --rm {IMAGE} echo hi", None), ("%%ctr exec mleak\necho in\n", None),
+        (f"%%ctr run --rm {IMAGE}\nseq 1 20000\n", None), ("%ctr logs mleak", None),
+        ("%ctr attach mleak", "x"), ("%ctr logs -f mleak", "x"),
+        ("%ctr exec mleak sh -c 'echo exec-started; sleep 100'", "exec-started"),
+        (f"%ctr run --rm {IMAGE} sh -c 'echo run-started; sleep 100'", "run-started"),
+    ]
+    for code, text in steps:
+        interrupt = InterruptOn(kernel, text) if text else None
+        msgs, reply = kernel.execute(code, interrupt)
+        assert reply["content"]["status"] == "ok", (code, reply["content"])
+        assert interrupt is None or interrupt.done, code
+    kernel.execute("%ctr rm -f -t 0 mleak")
+    assert wait_until(lambda: _fds_and_threads(pid) == before, 10), \
+        (before, _fds_and_threads(pid))
