@@ -7,6 +7,8 @@ every start): ``jupyter_ctr.load_ipython_extension`` imports it when IPython ask
 
 from __future__ import annotations
 
+from typing import cast
+
 from .magic import CtrMagics
 from .results import (
     ContainerTable,
@@ -50,8 +52,9 @@ def unload_ipython_extension(ipython: InteractiveShell) -> None:
     magics.close()
     for kind in ("line", "cell"):
         ipython.magics_manager.magics[kind].pop("ctr", None)
-    if magics in ipython.configurables:
-        ipython.configurables.remove(magics)
+    configurables = cast("list[object]", ipython.configurables)
+    if magics in configurables:
+        configurables.remove(magics)
 
 
 def registered(ipython: InteractiveShell) -> CtrMagics | None:

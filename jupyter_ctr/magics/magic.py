@@ -176,7 +176,7 @@ class CtrMagics(Magics):
                 door.runtime.close()
         else:
             result = self._dispatch(Context(self.door, cell, shell, self.make_sink), args)
-        if out is not None:
+        if out is not None and self.shell is not None:
             self.shell.user_ns[out] = result
         if getattr(args, "check", False) and hasattr(result, "check"):
             result.check()

@@ -203,9 +203,9 @@ class OutputSink:
         self._tail_dirty = False
         data = {"text/plain": self._tail_text(final)}
         if self._handle is None:
-            self._handle = display(data, raw=True, display_id=True)
+            self._handle = display(data, raw=True, display_id=True)  # type: ignore[no-untyped-call]
         else:
-            self._handle.update(data, raw=True)
+            self._handle.update(data, raw=True)  # type: ignore[no-untyped-call]
         self.messages += 1
 
     def close(self) -> None:

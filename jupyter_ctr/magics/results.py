@@ -86,7 +86,7 @@ class Table:
         return text_table(self.headers, self.rows)
 
     def _repr_pretty_(self, p: RepresentationPrinter, cycle: bool) -> None:
-        p.text(repr(self))
+        p.text(repr(self))  # type: ignore[no-untyped-call]
 
     def _repr_html_(self) -> str:
         head = "".join(f"<th style='text-align:left'>{html.escape(h)}</th>"
@@ -151,7 +151,7 @@ class Names(list[str]):
         return "\n".join(self)
 
     def _repr_pretty_(self, p: RepresentationPrinter, cycle: bool) -> None:
-        p.text(repr(self))
+        p.text(repr(self))  # type: ignore[no-untyped-call]
 
 
 class RunResult:
@@ -211,7 +211,7 @@ class RunResult:
                 f"stderr={len(self.stderr)} chars{', interrupted' if self.interrupted else ''})")
 
     def _repr_pretty_(self, p: RepresentationPrinter, cycle: bool) -> None:
-        p.text(self.summary())
+        p.text(self.summary())  # type: ignore[no-untyped-call]
 
     def _repr_html_(self) -> str:
         rest = html.escape(self.summary()[len(self._what()) + 4:])
