@@ -219,8 +219,11 @@ def do_start(ctx: Context, args: argparse.Namespace) -> Names | RunResult | None
         if len(args.containers) > 1:
             raise InvalidArgumentError("you cannot start and attach multiple containers at once")
         ctr = ctx.door.container(args.containers[0], "start")
-        running = ctr.state in (ContainerState.RUNNING, ContainerState.PAUSED,
-                                ContainerState.STOPPING)
+        state = ctr.state
+        running = state in (ContainerState.RUNNING, ContainerState.PAUSED,
+                             ContainerState.STOPPING)
+        if not running and state is not ContainerState.CREATED:
+            ctr.init(recursive=True)  # attachable from its first byte
         return foreground(ctx, ctr, None, start=not running, remove=False, kind="start")
 
     def start(ctr: Container) -> None:
@@ -323,7 +326,8 @@ def do_run(ctx: Context, args: argparse.Namespace) -> Names | RunResult:
         args.interactive = True
         body = ctx.body.encode()
     elif args.interactive and not args.detach:
-        body = b""  # a kernel has no stdin to give: the container reads EOF
+        # A kernel has no stdin to give: the container reads EOF (on a tty, its EOF key).
+        body = b"\x04" if args.tty else b""
     ctr = create_container(ctx.door, args)
     try:
         if args.detach:
@@ -398,7 +402,7 @@ def do_exec(ctx: Context, args: argparse.Namespace) -> Names | RunResult:
             raise InvalidArgumentError("%%ctr exec feeds its cell to the command: no -d or -t")
         command, stdin, body = list(ctx.shell), True, ctx.body.encode()
     elif stdin and not args.detach:
-        body = b""
+        body = b"\x04" if args.tty else b""  # as run -i
     if not command:
         raise InvalidArgumentError("exec requires a command to run in the container")
     ctr = ctx.door.container(args.container, "exec")

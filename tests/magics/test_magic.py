@@ -201,3 +201,25 @@ def test_root_options_select_another_engine(ip: InteractiveShell, tmp_path) -> N
     table = ip.run_line_magic("ctr", f"--root {root} --runroot {run} images")
     assert len(table) == 0 and (root / "containers").is_dir()
     assert len(ip.run_line_magic("ctr", "images")) == 1
+
+
+def test_start_attach_and_attach_stream_until_exit(ip: InteractiveShell,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    ip.run_line_magic("ctr", f"create --name msa {IMAGE} sh -c 'echo from-start; exit 2'")
+    res = ip.run_line_magic("ctr", "start -a msa")  # from configured: init, attach, start
+    assert (res.kind, res.exit_code, res.stdout) == ("start", 2, "from-start\n")
+    ip.run_line_magic("ctr", f"run -d --name mat {IMAGE} sh -c 'sleep 0.5; echo later; "
+                             "exit 5'")
+    res = ip.run_line_magic("ctr", "attach mat")
+    assert (res.kind, res.exit_code, res.stdout) == ("attach", 5, "later\n")
+    assert ip.run_line_magic("ctr", "wait mat msa") == [5, 2]
+    capsys.readouterr()
+
+
+def test_interactive_without_a_body_reads_eof(ip: InteractiveShell,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    res = ip.run_line_magic("ctr", f"run -i --rm {IMAGE} sh -c 'cat; echo after'")
+    assert (res.exit_code, res.stdout) == (0, "after\n")
+    res = ip.run_line_magic("ctr", f"run -it --rm {IMAGE} sh -c 'cat; tty'")
+    assert res.exit_code == 0 and "/dev/pts/0" in res.stdout  # a tty's EOF is its EOF key
+    capsys.readouterr()
