@@ -159,6 +159,11 @@ class CtrMagics(Magics):
             raise InvalidArgumentError(f"%%ctr takes {' or '.join(CELL_VERBS)} (the cell body "
                                        "is their script); other verbs go with %ctr")
         args = parse_args(argv, raising=True, extend=magic_options)
+        fmt = getattr(args, "format", None)
+        if isinstance(fmt, str) and "{" in fmt and "{{" not in fmt:
+            # IPython's expansion of the line turned a Go template's {{ }} into { } (as it
+            # does in every magic): put them back, so templates are written as in the CLI.
+            args.format = fmt.replace("{", "{{").replace("}", "}}")
         if cell is not None:
             self._cell_options(args)
         shell = shlex.split(getattr(args, "shell", None) or "sh")

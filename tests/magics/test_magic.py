@@ -185,10 +185,13 @@ def test_cli_commands_without_their_own_verb_print(ip: InteractiveShell, rt: Run
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     ip.run_line_magic("ctr", f"create --name mcr {IMAGE} true")
     capsys.readouterr()
-    # Go templates: IPython expands {expr} in magic lines, so braces are doubled
-    ip.run_line_magic("ctr", "ps -a --format '{{{{.Names}}}} {{{{.State}}}}'")
+    # Go templates as in the CLI, although IPython's expansion makes {{ }} into { }; the
+    # doubled IPython spelling works too
+    ip.run_cell("%ctr ps -a --format '{{.Names}} {{.State}}'")
     assert capsys.readouterr().out == "mcr created\n"
-    ip.run_line_magic("ctr", "image ls --format '{{{{.Repository}}}}'")
+    ip.run_cell("%ctr inspect -f '{{{{.State.Status}}}}' mcr")
+    assert capsys.readouterr().out == "created\n"
+    ip.run_line_magic("ctr", "image ls --format '{{.Repository}}'")  # not expanded
     assert "localhost/busybox" in capsys.readouterr().out
     ip.run_line_magic("ctr", "service --socket /tmp/x.sock")
     assert capsys.readouterr().err.startswith("Error: unknown verb 'service'")  # it never ends
