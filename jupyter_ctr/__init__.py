@@ -21,7 +21,7 @@ def load_ipython_extension(ipython: object) -> None:
 
 
 def unload_ipython_extension(ipython: object) -> None:
-    """``%unload_ext jupyter_ctr``: close the kernel's engine and drop the magics."""
+    """``%unload_ext jupyter_ctr``: drop the magics."""
     from .magics import unload_ipython_extension as unload  # noqa: PLC0415 - lazy: as above
 
     unload(ipython)  # type: ignore[arg-type]

@@ -1,5 +1,6 @@
 """Notebook magics: ``%load_ext jupyter_ctr`` registers ``%ctr`` and ``%%ctr`` (magic.py),
-which drive the engine in the kernel's process through the one Door, as the CLI does.
+which drive the engine in the kernel's process through the one Door, as the CLI does: the
+kernel's (jupyter_ctr.kernel), which the widgets share.
 
 Needs IPython; ``import jupyter_ctr`` does not load this package (the CLI imports that at
 every start): ``jupyter_ctr.load_ipython_extension`` imports it when IPython asks.
@@ -45,11 +46,11 @@ def load_ipython_extension(ipython: InteractiveShell) -> None:
 
 
 def unload_ipython_extension(ipython: InteractiveShell) -> None:
-    """``%unload_ext jupyter_ctr``: close the kernel's Runtime and drop the magics."""
+    """``%unload_ext jupyter_ctr``: drop the magics (the kernel's engine stays: the widgets
+    share it, jupyter_ctr.kernel)."""
     magics = _registered.pop(id(ipython), None)
     if magics is None:
         return
-    magics.close()
     for kind in ("line", "cell"):
         ipython.magics_manager.magics[kind].pop("ctr", None)
     configurables = cast("list[object]", ipython.configurables)
@@ -58,5 +59,5 @@ def unload_ipython_extension(ipython: InteractiveShell) -> None:
 
 
 def registered(ipython: InteractiveShell) -> CtrMagics | None:
-    """The CtrMagics loaded into ``ipython`` (its ``door`` is the kernel's engine), or None."""
+    """The CtrMagics loaded into ``ipython``, or None."""
     return _registered.get(id(ipython))

@@ -13,8 +13,9 @@ import shlex
 import sys
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from traitlets import Float, Int, Unicode
+from traitlets import Float, Int, Unicode, observe
 
+from .. import kernel
 from ..cli.entry import command
 from ..cli.parser import CommandLineError, ParserExit, command_path, parse_args
 from ..engine.errors import CtrError, InvalidArgumentError
@@ -62,10 +63,13 @@ class CtrMagics(Magics):
 
     root = Unicode(None, allow_none=True,
                    help="Persistent engine state (default: $JUPYTER_CTR_ROOT or "
-                        "/var/lib/jupyter-ctr), as the CLI's --root.").tag(config=True)
+                        "/var/lib/jupyter-ctr), as the CLI's --root. Set, it makes an engine "
+                        "on these roots the kernel's (jupyter_ctr.kernel.use: the widgets "
+                        "follow).").tag(config=True)
     run_root = Unicode(None, allow_none=True,
                        help="Volatile engine state (default: $JUPYTER_CTR_RUNROOT or "
-                            "/run/jupyter-ctr), as the CLI's --runroot.").tag(config=True)
+                            "/run/jupyter-ctr), as the CLI's --runroot; see root.").tag(
+                                config=True)
     output_limit = Int(5000, help="Lines of a container's output shown in a cell before "
                                   "the middle is elided (the tail stays visible).").tag(
                                       config=True)
@@ -81,22 +85,21 @@ class CtrMagics(Magics):
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
-        self._door: Door | None = None
+        self._roots_applied = False
 
     # -- the engine ------------------------------------------------------------------------
+    @observe("root", "run_root")
+    def _roots_changed(self, _change: Any) -> None:
+        self._roots_applied = False
+
     @property
     def door(self) -> Door:
-        """The kernel's Door (one Runtime per kernel, opened on first use)."""
-        if self._door is None:
-            self._door = Door(Runtime(self.root or None, self.run_root or None),
-                              Principal.of_process())
-        return self._door
-
-    def close(self) -> None:
-        """Close the kernel's Runtime (unload_ipython_extension)."""
-        if self._door is not None:
-            self._door.runtime.close()
-            self._door = None
+        """The kernel's Door (jupyter_ctr.kernel: one Runtime per kernel, opened on first
+        use, shared with the widgets); with ``root``/``run_root`` set, one on those roots."""
+        if (self.root or self.run_root) and not self._roots_applied:
+            kernel.use(Runtime(self.root or None, self.run_root or None))
+            self._roots_applied = True
+        return kernel.door()
 
     @property
     def in_kernel(self) -> bool:

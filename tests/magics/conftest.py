@@ -15,6 +15,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from jupyter_client.manager import KernelManager
 
+from jupyter_ctr import kernel as kernel_engine
 from jupyter_ctr.engine import Runtime
 from jupyter_ctr.magics import CtrMagics, registered
 
@@ -25,18 +26,15 @@ Message = dict[str, Any]
 
 
 @pytest.fixture
-def ip(rt: Runtime) -> Iterator[InteractiveShell]:
-    """IPython's shell in this process with the magics on the ``rt`` fixture's roots (whose
-    teardown removes every container and checks that nothing is left behind)."""
+def ip(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
+    """IPython's shell in this process with the magics, the kernel's engine being the ``rt``
+    fixture's (whose teardown removes every container and checks that nothing is left)."""
+    monkeypatch.setattr(kernel_engine, "_current", None)
+    kernel_engine.use(rt)
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "jupyter_ctr")
-    magics = registered(shell)
-    assert isinstance(magics, CtrMagics)
-    magics.close()
-    magics.root, magics.run_root = str(rt.root), str(rt.run_root)
+    assert isinstance(registered(shell), CtrMagics)
     yield shell
-    shell.user_ns.pop("_", None)  # results hold no engine handles, but keep it tidy
-    magics.close()
 
 
 class Kernel:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
+from jupyter_ctr import kernel
 from jupyter_ctr.engine import ContainerState, NoSuchContainerError, Runtime
 from jupyter_ctr.magics import (
     ContainerTable,
@@ -226,3 +227,18 @@ def test_interactive_without_a_body_reads_eof(ip: InteractiveShell,
     res = ip.run_line_magic("ctr", f"run -it --rm {IMAGE} sh -c 'cat; tty'")
     assert res.exit_code == 0 and "/dev/pts/0" in res.stdout  # a tty's EOF is its EOF key
     capsys.readouterr()
+
+
+def test_magics_act_through_the_kernels_engine(ip: InteractiveShell, rt: Runtime,
+                                               tmp_path) -> None:  # type: ignore[no-untyped-def]
+    magics = registered(ip)
+    assert magics is not None and magics.door is kernel.door() and magics.door.runtime is rt
+    magics.root, magics.run_root = str(tmp_path / "r"), str(tmp_path / "x")
+    try:
+        door = magics.door  # configured roots: an engine on them becomes the kernel's
+        assert door is kernel.door() and door.runtime.root == tmp_path / "r"
+        assert magics.door is door  # once
+        assert len(ip.run_line_magic("ctr", "images")) == 0
+    finally:
+        kernel.door().runtime.close()
+        magics.root = magics.run_root = None
