@@ -11,3 +11,17 @@ def _jupyter_server_extension_points() -> list[dict[str, object]]:
 
 
 jupyter_server_extension_points = _jupyter_server_extension_points
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext jupyter_ctr``: the ``%ctr``/``%%ctr`` magics (jupyter_ctr.magics)."""
+    from .magics import load_ipython_extension as load  # noqa: PLC0415 - lazy: the CLI imports this package; IPython only here
+
+    load(ipython)  # type: ignore[arg-type]
+
+
+def unload_ipython_extension(ipython: object) -> None:
+    """``%unload_ext jupyter_ctr``: drop the magics."""
+    from .magics import unload_ipython_extension as unload  # noqa: PLC0415 - lazy: as above
+
+    unload(ipython)  # type: ignore[arg-type]

@@ -16,9 +16,9 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable, Sequence
 
-    from ..engine import Runtime
+    from ..service.door import Door
 
-    Command = Callable[[Runtime, argparse.Namespace], int]
+    Command = Callable[[Door, argparse.Namespace], int]
 
 
 def command(func: str) -> Command:

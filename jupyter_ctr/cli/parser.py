@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from typing import Any, NoReturn, TypeVar
 
     Parser = TypeVar("Parser", argparse.ArgumentParser, "QuickParser")
+    #: Called with each command's name and parser as it is built (see add_commands).
+    Extend = Callable[[str, Any], None]
 
 LOG_LEVELS = {"debug": 10, "info": 20, "warn": 30, "warning": 30, "error": 40, "fatal": 50,
               "panic": 50}  # logging's DEBUG..CRITICAL
@@ -51,9 +53,29 @@ def _terminal_columns() -> int:
     return columns or 80
 
 
-def _parser_class() -> type[argparse.ArgumentParser]:
+class CommandLineError(Exception):
+    """A command line the parser rejected, raised (instead of printing and exiting) by the
+    parsers ``parse_args(..., raising=True)`` builds: the notebook magics' parsers."""
+
+    def __init__(self, message: str, prog: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.prog = prog
+
+
+class ParserExit(Exception):  # noqa: N818 - argparse's word: the parser wants to exit
+    """``--help`` (or another action that ends parsing) was given to a raising parser: what
+    it prints is printed; ``status`` is the exit status the CLI would have."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def _parser_class(raising: bool = False) -> type[argparse.ArgumentParser]:
     """``argparse.ArgumentParser`` reporting usage errors as podman does: ``Error: ...`` and
-    exit 125 (made on first use: argparse is not imported until a parser is built)."""
+    exit 125 (made on first use: argparse is not imported until a parser is built); with
+    ``raising``, errors raise CommandLineError and help raises ParserExit instead."""
     import argparse  # noqa: PLC0415 - lazy: plain command lines need no argparse
 
     class HelpFormatter(argparse.HelpFormatter):
@@ -71,9 +93,18 @@ def _parser_class() -> type[argparse.ArgumentParser]:
             super().__init__(*args, **kw)
 
         def error(self, message: str) -> NoReturn:
+            if raising:
+                raise CommandLineError(message, self.prog)
             print_error(message)
             print(f"See '{self.prog} --help'", file=sys.stderr)
             sys.exit(ENGINE_ERROR)
+
+        def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+            if not raising:
+                super().exit(status, message)
+            if message:
+                self._print_message(message, sys.stderr)
+            raise ParserExit(status)
 
     return ArgumentParser
 
@@ -324,20 +355,23 @@ class QuickParser:
 
 
 def build_parser(only: Sequence[str] | None = None,
-                 built: set[str] | None = None) -> argparse.ArgumentParser:
+                 built: set[str] | None = None, *, raising: bool = False,
+                 extend: Extend | None = None) -> argparse.ArgumentParser:
     """The command line's parser; with ``only`` (a command and, for ``image``/``container``,
     its subcommand) the parser of that command alone: the others stay unbuilt. The names of
-    the commands built go into ``built``."""
-    parser = _parser_class()(
+    the commands built go into ``built``. ``raising``: see _parser_class; ``extend``: see
+    add_commands."""
+    parser = _parser_class(raising)(
         prog="jupyter-ctr", allow_abbrev=False,
         description="Manage containers on runc and conmon, with podman's commands.")
-    return add_commands(parser, only, built)
+    return add_commands(parser, only, built, extend)
 
 
 def add_commands(parser: Parser, only: Sequence[str] | None,
-                 built: set[str] | None) -> Parser:
+                 built: set[str] | None, extend: Extend | None = None) -> Parser:
     """Add the options and commands (see build_parser) to ``parser``: an argparse parser, or
-    a QuickParser, which takes the same calls."""
+    a QuickParser, which takes the same calls. ``extend(name, command_parser)``, if given,
+    adds options of its own to each command built (the notebook magics' --out, --check)."""
     built = set() if built is None else built
     parser.add_argument("--version", action="version", version=f"jupyter-ctr {__version__}")
     parser.add_argument("--root", help="persistent state directory "
@@ -367,6 +401,8 @@ def add_commands(parser: Parser, only: Sequence[str] | None,
         p = parent.add_parser(name, help=help_, aliases=list(aliases), allow_abbrev=False,
                               description=description or help_, usage=usage)
         p.set_defaults(func=func)
+        if extend is not None:
+            extend(name, p)
         return p
 
     def group(name: str, help_: str) -> Any:
@@ -609,19 +645,22 @@ def command_path(argv: Sequence[str]) -> tuple[str, ...] | None:
     return tuple(words)
 
 
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+def parse_args(argv: Sequence[str], *, raising: bool = False,
+               extend: Extend | None = None) -> argparse.Namespace:
     """Parse with the parser of the given command alone: the quick parser when it understands
     the command line, else argparse's; the whole parser when the command is unknown, so that
-    argparse lists the choices."""
+    argparse lists the choices. ``raising``: errors raise CommandLineError and help
+    ParserExit (after printing it) instead of exiting; ``extend``: see add_commands."""
     only = command_path(argv)
     built: set[str] = set()
     if only is not None:
-        quick = add_commands(QuickParser(), only, built)
+        quick = add_commands(QuickParser(), only, built, extend)
         args = quick.parse(argv) if not only or only[-1] in built else None
         if args is not None:
             return args
         built.clear()
-    parser = build_parser(only, built)
+    parser = build_parser(only, built, raising=raising, extend=extend)
     if only and only[-1] not in built:
-        parser = build_parser(only[:1] if only[0] in built else None)
+        parser = build_parser(only[:1] if only[0] in built else None, raising=raising,
+                              extend=extend)
     return parser.parse_args(argv)

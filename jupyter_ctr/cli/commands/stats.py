@@ -27,12 +27,12 @@ def cmd_stats(door: Door, args: argparse.Namespace) -> int:
     def targets() -> list[Container]:
         return named if named else door.containers("stats")
 
-    prev = _samples(targets(), strict=bool(named))
+    prev = samples(targets(), strict=bool(named))
     interval = 0.5  # the first table comes quickly; later ones every second, as podman
     clear = sys.stdout.isatty() and args.stream
     while True:
         time.sleep(interval)
-        cur = _samples(targets(), strict=False)
+        cur = samples(targets(), strict=False)
         rows = [_row(prev[i], s, host_mem) for i, s in cur.items() if i in prev]
         if clear:
             sys.stdout.write("\033[2J\033[H")
@@ -43,7 +43,9 @@ def cmd_stats(door: Door, args: argparse.Namespace) -> int:
         interval = 1.0
 
 
-def _samples(ctrs: Sequence[Container], strict: bool) -> dict[str, dict[str, Any]]:
+def samples(ctrs: Sequence[Container], strict: bool) -> dict[str, dict[str, Any]]:
+    """Each container's ``stats()`` by ID; with ``strict`` an error is raised, else the
+    container (stopped meanwhile) is left out."""
     out = {}
     for ctr in ctrs:
         try:
@@ -54,11 +56,20 @@ def _samples(ctrs: Sequence[Container], strict: bool) -> dict[str, dict[str, Any
     return out
 
 
-def _row(before: dict[str, Any], after: dict[str, Any], host_mem: int) -> list[str]:
+def usage(before: dict[str, Any], after: dict[str, Any], host_mem: int) -> dict[str, Any]:
+    """One container's usage between two samples: ``after`` with ``cpu_percent``,
+    ``memory_percent`` (None without a limit) and ``memory_limit`` (the host's memory when
+    the container has no limit)."""
     elapsed = max(after["time_ns"] - before["time_ns"], 1)
     cpu = 100.0 * max(after["cpu_ns"] - before["cpu_ns"], 0) / elapsed
     used, limit = after["memory_bytes"], after["memory_limit"] or host_mem
-    mem_pct = f"{100.0 * used / limit:.2f}%" if limit else "--"
-    return [after["id"][:12], after["name"], f"{cpu:.2f}%",
-            f"{human_size(used)} / {human_size(limit) if limit else '--'}", mem_pct,
-            str(after["pids"])]
+    return {**after, "cpu_percent": cpu, "memory_limit": limit,
+            "memory_percent": 100.0 * used / limit if limit else None}
+
+
+def _row(before: dict[str, Any], after: dict[str, Any], host_mem: int) -> list[str]:
+    u = usage(before, after, host_mem)
+    limit, pct = u["memory_limit"], u["memory_percent"]
+    return [u["id"][:12], u["name"], f"{u['cpu_percent']:.2f}%",
+            f"{human_size(u['memory_bytes'])} / {human_size(limit) if limit else '--'}",
+            "--" if pct is None else f"{pct:.2f}%", str(u["pids"])]
