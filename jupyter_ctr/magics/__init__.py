@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import cast
 
+from . import display
 from .magic import CtrMagics
 from .results import (
     ContainerTable,
@@ -42,6 +43,7 @@ def load_ipython_extension(ipython: InteractiveShell) -> None:
         return
     magics = CtrMagics(shell=ipython)
     ipython.register_magics(magics)
+    display.register(ipython)
     _registered[id(ipython)] = magics
 
 

@@ -22,7 +22,7 @@ from ..cli.commands.show import inspect_one
 from ..cli.commands.stats import samples, usage
 from ..cli.commands.system import event_text
 from ..cli.foreground import remove_quietly
-from ..cli.formatting import ago, human_size, short
+from ..cli.formatting import human_size, short
 from ..engine import procinfo
 from ..engine.conmon_socket import STDERR, STDOUT
 from ..engine.errors import (
@@ -33,6 +33,7 @@ from ..engine.errors import (
 )
 from ..engine.oci import parse_signal
 from ..engine.state import ContainerState
+from .display import container_table, event_table, image_table
 from .output import OutputSink
 from .pump import pump
 from .results import (
@@ -89,17 +90,7 @@ def do_ps(ctx: Context, args: argparse.Namespace) -> ContainerTable | Names:
     if args.quiet:
         ids = [short(s.id, args.no_trunc) for s in snaps]
         return Names(ids, [s.id for s in snaps])
-    now = time.time()
-    rows, badges = [], []
-    for snap in snaps:
-        command = " ".join(snap.config.command)
-        if not args.no_trunc and len(command) > 20:
-            command = command[:17] + "..."
-        rows.append([short(snap.id, args.no_trunc), snap.config.image, command,
-                     ago(now - snap.config.created / 1e9), snap.status_text(now), snap.name])
-        badges.append(snap.status)
-    return ContainerTable(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"],
-                          rows, snaps, badges, badge_column=4)
+    return container_table(snaps, args.no_trunc)
 
 
 def do_images(ctx: Context, args: argparse.Namespace) -> ImageTable | Names:
@@ -107,15 +98,7 @@ def do_images(ctx: Context, args: argparse.Namespace) -> ImageTable | Names:
     images = sorted(listed, key=lambda i: i.created, reverse=True)
     if args.quiet:
         return Names([short(i.id, args.no_trunc) for i in images], [i.id for i in images])
-    now = time.time()
-    rows, items = [], []
-    for img in images:
-        ident = f"sha256:{img.id}" if args.no_trunc else img.id[:12]
-        for name in img.names or ["<none>:<none>"]:
-            repo, _, tag = name.rpartition(":")
-            rows.append([repo, tag, ident, ago(now - img.created), human_size(img.size, " ")])
-            items.append(img)
-    return ImageTable(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], rows, items)
+    return image_table(images, args.no_trunc)
 
 
 def do_stats(ctx: Context, args: argparse.Namespace) -> StatsTable:
@@ -168,10 +151,7 @@ def do_events(ctx: Context, args: argparse.Namespace) -> EventTable | None:
         raise InvalidArgumentError(f"unsupported events format {args.format!r}: use json")
     wanted = filters(args.filter)
     if not args.stream or (until is not None and until <= time.time()):
-        events = list(ctx.door.events(since=since, until=until, filters=wanted))
-        rows = [[str(ev.time.astimezone().strftime("%Y-%m-%d %H:%M:%S")), ev.type,
-                 ev.action, ev.name, ev.image, ev.id[:12]] for ev in events]
-        return EventTable(["TIME", "TYPE", "ACTION", "NAME", "IMAGE", "ID"], rows, events)
+        return event_table(list(ctx.door.events(since=since, until=until, filters=wanted)))
     sink = ctx.make_sink("the engine keeps them: %ctr events --no-stream --since ...")
 
     def stop() -> bool:
