@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -47,6 +48,7 @@ class EngineFeed:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._events: threading.Thread | None = None
+        self._since = 0.0
         self._sampler: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ctr-widget-act")
         # the last raw stats sample per container id, for CPU deltas
@@ -59,6 +61,9 @@ class EngineFeed:
         with self._lock:
             self._listeners.add(listener)
             if self._events is None and not self._stop.is_set():
+                # From now, read here: the thread may start following only after the
+                # listener's first reading and an event that came meanwhile.
+                self._since = time.time()
                 self._events = threading.Thread(target=self._follow, name="ctr-widget-events",
                                                 daemon=True)
                 self._events.start()
@@ -119,7 +124,8 @@ class EngineFeed:
     def _follow(self) -> None:
         while not self._stop.is_set():
             try:
-                for ev in self.door.events(follow=True, stop=self._stop):
+                for ev in self.door.events(since=self._since, follow=True, stop=self._stop):
+                    self._since = ev.time_ns / 1e9  # a re-follow after a failure goes on here
                     for listener in list(self._listeners):
                         try:
                             listener.on_event(ev)
