@@ -24,7 +24,7 @@ from ..service.door import Door
 from ..service.principal import Principal
 from .output import OutputSink
 from .results import CtrMagicError
-from .verbs import CELL_VERBS, VERBS, Context, error_line
+from .verbs import CELL_VERBS, VERBS, Context, error_line, note_line
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -143,6 +143,10 @@ class CtrMagics(Magics):
             error_line(str(exc))
         except OSError as exc:
             error_line(str(exc))
+        except KeyboardInterrupt:
+            # Outside the streaming verbs (which say what they left running): a stats
+            # sample, a wait. One line, as they do, so "Run All" goes on.
+            note_line("[interrupted]")
         return None
 
     def execute(self, line: str, cell: str | None) -> Any:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 
 from jupyter_ctr.engine import ContainerState, NoSuchContainerError, Runtime
 from tests.conftest import wait_until
@@ -190,3 +191,19 @@ def test_no_fd_or_thread_left_in_the_kernel(kernel: Kernel, rt: Runtime) -> None
     kernel.execute("%ctr rm -f -t 0 mleak")
     assert wait_until(lambda: _fds_and_threads(pid) == before, 10), \
         (before, _fds_and_threads(pid))
+
+
+def test_interrupt_outside_streaming_is_one_line(kernel: Kernel, rt: Runtime) -> None:
+    """An interrupt while a verb waits without streaming (``wait``) is one line, no
+    traceback; the container is untouched."""
+    kernel.execute(f"%ctr run -d --name mwait {IMAGE} sleep 100")
+    timer = threading.Timer(1.5, kernel.km.interrupt_kernel)
+    timer.start()
+    try:
+        msgs, reply = kernel.execute("%ctr wait mwait")
+    finally:
+        timer.cancel()
+    assert reply["content"]["status"] == "ok"
+    assert "[interrupted]" in streams(msgs, "stderr")
+    assert "Traceback" not in texts(msgs)
+    assert rt.lookup_container("mwait").state is ContainerState.RUNNING
