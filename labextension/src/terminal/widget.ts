@@ -55,6 +55,14 @@ export interface ITerminalConfig {
 
 let counter = 0;
 
+/** JupyterLab's code font as a font list. xterm measures glyphs on a canvas, where a CSS
+ * `var()` does not resolve: given one, it measured a default font and spaced the letters
+ * apart on rows too short for them. */
+function codeFontFamily(): string {
+  const value = getComputedStyle(document.body).getPropertyValue('--jp-code-font-family').trim();
+  return value || 'monospace';
+}
+
 export class CtrTerminal extends Widget {
   readonly spec: ITerminalSpec;
   /** Emitted when the state shown in the Running panel changes (exit, restart, title). */
@@ -136,7 +144,7 @@ export class CtrTerminal extends Widget {
     this.term = new Terminal({
       cursorBlink: config.cursorBlink,
       fontSize: config.fontSize,
-      fontFamily: 'var(--jp-code-font-family, monospace)',
+      fontFamily: codeFontFamily(),
       scrollback: 10000,
       allowProposedApi: true,
       theme: terminalTheme(config.light)
