@@ -197,8 +197,30 @@ def type_in_terminal(page: Page, index: int, text: str) -> None:
     page.keyboard.type(text)
 
 
+def wait_kernel_value(page: Page, expr: str, value: str) -> None:
+    """Ask the kernel (a silent request, once every 100 ms, for at most a minute) until the
+    Python expression ``expr`` reads ``value`` (its repr)."""
+    got = page.evaluate("""async ([expr, value]) => {
+        const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+        let got = '';
+        for (let i = 0; i < 600; i++) {
+            const reply = await k.requestExecute({code: '', silent: true, store_history: false,
+                                                  user_expressions: {v: expr}}).done;
+            const v = reply.content.user_expressions.v;
+            got = v.status === 'ok' ? v.data['text/plain'] : `${v.ename}: ${v.evalue}`;
+            if (got === value) { break; }
+            await new Promise(done => setTimeout(done, 100));
+        }
+        return got;
+    }""", [expr, value])
+    assert got == value, f"{expr} = {got}"
+
+
 def show_terminal(page: Page, index: int, name: str) -> Locator:
-    """Run the Terminal cell ``index``; wait until its shell's prompt is there."""
+    """Run the Terminal cell ``index`` (``t = Terminal(...)``); wait until its shell's prompt
+    is there and the kernel mirrors the connection. (The view reports it to the kernel just
+    after the prompt: a comm message the kernel handles on its widgets' subshell, whose idle
+    status would make the page's kernel status read idle while a later cell still runs.)"""
     run_cell(page, index)
     out = cell_output(page, index)
     expect(out.locator(".jp-ctr-cell-terminal .xterm-screen")).to_be_visible(timeout=WAIT)
@@ -206,6 +228,7 @@ def show_terminal(page: Page, index: int, name: str) -> Locator:
         const t = window.jupyterCtr?.terminals && {TERM.format(name=name)};
         return !!t && t.status() === '' && /[#$] ?$/m.test(t.text());
     }}""", timeout=WAIT)
+    wait_kernel_value(page, "(t.status, bool(t.exec_id))", "('connected', True)")
     return out
 
 
