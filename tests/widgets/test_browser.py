@@ -233,11 +233,14 @@ def show_terminal(page: Page, index: int, name: str) -> Locator:
 
 
 def show_panel(page: Page, index: int) -> Locator:
-    """Run the ContainerPanel cell ``index``; wait until its badge says running."""
+    """Run the ContainerPanel cell ``index`` (``p = ContainerPanel(...)``); wait until its
+    badge says running and the kernel counts its view (the view's report, like the
+    Terminal's, is a comm message to the kernel)."""
     run_cell(page, index)
     panel = cell_output(page, index).locator(".jp-ctr-panel-widget")
     expect(panel.locator(".jp-ctr-badge")).to_have_attribute("data-state", "running",
                                                              timeout=WAIT)
+    wait_kernel_value(page, "p._view_count", "1")
     return panel
 
 
