@@ -3,42 +3,49 @@
 first on JUPYTER_PATH, the kernel on this tree): a cell shows a Terminal and typing ``echo
 hi`` shows ``hi``; typing works while another cell runs ``time.sleep(30)`` (the bytes go over
 the server's websocket bridge, not the kernel); a ContainerPanel's pause button turns its
-badge to paused. The steps share one page and build on each other, in file order;
-screenshots go to test-artifacts/widgets/."""
+badge to paused.
+
+Each test stands alone (any order, alone by node id): it makes its containers through ``ctrs``
+(unique names, removed when it ends, passed or not) and opens, through ``notebook``, a notebook
+of its own holding just the cells it runs, in a fresh page on a workspace of its own; the
+notebook's kernel is shut down when the test ends. One lab server and one browser serve the
+module, which ends with no kernel running. Screenshots go to test-artifacts/widgets/."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-from collections.abc import Iterator
+import secrets
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
-from ..labextension.conftest import CHROMIUM, lab_server, open_lab
+from ..labextension.conftest import CHROMIUM, Containers, Lab, lab_server, open_lab
+from ..labextension.helpers import TERM, term_text
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "widgets"
 LIBPOD = "ctr/v4.0.0/libpod"
-DEMO = "localhost/busybox:latest"
-NAME = "wb1"
-NOTEBOOK = "widgets.ipynb"
 WAIT = 60_000  # ms: the machine is shared and loaded; nothing here measures time
+SLEEP = ["sleep", "1000"]
+SLEEP_CELL = "import time\ntime.sleep(30)"
 
-CELLS = [
-    f'from jupyter_ctr.widgets import Terminal\nt = Terminal("{NAME}", "sh")\nt',
-    "import time\ntime.sleep(30)",
-    f'from jupyter_ctr.widgets import ContainerPanel\np = ContainerPanel("{NAME}")\np',
-    'print("terminal:", t.status, bool(t.exec_id), "panel:", p.state)',
-    f'from jupyter_ctr.widgets import ContainerList, StatsPlot\n'
-    f'display(ContainerList(), StatsPlot(["{NAME}"]))',
-    f'a = Terminal("{NAME}")\na',
-    'ContainerPanel("no-such-ctr")',
-]
-NB7 = "nb7.ipynb"
-NB7_CELLS = [f'from jupyter_ctr.widgets import ContainerPanel\nContainerPanel("{NAME}")']
+
+def terminal_cell(name: str) -> str:
+    return f'from jupyter_ctr.widgets import Terminal\nt = Terminal("{name}", "sh")\nt'
+
+
+def panel_cell(name: str) -> str:
+    return f'from jupyter_ctr.widgets import ContainerPanel\np = ContainerPanel("{name}")\np'
+
+
+def list_cell(name: str) -> str:
+    return (f'from jupyter_ctr.widgets import ContainerList, StatsPlot\n'
+            f'display(ContainerList(), StatsPlot(["{name}"]))')
 
 
 def _notebook(cells: list[str]) -> dict[str, Any]:
@@ -51,35 +58,85 @@ def _notebook(cells: list[str]) -> dict[str, Any]:
     }
 
 
+# -- fixtures -----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def lab() -> Iterator[Any]:
+def lab() -> Iterator[Lab]:
+    """One lab server for the module; it must end with no kernel left running."""
     with lab_server() as server:
-        code, body = server.api("POST", f"{LIBPOD}/containers/create",
-                                {"name": NAME, "image": DEMO, "command": ["sleep", "1000"]})
-        assert code == 201, body
-        code, body = server.api("POST", f"{LIBPOD}/containers/{NAME}/start")
-        assert code == 204, body
-        for path, cells in ((NOTEBOOK, CELLS), (NB7, NB7_CELLS)):
-            code, body = server.api("PUT", f"api/contents/{path}", {
-                "type": "notebook", "format": "json", "content": _notebook(cells)})
-            assert code in (200, 201), body
         yield server
+        code, kernels = server.api("GET", "api/kernels")
+        assert code == 200 and kernels == [], kernels
 
 
 @pytest.fixture(scope="module")
-def page(lab: Any) -> Iterator[Page]:
+def chromium() -> Iterator[Browser]:
     with sync_playwright() as pw:
-        browser: Browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
-        page = open_lab(browser, lab)
-        page.evaluate(f"() => window.jupyterapp.commands.execute('docmanager:open', "
-                      f"{{path: {json.dumps(NOTEBOOK)}}})")
-        # Kernel readiness (docs: frontend): the toolbar says idle before a kernel exists
-        wait_kernel_idle(page)
-        yield page
-        page.context.close()
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield browser
         browser.close()
 
 
+@pytest.fixture
+def ctrs(lab: Lab) -> Iterator[Containers]:
+    """Make this test's containers; they are removed when it ends (passed or failed)."""
+    made = Containers(lab)
+    yield made
+    made.remove_all()
+
+
+@pytest.fixture
+def notebook(chromium: Browser, lab: Lab, ctrs: Containers, request: pytest.FixtureRequest
+             ) -> Iterator[Callable[..., Page]]:
+    """notebook(cells, ui="lab"|"notebook"): write a notebook of these cells through the
+    contents API, open it in a fresh page (JupyterLab on a workspace of its own, or Notebook 7)
+    and wait for its kernel. When the test ends: the pages closed, the kernels shut down (and
+    checked gone), the notebooks deleted. (It asks for ``ctrs`` so that the kernels and their
+    widgets are gone before the test's containers are removed.)"""
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", request.node.name)
+    opened: list[tuple[Page, str]] = []
+
+    def open_(cells: list[str], ui: str = "lab") -> Page:
+        path = f"{slug}-{secrets.token_hex(3)}.ipynb"
+        code, body = lab.api("PUT", f"api/contents/{path}", {
+            "type": "notebook", "format": "json", "content": _notebook(cells)})
+        assert code in (200, 201), body
+        if ui == "lab":
+            page = open_lab(chromium, lab, path.removesuffix(".ipynb"))
+            opened.append((page, path))
+            page.evaluate(f"() => window.jupyterapp.commands.execute('docmanager:open', "
+                          f"{{path: {json.dumps(path)}}})")
+        else:
+            page = chromium.new_context(viewport={"width": 1400, "height": 900}).new_page()
+            page.set_default_timeout(WAIT)
+            opened.append((page, path))
+            page.goto(f"{lab.url}notebooks/{path}?token={lab.token}")
+            page.wait_for_function("() => window.jupyterapp && window.jupyterapp.started",
+                                   timeout=WAIT)
+        wait_kernel_idle(page)
+        return page
+
+    yield open_
+    kernels = []
+    for page, _ in opened:
+        with contextlib.suppress(Exception):  # a dead page must not keep its kernel alive
+            page.context.close()
+    code, sessions = lab.api("GET", "api/sessions")
+    assert code == 200, sessions
+    paths = {path for _, path in opened}
+    for session in sessions:
+        if session["path"] in paths:
+            kernels.append(session["kernel"]["id"])
+            code, body = lab.api("DELETE", f"api/sessions/{session['id']}")
+            assert code == 204, body
+    for path in paths:
+        lab.api("DELETE", f"api/contents/{path}")
+    code, running = lab.api("GET", "api/kernels")
+    assert code == 200, running
+    left = [k["id"] for k in running if k["id"] in kernels]
+    assert not left, f"kernels still running: {left}"
+
+
+# -- page helpers -------------------------------------------------------------------------
 def wait_kernel_idle(page: Page) -> None:
     """Kernel readiness (docs: frontend): the toolbar says idle before a kernel exists."""
     page.wait_for_function(
@@ -89,6 +146,18 @@ def wait_kernel_idle(page: Page) -> None:
                 && w.sessionContext.session.kernel;
             return !!k && k.connectionStatus === 'connected' && k.status === 'idle';
         }""", timeout=WAIT)
+
+
+def wait_kernel_status(page: Page, status: str) -> None:
+    page.wait_for_function(
+        "(s) => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
+        " === s", arg=status, timeout=WAIT)
+
+
+def interrupt_kernel(page: Page) -> None:
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session"
+                  ".kernel.interrupt()")
+    wait_kernel_status(page, "idle")
 
 
 def shot(page: Page, name: str, what: Locator | None = None) -> None:
@@ -116,68 +185,101 @@ def cell_output(page: Page, index: int) -> Locator:
     return page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea")
 
 
-def terminal_text(page: Page) -> str:
-    return str(page.evaluate(f"""() => {{
-        const t = [...window.jupyterCtr.terminals.values()].find(t => t.container === '{NAME}');
-        return t ? t.text() : '';
-    }}"""))
-
-
-def wait_for_line(page: Page, line: str) -> None:
+def wait_for_line(page: Page, name: str, line: str) -> None:
     page.wait_for_function(f"""() => {{
-        const t = [...(window.jupyterCtr?.terminals?.values() ?? [])]
-            .find(t => t.container === '{NAME}');
+        const t = window.jupyterCtr?.terminals && {TERM.format(name=name)};
         return !!t && t.text().split('\\n').some(l => l.trim() === {json.dumps(line)});
     }}""", timeout=WAIT)
 
 
-def type_in_terminal(page: Page, text: str) -> None:
-    out = cell_output(page, 0)
-    out.locator(".xterm-screen").click()
+def type_in_terminal(page: Page, index: int, text: str) -> None:
+    cell_output(page, index).locator(".xterm-screen").click()
     page.keyboard.type(text)
 
 
-def test_terminal_in_a_cell_echoes(page: Page) -> None:
-    run_cell(page, 0)
-    out = cell_output(page, 0)
+def wait_kernel_value(page: Page, expr: str, value: str) -> None:
+    """Ask the kernel (a silent request, once every 100 ms, for at most a minute) until the
+    Python expression ``expr`` reads ``value`` (its repr)."""
+    got = page.evaluate("""async ([expr, value]) => {
+        const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+        let got = '';
+        for (let i = 0; i < 600; i++) {
+            const reply = await k.requestExecute({code: '', silent: true, store_history: false,
+                                                  user_expressions: {v: expr}}).done;
+            const v = reply.content.user_expressions.v;
+            got = v.status === 'ok' ? v.data['text/plain'] : `${v.ename}: ${v.evalue}`;
+            if (got === value) { break; }
+            await new Promise(done => setTimeout(done, 100));
+        }
+        return got;
+    }""", [expr, value])
+    assert got == value, f"{expr} = {got}"
+
+
+def show_terminal(page: Page, index: int, name: str) -> Locator:
+    """Run the Terminal cell ``index`` (``t = Terminal(...)``); wait until its shell's prompt
+    is there and the kernel mirrors the connection. (The view reports it to the kernel just
+    after the prompt: a comm message the kernel handles on its widgets' subshell, whose idle
+    status would make the page's kernel status read idle while a later cell still runs.)"""
+    run_cell(page, index)
+    out = cell_output(page, index)
     expect(out.locator(".jp-ctr-cell-terminal .xterm-screen")).to_be_visible(timeout=WAIT)
-    # connected: the shell's prompt is there
     page.wait_for_function(f"""() => {{
-        const t = [...(window.jupyterCtr?.terminals?.values() ?? [])]
-            .find(t => t.container === '{NAME}');
+        const t = window.jupyterCtr?.terminals && {TERM.format(name=name)};
         return !!t && t.status() === '' && /[#$] ?$/m.test(t.text());
     }}""", timeout=WAIT)
-    type_in_terminal(page, "echo hi\n")
-    wait_for_line(page, "hi")
+    wait_kernel_value(page, "(t.status, bool(t.exec_id))", "('connected', True)")
+    return out
+
+
+def show_panel(page: Page, index: int) -> Locator:
+    """Run the ContainerPanel cell ``index`` (``p = ContainerPanel(...)``); wait until its
+    badge says running and the kernel counts its view (the view's report, like the
+    Terminal's, is a comm message to the kernel)."""
+    run_cell(page, index)
+    panel = cell_output(page, index).locator(".jp-ctr-panel-widget")
+    expect(panel.locator(".jp-ctr-badge")).to_have_attribute("data-state", "running",
+                                                             timeout=WAIT)
+    wait_kernel_value(page, "p._view_count", "1")
+    return panel
+
+
+# -- tests --------------------------------------------------------------------------------
+def test_terminal_in_a_cell_echoes(notebook: Callable[..., Page], ctrs: Containers) -> None:
+    name = ctrs.run("wb-echo", SLEEP)
+    page = notebook([terminal_cell(name)])
+    out = show_terminal(page, 0, name)  # connected: the shell's prompt is there
+    type_in_terminal(page, 0, "echo hi\n")
+    wait_for_line(page, name, "hi")
     # the terminal fills the output's width (resize follows the output area)
-    size = page.evaluate(f"""() => [...window.jupyterCtr.terminals.values()]
-        .find(t => t.container === '{NAME}').size()""")
+    size = page.evaluate(f"() => {TERM.format(name=name)}.size()")
     assert size["cols"] > 80, size
     shot(page, "terminal-echo", out)
 
 
-def test_typing_works_while_the_kernel_is_busy(page: Page) -> None:
+def test_typing_works_while_the_kernel_is_busy(notebook: Callable[..., Page],
+                                               ctrs: Containers) -> None:
+    name = ctrs.run("wb-busy", SLEEP)
+    page = notebook([terminal_cell(name), SLEEP_CELL])
+    show_terminal(page, 0, name)
     run_cell(page, 1)  # time.sleep(30)
-    page.wait_for_function(
-        "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
-        " === 'busy'", timeout=WAIT)
-    type_in_terminal(page, "echo busy-$((6*7))\n")
-    wait_for_line(page, "busy-42")
+    wait_kernel_status(page, "busy")
+    type_in_terminal(page, 0, "echo busy-$((6*7))\n")
+    wait_for_line(page, name, "busy-42")
     assert kernel_status(page) == "busy"  # the answer came while the sleep still ran
     shot(page, "terminal-while-busy")
-    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session"
-                  ".kernel.interrupt()")
-    page.wait_for_function(
-        "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
-        " === 'idle'", timeout=WAIT)
+    interrupt_kernel(page)
 
 
-def test_panel_pause_turns_the_badge_to_paused(page: Page, lab: Any) -> None:
-    run_cell(page, 2)
-    panel = cell_output(page, 2).locator(".jp-ctr-panel-widget")
+def test_panel_pause_turns_the_badge_to_paused(notebook: Callable[..., Page], ctrs: Containers,
+                                               lab: Lab) -> None:
+    name = ctrs.run("wb-pause", SLEEP)
+    page = notebook([panel_cell(name)])
+    run_cell(page, 0)
+    panel = cell_output(page, 0).locator(".jp-ctr-panel-widget")
     badge = panel.locator(".jp-ctr-badge")
     expect(badge).to_have_attribute("data-state", "running", timeout=WAIT)
-    expect(panel.locator(".jp-ctr-widget-name")).to_have_text(NAME)
+    expect(panel.locator(".jp-ctr-widget-name")).to_have_text(name)
     expect(panel.locator('[data-action="start"]')).to_be_disabled()
     # displayed: the kernel samples its stats once a second
     expect(panel.locator(".jp-ctr-widget-stat-label").first).to_have_text(
@@ -187,108 +289,134 @@ def test_panel_pause_turns_the_badge_to_paused(page: Page, lab: Any) -> None:
     expect(badge).to_have_text("paused")
     expect(panel.locator('[data-action="unpause"]')).to_be_enabled()
     expect(panel.locator('[data-action="pause"]')).to_be_disabled()
-    code, body = lab.api("GET", f"{LIBPOD}/containers/{NAME}/json")
+    code, body = lab.api("GET", f"{LIBPOD}/containers/{name}/json")
     assert code == 200 and body["State"]["Status"] == "paused", body
     shot(page, "panel-paused", panel)
     panel.locator('[data-action="unpause"]').click()
     expect(badge).to_have_attribute("data-state", "running", timeout=WAIT)
 
 
-def test_kernel_mirrors_the_terminal_and_panel(page: Page) -> None:
-    run_cell(page, 3)
-    expect(cell_output(page, 3)).to_contain_text("terminal: connected True panel: running",
+def test_kernel_mirrors_the_terminal_and_panel(notebook: Callable[..., Page],
+                                               ctrs: Containers) -> None:
+    name = ctrs.run("wb-mirror", SLEEP)
+    page = notebook([terminal_cell(name), panel_cell(name),
+                     'print("terminal:", t.status, bool(t.exec_id), "panel:", p.state)'])
+    show_terminal(page, 0, name)
+    show_panel(page, 1)
+    run_cell(page, 2)
+    expect(cell_output(page, 2)).to_contain_text("terminal: connected True panel: running",
                                                  timeout=WAIT)
 
 
-def test_list_and_plot_render(page: Page) -> None:
-    run_cell(page, 4)
-    out = cell_output(page, 4)
-    row = out.locator(f'.jp-ctr-list-widget tr[data-name="{NAME}"]')
+def test_list_and_plot_render(notebook: Callable[..., Page], ctrs: Containers) -> None:
+    name = ctrs.run("wb-list", SLEEP)
+    page = notebook([list_cell(name)])
+    run_cell(page, 0)
+    out = cell_output(page, 0)
+    row = out.locator(f'.jp-ctr-list-widget tr[data-name="{name}"]')
     expect(row.locator(".jp-ctr-badge")).to_have_text("running", timeout=WAIT)
     expect(row.locator('[data-action="pause"]')).to_be_enabled()
-    expect(out.locator(f'.jp-ctr-plot-widget polyline[data-name="{NAME}"]').first) \
+    expect(out.locator(f'.jp-ctr-plot-widget polyline[data-name="{name}"]').first) \
         .to_be_attached(timeout=WAIT)
     shot(page, "list-and-plot", out)
 
 
-def test_terminal_reconnects_with_replay(page: Page) -> None:
-    page.evaluate(f"""() => [...window.jupyterCtr.terminals.values()]
-        .find(t => t.container === '{NAME}').drop()""")
+def test_terminal_reconnects_with_replay(notebook: Callable[..., Page],
+                                         ctrs: Containers) -> None:
+    name = ctrs.run("wb-replay", SLEEP)
+    page = notebook([terminal_cell(name)])
+    show_terminal(page, 0, name)
+    type_in_terminal(page, 0, "echo hi\n")
+    wait_for_line(page, name, "hi")
+    type_in_terminal(page, 0, "echo busy-$((6*7))\n")
+    wait_for_line(page, name, "busy-42")
+    page.evaluate(f"() => {TERM.format(name=name)}.drop()")
+    # The socket closes asynchronously: first the terminal says it reconnects (for at least
+    # the first backoff), then it is connected again; typing before that would be lost.
+    page.wait_for_function(f"() => {TERM.format(name=name)}.status() !== ''", timeout=WAIT)
     # back, with the screen replayed (not doubled), and typing works again
     page.wait_for_function(f"""() => {{
-        const t = [...window.jupyterCtr.terminals.values()].find(t => t.container === '{NAME}');
+        const t = {TERM.format(name=name)};
         return t.status() === '' && t.text().includes('busy-42');
     }}""", timeout=WAIT)
-    type_in_terminal(page, "echo again\n")
-    wait_for_line(page, "again")
-    text = terminal_text(page)
+    type_in_terminal(page, 0, "echo again\n")
+    wait_for_line(page, name, "again")
+    text = term_text(page, name)
     assert text.count("busy-42") == 1 and text.count("echo hi") == 1, text  # not doubled
 
 
-def test_attach_asks_first(page: Page) -> None:
-    run_cell(page, 5)
-    out = cell_output(page, 5)
+def test_attach_asks_first(notebook: Callable[..., Page], ctrs: Containers) -> None:
+    name = ctrs.run("wb-attach", SLEEP)
+    page = notebook([f'from jupyter_ctr.widgets import Terminal\na = Terminal("{name}")\na'])
+    run_cell(page, 0)
+    out = cell_output(page, 0)
     warning = out.locator(".jp-ctr-widget-warning")
-    expect(warning).to_contain_text(f"Attach to the main process of {NAME}?", timeout=WAIT)
+    expect(warning).to_contain_text(f"Attach to the main process of {name}?", timeout=WAIT)
     expect(out.locator(".xterm")).to_have_count(0)
     shot(page, "attach-warning", out)
     warning.get_by_role("button", name="Attach").click()
     expect(warning).to_have_count(0)
     expect(out.locator(".xterm-screen")).to_be_visible(timeout=WAIT)
     page.wait_for_function(f"""() => [...window.jupyterCtr.terminals.values()]
-        .some(t => t.container === '{NAME}' && t.mode === 'attach' && t.status() === '')""",
+        .some(t => t.container === '{name}' && t.mode === 'attach' && t.status() === '')""",
                            timeout=WAIT)
 
 
-def test_engine_error_in_place(page: Page) -> None:
-    run_cell(page, 6)
-    panel = cell_output(page, 6).locator(".jp-ctr-panel-widget")
+def test_engine_error_in_place(notebook: Callable[..., Page]) -> None:
+    page = notebook(['from jupyter_ctr.widgets import ContainerPanel\n'
+                     'ContainerPanel("no-such-ctr")'])
+    run_cell(page, 0)
+    panel = cell_output(page, 0).locator(".jp-ctr-panel-widget")
     expect(panel.locator(".jp-ctr-widget-error")).to_contain_text("no-such-ctr", timeout=WAIT)
     expect(panel.locator(".jp-ctr-badge")).to_have_text("removed")
     expect(panel.locator("button:enabled")).to_have_count(0)
 
 
-def test_panel_follows_events_while_the_kernel_is_busy(page: Page, lab: Any) -> None:
+def test_panel_follows_events_while_the_kernel_is_busy(notebook: Callable[..., Page],
+                                                       ctrs: Containers, lab: Lab) -> None:
     """The kernel's event thread updates the views while a cell runs (only clicks wait)."""
+    name = ctrs.run("wb-events", SLEEP)
+    page = notebook([panel_cell(name), SLEEP_CELL])
+    badge = show_panel(page, 0).locator(".jp-ctr-badge")
     run_cell(page, 1)  # time.sleep(30)
-    page.wait_for_function(
-        "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
-        " === 'busy'", timeout=WAIT)
-    badge = cell_output(page, 2).locator(".jp-ctr-panel-widget .jp-ctr-badge")
-    code, body = lab.api("POST", f"{LIBPOD}/containers/{NAME}/pause")
+    wait_kernel_status(page, "busy")
+    code, body = lab.api("POST", f"{LIBPOD}/containers/{name}/pause")
     assert code == 204, body
     expect(badge).to_have_attribute("data-state", "paused", timeout=WAIT)
-    code, body = lab.api("POST", f"{LIBPOD}/containers/{NAME}/unpause")
+    code, body = lab.api("POST", f"{LIBPOD}/containers/{name}/unpause")
     assert code == 204, body
     expect(badge).to_have_attribute("data-state", "running", timeout=WAIT)
     assert kernel_status(page) == "busy"
-    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session"
-                  ".kernel.interrupt()")
-    page.wait_for_function(
-        "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
-        " === 'idle'", timeout=WAIT)
+    interrupt_kernel(page)
 
 
-def test_notebook7_shows_the_same_widgets(page: Page, lab: Any) -> None:
-    nb7 = page.context.new_page()
-    nb7.goto(f"{lab.url}notebooks/{NB7}?token={lab.token}")
-    nb7.wait_for_function("() => window.jupyterapp && window.jupyterapp.started", timeout=WAIT)
-    wait_kernel_idle(nb7)
+def test_notebook7_shows_the_same_widgets(notebook: Callable[..., Page],
+                                          ctrs: Containers) -> None:
+    name = ctrs.run("wb-nb7", SLEEP)
+    nb7 = notebook([f'from jupyter_ctr.widgets import ContainerPanel\nContainerPanel("{name}")'],
+                   ui="notebook")
     run_cell(nb7, 0)
     panel = cell_output(nb7, 0).locator(".jp-ctr-panel-widget")
     expect(panel.locator(".jp-ctr-badge")).to_have_attribute("data-state", "running",
                                                              timeout=WAIT)
     shot(nb7, "notebook7-panel", panel)
-    nb7.close()
 
 
-def test_removed_container_says_so(page: Page, lab: Any) -> None:
-    code, body = lab.api("DELETE", f"{LIBPOD}/containers/{NAME}?force=true&t=0")
+def test_removed_container_says_so(notebook: Callable[..., Page], ctrs: Containers,
+                                   lab: Lab) -> None:
+    name = ctrs.run("wb-removed", SLEEP)
+    page = notebook([panel_cell(name), list_cell(name)])
+    show_panel(page, 0)
+    run_cell(page, 1)
+    expect(cell_output(page, 1).locator(
+        f'.jp-ctr-list-widget tr[data-name="{name}"] .jp-ctr-badge')).to_have_text(
+        "running", timeout=WAIT)
+    code, body = lab.api("DELETE", f"{LIBPOD}/containers/{name}?force=true&t=0")
     assert code == 200, body
-    panel = cell_output(page, 2).locator(".jp-ctr-panel-widget")
+    panel = cell_output(page, 0).locator(".jp-ctr-panel-widget")
     expect(panel.locator(".jp-ctr-badge")).to_have_text("removed", timeout=WAIT)
-    expect(panel.locator(".jp-ctr-widget-error")).to_have_text(f"container {NAME} was removed")
+    expect(panel.locator(".jp-ctr-widget-error")).to_have_text(f"container {name} was removed")
     expect(panel.locator("button:enabled")).to_have_count(0)
-    row = cell_output(page, 4).locator(f'.jp-ctr-list-widget tr[data-name="{NAME}"]')
+    row = cell_output(page, 1).locator(f'.jp-ctr-list-widget tr[data-name="{name}"]')
     expect(row).to_have_count(0)
     shot(page, "panel-removed", panel)
