@@ -41,13 +41,18 @@ S = ContainerState
 
 
 class Door:
-    """The engine as ``principal`` may use it under ``policy`` (default: allow all)."""
+    """The engine as ``principal`` may use it under ``policy`` (default: allow all).
+
+    ``runtime`` is a view of the given Runtime acting as the principal: what it creates is
+    theirs, every event it records names them, and under a policy with an owner scope
+    (OwnershipPolicy) it sees only their containers, exec sessions and events."""
 
     def __init__(self, runtime: Runtime, principal: Principal,
                  policy: Policy | None = None) -> None:
-        self.runtime = runtime
         self.principal = principal
         self.policy = policy or Policy()
+        self.runtime = runtime.acting_as(principal.uid, principal.name,
+                                         owner_scope=self.policy.owner_scope(principal))
 
     def authorize(self, action: str, target: object) -> None:
         """Raise unless the policy lets this caller do ``action`` on ``target``."""
