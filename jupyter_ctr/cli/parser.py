@@ -626,6 +626,14 @@ def add_commands(parser: Parser, only: Sequence[str] | None,
     p.add_argument("--socket", required=True, metavar="PATH",
                    help="unix socket to listen on (mode 0660: its permissions are the "
                         "authentication)")
+    p.add_argument("--socket-group", metavar="GROUP", default="",
+                   help="group of the socket: its members may connect (multi-user); "
+                        "default root's")
+    p.add_argument("--instructor-group", metavar="GROUP", default="",
+                   help="members (and root) see and act on every user's containers; the "
+                        "others on their own only (multi-user)")
+    p.add_argument("--multi-user", action="store_true",
+                   help="each user sees and acts on their own containers only")
     return parser
 
 
