@@ -184,16 +184,27 @@ def test_students_are_isolated_and_the_instructor_sees_all(
     ws = answers[len(routes) * 4:]
     assert [s for s, _ in ws] == [404] * 4, ws
     # b's lists, stats, exec lookups and events never show it
+    no_exec = uuid.uuid4().hex * 2
+    exec_routes = [("GET", API + "/exec/{}/json", None),
+                   ("POST", API + "/exec/{}/start", {"Detach": True}),
+                   ("POST", API + "/exec/{}/resize?h=10&w=10", None),
+                   ("GET", "/api/exec/{}/ws", None)]
     listed = b.call(service, ("GET", f"{API}/containers/json?all=true", None),
                     ("GET", "/containers/json?all=1", None),
                     ("GET", f"{API}/containers/stats?stream=false", None),
                     ("GET", f"{API}/exec/{exec_id}/json", None),
-                    ("GET", f"{API}/events?stream=false", None))
+                    ("GET", f"{API}/events?stream=false", None),
+                    *[(m, url.format(ref), body) for ref in (exec_id, no_exec)
+                      for m, url, body in exec_routes])
     assert [c["Id"] for c in listed[0][1]] == [b_id]
     assert [c["Id"] for c in listed[1][1]] == [b_id]
     assert ctr_id not in json.dumps(listed[2][1])
     assert listed[3][0] == 404 and listed[3][1]["cause"] == "no such exec session"
     assert ctr_id not in str(listed[4][1]) and b_id in str(listed[4][1])
+    hidden, absent = listed[5:5 + len(exec_routes)], listed[5 + len(exec_routes):]
+    for (status, body), (_, expected) in zip(hidden, absent, strict=True):
+        assert (status, body["cause"]) == (404, "no such exec session"), body
+        assert body == json.loads(json.dumps(expected).replace(no_exec, exec_id))
     # a still has it, untouched
     status, still = a.one(service, "GET", f"{API}/containers/{ctr_id}/json")
     assert still["State"]["Status"] == "running"
