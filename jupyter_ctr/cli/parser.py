@@ -582,6 +582,9 @@ def add_commands(parser: Parser, only: Sequence[str] | None,
     p.add_argument("-a", "--all", action="store_true", help="include stopped containers")
     p.add_argument("-q", "--quiet", action="store_true", help="print ids only")
     p.add_argument("--no-trunc", action="store_true", help="do not truncate ids and commands")
+    p.add_argument("-f", "--filter", action="append", metavar="K=V",
+                   help="id=, name=, status=, label=, exited=, ancestor= or owner= "
+                        "(repeatable)")
     p.add_argument("--format", metavar="FORMAT", help=FORMAT_HELP.format(
         fields=".ID .Image .Command .Created .CreatedHuman .Status .State .Names .Labels "
                ".Pid .ExitCode .Exited .StartedAt ..."))
@@ -604,7 +607,7 @@ def add_commands(parser: Parser, only: Sequence[str] | None,
     p.add_argument("--since", metavar="T", help="events since T (Unix, RFC3339 or duration)")
     p.add_argument("--until", metavar="T", help="events until T; following stops there")
     p.add_argument("-f", "--filter", action="append", metavar="K=V",
-                   help="container=, event=, type=, image= or label= (repeatable)")
+                   help="container=, event=, type=, image=, label= or user= (repeatable)")
     p.add_argument("--format", metavar="json", help="print one JSON object per event")
     p.add_argument("--stream", dest="stream", action="store_true", default=True,
                    help="follow new events (default)")
@@ -623,6 +626,14 @@ def add_commands(parser: Parser, only: Sequence[str] | None,
     p.add_argument("--socket", required=True, metavar="PATH",
                    help="unix socket to listen on (mode 0660: its permissions are the "
                         "authentication)")
+    p.add_argument("--socket-group", metavar="GROUP", default="",
+                   help="group of the socket: its members may connect (multi-user); "
+                        "default root's")
+    p.add_argument("--instructor-group", metavar="GROUP", default="",
+                   help="members (and root) see and act on every user's containers; the "
+                        "others on their own only (multi-user)")
+    p.add_argument("--multi-user", action="store_true",
+                   help="each user sees and acts on their own containers only")
     return parser
 
 

@@ -631,6 +631,8 @@ def render_inspect(snap: ContainerSnapshot) -> dict[str, Any]:
         "ConmonPidFile": f"{snap.bundle}/conmon.pid",
         "PidFile": f"{snap.bundle}/pidfile",
         "Name": cfg.name,
+        # Not podman's: who created the container (the multi-user service's ownership).
+        "Owner": {"Uid": int(cfg.owner_uid), "Name": cfg.owner_name},
         "RestartCount": int(st.restart_count or 0),
         "Driver": "overlay",
         "MountLabel": "",

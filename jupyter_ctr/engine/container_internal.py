@@ -299,7 +299,8 @@ class ContainerBase:
         self._save()
 
     def _event(self, action: str, **attrs: str) -> None:
-        base = {"image": self.config.image, "name": self.name}
+        base = {"image": self.config.image, "name": self.name,
+                "owner_uid": str(self.config.owner_uid)}
         base.update(attrs)
         self._rt.write_event("container", action, self._id, self.name, self.config.image,
                              base)

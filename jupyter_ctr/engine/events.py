@@ -33,7 +33,7 @@ else:
     _EventFields = namedtuple("Event", "seq time_ns type action id name image attributes",
                               defaults=({},))
 
-FILTER_KEYS = ("container", "event", "type", "image", "label")
+FILTER_KEYS = ("container", "event", "type", "image", "label", "user")
 
 
 class Event(_EventFields):
@@ -67,6 +67,15 @@ def _to_ns(value: float | datetime | None) -> int | None:
     return int(float(value) * 1e9)
 
 
+def visible_to(ev: Event, owner_uid: int) -> bool:
+    """Whether a user sees an event when they see only their own containers: their
+    containers' events, and the others (images) that they caused."""
+    owner = ev.attributes.get("owner_uid")
+    if owner is None and ev.type == "container":
+        owner = "0"  # recorded before owners were: root's, as the containers are
+    return (owner if owner is not None else ev.attributes.get("uid")) == str(owner_uid)
+
+
 def _matches(ev: Event, filters: Mapping[str, Sequence[str]]) -> bool:
     for key, wanted in filters.items():
         if not wanted:
@@ -79,6 +88,8 @@ def _matches(ev: Event, filters: Mapping[str, Sequence[str]]) -> bool:
             ok = ev.type in wanted
         elif key == "image":
             ok = any(w == ev.image or w == ev.attributes.get("image_id") for w in wanted)
+        elif key == "user":  # who acted: login name or uid
+            ok = any(w in (ev.attributes.get("user"), ev.attributes.get("uid")) for w in wanted)
         elif key == "label":
             ok = any(ev.attributes.get(w.partition("=")[0]) == w.partition("=")[2]
                      if "=" in w else w in ev.attributes for w in wanted)
@@ -103,11 +114,13 @@ class EventLog:
     def read(self, since: float | datetime | None = None, until: float | datetime | None = None,
              filters: Mapping[str, Sequence[str]] | None = None, follow: bool = False,
              poll_interval: float = 0.05,
-             stop: Callable[[], bool] | None = None) -> Iterator[Event]:
+             stop: Callable[[], bool] | None = None,
+             owner: int | None = None) -> Iterator[Event]:
         """Yield stored events in order; with ``follow``, keep yielding new ones.
 
         ``since``/``until`` are unix times or datetimes. Following ends at ``until`` (if given)
-        or when ``stop()`` returns true.
+        or when ``stop()`` returns true. With ``owner`` only the events that uid sees
+        (``visible_to``).
         """
         filters = dict(filters or {})
         for key in filters:
@@ -123,7 +136,7 @@ class EventLog:
                 ev = Event(row[0], row[1], row[2], row[3], row[4], row[5], row[6],
                            json.loads(row[7]))
                 seq = ev.seq
-                if _matches(ev, filters):
+                if (owner is None or visible_to(ev, owner)) and _matches(ev, filters):
                     yield ev
             if not follow:
                 return

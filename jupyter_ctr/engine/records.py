@@ -40,13 +40,15 @@ CONFIG_FIELDS = (
     "id", "name", "image", "image_id", "image_rootfs", "command", "env", "workdir", "user",
     "uid", "gid", "tty", "stdin", "labels", "stop_signal", "stop_timeout", "memory",
     "pids_limit", "cpus", "network", "auto_remove", "created", "restart_policy",
-    "restart_retries", "dependencies", "log_size_max",
+    "restart_retries", "dependencies", "log_size_max", "owner_uid", "owner_name",
 )
 #: Defaults of the optional fields (a record stored by an older engine, or an archive).
 _DEFAULTS: dict[str, object] = {
     "user": "", "tty": False, "stdin": False, "labels": {}, "memory": None,
     "pids_limit": None, "cpus": None, "auto_remove": False, "restart_policy": "no",
     "restart_retries": 0, "dependencies": (), "log_size_max": None,
+    # Before owners were recorded only root could use the engine: its containers are root's.
+    "owner_uid": 0, "owner_name": "root",
 }
 
 
@@ -81,6 +83,8 @@ class ContainerConfig:
     restart_retries: int
     dependencies: tuple[str, ...]   # container ids
     log_size_max: int | None        # bytes; conmon rotates the log past it
+    owner_uid: int                  # the Unix user who created it (Runtime.actor at create)
+    owner_name: str                 # that user's login name, for display
 
     def __init__(self, **fields: Any) -> None:
         unknown = set(fields) - set(CONFIG_FIELDS)
@@ -219,6 +223,8 @@ class ContainerConfig:
             if not _ID_RE.fullmatch(dep):
                 raise bad("dependencies", f"{dep!r} is not a container id")
         integer("log_size_max", self.log_size_max, 1, limits.INT64_MAX, optional=True)
+        integer("owner_uid", self.owner_uid, 0, ID_MAX)
+        text("owner_name", self.owner_name)
         return self
 
 

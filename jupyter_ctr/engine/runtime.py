@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import re
 import sys
 import threading
@@ -103,9 +104,13 @@ class Runtime:
         self.socks_dir = self.run_root / "socks"
         self.claims_dir = self.run_root / "claims"
         self.store = StateStore(self.root / "state.db")
-        self._images: ImageStore | None = None
+        self._shared = _Shared()
         self._events = EventLog(self.store)
-        self._oci: OCIRuntime | None = None
+        #: (uid, name) of who acts through this Runtime; None: this process's user, found
+        #: when first needed. ``acting_as`` makes a view for another user.
+        self._actor: tuple[int, str] | None = None
+        #: The only owner whose containers this Runtime sees (None: every owner's).
+        self._owner_scope: int | None = None
         # Daemonless: every engine start-up is the moment to finish what a killed create or
         # remove left behind (a listing of three directories when there is nothing to do).
         self.sweep_orphans()
@@ -115,25 +120,57 @@ class Runtime:
     def oci(self) -> OCIRuntime:
         """The OCI runtime and conmon, found on PATH when first run (RuntimeMissingError if
         absent)."""
-        if self._oci is None:
-            self._oci = OCIRuntime(
+        if self._shared.oci is None:
+            self._shared.oci = OCIRuntime(
                 self.config.runtime, self.config.conmon,
                 state_dir=self.run_root / "runc", exits_dir=self.run_root / "exits",
                 socks_dir=self.socks_dir, shortcuts=self.config.runtime_shortcuts)
-        return self._oci
+        return self._shared.oci
 
     @property
     def images(self) -> ImageStore:
         """The image store (imported on first use: the exit command never needs it)."""
-        if self._images is None:
+        if self._shared.images is None:
             from .images import (  # noqa: PLC0415 - lazy: the exit command needs no images
                 ArchiveLimits,
                 ImageStore,
             )
 
-            self._images = ImageStore(self.root, self.store,
-                                      ArchiveLimits.from_settings(self.config))
-        return self._images
+            self._shared.images = ImageStore(self.root, self.store,
+                                             ArchiveLimits.from_settings(self.config))
+        return self._shared.images
+
+    # -- who acts -------------------------------------------------------------------------
+    @property
+    def actor(self) -> tuple[int, str]:
+        """(uid, login name) of the user acting through this Runtime: every event it writes
+        names them (attributes ``user`` and ``uid``) and what it creates is theirs. This
+        process's user unless this is an ``acting_as`` view."""
+        if self._actor is None:
+            self._actor = (os.getuid(), user_name(os.getuid()))
+        return self._actor
+
+    @property
+    def owner_scope(self) -> int | None:
+        """The uid whose containers alone this Runtime sees, or None for all."""
+        return self._owner_scope
+
+    def acting_as(self, uid: int, name: str, *, owner_scope: int | None = None) -> Runtime:
+        """A view of this Runtime (the same roots, store, images and OCI runtime) for
+        another user: it records ``uid``/``name`` as the actor of its events and the owner
+        of the containers it creates. With ``owner_scope`` it sees only that uid's
+        containers (and exec sessions and events): lookups of others' fail exactly as
+        lookups of missing ones, lists leave them out. Cheap: the service makes one per
+        call."""
+        view = object.__new__(Runtime)
+        view.__dict__.update(self.__dict__)
+        view._actor = (uid, name)
+        view._owner_scope = owner_scope
+        return view
+
+    def sees(self, config: ContainerConfig) -> bool:
+        """Whether this Runtime's owner scope includes the container with ``config``."""
+        return self._owner_scope is None or config.owner_uid == self._owner_scope
 
     def lock_path(self, ctr_id: str) -> Path:
         return self.run_root / "locks" / f"{ctr_id}.lock"
@@ -273,7 +310,8 @@ class Runtime:
             stop_signal=parse_signal(stop_signal), stop_timeout=stop_timeout, memory=mem,
             pids_limit=pids_limit, cpus=cpus, network=network, auto_remove=bool(auto_remove),
             created=time.time_ns(), restart_policy=policy, restart_retries=retries,
-            dependencies=dependencies, log_size_max=log_size)
+            dependencies=dependencies, log_size_max=log_size, owner_uid=self.actor[0],
+            owner_name=self.actor[1])
         return self.add_container(config.validate(), ContainerRecord())
 
     def add_container(self, config: ContainerConfig, state: ContainerRecord) -> Container:
@@ -293,7 +331,8 @@ class Runtime:
                 remove_tree(self.container_dir(ctr_id), ignore_errors=True)
                 raise
         self.write_event("container", "create", ctr_id, name, config.image,
-                         {"image": config.image, "name": name})
+                         {"image": config.image, "name": name,
+                          "owner_uid": str(config.owner_uid)})
         return ctr
 
     def sweep_orphans(self) -> list[str]:
@@ -356,7 +395,7 @@ class Runtime:
         """Find a container by name, full id or unique id prefix."""
         if not isinstance(name_or_id, str) or not name_or_id:
             raise NoSuchContainerError("container name or ID cannot be empty")
-        ctr_id, config = self.store.lookup_container(name_or_id)
+        ctr_id, config = self.store.lookup_container(name_or_id, owner_uid=self._owner_scope)
         return Container(self, ctr_id, ContainerConfig.from_dict(config))
 
     def lookup_exec(self, exec_id: str) -> ExecSession:
@@ -365,6 +404,9 @@ class Runtime:
         if not isinstance(exec_id, str) or not _ID_RE.fullmatch(exec_id):
             raise NoSuchExecSessionError(f"no exec session with ID {exec_id!r} found")
         ctr_id, _, _ = self.store.exec_session(exec_id)
+        if self._owner_scope is not None and not self.store.container_owned_by(
+                ctr_id, self._owner_scope):
+            raise NoSuchExecSessionError(f"no exec session with ID {exec_id} found")
         try:
             ctr = self.lookup_container(ctr_id)
         except NoSuchContainerError:
@@ -376,7 +418,10 @@ class Runtime:
         """Running containers, or every container with ``all`` (each synced)."""
         out = []
         for ctr_id, config, _ in self.store.all_containers():
-            ctr = Container(self, ctr_id, ContainerConfig.from_dict(config))
+            cfg = ContainerConfig.from_dict(config)
+            if not self.sees(cfg):
+                continue
+            ctr = Container(self, ctr_id, cfg)
             try:
                 st = ctr.state
             except ContainerRemovedError:
@@ -396,7 +441,7 @@ class Runtime:
         """The containers that depend on ``ctr_id`` (created with it in depends_on)."""
         return [Container(self, cid, ContainerConfig.from_dict(cfg))
                 for cid, cfg, _ in self.store.all_containers()
-                if ctr_id in (cfg.get("dependencies") or [])]
+                if ctr_id in (cfg.get("dependencies") or [])]  # every owner's: all must go
 
     def restore_container(self, archive: str | os.PathLike[str], name: str | None = None,
                           options: CheckpointOptions | None = None, **kw: Any) -> Container:
@@ -474,7 +519,10 @@ class Runtime:
                     **info.config, "id": ctr_id, "name": ctr_name,
                     "image": image.names[0] if image.names else image.id,
                     "image_id": image.id, "image_rootfs": str(image.rootfs),
-                    "created": time.time_ns(), "dependencies": []}, context).validate(context)
+                    "created": time.time_ns(), "dependencies": [],
+                    # the importer owns the copy, whoever owned the archived container
+                    "owner_uid": self.actor[0], "owner_name": self.actor[1]},
+                    context).validate(context)
                 state = ContainerRecord(
                     checkpointed=True, checkpointed_at=info.checkpointed_at,
                     checkpoint_path=str(self.container_dir(ctr_id) / CHECKPOINT_DIR))
@@ -531,15 +579,36 @@ class Runtime:
         if isinstance(stop, threading.Event):
             stop = stop.is_set
         return self._events.read(since=since, until=until, filters=filters, follow=follow,
-                                 stop=stop)
+                                 stop=stop, owner=self._owner_scope)
 
     def write_event(self, type_: str, action: str, obj_id: str, name: str, image: str,
                     attributes: Mapping[str, str] | None = None) -> None:
-        """Record an event (every verb's, containers' and images')."""
-        self._events.record(type_, action, obj_id, name, image, attributes)
+        """Record an event (every verb's, containers' and images'), with the actor as
+        attributes ``user`` and ``uid``."""
+        uid, user = self.actor
+        self._events.record(type_, action, obj_id, name, image,
+                            {**(attributes or {}), "user": user, "uid": str(uid)})
 
     def close(self) -> None:
         self.store.close()
+
+
+class _Shared:
+    """What a Runtime makes on first use and its ``acting_as`` views share."""
+
+    __slots__ = ("images", "oci")
+
+    def __init__(self) -> None:
+        self.images: ImageStore | None = None
+        self.oci: OCIRuntime | None = None
+
+
+def user_name(uid: int) -> str:
+    """The login name of ``uid`` (the number as text when it has no passwd entry)."""
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
 
 
 __all__ = ["Runtime", "CtrError"]

@@ -149,23 +149,38 @@ class StateStore:
         with self._tx() as db:
             db.execute("DELETE FROM containers WHERE id=?", (ctr_id,))
 
-    def lookup_container(self, name_or_id: str) -> tuple[str, dict[str, Any]]:
-        """Find by exact name, full id or unique id prefix; returns (id, config)."""
+    def lookup_container(self, name_or_id: str, owner_uid: int | None = None,
+                         ) -> tuple[str, dict[str, Any]]:
+        """Find by exact name, full id or unique id prefix; returns (id, config). With
+        ``owner_uid`` only that owner's containers count: another's is not found (the same
+        error as a missing one), and an id prefix is unique among the owner's alone."""
         conn = self._conn()
-        row = conn.execute("SELECT id, config FROM containers WHERE name=? OR id=?",
-                           (name_or_id, name_or_id)).fetchone()
-        if row is None and name_or_id and all(c in "0123456789abcdef" for c in name_or_id):
-            rows = conn.execute("SELECT id, config FROM containers WHERE id >= ? AND id < ?",
-                                (name_or_id, name_or_id + "g")).fetchmany(2)
+
+        def owned(rows: list[Any]) -> list[Any]:
+            if owner_uid is None:
+                return rows
+            return [r for r in rows if json.loads(r[1]).get("owner_uid", 0) == owner_uid]
+
+        rows = owned(conn.execute("SELECT id, config FROM containers WHERE name=? OR id=?",
+                                  (name_or_id, name_or_id)).fetchall())[:1]
+        if not rows and name_or_id and all(c in "0123456789abcdef" for c in name_or_id):
+            query = conn.execute("SELECT id, config FROM containers WHERE id >= ? AND id < ?",
+                                 (name_or_id, name_or_id + "g"))
+            rows = owned(query.fetchall() if owner_uid is not None else query.fetchmany(2))
             if len(rows) > 1:
                 raise NoSuchContainerError(
                     f"more than one container matches the id prefix {name_or_id!r}: "
                     "give more characters"
                 )
-            row = rows[0] if rows else None
-        if row is None:
+        if not rows:
             raise NoSuchContainerError(f"no container with name or ID {name_or_id!r} found")
-        return row[0], json.loads(row[1])
+        return rows[0][0], json.loads(rows[0][1])
+
+    def container_owned_by(self, ctr_id: str, owner_uid: int) -> bool:
+        """Whether the container exists and ``owner_uid`` owns it."""
+        row = self._conn().execute("SELECT config FROM containers WHERE id=?",
+                                   (ctr_id,)).fetchone()
+        return row is not None and json.loads(row[0]).get("owner_uid", 0) == owner_uid
 
     def all_containers(self) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
         rows = self._conn().execute(

@@ -86,7 +86,8 @@ class Context:
 
 # -- listings ------------------------------------------------------------------------------
 def do_ps(ctx: Context, args: argparse.Namespace) -> ContainerTable | Names:
-    snaps = ctx.door.list_containers(all=args.all)  # newest first
+    snaps = ctx.door.list_containers(all=args.all,  # newest first
+                                     filters=filters(args.filter))
     if args.quiet:
         ids = [short(s.id, args.no_trunc) for s in snaps]
         return Names(ids, [s.id for s in snaps])

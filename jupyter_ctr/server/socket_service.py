@@ -1,18 +1,28 @@
 """``jupyter-ctr service --socket PATH``: the same handlers without Jupyter, on a unix socket.
 
-There is no token: the socket's mode (0660) and owner are the authentication, as for
-podman's and Docker's sockets. The auth shim below is what the handlers' Jupyter auth
-(``@web.authenticated``, ``@authorized``, XSRF, origin checks) sees in this mode: every
-request comes from the one local user who could open the socket.
+There is no token: the socket's mode (0660), owner and group decide who may connect, as for
+podman's and Docker's sockets, and the kernel says who did: every request's Principal is the
+peer's user (``SO_PEERCRED``: uid, gid, pid; supplementary groups from the group database).
+The auth shim below is what the handlers' Jupyter auth (``@web.authenticated``,
+``@authorized``, XSRF, origin checks) sees in this mode.
+
+Multi-user (``--socket-group``, ``--instructor-group`` or ``--multi-user``): the socket's
+group may connect, and the OwnershipPolicy holds: root and the instructor group see and act
+on every container, everyone else on their own only (service/policy.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import grp
 import logging
 import os
 import signal
+import socket
+import struct
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +31,15 @@ from jupyter_server.auth.identity import IdentityProvider, User
 from tornado import web
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_unix_socket
+from traitlets import Bool, Int, Unicode
+from traitlets.config import Configurable
 
 from ..engine import Runtime
+from ..engine.errors import InvalidArgumentError
 from ..service.bridge import BridgeLimits
 from ..service.container_service import ContainerService
+from ..service.policy import OwnershipPolicy
+from ..service.principal import Principal
 from .handlers import routes
 from .handlers.base import EXTENSION_NAME
 from .params import MAX_JSON_BYTES
@@ -33,15 +48,73 @@ from .service import SETTINGS_KEY, build_service
 log = logging.getLogger("jupyter_ctr.service")
 
 SOCKET_MODE = 0o660
+_PEERCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
+
+
+class ServiceSettings(Configurable):
+    """Who may reach the unix socket service and how they are told apart."""
+
+    socket_mode = Int(SOCKET_MODE, help="File mode of the socket (its permissions, owner "
+                      "and group are the authentication).").tag(config=True)
+    socket_group = Unicode("", help="Group of the socket: its members may connect (and the "
+                           "service is multi-user). Default: root's, root only.").tag(config=True)
+    instructor_group = Unicode("", help="Members of this group (and root) have the "
+                               "instructor role: they see and act on every user's "
+                               "containers. Implies multi-user.").tag(config=True)
+    multi_user = Bool(False, help="Each user sees and acts on their own containers only "
+                      "(OwnershipPolicy); on whenever a socket or instructor group is set."
+                      ).tag(config=True)
+
+    @property
+    def is_multi_user(self) -> bool:
+        return bool(self.multi_user or self.socket_group or self.instructor_group)
+
+
+def group_id(name: str) -> int:
+    """A group's gid, by name or number (InvalidArgumentError if unknown)."""
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        if name.isdigit():
+            return int(name)
+        raise InvalidArgumentError(f"no such group {name!r}") from None
+
+
+def peer_credentials(sock: socket.socket) -> tuple[int, int, int]:
+    """(pid, uid, gid) of the process at the other end of a unix socket (SO_PEERCRED)."""
+    pid, uid, gid = _PEERCRED.unpack(sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                                     _PEERCRED.size))
+    return pid, uid, gid
+
+
+@functools.lru_cache(maxsize=512)
+def _peer_principal(uid: int, gid: int, pid: int,
+                    instructor_gids: frozenset[int]) -> Principal:
+    return Principal.of_peer(uid, gid, pid, instructor_gids)
+
+
+@dataclass
+class PeerUser(User):
+    """The Jupyter user of a socket request, with the Principal its credentials make."""
+
+    principal: Principal | None = None
 
 
 class SocketIdentityProvider(IdentityProvider):
-    """Service mode: whoever could connect to the socket is the user (no token, no XSRF)."""
+    """Service mode: the peer's Unix user is the user (no token, no XSRF)."""
 
     need_token = False
 
+    def __init__(self, instructor_gids: frozenset[int] = frozenset(), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.instructor_gids = instructor_gids
+
     def get_user(self, handler: web.RequestHandler) -> User:
-        return User(username="unix-socket", name="unix socket")
+        # Read once per request, before a websocket upgrade detaches the stream.
+        stream = handler.request.connection.stream  # type: ignore[union-attr]
+        pid, uid, gid = peer_credentials(stream.socket)
+        principal = _peer_principal(uid, gid, pid, self.instructor_gids)
+        return PeerUser(username=principal.name, principal=principal)
 
     def should_check_origin(self, handler: web.RequestHandler) -> bool:
         return False
@@ -61,13 +134,14 @@ class _ServiceApp:
         self.log = logger
 
 
-def make_app(service: ContainerService) -> web.Application:
+def make_app(service: ContainerService,
+             instructor_gids: frozenset[int] = frozenset()) -> web.Application:
     """The tornado Application of the service: our routes at the root of the socket."""
     settings: dict[str, Any] = {
         SETTINGS_KEY: service,
         EXTENSION_NAME: _ServiceApp(log),
         "base_url": "/",
-        "identity_provider": SocketIdentityProvider(),
+        "identity_provider": SocketIdentityProvider(instructor_gids),
         "authorizer": AllowAllAuthorizer(),
         "allow_remote_access": True,
         "disable_check_xsrf": True,
@@ -82,20 +156,31 @@ class SocketService:
     """A running service: ``await start()``, ``stop()``. Used by the CLI and the tests."""
 
     def __init__(self, socket_path: str | os.PathLike[str], runtime: Runtime | None = None,
-                 *, limits: BridgeLimits | None = None) -> None:
+                 *, limits: BridgeLimits | None = None,
+                 settings: ServiceSettings | None = None) -> None:
         self.path = Path(socket_path)
-        self.service = build_service(runtime=runtime, limits=limits, log=log)
+        self.settings = settings or ServiceSettings()
+        self.socket_gid = group_id(self.settings.socket_group) \
+            if self.settings.socket_group else None
+        self.instructor_gids = frozenset({group_id(self.settings.instructor_group)}) \
+            if self.settings.instructor_group else frozenset()
+        policy = OwnershipPolicy() if self.settings.is_multi_user else None
+        self.service = build_service(runtime=runtime, limits=limits, log=log, policy=policy)
         self.server: HTTPServer | None = None
 
     def start(self) -> None:
-        """Bind the socket (mode 0660) and serve on the running IOLoop."""
+        """Bind the socket (its mode and group from the settings) and serve on the running
+        IOLoop."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        sock = bind_unix_socket(str(self.path), mode=SOCKET_MODE)
+        sock = bind_unix_socket(str(self.path), mode=self.settings.socket_mode)
+        if self.socket_gid is not None:
+            os.chown(self.path, -1, self.socket_gid)
         # Bodies are JSON (bounded); the upload routes raise the limit for their request.
-        self.server = HTTPServer(make_app(self.service), max_body_size=MAX_JSON_BYTES,
-                                 idle_connection_timeout=3600)
+        self.server = HTTPServer(make_app(self.service, self.instructor_gids),
+                                 max_body_size=MAX_JSON_BYTES, idle_connection_timeout=3600)
         self.server.add_socket(sock)
-        log.info("jupyter-ctr service listening on unix://%s", self.path)
+        log.info("jupyter-ctr service listening on unix://%s (%s)", self.path,
+                 "multi-user" if self.settings.is_multi_user else "single user")
 
     async def stop(self) -> None:
         if self.server is not None:
@@ -118,7 +203,8 @@ async def _serve(service: SocketService) -> None:
     await service.stop()
 
 
-def serve(socket_path: str | os.PathLike[str], runtime: Runtime | None = None) -> int:
+def serve(socket_path: str | os.PathLike[str], runtime: Runtime | None = None,
+          settings: ServiceSettings | None = None) -> int:
     """Serve until SIGINT/SIGTERM; the CLI's ``service`` command."""
-    asyncio.run(_serve(SocketService(socket_path, runtime)))
+    asyncio.run(_serve(SocketService(socket_path, runtime, settings=settings)))
     return 0

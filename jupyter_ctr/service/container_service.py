@@ -218,11 +218,7 @@ class ContainerService:
         if names:
             return [await self.lookup(principal, n, "stats") for n in names]
 
-        def run() -> list[Container]:
-            return [c for c in self.runtime.list_containers()
-                    if self.policy.permits(principal, "stats", c)]
-
-        return await self.pools.run(run)
+        return await self.pools.run(self.door(principal).containers, "stats")
 
     async def stats(self, principal: Principal, ctrs: Sequence[Container],
                     sample: Callable[[dict[str, Any]], T]) -> dict[str, T]:

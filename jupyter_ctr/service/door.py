@@ -41,13 +41,20 @@ S = ContainerState
 
 
 class Door:
-    """The engine as ``principal`` may use it under ``policy`` (default: allow all)."""
+    """The engine as ``principal`` may use it under ``policy`` (default: allow all).
+
+    Every lookup, list and act goes through ``view``, the Runtime acting as the principal:
+    what it creates is theirs, every event it records names them, and under a policy with an
+    owner scope (OwnershipPolicy) it sees only their containers, exec sessions and events.
+    ``runtime`` is the shared Runtime itself (its owner closes it)."""
 
     def __init__(self, runtime: Runtime, principal: Principal,
                  policy: Policy | None = None) -> None:
         self.runtime = runtime
         self.principal = principal
         self.policy = policy or Policy()
+        self.view = runtime.acting_as(principal.uid, principal.name,
+                                      owner_scope=self.policy.owner_scope(principal))
 
     def authorize(self, action: str, target: object) -> None:
         """Raise unless the policy lets this caller do ``action`` on ``target``."""
@@ -57,19 +64,19 @@ class Door:
     def container(self, ref: str | Container, action: str) -> Container:
         """The container ``ref`` names (name, full ID or unique ID prefix; a Container is
         taken as it is), once the policy allows ``action`` on it."""
-        ctr = ref if isinstance(ref, Container) else self.runtime.lookup_container(ref)
+        ctr = ref if isinstance(ref, Container) else self.view.lookup_container(ref)
         self.authorize(action, ctr)
         return ctr
 
     def exec_session(self, exec_id: str, action: str) -> ExecSession:
         """The exec session with this full ID, once the policy allows ``action`` on it."""
-        session = self.runtime.lookup_exec(exec_id)
+        session = self.view.lookup_exec(exec_id)
         self.authorize(action, session)
         return session
 
     def image(self, ref: str, action: str) -> Image:
         """The image ``ref`` names (reference or ID), once the policy allows ``action``."""
-        img = self.runtime.get_image(ref)
+        img = self.view.get_image(ref)
         self.authorize(action, img)
         return img
 
@@ -77,7 +84,7 @@ class Door:
     def containers(self, action: str, *, all: bool = False) -> list[Container]:  # noqa: A002
         """The running containers (every one with ``all``) the policy lets this caller
         ``action``: the others are left out, as if they did not exist."""
-        return [ctr for ctr in self.runtime.list_containers(all=all)
+        return [ctr for ctr in self.view.list_containers(all=all)
                 if self.policy.permits(self.principal, action, ctr)]
 
     def list_containers(self, *, all: bool = False,  # noqa: A002 - podman's flag
@@ -90,7 +97,7 @@ class Door:
         filters = filters or {}
         check_container_filters(filters)
         out = []
-        for ctr in self.runtime.list_containers(
+        for ctr in self.view.list_containers(
                 all=all or (limit or 0) > 0 or "status" in filters):
             if not self.policy.permits(self.principal, "list", ctr):
                 continue
@@ -107,7 +114,7 @@ class Door:
         """``Runtime.create_container``, once the policy has seen the arguments (action
         ``create``, target the arguments as a dict with "image" and "command")."""
         self.authorize("create", {"image": image, "command": command, **kwargs})
-        return self.runtime.create_container(image, command, **kwargs)
+        return self.view.create_container(image, command, **kwargs)
 
     def create(self, image: object, translate: Translate) -> tuple[Container, list[str]]:
         """Create a container from a request: ``translate`` turns the image's config
@@ -115,7 +122,7 @@ class Door:
         and the translation's warnings."""
         config: Mapping[str, Any] = {}
         if isinstance(image, str) and image:
-            config = self.runtime.get_image(image).config
+            config = self.view.get_image(image).config
         kwargs, warnings = translate(config)
         return self.create_container(kwargs.pop("image"), kwargs.pop("command"),
                                      **kwargs), warnings
@@ -124,7 +131,7 @@ class Door:
                timeout: int | None = None) -> Container:
         """Remove a container (its dependents first with ``force``); the removed one."""
         ctr = self.container(ref, "remove")
-        for dep in self.runtime.dependents(ctr.id):
+        for dep in self.view.dependents(ctr.id):
             self.authorize("remove", dep)  # force removes them too: each must be allowed
         ctr.remove(force=force, timeout=timeout)
         return ctr
@@ -134,30 +141,30 @@ class Door:
                           **kw: Any) -> tuple[Container, CheckpointStats]:
         """A new container restored from a checkpoint archive (podman restore --import)."""
         self.authorize("restore.import", None)
-        return self.runtime.import_checkpoint(archive, name, options, **kw)
+        return self.view.import_checkpoint(archive, name, options, **kw)
 
     # -- images ---------------------------------------------------------------------------
     def list_images(self) -> tuple[list[Image], dict[str, int]]:
         """The images, and per image ID the number of containers using it."""
         self.authorize("image.list", None)
         users: dict[str, int] = {}
-        for ctr in self.runtime.list_containers(all=True):
+        for ctr in self.view.list_containers(all=True):
             users[ctr.config.image_id] = users.get(ctr.config.image_id, 0) + 1
-        return self.runtime.list_images(), users
+        return self.view.list_images(), users
 
     def remove_image(self, ref: str) -> tuple[Image, str]:
         """Remove an image (refused while a container uses it): (the image, its ID)."""
         img = self.image(ref, "image.remove")
-        return img, self.runtime.remove_image(img.id)
+        return img, self.view.remove_image(img.id)
 
     def import_image(self, path: str | os.PathLike[str], reference: str) -> Image:
         self.authorize("image.import", reference)
-        return self.runtime.import_image(path, reference)
+        return self.view.import_image(path, reference)
 
     def build_demo(self, reference: str) -> Image:
         """The built-in busybox image (built once from the host's static busybox)."""
         self.authorize("image.import", reference)
-        return self.runtime.images.build_demo(reference)
+        return self.view.images.build_demo(reference)
 
     # -- events and system ------------------------------------------------------------------
     def events(self, *, since: float | None = None, until: float | None = None,
@@ -166,15 +173,15 @@ class Door:
         """Events from ``since`` (then new ones while ``follow``) until ``until`` or
         ``stop``; bad filters raise before the first event."""
         self.authorize("events", None)
-        list(self.runtime.events(since=0, until=0, filters=filters))  # check the filters
-        return self.runtime.events(since=since, until=until, filters=filters, follow=follow,
+        list(self.view.events(since=0, until=0, filters=filters))  # check the filters
+        return self.view.events(since=since, until=until, filters=filters, follow=follow,
                                    stop=stop)
 
     def counts(self) -> dict[str, int]:
         """Containers by state and the number of images (``info``)."""
         self.authorize("info", None)
         out = {"total": 0, "running": 0, "paused": 0, "stopped": 0, "images": 0}
-        for ctr in self.runtime.list_containers(all=True):
+        for ctr in self.view.list_containers(all=True):
             st = ctr.state
             out["total"] += 1
             if st is S.RUNNING:
@@ -183,5 +190,5 @@ class Door:
                 out["paused"] += 1
             elif st in (S.STOPPED, S.EXITED):
                 out["stopped"] += 1
-        out["images"] = len(self.runtime.list_images())
+        out["images"] = len(self.view.list_images())
         return out

@@ -1,5 +1,5 @@
 """Container list filters (podman's ``ps --filter``, the ``filters`` of ``GET
-/containers/json``): id, name, status, label, exited, ancestor."""
+/containers/json``): id, name, status, label, exited, ancestor, owner."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from ..engine.records import ContainerSnapshot
 
 #: The filter keys a container list takes.
-CONTAINER_FILTERS = ("id", "name", "status", "label", "exited", "ancestor")
+CONTAINER_FILTERS = ("id", "name", "status", "label", "exited", "ancestor", "owner")
 
 _DOCKER_STATES = {"initialized": "created", "configured": "created", "stopped": "exited",
                   "stopping": "running", "unknown": "dead"}
@@ -33,7 +33,7 @@ def check_container_filters(filters: Mapping[str, list[str]]) -> None:
             continue
         if key not in CONTAINER_FILTERS:
             raise InvalidArgumentError(f"invalid filter {key!r}: use id, name, status, label, "
-                                       "exited or ancestor")
+                                       "exited, ancestor or owner")
         if key == "name":
             for pattern in wanted:
                 try:
@@ -68,9 +68,11 @@ def matches(snap: ContainerSnapshot, filters: Mapping[str, list[str]]) -> bool:
         elif key == "ancestor":
             ok = any(w in (cfg.image, cfg.image_id) or cfg.image_id.startswith(w)
                      or cfg.image.split("/")[-1].split(":")[0] == w for w in wanted)
+        elif key == "owner":  # the creator's login name or uid
+            ok = cfg.owner_name in wanted or str(cfg.owner_uid) in wanted
         else:
             raise InvalidArgumentError(f"invalid filter {key!r}: use id, name, status, label, "
-                                       "exited or ancestor")
+                                       "exited, ancestor or owner")
         if not ok:
             return False
     return True

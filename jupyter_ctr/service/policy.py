@@ -1,14 +1,18 @@
-"""Policy: the one hook every ContainerService call goes through before it touches the
-engine: ``authorize(principal, action, target)`` returns to allow and raises to refuse.
+"""Policy: the one hook every Door call goes through before it touches the engine:
+``owner_scope(principal)`` says whose containers the caller sees at all, and
+``authorize(principal, action, target)`` returns to allow and raises to refuse.
 
-The default allows everything (one local user, as today). Ownership and rules (issue 13)
-plug in here by subclassing: a refusal raises NotAuthorizedError naming the rule, or
-NoSuchContainerError where the target's existence must stay hidden.
+The default allows everything (one local user: the CLI, a kernel, a single-user server).
+OwnershipPolicy (the multi-user socket service) lets a non-instructor see and act on their
+own containers only; rules (images, quotas, verbs per role, refused create options) plug in
+by subclassing it: a refusal raises NotAuthorizedError naming the rule.
 """
 
 from __future__ import annotations
 
-from ..engine.errors import CtrError
+from ..engine.container import Container
+from ..engine.errors import CtrError, NoSuchContainerError, NoSuchExecSessionError
+from .principal import INSTRUCTOR
 
 TYPE_CHECKING = False  # not typing's: the CLI imports this module
 if TYPE_CHECKING:
@@ -40,6 +44,12 @@ class NotAuthorizedError(CtrError):
 class Policy:
     """Allows every action (subclass and override ``authorize`` to restrict)."""
 
+    def owner_scope(self, principal: Principal) -> int | None:
+        """The uid whose containers alone ``principal`` sees, or None for everyone's. The
+        Door looks up and lists through a Runtime view with this scope, so another owner's
+        container (exec session, event) answers exactly as a missing one."""
+        return None
+
     def authorize(self, principal: Principal, action: str, target: object) -> None:
         """Return if ``principal`` may do ``action`` on ``target``; raise (a CtrError,
         usually NotAuthorizedError) if not. Called in a worker thread, before the engine
@@ -52,3 +62,25 @@ class Policy:
         except CtrError:
             return False
         return True
+
+
+class OwnershipPolicy(Policy):
+    """Multi-user: the instructor role (root, the instructor group) sees and acts on every
+    container; everyone else on their own only. Another's container is not refused but not
+    there: its lookups raise the errors of a missing one (the Door's scoped Runtime view
+    does it; ``authorize`` checks again for targets found some other way)."""
+
+    def owner_scope(self, principal: Principal) -> int | None:
+        return None if principal.has_role(INSTRUCTOR) else principal.uid
+
+    def authorize(self, principal: Principal, action: str, target: object) -> None:
+        scope = self.owner_scope(principal)
+        if scope is None:
+            return
+        if isinstance(target, Container):
+            if target.config.owner_uid != scope:
+                raise NoSuchContainerError(f"no container with name or ID {target.id!r} found")
+        elif isinstance(getattr(target, "container", None), Container):  # an ExecSession
+            if target.container.config.owner_uid != scope:  # type: ignore[attr-defined]
+                raise NoSuchExecSessionError(
+                    f"no exec session with ID {target.id} found")  # type: ignore[attr-defined]

@@ -1,6 +1,7 @@
 """Principal: who a service call is made for. Every ContainerService method takes one, and
-the Policy decides what it may do (issue 13 adds owners and rules; today the server passes
-the Jupyter user or the socket service's local user)."""
+the Policy decides what it may do. The unix socket service makes one per request from the
+peer's credentials (``of_peer``); the CLI, the kernel and the Jupyter server extension act as
+their own process's user (``of_process``)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,21 @@ class Principal:
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
+
+    @classmethod
+    def of_peer(cls, uid: int, gid: int, pid: int,
+                instructor_gids: frozenset[int] = frozenset()) -> Principal:
+        """The user behind a unix socket peer (SO_PEERCRED: uid, gid, pid): named by the
+        passwd entry, with the supplementary groups of the group database; root and members
+        of ``instructor_gids`` have the instructor role."""
+        try:
+            name = pwd.getpwuid(uid).pw_name
+            gids = tuple(os.getgrouplist(name, gid))
+        except KeyError:
+            name, gids = str(uid), (gid,)
+        roles = frozenset({INSTRUCTOR}) if uid == 0 or instructor_gids & set(gids) \
+            else frozenset()
+        return cls(uid=uid, gids=gids, pid=pid, name=name, roles=roles)
 
     @classmethod
     def of_process(cls, name: str | None = None) -> Principal:

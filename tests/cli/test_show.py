@@ -15,6 +15,12 @@ def test_inspect_containers_and_images(cli: Cli, image_id: str) -> None:
     assert info["State"]["Status"] == "created"
     assert "FOO=bar" in info["Config"]["Env"] and info["Config"]["Labels"] == {"app": "x"}
     assert info["Config"]["Cmd"] == ["echo", "hi"]
+    assert info["Owner"] == {"Uid": 0, "Name": "root"}  # the CLI acts as its user
+    assert cli.ok("ps", "-a", "-q", "--no-trunc", "--filter", "owner=root",
+                  "--filter", "name=^insp$").split() == [ctr_id]
+    assert cli.ok("ps", "-a", "-q", "--filter", "owner=0", "--filter", "name=^insp$").split() \
+        == [ctr_id[:12]]
+    assert cli.ok("ps", "-a", "-q", "--filter", "owner=nobody") == ""
     assert info["HostConfig"]["Memory"] == 64 << 20
     both = json.loads(cli.ok("inspect", "insp", IMAGE))
     assert [x["Id"] for x in both] == [ctr_id, image_id]

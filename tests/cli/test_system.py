@@ -24,7 +24,12 @@ def test_events_list_the_lifecycle(cli: Cli) -> None:
                   "--filter", "container=evt")
     assert len(text.splitlines()) == 1
     assert re.search(r" container start [0-9a-f]{64} \(image=localhost/busybox:latest, "
-                     r"name=evt\)$", text.strip())
+                     r"name=evt, user=root\)$", text.strip())
+    by_root = cli.ok("events", "--no-stream", "--since", since, "--filter", "user=root",
+                     "--filter", "container=evt", "--format", "json")
+    assert [json.loads(line)["Status"] for line in by_root.splitlines()] == actions
+    assert {json.loads(line)["Attributes"]["uid"] for line in by_root.splitlines()} == {"0"}
+    assert cli.ok("events", "--no-stream", "--since", since, "--filter", "user=nobody") == ""
     # Streaming (the default) stops at --until.
     t0 = time.monotonic()
     out = cli.ok("events", "--since", since, "--until", f"{time.time() + 1:.3f}",

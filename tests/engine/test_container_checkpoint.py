@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import secrets
 import shutil
@@ -256,6 +257,21 @@ def test_restore_archive_twice_under_new_names(rt: Runtime,
     assert ctr2.inspect()["Config"]["Cmd"] == COUNTER
     actions = [e.action for e in rt.events(since=since, filters={"container": [ctr2.id]})]
     assert actions[0] == "create" and "restore" in actions
+
+
+def test_archives_keep_the_owner_and_the_importer_owns_the_copy(
+        rt: Runtime, counter_archive: tuple[Path, list[int]]) -> None:
+    archive, _ = counter_archive
+    with tarfile.open(archive) as tar:
+        member = tar.extractfile("config.dump")
+        assert member is not None
+        dumped = json.load(member)["config"]
+    assert (dumped["owner_uid"], dumped["owner_name"]) == (0, "root")
+    alice = rt.acting_as(42011, "alice-t", owner_scope=42011)
+    copy = alice.restore_container(archive, name="alices-copy")
+    assert copy.inspect()["Owner"] == {"Uid": 42011, "Name": "alice-t"}
+    restored = rt.events(filters={"container": [copy.id], "event": ["restore"]})
+    assert [e.attributes["user"] for e in restored] == ["alice-t"]
 
 
 def test_restore_on_fresh_engine_root(fresh_rt: Runtime,

@@ -81,7 +81,7 @@ def test_container_filters() -> None:
     assert params.container_filters('{"label": ["a=b"], "nope": []}') == \
         {"label": ["a=b"], "nope": []}
     assert refused(params.container_filters, '{"bogus": ["x"]}') == \
-        "invalid filter 'bogus': use id, name, status, label, exited or ancestor"
+        "invalid filter 'bogus': use id, name, status, label, exited, ancestor or owner"
     assert "invalid name filter 'a('" in refused(params.container_filters, '{"name": ["a("]}')
 
 

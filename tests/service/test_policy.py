@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from jupyter_ctr.engine import NoSuchContainerError
-from jupyter_ctr.service.policy import ACTIONS, NotAuthorizedError, Policy
-from jupyter_ctr.service.principal import Principal
+from jupyter_ctr.service.policy import ACTIONS, NotAuthorizedError, OwnershipPolicy, Policy
+from jupyter_ctr.service.principal import INSTRUCTOR, Principal
 
 BOB = Principal(uid=1001, name="bob")
 
@@ -33,3 +33,12 @@ def test_permits_follows_authorize() -> None:
     with pytest.raises(NotAuthorizedError, match="rule no-rm") as info:
         policy.authorize(BOB, "remove", "web")
     assert info.value.cause == "not authorized"
+
+
+def test_ownership_scopes_students_to_their_own_containers() -> None:
+    policy = OwnershipPolicy()
+    teacher = Principal(uid=1500, name="teach", roles=frozenset({INSTRUCTOR}))
+    assert policy.owner_scope(BOB) == 1001
+    assert policy.owner_scope(teacher) is None
+    assert Policy().owner_scope(BOB) is None  # single-user: everyone's
+    policy.authorize(BOB, "create", {"image": "x"})  # rules come later: allowed

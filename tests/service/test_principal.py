@@ -23,3 +23,14 @@ def test_principals_are_values() -> None:
     assert not alice.has_role(INSTRUCTOR) and hash(alice)
     with pytest.raises(AttributeError):
         alice.uid = 0  # type: ignore[misc]
+
+
+def test_of_peer_names_the_user_and_finds_the_instructor_role() -> None:
+    root = Principal.of_peer(0, 0, 123)
+    assert (root.name, root.pid, root.has_role(INSTRUCTOR)) == ("root", 123, True)
+    nobody = Principal.of_peer(65534, 65534, 5)
+    assert nobody.name == "nobody" and not nobody.has_role(INSTRUCTOR)
+    assert 65534 in nobody.gids
+    assert Principal.of_peer(65534, 65534, 5, frozenset({65534})).has_role(INSTRUCTOR)
+    stranger = Principal.of_peer(4242424, 4242424, 1)  # no passwd entry
+    assert (stranger.name, stranger.gids) == ("4242424", (4242424,))

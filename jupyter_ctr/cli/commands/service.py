@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...server.socket_service import serve
+from ...server.socket_service import ServiceSettings, serve
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -12,4 +12,7 @@ if TYPE_CHECKING:
 
 
 def cmd_service(door: Door, args: argparse.Namespace) -> int:
-    return serve(args.socket, door.runtime)
+    settings = ServiceSettings(socket_group=args.socket_group,
+                               instructor_group=args.instructor_group,
+                               multi_user=args.multi_user)
+    return serve(args.socket, door.runtime, settings)

@@ -10,7 +10,7 @@ from ...engine.errors import (
     NoSuchContainerError,
     NoSuchImageError,
 )
-from ..arguments import parse_time
+from ..arguments import filters, parse_time
 from ..exits import ENGINE_ERROR, print_error
 from ..formatting import (
     GO_ZERO_UNIX,
@@ -38,12 +38,17 @@ PS_HEADERS = {"ID": "CONTAINER ID", "CreatedHuman": "CREATED", "Names": "NAMES"}
 
 def cmd_ps(door: Door, args: argparse.Namespace) -> int:
     fmt = parse_format(args.format, "ps")
-    if args.quiet and fmt is None:
+    wanted = filters(args.filter)
+    if args.quiet and fmt is None and not wanted:
         for ctr in reversed(door.containers("list", all=args.all)):  # newest first, as podman
             print(short(ctr.id, args.no_trunc))
         return 0
     now = time.time()
-    listed = door.list_containers(all=args.all)  # newest first
+    listed = door.list_containers(all=args.all, filters=wanted)  # newest first
+    if args.quiet and fmt is None:
+        for snap in listed:
+            print(short(snap.id, args.no_trunc))
+        return 0
     if fmt is not None:
         if fmt.is_json:
             print_json([ps_json(snap, now) for snap in listed], indent=2)

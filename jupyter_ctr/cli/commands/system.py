@@ -48,6 +48,8 @@ def event_text(ev: Any) -> str:
     if ev.type != "container":
         return f"{stamp} {ev.type} {ev.action} {ev.id} {ev.name}"
     attrs = dict(ev.attributes)
+    for key in ("uid", "owner_uid"):  # numbers for filters and policy; user names the actor
+        attrs.pop(key, None)
     first = [f"image={attrs.pop('image', ev.image)}", f"name={attrs.pop('name', ev.name)}"]
     rest = [f"{k}={v}" for k, v in sorted(attrs.items())]
     return f"{stamp} container {ev.action} {ev.id} ({', '.join(first + rest)})"

@@ -156,8 +156,14 @@ def service_of(handler: web.RequestHandler) -> ContainerService:
 
 
 def principal_of(handler: web.RequestHandler) -> Principal:
-    """Who asks: the Jupyter user, acting with the server process's Unix identity."""
-    return _process_principal(getattr(handler.current_user, "username", None) or "")
+    """Who asks: in the unix socket service the peer's user (its identity provider found
+    it); in the Jupyter server the Jupyter user, acting with the server process's Unix
+    identity (a single-user server runs as its user)."""
+    user = handler.current_user
+    found = getattr(user, "principal", None)
+    if isinstance(found, Principal):
+        return found
+    return _process_principal(getattr(user, "username", None) or "")
 
 
 @functools.lru_cache(maxsize=64)

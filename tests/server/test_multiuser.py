@@ -1,0 +1,245 @@
+"""The multi-user socket service with real Unix users (issue 13): two students and an
+instructor, created for the test and removed after it, each talking HTTP over the service's
+unix socket from their own process (setpriv). The service knows them by SO_PEERCRED; a
+student's every route to the other's container answers as for a missing one, lists and
+events never show it; the instructor sees both, filters by owner and acts; events name who
+acted."""
+
+from __future__ import annotations
+
+import grp
+import json
+import pwd
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from jupyter_ctr.engine import Runtime
+from tests.conftest import DEMO, leftovers, wait_until
+
+#: The client each user runs: [method, url, json body or None] in, [status, body] out.
+CLIENT = r"""
+import http.client, json, socket, sys
+
+class UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path):
+        super().__init__("localhost", timeout=60)
+        self.unix_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(self.unix_path)
+
+out = []
+for method, url, body in json.load(sys.stdin):
+    conn = UnixConnection(sys.argv[1])
+    conn.request(method, url, body=None if body is None else json.dumps(body),
+                 headers={"Content-Type": "application/json"})
+    resp = conn.getresponse()
+    out.append([resp.status, resp.read().decode(errors="replace")])
+    conn.close()
+json.dump(out, sys.stdout)
+"""
+
+API = "/v4.0.0/libpod"
+
+
+class User:
+    def __init__(self, name: str) -> None:
+        entry = pwd.getpwnam(name)
+        self.name, self.uid, self.gid = name, entry.pw_uid, entry.pw_gid
+
+    def call(self, sock: Path, *requests: tuple[str, str, Any]) -> list[tuple[int, Any]]:
+        """Each request from a process of this user; (status, parsed body) each."""
+        proc = subprocess.run(
+            ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--init-groups",
+             "/usr/bin/python3", "-I", "-c", CLIENT, str(sock)],
+            input=json.dumps([list(r) for r in requests]), capture_output=True, text=True,
+            timeout=120, check=False, cwd="/")
+        assert proc.returncode == 0, proc.stderr
+        out = []
+        for status, text in json.loads(proc.stdout):
+            try:
+                out.append((status, json.loads(text)))
+            except ValueError:
+                out.append((status, text))
+        return out
+
+    def one(self, sock: Path, method: str, url: str, body: Any = None) -> tuple[int, Any]:
+        return self.call(sock, (method, url, body))[0]
+
+
+def _run(*argv: str) -> None:
+    subprocess.run(argv, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def people() -> Iterator[dict[str, User]]:
+    """Groups ``<tag>s`` (may use the socket) and ``<tag>i`` (instructors); students
+    ``<tag>a``, ``<tag>b`` and instructor ``<tag>t``; all removed afterwards."""
+    tag = "jct" + uuid.uuid4().hex[:6]
+    made_users: list[str] = []
+    made_groups: list[str] = []
+    try:
+        for group in (f"{tag}s", f"{tag}i"):
+            _run("groupadd", group)
+            made_groups.append(group)
+        for name, groups in ((f"{tag}a", f"{tag}s"), (f"{tag}b", f"{tag}s"),
+                             (f"{tag}t", f"{tag}s,{tag}i")):
+            _run("useradd", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                 "--user-group", "--groups", groups, name)
+            made_users.append(name)
+        yield {"a": User(f"{tag}a"), "b": User(f"{tag}b"), "t": User(f"{tag}t"),
+               "tag": tag}  # type: ignore[dict-item]
+    finally:
+        for name in made_users:
+            subprocess.run(["userdel", name], check=False, capture_output=True)
+        for group in made_groups:
+            subprocess.run(["groupdel", group], check=False, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def service(people: dict[str, Any],
+            engine_roots: tuple[Path, Path]) -> Iterator[Path]:
+    """A root service on a socket that the students' group may reach."""
+    tag = people["tag"]
+    base = Path(tempfile.mkdtemp(prefix="jctmu", dir="/tmp"))
+    base.chmod(0o755)
+    sock = base / "ctr.sock"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_ctr.cli", "--root", str(engine_roots[0]),
+         "--runroot", str(engine_roots[1]), "service", "--socket", str(sock),
+         "--socket-group", f"{tag}s", "--instructor-group", f"{tag}i"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert wait_until(sock.exists, 30), proc.stderr.read() if proc.poll() else "slow"
+        yield sock
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        rt = Runtime(*engine_roots)
+        uids = {people[k].uid for k in "abt"}
+        mine = [c for c in rt.list_containers(all=True) if c.config.owner_uid in uids]
+        for ctr in mine:
+            rt.remove_container(ctr, force=True, timeout=0)
+        assert wait_until(lambda: not any(leftovers(rt, {c.id for c in mine}).values()), 10)
+        rt.close()
+        base.rmdir()
+
+
+def test_the_socket_belongs_to_the_group(people: dict[str, Any], service: Path) -> None:
+    st = service.stat()
+    assert (st.st_mode & 0o777, st.st_uid) == (0o660, 0)
+    assert grp.getgrgid(st.st_gid).gr_name == f"{people['tag']}s"
+    assert people["a"].one(service, "GET", "/_ping")[0] == 200
+
+
+def test_students_are_isolated_and_the_instructor_sees_all(
+        people: dict[str, Any], service: Path) -> None:
+    a, b, t = people["a"], people["b"], people["t"]
+    box = {"image": DEMO, "command": ["sleep", "1000"], "name": f"{a.name}-box"}
+    created = a.call(service, ("POST", f"{API}/containers/create", box),
+                     ("POST", f"{API}/containers/{a.name}-box/start", None),
+                     ("POST", f"{API}/containers/{a.name}-box/exec",
+                      {"Cmd": ["true"], "AttachStdout": True}))
+    assert [s for s, _ in created] == [201, 204, 201], created
+    ctr_id, exec_id = created[0][1]["Id"], created[2][1]["Id"]
+    status, mine = b.one(service, "POST", f"{API}/containers/create",
+                         {"image": DEMO, "command": ["sleep", "1000"], "name": f"{b.name}-box"})
+    assert status == 201
+    b_id = mine["Id"]
+
+    # the owner's inspect says whose it is
+    status, inspected = a.one(service, "GET", f"{API}/containers/{ctr_id}/json")
+    assert inspected["Owner"] == {"Uid": a.uid, "Name": a.name}
+
+    # every route with a's container, by name, id or short id, answers b as a missing one
+    routes = [("GET", "{}/json"), ("POST", "{}/stop?timeout=0"), ("POST", "{}/kill"),
+              ("POST", "{}/pause"), ("POST", "{}/restart"), ("GET", "{}/top"),
+              ("GET", "{}/logs?stdout=true"), ("GET", "{}/stats?stream=false"),
+              ("POST", "{}/attach?stream=true&stdout=true"), ("GET", "{}/export"),
+              ("POST", "{}/checkpoint"), ("POST", "{}/wait?condition=exited"),
+              ("POST", "{}/exec"), ("DELETE", "{}?force=true")]
+    missing = "nosuch" + uuid.uuid4().hex[:8]
+    refs = (f"{a.name}-box", ctr_id, ctr_id[:12])
+    calls = [(m, f"{API}/containers/" + path.format(ref),
+              {"Cmd": ["id"]} if path.endswith("/exec") else None)
+             for ref in (*refs, missing) for m, path in routes]
+    calls += [("GET", f"/api/containers/{ref}/attach/ws", None) for ref in (*refs, missing)]
+    answers = b.call(service, *calls)
+    by_ref = {ref: answers[i * len(routes):(i + 1) * len(routes)]
+              for i, ref in enumerate((*refs, missing))}
+    for ref in refs:
+        for (method, path), (status, body), (_, expected) in zip(
+                routes, by_ref[ref], by_ref[missing], strict=True):
+            assert status == 404, (method, path, ref, body)
+            assert body == json.loads(json.dumps(expected).replace(missing, ref)), (path, ref)
+    ws = answers[len(routes) * 4:]
+    assert [s for s, _ in ws] == [404] * 4, ws
+    # b's lists, stats, exec lookups and events never show it
+    no_exec = uuid.uuid4().hex * 2
+    exec_routes = [("GET", API + "/exec/{}/json", None),
+                   ("POST", API + "/exec/{}/start", {"Detach": True}),
+                   ("POST", API + "/exec/{}/resize?h=10&w=10", None),
+                   ("GET", "/api/exec/{}/ws", None)]
+    listed = b.call(service, ("GET", f"{API}/containers/json?all=true", None),
+                    ("GET", "/containers/json?all=1", None),
+                    ("GET", f"{API}/containers/stats?stream=false", None),
+                    ("GET", f"{API}/exec/{exec_id}/json", None),
+                    ("GET", f"{API}/events?stream=false", None),
+                    *[(m, url.format(ref), body) for ref in (exec_id, no_exec)
+                      for m, url, body in exec_routes])
+    assert [c["Id"] for c in listed[0][1]] == [b_id]
+    assert [c["Id"] for c in listed[1][1]] == [b_id]
+    assert ctr_id not in json.dumps(listed[2][1])
+    assert listed[3][0] == 404 and listed[3][1]["cause"] == "no such exec session"
+    assert ctr_id not in str(listed[4][1]) and b_id in str(listed[4][1])
+    hidden, absent = listed[5:5 + len(exec_routes)], listed[5 + len(exec_routes):]
+    for (status, body), (_, expected) in zip(hidden, absent, strict=True):
+        assert (status, body["cause"]) == (404, "no such exec session"), body
+        assert body == json.loads(json.dumps(expected).replace(no_exec, exec_id))
+    # a still has it, untouched
+    status, still = a.one(service, "GET", f"{API}/containers/{ctr_id}/json")
+    assert still["State"]["Status"] == "running"
+
+    # the instructor sees both, filters by owner and acts on a's container
+    owner_a = quote(json.dumps({"owner": [a.name]}))
+    seen = t.call(service, ("GET", f"{API}/containers/json?all=true", None),
+                  ("GET", f"{API}/containers/json?all=true&filters={owner_a}", None),
+                  ("POST", f"{API}/containers/{a.name}-box/stop?timeout=0", None))
+    assert {ctr_id, b_id} <= {c["Id"] for c in seen[0][1]}
+    assert [c["Id"] for c in seen[1][1]] == [ctr_id]
+    assert seen[2][0] == 204
+    # events say who acted
+    by_t = quote(json.dumps({"user": [t.name]}))
+    status, text = t.one(service, "GET", f"{API}/events?stream=false&filters={by_t}")
+    events = [json.loads(line) for line in text.splitlines()] if isinstance(text, str) \
+        else [text]
+    assert events and {e["Actor"]["Attributes"]["user"] for e in events} == {t.name}
+    stops = [e for e in events if e["Action"] == "stop" and e["id"] == ctr_id]
+    assert stops and stops[0]["Actor"]["Attributes"]["uid"] == str(t.uid)
+    assert stops[0]["Actor"]["Attributes"]["owner_uid"] == str(a.uid)
+    status, text = a.one(service, "GET", f"{API}/events?stream=false")
+    seen_by_a = [json.loads(line) for line in text.splitlines()]
+    assert {e["id"] for e in seen_by_a} == {ctr_id}  # b's never show
+    assert {e["Actor"]["Attributes"]["user"] for e in seen_by_a} == {a.name, t.name}
+
+
+def test_another_name_in_use_is_refused_as_any_name_in_use(
+        people: dict[str, Any], service: Path) -> None:
+    a, b = people["a"], people["b"]
+    name = f"{a.name}-same"
+    assert a.one(service, "POST", f"{API}/containers/create",
+                 {"image": DEMO, "command": ["true"], "name": name})[0] == 201
+    theirs = b.one(service, "POST", f"{API}/containers/create",
+                   {"image": DEMO, "command": ["true"], "name": name})
+    own = a.one(service, "POST", f"{API}/containers/create",
+                {"image": DEMO, "command": ["true"], "name": name})
+    assert theirs == own and theirs[0] == 409
