@@ -167,6 +167,13 @@ class Container:
         """Attach to a CREATED or RUNNING container (a hijacked ``/attach``); the service
         answers once conmon accepted, so a container started now is seen from its first
         byte. Detach keys are the caller's business (as with the engine's AttachStream)."""
+        # The service initializes a configured or exited container first (Docker's
+        # attach-then-start); the engine refuses: so is it refused here.
+        st = self.snapshot().state
+        if st not in (S.CREATED, S.RUNNING):
+            raise ContainerStateInvalidError(
+                "can only attach to created or running containers; container "
+                f"{self.id[:12]} ({self.name}) is in state {st.value}")
         cfg = self.config
         take_stdin = stdin and bool(cfg.stdin)
         resp = self.api.open("POST", self._path("attach"), {
