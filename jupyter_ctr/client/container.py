@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 from ..engine.errors import (
+    ContainerRemovedError,
     ContainerRunningError,
     ContainerStateInvalidError,
     ContainerStoppedError,
@@ -143,8 +144,26 @@ class Container:
         items = [conditions] if isinstance(conditions, (str, ContainerState)) \
             else list(conditions)
         names = [c.value if isinstance(c, ContainerState) else str(c) for c in items]
-        _, data = self._post("wait", {"condition": names})
+        try:
+            _, data = self._post("wait", {"condition": names})
+        except (NoSuchContainerError, ContainerRemovedError):
+            # Removed meanwhile (auto-remove): its recorded exit code, as the engine's wait
+            # returns, from the journal's "died" event.
+            code = self._recorded_exit_code() if {"stopped", "exited"} & set(names) else None
+            if code is None:
+                raise
+            return code
         return int(data.decode().strip() or 0)
+
+    def _recorded_exit_code(self) -> int | None:
+        died = list(self._rt.events(since=self._snap.config.created / 1e9 - 1,
+                                    filters={"container": [self.id], "event": ["died"]}))
+        if not died:
+            return None
+        try:
+            return int(died[-1].attributes.get("exitCode", ""))
+        except ValueError:
+            return None
 
     def mount(self) -> Path:
         _, data = self._post("mount")
