@@ -90,7 +90,8 @@ class Container:
         return f"/containers/{path_part(self.id)}" + (f"/{verb}" if verb else "")
 
     def _post(self, verb: str, query: Mapping[str, Any] | None = None) -> tuple[int, bytes]:
-        return self.api.request("POST", self._path(verb), query)
+        status, data = self.api.request("POST", self._path(verb), query)
+        return int(status), bytes(data)
 
     # -- lifecycle ------------------------------------------------------------------------
     def _start_dependencies(self) -> None:
@@ -282,7 +283,7 @@ class Container:
         with resp, (open(out, "wb") if isinstance(out, (str, Path)) or hasattr(
                 out, "__fspath__") else contextlib.nullcontext(out)) as fh:
             while (data := resp.read()) is not None:
-                fh.write(data)  # type: ignore[union-attr]
+                fh.write(data)
 
     # -- checkpoint -----------------------------------------------------------------------
     def checkpoint(self, options: CheckpointOptions | None = None,
@@ -331,7 +332,7 @@ class Container:
             command = parse_command(command, "must provide a non-empty command to start an "
                                              "exec session")
         if env is not None and not isinstance(env, (list, tuple)):
-            env = [f"{k}={v}" for k, v in dict(env).items()]  # type: ignore[union-attr]
+            env = [f"{k}={v}" for k, v in env.items()]  # type: ignore[union-attr]
         body = {"Cmd": list(command), "Tty": tty, "AttachStdin": stdin, "AttachStdout": True,
                 "AttachStderr": True, "Env": list(env) if env is not None else None,
                 "User": user, "WorkingDir": workdir, "DetachKeys": detach_keys}

@@ -102,15 +102,16 @@ class ExecSession:
         conn = StreamConnection(resp.sock, resp.leftover, framed=not self.config["tty"])
         return ExecStream(self, conn)
 
-    def start_and_attach(self, stdin: Input = None, stdout: Output = None,
-                         stderr: Output = None, *, detach_keys: str | None = None,
+    def start_and_attach(self, stdin: Input = None, stdout: Output | None = None,
+                         stderr: Output | None = None, *, detach_keys: str | None = None,
                          tty_size: tuple[int, int] | None = None) -> int | None:
         """Start and stream stdio until the process exits (its exit code) or the caller
         detaches (None)."""
         keys = self._attach_checks(stdin, detach_keys)
         return self.open_stream(start=True, tty_size=tty_size).run(stdin, stdout, stderr, keys)
 
-    def attach(self, stdin: Input = None, stdout: Output = None, stderr: Output = None, *,
+    def attach(self, stdin: Input = None, stdout: Output | None = None,
+               stderr: Output | None = None, *,
                detach_keys: str | None = None) -> int | None:
         raise NotImplementedCtrError("attaching to a running exec session is not served by "
                                      "the service: start it attached")
@@ -173,7 +174,7 @@ class ExecStream:
     def detach_keys(self) -> bytes:
         return parse_detach_keys(self.session.config.get("detach_keys") or DEFAULT_DETACH_KEYS)
 
-    def run(self, stdin: Input, stdout: Output, stderr: Output,
+    def run(self, stdin: Input, stdout: Output | None, stderr: Output | None,
             detach_keys: bytes | None = None) -> int | None:
         """Copy stdio until the output ends (the exit code) or the caller detaches (None)."""
         keys = self.detach_keys if detach_keys is None else detach_keys

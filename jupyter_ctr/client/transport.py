@@ -200,14 +200,14 @@ class RawResponse:
     @classmethod
     def read_head(cls, sock: socket.socket) -> RawResponse:
         """Read the status line and headers (blocking)."""
-        buf = b""
+        buf = bytearray()
         while b"\r\n\r\n" not in buf:
             data = sock.recv(65536)
             if not data or len(buf) > _HEADER_MAX:
                 raise ServiceUnavailableError("the jupyter-ctr service closed the connection "
                                               "before it answered")
             buf += data
-        head, _, rest = buf.partition(b"\r\n\r\n")
+        head, _, rest = bytes(buf).partition(b"\r\n\r\n")
         status_line, *header_lines = head.decode("latin-1").split("\r\n")
         try:
             status = int(status_line.split()[1])
@@ -238,7 +238,7 @@ class RawResponse:
                     self._done = True
             self._raw.clear()
             return out if out or not self._done else None
-        out = bytearray()
+        body = bytearray()
         while True:
             end = self._raw.find(b"\r\n")
             if end < 0:
@@ -247,12 +247,12 @@ class RawResponse:
             if size == 0:
                 self._done = True
                 self._raw.clear()
-                return bytes(out) if out else None
+                return bytes(body) if body else None
             if len(self._raw) < end + 2 + size + 2:
                 break
-            out += self._raw[end + 2:end + 2 + size]
+            body += self._raw[end + 2:end + 2 + size]
             del self._raw[:end + 2 + size + 2]
-        return bytes(out)
+        return bytes(body)
 
     def read(self, timeout: float | None = None) -> bytes | None:
         """The next bytes of the body; b"" when ``timeout`` passed first; None at its end."""
