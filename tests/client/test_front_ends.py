@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -105,3 +106,32 @@ def test_magics_through_a_remote_kernel_engine(service: str, rt: Runtime,
         assert rt.list_containers(all=True) == []
     finally:
         kernel.close()
+
+
+def test_cli_remote_terminal(service: str, rt: Runtime) -> None:
+    """run -it (tty size, resize, detach keys), attach and exec -it through the service."""
+    from tests.cli.test_attach import Pty
+
+    base = [sys.executable, "-m", "jupyter_ctr.cli", "--url", f"unix://{service}"]
+    term = Pty([*base, "run", "-it", "--name", "cl-tty", DEMO, "sh"], rows=30, cols=100)
+    term.expect(b"# ")
+    term.send(b"stty size\r")
+    term.expect(b"30 100")
+    term.resize(40, 120)
+    time.sleep(0.5)  # the CLI's SIGWINCH handler resizes through the service
+    term.send(b"stty size\r")
+    term.expect(b"40 120")
+    term.send(b"\x10\x11")  # ctrl-p ctrl-q
+    assert term.close() == 0
+    assert rt.lookup_container("cl-tty").state.value == "running"
+    again = Pty([*base, "attach", "cl-tty"])
+    again.send(b"echo back-again\r")
+    again.expect(b"back-again\r\nback-again")
+    again.send(b"\x10\x11")
+    assert again.close() == 0
+    shell = Pty([*base, "exec", "-it", "cl-tty", "sh"])
+    shell.expect(b"# ")
+    shell.send(b"echo in-exec; exit 6\r")
+    shell.expect(b"in-exec\r\n")
+    assert shell.close() == 6
+    rt.lookup_container("cl-tty").remove(force=True, timeout=0)
