@@ -627,7 +627,7 @@ def add_commands(parser: Parser, only: Sequence[str] | None,
             "(DOCKER_HOST=unix://PATH docker ..., podman --remote --url unix://PATH)")
     p.add_argument("--socket", required=True, metavar="PATH",
                    help="unix socket to listen on (mode 0660: its permissions are the "
-                        "authentication)")
+                        "authentication; clients look for /run/jupyter-ctr/service.sock)")
     return parser
 
 

@@ -87,6 +87,27 @@ class Runtime:
         """libpod's info (host, store, version) as the service reports it."""
         return dict(self.api.json("GET", "/info"))
 
+    def host_info(self) -> dict[str, Any]:
+        """What ``jupyter-ctr info`` shows (engine/health.host_info's shape), as far as the
+        service's info tells: its host, runtime, conmon and store."""
+        info = self.info()
+        host, store = info.get("host") or {}, info.get("store") or {}
+        ctrs = store.get("containerStore") or {}
+        return {
+            "remote": {"url": f"unix://{self.socket}",
+                       "api_version": (info.get("version") or {}).get("APIVersion", "")},
+            "host": {"kernel": host.get("kernel", ""), "arch": host.get("arch", ""),
+                     "cpus": host.get("cpus", 0),
+                     "cgroups": host.get("cgroupVersion", "")},
+            "runtime": {"name": (host.get("ociRuntime") or {}).get("name", ""), "ok": True},
+            "conmon": {"path": (host.get("conmon") or {}).get("path", ""), "ok": True},
+            "store": {"root": store.get("graphRoot", ""), "run_root": store.get("runRoot", ""),
+                      "containers": {k: ctrs.get(k, 0) for k in ("running", "paused",
+                                                                 "stopped")},
+                      "images": (store.get("imageStore") or {}).get("number", 0)},
+            "ok": True,
+        }
+
     # -- containers -----------------------------------------------------------------------
     def lookup_container(self, name_or_id: str | Container) -> Container:
         """The container a name, full ID or unique ID prefix names (a Container of this

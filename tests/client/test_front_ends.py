@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -60,6 +60,8 @@ def test_cli_remote(service: str, rt: Runtime, engine_roots: tuple[Path, Path]) 
     assert (proc.returncode, proc.stdout) == (125, "cl-web\n")
     assert proc.stderr == "Error: no container with name or ID 'cl-nosuch' found\n"
     assert cli(*url, "unpause", "cl-web").returncode == 0
+    proc = cli(*url, "info")
+    assert proc.returncode == 0 and f"url: unix://{service}" in proc.stdout
     assert cli(*url, "rm", "-f", "-t", "0", "cl-web").stdout == "cl-web\n"
 
 

@@ -52,3 +52,4 @@ def test_writable(tmp_path: Path) -> None:
     os.chmod(locked, stat.S_IRUSR | stat.S_IXUSR)
     # root may write anywhere: os.access says so, and so does writable()
     assert host.writable(str(locked / "x")) == os.access(locked, os.W_OK)
+
