@@ -32,7 +32,8 @@ _current: KernelEngine | None = None
 class KernelEngine:
     """A Runtime and the Door this kernel acts through."""
 
-    def __init__(self, runtime: Runtime | RemoteRuntime, door: Door | None = None) -> None:
+    def __init__(self, runtime: Runtime | RemoteRuntime,
+                 door: Door | RemoteDoor | None = None) -> None:
         self.runtime = runtime
         if door is None:
             door = RemoteDoor(runtime) if isinstance(runtime, RemoteRuntime) \
@@ -53,16 +54,16 @@ def engine() -> KernelEngine:
         return _current
 
 
-def door() -> Door:
+def door() -> Door | RemoteDoor:
     """This kernel's door (``engine().door``)."""
     return engine().door
 
 
-def use(runtime: Runtime | RemoteRuntime | Door) -> KernelEngine:
+def use(runtime: Runtime | RemoteRuntime | Door | RemoteDoor) -> KernelEngine:
     """Make ``runtime`` (or a Door on one) this kernel's engine: other roots, another policy.
     Widgets made afterwards act through it."""
     global _current  # noqa: PLW0603 - the one per kernel
-    made = KernelEngine(runtime.runtime, runtime) if isinstance(runtime, Door) \
+    made = KernelEngine(runtime.runtime, runtime) if isinstance(runtime, (Door, RemoteDoor)) \
         else KernelEngine(runtime)
     with _lock:
         _current = made

@@ -17,10 +17,7 @@ from ..engine.errors import (
     NoSuchContainerError,
 )
 from ..engine.state import ContainerState
-from ..engine.stdio import DEFAULT_DETACH_KEYS, parse_detach_keys
 from . import records
-from .exec import ExecSession
-from .streams import AttachStream, StreamConnection
 from .transport import path_part
 
 TYPE_CHECKING = False
@@ -32,9 +29,13 @@ if TYPE_CHECKING:
     from ..engine.checkpoint import CheckpointOptions, CheckpointStats
     from ..engine.logs import LogLine
     from ..engine.records import ContainerConfig, ContainerSnapshot
+    from .exec import ExecSession
     from .runtime import Runtime
+    from .streams import AttachStream
 
 S = ContainerState
+#: engine/stdio.DEFAULT_DETACH_KEYS (not imported: attach alone needs the stdio module).
+DEFAULT_DETACH_KEYS = "ctrl-p,ctrl-q"
 #: How long a follower waits on the socket before it looks at its stop condition.
 _STOP_POLL = 0.2
 
@@ -187,6 +188,8 @@ class Container:
         """Attach to a CREATED or RUNNING container (a hijacked ``/attach``); the service
         answers once conmon accepted, so a container started now is seen from its first
         byte. Detach keys are the caller's business (as with the engine's AttachStream)."""
+        from .streams import AttachStream, StreamConnection  # noqa: PLC0415 - lazy: CLI start-up
+
         # The service initializes a configured or exited container first (Docker's
         # attach-then-start); the engine refuses: so is it refused here.
         st = self.snapshot().state
@@ -205,6 +208,8 @@ class Container:
     def attach(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None,
                stderr: BinaryIO | None = None, detach_keys: str = DEFAULT_DETACH_KEYS,
                logs: bool = False) -> str:
+        from ..engine.stdio import parse_detach_keys  # noqa: PLC0415 - lazy: CLI start-up
+
         keys = parse_detach_keys(detach_keys)
         with self.open_attach(logs=logs) as stream:
             return stream.copy(stdin, stdout, stderr, keys)
@@ -213,6 +218,8 @@ class Container:
                          stderr: BinaryIO | None = None,
                          detach_keys: str = DEFAULT_DETACH_KEYS) -> str:
         """Attach, then start: not a byte of output is lost. "exited" or "detached"."""
+        from ..engine.stdio import parse_detach_keys  # noqa: PLC0415 - lazy: CLI start-up
+
         keys = parse_detach_keys(detach_keys)
         st = self.state
         if st is S.RUNNING:

@@ -14,10 +14,6 @@ import re
 import signal as signal_mod
 from pathlib import Path
 
-from ..engine.checkpoint.options import CheckpointStats
-from ..engine.events import Event
-from ..engine.images.records import Image
-from ..engine.logs import LogLine, parse_log_size
 from ..engine.records import ContainerConfig, ContainerRecord, ContainerSnapshot
 from ..engine.state import ContainerState
 from ..engine.timeutil import parse_rfc3339_ns
@@ -25,6 +21,14 @@ from ..engine.timeutil import parse_rfc3339_ns
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from ..engine.checkpoint.options import CheckpointStats
+    from ..engine.events import Event
+    from ..engine.images.records import Image
+    from ..engine.logs import LogLine
+
+# The converters below import their engine records when called (not for a plain ``ps``):
+# dataclasses, the image store's records and the log reader cost a CLI command ~10 ms.
 
 #: Keys the libpod inspect route adds to the engine's dict (server/models.py).
 _LIBPOD_EXTRAS = ("IsInfra", "IsService", "StaticDir", "ExitCommand", "Namespace")
@@ -74,6 +78,8 @@ def engine_inspect(libpod: dict[str, Any]) -> dict[str, Any]:
 
 def snapshot_from_inspect(insp: dict[str, Any]) -> ContainerSnapshot:
     """A ContainerSnapshot from (libpod's or the engine's) inspect dict."""
+    from ..engine.logs import parse_log_size  # noqa: PLC0415 - lazy: see above
+
     cfg, host, st = insp["Config"], insp["HostConfig"], insp["State"]
     policy = host.get("RestartPolicy") or {}
     nano = int(host.get("NanoCpus") or 0)
@@ -154,6 +160,8 @@ def snapshot_from_list_item(item: dict[str, Any]) -> ContainerSnapshot:
 
 def image_from_inspect(insp: dict[str, Any]) -> Image:
     """An Image from libpod's image inspect."""
+    from ..engine.images.records import Image  # noqa: PLC0415 - lazy: see above
+
     lower = ((insp.get("GraphDriver") or {}).get("Data") or {}).get("LowerDir") or ""
     return Image(insp["Id"], list(insp.get("RepoTags") or []), Path(lower),
                  dict(insp.get("Config") or {}),
@@ -164,6 +172,8 @@ def image_from_inspect(insp: dict[str, Any]) -> Image:
 
 def image_from_summary(item: dict[str, Any]) -> Image:
     """An Image from one element of libpod's image list (config: its labels only)."""
+    from ..engine.images.records import Image  # noqa: PLC0415 - lazy: see above
+
     return Image(item["Id"], list(item.get("Names") or item.get("RepoTags") or []), Path(""),
                  {"Labels": dict(item.get("Labels") or {})}, float(item.get("Created") or 0),
                  int(item.get("Size") or 0), item.get("Arch") or None, item.get("Os") or "linux",
@@ -173,6 +183,8 @@ def image_from_summary(item: dict[str, Any]) -> Image:
 def event_from_message(msg: dict[str, Any]) -> Event:
     """An Event from Docker's events.Message (what the events route sends); ``seq`` is 0
     (the journal's order stays the service's)."""
+    from ..engine.events import Event  # noqa: PLC0415 - lazy: see above
+
     actor = msg.get("Actor") or {}
     attrs = dict(actor.get("Attributes") or {})
     name = str(attrs.get("name", ""))
@@ -188,6 +200,8 @@ def event_from_message(msg: dict[str, Any]) -> Event:
 
 def log_line(stream: int, data: bytes) -> LogLine:
     """One log frame (``<RFC 3339> <text>\\n``, no newline when partial) as a LogLine."""
+    from ..engine.logs import LogLine  # noqa: PLC0415 - lazy: see above
+
     text = data.decode(errors="replace")
     partial = not text.endswith("\n")
     stamp, _, rest = text.partition(" ")
@@ -205,6 +219,8 @@ def _snake(name: str) -> str:
 
 def checkpoint_stats(report: dict[str, Any]) -> CheckpointStats:
     """CheckpointStats from its ``to_dict()`` (podman's report shape)."""
+    from ..engine.checkpoint.options import CheckpointStats  # noqa: PLC0415 - lazy: see above
+
     return CheckpointStats(
         id=str(report.get("Id") or ""), name=str(report.get("Name") or ""),
         runtime_duration=int(report.get("RuntimeDuration") or 0),

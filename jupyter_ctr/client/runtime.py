@@ -13,7 +13,6 @@ import threading
 from ..engine.errors import NoSuchExecSessionError, NoSuchImageError, NotImplementedCtrError
 from . import records
 from .container import Container, dump_query
-from .exec import ExecSession
 from .host import socket_path
 from .transport import Transport, path_part
 
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
     from ..engine.events import Event
     from ..engine.images import Image
     from ..engine.records import ContainerSnapshot
+    from .exec import ExecSession
 
 _STOP_POLL = 0.2
 
@@ -203,6 +203,8 @@ class Runtime:
 
     def lookup_exec(self, exec_id: str, container: Container | None = None) -> ExecSession:
         """The exec session with this full ID. Raises NoSuchExecSessionError."""
+        from .exec import ExecSession  # noqa: PLC0415 - lazy: CLI start-up (stdio)
+
         insp = self.api.json("GET", f"/exec/{path_part(exec_id)}/json",
                              not_found=NoSuchExecSessionError)
         if container is None or container.id != insp["ContainerID"]:

@@ -1,17 +1,17 @@
 """HTTP/1.1 over the service's unix socket, with the standard library only.
 
-Plain requests go through ``http.client`` on a pool of kept-alive connections (one per
-thread at a time: a log follower and the main thread each get their own). Streams (logs,
-events, export) and hijacked connections (attach, exec start) are read from the raw socket
-(``RawResponse``, chunked decoding here), so that a reader can wait on the socket with a
-timeout and look at its stop condition in between, which ``http.client`` cannot do.
+Every answer is read from the socket itself (``RawResponse``: Content-Length or chunked
+bodies), not with ``http.client``: it costs a CLI command ~10 ms to import (email, ssl), and
+a stream reader must wait on the socket with a timeout to look at its stop condition in
+between, which ``http.client`` cannot do. Plain requests reuse kept-alive connections (one
+per thread at a time: a log follower and the main thread each get their own); streams
+(logs, events, export) and hijacked connections (attach, exec start) get their own.
 
 Error answers become the engine's exceptions (client/errors.py).
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import select
 import socket
@@ -40,23 +40,12 @@ def path_part(value: str) -> str:
     return quote(value, safe="")
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    """http.client on a connected unix socket."""
-
-    def __init__(self, transport: Transport) -> None:
-        super().__init__("localhost")
-        self._transport = transport
-
-    def connect(self) -> None:
-        self.sock = self._transport.connect()
-
-
 class Transport:
     """Requests to the service at ``path`` (its unix socket)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._idle: list[_UnixConnection] = []
+        self._idle: list[socket.socket] = []
         self._lock = threading.Lock()
 
     # -- connections ------------------------------------------------------------------------
@@ -74,24 +63,24 @@ class Transport:
             ) from None
         return sock
 
-    def _take(self) -> tuple[_UnixConnection, bool]:
+    def _take(self) -> tuple[socket.socket, bool]:
         with self._lock:
             if self._idle:
                 return self._idle.pop(), True
-        return _UnixConnection(self), False
+        return self.connect(), False
 
-    def _give(self, conn: _UnixConnection) -> None:
+    def _give(self, sock: socket.socket) -> None:
         with self._lock:
             if len(self._idle) < _POOL_MAX:
-                self._idle.append(conn)
+                self._idle.append(sock)
                 return
-        conn.close()
+        sock.close()
 
     def close(self) -> None:
         with self._lock:
             idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
+        for sock in idle:
+            sock.close()
 
     # -- plain requests ---------------------------------------------------------------------
     @staticmethod
@@ -107,44 +96,51 @@ class Transport:
                               else str(one)))
         return LIBPOD + path + ("?" + urlencode(items) if items else "")
 
+    @staticmethod
+    def head(method: str, target: str, headers: Mapping[str, str], length: int) -> bytes:
+        lines = [f"{method} {target} HTTP/1.1", "Host: d", f"Content-Length: {length}",
+                 *(f"{k}: {v}" for k, v in headers.items())]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
     def request(self, method: str, path: str, query: Query = None, *, body: Any = None,
                 upload: BinaryIO | None = None, upload_size: int = 0,
                 not_found: type[CtrError] | None = None) -> tuple[int, bytes]:
         """One request (``body`` sent as JSON, or ``upload``, a file of ``upload_size``
-        bytes); (status, body) of a 1xx-3xx answer, the mapped exception otherwise."""
-        headers = {"Host": "d"}
-        payload: Any = None
+        bytes) on a kept-alive connection; (status, body) of a 1xx-3xx answer, the mapped
+        exception otherwise."""
+        headers: dict[str, str] = {}
+        payload = b""
         if upload is not None:
-            payload = upload
-            headers["Content-Length"] = str(upload_size)
             headers["Content-Type"] = "application/x-tar"
         elif body is not None:
             payload = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
-        elif method in ("POST", "PUT"):
-            payload = b""
-        target = self.url(path, query)
+        head = self.head(method, self.url(path, query), headers,
+                         upload_size if upload is not None else len(payload))
         while True:
-            conn, reused = self._take()
+            sock, reused = self._take()
             try:
-                conn.request(method, target, body=payload, headers=headers)
-                resp = conn.getresponse()
-                data = resp.read()
-            except (http.client.RemoteDisconnected, BrokenPipeError,
-                    ConnectionResetError) as exc:
-                conn.close()
+                sock.sendall(head + payload)
+                if upload is not None:
+                    sock.sendfile(upload)
+                resp = RawResponse.read_head(sock)
+                data = resp.read_all()
+            except (ServiceUnavailableError, BrokenPipeError, ConnectionResetError) as exc:
+                sock.close()
                 if reused and upload is None:
                     continue  # the service closed an idle connection: a fresh one
+                if isinstance(exc, ServiceUnavailableError):
+                    raise
                 raise ServiceUnavailableError(
                     f"the jupyter-ctr service at unix://{self.path} closed the connection: "
                     f"{exc}") from None
             except BaseException:
-                conn.close()
+                sock.close()
                 raise
-            if resp.will_close:
-                conn.close()
+            if resp.reusable:
+                self._give(sock)
             else:
-                self._give(conn)
+                sock.close()
             if resp.status >= 400:
                 raise error_from(resp.status, data, not_found)
             return resp.status, data
@@ -161,15 +157,13 @@ class Transport:
         """A request on a connection of its own whose answer is read from the raw socket
         (a stream, or with ``upgrade`` a hijacked connection: then raw bytes both ways)."""
         payload = b"" if body is None else json.dumps(body).encode()
-        lines = [f"{method} {self.url(path, query)} HTTP/1.1", "Host: d",
-                 f"Content-Length: {len(payload)}"]
-        if body is not None:
-            lines.append("Content-Type: application/json")
+        headers = {"Content-Type": "application/json"} if body is not None else {}
         if upgrade:
-            lines += ["Connection: Upgrade", "Upgrade: tcp"]
+            headers.update(Connection="Upgrade", Upgrade="tcp")
         sock = self.connect()
         try:
-            sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + payload)
+            sock.sendall(self.head(method, self.url(path, query), headers, len(payload))
+                         + payload)
             resp = RawResponse.read_head(sock)
             if resp.status >= 400:
                 raise error_from(resp.status, resp.read_all(), not_found)
@@ -196,6 +190,7 @@ class RawResponse:
         if status in (101, 204, 304):
             self._left = None if status == 101 else 0
         self._done = False
+        self._eof = False
 
     @classmethod
     def read_head(cls, sock: socket.socket) -> RawResponse:
@@ -218,6 +213,12 @@ class RawResponse:
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
         return cls(sock, status, headers, rest)
+
+    @property
+    def reusable(self) -> bool:
+        """The body was read whole and the service keeps the connection open."""
+        return self._done and not self._eof and not self._raw and \
+            self.headers.get("connection", "").lower() != "close"
 
     @property
     def leftover(self) -> bytes:
@@ -245,8 +246,13 @@ class RawResponse:
                 break
             size = int(bytes(self._raw[:end]).split(b";")[0] or b"0", 16)
             if size == 0:
+                # the last chunk and its blank line (no trailers): whole before the
+                # connection may carry the next answer
+                tail = self._raw.find(b"\r\n\r\n", end)
+                if tail < 0:
+                    break
                 self._done = True
-                self._raw.clear()
+                del self._raw[:tail + 4]
                 return bytes(body) if body else None
             if len(self._raw) < end + 2 + size + 2:
                 break
@@ -272,7 +278,7 @@ class RawResponse:
             except ConnectionResetError:
                 data = b""
             if not data:
-                self._done = True
+                self._done = self._eof = True
                 return None
             self._raw += data
 

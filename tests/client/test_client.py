@@ -255,8 +255,8 @@ def test_no_service_is_one_clear_error(tmp_path: Path) -> None:
 
 def test_connections_are_kept_alive(remote: RemoteRuntime, service: str) -> None:
     remote.list_containers()
-    first = remote.api._idle[0].sock  # noqa: SLF001 - the pool is what is tested
+    first = remote.api._idle[0]  # noqa: SLF001 - the pool is what is tested
     for _ in range(5):
         remote.list_containers()
-    assert remote.api._idle[0].sock is first  # noqa: SLF001
+    assert remote.api._idle[0] is first  # noqa: SLF001
     assert len(os.listdir("/proc/self/fd")) < 200

@@ -13,6 +13,7 @@ import pytest
 from jupyter_client.manager import KernelManager
 
 from jupyter_ctr.engine import Runtime
+from tests.cli.test_attach import Pty
 from tests.conftest import DEMO
 from tests.magics.conftest import Kernel, streams, texts
 
@@ -112,8 +113,6 @@ def test_magics_through_a_remote_kernel_engine(service: str, rt: Runtime,
 
 def test_cli_remote_terminal(service: str, rt: Runtime) -> None:
     """run -it (tty size, resize, detach keys), attach and exec -it through the service."""
-    from tests.cli.test_attach import Pty
-
     base = [sys.executable, "-m", "jupyter_ctr.cli", "--url", f"unix://{service}"]
     term = Pty([*base, "run", "-it", "--name", "cl-tty", DEMO, "sh"], rows=30, cols=100)
     term.expect(b"# ")
