@@ -109,11 +109,14 @@ class Runtime:
         }
 
     # -- containers -----------------------------------------------------------------------
-    def lookup_container(self, name_or_id: str | Container) -> Container:
+    def lookup_container(self, name_or_id: str | Container | Any) -> Container:
         """The container a name, full ID or unique ID prefix names (a Container of this
-        client is taken as it is). Raises NoSuchContainerError."""
+        client is taken as it is; another object with an ``id``, such as the engine's own
+        Container, is looked up by it). Raises NoSuchContainerError."""
         if isinstance(name_or_id, Container):
             return name_or_id
+        if not isinstance(name_or_id, str):
+            name_or_id = str(name_or_id.id)
         insp = self.api.json("GET", f"/containers/{path_part(name_or_id)}/json")
         return Container(self, records.snapshot_from_inspect(insp))
 
