@@ -223,6 +223,7 @@ def test_errors_are_the_engines(verb: str, remote: RemoteRuntime, rt: Runtime) -
     exited = rt.create_container(DEMO, ["true"], name="cl-err-exited")
     exited.start()
     exited.wait()
+    assert wait_until(lambda: exited.state is S.EXITED)  # cleaned up: one state to compare
     rt.create_container(DEMO, ["sleep", "60"], name="cl-err-running").start()
     with pytest.raises(Exception) as local:  # noqa: PT011 - compared below
         VERBS[verb](rt)
