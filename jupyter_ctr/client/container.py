@@ -297,9 +297,15 @@ class Container:
                    **kw: Any) -> CheckpointStats:
         """CRIU checkpoint; with ``target_file`` the archive comes back and is written
         there."""
-        from ..engine.checkpoint.options import merge_options  # noqa: PLC0415 - lazy: dataclasses
+        from ..engine.checkpoint.options import (  # noqa: PLC0415 - lazy: dataclasses
+            check_options,
+            merge_options,
+        )
 
         opts = merge_options(options, kw)
+        # What the route cannot carry is refused here, as the engine refuses it (its
+        # pre-checkpoint message asks this host's CRIU: the service's host, usually).
+        check_options(opts, "checkpoint", "criu")
         query: dict[str, Any] = {
             "keep": opts.keep, "leaveRunning": opts.keep_running,
             "tcpEstablished": opts.tcp_established, "ignoreRootFS": opts.ignore_rootfs,
@@ -320,9 +326,13 @@ class Container:
         return CheckpointStats(id=self.id, name=self.name, archive_size=size)
 
     def restore(self, options: CheckpointOptions | None = None, **kw: Any) -> CheckpointStats:
-        from ..engine.checkpoint.options import merge_options  # noqa: PLC0415 - lazy: dataclasses
+        from ..engine.checkpoint.options import (  # noqa: PLC0415 - lazy: dataclasses
+            check_options,
+            merge_options,
+        )
 
         opts = merge_options(options, kw)
+        check_options(opts, "restore", "criu")
         query = {"keep": opts.keep, "tcpEstablished": opts.tcp_established,
                  "tcpClose": opts.tcp_close, "ignoreRootFS": opts.ignore_rootfs,
                  "printStats": opts.print_stats, "fileLocks": opts.file_locks}

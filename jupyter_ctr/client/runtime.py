@@ -221,10 +221,12 @@ class Runtime:
         service answers with the container's ID only: the stats are empty."""
         from ..engine.checkpoint.options import (  # noqa: PLC0415 - lazy: dataclasses
             CheckpointStats,
+            check_options,
             merge_options,
         )
 
         opts = merge_options(options, kw)
+        check_options(opts, "restore", "criu")
         query = {"import": True, "name": name or opts.name, "keep": opts.keep,
                  "tcpEstablished": opts.tcp_established, "tcpClose": opts.tcp_close,
                  "ignoreRootFS": opts.ignore_rootfs, "printStats": opts.print_stats,
