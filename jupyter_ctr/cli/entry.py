@@ -95,7 +95,7 @@ def open_door(args: argparse.Namespace) -> Door:
         from ..client.door import RemoteDoor  # noqa: PLC0415 - lazy: remote mode only
         from ..client.runtime import Runtime as RemoteRuntime  # noqa: PLC0415 - lazy: as above
 
-        return RemoteDoor(RemoteRuntime(socket))
+        return RemoteDoor(RemoteRuntime(socket))  # type: ignore[return-value] # Door's methods
     from ..engine.runtime import Runtime  # noqa: PLC0415 - lazy: not for --version, help, usage errors
     from ..service.door import Door  # noqa: PLC0415 - lazy: as above
     from ..service.principal import Principal  # noqa: PLC0415 - lazy: as above
