@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import socket
 import threading
 import time
 from pathlib import Path
@@ -261,3 +262,11 @@ def test_connections_are_kept_alive(remote: RemoteRuntime, service: str) -> None
         remote.list_containers()
     assert remote.api._idle[0] is first  # noqa: SLF001
     assert len(os.listdir("/proc/self/fd")) < 200
+
+
+def test_a_connection_the_service_closed_is_replaced(remote: RemoteRuntime) -> None:
+    remote.list_containers()
+    stale = remote.api._idle[0]  # noqa: SLF001 - the pool is what is tested
+    stale.shutdown(socket.SHUT_RDWR)  # as the service does with an idle connection
+    assert remote.list_containers() == []
+    assert stale not in remote.api._idle  # noqa: SLF001
