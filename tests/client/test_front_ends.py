@@ -12,7 +12,12 @@ from pathlib import Path
 import pytest
 from jupyter_client.manager import KernelManager
 
+from jupyter_ctr import kernel
+from jupyter_ctr.cli.entry import open_door
+from jupyter_ctr.cli.parser import parse_args
+from jupyter_ctr.client import RemoteDoor, host
 from jupyter_ctr.engine import Runtime
+from jupyter_ctr.service.door import Door
 from tests.cli.test_attach import Pty
 from tests.conftest import DEMO
 from tests.magics.conftest import Kernel, streams, texts
@@ -136,3 +141,27 @@ def test_cli_remote_terminal(service: str, rt: Runtime) -> None:
     shell.expect(b"in-exec\r\n")
     assert shell.close() == 6
     rt.lookup_container("cl-tty").remove(force=True, timeout=0)
+
+
+def test_a_kernel_goes_remote_when_the_root_is_not_its_own(
+        service: str, rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A student's kernel: the engine's root is not writable and the service's socket is
+    where clients look for it: the kernel's door is the service's."""
+    monkeypatch.setattr(host, "DEFAULT_SOCKET", service)
+    monkeypatch.setattr(host, "writable", lambda root: False)
+    monkeypatch.delenv("JUPYTER_CTR_HOST", raising=False)
+    monkeypatch.setattr(kernel, "_current", None)
+    door = kernel.door()
+    assert isinstance(door, RemoteDoor) and door.runtime.socket == service
+    assert door.list_containers(all=True) == []
+    kernel.engine().close()
+
+
+def test_the_service_command_is_always_the_engine_itself(tmp_path: Path) -> None:
+    args = parse_args(["--remote", "--root", str(tmp_path / "r"), "--runroot",
+                       str(tmp_path / "x"), "service", "--socket", str(tmp_path / "s")])
+    door = open_door(args)
+    try:
+        assert type(door) is Door
+    finally:
+        door.runtime.close()
