@@ -7,6 +7,7 @@ import gc
 import os
 import sys
 
+from ..client.host import remote_socket
 from ..engine.errors import CtrError
 from .exits import ENGINE_ERROR, INTERRUPTED, print_error
 from .parser import LOG_LEVELS, parse_args
@@ -55,12 +56,8 @@ def run(argv: list[str]) -> int:
 
         logging.basicConfig(level=LOG_LEVELS[args.log_level], stream=sys.stderr,
                             format="%(levelname)s %(name)s: %(message)s")
-    from ..engine.runtime import Runtime  # noqa: PLC0415 - lazy: not for --version, help, usage errors
-    from ..service.door import Door  # noqa: PLC0415 - lazy: as above
-    from ..service.principal import Principal  # noqa: PLC0415 - lazy: as above
-
     try:
-        rt = Runtime(args.root, args.runroot)
+        door = open_door(args)
     except CtrError as exc:
         print_error(str(exc))
         return ENGINE_ERROR
@@ -72,9 +69,7 @@ def run(argv: list[str]) -> int:
         if not gc.isenabled():  # main() as the process: see there
             gc.freeze()
             gc.enable()
-        # The one door, as this process's user: the policy (allow all by default) sees every
-        # command before the engine acts, as it sees the server's requests.
-        return int(func(Door(rt, Principal.of_process()), args))
+        return int(func(door, args))
     except CtrError as exc:
         print_error(str(exc))
         return ENGINE_ERROR
@@ -86,4 +81,23 @@ def run(argv: list[str]) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 1
     finally:
-        rt.close()
+        door.runtime.close()
+
+
+def open_door(args: argparse.Namespace) -> Door:
+    """The one door, as this process's user: to the engine in this process (the policy,
+    allow all by default, sees every command before the engine acts, as it sees the
+    server's requests), or to the service in remote mode (client/host.py says which; the
+    service's policy decides there). The ``service`` command is always the engine itself."""
+    socket = None if args.func == "service:cmd_service" else remote_socket(
+        remote=args.remote, url=args.url, explicit_roots=bool(args.root or args.runroot))
+    if socket is not None:
+        from ..client.door import RemoteDoor  # noqa: PLC0415 - lazy: remote mode only
+        from ..client.runtime import Runtime as RemoteRuntime  # noqa: PLC0415 - lazy: as above
+
+        return RemoteDoor(RemoteRuntime(socket))  # type: ignore[return-value] # Door's methods
+    from ..engine.runtime import Runtime  # noqa: PLC0415 - lazy: not for --version, help, usage errors
+    from ..service.door import Door  # noqa: PLC0415 - lazy: as above
+    from ..service.principal import Principal  # noqa: PLC0415 - lazy: as above
+
+    return Door(Runtime(args.root, args.runroot), Principal.of_process())

@@ -380,6 +380,11 @@ def add_commands(parser: Parser, only: Sequence[str] | None,
                                           "(default: $JUPYTER_CTR_RUNROOT or /run/jupyter-ctr)")
     parser.add_argument("--log-level", default="warn", choices=list(LOG_LEVELS),
                         help="engine log level (debug shows every runc/conmon command)")
+    parser.add_argument("--remote", action="store_true",
+                        help="use the engine through `jupyter-ctr service` (at --url, "
+                             "$JUPYTER_CTR_HOST or /run/jupyter-ctr/service.sock)")
+    parser.add_argument("--url", metavar="unix:///PATH",
+                        help="the service's socket (implies --remote)")
     sub: Any = parser.add_subparsers(dest="cmd", metavar="COMMAND", required=True)
 
     def wanted(name: str, aliases: Sequence[str], parent: Any) -> bool:
@@ -625,7 +630,7 @@ def add_commands(parser: Parser, only: Sequence[str] | None,
             "(DOCKER_HOST=unix://PATH docker ..., podman --remote --url unix://PATH)")
     p.add_argument("--socket", required=True, metavar="PATH",
                    help="unix socket to listen on (mode 0660: its permissions are the "
-                        "authentication)")
+                        "authentication; clients look for /run/jupyter-ctr/service.sock)")
     p.add_argument("--socket-group", metavar="GROUP", default="",
                    help="group of the socket: its members may connect (multi-user); "
                         "default root's")
@@ -643,7 +648,7 @@ def command_path(argv: Sequence[str]) -> tuple[str, ...] | None:
     no command)."""
     i = 0
     while i < len(argv) and argv[i].startswith("-"):
-        i += 2 if argv[i] in ("--root", "--runroot", "--log-level") else 1
+        i += 2 if argv[i] in ("--root", "--runroot", "--log-level", "--url") else 1
     head = set(argv[:i])
     if head & {"-h", "--help"}:
         return None

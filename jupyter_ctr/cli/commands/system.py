@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 
 def cmd_info(door: Door, args: argparse.Namespace) -> int:
     door.authorize("info", None)
-    info = host_info(door.runtime)
+    # A remote runtime (jupyter_ctr.client) reports the service's host; this one, this host.
+    remote_info = getattr(door.runtime, "host_info", None)
+    info = remote_info() if remote_info is not None else host_info(door.runtime)
     if args.format == "json":
         print(json.dumps(info, indent=2))
     else:

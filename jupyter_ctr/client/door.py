@@ -1,0 +1,104 @@
+"""RemoteDoor: the Door (service/door.py) of a remote Runtime, so that the CLI, the magics and
+the widgets run one code path whether the engine is in their process or behind the service:
+they call the same methods and get the same shapes and errors.
+
+The door that decides is the service's: it identifies the caller by the socket's peer
+credentials and asks its policy before anything acts, so this side asks nothing
+(``authorize`` allows) and a refusal comes back as the service's exception. Each method is
+one request (lists are filtered, limited and counted there). It has the Door's methods
+without being one (no subclass): the in-process Door loads the whole engine, which a
+remote CLI command does not need.
+"""
+
+from __future__ import annotations
+
+from ..service.principal import Principal
+from .container import Container
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import os
+    import threading
+    from collections.abc import Callable, Iterator, Mapping
+    from typing import Any
+
+    from ..engine.checkpoint import CheckpointOptions, CheckpointStats
+    from ..engine.events import Event
+    from ..engine.images import Image
+    from ..engine.records import ContainerSnapshot
+    from .exec import ExecSession
+    from .runtime import Runtime
+
+
+class RemoteDoor:
+    """The service's door for this process's user (``Door``'s methods)."""
+
+    def __init__(self, runtime: Runtime, principal: Principal | None = None) -> None:
+        self.runtime = runtime
+        #: Who this process is (the service identifies it by the socket, not by this).
+        self.principal = principal or Principal.of_process()
+
+    def authorize(self, action: str, target: object) -> None:
+        """Nothing to ask here: the service's policy decides, request by request."""
+
+    # -- lookups ----------------------------------------------------------------------------
+    def container(self, ref: str | Container, action: str) -> Container:
+        """The container ``ref`` names (a Container of this client is taken as it is)."""
+        return self.runtime.lookup_container(ref)
+
+    def exec_session(self, exec_id: str, action: str) -> ExecSession:
+        return self.runtime.lookup_exec(exec_id)
+
+    def image(self, ref: str, action: str) -> Image:
+        return self.runtime.get_image(ref)
+
+    # -- containers -------------------------------------------------------------------------
+    def containers(self, action: str, *, all: bool = False) -> list[Container]:  # noqa: A002
+        return self.runtime.list_containers(all=all)
+
+    def list_containers(self, *, all: bool = False,  # noqa: A002 - podman's flag
+                        filters: Mapping[str, list[str]] | None = None,
+                        limit: int | None = None) -> list[ContainerSnapshot]:
+        return self.runtime.list_snapshots(all=all, filters=filters, limit=limit)
+
+    def create_container(self, image: str, command: Any = None, **kwargs: Any) -> Container:
+        return self.runtime.create_container(image, command, **kwargs)
+
+    def remove(self, ref: str | Container, *, force: bool = False,
+               timeout: int | None = None) -> Container:
+        """Remove a container (the service removes its dependents first with ``force``)."""
+        ctr = self.container(ref, "remove")
+        ctr.remove(force=force, timeout=timeout)
+        return ctr
+
+    def import_checkpoint(self, archive: str | os.PathLike[str], name: str | None = None,
+                          options: CheckpointOptions | None = None,
+                          **kw: Any) -> tuple[Container, CheckpointStats]:
+        return self.runtime.import_checkpoint(archive, name, options, **kw)
+
+    # -- images -----------------------------------------------------------------------------
+    def list_images(self) -> tuple[list[Image], dict[str, int]]:
+        return self.runtime.list_images_with_counts()
+
+    def remove_image(self, ref: str) -> tuple[Image, str]:
+        img = self.image(ref, "image.remove")
+        return img, self.runtime.remove_image(img.id)
+
+    def import_image(self, path: str | os.PathLike[str], reference: str) -> Image:
+        return self.runtime.import_image(path, reference)
+
+    def build_demo(self, reference: str) -> Image:
+        return self.runtime.images.build_demo(reference)
+
+    # -- events and system --------------------------------------------------------------------
+    def events(self, *, since: float | None = None, until: float | None = None,
+               filters: Mapping[str, list[str]] | None = None, follow: bool = False,
+               stop: threading.Event | Callable[[], bool] | None = None) -> Iterator[Event]:
+        return self.runtime.events(since=since, until=until, filters=filters, follow=follow,
+                                   stop=stop)
+
+    def counts(self) -> dict[str, int]:
+        store = self.runtime.info()["store"]
+        ctrs = store["containerStore"]
+        return {"total": ctrs["number"], "running": ctrs["running"], "paused": ctrs["paused"],
+                "stopped": ctrs["stopped"], "images": store["imageStore"]["number"]}

@@ -1,0 +1,27 @@
+"""The widgets' tests (tests/widgets/test_widgets.py) again, with the kernel's door a
+RemoteDoor on the service: the same assertions hold through the client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from jupyter_ctr.client import RemoteDoor
+from jupyter_ctr.widgets.feed import close_feed
+from tests.widgets import test_widgets as in_process
+
+pytestmark = pytest.mark.timeout(180)
+
+
+@pytest.fixture
+def door(remote_door: RemoteDoor) -> Iterator[RemoteDoor]:
+    yield remote_door
+    close_feed(remote_door)  # type: ignore[arg-type] # the Door's methods
+
+
+IN_PROCESS_ONLY: set[str] = set()
+
+for _name in dir(in_process):
+    if _name.startswith("test_") and _name not in IN_PROCESS_ONLY:
+        globals()[_name] = getattr(in_process, _name)
