@@ -116,6 +116,12 @@ def systemd_sockets(environ: os._Environ[str] | dict[str, str] | None = None
     return socks
 
 
+def open_to_others(path: str | os.PathLike[str]) -> bool:
+    """Whether users other than root's group may connect to the socket at ``path``."""
+    st = os.stat(path)
+    return bool(st.st_mode & 0o007 or (st.st_mode & 0o070 and st.st_gid != 0))
+
+
 @functools.lru_cache(maxsize=512)
 def _peer_principal(uid: int, gid: int, pid: int,
                     instructor_gids: frozenset[int]) -> Principal:
@@ -217,8 +223,7 @@ class SocketService:
                                  max_body_size=MAX_JSON_BYTES, idle_connection_timeout=3600)
         for sock in socks:
             self.server.add_socket(sock)
-        if self.sockets and not self.settings.is_multi_user and \
-                os.stat(self.path).st_mode & 0o077:
+        if self.sockets and not self.settings.is_multi_user and open_to_others(self.path):
             log.warning("%s is open to others than root (its socket unit) but the service is "
                         "single-user: every caller acts on every container; pass "
                         "--socket-group GROUP", self.path)

@@ -3,7 +3,9 @@ socket inherited as fd 3, ``LISTEN_FDS``/``LISTEN_PID``), and the shipped unit f
 
 from __future__ import annotations
 
+import asyncio
 import configparser
+import logging
 import os
 import shlex
 import shutil
@@ -21,7 +23,12 @@ from jupyter_ctr.cli.parser import parse_args
 from jupyter_ctr.client import Runtime as RemoteRuntime
 from jupyter_ctr.client.host import DEFAULT_SOCKET
 from jupyter_ctr.engine import Runtime
-from jupyter_ctr.server.socket_service import SOCKET_MODE, systemd_sockets
+from jupyter_ctr.server.socket_service import (
+    SOCKET_MODE,
+    SocketService,
+    open_to_others,
+    systemd_sockets,
+)
 from tests.conftest import DEMO
 
 pytestmark = pytest.mark.timeout(180)
@@ -119,6 +126,30 @@ def test_listen_fds_for_another_process_are_ignored_and_unset() -> None:
     assert env == {"A": "1"}
     assert systemd_sockets({}) == []
     assert systemd_sockets({"LISTEN_FDS": "x", "LISTEN_PID": str(os.getpid())}) == []
+
+
+def test_a_single_user_service_on_a_socket_open_to_others_warns(
+        engine_roots: tuple[Path, Path], listening: tuple[socket.socket, Path],
+        caplog: pytest.LogCaptureFixture) -> None:
+    sock, path = listening
+    assert not open_to_others(path)
+    os.chmod(path, 0o660)
+    os.chown(path, -1, 0)
+    assert not open_to_others(path)  # root's group: root's own, as without systemd
+    os.chown(path, -1, 1)
+    assert open_to_others(path)
+
+    async def start_stop() -> None:
+        svc = SocketService("/tmp/jsa-not-this.sock", Runtime(*engine_roots),
+                            sockets=[sock])
+        svc.start()
+        assert svc.path == path
+        await svc.stop()
+
+    with caplog.at_level(logging.WARNING, "jupyter_ctr.service"):
+        asyncio.run(start_stop())
+    assert "single-user" in caplog.text
+    assert path.exists()  # systemd's socket stays
 
 
 def test_units_use_the_clients_default_socket_and_mode() -> None:
