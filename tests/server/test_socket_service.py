@@ -29,7 +29,7 @@ from jupyter_ctr.server.socket_service import (
     open_to_others,
     systemd_sockets,
 )
-from tests.conftest import DEMO
+from tests.conftest import DEMO, wait_until
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -118,6 +118,29 @@ def test_socket_activation_serves_the_inherited_socket(
     finally:
         proc.terminate()
         proc.communicate(timeout=30)
+
+
+@pytest.mark.skipif(shutil.which("systemd-socket-activate") is None,
+                    reason="systemd-socket-activate is not installed")
+def test_systemd_socket_activate_starts_the_service_on_the_first_client(
+        engine_roots: tuple[Path, Path], tmp_path: Path) -> None:
+    """systemd's own tool: it listens, and on a connection execs the service with the fd."""
+    path = Path(f"/tmp/jsa-{os.getpid()}.sock")
+    proc = subprocess.Popen(
+        ["systemd-socket-activate", "-l", str(path), sys.executable, "-m", "jupyter_ctr.cli",
+         "--root", str(engine_roots[0]), "--runroot", str(engine_roots[1]), "service",
+         "--socket", str(tmp_path / "not-this.sock")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert wait_until(path.exists, 30), proc.stderr.read() if proc.poll() else "slow"
+        assert ping(path).startswith(b"HTTP/1.1 200")
+        assert ping(path).startswith(b"HTTP/1.1 200")  # the same service, still listening
+        assert not (tmp_path / "not-this.sock").exists()
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+        path.unlink(missing_ok=True)
+    assert proc.returncode == 0, err
 
 
 def test_listen_fds_for_another_process_are_ignored_and_unset() -> None:
