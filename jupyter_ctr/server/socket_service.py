@@ -48,6 +48,8 @@ from .service import SETTINGS_KEY, build_service
 log = logging.getLogger("jupyter_ctr.service")
 
 SOCKET_MODE = 0o660
+#: The first file descriptor systemd passes (sd_listen_fds(3): SD_LISTEN_FDS_START).
+LISTEN_FDS_START = 3
 _PEERCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
 
@@ -85,6 +87,39 @@ def peer_credentials(sock: socket.socket) -> tuple[int, int, int]:
     pid, uid, gid = _PEERCRED.unpack(sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
                                                      _PEERCRED.size))
     return pid, uid, gid
+
+
+def systemd_sockets(environ: os._Environ[str] | dict[str, str] | None = None
+                    ) -> list[socket.socket]:
+    """The listening sockets systemd passed this process (socket activation), or ``[]``.
+
+    The sd_listen_fds(3) protocol: ``$LISTEN_FDS`` descriptors from fd 3 are ours when
+    ``$LISTEN_PID`` is this process's pid (else they were meant for a parent). The variables
+    are unset either way, so that children (conmon, runc, containers) do not see them. The
+    sockets are made close-on-exec and non-blocking, as tornado's own.
+    """
+    env = os.environ if environ is None else environ
+    pid = env.pop("LISTEN_PID", "")
+    count = env.pop("LISTEN_FDS", "")
+    env.pop("LISTEN_FDNAMES", None)
+    if not (pid.isdigit() and count.isdigit()) or int(pid) != os.getpid():
+        return []
+    socks = []
+    for fd in range(LISTEN_FDS_START, LISTEN_FDS_START + int(count)):
+        sock = socket.socket(fileno=fd)
+        if sock.family != socket.AF_UNIX or sock.type != socket.SOCK_STREAM:
+            raise InvalidArgumentError(f"systemd passed fd {fd}, not a unix stream socket "
+                                       "(the socket unit needs ListenStream=/PATH)")
+        sock.set_inheritable(False)
+        sock.setblocking(False)
+        socks.append(sock)
+    return socks
+
+
+def open_to_others(path: str | os.PathLike[str]) -> bool:
+    """Whether users other than root's group may connect to the socket at ``path``."""
+    st = os.stat(path)
+    return bool(st.st_mode & 0o007 or (st.st_mode & 0o070 and st.st_gid != 0))
 
 
 @functools.lru_cache(maxsize=512)
@@ -157,8 +192,11 @@ class SocketService:
 
     def __init__(self, socket_path: str | os.PathLike[str], runtime: Runtime | None = None,
                  *, limits: BridgeLimits | None = None,
-                 settings: ServiceSettings | None = None) -> None:
+                 settings: ServiceSettings | None = None,
+                 sockets: list[socket.socket] | None = None) -> None:
         self.path = Path(socket_path)
+        #: Listening sockets made by systemd (socket activation): served instead of binding.
+        self.sockets = sockets or []
         self.settings = settings or ServiceSettings()
         self.socket_gid = group_id(self.settings.socket_group) \
             if self.settings.socket_group else None
@@ -169,18 +207,29 @@ class SocketService:
         self.server: HTTPServer | None = None
 
     def start(self) -> None:
-        """Bind the socket (its mode and group from the settings) and serve on the running
-        IOLoop."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        sock = bind_unix_socket(str(self.path), mode=self.settings.socket_mode)
-        if self.socket_gid is not None:
-            os.chown(self.path, -1, self.socket_gid)
+        """Bind the socket (its mode and group from the settings), or take systemd's, and
+        serve on the running IOLoop."""
+        if self.sockets:
+            # Socket activation: the socket unit owns the path, its mode and group.
+            self.path = Path(self.sockets[0].getsockname())
+            socks = self.sockets
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            socks = [bind_unix_socket(str(self.path), mode=self.settings.socket_mode)]
+            if self.socket_gid is not None:
+                os.chown(self.path, -1, self.socket_gid)
         # Bodies are JSON (bounded); the upload routes raise the limit for their request.
         self.server = HTTPServer(make_app(self.service, self.instructor_gids),
                                  max_body_size=MAX_JSON_BYTES, idle_connection_timeout=3600)
-        self.server.add_socket(sock)
-        log.info("jupyter-ctr service listening on unix://%s (%s)", self.path,
-                 "multi-user" if self.settings.is_multi_user else "single user")
+        for sock in socks:
+            self.server.add_socket(sock)
+        if self.sockets and not self.settings.is_multi_user and open_to_others(self.path):
+            log.warning("%s is open to others than root (its socket unit) but the service is "
+                        "single-user: every caller acts on every container; pass "
+                        "--socket-group GROUP", self.path)
+        log.info("jupyter-ctr service listening on unix://%s (%s%s)", self.path,
+                 "multi-user" if self.settings.is_multi_user else "single user",
+                 ", socket from systemd" if self.sockets else "")
 
     async def stop(self) -> None:
         if self.server is not None:
@@ -189,6 +238,8 @@ class SocketService:
                 await asyncio.wait_for(self.server.close_all_connections(), 5)
             self.server = None
         self.service.close()
+        if self.sockets:
+            return  # systemd's socket stays: it starts the service again on the next client
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
 
@@ -205,6 +256,8 @@ async def _serve(service: SocketService) -> None:
 
 def serve(socket_path: str | os.PathLike[str], runtime: Runtime | None = None,
           settings: ServiceSettings | None = None) -> int:
-    """Serve until SIGINT/SIGTERM; the CLI's ``service`` command."""
-    asyncio.run(_serve(SocketService(socket_path, runtime, settings=settings)))
+    """Serve until SIGINT/SIGTERM; the CLI's ``service`` command. Started by systemd's socket
+    unit (jupyter-ctr.socket), it serves that socket instead of binding ``socket_path``."""
+    service = SocketService(socket_path, runtime, settings=settings, sockets=systemd_sockets())
+    asyncio.run(_serve(service))
     return 0
