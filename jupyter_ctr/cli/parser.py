@@ -639,6 +639,10 @@ def add_commands(parser: Parser, only: Sequence[str] | None,
                         "others on their own only (multi-user)")
     p.add_argument("--multi-user", action="store_true",
                    help="each user sees and acts on their own containers only")
+    p.add_argument("--config", metavar="FILE", default="",
+                   help="traitlets config file (.py or .json): ServiceSettings and the "
+                        "PolicyRules of the multi-user service "
+                        "(docs/examples/jupyter_ctr_service_config.py)")
     return parser
 
 

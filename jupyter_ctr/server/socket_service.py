@@ -32,14 +32,15 @@ from tornado import web
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_unix_socket
 from traitlets import Bool, Int, Unicode
-from traitlets.config import Configurable
+from traitlets.config import Config, Configurable
+from traitlets.config.loader import JSONFileConfigLoader, PyFileConfigLoader
 
 from ..engine import Runtime
 from ..engine.errors import InvalidArgumentError
 from ..service.bridge import BridgeLimits
 from ..service.container_service import ContainerService
-from ..service.policy import OwnershipPolicy
 from ..service.principal import Principal
+from ..service.rules import PolicyRules, RulesPolicy, cull_forever
 from .handlers import routes
 from .handlers.base import EXTENSION_NAME
 from .params import MAX_JSON_BYTES
@@ -202,8 +203,13 @@ class SocketService:
             if self.settings.socket_group else None
         self.instructor_gids = frozenset({group_id(self.settings.instructor_group)}) \
             if self.settings.instructor_group else frozenset()
-        policy = OwnershipPolicy() if self.settings.is_multi_user else None
-        self.service = build_service(runtime=runtime, limits=limits, log=log, policy=policy)
+        self.rules = RulesPolicy(PolicyRules(config=self.settings.config),
+                                 self.instructor_gids) if self.settings.is_multi_user else None
+        self.service = build_service(runtime=runtime, limits=limits, log=log,
+                                     policy=self.rules)
+        if self.rules is not None:
+            self.rules.bind(self.service.runtime)
+        self.culler: asyncio.Task[None] | None = None
         self.server: HTTPServer | None = None
 
     def start(self) -> None:
@@ -223,6 +229,9 @@ class SocketService:
                                  max_body_size=MAX_JSON_BYTES, idle_connection_timeout=3600)
         for sock in socks:
             self.server.add_socket(sock)
+        if self.rules is not None and self.rules.rules.culls:
+            self.culler = asyncio.get_running_loop().create_task(
+                cull_forever(self.service, self.rules))
         if self.sockets and not self.settings.is_multi_user and open_to_others(self.path):
             log.warning("%s is open to others than root (its socket unit) but the service is "
                         "single-user: every caller acts on every container; pass "
@@ -232,6 +241,11 @@ class SocketService:
                  ", socket from systemd" if self.sockets else "")
 
     async def stop(self) -> None:
+        if self.culler is not None:
+            self.culler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.culler
+            self.culler = None
         if self.server is not None:
             self.server.stop()
             with contextlib.suppress(asyncio.TimeoutError):
@@ -252,6 +266,19 @@ async def _serve(service: SocketService) -> None:
         loop.add_signal_handler(sig, done.set)
     await done.wait()
     await service.stop()
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """A traitlets config file (``.py``: ``c.PolicyRules.max_running = 2``, or ``.json``)
+    for ``ServiceSettings`` and ``PolicyRules`` (``jupyter-ctr service --config FILE``)."""
+    file = Path(path).absolute()
+    if not file.is_file():
+        raise InvalidArgumentError(f"no such config file {str(path)!r}")
+    loader_class = JSONFileConfigLoader if file.suffix == ".json" else PyFileConfigLoader
+    try:
+        return loader_class(file.name, str(file.parent)).load_config()
+    except Exception as exc:  # noqa: BLE001 - any error of the user's file: say which
+        raise InvalidArgumentError(f"invalid config file {str(path)!r}: {exc}") from None
 
 
 def serve(socket_path: str | os.PathLike[str], runtime: Runtime | None = None,

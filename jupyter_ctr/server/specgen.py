@@ -149,6 +149,109 @@ def _restart(name: str | None, retries: int | None) -> str:
     return policy
 
 
+#: Namespaces a create may ask to share with the host (libpod's ``*ns.nsmode``, Docker's
+#: ``HostConfig.*Mode``); the network is the engine's own ``network`` argument.
+_NAMESPACES = ("pid", "ipc", "uts", "user", "cgroup")
+_DOCKER_MODES = {"pid": "PidMode", "ipc": "IpcMode", "uts": "UTSMode", "user": "UsernsMode",
+                 "cgroup": "CgroupnsMode"}
+#: Security options that weaken the container's confinement (Docker's ``SecurityOpt``,
+#: ``=`` or ``:`` as separator).
+_WEAKENING = ("seccomp=unconfined", "apparmor=unconfined", "label=disable",
+              "label=type:spc_t", "no-new-privileges=false", "systempaths=unconfined")
+
+
+def _weakening(opts: Iterable[str]) -> list[str]:
+    out = []
+    for opt in opts:
+        norm = opt.replace(":", "=", 1) if "=" not in opt else opt
+        if norm.lower() in _WEAKENING:
+            out.append(opt)
+    return out
+
+
+def _host_options(privileged: Any, caps: Any, namespaces: dict[str, Any], devices: list[str],
+                  mounts: list[str], security: list[str]) -> dict[str, Any]:
+    """The host access a create asks for, beyond the engine's own arguments: what a policy
+    may refuse (service/rules.py). The engine runs none of it (it has no privileged mode,
+    capabilities beyond its default set, shared namespaces other than the network, devices
+    or bind mounts): only keys with a request are kept."""
+    out: dict[str, Any] = {}
+    if privileged is True:
+        out["privileged"] = True
+    cap_list = [c for c in (caps or []) if isinstance(c, str) and c] \
+        if isinstance(caps, list) else []
+    if cap_list:
+        out["cap_add"] = cap_list
+    hosts = sorted(k for k, v in namespaces.items() if v == "host")
+    if hosts:
+        out["namespaces"] = hosts
+    for key, values in (("devices", devices), ("mounts", mounts), ("security_opt", security)):
+        if values:
+            out[key] = values
+    return out
+
+
+def _paths(items: Any, *keys: str) -> list[str]:
+    """The host paths of a list of objects (the first of ``keys`` each has)."""
+    out = []
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, Mapping):
+            for key in keys:
+                if isinstance(item.get(key), str) and item[key]:
+                    out.append(item[key])
+                    break
+    return out
+
+
+def _bind_sources(items: Any, type_key: str, source_key: str) -> list[str]:
+    """The host sources of bind mounts (named volumes, tmpfs etc. are not host paths)."""
+    out = []
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, Mapping) and str(item.get(type_key) or "bind").lower() == "bind":
+            source = item.get(source_key)
+            if isinstance(source, str) and source:
+                out.append(source)
+    return out
+
+
+def host_options_libpod(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A SpecGenerator's host access requests (``_host_options``)."""
+    namespaces = {name: (spec.get(f"{name}ns") or {}).get("nsmode")
+                  for name in _NAMESPACES if isinstance(spec.get(f"{name}ns"), Mapping)}
+    security = []
+    for key in ("seccomp_profile_path", "apparmor_profile"):
+        if spec.get(key) == "unconfined":
+            security.append(f"{key}=unconfined")
+    labels = spec.get("selinux_opts")
+    if isinstance(labels, list) and "disable" in labels:
+        security.append("label=disable")
+    return _host_options(
+        spec.get("privileged"), spec.get("cap_add"), namespaces,
+        _paths(spec.get("devices"), "path"),
+        [*_bind_sources(spec.get("mounts"), "type", "source"),
+         *_paths(spec.get("overlay_volumes"), "source")], security)
+
+
+def host_options_docker(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A Docker create body's host access requests (``_host_options``)."""
+    host = body.get("HostConfig") or {}
+    if not isinstance(host, Mapping):
+        return {}
+    namespaces = {name: host.get(key) for name, key in _DOCKER_MODES.items()}
+    binds = []
+    for bind in host.get("Binds") or [] if isinstance(host.get("Binds"), list) else []:
+        source = bind.split(":", 1)[0] if isinstance(bind, str) else ""
+        if source.startswith("/"):  # else a named volume
+            binds.append(source)
+    security = host.get("SecurityOpt")
+    return _host_options(
+        host.get("Privileged"), host.get("CapAdd"), namespaces,
+        _paths(host.get("Devices"), "PathOnHost"),
+        [*binds, *_bind_sources(host.get("Mounts"), "Type", "Source")],
+        _weakening(s for s in security if isinstance(s, str))
+        if isinstance(security, list) else [])
+
+
 def from_libpod(spec: Mapping[str, Any],
                 image_config: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """A SpecGenerator (``POST /libpod/containers/create``) -> (create kwargs, warnings)."""
@@ -207,6 +310,9 @@ def from_libpod(spec: Mapping[str, Any],
         kwargs["stop_signal"] = stop_signal
     if stop_timeout is not None:
         kwargs["stop_timeout"] = stop_timeout
+    host_options = host_options_libpod(spec)
+    if host_options:
+        kwargs["host_options"] = host_options
     return kwargs, warnings
 
 
@@ -262,4 +368,7 @@ def from_docker(body: Mapping[str, Any], name: str | None,
     stop_timeout = _num(body.get("StopTimeout"), "StopTimeout", 0, limits.TIMEOUT_MAX)
     if stop_timeout is not None:
         kwargs["stop_timeout"] = stop_timeout
+    host_options = host_options_docker(body)
+    if host_options:
+        kwargs["host_options"] = host_options
     return kwargs, warnings

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
@@ -69,6 +70,9 @@ class ContainerService:
         self.limits = limits or BridgeLimits()
         #: Websocket attach bridges by "ctr:<id>" / "exec:<id>" (bridge.get_bridge).
         self.bridges: dict[str, AttachBridge] = {}
+        #: Container id -> when someone last attached, exec'd or read its logs (the
+        #: policy's idle culling, service/rules.py).
+        self.activity: dict[str, float] = {}
 
     @classmethod
     def build(cls, config: EngineConfig | None = None, *, runtime: Runtime | None = None,
@@ -204,6 +208,7 @@ class ContainerService:
 
         def lines(stopped: threading.Event) -> Iterator[T]:
             self.policy.authorize(principal, "logs", ctr)
+            self.activity[ctr.id] = time.time()
             for line in ctr.logs(tail=tail, since=since, until=until, follow=follow,
                                  stop=stopped):
                 out = render(line)
@@ -249,6 +254,7 @@ class ContainerService:
 
         def connect() -> tuple[Container, AttachStream]:
             ctr = self.container(principal, ref, "attach")
+            self.activity[ctr.id] = time.time()
             if ctr.state in (S.CONFIGURED, S.STOPPED, S.EXITED):
                 with contextlib.suppress(ContainerStateInvalidError):
                     ctr.init()  # lost a race with another init/start: fine
@@ -282,6 +288,7 @@ class ContainerService:
                           detach_keys: str | None = None) -> ExecSession:
         def run() -> ExecSession:
             ctr = self.container(principal, ref, "exec")
+            self.activity[ctr.id] = time.time()
             return ctr.exec(command, tty=tty, stdin=stdin, env=env, user=user,
                             workdir=workdir, detach_keys=detach_keys)
 

@@ -110,11 +110,21 @@ class Door:
         out.sort(key=lambda snap: snap.config.created, reverse=True)
         return out[:limit] if limit and limit > 0 else out
 
-    def create_container(self, image: str, command: Any = None, **kwargs: Any) -> Container:
+    def create_container(self, image: str, command: Any = None, *,
+                         host_options: Mapping[str, Any] | None = None,
+                         **kwargs: Any) -> Container:
         """``Runtime.create_container``, once the policy has seen the arguments (action
-        ``create``, target the arguments as a dict with "image" and "command")."""
-        self.authorize("create", {"image": image, "command": command, **kwargs})
-        return self.view.create_container(image, command, **kwargs)
+        ``create``, target the arguments as a dict with "image", "command", "image_names"
+        (the image's names, resolved) and "host_options" (the host access the request asked
+        for, server/specgen.py; the engine runs none of it)); the policy may complete them
+        (``Policy.create_arguments``: its default limits)."""
+        img = self.view.get_image(image)
+        target = {"image": image, "command": command, **kwargs,
+                  "image_names": list(img.names) or [img.id],
+                  "host_options": dict(host_options or {})}
+        self.authorize("create", target)
+        args = self.policy.create_arguments(self.principal, {"command": command, **kwargs})
+        return self.view.create_container(image, args.pop("command"), **args)
 
     def create(self, image: object, translate: Translate) -> tuple[Container, list[str]]:
         """Create a container from a request: ``translate`` turns the image's config

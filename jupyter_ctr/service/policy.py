@@ -16,6 +16,8 @@ from .principal import INSTRUCTOR
 
 TYPE_CHECKING = False  # not typing's: the CLI imports this module
 if TYPE_CHECKING:
+    from typing import Any
+
     from .principal import Principal
 
 #: The actions the service asks about, by target:
@@ -54,6 +56,12 @@ class Policy:
         """Return if ``principal`` may do ``action`` on ``target``; raise (a CtrError,
         usually NotAuthorizedError) if not. Called in a worker thread, before the engine
         acts: a refusal has no side effect."""
+
+    def create_arguments(self, principal: Principal,
+                         arguments: dict[str, Any]) -> dict[str, Any]:
+        """The create arguments to use, once ``authorize`` allowed them: a policy may add
+        its defaults (a pids limit, a log size). Default: as they are."""
+        return arguments
 
     def permits(self, principal: Principal, action: str, target: object) -> bool:
         """``authorize`` as a yes/no (for filtering lists)."""

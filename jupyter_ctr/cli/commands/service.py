@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...server.socket_service import ServiceSettings, serve
+from ...server.socket_service import ServiceSettings, load_config, serve
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -12,7 +12,12 @@ if TYPE_CHECKING:
 
 
 def cmd_service(door: Door, args: argparse.Namespace) -> int:
-    settings = ServiceSettings(socket_group=args.socket_group,
-                               instructor_group=args.instructor_group,
-                               multi_user=args.multi_user)
+    config = load_config(args.config) if args.config else None
+    settings = ServiceSettings(config=config)
+    # the command line's options win over the file's
+    for key in ("socket_group", "instructor_group"):
+        if getattr(args, key):
+            setattr(settings, key, getattr(args, key))
+    if args.multi_user:
+        settings.multi_user = True
     return serve(args.socket, door.runtime, settings)
