@@ -25,6 +25,7 @@ from traitlets.config import Configurable
 
 from ..engine.container import Container
 from ..engine.errors import CtrError, InvalidArgumentError
+from ..engine.images.references import normalize_reference
 from ..engine.logs import human_size, parse_log_size
 from ..engine.parsing import parse_memory
 from ..engine.state import ContainerState
@@ -129,6 +130,19 @@ def _inside(path: str, folders: list[str]) -> bool:
     return False
 
 
+def image_names(ref: str, names: list[str]) -> list[str]:
+    """The names an image given as ``ref`` counts by for ``allowed_images``: the name given
+    (normalized: busybox is localhost/busybox:latest), or all of its ``names`` when it was
+    given by ID (or they are unknown)."""
+    try:
+        given = normalize_reference(ref)
+    except InvalidArgumentError:
+        given = ""
+    if given in names:
+        return [given]
+    return names or [ref]
+
+
 def _size(value: int) -> str:
     for unit, size in (("g", 1 << 30), ("m", 1 << 20), ("k", 1 << 10)):
         if value >= size and value % size == 0:
@@ -196,7 +210,7 @@ class RulesPolicy(OwnershipPolicy):
         rule("security_opt", bool(opts.get("security_opt")),
              "security options that weaken confinement are not allowed: "
              f"{', '.join(opts.get('security_opt') or [])}")
-        names = list(args.get("image_names") or [args.get("image")])
+        names = image_names(str(args.get("image")), list(args.get("image_names") or []))
         patterns = list(self.rules.allowed_images)
         rule("allowed_images",
              not any(fnmatch.fnmatchcase(str(n), p) for n in names for p in patterns),

@@ -75,6 +75,11 @@ def test_allowed_images() -> None:
     assert msg == ("refused by policy rule allowed_images: image docker.io/evil is not in "
                    "localhost/*, quay.io/lab/*")
     create(policy(), image_names=["docker.io/evil"])  # default: all
+    # an image counts by the name it is given by; given by ID, by any of its names
+    names = [DEMO, "docker.io/library/evil:latest"]
+    refused("allowed_images", p, image="docker.io/library/evil", image_names=names)
+    create(p, image="busybox", image_names=names)
+    create(p, image="f00d" * 16, image_names=names)
 
 
 def test_per_container_limits() -> None:

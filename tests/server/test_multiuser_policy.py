@@ -1,0 +1,163 @@
+"""The policy rules end to end (issue 13): a root service started with ``--config FILE``, the
+students and the instructor of test_multiuser as real Unix users over its socket. Each rule
+is refused with a 403 naming it and allowed just inside its limit; the instructor is not
+limited; idle culling stops an idle student container."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_ctr.engine import Runtime
+from tests.conftest import DEMO, leftovers, wait_until
+from tests.server.test_multiuser import API, User, people  # noqa: F401 - people: a fixture
+
+EVIL = "docker.io/library/evil:latest"
+
+
+@pytest.fixture(scope="module")
+def policy_service(people: dict[str, Any],  # noqa: F811 - the imported fixture
+                   engine_roots: tuple[Path, Path]) -> Iterator[tuple[Path, Path]]:
+    """A root service whose config file sets rules; (socket, the allowed host folder)."""
+    tag = people["tag"]
+    base = Path(tempfile.mkdtemp(prefix="jctpol", dir="/tmp"))
+    base.chmod(0o755)
+    share = base / "share"
+    share.mkdir()
+    sock = base / "ctr.sock"
+    config = base / "config.json"
+    config.write_text(json.dumps({
+        "ServiceSettings": {"socket_group": f"{tag}s", "instructor_group": f"{tag}i"},
+        "PolicyRules": {
+            "allowed_images": ["localhost/*"], "allowed_host_folders": [str(share)],
+            "max_running": 1, "max_memory": "64m", "max_pids": 64,
+            "denied_actions": {"student": ["export"]},
+            "idle_timeout": 5, "idle_cpu": 0.5, "cull_interval": 0.5}}))
+    rt = Runtime(*engine_roots)
+    rt.images.tag(DEMO, EVIL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_ctr.cli", "--root", str(engine_roots[0]),
+         "--runroot", str(engine_roots[1]), "service", "--socket", str(sock),
+         "--config", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert wait_until(sock.exists, 30), proc.stderr.read() if proc.poll() else "slow"
+        yield sock, share
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        rt.images.untag(EVIL)
+        uids = {people[k].uid for k in "abt"}
+        mine = [c for c in rt.list_containers(all=True) if c.config.owner_uid in uids]
+        for ctr in mine:
+            rt.remove_container(ctr, force=True, timeout=0)
+        assert wait_until(lambda: not any(leftovers(rt, {c.id for c in mine}).values()), 10)
+        rt.close()
+        config.unlink()
+        share.rmdir()
+        base.rmdir()
+
+
+def spec(**extra: Any) -> dict[str, Any]:
+    return {"image": DEMO, "command": ["sleep", "600"], **extra}
+
+
+def refused(status: int, body: Any, rule: str) -> str:
+    assert status == 403, body
+    assert body["message"].startswith(f"refused by policy rule {rule}: "), body
+    return str(body["message"])
+
+
+@pytest.mark.parametrize(("rule", "libpod", "docker"), [
+    ("privileged", {"privileged": True}, {"Privileged": True}),
+    ("cap_add", {"cap_add": ["SYS_ADMIN"]}, {"CapAdd": ["SYS_ADMIN"]}),
+    ("host_namespaces", {"pidns": {"nsmode": "host"}}, {"NetworkMode": "host"}),
+    ("devices", {"devices": [{"path": "/dev/kmsg"}]}, {"Devices": [{"PathOnHost": "/dev/kmsg"}]}),
+    ("allowed_host_folders", {"mounts": [{"type": "bind", "source": "/etc",
+                                          "destination": "/x"}]}, {"Binds": ["/etc:/x"]}),
+    ("security_opt", {"seccomp_profile_path": "unconfined"},
+     {"SecurityOpt": ["seccomp:unconfined"]}),
+])
+def test_a_students_refused_create_options(people: dict[str, Any],  # noqa: F811
+                                           policy_service: tuple[Path, Path], rule: str,
+                                           libpod: dict[str, Any],
+                                           docker: dict[str, Any]) -> None:
+    sock, _ = policy_service
+    a: User = people["a"]
+    body = {"Image": DEMO, "Cmd": ["true"], "HostConfig": docker}
+    (s1, b1), (s2, b2) = a.call(sock, ("POST", f"{API}/containers/create", spec(**libpod)),
+                                ("POST", "/containers/create", body))
+    refused(s1, b1, rule)
+    refused(s2, b2, rule)
+
+
+def test_images_mounts_and_limits(people: dict[str, Any],  # noqa: F811
+                                  policy_service: tuple[Path, Path]) -> None:
+    sock, share = policy_service
+    a: User = people["a"]
+    t: User = people["t"]
+    out = a.call(
+        sock,
+        ("POST", f"{API}/containers/create", spec(image=EVIL)),
+        ("POST", f"{API}/containers/create",
+         spec(resource_limits={"memory": {"limit": 65 << 20}})),
+        ("POST", f"{API}/containers/create",
+         spec(resource_limits={"pids": {"limit": 65}})),
+        ("POST", f"{API}/containers/create",   # just inside every limit
+         spec(name=f"{people['tag']}in", resource_limits={"memory": {"limit": 64 << 20},
+                                                          "pids": {"limit": 64}},
+              mounts=[{"type": "bind", "source": str(share), "destination": "/s"}])),
+        ("POST", f"{API}/containers/create", spec(name=f"{people['tag']}dflt")))
+    assert refused(*out[0], "allowed_images") == (  # podman's form: cause after the message
+        f"refused by policy rule allowed_images: image {EVIL} is not in localhost/*: "
+        "not authorized")
+    assert "65m is over 64m" in refused(*out[1], "max_memory")
+    assert "65 is over 64" in refused(*out[2], "max_pids")
+    assert out[3][0] == 201 and out[4][0] == 201, out
+    inside, dflt = out[3][1]["Id"], out[4][1]["Id"]
+    (s1, info), (s2, _), (s3, b3), (s4, b4) = a.call(
+        sock, ("GET", f"{API}/containers/{dflt}/json", None),
+        ("POST", f"{API}/containers/{inside}/start", None),
+        ("POST", f"{API}/containers/{dflt}/start", None),
+        ("GET", f"{API}/containers/{inside}/export", None))
+    assert s1 == 200 and info["HostConfig"]["PidsLimit"] == 64, info["HostConfig"]
+    assert info["HostConfig"]["Memory"] == 64 << 20
+    assert s2 == 204
+    assert "the most allowed is 1" in refused(s3, b3, "max_running")
+    assert refused(s4, b4, "denied_actions") == (
+        "refused by policy rule denied_actions: the student role may not use export: "
+        "not authorized")
+    # the instructor is not limited: a privileged, host-network create from any image, an
+    # export, and starting the student's second container
+    body = {"Image": EVIL, "Cmd": ["true"],
+            "HostConfig": {"Privileged": True, "NetworkMode": "host"}}
+    (s5, b5), (s6, _), (s7, _) = t.call(
+        sock, ("POST", "/containers/create", body),
+        ("GET", f"{API}/containers/{inside}/export", None),
+        ("POST", f"{API}/containers/{dflt}/start", None))
+    assert (s5, s6, s7) == (201, 200, 204), b5
+    t.one(sock, "DELETE", f"{API}/containers/{b5['Id']}?force=true")
+
+
+def test_idle_culling_stops_an_idle_container(people: dict[str, Any],  # noqa: F811
+                                               policy_service: tuple[Path, Path],
+                                               engine_roots: tuple[Path, Path]) -> None:
+    sock, _ = policy_service
+    b: User = people["b"]
+    status, body = b.one(sock, "POST", f"{API}/containers/create", spec())
+    assert status == 201, body
+    assert b.one(sock, "POST", f"{API}/containers/{body['Id']}/start")[0] == 204
+    rt = Runtime(*engine_roots)
+    try:
+        ctr = rt.lookup_container(body["Id"])
+        assert wait_until(lambda: ctr.state.value == "exited", 60)
+        events = list(rt.events(filters={"container": [ctr.id], "event": ["stop"]}))
+        assert [e.attributes.get("user") for e in events] == ["jupyter-ctr-policy"]
+    finally:
+        rt.close()
