@@ -46,6 +46,7 @@ from .store import StateStore
 # type checkers only (importing them costs every CLI command ~3 ms).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import datetime
     from typing import Any
 
@@ -451,9 +452,13 @@ class Runtime:
         return self.import_checkpoint(archive, name, options, **kw)[0]
 
     def import_checkpoint(self, archive: str | os.PathLike[str], name: str | None = None,
-                          options: CheckpointOptions | None = None,
+                          options: CheckpointOptions | None = None, *,
+                          vet: Callable[[ContainerConfig], ContainerConfig] | None = None,
                           **kw: Any) -> tuple[Container, CheckpointStats]:
         """``restore_container``, with the restore's stats (podman's restore report).
+        ``vet`` sees the archive's container config (validated, owned by the importer)
+        before anything runs: it raises to refuse it, or returns the config to use (a
+        policy's limits, service/rules.py).
 
         Without ``name`` (here or in the options) the container keeps the archived ID and
         name, like a migration; with one it gets a new ID, so one archive can be restored many
@@ -523,6 +528,8 @@ class Runtime:
                     # the importer owns the copy, whoever owned the archived container
                     "owner_uid": self.actor[0], "owner_name": self.actor[1]},
                     context).validate(context)
+                if vet is not None:
+                    config = vet(config).validate(context)
                 state = ContainerRecord(
                     checkpointed=True, checkpointed_at=info.checkpointed_at,
                     checkpoint_path=str(self.container_dir(ctr_id) / CHECKPOINT_DIR))

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ..engine.events import Event
     from ..engine.exec import ExecSession
     from ..engine.images import Image
-    from ..engine.records import ContainerSnapshot
+    from ..engine.records import ContainerConfig, ContainerSnapshot
     from ..engine.runtime import Runtime
     from .principal import Principal
 
@@ -149,9 +149,15 @@ class Door:
     def import_checkpoint(self, archive: str | os.PathLike[str], name: str | None = None,
                           options: CheckpointOptions | None = None,
                           **kw: Any) -> tuple[Container, CheckpointStats]:
-        """A new container restored from a checkpoint archive (podman restore --import)."""
+        """A new container restored from a checkpoint archive (podman restore --import).
+        The policy sees the archive's config too (action ``restore.import``, target the
+        ContainerConfig) and may complete it (``Policy.vet_import``) before it runs."""
         self.authorize("restore.import", None)
-        return self.view.import_checkpoint(archive, name, options, **kw)
+        return self.view.import_checkpoint(archive, name, options, vet=self.vet_import, **kw)
+
+    def vet_import(self, config: ContainerConfig) -> ContainerConfig:
+        self.authorize("restore.import", config)
+        return self.policy.vet_import(self.principal, config)
 
     # -- images ---------------------------------------------------------------------------
     def list_images(self) -> tuple[list[Image], dict[str, int]]:

@@ -18,6 +18,7 @@ TYPE_CHECKING = False  # not typing's: the CLI imports this module
 if TYPE_CHECKING:
     from typing import Any
 
+    from ..engine.records import ContainerConfig
     from .principal import Principal
 
 #: The actions the service asks about, by target:
@@ -62,6 +63,11 @@ class Policy:
         """The create arguments to use, once ``authorize`` allowed them: a policy may add
         its defaults (a pids limit, a log size). Default: as they are."""
         return arguments
+
+    def vet_import(self, principal: Principal, config: ContainerConfig) -> ContainerConfig:
+        """The config a container restored from an archive gets, once ``authorize`` allowed
+        it (``create_arguments`` for imports). Default: the archive's."""
+        return config
 
     def permits(self, principal: Principal, action: str, target: object) -> bool:
         """``authorize`` as a yes/no (for filtering lists)."""

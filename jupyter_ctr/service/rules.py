@@ -28,6 +28,7 @@ from ..engine.errors import CtrError, InvalidArgumentError
 from ..engine.images.references import normalize_reference
 from ..engine.logs import human_size, parse_log_size
 from ..engine.parsing import parse_memory
+from ..engine.records import ContainerConfig
 from ..engine.state import ContainerState
 from .policy import ACTIONS, NotAuthorizedError, OwnershipPolicy
 from .principal import INSTRUCTOR
@@ -143,6 +144,17 @@ def image_names(ref: str, names: list[str]) -> list[str]:
     return names or [ref]
 
 
+#: The create arguments that are limits (what ``create_arguments`` may fill in).
+LIMITS = ("memory", "cpus", "pids_limit", "log_size_max")
+
+
+def import_arguments(config: ContainerConfig) -> dict[str, Any]:
+    """An archived container's config as create arguments (what the create rules check)."""
+    return {"image": config.image, "image_names": [config.image], "command": config.command,
+            "network": config.network, "host_options": {},
+            **{key: getattr(config, key) for key in LIMITS}}
+
+
 def _size(value: int) -> str:
     for unit, size in (("g", 1 << 30), ("m", 1 << 20), ("k", 1 << 10)):
         if value >= size and value % size == 0:
@@ -182,6 +194,8 @@ class RulesPolicy(OwnershipPolicy):
             self.check_create(principal, target)
         elif action in STARTS and isinstance(target, Container):
             self.check_running(principal, target)
+        elif action == "restore.import" and isinstance(target, ContainerConfig):
+            self.check_create(principal, import_arguments(target))
         elif action == "restore.import":
             self.check_running(principal, None)
 
@@ -245,6 +259,13 @@ class RulesPolicy(OwnershipPolicy):
             if value and out.get(key) is None and self.applies(principal, rule):
                 out[key] = value
         return out
+
+    def vet_import(self, principal: Principal, config: ContainerConfig) -> ContainerConfig:
+        """An imported container gets the limits its archive did not set."""
+        args = import_arguments(config)
+        done = self.create_arguments(principal, args)
+        changes = {key: done[key] for key in LIMITS if done.get(key) != args.get(key)}
+        return config.replace(**changes) if changes else config
 
     def check_running(self, principal: Principal, target: Container | None) -> None:
         """The running limits, before ``target`` (None: an imported one) runs."""

@@ -203,3 +203,29 @@ def test_culling_by_run_time_and_idleness(rt: Runtime) -> None:
             rt.remove_container(tea, force=True, timeout=0)
     finally:
         rt.remove_container(ctr, force=True, timeout=0)
+
+
+def test_an_imported_archive_obeys_the_create_rules(rt: Runtime, tmp_path: Path) -> None:
+    """restore --import: the archive's config is checked as a create (here its host network)
+    and gets the defaults (a pids limit) before anything runs; a refusal leaves nothing."""
+    archive = tmp_path / "ckpt.tar.gz"
+    src = rt.create_container(DEMO, ["sleep", "600"], network="host")
+    try:
+        src.start()
+        src.checkpoint(target_file=archive)
+    finally:
+        rt.remove_container(src, force=True, timeout=0)
+    before = {c.id for c in rt.list_containers(all=True)}
+    p = policy(max_pids=50)
+    with pytest.raises(NotAuthorizedError, match="host_namespaces: .*network"):
+        Door(rt, ANN, p).import_checkpoint(archive, "polimp")
+    assert {c.id for c in rt.list_containers(all=True)} == before
+    # just inside: the instructor, exempt from host_namespaces, gets no default either
+    ctr, _ = Door(rt, TEA, p).import_checkpoint(archive, "polimp")
+    try:
+        assert (ctr.config.network, ctr.config.pids_limit) == ("host", None)
+    finally:
+        rt.remove_container(ctr, force=True, timeout=0)
+    config = ctr.config.replace(network="none")
+    assert p.vet_import(ANN, config).pids_limit == 50
+    assert p.vet_import(TEA, config) is config
