@@ -268,7 +268,7 @@ class ContainerService:
                 return stream.replay()
 
             replay = iterate_in_thread(chunks, name="ctr-replay")
-        return ContainerSource(self.pools, ctr, stream.conn, replay)
+        return ContainerSource(self.pools, ctr, stream.conn, replay, activity=self.activity)
 
     async def attach_bridge(self, principal: Principal, ref: str | Container, *,
                             logs: bool = False) -> AttachBridge:
@@ -333,7 +333,7 @@ class ContainerService:
             return session.open_stream(start=start, tty_size=tty_size)
 
         stream = await self.pools.run(run)
-        return ExecSource(self.pools, session, stream, stdin=stdin)
+        return ExecSource(self.pools, session, stream, stdin=stdin, activity=self.activity)
 
     async def exec_bridge(self, principal: Principal, exec_id: str,
                           tty_size: tuple[int, int] | None = None) -> AttachBridge:

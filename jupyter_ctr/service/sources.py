@@ -9,6 +9,7 @@ authorizes and checks the state first.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..engine.errors import CtrError, TimeoutCtrError
@@ -40,9 +41,12 @@ class ContainerSource:
     preceded by a replay of its log (``replay``, fed by a thread)."""
 
     def __init__(self, pools: Executors, ctr: Container, conn: AttachConnection,
-                 replay: ThreadFeed[tuple[int, bytes]] | None) -> None:
+                 replay: ThreadFeed[tuple[int, bytes]] | None, *,
+                 activity: dict[str, float] | None = None) -> None:
         self.pools = pools
         self.ctr = ctr
+        #: Where input is noted (container id -> time): the policy's idle culling.
+        self.activity = activity
         self.conn = AsyncAttach(conn)
         self.tty = bool(ctr.config.tty)
         self.stdin = bool(ctr.config.stdin)
@@ -63,6 +67,8 @@ class ContainerSource:
         return await self.conn.recv()
 
     async def send(self, data: bytes) -> None:
+        if self.activity is not None:
+            self.activity[self.ctr.id] = time.time()
         await self.conn.send(data)
 
     def close_stdin(self) -> None:
@@ -111,9 +117,10 @@ class ExecSource:
     container's (the engine's ExecSession.open_stream); the exit code comes from conmon."""
 
     def __init__(self, pools: Executors, session: ExecSession, stream: ExecStream,
-                 *, stdin: bool) -> None:
+                 *, stdin: bool, activity: dict[str, float] | None = None) -> None:
         self.pools = pools
         self.session = session
+        self.activity = activity  # as ContainerSource's
         self.stream = stream
         self.tty = bool(session.config.get("tty"))
         self.stdin = stdin and bool(session.config.get("stdin"))
@@ -132,6 +139,8 @@ class ExecSource:
         return await self.conn.recv() if self.conn is not None else None
 
     async def send(self, data: bytes) -> None:
+        if self.activity is not None:
+            self.activity[self.session.container.id] = time.time()
         if self.conn is not None and self.stdin:
             await self.conn.send(data)
 

@@ -4,6 +4,7 @@ defaults applied to a student's create; the running limits and culling on a real
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from jupyter_ctr.engine import Runtime
 from jupyter_ctr.engine.errors import InvalidArgumentError
 from jupyter_ctr.server import specgen
+from jupyter_ctr.service.container_service import ContainerService
 from jupyter_ctr.service.door import Door
 from jupyter_ctr.service.policy import NotAuthorizedError
 from jupyter_ctr.service.principal import INSTRUCTOR, Principal
@@ -229,3 +231,26 @@ def test_an_imported_archive_obeys_the_create_rules(rt: Runtime, tmp_path: Path)
     config = ctr.config.replace(network="none")
     assert p.vet_import(ANN, config).pids_limit == 50
     assert p.vet_import(TEA, config) is config
+
+
+def test_activity_is_noted_for_culling(rt: Runtime) -> None:
+    """Opening an attach or exec and typing into it are activity (ContainerService.activity,
+    which the culler reads)."""
+    service = ContainerService(rt)
+    ctr = rt.create_container(DEMO, ["sleep", "60"])
+    try:
+        ctr.start()
+
+        async def use() -> None:
+            session = await service.create_exec(ANN, ctr, ["cat"], stdin=True)
+            opened = service.activity[ctr.id]
+            source = await service.open_exec(ANN, session, start=True, stdin=True)
+            service.activity[ctr.id] = 0.0
+            await source.send(b"hi\n")
+            assert service.activity[ctr.id] >= opened
+            source.close()
+
+        asyncio.run(use())
+    finally:
+        service.pools.close()
+        rt.remove_container(ctr, force=True, timeout=0)
