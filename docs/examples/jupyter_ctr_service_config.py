@@ -51,6 +51,11 @@ c.PolicyRules.max_pids = 256
 # --log-opt max-size): more is refused, none gets this.
 c.PolicyRules.max_log_size = "10m"
 
+# max_checkpoints: a student's containers holding a checkpoint (checkpointed, not yet
+# restored); one more checkpoint is refused. An archive's size is bounded by the
+# container's memory limit (max_memory) and its filesystem changes.
+c.PolicyRules.max_checkpoints = 2
+
 # -- verbs per role: actions (jupyter_ctr/service/policy.py ACTIONS) a role may not use.
 # Roles: "student", "instructor". "attach" is attaching to the container's main process
 # (PID 1); exec sessions stay allowed.

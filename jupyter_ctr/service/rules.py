@@ -47,7 +47,8 @@ STARTS = frozenset({"start", "restart", "restore"})
 #: Every rule's name (for ``instructor_rules``).
 RULES = ("privileged", "cap_add", "host_namespaces", "devices", "allowed_host_folders",
          "security_opt", "allowed_images", "max_running", "max_memory", "max_total_memory",
-         "max_cpus", "max_pids", "max_log_size", "max_run_time", "idle_timeout")
+         "max_cpus", "max_pids", "max_log_size", "max_checkpoints", "max_run_time",
+         "idle_timeout")
 
 
 def refuse(rule: str, why: str) -> NotAuthorizedError:
@@ -78,6 +79,10 @@ class PolicyRules(Configurable):
     max_log_size = Unicode("", help="Log size per container (conmon rotates it): a create "
                            "asking for more is refused, one asking for none gets this."
                            ).tag(config=True)
+    max_checkpoints = Int(0, help="A student's containers holding a checkpoint (stopped by "
+                          "one, not yet restored): one more checkpoint is refused. (An "
+                          "archive's size is bounded by the container's memory limit and its "
+                          "filesystem changes.)").tag(config=True)
     denied_actions = Dict(value_trait=List(Unicode()), help="Actions (policy.ACTIONS) each "
                           "role may not use: {'student': ['attach', 'export']}; roles are "
                           "'student' and 'instructor'.").tag(config=True)
@@ -111,7 +116,7 @@ class PolicyRules(Configurable):
         for key in ("max_memory", "max_total_memory"):
             parse_memory(getattr(self, key) or None)
         parse_log_size(self.max_log_size or None)
-        for key in ("max_running", "max_cpus", "max_pids", "max_run_time", "idle_timeout",
+        for key in ("max_running", "max_checkpoints", "max_cpus", "max_pids", "max_run_time", "idle_timeout",
                     "idle_cpu", "cull_interval"):
             if getattr(self, key) < 0:
                 raise InvalidArgumentError(f"invalid {key}: must not be negative")
@@ -194,6 +199,8 @@ class RulesPolicy(OwnershipPolicy):
             self.check_create(principal, target)
         elif action in STARTS and isinstance(target, Container):
             self.check_running(principal, target)
+        elif action == "checkpoint" and isinstance(target, Container):
+            self.check_checkpoints(principal, target)
         elif action == "restore.import" and isinstance(target, ContainerConfig):
             self.check_create(principal, import_arguments(target))
         elif action == "restore.import":
@@ -285,6 +292,17 @@ class RulesPolicy(OwnershipPolicy):
                 raise refuse("max_total_memory",
                              f"running containers use {_size(used)}, this one needs "
                              f"{_size(want)}, the most allowed is {_size(total)}")
+
+    def check_checkpoints(self, principal: Principal, target: Container) -> None:
+        limit = self.rules.max_checkpoints
+        if self.runtime is None or not limit or not self.applies(principal, "max_checkpoints"):
+            return
+        held = [c for c in self.runtime.list_containers(all=True)
+                if c.config.owner_uid == principal.uid and c.id != target.id
+                and c.snapshot().record.checkpointed]
+        if len(held) >= limit:
+            raise refuse("max_checkpoints", f"{len(held)} containers hold a checkpoint, the "
+                         f"most allowed is {limit}: restore or remove one")
 
     # -- culling ------------------------------------------------------------------------------
     def owner_is_instructor(self, uid: int) -> bool:

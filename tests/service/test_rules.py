@@ -254,3 +254,23 @@ def test_activity_is_noted_for_culling(rt: Runtime) -> None:
     finally:
         service.pools.close()
         rt.remove_container(ctr, force=True, timeout=0)
+
+
+def test_checkpoints_per_student(rt: Runtime) -> None:
+    p = policy(max_checkpoints=1)
+    p.bind(rt)
+    door = Door(rt, ANN, p)
+    ctrs = [door.create_container(DEMO, ["sleep", "60"]) for _ in range(2)]
+    try:
+        for ctr in ctrs:
+            ctr.start()
+        door.container(ctrs[0].id, "checkpoint").checkpoint()  # just inside
+        with pytest.raises(NotAuthorizedError, match="max_checkpoints: 1 containers hold a "
+                                                     "checkpoint, the most allowed is 1"):
+            door.container(ctrs[1].id, "checkpoint")
+        Door(rt, TEA, p).container(ctrs[1].id, "checkpoint")  # instructors: no limit
+        door.container(ctrs[0].id, "restore").restore()
+        door.container(ctrs[1].id, "checkpoint")  # the restored one holds none any more
+    finally:
+        for ctr in ctrs:
+            rt.remove_container(ctr, force=True, timeout=0)
