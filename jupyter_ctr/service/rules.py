@@ -116,8 +116,8 @@ class PolicyRules(Configurable):
         for key in ("max_memory", "max_total_memory"):
             parse_memory(getattr(self, key) or None)
         parse_log_size(self.max_log_size or None)
-        for key in ("max_running", "max_checkpoints", "max_cpus", "max_pids", "max_run_time", "idle_timeout",
-                    "idle_cpu", "cull_interval"):
+        for key in ("max_running", "max_checkpoints", "max_cpus", "max_pids", "max_run_time",
+                    "idle_timeout", "idle_cpu", "cull_interval"):
             if getattr(self, key) < 0:
                 raise InvalidArgumentError(f"invalid {key}: must not be negative")
 
