@@ -38,7 +38,7 @@ def policy_service(people: dict[str, Any],  # noqa: F811 - the imported fixture
         "PolicyRules": {
             "allowed_images": ["localhost/*"], "allowed_host_folders": [str(share)],
             "max_running": 1, "max_memory": "64m", "max_pids": 64,
-            "denied_actions": {"student": ["export"]},
+            "denied_actions": {"student": ["export", "attach"]},
             "idle_timeout": 5, "idle_cpu": 0.5, "cull_interval": 0.5}}))
     rt = Runtime(*engine_roots)
     rt.images.tag(DEMO, EVIL)
@@ -121,11 +121,14 @@ def test_images_mounts_and_limits(people: dict[str, Any],  # noqa: F811
     assert "65 is over 64" in refused(*out[2], "max_pids")
     assert out[3][0] == 201 and out[4][0] == 201, out
     inside, dflt = out[3][1]["Id"], out[4][1]["Id"]
-    (s1, info), (s2, _), (s3, b3), (s4, b4) = a.call(
+    (s1, info), (s2, _), (s3, b3), (s4, b4), *attach = a.call(
         sock, ("GET", f"{API}/containers/{dflt}/json", None),
         ("POST", f"{API}/containers/{inside}/start", None),
         ("POST", f"{API}/containers/{dflt}/start", None),
-        ("GET", f"{API}/containers/{inside}/export", None))
+        ("GET", f"{API}/containers/{inside}/export", None),
+        ("POST", f"{API}/containers/{inside}/attach?stream=true&stdout=true", None),
+        ("GET", f"/api/containers/{inside}/attach/ws", None),
+        ("POST", f"{API}/containers/{inside}/exec", {"Cmd": ["true"]}))
     assert s1 == 200 and info["HostConfig"]["PidsLimit"] == 64, info["HostConfig"]
     assert info["HostConfig"]["Memory"] == 64 << 20
     assert s2 == 204
@@ -133,6 +136,9 @@ def test_images_mounts_and_limits(people: dict[str, Any],  # noqa: F811
     assert refused(s4, b4, "denied_actions") == (
         "refused by policy rule denied_actions: the student role may not use export: "
         "not authorized")
+    for status, body in attach[:2]:  # attaching to PID 1: REST and websocket
+        assert "the student role may not use attach" in refused(status, body, "denied_actions")
+    assert attach[2][0] == 201, attach[2]  # an exec session is not PID 1
     # the instructor is not limited: a privileged, host-network create from any image, an
     # export, and starting the student's second container
     body = {"Image": EVIL, "Cmd": ["true"],
