@@ -142,7 +142,8 @@ class ContainerService:
             raise InvalidArgumentError(f"unknown container verb {verb!r}") from None
 
         def run() -> Any:
-            return getattr(self.container(principal, ref, verb), verb)(*args)
+            with self.policy.serialize(principal, verb):
+                return getattr(self.container(principal, ref, verb), verb)(*args)
 
         return await (self.pools.run_long(run) if long else self.pools.run(run))
 
@@ -360,15 +361,19 @@ class ContainerService:
 
     async def restore(self, principal: Principal, ref: str | Container,
                       options: CheckpointOptions) -> CheckpointStats:
-        return await self.pools.run_long(
-            lambda: self.container(principal, ref, "restore").restore(options))
+        def run() -> CheckpointStats:
+            with self.policy.serialize(principal, "restore"):
+                return self.container(principal, ref, "restore").restore(options)
+
+        return await self.pools.run_long(run)
 
     async def restore_import(self, principal: Principal, archive: Path, name: str | None,
                              options: CheckpointOptions) -> Container:
         """Restore a checkpoint archive as a new container (podman restore --import)."""
 
         def run() -> Container:
-            return self.door(principal).import_checkpoint(archive, name, options)[0]
+            with self.policy.serialize(principal, "restore.import"):
+                return self.door(principal).import_checkpoint(archive, name, options)[0]
 
         return await self.pools.run_long(run)
 

@@ -16,6 +16,7 @@ from .principal import INSTRUCTOR
 
 TYPE_CHECKING = False  # not typing's: the CLI imports this module
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
     from typing import Any
 
     from ..engine.records import ContainerConfig
@@ -44,6 +45,19 @@ class NotAuthorizedError(CtrError):
     cause = "not authorized"
 
 
+class _Unlocked:
+    """The lock of a policy that needs none."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+UNLOCKED = _Unlocked()
+
+
 class Policy:
     """Allows every action (subclass and override ``authorize`` to restrict)."""
 
@@ -57,6 +71,12 @@ class Policy:
         """Return if ``principal`` may do ``action`` on ``target``; raise (a CtrError,
         usually NotAuthorizedError) if not. Called in a worker thread, before the engine
         acts: a refusal has no side effect."""
+
+    def serialize(self, principal: Principal, action: str) -> AbstractContextManager[None]:
+        """What the service holds around the check and the act of ``action`` (a start):
+        a policy that counts what is running makes two starts of one user take turns.
+        Default: nothing."""
+        return UNLOCKED
 
     def create_arguments(self, principal: Principal,
                          arguments: dict[str, Any]) -> dict[str, Any]:

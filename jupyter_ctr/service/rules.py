@@ -16,6 +16,7 @@ import asyncio
 import fnmatch
 import os
 import pwd
+import threading
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -30,10 +31,12 @@ from ..engine.logs import human_size, parse_log_size
 from ..engine.parsing import parse_memory
 from ..engine.records import ContainerConfig
 from ..engine.state import ContainerState
-from .policy import ACTIONS, NotAuthorizedError, OwnershipPolicy
+from .policy import ACTIONS, UNLOCKED, NotAuthorizedError, OwnershipPolicy
 from .principal import INSTRUCTOR
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from ..engine import Runtime
     from .container_service import ContainerService
     from .principal import Principal
@@ -180,8 +183,18 @@ class RulesPolicy(OwnershipPolicy):
         self.max_memory = parse_memory(self.rules.max_memory or None)
         self.max_total_memory = parse_memory(self.rules.max_total_memory or None)
         self.max_log_size = parse_log_size(self.rules.max_log_size or None)
+        #: Per-uid locks of ``serialize``.
+        self.locks: dict[int, threading.Lock] = {}
         #: Idle watch: container id -> (cpu ns, when read, idle since).
         self.samples: dict[str, tuple[int, float, float]] = {}
+
+    def serialize(self, principal: Principal, action: str) -> AbstractContextManager[None]:
+        """A student's starts take turns while running limits are set: the count and the
+        start are one step (two at once cannot both pass the last free place)."""
+        if (action in STARTS or action == "restore.import") and \
+                (self.rules.max_running or self.max_total_memory):
+            return self.locks.setdefault(principal.uid, threading.Lock())  # type: ignore[return-value]
+        return UNLOCKED
 
     def bind(self, runtime: Runtime) -> None:
         self.runtime = runtime

@@ -274,3 +274,25 @@ def test_checkpoints_per_student(rt: Runtime) -> None:
     finally:
         for ctr in ctrs:
             rt.remove_container(ctr, force=True, timeout=0)
+
+
+def test_concurrent_starts_cannot_both_take_the_last_place(rt: Runtime) -> None:
+    p = policy(max_running=1)
+    p.bind(rt)
+    service = ContainerService(rt, policy=p)
+    door = Door(rt, ANN, p)
+    ctrs = [door.create_container(DEMO, ["sleep", "60"]) for _ in range(4)]
+    try:
+        async def start_all() -> list[object]:
+            return await asyncio.gather(*(service.act(ANN, c, "start") for c in ctrs),
+                                        return_exceptions=True)
+
+        results = asyncio.run(start_all())
+        refusals = [r for r in results if isinstance(r, NotAuthorizedError)]
+        assert (len(results) - len(refusals), len(refusals)) == (1, 3), results
+        assert p.serialize(ANN, "start") is p.serialize(ANN, "restart")
+        assert p.serialize(ANN, "stop") is not p.serialize(ANN, "start")
+    finally:
+        service.pools.close()
+        for ctr in ctrs:
+            rt.remove_container(ctr, force=True, timeout=0)
