@@ -14,6 +14,7 @@ import pytest
 from jupyter_ctr.engine import Runtime
 from jupyter_ctr.engine.errors import InvalidArgumentError
 from jupyter_ctr.server import specgen
+from jupyter_ctr.server.socket_service import ServiceSettings, load_config
 from jupyter_ctr.service.container_service import ContainerService
 from jupyter_ctr.service.door import Door
 from jupyter_ctr.service.policy import NotAuthorizedError
@@ -296,3 +297,18 @@ def test_concurrent_starts_cannot_both_take_the_last_place(rt: Runtime) -> None:
         service.pools.close()
         for ctr in ctrs:
             rt.remove_container(ctr, force=True, timeout=0)
+
+
+def test_the_example_config_file_loads_and_is_valid(tmp_path: Path) -> None:
+    example = Path(__file__).parents[2] / "docs/examples/jupyter_ctr_service_config.py"
+    config = load_config(example)
+    p = RulesPolicy(PolicyRules(config=config))
+    assert p.max_memory == 512 << 20 and p.rules.denied_actions["student"] == [
+        "attach", "export"]
+    assert ServiceSettings(config=config).is_multi_user
+    bad = tmp_path / "bad.py"
+    bad.write_text("c.PolicyRules.max_running = \n")
+    with pytest.raises(InvalidArgumentError, match="invalid config file"):
+        load_config(bad)
+    with pytest.raises(InvalidArgumentError, match="no such config file"):
+        load_config(tmp_path / "missing.py")
