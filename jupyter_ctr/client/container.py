@@ -365,19 +365,11 @@ def _log_lines(resp: Any, stopped: Callable[[], bool] | None) -> Iterator[LogLin
     """The frames of a logs answer as LogLines, until its end or ``stopped()``."""
     from ..server.framing import demux_frames  # noqa: PLC0415 - lazy: logs only
 
-    with resp:
-        rest = b""
-        while True:
-            data = resp.read(None if stopped is None else _STOP_POLL)
-            if data is None:
-                return
-            if not data:
-                if stopped is not None and stopped():
-                    return
-                continue
-            frames, rest = demux_frames(rest + data)
-            for stream, chunk in frames:
-                yield records.log_line(stream, chunk)
+    rest = b""
+    for data in resp.chunks(stopped, _STOP_POLL):
+        frames, rest = demux_frames(rest + data)
+        for stream, chunk in frames:
+            yield records.log_line(stream, chunk)
 
 
 def dump_query(filters: Mapping[str, Sequence[str]] | None) -> str | None:

@@ -287,17 +287,9 @@ class Runtime:
 
 
 def _events(resp: Any, stopped: Callable[[], bool] | None) -> Iterator[Event]:
-    with resp:
-        rest = b""
-        while True:
-            data = resp.read(None if stopped is None else _STOP_POLL)
-            if data is None:
-                return
-            if not data:
-                if stopped is not None and stopped():
-                    return
-                continue
-            *lines, rest = (rest + data).split(b"\n")
-            for line in lines:
-                if line.strip():
-                    yield records.event_from_message(json.loads(line))
+    rest = b""
+    for data in resp.chunks(stopped, _STOP_POLL):
+        *lines, rest = (rest + data).split(b"\n")
+        for line in lines:
+            if line.strip():
+                yield records.event_from_message(json.loads(line))

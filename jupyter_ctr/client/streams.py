@@ -15,7 +15,7 @@ import socket
 import struct
 import time
 
-from ..engine.conmon_socket import STDERR, STDOUT, wait_fd
+from ..engine.conmon_socket import STDERR, STDOUT, drain_until_quiet, wait_fd
 from ..engine.stdio import as_stream, attach_streams, write_output
 
 TYPE_CHECKING = False
@@ -124,18 +124,7 @@ class StreamConnection:
         """Leave a container that goes on running: half-close (the service then does what
         the engine's detach does with conmon), drop output until it has been quiet a while."""
         self.close_stdin()
-        deadline = time.monotonic() + limit
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not wait_fd(self.fileno(), select.POLLIN, min(quiet, left)):
-                return
-            try:
-                if not self.sock.recv(_RECV_MAX, socket.MSG_DONTWAIT):
-                    return
-            except (BlockingIOError, InterruptedError):
-                continue
-            except OSError:
-                return
+        drain_until_quiet(self.sock, quiet, limit)
 
     def wait_accepted(self, timeout: float = 2.0) -> bool:
         """The service answered only once conmon had accepted its attach: always True."""

@@ -23,7 +23,7 @@ from .errors import ServiceUnavailableError, error_from
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Iterator, Mapping
     from typing import Any, BinaryIO
 
     Query = Mapping[str, Any] | None
@@ -281,6 +281,20 @@ class RawResponse:
                 self._done = self._eof = True
                 return None
             self._raw += data
+
+    def chunks(self, stopped: Callable[[], bool] | None = None,
+               poll: float = 0.2) -> Iterator[bytes]:
+        """The body as it comes (a followed stream), closing the response at the end; with
+        ``stopped``, also ends once it returns true (checked every ``poll`` seconds)."""
+        with self:
+            while True:
+                data = self.read(None if stopped is None else poll)
+                if data is None:
+                    return
+                if data:
+                    yield data
+                elif stopped is not None and stopped():
+                    return
 
     def read_all(self) -> bytes:
         out = bytearray()

@@ -157,18 +157,7 @@ class AttachConnection:
         The caller closes the connection afterwards.
         """
         self.close_stdin()
-        deadline = time.monotonic() + limit
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not wait_fd(self.fileno(), select.POLLIN, min(quiet, left)):
-                return
-            try:
-                if not self.sock.recv(_RECV_MAX, socket.MSG_DONTWAIT):
-                    return
-            except (BlockingIOError, InterruptedError):
-                continue
-            except OSError:
-                return
+        drain_until_quiet(self.sock, quiet, limit)
 
     def wait_accepted(self, timeout: float = 2.0) -> bool:
         """Wait until conmon has accept()ed this connection; True once it has.
@@ -207,6 +196,24 @@ def poll_events(fd: int, events: int, timeout: float | None) -> int:
     poller.register(fd, events)
     ready = poller.poll(None if timeout is None else timeout * 1000)
     return ready[0][1] if ready else 0
+
+
+def drain_until_quiet(sock: socket.socket, quiet: float = _DRAIN_QUIET,
+                      limit: float = _DRAIN_MAX) -> None:
+    """Read and drop what ``sock`` still sends until it has been ``quiet`` seconds (at most
+    ``limit`` seconds in all), its EOF or an error: the second half of a detach."""
+    deadline = time.monotonic() + limit
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not wait_fd(sock.fileno(), select.POLLIN, min(quiet, left)):
+            return
+        try:
+            if not sock.recv(_RECV_MAX, socket.MSG_DONTWAIT):
+                return
+        except (BlockingIOError, InterruptedError):
+            continue
+        except OSError:
+            return
 
 
 def wait_fd(fd: int, events: int, timeout: float | None) -> bool:
