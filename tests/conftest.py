@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -125,3 +128,30 @@ def fake_conmon(tmp_path: Path) -> tuple[Path, socket.socket]:
     listener.listen(1)
     os.close(dir_fd)
     return bundle, listener
+
+
+@contextlib.contextmanager
+def socket_service(path: str | Path, runtime: Runtime) -> Iterator[object]:
+    """`jupyter-ctr service` on ``path`` in a thread of this process (its own event loop),
+    stopped at the end; yields the SocketService."""
+    from jupyter_ctr.server.socket_service import SocketService  # noqa: PLC0415 - tornado only here
+
+    loop = asyncio.new_event_loop()
+    svc = SocketService(path, runtime)
+    started = threading.Event()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.call_soon(lambda: (svc.start(), started.set()))
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert started.wait(10)
+    try:
+        yield svc
+    finally:
+        asyncio.run_coroutine_threadsafe(svc.stop(), loop).result(15)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()

@@ -4,9 +4,7 @@ made."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,30 +13,15 @@ import pytest
 from jupyter_ctr.client import RemoteDoor
 from jupyter_ctr.client import Runtime as RemoteRuntime
 from jupyter_ctr.engine import Runtime
-from jupyter_ctr.server.socket_service import SocketService
+from tests.conftest import socket_service
 
 
 @pytest.fixture(scope="module")
 def service(engine_roots: tuple[Path, Path]) -> Iterator[str]:
     """The service's socket path (short: unix socket paths stop at 108 bytes)."""
     path = f"/tmp/jcc-{os.getpid()}.sock"
-    loop = asyncio.new_event_loop()
-    svc = SocketService(path, Runtime(*engine_roots))
-    started = threading.Event()
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        loop.call_soon(lambda: (svc.start(), started.set()))
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert started.wait(10)
-    yield path
-    asyncio.run_coroutine_threadsafe(svc.stop(), loop).result(15)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
-    loop.close()
+    with socket_service(path, Runtime(*engine_roots)):
+        yield path
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ docker CLI and ``podman --remote`` - unchanged, as they talk to Docker and Podma
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import subprocess
@@ -13,9 +12,8 @@ import time
 import pytest
 
 from jupyter_ctr.engine import Runtime
-from jupyter_ctr.server.socket_service import SocketService
 
-from ..conftest import DEMO
+from ..conftest import DEMO, socket_service
 from .conftest import remove_all
 
 pytestmark = pytest.mark.timeout(120)
@@ -24,23 +22,9 @@ pytestmark = pytest.mark.timeout(120)
 @pytest.fixture(scope="module")
 def service(engine_roots):
     path = f"/tmp/jct-{os.getpid()}.sock"  # unix socket paths stop at 108 bytes
-    loop = asyncio.new_event_loop()
-    svc = SocketService(path, Runtime(*engine_roots))
-    started = threading.Event()
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        loop.call_soon(lambda: (svc.start(), started.set()))
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert started.wait(10)
-    assert oct(os.stat(path).st_mode & 0o777) == "0o660"
-    yield path
-    asyncio.run_coroutine_threadsafe(svc.stop(), loop).result(15)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
+    with socket_service(path, Runtime(*engine_roots)):
+        assert oct(os.stat(path).st_mode & 0o777) == "0o660"
+        yield path
     assert not os.path.exists(path)
 
 
