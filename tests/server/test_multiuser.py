@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import grp
 import json
-import pwd
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,120 +18,20 @@ from urllib.parse import quote
 
 import pytest
 
-from jupyter_ctr.engine import Runtime
-from tests.conftest import DEMO, leftovers, wait_until
-
-#: The client each user runs: [method, url, json body or None] in, [status, body] out.
-CLIENT = r"""
-import http.client, json, socket, sys
-
-class UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path):
-        super().__init__("localhost", timeout=60)
-        self.unix_path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(self.unix_path)
-
-out = []
-for method, url, body in json.load(sys.stdin):
-    conn = UnixConnection(sys.argv[1])
-    conn.request(method, url, body=None if body is None else json.dumps(body),
-                 headers={"Content-Type": "application/json"})
-    resp = conn.getresponse()
-    out.append([resp.status, resp.read().decode(errors="replace")])
-    conn.close()
-json.dump(out, sys.stdout)
-"""
-
-API = "/v4.0.0/libpod"
-
-
-class User:
-    def __init__(self, name: str) -> None:
-        entry = pwd.getpwnam(name)
-        self.name, self.uid, self.gid = name, entry.pw_uid, entry.pw_gid
-
-    def call(self, sock: Path, *requests: tuple[str, str, Any]) -> list[tuple[int, Any]]:
-        """Each request from a process of this user; (status, parsed body) each."""
-        proc = subprocess.run(
-            ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--init-groups",
-             "/usr/bin/python3", "-I", "-c", CLIENT, str(sock)],
-            input=json.dumps([list(r) for r in requests]), capture_output=True, text=True,
-            timeout=120, check=False, cwd="/")
-        assert proc.returncode == 0, proc.stderr
-        out = []
-        for status, text in json.loads(proc.stdout):
-            try:
-                out.append((status, json.loads(text)))
-            except ValueError:
-                out.append((status, text))
-        return out
-
-    def one(self, sock: Path, method: str, url: str, body: Any = None) -> tuple[int, Any]:
-        return self.call(sock, (method, url, body))[0]
-
-
-def _run(*argv: str) -> None:
-    subprocess.run(argv, check=True, capture_output=True)
+from tests.conftest import DEMO
+from tests.multiuser import API, people, root_service  # noqa: F401 - people: a fixture
 
 
 @pytest.fixture(scope="module")
-def people() -> Iterator[dict[str, User]]:
-    """Groups ``<tag>s`` (may use the socket) and ``<tag>i`` (instructors); students
-    ``<tag>a``, ``<tag>b`` and instructor ``<tag>t``; all removed afterwards."""
-    tag = "jct" + uuid.uuid4().hex[:6]
-    made_users: list[str] = []
-    made_groups: list[str] = []
-    try:
-        for group in (f"{tag}s", f"{tag}i"):
-            _run("groupadd", group)
-            made_groups.append(group)
-        for name, groups in ((f"{tag}a", f"{tag}s"), (f"{tag}b", f"{tag}s"),
-                             (f"{tag}t", f"{tag}s,{tag}i")):
-            _run("useradd", "--no-create-home", "--shell", "/usr/sbin/nologin",
-                 "--user-group", "--groups", groups, name)
-            made_users.append(name)
-        yield {"a": User(f"{tag}a"), "b": User(f"{tag}b"), "t": User(f"{tag}t"),
-               "tag": tag}  # type: ignore[dict-item]
-    finally:
-        for name in made_users:
-            subprocess.run(["userdel", name], check=False, capture_output=True)
-        for group in made_groups:
-            subprocess.run(["groupdel", group], check=False, capture_output=True)
-
-
-@pytest.fixture(scope="module")
-def service(people: dict[str, Any],
+def service(people: dict[str, Any],  # noqa: F811 - the imported fixture
             engine_roots: tuple[Path, Path]) -> Iterator[Path]:
     """A root service on a socket that the students' group may reach."""
-    tag = people["tag"]
-    base = Path(tempfile.mkdtemp(prefix="jctmu", dir="/tmp"))
-    base.chmod(0o755)
-    sock = base / "ctr.sock"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter_ctr.cli", "--root", str(engine_roots[0]),
-         "--runroot", str(engine_roots[1]), "service", "--socket", str(sock),
-         "--socket-group", f"{tag}s", "--instructor-group", f"{tag}i"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        assert wait_until(sock.exists, 30), proc.stderr.read() if proc.poll() else "slow"
+    with root_service(people, engine_roots) as sock:
         yield sock
-    finally:
-        proc.terminate()
-        proc.wait(30)
-        rt = Runtime(*engine_roots)
-        uids = {people[k].uid for k in "abt"}
-        mine = [c for c in rt.list_containers(all=True) if c.config.owner_uid in uids]
-        for ctr in mine:
-            rt.remove_container(ctr, force=True, timeout=0)
-        assert wait_until(lambda: not any(leftovers(rt, {c.id for c in mine}).values()), 10)
-        rt.close()
-        base.rmdir()
 
 
-def test_the_socket_belongs_to_the_group(people: dict[str, Any], service: Path) -> None:
+def test_the_socket_belongs_to_the_group(people: dict[str, Any],  # noqa: F811
+                                         service: Path) -> None:
     st = service.stat()
     assert (st.st_mode & 0o777, st.st_uid) == (0o660, 0)
     assert grp.getgrgid(st.st_gid).gr_name == f"{people['tag']}s"
@@ -143,7 +39,7 @@ def test_the_socket_belongs_to_the_group(people: dict[str, Any], service: Path) 
 
 
 def test_students_are_isolated_and_the_instructor_sees_all(
-        people: dict[str, Any], service: Path) -> None:
+        people: dict[str, Any], service: Path) -> None:  # noqa: F811
     a, b, t = people["a"], people["b"], people["t"]
     # this test's events only: the engine's journal outlives other modules' users, whose
     # uids a new user may be given again
@@ -241,7 +137,7 @@ def test_students_are_isolated_and_the_instructor_sees_all(
 
 
 def test_another_name_in_use_is_refused_as_any_name_in_use(
-        people: dict[str, Any], service: Path) -> None:
+        people: dict[str, Any], service: Path) -> None:  # noqa: F811
     a, b = people["a"], people["b"]
     name = f"{a.name}-same"
     assert a.one(service, "POST", f"{API}/containers/create",

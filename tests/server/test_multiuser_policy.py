@@ -5,9 +5,6 @@ limited; idle culling stops an idle student container."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +13,8 @@ from typing import Any
 import pytest
 
 from jupyter_ctr.engine import Runtime
-from tests.conftest import DEMO, leftovers, wait_until
-from tests.server.test_multiuser import API, User, people  # noqa: F401 - people: a fixture
+from tests.conftest import DEMO, wait_until
+from tests.multiuser import API, User, people, root_service  # noqa: F401 - people: a fixture
 
 EVIL = "docker.io/library/evil:latest"
 
@@ -27,41 +24,23 @@ def policy_service(people: dict[str, Any],  # noqa: F811 - the imported fixture
                    engine_roots: tuple[Path, Path]) -> Iterator[tuple[Path, Path]]:
     """A root service whose config file sets rules; (socket, the allowed host folder)."""
     tag = people["tag"]
-    base = Path(tempfile.mkdtemp(prefix="jctpol", dir="/tmp"))
-    base.chmod(0o755)
-    share = base / "share"
-    share.mkdir()
-    sock = base / "ctr.sock"
-    config = base / "config.json"
-    config.write_text(json.dumps({
+    share = Path(tempfile.mkdtemp(prefix="jctshare", dir="/tmp"))
+    config = {
         "ServiceSettings": {"socket_group": f"{tag}s", "instructor_group": f"{tag}i"},
         "PolicyRules": {
             "allowed_images": ["localhost/*"], "allowed_host_folders": [str(share)],
             "max_running": 1, "max_memory": "64m", "max_pids": 64,
             "denied_actions": {"student": ["export", "attach"]},
-            "idle_timeout": 5, "idle_cpu": 0.5, "cull_interval": 0.5}}))
+            "idle_timeout": 5, "idle_cpu": 0.5, "cull_interval": 0.5}}
     rt = Runtime(*engine_roots)
     rt.images.tag(DEMO, EVIL)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter_ctr.cli", "--root", str(engine_roots[0]),
-         "--runroot", str(engine_roots[1]), "service", "--socket", str(sock),
-         "--config", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        assert wait_until(sock.exists, 30), proc.stderr.read() if proc.poll() else "slow"
-        yield sock, share
+        with root_service(people, engine_roots, config=config) as sock:
+            yield sock, share
     finally:
-        proc.terminate()
-        proc.wait(30)
         rt.images.untag(EVIL)
-        uids = {people[k].uid for k in "abt"}
-        mine = [c for c in rt.list_containers(all=True) if c.config.owner_uid in uids]
-        for ctr in mine:
-            rt.remove_container(ctr, force=True, timeout=0)
-        assert wait_until(lambda: not any(leftovers(rt, {c.id for c in mine}).values()), 10)
         rt.close()
-        config.unlink()
         share.rmdir()
-        base.rmdir()
 
 
 def spec(**extra: Any) -> dict[str, Any]:
