@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -131,13 +132,14 @@ def fake_conmon(tmp_path: Path) -> tuple[Path, socket.socket]:
 
 
 @contextlib.contextmanager
-def socket_service(path: str | Path, runtime: Runtime) -> Iterator[object]:
+def socket_service(path: str | Path, runtime: Runtime, limits: Any = None) -> Iterator[object]:
     """`jupyter-ctr service` on ``path`` in a thread of this process (its own event loop),
-    stopped at the end; yields the SocketService."""
+    with the websocket bridges' ``limits`` (a BridgeLimits), stopped at the end; yields the
+    SocketService."""
     from jupyter_ctr.server.socket_service import SocketService  # noqa: PLC0415 - tornado only here
 
     loop = asyncio.new_event_loop()
-    svc = SocketService(path, runtime)
+    svc = SocketService(path, runtime, limits=limits)
     started = threading.Event()
 
     def run() -> None:

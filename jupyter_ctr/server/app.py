@@ -1,18 +1,24 @@
 """ContainersApp: the ``jupyter_ctr`` Jupyter server extension (enabled on install by
 jupyter-config/jupyter_server_config.d/jupyter_ctr.json). Serves the REST API, the attach
-and events websockets and the OpenAPI document under ``{base_url}ctr/``."""
+and events websockets and the OpenAPI document under ``{base_url}ctr/``: from an engine in
+this process, or in remote mode from the engine service (``jupyter-ctr service``), which the
+routes are relayed to (server/relay.py). Remote mode is chosen as the CLI's (client/host.py):
+``url``, ``remote``, ``$JUPYTER_CTR_HOST``, or automatically when this server's user cannot
+keep the engine's root and the service's socket exists."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Float, Int
+from traitlets import Bool, Float, Int, Unicode
 
+from ..client.host import remote_socket
 from ..engine.config import EngineConfig
 from ..service.bridge import BridgeLimits
 from ..service.container_service import ContainerService
 from .handlers import routes
+from .relay import RelayHandler
 from .service import SETTINGS_KEY, build_service
 
 
@@ -45,9 +51,27 @@ class ContainersApp(ExtensionApp):
                           "for it, conmon cannot even report the container's exit)."
                           ).tag(config=True)
 
+    url = Unicode("", help="Remote mode: the engine service's socket, unix:///PATH. Every "
+                  "route is relayed to it; the service knows this server's Unix user."
+                  ).tag(config=True)
+    remote = Bool(False, help="Remote mode at $JUPYTER_CTR_HOST or the default socket "
+                  "(/run/jupyter-ctr/service.sock).").tag(config=True)
+    max_upload_size = Int(64 << 30, help="Remote mode: the largest request body relayed "
+                          "(the service applies its own limits below this).").tag(config=True)
+
     service: ContainerService | None = None
+    #: Remote mode: the service's socket (None: the engine is in this process).
+    socket_path: str | None = None
 
     def initialize_settings(self) -> None:
+        engine_config = self.config.get("EngineConfig", {})
+        self.socket_path = remote_socket(
+            remote=self.remote, url=self.url or None,
+            explicit_roots=bool(engine_config.get("root") or engine_config.get("run_root")))
+        if self.socket_path is not None:
+            self.log.info("jupyter_ctr: remote mode, the engine service at unix://%s",
+                          self.socket_path)
+            return
         limits = BridgeLimits(replay_bytes=self.replay_bytes, high_water=self.high_water,
                               low_water=self.low_water, linger=self.linger,
                               stall_timeout=self.stall_timeout)
@@ -59,6 +83,11 @@ class ContainersApp(ExtensionApp):
                       self.service.runtime.run_root)
 
     def initialize_handlers(self) -> None:
+        if self.socket_path is not None:
+            self.handlers.append((r"/ctr(?:/.*)?", RelayHandler,
+                                  {"socket_path": self.socket_path,
+                                   "max_body_size": self.max_upload_size}))
+            return
         self.handlers.extend(routes("/ctr"))
 
     async def stop_extension(self) -> None:

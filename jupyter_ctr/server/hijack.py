@@ -63,6 +63,17 @@ class HijackedConnection:
         except (ConnectionResetError, BrokenPipeError):
             return b""
 
+    def shutdown_write(self) -> None:
+        """Tell the client there is no more output (it may still send)."""
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_WR)
+
+    def abort(self) -> None:
+        """End both directions now; a pending ``recv`` returns b"" (the socket stays open
+        until ``close``, so the loop never waits on a closed descriptor)."""
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+
     def close(self) -> None:
         if self.closed:
             return
