@@ -19,6 +19,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 import urllib.error
@@ -40,6 +41,8 @@ CHROMIUM = "/usr/lib/chromium/chromium"
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "labextension"
 BUILT = Path(jupyter_ctr.__file__).parent / "labextension"
+#: This environment's packages, for a student's Debian python3 (lab_server's ``user``).
+SITE = sysconfig.get_paths()["purelib"]
 LIBPOD = "ctr/v4.0.0/libpod"
 # The machine is shared and loaded: give the page time (expectations still pass at once when
 # the page is quick; nothing here measures time).
@@ -90,11 +93,12 @@ def _decode(raw: bytes) -> Any:
         return raw.decode()
 
 
-def _write_config(config_dir: Path, root: Path, run_root: Path) -> None:
-    (config_dir / "jupyter_server_config.json").write_text(json.dumps({
-        "ServerApp": {"jpserver_extensions": {"jupyter_ctr": True}},
-        "EngineConfig": {"root": str(root), "run_root": str(run_root)},
-    }))
+def _write_config(config_dir: Path, roots: tuple[Path, Path] | None) -> None:
+    """The server's config: the extension, on ``roots`` (None: remote mode, no engine)."""
+    config: dict[str, Any] = {"ServerApp": {"jpserver_extensions": {"jupyter_ctr": True}}}
+    if roots is not None:
+        config["EngineConfig"] = {"root": str(roots[0]), "run_root": str(roots[1])}
+    (config_dir / "jupyter_server_config.json").write_text(json.dumps(config))
     # The news/update toast would cover the bottom-right corner.
     settings = config_dir / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
@@ -103,22 +107,32 @@ def _write_config(config_dir: Path, root: Path, run_root: Path) -> None:
 
 
 @contextlib.contextmanager
-def lab_server() -> Iterator[Lab]:
+def lab_server(user: Any = None, service: Path | None = None,
+               engine: tuple[Path, Path] | None = None) -> Iterator[Lab]:
     """A real ``jupyter lab`` on fresh engine roots (demo image built), a free port, a token
     and a fresh config dir; stopped, and its containers removed (checked gone), at the end.
-    Also used by bench/browser_sidebar.py."""
+    Also used by bench/browser_sidebar.py.
+
+    With ``user`` (tests/multiuser.User) and ``service`` (the socket of a root service on the
+    roots ``engine``): the lab of a student, in remote mode. It runs as that user with
+    Debian's python3 and this environment's packages on PYTHONPATH (the venv's interpreter
+    may be in root's home, closed to students), finds the service by $JUPYTER_CTR_HOST, and
+    leaves the containers to the service's owner to remove."""
     assert (BUILT / "package.json").is_file(), \
         f"the extension is not built at {BUILT}: run `make labext` or `pip install -e .`"
     base = Path(tempfile.mkdtemp(prefix="jlb", dir="/tmp"))
-    root, run_root = base / "r", base / "x"
-    rt = Runtime(root, run_root)
-    rt.images.build_demo()
-    rt.close()
+    if engine is None:
+        root, run_root = base / "r", base / "x"
+        rt = Runtime(root, run_root)
+        rt.images.build_demo()
+        rt.close()
+    else:
+        root, run_root = engine
     config_dir, data_dir = base / "config", base / "data"
     config_dir.mkdir()
     (data_dir / "labextensions").mkdir(parents=True)
     (data_dir / "labextensions" / "jupyter-ctr").symlink_to(BUILT)
-    _write_config(config_dir, root, run_root)
+    _write_config(config_dir, None if user else (root, run_root))
     port, token = _free_port(), secrets.token_hex(16)
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(config_dir),
            "JUPYTER_PATH": os.pathsep.join(filter(None, [str(data_dir),
@@ -127,12 +141,26 @@ def lab_server() -> Iterator[Lab]:
            "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces"),
            "JUPYTER_CTR_ROOT": str(root), "JUPYTER_CTR_RUNROOT": str(run_root),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    argv = [sys.executable, "-m", "jupyterlab", "--allow-root"]
+    if user is not None:
+        assert service is not None
+        base.chmod(0o755)
+        subprocess.run(["chown", "-R", f"{user.uid}:{user.gid}", str(base)], check=True)
+        env = {"HOME": str(base), "USER": user.name, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
+               "PYTHONPATH": f"{REPO}:{SITE}", "JUPYTER_CTR_HOST": f"unix://{service}",
+               "JUPYTER_CONFIG_DIR": str(config_dir),
+               "JUPYTER_CONFIG_PATH": f"{sys.prefix}/etc/jupyter",
+               "JUPYTER_PATH": f"{data_dir}:{sys.prefix}/share/jupyter",
+               "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
+               "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces")}
+        argv = user.argv("/usr/bin/python3", "-m", "jupyterlab",
+                         f"--LabApp.app_dir={sys.prefix}/share/jupyter/lab")
     log = base / "lab.log"
     work = base / "work"
     work.mkdir()
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--allow-root", "--no-browser",
+            [*argv, "--no-browser",
              "--ip=127.0.0.1", f"--port={port}", "--port-retries=0",
              f"--IdentityProvider.token={token}", "--LabApp.expose_app_in_browser=True",
              "--JupyterNotebookApp.expose_app_in_browser=True",
@@ -159,17 +187,19 @@ def lab_server() -> Iterator[Lab]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        rt = Runtime(root, run_root)
-        ids = {c.id for c in rt.list_containers(all=True)}
-        for ctr in rt.list_containers(all=True):
-            rt.remove_container(ctr, force=True, timeout=0)
-        clean = wait_until(lambda: not any(leftovers(rt, ids).values()), 10)
-        left = leftovers(rt, ids)
-        rt.close()
-        for mnt in reversed(_mounts_under(base)):
-            subprocess.run(["umount", "-l", mnt], check=False)
+        if user is None:
+            rt = Runtime(root, run_root)
+            ids = {c.id for c in rt.list_containers(all=True)}
+            for ctr in rt.list_containers(all=True):
+                rt.remove_container(ctr, force=True, timeout=0)
+            clean = wait_until(lambda: not any(leftovers(rt, ids).values()), 10)
+            left = leftovers(rt, ids)
+            rt.close()
+            for mnt in reversed(_mounts_under(base)):
+                subprocess.run(["umount", "-l", mnt], check=False)
         shutil.rmtree(base, ignore_errors=True)
-        assert clean, left
+        if user is None:
+            assert clean, left
 
 
 def open_lab(browser: Browser, lab: Lab, workspace: str | None = None) -> Page:
