@@ -4,7 +4,7 @@ warm-up; target p99 under 10 ms), and the time the page takes to show the last o
 lines in the log view, with its longest main-thread task meanwhile (target: never blocked for
 more than 200 ms at a time).
 
-    .venv/bin/python bench/browser.py [--keys 500] [--lines 100000] [--flood 1000000]
+    .venv/bin/python bench/browser.py [--keys 500] [--lines 100000] [--flood 1000000] [--remote]
 
 Needs the extension built (`make labext`) and Debian's chromium. Prints a markdown table.
 
@@ -166,13 +166,16 @@ def main() -> int:
                          "after the previous echo was painted)")
     ap.add_argument("--flood", type=int, default=1_000_000,
                     help="lines a container prints while its log view follows it")
+    ap.add_argument("--remote", action="store_true",
+                    help="the lab in remote mode: every ctr/ route relayed to a root "
+                         "`jupyter-ctr service` (server/relay.py)")
     args = ap.parse_args()
     pause, max_pause = random.Random(11), args.max_pause
     sent: list[float] = []
     wsmsg: list[float] = []
     buffer: list[float] = []
     screen: list[float] = []
-    with lab_server() as lab, sync_playwright() as pw:
+    with lab_server(remote=args.remote) as lab, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
         page = open_lab(browser, lab)
         page.wait_for_function("() => window.jupyterapp.commands.hasCommand("

@@ -49,6 +49,11 @@ class HijackedConnection:
         sock.setblocking(False)
         return cls(sock, buffered)
 
+    def take_buffered(self) -> bytes:
+        """The bytes read ahead of ``recv`` (tornado's, after the request), once."""
+        data, self._buffered = self._buffered, b""
+        return data
+
     async def send(self, data: bytes) -> None:
         if data:
             await asyncio.get_running_loop().sock_sendall(self.sock, data)

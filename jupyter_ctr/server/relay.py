@@ -178,35 +178,96 @@ def is_hijacked(code: int, headers: httputil.HTTPHeaders) -> bool:
         and "Transfer-Encoding" not in headers
 
 
+class _TunnelEnd(asyncio.Protocol):
+    """One side of a tunnel: what it receives is written to the other side's transport.
+    Flow control is the transports' own: when the other side's buffer fills up, this side
+    stops reading (and so its peer slows down), until the buffer drains."""
+
+    def __init__(self, tunnel: _Tunnel) -> None:
+        self.tunnel = tunnel
+        self.transport: asyncio.Transport | None = None
+        self.peer: _TunnelEnd | None = None
+        self.eof = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        assert self.peer is not None and self.peer.transport is not None
+        self.peer.transport.write(data)
+
+    def eof_received(self) -> bool:
+        """A half-close: passed on; the other direction goes on."""
+        self.eof = True
+        assert self.peer is not None and self.peer.transport is not None
+        if self.peer.transport.can_write_eof():
+            self.peer.transport.write_eof()
+        self.tunnel.half_closed(self)
+        return True  # keep the transport: the other direction may still flow
+
+    def pause_writing(self) -> None:
+        if self.peer is not None and self.peer.transport is not None:
+            self.peer.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.peer is not None and self.peer.transport is not None:
+            self.peer.transport.resume_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.tunnel.close()
+
+
+class _Tunnel:
+    """Both ends and the rule of their ending: when the service is done the client is told
+    (a half-close) and let go after a short grace for its last bytes (a websocket's closing
+    handshake); when both directions are done, or either side is lost, both are closed."""
+
+    def __init__(self) -> None:
+        self.client = _TunnelEnd(self)
+        self.service = _TunnelEnd(self)
+        self.client.peer, self.service.peer = self.service, self.client
+        self.done = asyncio.get_running_loop().create_future()
+        self.timer: asyncio.TimerHandle | None = None
+
+    def half_closed(self, end: _TunnelEnd) -> None:
+        if self.client.eof and self.service.eof:
+            self.close()
+        elif end is self.service and self.timer is None:
+            self.timer = asyncio.get_running_loop().call_later(_LINGER, self.close)
+
+    def close(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        for end in (self.client, self.service):
+            if end.transport is not None and not end.transport.is_closing():
+                end.transport.close()  # what was written is still sent
+        if not self.done.done():
+            self.done.set_result(None)
+
+
 async def tunnel(client: HijackedConnection, service: ServiceConnection) -> None:
-    """Raw bytes both ways until the service is done. The end of the client's side is passed
-    on as a half-close (a client's stdin EOF reaches the container while its output still
-    comes back); once the service is done the client is told so and, after a short grace
-    for its last bytes (a websocket's closing handshake), let go."""
-
-    async def pump_up() -> None:
-        try:
-            while data := await client.recv():
-                await service.send(data)
-        except OSError:
-            service.abort()  # the service cannot take more: it ends, so does pump_down
-        finally:
-            service.shutdown_write()
-
-    up = asyncio.ensure_future(pump_up())
+    """Raw bytes both ways between the client's socket and the service's until both are
+    done (see _Tunnel); the bytes either side had sent ahead go first."""
+    loop = asyncio.get_running_loop()
+    ends = _Tunnel()
+    ahead_up, ahead_down = client.take_buffered(), bytes(service.pending)
+    service.pending.clear()
     try:
-        with contextlib.suppress(OSError):
-            while data := await service.recv():
-                await client.send(data)
-        client.shutdown_write()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(asyncio.shield(up), _LINGER)
-    finally:
-        client.abort()
-        with contextlib.suppress(asyncio.CancelledError, OSError):
-            await up
+        await loop.connect_accepted_socket(lambda: ends.client, sock=client.sock)
+        await loop.create_unix_connection(lambda: ends.service, sock=service.sock)
+    except OSError:
+        ends.close()
         client.close()
         service.close()
+        return
+    client.closed = service.closed = True  # the transports own the sockets now
+    assert ends.client.transport is not None and ends.service.transport is not None
+    if ahead_up:
+        ends.service.transport.write(ahead_up)
+    if ahead_down:
+        ends.client.transport.write(ahead_down)
+    await ends.done
 
 
 @web.stream_request_body
@@ -305,6 +366,10 @@ class RelayHandler(ExtensionHandlerMixin, APIHandler):
         if is_hijacked(start.code, headers):
             self.upstream = None  # the tunnel owns it now
             client = HijackedConnection.take(self)
+            if client.sock.family in (socket.AF_INET, socket.AF_INET6):
+                # Interactive: an echo is not held back waiting for the ACK of the previous
+                # segment (Nagle), as the in-process websockets (set_nodelay) do.
+                client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             try:
                 await client.send(head)  # the service's own answer: its status and headers
             except OSError:

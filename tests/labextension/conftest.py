@@ -93,11 +93,15 @@ def _decode(raw: bytes) -> Any:
         return raw.decode()
 
 
-def _write_config(config_dir: Path, roots: tuple[Path, Path] | None) -> None:
-    """The server's config: the extension, on ``roots`` (None: remote mode, no engine)."""
+def _write_config(config_dir: Path, roots: tuple[Path, Path] | None,
+                  url: str | None = None) -> None:
+    """The server's config: the extension, on ``roots`` (None: remote mode, no engine; at
+    ``url`` if given, else as $JUPYTER_CTR_HOST says)."""
     config: dict[str, Any] = {"ServerApp": {"jpserver_extensions": {"jupyter_ctr": True}}}
     if roots is not None:
         config["EngineConfig"] = {"root": str(roots[0]), "run_root": str(roots[1])}
+    if url is not None:
+        config["ContainersApp"] = {"url": url}
     (config_dir / "jupyter_server_config.json").write_text(json.dumps(config))
     # The news/update toast would cover the bottom-right corner.
     settings = config_dir / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
@@ -108,7 +112,7 @@ def _write_config(config_dir: Path, roots: tuple[Path, Path] | None) -> None:
 
 @contextlib.contextmanager
 def lab_server(user: Any = None, service: Path | None = None,
-               engine: tuple[Path, Path] | None = None) -> Iterator[Lab]:
+               engine: tuple[Path, Path] | None = None, remote: bool = False) -> Iterator[Lab]:
     """A real ``jupyter lab`` on fresh engine roots (demo image built), a free port, a token
     and a fresh config dir; stopped, and its containers removed (checked gone), at the end.
     Also used by bench/browser_sidebar.py.
@@ -117,7 +121,9 @@ def lab_server(user: Any = None, service: Path | None = None,
     roots ``engine``): the lab of a student, in remote mode. It runs as that user with
     Debian's python3 and this environment's packages on PYTHONPATH (the venv's interpreter
     may be in root's home, closed to students), finds the service by $JUPYTER_CTR_HOST, and
-    leaves the containers to the service's owner to remove."""
+    leaves the containers to the service's owner to remove. With ``remote`` (root's lab): a
+    root service of its own on the fresh roots, and the lab relaying to it (bench/browser.py
+    --remote measures the relay)."""
     assert (BUILT / "package.json").is_file(), \
         f"the extension is not built at {BUILT}: run `make labext` or `pip install -e .`"
     base = Path(tempfile.mkdtemp(prefix="jlb", dir="/tmp"))
@@ -132,7 +138,16 @@ def lab_server(user: Any = None, service: Path | None = None,
     config_dir.mkdir()
     (data_dir / "labextensions").mkdir(parents=True)
     (data_dir / "labextensions" / "jupyter-ctr").symlink_to(BUILT)
-    _write_config(config_dir, None if user else (root, run_root))
+    own_service = None
+    if remote:
+        service = base / "s.sock"
+        own_service = subprocess.Popen(
+            [sys.executable, "-m", "jupyter_ctr.cli", "--root", str(root), "--runroot",
+             str(run_root), "service", "--socket", str(service)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert wait_until(service.exists, 30), "the service did not start"
+    _write_config(config_dir, None if user or remote else (root, run_root),
+                  f"unix://{service}" if remote else None)
     port, token = _free_port(), secrets.token_hex(16)
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(config_dir),
            "JUPYTER_PATH": os.pathsep.join(filter(None, [str(data_dir),
@@ -187,6 +202,9 @@ def lab_server(user: Any = None, service: Path | None = None,
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        if own_service is not None:
+            own_service.terminate()
+            own_service.wait(30)
         if user is None:
             rt = Runtime(root, run_root)
             ids = {c.id for c in rt.list_containers(all=True)}
