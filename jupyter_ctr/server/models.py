@@ -232,6 +232,11 @@ def exec_inspect(insp: dict[str, Any]) -> dict[str, Any]:
     return dict(insp)
 
 
+def exec_remove_report(exec_id: str, exit_code: int | None) -> dict[str, Any]:
+    """``DELETE /libpod/exec/{id}`` (ours): the session and its exit code (None: never ran)."""
+    return {"Id": exec_id, "ExitCode": exit_code}
+
+
 # -- stats ------------------------------------------------------------------------------------
 def stats_sample(raw: dict[str, Any]) -> dict[str, Any]:
     """An engine stats dict plus the host CPU time, for the next sample's deltas."""
