@@ -18,13 +18,13 @@ from jupyter_ctr.client.errors import ServiceUnavailableError
 from jupyter_ctr.engine import Runtime
 from jupyter_ctr.engine.errors import (
     ContainerExistsError,
-    ExecSessionStateInvalidError,
-    NoSuchExecSessionError,
     ContainerRunningError,
     ContainerStateInvalidError,
     ContainerStoppedError,
+    ExecSessionStateInvalidError,
     InvalidArgumentError,
     NoSuchContainerError,
+    NoSuchExecSessionError,
     NoSuchImageError,
 )
 from jupyter_ctr.engine.records import ContainerSnapshot
