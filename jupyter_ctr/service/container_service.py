@@ -351,6 +351,7 @@ class ContainerService:
         def run() -> Any:
             self.policy.authorize(principal, "exec.start" if start else "exec.attach",
                                   session)
+            self.activity[session.container_id] = time.time()
             return session.open_stream(start=start, tty_size=tty_size)
 
         stream = await self.pools.run(run)
