@@ -59,6 +59,8 @@ c.PolicyRules.max_checkpoints = 2
 # -- verbs per role: actions (jupyter_ctr/service/policy.py ACTIONS) a role may not use.
 # Roles: "student", "instructor". "attach" is attaching to the container's main process
 # (PID 1); exec sessions stay allowed.
+# (Building the demo image, "image.build", is the instructor's in any case: rule
+# instructor_only.)
 c.PolicyRules.denied_actions = {"student": ["attach", "export"]}
 
 # -- run time and idle culling (a background task of the service stops the containers;

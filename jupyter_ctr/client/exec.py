@@ -1,12 +1,14 @@
 """Exec sessions over the service: ExecSession and ExecStream with the engine's methods
-(engine/exec.py), over ``POST /containers/{id}/exec``, ``/exec/{id}/start`` (hijacked),
-``/exec/{id}/resize`` and ``GET /exec/{id}/json``."""
+(engine/exec.py), over ``POST /containers/{id}/exec``, ``/exec/{id}/start`` and
+``/exec/{id}/attach`` (hijacked), ``/exec/{id}/resize``, ``/exec/{id}/stop``,
+``GET /exec/{id}/json`` and ``DELETE /exec/{id}``."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 
-from ..engine.errors import InvalidArgumentError, NoSuchExecSessionError, NotImplementedCtrError
+from ..engine.errors import InvalidArgumentError, NoSuchExecSessionError
 from ..engine.state import ExecState
 from ..engine.stdio import DEFAULT_DETACH_KEYS, as_stream, attach_streams, parse_detach_keys
 from .streams import StreamConnection
@@ -89,16 +91,28 @@ class ExecSession:
 
     def open_stream(self, *, start: bool, tty_size: tuple[int, int] | None = None
                     ) -> ExecStream:
-        """Start the session with its stdio on a hijacked connection. A session that
-        cannot start says why on that stream (as the service sends it)."""
+        """``start`` the session, or connect to a RUNNING one (started detached), with its
+        stdio on a hijacked connection. A session that cannot start says why on that
+        stream (as the service sends it); one that is not running cannot be attached to
+        (ExecSessionStateInvalidError)."""
         if not start:
-            raise NotImplementedCtrError("attaching to a running exec session is not served "
-                                         "by the service: start it attached")
+            return self._attach_stream(None)
         body: dict[str, Any] = {"Detach": False, "Tty": bool(self.config["tty"])}
         if tty_size:
             body.update(h=int(tty_size[0]), w=int(tty_size[1]))
-        resp = self._api().open("POST", f"/exec/{self.id}/start", body=body, upgrade=True,
-                                not_found=NoSuchExecSessionError)
+        resp = self._api().open("POST", f"/exec/{path_part(self.id)}/start", body=body,
+                                upgrade=True, not_found=NoSuchExecSessionError)
+        conn = StreamConnection(resp.sock, resp.leftover, framed=not self.config["tty"])
+        return ExecStream(self, conn)
+
+    def _attach_stream(self, detach_keys: str | None) -> ExecStream:
+        """``POST /exec/{id}/attach``: the running session's stdio (the service detaches on
+        ``detach_keys`` too, default the session's)."""
+        query: dict[str, Any] = {"stdin": bool(self.config["stdin"])}
+        if detach_keys is not None:
+            query["detachKeys"] = detach_keys
+        resp = self._api().open("POST", f"/exec/{path_part(self.id)}/attach", query,
+                                upgrade=True, not_found=NoSuchExecSessionError)
         conn = StreamConnection(resp.sock, resp.leftover, framed=not self.config["tty"])
         return ExecStream(self, conn)
 
@@ -113,8 +127,11 @@ class ExecSession:
     def attach(self, stdin: Input = None, stdout: Output | None = None,
                stderr: Output | None = None, *,
                detach_keys: str | None = None) -> int | None:
-        raise NotImplementedCtrError("attaching to a running exec session is not served by "
-                                     "the service: start it attached")
+        """Attach to a RUNNING session (one started with ``start()``) until it exits: its
+        exit code, or None if the caller detached. Output written before is not replayed.
+        Raises ExecSessionStateInvalidError unless RUNNING."""
+        keys = self._attach_checks(stdin, detach_keys)
+        return self._attach_stream(detach_keys).run(stdin, stdout, stderr, keys)
 
     def _attach_checks(self, stdin: Input, detach_keys: str | None) -> bytes:
         if detach_keys is None:
@@ -145,11 +162,22 @@ class ExecSession:
             time.sleep(_WAIT_POLL)
 
     def stop(self, timeout: int | None = None) -> None:
-        raise NotImplementedCtrError("stopping an exec session is not served by the service")
+        """Stop a RUNNING session: SIGTERM, SIGKILL after ``timeout`` seconds (default the
+        container's stop timeout). Raises ExecSessionStateInvalidError unless RUNNING."""
+        self._api().request("POST", f"/exec/{path_part(self.id)}/stop",
+                            None if timeout is None else {"t": timeout},
+                            not_found=NoSuchExecSessionError)
+        with contextlib.suppress(NoSuchExecSessionError):
+            self.inspect()  # gone meanwhile (its container stopped): the last reading stays
 
     def remove(self, force: bool = False) -> None:
-        raise NotImplementedCtrError("removing an exec session is not served by the service "
-                                     "(sessions go with their container)")
+        """Remove the session; a RUNNING one needs ``force`` and is killed (exit code 137)."""
+        report = self._api().json("DELETE", f"/exec/{path_part(self.id)}", {"force": force},
+                                  not_found=NoSuchExecSessionError)
+        code = report.get("ExitCode") if isinstance(report, dict) else None
+        if code is not None:
+            self._insp = {**self._insp, "State": ExecState.STOPPED.value, "Running": False,
+                          "ExitCode": int(code), "Pid": 0}
 
     def inspect(self) -> dict[str, Any]:
         insp: dict[str, Any] = self._api().json("GET", f"/exec/{path_part(self.id)}/json",

@@ -76,6 +76,15 @@ def engine_inspect(libpod: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _owner(item: dict[str, Any]) -> dict[str, Any]:
+    """owner_uid/owner_name from our ``Owner`` field (inspect and list items); none from a
+    service that does not send it (the config's defaults then)."""
+    owner = item.get("Owner")
+    if not isinstance(owner, dict):
+        return {}
+    return {"owner_uid": int(owner.get("Uid") or 0), "owner_name": str(owner.get("Name") or "")}
+
+
 def snapshot_from_inspect(insp: dict[str, Any]) -> ContainerSnapshot:
     """A ContainerSnapshot from (libpod's or the engine's) inspect dict."""
     from ..engine.logs import parse_log_size  # noqa: PLC0415 - lazy: see above
@@ -98,7 +107,8 @@ def snapshot_from_inspect(insp: dict[str, Any]) -> ContainerSnapshot:
         restart_policy=policy.get("Name") or "no",
         restart_retries=int(policy.get("MaximumRetryCount") or 0),
         dependencies=list(insp.get("Dependencies") or []),
-        log_size_max=parse_log_size(_log_size((host.get("LogConfig") or {}).get("Size"))))
+        log_size_max=parse_log_size(_log_size((host.get("LogConfig") or {}).get("Size"))),
+        **_owner(insp))
     record = ContainerRecord(
         state=container_state(st["Status"]), pid=int(st.get("Pid") or 0),
         conmon_pid=int(st.get("ConmonPid") or 0), exit_code=int(st.get("ExitCode") or 0),
@@ -145,7 +155,7 @@ def snapshot_from_list_item(item: dict[str, Any]) -> ContainerSnapshot:
         command=list(item.get("Command") or []), env=[], workdir="/", uid=0, gid=0,
         labels=dict(item.get("Labels") or {}), stop_signal=int(signal_mod.SIGTERM),
         stop_timeout=10, network="none", auto_remove=bool(item.get("AutoRemove")),
-        created=parse_rfc3339_ns(item.get("Created") or ""))
+        created=parse_rfc3339_ns(item.get("Created") or ""), **_owner(item))
     state = container_state(item.get("State") or "unknown")
     record = ContainerRecord(
         state=state, pid=int(item.get("Pid") or 0),

@@ -20,6 +20,12 @@ from . import settings
 
 log = logging.getLogger("jupyter_ctr.engine.cleanup")
 
+#: Who the events of a container's exit name (attributes ``user``/``uid``): no user acted,
+#: conmon ran this command as root when the process ended (podman records no user). The
+#: container's events keep its ``owner_uid``, so its owner still sees them; ``events
+#: --filter user=root`` does not count them as root's doing.
+EXIT_ACTOR = (0, "conmon")
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="jupyter_ctr.engine.cleanup")
@@ -51,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     rt = Runtime(root, run_root, config=Settings(
         root=args.root, run_root=args.run_root, runtime=args.runtime, conmon=args.conmon,
         criu=args.criu, cgroup_parent=args.cgroup_parent,
-        runtime_shortcuts=args.runtime_shortcuts))
+        runtime_shortcuts=args.runtime_shortcuts)).acting_as(*EXIT_ACTOR)
     try:
         ctr = rt.lookup_container(args.id)
         ctr.cleanup(run_token=args.run or None)

@@ -68,9 +68,10 @@ def _signal_number(value: Any) -> int:
 
 
 def container_libpod_list_item(snap: ContainerSnapshot) -> dict[str, Any]:
-    """One element of ``GET /libpod/containers/json`` (entities.ListContainer), plus
-    ``Restorable`` (ours, not podman's: a restore would find a checkpoint and accept the
-    state; clients that do not know the field ignore it)."""
+    """One element of ``GET /libpod/containers/json`` (entities.ListContainer), plus ours
+    (not podman's; clients that do not know them ignore them): ``Restorable`` (a restore
+    would find a checkpoint and accept the state) and ``Owner`` (who created it, as
+    inspect's: ``{"Uid", "Name"}``)."""
     cfg, rec = snap.config, snap.record
     return {
         "AutoRemove": cfg.auto_remove,
@@ -89,6 +90,7 @@ def container_libpod_list_item(snap: ContainerSnapshot) -> dict[str, Any]:
         "Names": [cfg.name],
         "Namespaces": {},
         "Networks": [],
+        "Owner": {"Uid": int(cfg.owner_uid), "Name": cfg.owner_name},
         "Pid": rec.pid,
         "Pod": "",
         "PodName": "",
@@ -230,6 +232,11 @@ def exec_create_response(exec_id: str) -> dict[str, Any]:
 def exec_inspect(insp: dict[str, Any]) -> dict[str, Any]:
     """Docker's and libpod's ``GET /exec/{id}/json`` (the engine's dict is that shape)."""
     return dict(insp)
+
+
+def exec_remove_report(exec_id: str, exit_code: int | None) -> dict[str, Any]:
+    """``DELETE /libpod/exec/{id}`` (ours): the session and its exit code (None: never ran)."""
+    return {"Id": exec_id, "ExitCode": exit_code}
 
 
 # -- stats ------------------------------------------------------------------------------------

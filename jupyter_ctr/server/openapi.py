@@ -107,6 +107,19 @@ def _containers(base: str, flavor: str) -> dict[tuple[str, str], Op]:
                 "Import a rootfs or OCI tarball from the body as ?reference=", (200,), (400,)),
             (f"{base}/images/{{name}}/exists", "get"): ("204 if the image exists", (204,),
                                                         (404,)),
+            (f"{base}/images/build-demo", "post"): (
+                "Ours: build the demo busybox image on the engine's host as ?reference= "
+                "(default localhost/busybox:latest); {Id}", (200,), (400, 403, 500)),
+            (f"{base}/exec/{{name}}/attach", "post"): (
+                "Ours: attach to a running exec session (started detached): the connection "
+                "is hijacked as for containers; stdin, detachKeys", (101, 200),
+                (400, 404, 409)),
+            (f"{base}/exec/{{name}}/stop", "post"): (
+                "Ours: stop a running exec session (SIGTERM, SIGKILL after t|timeout)",
+                (204,), (404, 409)),
+            (f"{base}/exec/{{name}}", "delete"): (
+                "Ours: remove an exec session (force kills a running one); {Id, ExitCode}",
+                (200,), (404, 409)),
         })
     else:
         ops[(f"{base}/images/create", "post")] = (

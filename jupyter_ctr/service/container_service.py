@@ -311,6 +311,24 @@ class ContainerService:
     async def start_exec_detached(self, principal: Principal, exec_id: str) -> None:
         await self.pools.run(lambda: self.exec_session(principal, exec_id, "exec.start").start())
 
+    async def stop_exec(self, principal: Principal, exec_id: str,
+                        timeout: int | None = None) -> None:
+        """Stop a running session: SIGTERM, SIGKILL after ``timeout`` (ExecSession.stop)."""
+        await self.pools.run_long(
+            lambda: self.exec_session(principal, exec_id, "exec.stop").stop(timeout))
+
+    async def remove_exec(self, principal: Principal, exec_id: str, *,
+                          force: bool = False) -> int | None:
+        """Remove a session (a running one needs ``force`` and is killed); its exit code
+        (None if it never ran)."""
+
+        def run() -> int | None:
+            session = self.exec_session(principal, exec_id, "exec.remove")
+            session.remove(force=force)
+            return session.exit_code
+
+        return await self.pools.run_long(run)
+
     async def startable_exec(self, principal: Principal, exec_id: str) -> ExecSession:
         """A session to start attached: it must be created (not yet started)."""
 
@@ -327,10 +345,13 @@ class ContainerService:
 
     async def open_exec(self, principal: Principal, session: ExecSession, *, start: bool,
                         stdin: bool, tty_size: tuple[int, int] | None = None) -> ExecSource:
-        """Start a created session (``start``) or attach to a running one."""
+        """Start a created session (``start``, action ``exec.start``) or attach to a
+        running one (``exec.attach``)."""
 
         def run() -> Any:
-            self.policy.authorize(principal, "exec.start", session)
+            self.policy.authorize(principal, "exec.start" if start else "exec.attach",
+                                  session)
+            self.activity[session.container_id] = time.time()
             return session.open_stream(start=start, tty_size=tty_size)
 
         stream = await self.pools.run(run)
@@ -394,6 +415,10 @@ class ContainerService:
 
     async def import_image(self, principal: Principal, path: Path, reference: str) -> Image:
         return await self.pools.run_long(self.door(principal).import_image, path, reference)
+
+    async def build_demo(self, principal: Principal, reference: str) -> Image:
+        """The demo busybox image, built on this host once (action ``image.build``)."""
+        return await self.pools.run_long(self.door(principal).build_demo, reference)
 
     # -- events and system -------------------------------------------------------------------
     async def check_event_filters(self, principal: Principal,

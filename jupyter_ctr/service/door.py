@@ -179,7 +179,7 @@ class Door:
 
     def build_demo(self, reference: str) -> Image:
         """The built-in busybox image (built once from the host's static busybox)."""
-        self.authorize("image.import", reference)
+        self.authorize("image.build", reference)
         return self.view.images.build_demo(reference)
 
     # -- events and system ------------------------------------------------------------------

@@ -26,17 +26,24 @@ if TYPE_CHECKING:
 #: a container (Container): inspect, list (each listed one), start, stop, kill, pause,
 #: unpause, restart, init, mount, unmount, resize, top, stats, logs, export, wait, attach,
 #: exec (create a session in it), checkpoint, restore, remove;
-#: an exec session (ExecSession): exec.inspect, exec.start, exec.resize;
+#: an exec session (ExecSession): exec.inspect, exec.start, exec.attach (to a running one),
+#: exec.resize, exec.stop, exec.remove;
 #: the create arguments (a dict: image, command, name, limits...): create;
-#: an Image: image.inspect, image.remove, image.pull; the new reference (str): image.import;
+#: an Image: image.inspect, image.remove, image.pull; the new reference (str): image.import,
+#: image.build (the demo image);
 #: none (None): image.list, restore.import, events, info.
 ACTIONS = frozenset({
     "inspect", "list", "create", "start", "stop", "kill", "pause", "unpause", "restart",
     "init", "mount", "unmount", "resize", "top", "stats", "logs", "export", "wait", "attach",
-    "exec", "checkpoint", "restore", "remove", "exec.inspect", "exec.start", "exec.resize",
+    "exec", "checkpoint", "restore", "remove", "exec.inspect", "exec.start", "exec.attach",
+    "exec.resize", "exec.stop", "exec.remove",
     "image.list", "image.inspect", "image.remove", "image.pull", "image.import",
-    "restore.import", "events", "info",
+    "image.build", "restore.import", "events", "info",
 })
+#: Actions only the instructor role may use under OwnershipPolicy: they write to what every
+#: user shares and are a host administrator's (building the demo image from the host's
+#: busybox). Refused with the rule name "instructor_only".
+INSTRUCTOR_ONLY = frozenset({"image.build"})
 
 
 class NotAuthorizedError(CtrError):
@@ -111,6 +118,9 @@ class OwnershipPolicy(Policy):
         scope = self.owner_scope(principal)
         if scope is None:
             return
+        if action in INSTRUCTOR_ONLY:
+            raise NotAuthorizedError(f"refused by policy rule instructor_only: only the "
+                                     f"instructor role may use {action}")
         if isinstance(target, Container):
             if target.config.owner_uid != scope:
                 raise NoSuchContainerError(f"no container with name or ID {target.id!r} found")

@@ -27,3 +27,15 @@ def test_inspect_containers_and_images(cli: Cli, image_id: str) -> None:
     proc = cli("inspect", "insp", "nothing-here")
     assert proc.returncode == 125 and "nothing-here" in proc.stderr
     assert [x["Id"] for x in json.loads(proc.stdout)] == [ctr_id]
+
+
+def test_ps_shows_the_owner(cli: Cli) -> None:
+    """Ours beside podman's fields: who created the container, as inspect's "Owner"."""
+    ctr_id = cli.ok("create", "--name", "ps-owner", IMAGE, "true").strip()
+    items = {i["Id"]: i for i in json.loads(cli.ok("ps", "-a", "--format", "json"))}
+    assert items[ctr_id]["Owner"] == {"Uid": 0, "Name": "root"}
+    assert items[ctr_id]["Names"] == ["ps-owner"]  # podman's fields unchanged
+    assert cli.ok("ps", "-a", "--filter", "name=^ps-owner$", "--format",
+                  "{{.Owner.Name}} {{.Owner.Uid}} {{.Names}}") == "root 0 ps-owner\n"
+    assert cli.ok("ps", "-a", "--filter", "name=^ps-owner$", "--format",
+                  "{{.Owner}}") == "map[Name:root Uid:0]\n"  # as Go prints a map

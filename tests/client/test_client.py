@@ -21,13 +21,15 @@ from jupyter_ctr.engine.errors import (
     ContainerRunningError,
     ContainerStateInvalidError,
     ContainerStoppedError,
+    ExecSessionStateInvalidError,
     InvalidArgumentError,
     NoSuchContainerError,
+    NoSuchExecSessionError,
     NoSuchImageError,
 )
 from jupyter_ctr.engine.records import ContainerSnapshot
-from jupyter_ctr.engine.state import ContainerState
-from tests.conftest import DEMO, wait_until
+from jupyter_ctr.engine.state import ContainerState, ExecState
+from tests.conftest import DEMO, socket_service, wait_until
 
 pytestmark = pytest.mark.timeout(180)
 S = ContainerState
@@ -101,6 +103,70 @@ def test_attach_with_stdin_and_start_and_attach(remote: RemoteRuntime, rt: Runti
         assert not stream.stdin and stream.tty
     cat.resize(30, 100)
     cat.stop(timeout=0)
+
+
+def test_exec_attach_to_a_detached_session_stop_and_remove(remote: RemoteRuntime,
+                                                            rt: Runtime) -> None:
+    """The exec verbs the service serves on our own routes (exec attach, stop, remove):
+    the engine's results and errors, the engine's own records afterwards."""
+    ctr = remote.create_container(DEMO, ["sleep", "100"], name="cl-exec")
+    ctr.start()
+    session = ctr.exec(["sh", "-c", "read x; echo got $x; echo e >&2; exit 5"], stdin=True)
+    session.start()
+    assert session.state is ExecState.RUNNING
+    out, err = io.BytesIO(), io.BytesIO()
+    assert session.attach(io.BytesIO(b"abc\n"), out, err) == 5
+    assert (out.getvalue(), err.getvalue()) == (b"got abc\n", b"e\n")
+    assert session.exit_code == 5 and session.state is ExecState.STOPPED
+    for verb in (lambda s: s.attach(stdout=io.BytesIO()), lambda s: s.stop()):
+        with pytest.raises(ExecSessionStateInvalidError) as far:
+            verb(session)
+        with pytest.raises(ExecSessionStateInvalidError) as local:
+            verb(rt.lookup_exec(session.id))
+        assert str(far.value) == str(local.value)
+    session.remove()
+    with pytest.raises(NoSuchExecSessionError):
+        remote.lookup_exec(session.id)
+    with pytest.raises(NoSuchExecSessionError):
+        session.remove()
+
+    # attach to a running tty session, leave it with the detach keys: it goes on
+    cat = ctr.exec(["cat"], stdin=True, tty=True)
+    cat.start()
+    assert cat.attach(io.BytesIO(b"x\n\x10\x11"), io.BytesIO()) is None
+    assert cat.inspect()["Running"]
+    stream = cat.open_stream(start=False)  # the stream of a running one, for a caller's loop
+    assert stream.session_id == cat.id and stream.conn is not None
+    stream.close()
+    cat.stop(timeout=0)
+    assert (cat.state, cat.exit_code) == (ExecState.STOPPED, 137)
+    assert rt.lookup_exec(cat.id).inspect()["ExitCode"] == 137
+    busy = ctr.exec(["sleep", "100"])
+    busy.start()
+    with pytest.raises(ExecSessionStateInvalidError, match="without force"):
+        busy.remove()
+    busy.remove(force=True)
+    assert busy.exit_code == 137
+    with pytest.raises(NoSuchExecSessionError):
+        rt.lookup_exec(busy.id)
+    ctr.stop(timeout=0)
+
+
+def test_build_demo_through_the_service(tmp_path: Path) -> None:
+    """``image build-demo`` remotely: built by the service on its host (fresh roots here),
+    the same image the engine builds in process."""
+    sock = f"/tmp/jcb-{os.getpid()}.sock"
+    engine = Runtime(tmp_path / "r", tmp_path / "x")
+    with socket_service(sock, engine), RemoteRuntime(f"unix://{sock}") as client:
+        with pytest.raises(NoSuchImageError):
+            client.get_image(DEMO)
+        built = client.images.build_demo()
+        assert built.names == [DEMO] and client.get_image(DEMO).id == built.id
+        assert client.images.build_demo().id == built.id  # once
+        assert engine.images.build_demo().id == built.id
+        other = client.images.build_demo("localhost/demo-copy:1")
+        assert other.id == built.id and set(other.names) == {DEMO, "localhost/demo-copy:1"}
+    engine.close()
 
 
 def test_checkpoint_export_and_import(remote: RemoteRuntime, rt: Runtime,

@@ -4,6 +4,8 @@ events: another's answers exactly as a missing one."""
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 
 import pytest
@@ -60,6 +62,35 @@ def test_events_name_the_actor_and_filter_by_user(rt: Runtime) -> None:
     assert {"create", "start"} <= by_alice and "kill" not in by_alice
     assert {e.action for e in rt.events(since=since, filters={"user": [str(ALICE[0])]})} \
         == by_alice
+
+
+def test_the_exit_is_conmons_and_its_owner_sees_it(rt: Runtime) -> None:
+    """conmon's exit command (root) records the exit, its cleanup and an --rm removal as
+    the engine's ("conmon"), not as root's: the owner sees them (owner_uid), a filter on
+    root or on the owner does not count them as theirs."""
+    since = time.time()
+    alice = as_user(rt, ALICE)
+    ctr = alice.create_container(DEMO, ["sleep", "100"], name="ev-exit", auto_remove=True)
+    ctr.start()
+    # Killed behind the engine's back: nothing here syncs the container afterwards, so
+    # the exit command is what finds the exit.
+    os.kill(ctr.snapshot().record.pid, signal.SIGKILL)
+    removed = next(iter(alice.events(since=since, until=time.time() + 60, follow=True,
+                                     filters={"container": [ctr.id], "event": ["remove"]})))
+    assert removed.attributes["user"] == "conmon"
+    exit_events = {e.action: e.attributes for e in alice.events(
+        since=since, filters={"container": [ctr.id]})
+        if e.action in ("died", "cleanup", "remove")}
+    assert set(exit_events) == {"died", "cleanup", "remove"}
+    for attrs in exit_events.values():
+        assert (attrs["user"], attrs["uid"], attrs["owner_uid"]) == \
+            ("conmon", "0", str(ALICE[0]))
+    assert exit_events["died"]["exitCode"] == "137"
+    by_alice = {e.action for e in rt.events(since=since, filters={"user": [ALICE[1]]})}
+    assert {"create", "start"} <= by_alice and not by_alice & set(exit_events)
+    assert not [e for e in rt.events(since=since, filters={"user": ["root"]})
+                if e.id == ctr.id]
+    assert not [e for e in as_user(rt, BOB).events(since=since) if e.id == ctr.id]
 
 
 def test_a_scoped_view_sees_only_its_owners_containers(rt: Runtime) -> None:

@@ -507,10 +507,14 @@ def request(sock_path: Path | str, method: str, target: str, body: bytes | None 
         hdrs.update(headers or {})
         head = f"{method} {target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n"
                                                          for k, v in hdrs.items()) + "\r\n"
+        send_error: OSError | None = None
         try:
             sock.sendall(head.encode("utf-8", "surrogateescape") + (body or b""))
         except OSError as exc:
-            raise HttpError(f"send: {exc}") from exc
+            # A server may refuse a request from its head and close before it has read the
+            # body (RFC 9112 9.6: clients watch for such an early answer while they send):
+            # the answer is then waiting here.
+            send_error = exc
         buf = b""
 
         def recv() -> bytes:
@@ -526,8 +530,15 @@ def request(sock_path: Path | str, method: str, target: str, body: bytes | None 
                 raise HttpError(f"recv: {exc}") from exc
 
         while b"\r\n\r\n" not in buf:
-            chunk = recv()
+            try:
+                chunk = recv()
+            except HttpError:
+                if send_error is not None:
+                    raise HttpError(f"send: {send_error}") from send_error
+                raise
             if not chunk:
+                if send_error is not None:
+                    raise HttpError(f"send: {send_error}") from send_error
                 raise HttpError(f"connection closed before the headers ({len(buf)} bytes)")
             buf += chunk
         raw_head, rest = buf.split(b"\r\n\r\n", 1)

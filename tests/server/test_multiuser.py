@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import grp
 import json
+import os
+import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,7 +20,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import DEMO
+from tests.conftest import DEMO, wait_until
 from tests.multiuser import API, people, root_service  # noqa: F401 - people: a fixture
 
 
@@ -147,3 +149,71 @@ def test_another_name_in_use_is_refused_as_any_name_in_use(
     own = a.one(service, "POST", f"{API}/containers/create",
                 {"image": DEMO, "command": ["true"], "name": name})
     assert theirs == own and theirs[0] == 409
+
+
+def test_exec_verbs_lists_demo_build_and_exits_by_user(
+        people: dict[str, Any], service: Path) -> None:  # noqa: F811
+    """The routes added for remote use obey ownership and policy: another's exec session
+    answers stop, remove and attach as a missing one; build-demo is the instructor's; list
+    items say whose a container is; a container's exit is conmon's doing (not root's) and
+    its owner sees it."""
+    a, b, t = people["a"], people["b"], people["t"]
+    since = f"since={time.time() - 1:.3f}"
+    made = a.call(service, ("POST", f"{API}/containers/create",
+                            {"image": DEMO, "command": ["sleep", "1000"],
+                             "name": f"{a.name}-ex"}),
+                  ("POST", f"{API}/containers/{a.name}-ex/start", None),
+                  ("POST", f"{API}/containers/{a.name}-ex/exec", {"Cmd": ["sleep", "100"]}))
+    assert [s for s, _ in made] == [201, 204, 201], made
+    ctr_id, exec_id = made[0][1]["Id"], made[2][1]["Id"]
+    assert a.one(service, "POST", f"{API}/exec/{exec_id}/start", {"Detach": True})[0] == 200
+    no_exec = uuid.uuid4().hex * 2
+    routes = [("POST", API + "/exec/{}/stop?t=0"), ("DELETE", API + "/exec/{}?force=true"),
+              ("POST", API + "/exec/{}/attach?stdin=false")]
+    answers = b.call(service, *[(m, url.format(ref), None) for ref in (exec_id, no_exec)
+                                for m, url in routes])
+    for (status, body), (_, expected) in zip(answers[:3], answers[3:], strict=True):
+        assert (status, body["cause"]) == (404, "no such exec session"), body
+        assert body == json.loads(json.dumps(expected).replace(no_exec, exec_id))
+    mine = a.call(service, ("POST", f"{API}/exec/{exec_id}/stop?t=0", None),
+                  ("DELETE", f"{API}/exec/{exec_id}", None))
+    assert mine == [(204, ""), (200, {"Id": exec_id, "ExitCode": 137})], mine
+
+    # build-demo: students are refused by a named rule, the instructor builds (here: has)
+    refused = b.one(service, "POST", f"{API}/images/build-demo")
+    assert refused[0] == 403 and "policy rule instructor_only" in refused[1]["message"]
+    status, built = t.one(service, "POST", f"{API}/images/build-demo")
+    assert status == 200
+    assert t.one(service, "GET", f"{API}/images/{quote(DEMO, safe='')}/json")[1]["Id"] == \
+        built["Id"]
+
+    # list items carry the owner; the instructor sees whose each one is
+    status, listed = a.one(service, "GET", f"{API}/containers/json")
+    assert [(c["Id"], c["Owner"]) for c in listed] == \
+        [(ctr_id, {"Uid": a.uid, "Name": a.name})]
+    status, everyone = t.one(service, "GET", f"{API}/containers/json")
+    assert {"Uid": a.uid, "Name": a.name} in [c["Owner"] for c in everyone
+                                              if c["Id"] == ctr_id]
+
+    # the exit: killed behind the engine's back (nothing syncs it), so conmon's exit
+    # command finds it and records it, as the engine's
+    status, inspected = a.one(service, "GET", f"{API}/containers/{ctr_id}/json")
+    os.kill(inspected["State"]["Pid"], signal.SIGKILL)
+    died = quote(json.dumps({"event": ["died"], "container": [ctr_id]}))
+
+    def events(user: Any, query: str = f"filters={died}") -> list[dict[str, Any]]:
+        status, text = user.one(service, "GET", f"{API}/events?stream=false&{since}&{query}")
+        assert status == 200, text
+        if isinstance(text, dict):
+            return [text]
+        return [json.loads(line) for line in text.splitlines()]
+
+    assert wait_until(lambda: events(a), 30)
+    [exit_event] = events(a)
+    attrs = exit_event["Actor"]["Attributes"]
+    assert (attrs["user"], attrs["uid"], attrs["owner_uid"]) == ("conmon", "0", str(a.uid))
+    assert events(b) == []
+    by_a = quote(json.dumps({"user": [a.name], "container": [ctr_id]}))
+    actions = {e["Action"] for e in events(a, f"filters={by_a}")}
+    assert {"create", "start"} <= actions and "died" not in actions
+    a.one(service, "DELETE", f"{API}/containers/{ctr_id}?force=true")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import tarfile
 
 import pytest
@@ -135,6 +136,9 @@ async def test_list_filters_and_shapes(api):
     item = r.json()[0]
     assert item["Names"] == ["ls-run"] and item["State"] == "running"
     assert item["Labels"] == {"team": "a"} and item["Command"] == ["sleep", "100"]
+    # ours, beside podman's fields: who created it, as inspect says
+    inspected = (await api.get(f"{LIBPOD}/containers/{running}/json")).json()
+    assert item["Owner"] == inspected["Owner"] and item["Owner"]["Uid"] == os.getuid()
     r = await api.get(f"{LIBPOD}/containers/json", params={"all": "true"})
     assert {c["Id"] for c in r.json()} >= {running, created}
     r = await api.get(f"{LIBPOD}/containers/json",

@@ -224,6 +224,68 @@ async def test_exec_start_errors_and_detach_in_the_stream(api, jp_http_port, jp_
     info = (await api.get(f"{LIBPOD}/exec/{eid}/json")).json()
     assert info["Running"] is True, info
 
+async def test_exec_attach_stop_and_remove_routes(api, jp_http_port, jp_auth_header,
+                                                  jp_base_url):
+    """Ours, libpod only: attach to a session started detached (hijacked as a start),
+    stop one, remove one (force for a running one); the codes of the wrong states."""
+    cid = await started(api)
+
+    async def session(cmd, **extra):
+        r = await api.post(f"{LIBPOD}/containers/{cid}/exec", body={"Cmd": cmd, **extra})
+        assert r.code == 201, r.body
+        return r.json()["Id"]
+
+    eid = await session(["sh", "-c", "read x; echo got $x; echo err >&2; exit 4"],
+                        AttachStdin=True)
+    assert (await api.post(f"{LIBPOD}/exec/{eid}/start", body={"Detach": True})).code == 200
+    raw = await Raw.request(jp_http_port, f"{jp_base_url}{LIBPOD}/exec/{eid}/attach",
+                            jp_auth_header)
+    assert raw.status == "HTTP/1.1 101 UPGRADED"
+    assert b"application/vnd.docker.multiplexed-stream" in raw.head
+    raw.writer.write(b"abc\n")
+    await raw.writer.drain()
+    frames = demux(await raw.read_all())
+    raw.close()
+    assert (1, b"got abc\n") in frames and (2, b"err\n") in frames, frames
+    info = (await api.get(f"{LIBPOD}/exec/{eid}/json")).json()
+    assert info["ExitCode"] == 4 and info["Running"] is False
+    # an exited session cannot be attached to or stopped: JSON 409 before any hijack
+    raw = await Raw.request(jp_http_port, f"{jp_base_url}{LIBPOD}/exec/{eid}/attach",
+                            jp_auth_header)
+    assert raw.status.startswith("HTTP/1.1 409")
+    raw.close()
+    assert (await api.post(f"{LIBPOD}/exec/{eid}/stop")).code == 409
+    r = await api.delete(f"{LIBPOD}/exec/{eid}")
+    assert (r.code, r.json()) == (200, {"Id": eid, "ExitCode": 4})
+    assert (await api.get(f"{LIBPOD}/exec/{eid}/json")).code == 404
+    assert (await api.delete(f"{LIBPOD}/exec/{eid}")).code == 404
+
+    # stop: SIGTERM, then SIGKILL after t (sh ignores nothing: TERM ends it, 143)
+    eid = await session(["sleep", "100"])
+    await api.post(f"{LIBPOD}/exec/{eid}/start", body={"Detach": True})
+    assert (await api.post(f"{LIBPOD}/exec/{eid}/stop", params={"t": "5"})).code == 204
+    info = (await api.get(f"{LIBPOD}/exec/{eid}/json")).json()
+    assert info["Running"] is False and info["ExitCode"] == 143, info
+    # remove a running one: only with force, which kills it
+    eid = await session(["sleep", "100"])
+    await api.post(f"{LIBPOD}/exec/{eid}/start", body={"Detach": True})
+    r = await api.delete(f"{LIBPOD}/exec/{eid}")
+    assert r.code == 409 and r.json()["cause"] == "exec session state improper", r.body
+    r = await api.delete(f"{LIBPOD}/exec/{eid}", params={"force": "true"})
+    assert (r.code, r.json()) == (200, {"Id": eid, "ExitCode": 137})
+    # a session that never ran: no exit code
+    eid = await session(["true"])
+    r = await api.delete(f"{LIBPOD}/exec/{eid}")
+    assert (r.code, r.json()) == (200, {"Id": eid, "ExitCode": None})
+    # unknown sessions, and Docker's API has none of these routes
+    for method, path in (("POST", "stop"), ("POST", "attach"), ("DELETE", "")):
+        url = f"{LIBPOD}/exec/{'0' * 64}/{path}".rstrip("/")
+        assert (await api.call(method, url)).code == 404
+    eid = await session(["true"])
+    assert (await api.post(f"{DOCKER}/exec/{eid}/stop")).code == 404
+    assert (await api.delete(f"{DOCKER}/exec/{eid}")).code in (404, 405)
+
+
 # -- websockets -----------------------------------------------------------------------------------
 def attach_events(rt, cid):
     return [ev for ev in rt.events() if ev.id == cid and ev.action == "attach"]

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from jupyter_ctr.engine import NoSuchContainerError
-from jupyter_ctr.service.policy import ACTIONS, NotAuthorizedError, OwnershipPolicy, Policy
+from jupyter_ctr.service.policy import (
+    ACTIONS,
+    INSTRUCTOR_ONLY,
+    NotAuthorizedError,
+    OwnershipPolicy,
+    Policy,
+)
 from jupyter_ctr.service.principal import INSTRUCTOR, Principal
 
 BOB = Principal(uid=1001, name="bob")
@@ -42,3 +48,16 @@ def test_ownership_scopes_students_to_their_own_containers() -> None:
     assert policy.owner_scope(teacher) is None
     assert Policy().owner_scope(BOB) is None  # single-user: everyone's
     policy.authorize(BOB, "create", {"image": "x"})  # rules come later: allowed
+
+
+def test_instructor_only_actions() -> None:
+    """Building the demo image writes what every user shares from the host: instructors
+    only under ownership (a named rule), anyone in single-user mode."""
+    policy = OwnershipPolicy()
+    teacher = Principal(uid=1500, name="teach", roles=frozenset({INSTRUCTOR}))
+    with pytest.raises(NotAuthorizedError, match="policy rule instructor_only: only the "
+                                                 "instructor role may use image.build"):
+        policy.authorize(BOB, "image.build", "localhost/busybox:latest")
+    policy.authorize(teacher, "image.build", "localhost/busybox:latest")
+    Policy().authorize(BOB, "image.build", "localhost/busybox:latest")
+    assert INSTRUCTOR_ONLY <= ACTIONS

@@ -137,6 +137,8 @@ def ps_fields(snap: ContainerSnapshot, now: float, no_trunc: bool) -> dict[str, 
         "ExitedAt": rec.finished_at // 1_000_000_000 if rec.finished_at else GO_ZERO_UNIX,
         "StartedAt": rec.started_at // 1_000_000_000 if rec.started_at else GO_ZERO_UNIX,
         "AutoRemove": cfg.auto_remove, "Restarts": rec.restart_count,
+        # Ours: who created it ({{.Owner.Name}}, {{.Owner.Uid}}), as inspect's "Owner".
+        "Owner": {"Uid": int(cfg.owner_uid), "Name": cfg.owner_name},
     }
 
 

@@ -1,5 +1,8 @@
 """Exec routes: ``POST /containers/{name}/exec`` (create), ``/exec/{id}/start`` (hijacked
-unless detached), ``/exec/{id}/resize``, ``GET /exec/{id}/json``."""
+unless detached), ``/exec/{id}/resize``, ``GET /exec/{id}/json``; and ours, in the libpod
+namespace only (podman's API has no route for them, our engine has the verbs):
+``POST /exec/{id}/attach`` (hijacked, to a running session), ``/exec/{id}/stop`` and
+``DELETE /exec/{id}``."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from tornado import web
 from ...engine import limits
 from ...engine.conmon_socket import STDERR
 from ...engine.errors import CtrError
+from ...engine.stdio import parse_detach_keys
 from ...service.pumps import pump, raw, streams_wanted
 from ...service.sources import ExecSource
 from .. import errors, models, specgen
@@ -127,6 +131,67 @@ class ExecStartHandler(CtrHandler):
             client.close()
 
 
+class ExecAttachHandler(CtrHandler):
+    """Attach to a RUNNING session (one started detached), as ``containers/{id}/attach``
+    does to a container: the connection is hijacked (101 UPGRADED with ``Upgrade: tcp``),
+    framed unless the session has a tty, until the process exits or the client detaches.
+    Query: ``stdin`` (default true; a session created without stdin takes none),
+    ``detachKeys`` (default the session's). Output written before the attach is not
+    replayed. Errors before the hijack are JSON: 404, 409 (not running)."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, name: str, version: str | None = None) -> None:
+        keys = self.q("detachKeys", self.q("detachkeys"))
+        detach_keys = None if keys is None else parse_detach_keys(keys)
+        source = await self.service.open_exec(
+            self.principal, await self.service.lookup_exec(self.principal, name, "exec.attach"),
+            start=False, stdin=self.q_bool("stdin", True))
+        try:
+            upgrade = wants_upgrade(self)
+            client = HijackedConnection.take(self)
+        except BaseException:
+            source.close()
+            raise
+        try:
+            await client.send(status_line(upgrade, RAW if source.tty else MULTIPLEXED))
+            result = await pump(client, source, stdin=source.stdin,
+                                encode=raw if source.tty else mux_frame,
+                                streams=streams_wanted(True, True),
+                                detach_keys=source.detach_keys if detach_keys is None
+                                else detach_keys)
+            if result == "exited":
+                await source.exit_code()  # recorded, for exec inspect
+        except OSError:
+            pass
+        finally:
+            source.close()
+            client.close()
+
+
+class ExecStopHandler(CtrHandler):
+    """Stop a running session: SIGTERM, then SIGKILL after ``t`` (or ``timeout``) seconds
+    (default the container's stop timeout). 204; 409 unless running."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, name: str, version: str | None = None) -> None:
+        await self.service.stop_exec(self.principal, name, self.q_timeout("t", "timeout"))
+        self.reply_empty(204)
+
+
+class ExecRemoveHandler(CtrHandler):
+    """Remove a session; a running one needs ``force`` (it is killed: exit code 137).
+    Answers ``{"Id": ..., "ExitCode": code or null}`` (null: it never ran)."""
+
+    @web.authenticated
+    @authorized
+    async def delete(self, name: str, version: str | None = None) -> None:
+        code = await self.service.remove_exec(self.principal, name,
+                                              force=self.q_bool("force"))
+        self.reply_json(models.exec_remove_report(name, code))
+
+
 def routes() -> list[tuple[str, type, dict[str, Any]]]:
     out: list[tuple[str, type, dict[str, Any]]] = []
     for flavor, base in (("libpod", LIBPOD), ("docker", DOCKER)):
@@ -137,4 +202,10 @@ def routes() -> list[tuple[str, type, dict[str, Any]]]:
             (f"{base}/exec/{NAME}/resize", ExecResizeHandler, kw),
             (f"{base}/exec/{NAME}/json", ExecInspectHandler, kw),
         ]
+        if flavor == "libpod":
+            out += [
+                (f"{base}/exec/{NAME}/attach", ExecAttachHandler, kw),
+                (f"{base}/exec/{NAME}/stop", ExecStopHandler, kw),
+                (f"{base}/exec/{NAME}", ExecRemoveHandler, kw),
+            ]
     return out

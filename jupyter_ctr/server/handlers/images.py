@@ -1,4 +1,5 @@
-"""Image routes: list, inspect, exists, import (tarball in the request body), remove."""
+"""Image routes: list, inspect, exists, import (tarball in the request body), remove, and
+ours: build-demo."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from .. import errors, models, params
 from ..spool import new_spool_file, spool_dir
 from .base import DOCKER, LIBPOD, CtrHandler
 
+#: What ``jupyter-ctr image build-demo`` names the demo image by default.
+DEMO_REFERENCE = "localhost/busybox:latest"
 #: Image references contain slashes (localhost/busybox:latest), and clients keep them.
 NAME = r"(?P<name>.+?)"
 
@@ -125,6 +128,19 @@ class UploadHandler(CtrHandler):
         self.on_finish()
 
 
+class ImageBuildDemoHandler(CtrHandler):
+    """``POST /libpod/images/build-demo?reference=NAME`` (ours: ``jupyter-ctr image
+    build-demo`` through the service): the demo busybox image built on the engine's host
+    (once: an existing one is answered as it is). ``{"Id": ...}``."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, version: str | None = None) -> None:
+        reference = self.q("reference") or DEMO_REFERENCE
+        img = await self.service.build_demo(self.principal, reference)
+        self.reply_json(models.image_import_report(img.id))
+
+
 def max_upload(rt: Runtime) -> int:
     """The largest request body to spool: an archive holding the engine's largest allowed
     content (archive_max_size), with room for tar headers and compression overhead."""
@@ -184,6 +200,7 @@ def routes() -> list[tuple[str, type, dict[str, Any]]]:
         out.append((f"{i}/create" if flavor == "docker" else f"{i}/pull", ImagePullHandler, kw))
         if flavor == "libpod":
             out += [(f"{i}/import", ImageImportHandler, kw),
+                    (f"{i}/build-demo", ImageBuildDemoHandler, kw),
                     (f"{i}/{NAME}/exists", ImageExistsHandler, kw)]
         out += [(f"{i}/{NAME}/json", ImageInspectHandler, kw),
                 (f"{i}/{NAME}", ImageRemoveHandler, kw)]
