@@ -41,9 +41,11 @@ ACTIONS = frozenset({
     "image.build", "restore.import", "events", "info",
 })
 #: Actions only the instructor role may use under OwnershipPolicy: they write to what every
-#: user shares and are a host administrator's (building the demo image from the host's
-#: busybox). Refused with the rule name "instructor_only".
-INSTRUCTOR_ONLY = frozenset({"image.build"})
+#: user shares. Images are one store for all: a student who could import an image under a
+#: name others run (or remove one) would choose what runs in their containers. Building the
+#: demo image from the host's busybox is a host administrator's. Refused with the rule name
+#: "instructor_only".
+INSTRUCTOR_ONLY = frozenset({"image.build", "image.import", "image.remove"})
 
 
 class NotAuthorizedError(CtrError):

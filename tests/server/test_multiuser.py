@@ -186,6 +186,14 @@ def test_exec_verbs_lists_demo_build_and_exits_by_user(
     assert status == 200
     assert t.one(service, "GET", f"{API}/images/{quote(DEMO, safe='')}/json")[1]["Id"] == \
         built["Id"]
+    # images are one store: a student may not import one under a name others run, nor
+    # remove one (the request is refused before its body is looked at)
+    for method, url in (("POST", f"{API}/images/import?reference={quote(DEMO, safe='')}"),
+                        ("DELETE", f"{API}/images/{quote(DEMO, safe='')}"),
+                        ("DELETE", f"/images/{quote(DEMO, safe='')}")):
+        status, body = b.one(service, method, url)
+        assert status == 403 and "policy rule instructor_only" in body["message"], (url, body)
+    assert b.one(service, "GET", f"{API}/images/{quote(DEMO, safe='')}/json")[0] == 200
 
     # list items carry the owner; the instructor sees whose each one is
     status, listed = a.one(service, "GET", f"{API}/containers/json")

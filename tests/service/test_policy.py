@@ -61,3 +61,11 @@ def test_instructor_only_actions() -> None:
     policy.authorize(teacher, "image.build", "localhost/busybox:latest")
     Policy().authorize(BOB, "image.build", "localhost/busybox:latest")
     assert INSTRUCTOR_ONLY <= ACTIONS
+    # images are one store: a student may not put an image under a name others run, nor
+    # remove one; listing and inspecting stay open
+    for action in ("image.import", "image.remove"):
+        with pytest.raises(NotAuthorizedError, match=f"instructor_only: .* {action}$"):
+            policy.authorize(BOB, action, "localhost/busybox:latest")
+        policy.authorize(teacher, action, "localhost/busybox:latest")
+    for action in ("image.list", "image.inspect"):
+        policy.authorize(BOB, action, None)

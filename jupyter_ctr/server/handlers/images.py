@@ -76,6 +76,7 @@ class UploadHandler(CtrHandler):
         await super().prepare()
         if not self.wants_body():
             return
+        self.authorize_upload()
         if self.request.connection is not None and hasattr(self.request.connection,
                                                            "set_max_body_size"):
             self.request.connection.set_max_body_size(max_upload(self.service.runtime))
@@ -88,6 +89,10 @@ class UploadHandler(CtrHandler):
         fd, path = new_spool_file(self.service.runtime)
         self.upload = (os.fdopen(fd, "wb"), path)
         self.spool_error = ""
+
+    def authorize_upload(self) -> None:
+        """Refuse before a byte is received when the policy would refuse what the body is
+        for (default: decided when the request is handled)."""
 
     def data_received(self, chunk: bytes) -> None:
         if self.upload is None or self.spool_error:
@@ -150,6 +155,9 @@ def max_upload(rt: Runtime) -> int:
 
 class ImageImportHandler(UploadHandler):
     """``POST /libpod/images/import?reference=NAME`` with a rootfs or OCI tarball as body."""
+
+    def authorize_upload(self) -> None:
+        self.service.door(self.principal).authorize("image.import", self.q("reference"))
 
     @web.authenticated
     @authorized
