@@ -110,6 +110,8 @@ class Runtime:
         #: (uid, name) of who acts through this Runtime; None: this process's user, found
         #: when first needed. ``acting_as`` makes a view for another user.
         self._actor: tuple[int, str] | None = None
+        #: Where the actor's actions come from (``acting_as``): event attributes.
+        self._origin: dict[str, str] = {}
         #: The only owner whose containers this Runtime sees (None: every owner's).
         self._owner_scope: int | None = None
         # Daemonless: every engine start-up is the moment to finish what a killed create or
@@ -156,17 +158,19 @@ class Runtime:
         """The uid whose containers alone this Runtime sees, or None for all."""
         return self._owner_scope
 
-    def acting_as(self, uid: int, name: str, *, owner_scope: int | None = None) -> Runtime:
+    def acting_as(self, uid: int, name: str, *, owner_scope: int | None = None,
+                  origin: Mapping[str, str] | None = None) -> Runtime:
         """A view of this Runtime (the same roots, store, images and OCI runtime) for
-        another user: it records ``uid``/``name`` as the actor of its events and the owner
-        of the containers it creates. With ``owner_scope`` it sees only that uid's
-        containers (and exec sessions and events): lookups of others' fail exactly as
-        lookups of missing ones, lists leave them out. Cheap: the service makes one per
-        call."""
+        another user: it records ``uid``/``name`` as the actor of its events (and
+        ``origin``, where the action came from: ``pid``, ``client``) and the owner of the
+        containers it creates. With ``owner_scope`` it sees only that uid's containers (and
+        exec sessions and events): lookups of others' fail exactly as lookups of missing
+        ones, lists leave them out. Cheap: the service makes one per call."""
         view = object.__new__(Runtime)
         view.__dict__.update(self.__dict__)
         view._actor = (uid, name)
         view._owner_scope = owner_scope
+        view._origin = dict(origin or {})
         return view
 
     def sees(self, config: ContainerConfig) -> bool:
@@ -594,7 +598,8 @@ class Runtime:
         attributes ``user`` and ``uid``."""
         uid, user = self.actor
         self._events.record(type_, action, obj_id, name, image,
-                            {**(attributes or {}), "user": user, "uid": str(uid)})
+                            {**(attributes or {}), **self._origin, "user": user,
+                             "uid": str(uid)})
 
     def close(self) -> None:
         self.store.close()

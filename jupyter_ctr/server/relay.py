@@ -33,7 +33,7 @@ from tornado import httputil, web
 from tornado.iostream import StreamClosedError
 
 from . import errors
-from .handlers.base import EXTENSION_NAME
+from .handlers.base import CLIENT_HEADER, EXTENSION_NAME
 from .hijack import MULTIPLEXED, RAW, HijackedConnection
 
 #: Headers that belong to one connection (RFC 9110 7.6.1) or to this server's own auth:
@@ -41,7 +41,7 @@ from .hijack import MULTIPLEXED, RAW, HijackedConnection
 _NOT_FORWARDED = frozenset({
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
     "transfer-encoding", "upgrade", "host", "cookie", "authorization", "x-xsrftoken",
-    "x-forwarded-for"})
+    "x-forwarded-for", CLIENT_HEADER.lower()})
 #: ... and of the service's answer: this server frames its own reply.
 _NOT_RETURNED = frozenset({"connection", "keep-alive", "transfer-encoding", "trailer",
                            "upgrade", "date", "server", "content-length"})
@@ -318,7 +318,8 @@ class RelayHandler(ExtensionHandlerMixin, APIHandler):
 
     def request_head(self) -> bytes:
         headers = self.request.headers
-        lines = [f"{self.request.method} {self.target() or '/'} HTTP/1.1", "Host: localhost"]
+        lines = [f"{self.request.method} {self.target() or '/'} HTTP/1.1", "Host: localhost",
+                 f"{CLIENT_HEADER}: {self.request.remote_ip or ''}"]
         for name, value in headers.get_all():
             if name.lower() not in _NOT_FORWARDED:
                 lines.append(f"{name}: {value}")

@@ -54,7 +54,8 @@ class Door:
         self.principal = principal
         self.policy = policy or Policy()
         self.view = runtime.acting_as(principal.uid, principal.name,
-                                      owner_scope=self.policy.owner_scope(principal))
+                                      owner_scope=self.policy.owner_scope(principal),
+                                      origin=principal.origin())
 
     def authorize(self, action: str, target: object) -> None:
         """Raise unless the policy lets this caller do ``action`` on ``target``."""

@@ -7,34 +7,40 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 
 #: The role that may see and act on every container (root has it).
 INSTRUCTOR = "instructor"
+#: A client address as recorded (an IPv4/IPv6 address, a unix socket's name): nothing else.
+_CLIENT = re.compile(r"[0-9A-Za-z.:%\[\]_-]{1,64}")
 
 
 class Principal:
     """A caller: Unix identity (uid, gids, pid of the process that asked), a display name,
-    and roles. Immutable. (A plain class, not a dataclass: the CLI makes one per command.)"""
+    roles, and where the request came from beyond that process (``client``: a browser's
+    address, as the Jupyter server that took the request saw it). Immutable. (A plain
+    class, not a dataclass: the CLI makes one per command.)"""
 
-    __slots__ = ("uid", "gids", "pid", "name", "roles")
+    __slots__ = ("uid", "gids", "pid", "name", "roles", "client")
 
     uid: int
     gids: tuple[int, ...]
     pid: int
     name: str
     roles: frozenset[str]
+    client: str
 
     def __init__(self, uid: int, gids: tuple[int, ...] = (), pid: int = 0, name: str = "",
-                 roles: frozenset[str] = frozenset()) -> None:
+                 roles: frozenset[str] = frozenset(), client: str = "") -> None:
         for key, value in (("uid", uid), ("gids", tuple(gids)), ("pid", pid), ("name", name),
-                           ("roles", frozenset(roles))):
+                           ("roles", frozenset(roles)), ("client", client)):
             object.__setattr__(self, key, value)
 
     def __setattr__(self, key: str, value: object) -> None:
         raise AttributeError(f"Principal is immutable: cannot set {key!r}")
 
     def _key(self) -> tuple[object, ...]:
-        return (self.uid, self.gids, self.pid, self.name, self.roles)
+        return (self.uid, self.gids, self.pid, self.name, self.roles, self.client)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Principal) and self._key() == other._key()
@@ -44,10 +50,27 @@ class Principal:
 
     def __repr__(self) -> str:
         return (f"Principal(uid={self.uid}, gids={self.gids}, pid={self.pid}, "
-                f"name={self.name!r}, roles={set(self.roles) or '{}'})")
+                f"name={self.name!r}, roles={set(self.roles) or '{}'}"
+                + (f", client={self.client!r})" if self.client else ")"))
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
+
+    def with_client(self, client: str | None) -> Principal:
+        """This caller, with the address its request came from (kept only if it looks like
+        one: it is what the caller's server reports, recorded, never trusted)."""
+        client = client or ""
+        if not _CLIENT.fullmatch(client) or client == self.client:
+            return self
+        return Principal(self.uid, self.gids, self.pid, self.name, self.roles, client)
+
+    def origin(self) -> dict[str, str]:
+        """Where an action came from, for the events journal: ``pid`` (the calling process,
+        as the kernel reported it on the socket, or this process), and ``client`` if known."""
+        found = {"pid": str(self.pid)} if self.pid else {}
+        if self.client:
+            found["client"] = self.client
+        return found
 
     @classmethod
     def of_peer(cls, uid: int, gid: int, pid: int,

@@ -23,8 +23,10 @@ def test_events_list_the_lifecycle(cli: Cli) -> None:
     text = cli.ok("events", "--no-stream", "--since", since, "--filter", "event=start",
                   "--filter", "container=evt")
     assert len(text.splitlines()) == 1
+    # who acted, and from where: the process that asked (pid; a relayed request also names
+    # its browser's address as client=)
     assert re.search(r" container start [0-9a-f]{64} \(image=localhost/busybox:latest, "
-                     r"name=evt, user=root\)$", text.strip())
+                     r"name=evt, pid=[0-9]+, user=root\)$", text.strip())
     by_root = cli.ok("events", "--no-stream", "--since", since, "--filter", "user=root",
                      "--filter", "container=evt", "--format", "json")
     # What conmon's exit command did (when it came before this process) is the engine's

@@ -242,8 +242,11 @@ async def test_students_jupyter_servers_kernels_and_cli_through_one_service(
             events = [json.loads(line) for line in events.splitlines() if line.strip()]
         mine = [e for e in events if e.get("Actor", {}).get("ID") == cid]
         assert {"create", "start"} <= {e["Action"] for e in mine}
-        assert {e["Actor"]["Attributes"].get("user") for e in mine
-                if e["Action"] in ("create", "start")} == {a.name}
+        acted = [e["Actor"]["Attributes"] for e in mine if e["Action"] in ("create", "start")]
+        # who, and from where: the server's process (the socket's peer) and its browser's
+        # address, as the server reported it
+        assert {(e["user"], e["pid"], e["client"]) for e in acted} == \
+            {(a.name, str(sa.proc.pid), "127.0.0.1")}
         assert not [e for e in events if e.get("Actor", {}).get("ID") == mine_b["Id"]]
 
         # a kernel of a's server, with the magics: remote by itself, a's containers only

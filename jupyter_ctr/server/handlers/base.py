@@ -28,6 +28,9 @@ DOCKER = r"(?:/v(?P<version>[0-9][0-9.]*))?"
 LIBPOD = r"/v(?P<version>[^/]+)/libpod"
 
 EXTENSION_NAME = "jupyter_ctr"
+#: The header in which a Jupyter server in remote mode (relay.py) tells the service the
+#: address its request came from (recorded in events as ``client``; never trusted).
+CLIENT_HEADER = "X-Jupyter-Ctr-Client"
 
 
 class CtrHandler(ExtensionHandlerMixin, APIHandler):
@@ -162,8 +165,10 @@ def principal_of(handler: web.RequestHandler) -> Principal:
     user = handler.current_user
     found = getattr(user, "principal", None)
     if isinstance(found, Principal):
-        return found
-    return _process_principal(getattr(user, "username", None) or "")
+        # a Jupyter server relaying its browser's request says where it came from
+        return found.with_client(handler.request.headers.get(CLIENT_HEADER))
+    return _process_principal(getattr(user, "username", None) or "").with_client(
+        handler.request.remote_ip)
 
 
 @functools.lru_cache(maxsize=64)
