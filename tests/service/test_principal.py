@@ -34,3 +34,16 @@ def test_of_peer_names_the_user_and_finds_the_instructor_role() -> None:
     assert Principal.of_peer(65534, 65534, 5, frozenset({65534})).has_role(INSTRUCTOR)
     stranger = Principal.of_peer(4242424, 4242424, 1)  # no passwd entry
     assert (stranger.name, stranger.gids) == ("4242424", (4242424,))
+
+
+def test_with_client_keeps_an_address_only() -> None:
+    """The client address a relaying server reports is recorded (events: ``client``), and
+    only if it looks like an address: it is the caller's word, never a way in."""
+    me = Principal(uid=1000, pid=42, name="alice")
+    assert me.origin() == {"pid": "42"}
+    for address in ("127.0.0.1", "::1", "fe80::1%eth0", "[2001:db8::1]"):
+        found = me.with_client(address)
+        assert found.client == address and found.origin() == {"pid": "42", "client": address}
+        assert (found.uid, found.name, found.roles) == (me.uid, me.name, me.roles)
+    for junk in (None, "", "a b", "x" * 65, "1.2.3.4\nuser=root", "<script>", "é"):
+        assert me.with_client(junk) is me
