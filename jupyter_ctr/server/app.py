@@ -8,12 +8,13 @@ keep the engine's root and the service's socket exists."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Float, Int, Unicode
 
-from ..client.host import remote_socket
+from ..client.host import HOST_ENV, remote_socket
 from ..engine.config import EngineConfig
 from ..service.bridge import BridgeLimits
 from ..service.container_service import ContainerService
@@ -60,10 +61,13 @@ class ContainersApp(ExtensionApp):
                           "(the service applies its own limits below this).").tag(config=True)
 
     service: ContainerService | None = None
+    #: The environment variables share_with_kernels changed, with their values before.
+    kernel_env_before: dict[str, str | None]
     #: Remote mode: the service's socket (None: the engine is in this process).
     socket_path: str | None = None
 
     def initialize_settings(self) -> None:
+        self.kernel_env_before = {}
         engine_config = self.config.get("EngineConfig", {})
         self.socket_path = remote_socket(
             remote=self.remote, url=self.url or None,
@@ -71,6 +75,7 @@ class ContainersApp(ExtensionApp):
         if self.socket_path is not None:
             self.log.info("jupyter_ctr: remote mode, the engine service at unix://%s",
                           self.socket_path)
+            self.share_with_kernels({HOST_ENV: f"unix://{self.socket_path}"})
             return
         limits = BridgeLimits(replay_bytes=self.replay_bytes, high_water=self.high_water,
                               low_water=self.low_water, linger=self.linger,
@@ -79,6 +84,9 @@ class ContainersApp(ExtensionApp):
                                      long_workers=self.long_workers, limits=limits,
                                      log=self.log)
         self.settings[SETTINGS_KEY] = self.service
+        self.share_with_kernels({HOST_ENV: None,
+                                 "JUPYTER_CTR_ROOT": str(self.service.runtime.root),
+                                 "JUPYTER_CTR_RUNROOT": str(self.service.runtime.run_root)})
         self.log.info("jupyter_ctr: engine root %s, run root %s", self.service.runtime.root,
                       self.service.runtime.run_root)
 
@@ -90,7 +98,24 @@ class ContainersApp(ExtensionApp):
             return
         self.handlers.extend(routes("/ctr"))
 
+    def share_with_kernels(self, values: dict[str, str | None]) -> None:
+        """Point the kernels this server starts (they inherit its environment) at its own
+        engine, so the magics and widgets act where the sidebar does (None: unset). What
+        was there before comes back when the extension stops."""
+        for key, value in values.items():
+            self.kernel_env_before.setdefault(key, os.environ.get(key))
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
     async def stop_extension(self) -> None:
+        for key, value in self.kernel_env_before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self.kernel_env_before.clear()
         if self.service is not None:
             self.service.close()
             self.service = None

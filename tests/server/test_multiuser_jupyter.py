@@ -258,6 +258,12 @@ async def test_students_jupyter_servers_kernels_and_cli_through_one_service(
         assert "from-a-kernel" in out, out
         out = await sa.run_cell(kernel["id"], f"%ctr stop {b.name}-job")
         assert "no container with name or ID" in out, out
+        # b's server found the service by its own setting only: its kernels follow it
+        status, kernel = await sb.call("POST", "api/kernels", {"name": "python3"})
+        assert status == 201, kernel
+        out = await sb.run_cell(kernel["id"], "import os; print(os.environ['JUPYTER_CTR_HOST'])"
+                                "\n%load_ext jupyter_ctr\n%ctr ps -a --format '{{.Names}}'")
+        assert out.split() == [f"unix://{service}", f"{b.name}-job"], out
 
         # the CLI as each user
         proc = cli(b, service, "ps", "-a", "--format", "{{.Names}}")
