@@ -1,0 +1,261 @@
+"""A hostile student against one root service (issue 13, "Security"): real Unix users (two
+students, an instructor: tests/multiuser.py), every request from the student's own process.
+
+Bad ids, path tricks, oversized and malformed bodies each get a clean 4xx: a JSON error body
+whose message names the problem, never a 5xx, a traceback or a hang. After each step the
+service still answers, nothing was written where the attacker pointed, and no container,
+mount, cgroup, conmon or spool file is left behind. A student flooding a websocket (stdin
+sent as fast as they can, output never read) while the other student types in a terminal
+through the same service: the victim's echo still comes back, with nothing of the
+attacker's in it; the echo latency before and during the flood is recorded (printed and
+``record_property``), never asserted.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_ctr.engine import Runtime
+from tests.conftest import DEMO, leftovers, wait_until
+from tests.multiuser import API, User, people, root_service  # noqa: F401 - people: a fixture
+
+from .hostile_client import SCRIPT
+
+pytestmark = pytest.mark.timeout(600)
+
+#: Container, exec and image ids a client could send, raw in the path (percent-encoded where
+#: a client would have to): traversal, encoded slashes, control characters, odd unicode,
+#: glob characters, shell syntax, very long.
+BAD_IDS = ["", ".", "..", "%2e%2e", "%2E%2E%2F%2E%2E", "..%2f..%2fetc%2fpasswd", "%2f", "a%2fb",
+           "%00", "x%00y", "%01", "%0a", "%0d%0a", "%7f", "%ff%fe", "%C3%A9", "%F0%9D%95%8F",
+           "%E2%80%AE", "*", "%2A", "[a-f]*", "%3F", "{}", "%20", "~root", "%24%28id%29",
+           "a" * 5000, "%2e" * 2000]
+#: The routes each bad id is tried on.
+ID_ROUTES = [("GET", API + "/containers/{}/json", None),
+             ("POST", API + "/containers/{}/start", None),
+             ("POST", API + "/containers/{}/exec", {"Cmd": ["id"]}),
+             ("GET", API + "/containers/{}/logs?stdout=true", None),
+             ("DELETE", API + "/containers/{}?force=true", None),
+             ("GET", "/containers/{}/json", None),
+             ("GET", API + "/exec/{}/json", None),
+             ("POST", API + "/exec/{}/start", {"Detach": True}),
+             ("GET", API + "/images/{}/json", None),
+             ("GET", "/api/containers/{}/attach/ws", None),
+             ("GET", "/api/exec/{}/ws", None)]
+
+
+class Hostile:
+    """A student's own process talking raw HTTP and websockets to the service."""
+
+    def __init__(self, user: User, sock: Path) -> None:
+        self.user, self.sock = user, sock
+
+    def http(self, *requests: dict[str, Any]) -> list[dict[str, Any]]:
+        """One answer per request (each request gets 20 s unless it says otherwise)."""
+        proc = subprocess.Popen(
+            self.user.argv("/usr/bin/python3", "-I", "-c", SCRIPT, str(self.sock), "http"),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd="/")
+        wanted = [{"timeout": 20, **r} for r in requests]
+        try:
+            out, err = proc.communicate(json.dumps(wanted) + "\n", timeout=600)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise AssertionError("the hostile client did not finish") from None
+        assert proc.returncode == 0, err
+        return json.loads(out)  # type: ignore[no-any-return]
+
+    def spawn(self, mode: str, arg: dict[str, Any]) -> subprocess.Popen[str]:
+        proc = subprocess.Popen(
+            self.user.argv("/usr/bin/python3", "-I", "-c", SCRIPT, str(self.sock), mode),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd="/")
+        assert proc.stdin is not None
+        proc.stdin.write(json.dumps(arg) + "\n")
+        proc.stdin.flush()
+        return proc
+
+
+def req(method: str, path: str, body: Any = None, **extra: Any) -> dict[str, Any]:
+    """A request with a JSON body (None: no body)."""
+    out: dict[str, Any] = {"method": method, "path": path, **extra}
+    if body is not None:
+        out["body"] = {"text": json.dumps(body)}
+        out.setdefault("headers", {"Content-Type": "application/json"})
+    return out
+
+
+def clean_4xx(answer: dict[str, Any], *words: str, status: int | None = None) -> str:
+    """A 4xx with a JSON error body whose message names ``words``; the message."""
+    assert not answer["error"] and answer["status"] is not None, answer
+    assert 400 <= answer["status"] < 500, answer
+    if status is not None:
+        assert answer["status"] == status, answer
+    assert answer["ctype"].startswith("application/json"), answer
+    assert "Traceback" not in answer["body"], answer
+    body = json.loads(answer["body"])
+    message = body["message"]
+    assert isinstance(message, str) and message, body
+    for word in words:
+        assert word in message, (word, message)
+    return message
+
+
+@pytest.fixture(scope="module")
+def place(people: dict[str, Any]) -> Iterator[dict[str, Path]]:  # noqa: F811
+    """Folders of the test: ``share`` (the one allowed host folder) holding ``own``, a folder
+    of student a (who plants symlinks in it), and ``outside``, where nothing may appear."""
+    base = Path(tempfile.mkdtemp(prefix="jcthostile", dir="/tmp"))
+    base.chmod(0o755)
+    share, outside = base / "share", base / "outside"
+    own = share / "a"
+    for folder in (share, own, outside):
+        folder.mkdir(mode=0o755)
+    os.chown(own, people["a"].uid, people["a"].gid)
+    yield {"base": base, "share": share, "own": own, "outside": outside}
+    shutil.rmtree(base)
+
+
+@pytest.fixture(scope="module")
+def service(people: dict[str, Any], engine_roots: tuple[Path, Path],  # noqa: F811
+            place: dict[str, Path]) -> Iterator[Path]:
+    tag = people["tag"]
+    config = {"ServiceSettings": {"socket_group": f"{tag}s", "instructor_group": f"{tag}i"},
+              "PolicyRules": {"allowed_host_folders": [str(place["share"])]}}
+    with root_service(people, engine_roots, config=config) as sock:
+        yield sock
+
+
+@pytest.fixture(scope="module")
+def boxes(people: dict[str, Any], service: Path) -> dict[str, str]:  # noqa: F811
+    """A running container of each student: {"a": id, "b": id}."""
+    out = {}
+    for key in "ab":
+        user: User = people[key]
+        (s1, made), (s2, _) = user.call(
+            service, ("POST", f"{API}/containers/create",
+                      {"image": DEMO, "command": ["sleep", "1000"], "name": f"{user.name}-box"}),
+            ("POST", f"{API}/containers/{user.name}-box/start", None))
+        assert (s1, s2) == (201, 204), made
+        out[key] = made["Id"]
+    return out
+
+
+@pytest.fixture(scope="module")
+def engine(engine_roots: tuple[Path, Path]) -> Iterator[Runtime]:
+    rt = Runtime(*engine_roots)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def settled(people: dict[str, Any], service: Path, engine: Runtime,  # noqa: F811
+            boxes: dict[str, str], place: dict[str, Path]) -> Iterator[Callable[[], None]]:
+    """``check()`` after a hostile step: the service answers, the students' boxes run, no
+    spool file or anything in ``outside`` is left, and every container the step made is
+    removed without leftovers. Checked at the end of the test too."""
+    uids = {people[k].uid for k in "abt"}
+
+    def check() -> None:
+        a: User = people["a"]
+        (ping, _), (status, info) = a.call(service, ("GET", "/_ping", None),
+                                           ("GET", f"{API}/containers/{boxes['a']}/json", None))
+        assert (ping, status) == (200, 200) and info["State"]["Status"] == "running"
+        assert list((engine.run_root / "uploads").glob("*")) == []
+        assert list(place["outside"].iterdir()) == []
+        made = [c for c in engine.list_containers(all=True)
+                if c.config.owner_uid in uids and c.id not in boxes.values()]
+        for ctr in made:
+            engine.remove_container(ctr, force=True, timeout=0)
+        ids = {c.id for c in made}
+
+        def left() -> dict[str, list[str]]:  # the boxes' own mounts and conmons aside
+            return {kind: [x for x in found if not any(b in x for b in boxes.values())]
+                    for kind, found in leftovers(engine, ids).items()}
+
+        assert wait_until(lambda: not any(left().values()), 10), left()
+
+    yield check
+    check()
+
+
+# -- bad ids ------------------------------------------------------------------------------------
+def test_bad_ids_answer_a_clean_4xx(people: dict[str, Any], service: Path,  # noqa: F811
+                                    boxes: dict[str, str],
+                                    settled: Callable[[], None]) -> None:
+    a = Hostile(people["a"], service)
+    requests = [req(method, path.format(bad), body)
+                for bad in BAD_IDS for method, path, body in ID_ROUTES]
+    answers = a.http(*requests)
+    for request, answer in zip(requests, answers, strict=True):
+        assert not answer["error"], (request["method"], request["path"][:100], answer)
+        clean_4xx(answer)
+        assert boxes["b"] not in answer["body"], (request, answer)
+    by_id = dict(zip(BAD_IDS, [answers[i:i + len(ID_ROUTES)]
+                               for i in range(0, len(answers), len(ID_ROUTES))], strict=True))
+    # traversal finds nothing: ".." is a name like any other
+    for bad in ("..", "%2e%2e", "%2E%2E%2F%2E%2E", "..%2f..%2fetc%2fpasswd", "a%2fb"):
+        assert "no container with name or ID" in clean_4xx(by_id[bad][0], status=404), bad
+    for bad in ("%00", "x%00y", "%01", "%0a", "%7f"):
+        clean_4xx(by_id[bad][0], "control characters", status=400)
+    # the same strings as a new container's name or image, and as an exec session's command
+    creates = [req("POST", f"{API}/containers/create",
+                   {"image": DEMO, "command": ["true"], "name": name})
+               for name in ("..", "../x", "a/b", "x\0y", "\u202e", "*", "-x", "\u00e9")]
+    creates += [req("POST", f"/containers/create?name={name}", {"Image": DEMO, "Cmd": ["true"]})
+                for name in ("..", "a%2fb", "%00", "%2e%2e%2f")]
+    creates += [req("POST", f"{API}/containers/create", {"image": image, "command": ["true"]})
+                for image in ("../../etc", "/etc/passwd", "localhost/../x", "\0", "a" * 5000)]
+    for answer in a.http(*creates):
+        clean_4xx(answer)
+    settled()
+
+
+def test_an_id_prefix_shared_with_another_student(people: dict[str, Any],  # noqa: F811
+                                                  service: Path, boxes: dict[str, str],
+                                                  settled: Callable[[], None]) -> None:
+    """A short id prefix that is ambiguous among everyone's containers finds the student's
+    own one: the other's container neither answers nor makes the prefix ambiguous."""
+    a, b, t = people["a"], people["b"], people["t"]
+    spec = {"image": DEMO, "command": ["true"]}
+    while True:
+        status, mine = a.one(service, "POST", f"{API}/containers/create", spec)
+        assert status == 201
+        prefix = mine["Id"][0]
+        if not boxes["a"].startswith(prefix):
+            break
+        a.one(service, "DELETE", f"{API}/containers/{mine['Id']}")
+    theirs = None
+    for _ in range(200):
+        status, made = b.one(service, "POST", f"{API}/containers/create", spec)
+        assert status == 201
+        if made["Id"].startswith(prefix):
+            theirs = made["Id"]
+            break
+    assert theirs is not None
+    (sa, ia), = a.call(service, ("GET", f"{API}/containers/{prefix}/json", None))
+    (sb, ib), = b.call(service, ("GET", f"{API}/containers/{prefix}/json", None))
+    assert (sa, ia["Id"]) == (200, mine["Id"])
+    if not boxes["b"].startswith(prefix):  # b may have two of them: then b's is ambiguous
+        assert (sb, ib["Id"]) == (200, theirs)
+    st, it = t.one(service, "GET", f"{API}/containers/{prefix}/json")
+    assert st == 404 and "more than one container" in it["message"]
+    # a removes by the prefix: a's own goes, b's stays
+    assert a.one(service, "DELETE", f"{API}/containers/{prefix}")[0] == 200
+    assert b.one(service, "GET", f"{API}/containers/{theirs}/json")[0] == 200
+    settled()
