@@ -39,7 +39,17 @@ def parse_command(command: Sequence[str] | str | None, empty: str) -> list[str]:
     for a in args:
         if not isinstance(a, str) or "\0" in a:
             raise InvalidArgumentError(f"command argument {a!r} is not a valid string")
+    check_path_length("the command's executable", args[0])
     return args
+
+
+def check_path_length(what: str, path: str) -> str:
+    """``path`` unless it is longer than the kernel takes (limits.PATH_LENGTH_MAX bytes)."""
+    size = len(path.encode(errors="surrogateescape"))
+    if size > limits.PATH_LENGTH_MAX:
+        raise InvalidArgumentError(f"{what} is {size} bytes long: a path may have at most "
+                                   f"{limits.PATH_LENGTH_MAX}")
+    return path
 
 
 def parse_env(env: Mapping[str, str] | Sequence[str] | None) -> list[tuple[str, str]]:
