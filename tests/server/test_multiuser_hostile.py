@@ -259,3 +259,83 @@ def test_an_id_prefix_shared_with_another_student(people: dict[str, Any],  # noq
     assert a.one(service, "DELETE", f"{API}/containers/{prefix}")[0] == 200
     assert b.one(service, "GET", f"{API}/containers/{theirs}/json")[0] == 200
     settled()
+
+
+# -- path tricks --------------------------------------------------------------------------------
+def _mount_requests(source: Any) -> list[dict[str, Any]]:
+    """A create with ``source`` as a bind mount in each form the APIs take."""
+    libpod = {"image": DEMO, "command": ["true"]}
+    docker = {"Image": DEMO, "Cmd": ["true"]}
+    bind = f"{source}:/x" if isinstance(source, str) else source
+    return [
+        req("POST", f"{API}/containers/create",
+            {**libpod, "mounts": [{"type": "bind", "source": source, "destination": "/x"}]}),
+        req("POST", f"{API}/containers/create",
+            {**libpod, "overlay_volumes": [{"source": source, "destination": "/x"}]}),
+        req("POST", "/containers/create", {**docker, "HostConfig": {"Binds": [bind]}}),
+        req("POST", "/containers/create", {**docker, "HostConfig": {"Mounts": [
+            {"Type": "bind", "Source": source, "Target": "/x"}]}}),
+    ]
+
+
+def test_mounts_outside_the_allowed_folder_are_refused(
+        people: dict[str, Any], service: Path, engine: Runtime,  # noqa: F811
+        place: dict[str, Path], settled: Callable[[], None]) -> None:
+    """``..`` in host paths, symlinks the student planted in their own folder inside the
+    allowed one, /proc, /, the engine's roots and the socket's folder: each a 403 naming the
+    rule; NUL in a path a 400; the allowed folder itself (and the student's) still allowed."""
+    a: User = people["a"]
+    share, own, outside = place["share"], place["own"], place["outside"]
+    plant = subprocess.run(a.argv("sh", "-c", f"cd {own} && ln -s /etc etc && ln -s .. up && "
+                                  f"ln -s /proc proc && ln -s {engine.root} root && "
+                                  f"ln -s {service.parent} sock && ln -s {outside} out"),
+                           capture_output=True, text=True, check=False)
+    assert plant.returncode == 0, plant.stderr
+    refused = ["/", "/proc", "/proc/self/root", "/etc", str(engine.root), str(engine.run_root),
+               str(service.parent), f"{share}/../outside", f"{own}/../../outside",
+               f"{own}/etc", f"{own}/up/../outside", f"{own}/proc", f"{own}/root",
+               f"{own}/sock", f"{own}/out", f"{own}/out/new", f"{own}/etc/..",
+               f"{share}/../outside/new/../..", "etc", "../../etc", "."]
+    allowed = [str(share), str(own), f"{own}/up", f"{share}/./a/.."]
+    hostile = Hostile(a, service)
+    answers = hostile.http(*[r for src in refused + ["/x\0y", f"{share}\0"] + allowed
+                             for r in _mount_requests(src)])
+    per = len(_mount_requests("x"))
+    for i, src in enumerate(refused):
+        for answer in answers[i * per:(i + 1) * per]:
+            if answer["status"] == 201:  # Docker's Binds: a relative source is a named volume
+                assert not src.startswith("/"), (src, answer)
+                continue
+            message = clean_4xx(answer, "refused by policy rule allowed_host_folders",
+                                status=403)
+            assert str(engine.root) not in message  # the engine's paths stay hidden
+    nul = answers[len(refused) * per:(len(refused) + 2) * per]
+    for answer in nul:
+        clean_4xx(answer, "NUL", status=400)
+    for answer in answers[(len(refused) + 2) * per:]:
+        assert answer["status"] == 201, answer
+    assert list(outside.iterdir()) == [] and (own / "out").is_symlink()
+    # paths in other fields: none is a host path, none is written outside
+    named = {"conmon_pid_file": f"{outside}/pid", "rootfs": "/", "oci_runtime": "/bin/sh",
+             "cgroup_parent": "/../../evil", "static_ip": "1.2.3.4",
+             "volumes": [{"Name": "../../x", "Dest": "/x"}], "work_dir": f"/../..{outside}",
+             "hostname": "../x"}
+    (status, body), = a.call(service, ("POST", f"{API}/containers/create",
+                                       {"image": DEMO, "command": ["sleep", "60"], **named}))
+    assert status == 201, body
+    assert a.one(service, "POST", f"{API}/containers/{body['Id']}/start")[0] == 204
+    answers = hostile.http(
+        req("POST", f"{API}/containers/create", {
+            "image": DEMO, "command": ["true"], "log_configuration": {"path": f"{outside}/log"}}),
+        req("POST", f"{API}/containers/create", {"image": DEMO, "command": ["x" * 100_000]}),
+        req("POST", f"{API}/containers/create", {"image": DEMO, "command": ["true"],
+                                                 "work_dir": "/" + "w" * 100_000}),
+        req("POST", f"{API}/containers/create", {"image": DEMO, "command": ["true"],
+                                                 "work_dir": "../../tmp"}))
+    clean_4xx(answers[0], "log_configuration path", status=400)
+    clean_4xx(answers[1], "the command's executable is 100000 bytes long", status=400)
+    clean_4xx(answers[2], "the working directory is 100001 bytes long", status=400)
+    clean_4xx(answers[3], "must be an absolute path", status=400)
+    assert list(outside.iterdir()) == []
+    assert not Path("/sys/fs/cgroup/evil").exists()
+    settled()
