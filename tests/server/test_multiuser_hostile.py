@@ -339,3 +339,106 @@ def test_mounts_outside_the_allowed_folder_are_refused(
     assert list(outside.iterdir()) == []
     assert not Path("/sys/fs/cgroup/evil").exists()
     settled()
+
+
+# -- archives, bodies, content types ------------------------------------------------------------
+def _tar(*members: tuple[str, str, Any]) -> dict[str, str]:
+    """A tar as a request body: (name, kind, data) with kind file, sym, hard or dev."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, kind, data in members:
+            info = tarfile.TarInfo(name)
+            if kind == "sym":
+                info.type, info.linkname = tarfile.SYMTYPE, data
+            elif kind == "hard":
+                info.type, info.linkname = tarfile.LNKTYPE, data
+            elif kind == "dev":
+                info.type, info.devmajor, info.devminor = tarfile.CHRTYPE, 1, 3
+            else:
+                info.size = len(data)
+            tar.addfile(info, io.BytesIO(data) if kind == "file" else None)
+    return {"b64": base64.b64encode(buf.getvalue()).decode()}
+
+
+def test_archive_paths_are_never_followed(people: dict[str, Any], service: Path,  # noqa: F811
+                                          boxes: dict[str, str], place: dict[str, Path],
+                                          settled: Callable[[], None]) -> None:
+    """Image and checkpoint imports with members that climb out, absolute paths, links out
+    and devices: each a 400 naming the member; path-like query parameters are no paths (a
+    checkpoint export goes to the answer, never to a file the client names)."""
+    a = Hostile(people["a"], service)
+    outside = place["outside"]
+    evil = [(_tar((f"../../../..{outside}/x", "file", b"x")), "'..' component"),
+            (_tar((f"{outside}/y", "file", b"y")), "absolute path"),
+            (_tar(("ln", "sym", str(outside)), ("ln/z", "file", b"z")), "symlink"),
+            (_tar(("up", "sym", "../../.."), ("up/tmp/z", "file", b"z")), "'up'"),
+            (_tar(("h", "hard", "/etc/shadow")), "hardlink"),
+            (_tar(("d", "dev", None)), "device"),
+            ({"text": "not a tar"}, "not a valid tar archive")]
+    requests = []
+    for body, _ in evil:
+        requests.append({"method": "POST", "body": body, "path": f"{API}/images/import?"
+                         f"reference=localhost/{people['tag']}evil:1&path={outside}/i"})
+        requests.append({"method": "POST", "body": body, "path": f"{API}/containers/x/"
+                         f"restore?import=true&target={outside}/c&name={people['tag']}evil"})
+    requests.append({"method": "POST", "path": f"{API}/images/import?reference=../../x",
+                     "body": evil[0][0]})
+    answers = a.http(*requests)
+    for i, (_, words) in enumerate(evil):
+        for answer in answers[2 * i:2 * i + 2]:
+            clean_4xx(answer, words, status=400)
+    clean_4xx(answers[-1], "invalid image reference", status=400)
+    assert list(outside.iterdir()) == []
+    # a checkpoint export with path-like parameters: the archive comes in the answer
+    export = a.http(req("POST", f"{API}/containers/{boxes['a']}/checkpoint?export=true&"
+                        f"leaveRunning=true&target={outside}/t.tar&file={outside}/f.tar&"
+                        f"path={outside}/p.tar", timeout=120))[0]
+    assert export["status"] == 200 and export["ctype"] == "application/x-tar", export
+    assert list(outside.iterdir()) == []
+    settled()
+
+
+def test_oversized_and_malformed_bodies(people: dict[str, Any], service: Path,  # noqa: F811
+                                        settled: Callable[[], None]) -> None:
+    a = Hostile(people["a"], service)
+    create = f"{API}/containers/create"
+    json_type = {"Content-Type": "application/json"}
+    big = {"fill": ['{"image": "' + DEMO + '", "labels": {"a": "', "x", 5 << 20, '"}}']}
+    answers = a.http(
+        # over the JSON limit (server/params.py MAX_JSON_BYTES, 4 MiB): sent, or only announced
+        {"method": "POST", "path": create, "headers": json_type, "body": big},
+        {"method": "POST", "path": create, "body": {"text": "{}"},
+         "headers": {**json_type, "Content-Length": str(1 << 40)}},
+        {"method": "POST", "path": "/containers/create", "headers": json_type, "body": big},
+        # uploads over what the engine may receive (engine archive limits, free space)
+        {"method": "POST", "path": f"{API}/images/import?reference=localhost/x:1",
+         "headers": {"Content-Length": str(1 << 62)}, "body": {"text": ""}},
+        {"method": "POST", "path": f"{API}/containers/x/restore?import=true",
+         "headers": {"Content-Length": str(1 << 62)}, "body": {"text": ""}},
+        # malformed JSON
+        *[{"method": "POST", "path": create, "headers": json_type, "body": body} for body in (
+            {"text": "{"}, {"text": "[1, 2]"}, {"text": "null"}, {"text": '{"image": NaN}'},
+            {"text": '{"image": 1e999}'}, {"b64": base64.b64encode(b"\xff\xfe{").decode()},
+            {"text": "[" * 100_000}, {"text": '{"image": "' + DEMO + '", "labels": 5}'},
+            {"text": '{"image": "' + DEMO + '", "resource_limits": {"memory": '
+             '{"limit": 99999999999999999999999}}}'},
+            {"text": "5\r\n{\"a\":\r\n0\r\n\r\n"})],
+        # wrong content types
+        {"method": "POST", "path": create, "body": {"text": "image=x&command=true"},
+         "headers": {"Content-Type": "application/x-www-form-urlencoded"}},
+        {"method": "POST", "path": create, "body": {"text": "--zz\r\ngarbage"},
+         "headers": {"Content-Type": "multipart/form-data; boundary=zz"}},
+        {"method": "POST", "path": create, "body": {"text": "{}"},
+         "headers": {"Content-Type": "application/json; charset=utf-16"}},
+        {"method": "POST", "path": f"{API}/containers/x/restore?import=true",
+         "headers": {"Content-Type": "application/json"}, "body": {"text": "{}"}},
+        {"method": "POST", "path": f"{API}/images/import?reference=localhost/x:1",
+         "headers": {"Content-Type": "application/x-tar"}, "body": {"text": ""}},
+    )
+    for answer in answers[:3]:
+        clean_4xx(answer, "request body is too large", status=413)
+    for answer in answers[3:5]:
+        clean_4xx(answer, "is larger than the", status=413)
+    for answer in answers[5:]:
+        clean_4xx(answer)
+    settled()
