@@ -442,3 +442,78 @@ def test_oversized_and_malformed_bodies(people: dict[str, Any], service: Path,  
     for answer in answers[5:]:
         clean_4xx(answer)
     settled()
+
+
+# -- flooding a websocket -----------------------------------------------------------------------
+def _exec_ws(user: User, sock: Path, ctr: str, cmd: list[str], tty: bool) -> str:
+    """The websocket path of a new exec session of ``cmd`` in ``ctr``."""
+    status, made = user.one(sock, "POST", f"{API}/containers/{ctr}/exec",
+                            {"Cmd": cmd, "Tty": tty, "AttachStdin": True, "AttachStdout": True,
+                             "AttachStderr": True})
+    assert status == 201, made
+    return f"/api/exec/{made['Id']}/ws?rows=24&cols=80"
+
+
+def _summary(lat: list[float]) -> dict[str, float]:
+    ordered = sorted(lat)
+    return {"n": len(ordered), "p50_ms": round(statistics.median(ordered), 2),
+            "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2),
+            "max_ms": round(ordered[-1], 2)}
+
+
+@pytest.mark.parametrize("kind", ["stdin", "noread"])
+def test_a_flood_does_not_silence_another_terminal(
+        people: dict[str, Any], service: Path, boxes: dict[str, str],  # noqa: F811
+        settled: Callable[[], None], kind: str, record_property: Any) -> None:
+    """Student b types in a terminal (a websocket exec of ``cat`` in a tty) while student a
+    floods a websocket of their own: megabytes of stdin as fast as they can ("stdin", then
+    one message over the service's limit), or a flood of output they never read ("noread").
+    b's every keystroke line still echoes back, correctly and with nothing of a's; the echo
+    latency before and during the flood is recorded, not asserted (no timed assertions)."""
+    a, b = Hostile(people["a"], service), Hostile(people["b"], service)
+    victim = b.spawn("victim", {"path": _exec_ws(people["b"], service, boxes["b"], ["cat"],
+                                                 tty=True)})
+    attacker = None
+    try:
+        assert victim.stdout is not None and victim.stdin is not None
+        assert json.loads(victim.stdout.readline()) == {"open": 101}
+
+        def probe(count: int) -> list[float]:
+            assert victim.stdin is not None and victim.stdout is not None
+            victim.stdin.write(f"probe {count}\n")
+            victim.stdin.flush()
+            lat = json.loads(victim.stdout.readline())["lat"]
+            assert None not in lat, lat  # every echo came back
+            return lat  # type: ignore[no-any-return]
+
+        before = probe(50)
+        cmd = ["sh", "-c", "cat > /dev/null"] if kind == "stdin" else \
+            ["sh", "-c", "while :; do echo ATTACKATTACKATTACKATTACKATTACKATTACK; done"]
+        attacker = a.spawn("flood", {"path": _exec_ws(people["a"], service, boxes["a"], cmd,
+                                                      tty=kind == "noread"),
+                                     "kind": kind, "secs": 60})
+        assert attacker.stdout is not None and attacker.stdin is not None
+        assert json.loads(attacker.stdout.readline()) == {"open": 101}
+        during = probe(100)
+        attacker.stdin.close()
+        flood = json.loads(attacker.stdout.readline())
+        after = probe(10)
+        assert victim.stdin is not None
+        victim.stdin.write("end\n")
+        victim.stdin.flush()
+        out = json.loads(victim.stdout.readline())["out"]
+    finally:
+        for proc in (victim, attacker):
+            if proc is not None:
+                proc.kill()
+                proc.wait()
+    # the victim's terminal shows exactly its own lines (echoed by the tty, then by cat)
+    assert "ATTACK" not in out
+    tokens = re.findall(r"p(\d+)q", out)
+    assert sorted({int(t) for t in tokens}) == list(range(1, 161)), out[-400:]
+    assert set(re.sub(r"p\d+q", "", out)) <= {"\r", "\n"}, out[-400:]
+    numbers = {"flood": kind, "before": _summary(before), "during": _summary(during),
+               "after": _summary(after), "attacker": flood}
+    record_property("echo_latency", json.dumps(numbers))
+    print("\necho latency (ms) with a", kind, "flood:", json.dumps(numbers))
+    settled()
