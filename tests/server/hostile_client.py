@@ -19,7 +19,17 @@
   is sent after the flood ("stdin").
 
 The websocket client is the minimum of RFC 6455 a test needs (masked frames out, unmasked in).
+``Hostile`` runs it as a user of tests/multiuser.py.
 """
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from tests.multiuser import User
 
 SCRIPT = r'''
 import base64, http.client, json, os, select, socket, sys, threading, time
@@ -211,3 +221,36 @@ elif MODE == "victim":
 else:
     flood()
 '''
+
+
+class Hostile:
+    """A student's own process talking raw HTTP and websockets to the service."""
+
+    def __init__(self, user: User, sock: Path) -> None:
+        self.user, self.sock = user, sock
+
+    def http(self, *requests: dict[str, Any]) -> list[dict[str, Any]]:
+        """One answer per request (each request gets 20 s unless it says otherwise)."""
+        proc = subprocess.Popen(
+            self.user.argv("/usr/bin/python3", "-I", "-c", SCRIPT, str(self.sock), "http"),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd="/")
+        wanted = [{"timeout": 20, **r} for r in requests]
+        try:
+            out, err = proc.communicate(json.dumps(wanted) + "\n", timeout=600)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise AssertionError("the hostile client did not finish") from None
+        assert proc.returncode == 0, err
+        return json.loads(out)  # type: ignore[no-any-return]
+
+    def spawn(self, mode: str, arg: dict[str, Any]) -> subprocess.Popen[str]:
+        proc = subprocess.Popen(
+            self.user.argv("/usr/bin/python3", "-I", "-c", SCRIPT, str(self.sock), mode),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd="/")
+        assert proc.stdin is not None
+        proc.stdin.write(json.dumps(arg) + "\n")
+        proc.stdin.flush()
+        return proc

@@ -33,7 +33,7 @@ from jupyter_ctr.engine import Runtime
 from tests.conftest import DEMO, leftovers, wait_until
 from tests.multiuser import API, User, people, root_service  # noqa: F401 - people: a fixture
 
-from .hostile_client import SCRIPT
+from .hostile_client import Hostile
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -56,39 +56,6 @@ ID_ROUTES = [("GET", API + "/containers/{}/json", None),
              ("GET", API + "/images/{}/json", None),
              ("GET", "/api/containers/{}/attach/ws", None),
              ("GET", "/api/exec/{}/ws", None)]
-
-
-class Hostile:
-    """A student's own process talking raw HTTP and websockets to the service."""
-
-    def __init__(self, user: User, sock: Path) -> None:
-        self.user, self.sock = user, sock
-
-    def http(self, *requests: dict[str, Any]) -> list[dict[str, Any]]:
-        """One answer per request (each request gets 20 s unless it says otherwise)."""
-        proc = subprocess.Popen(
-            self.user.argv("/usr/bin/python3", "-I", "-c", SCRIPT, str(self.sock), "http"),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            cwd="/")
-        wanted = [{"timeout": 20, **r} for r in requests]
-        try:
-            out, err = proc.communicate(json.dumps(wanted) + "\n", timeout=600)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-            raise AssertionError("the hostile client did not finish") from None
-        assert proc.returncode == 0, err
-        return json.loads(out)  # type: ignore[no-any-return]
-
-    def spawn(self, mode: str, arg: dict[str, Any]) -> subprocess.Popen[str]:
-        proc = subprocess.Popen(
-            self.user.argv("/usr/bin/python3", "-I", "-c", SCRIPT, str(self.sock), mode),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            cwd="/")
-        assert proc.stdin is not None
-        proc.stdin.write(json.dumps(arg) + "\n")
-        proc.stdin.flush()
-        return proc
 
 
 def req(method: str, path: str, body: Any = None, **extra: Any) -> dict[str, Any]:
