@@ -133,9 +133,10 @@ def engine(engine_roots: tuple[Path, Path]) -> Iterator[Runtime]:
 @pytest.fixture
 def settled(people: dict[str, Any], service: Path, engine: Runtime,  # noqa: F811
             boxes: dict[str, str], place: dict[str, Path]) -> Iterator[Callable[[], None]]:
-    """``check()`` after a hostile step: the service answers, the students' boxes run, no
-    spool file or anything in ``outside`` is left, and every container the step made is
-    removed without leftovers. Checked at the end of the test too."""
+    """``check()`` after a hostile step: the service answers, the students' boxes run, its
+    log shows no traceback, no spool file or anything in ``outside`` is left, and every
+    container the step made is removed without leftovers. Checked at the end of the test
+    too."""
     uids = {people[k].uid for k in "abt"}
 
     def check() -> None:
@@ -145,6 +146,8 @@ def settled(people: dict[str, Any], service: Path, engine: Runtime,  # noqa: F81
         assert (ping, status) == (200, 200) and info["State"]["Status"] == "running"
         assert list((engine.run_root / "uploads").glob("*")) == []
         assert list(place["outside"].iterdir()) == []
+        log = (service.parent / "service.log").read_text(errors="replace")
+        assert "Traceback" not in log, log[log.find("Traceback") - 300:][:3000]
         made = [c for c in engine.list_containers(all=True)
                 if c.config.owner_uid in uids and c.id not in boxes.values()]
         for ctr in made:
