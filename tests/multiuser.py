@@ -131,12 +131,16 @@ def root_service(people: dict[str, Any], engine_roots: tuple[Path, Path],
         options += ["--config", str(base / "config.json")]
     else:
         options += ["--socket-group", f"{tag}s", "--instructor-group", f"{tag}i"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter_ctr.cli", "--root", str(engine_roots[0]),
-         "--runroot", str(engine_roots[1]), "service", "--socket", str(sock), *options],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # The service logs every request: to a file, not a pipe nobody reads (a full pipe
+    # would block the service).
+    log = base / "service.log"
+    with open(log, "wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyter_ctr.cli", "--root", str(engine_roots[0]),
+             "--runroot", str(engine_roots[1]), "service", "--socket", str(sock), *options],
+            stdout=subprocess.DEVNULL, stderr=err)
     try:
-        assert wait_until(sock.exists, 30), proc.stderr.read() if proc.poll() else "slow"
+        assert wait_until(sock.exists, 30), log.read_text()[-4000:]
         yield sock
     finally:
         proc.terminate()
@@ -149,4 +153,5 @@ def root_service(people: dict[str, Any], engine_roots: tuple[Path, Path],
         assert wait_until(lambda: not any(leftovers(rt, {c.id for c in mine}).values()), 10)
         rt.close()
         (base / "config.json").unlink(missing_ok=True)
+        log.unlink()
         base.rmdir()

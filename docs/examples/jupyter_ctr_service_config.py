@@ -52,9 +52,12 @@ c.PolicyRules.max_pids = 256
 c.PolicyRules.max_log_size = "10m"
 
 # max_checkpoints: a student's containers holding a checkpoint (checkpointed, not yet
-# restored); one more checkpoint is refused. An archive's size is bounded by the
-# container's memory limit (max_memory) and its filesystem changes.
+# restored); one more checkpoint is refused.
 c.PolicyRules.max_checkpoints = 2
+# max_archive_size: one checkpoint archive (bytes, or k/m/g binary units). An export whose
+# archive is larger is refused once written (the container keeps its checkpoint and can be
+# restored here); an import whose upload is larger is refused before it is received.
+c.PolicyRules.max_archive_size = "1g"
 
 # -- verbs per role: actions (jupyter_ctr/service/policy.py ACTIONS) a role may not use.
 # Roles: "student", "instructor". "attach" is attaching to the container's main process

@@ -19,7 +19,7 @@ from .errors import (
     NoSuchExecSessionError,
     OCIRuntimeError,
 )
-from .parsing import env_dict, parse_command, parse_env
+from .parsing import check_path_length, env_dict, parse_command, parse_env
 from .spec import home_dir, resolve_user
 from .state import ExecState
 from .stdio import DEFAULT_DETACH_KEYS, Input, as_stream, attach_streams, parse_detach_keys
@@ -260,6 +260,8 @@ def new_exec_config(ctr_config: ContainerConfig, command: Sequence[str] | str, *
     if workdir is not None and (not isinstance(workdir, str) or not workdir.startswith("/")
                                 or "\0" in workdir):
         raise InvalidArgumentError(f"exec working directory {workdir!r} must be an absolute path")
+    if workdir is not None:
+        check_path_length("the exec working directory", workdir)
     if detach_keys is not None:
         parse_detach_keys(detach_keys)
     if user:

@@ -28,6 +28,11 @@ TIMEOUT_MAX = INT64_MAX // 1_000_000_000
 TTY_SIZE_MAX = 65535
 #: Restart policy retries: a C int in podman.
 RETRIES_MAX = (1 << 31) - 1
+#: The longest path the kernel takes (PATH_MAX less its NUL), for the executable and the
+#: working directory. Longer ones fail anyway, and runc's error message would echo them: over
+#: a pipe's 64 KiB it blocks ``runc create`` on its stderr while conmon waits for it to exit
+#: (the start hangs until conmon's sync timeout).
+PATH_LENGTH_MAX = 4095
 
 
 def check(field: str, value: object, low: int, high: int) -> int:

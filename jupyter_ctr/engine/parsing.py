@@ -39,7 +39,17 @@ def parse_command(command: Sequence[str] | str | None, empty: str) -> list[str]:
     for a in args:
         if not isinstance(a, str) or "\0" in a:
             raise InvalidArgumentError(f"command argument {a!r} is not a valid string")
+    check_path_length("the command's executable", args[0])
     return args
+
+
+def check_path_length(what: str, path: str) -> str:
+    """``path`` unless it is longer than the kernel takes (limits.PATH_LENGTH_MAX bytes)."""
+    size = len(path.encode(errors="surrogateescape"))
+    if size > limits.PATH_LENGTH_MAX:
+        raise InvalidArgumentError(f"{what} is {size} bytes long: a path may have at most "
+                                   f"{limits.PATH_LENGTH_MAX}")
+    return path
 
 
 def parse_env(env: Mapping[str, str] | Sequence[str] | None) -> list[tuple[str, str]]:
@@ -98,18 +108,22 @@ def check_name(name: object) -> str:
     return name
 
 
+def parse_size(size: int | str, what: str = "size") -> int:
+    """Bytes, or a number with b, k, m or g (binary units); ``what`` names it in errors."""
+    if isinstance(size, int):
+        return size
+    m = re.fullmatch(r"\s*(\d+)\s*([bkmg]?)b?\s*", str(size).lower())
+    if not m:
+        raise InvalidArgumentError(f"invalid {what} {size!r}: use bytes or a number with b, "
+                                   "k, m or g")
+    return int(m.group(1)) * _MEMORY_UNITS[m.group(2) or "b"]
+
+
 def parse_memory(memory: int | str | None) -> int | None:
     """Bytes, or a number with b, k, m or g (binary units, as podman's ``--memory``)."""
     if memory is None:
         return None
-    if isinstance(memory, int):
-        value = memory
-    else:
-        m = re.fullmatch(r"\s*(\d+)\s*([bkmg]?)b?\s*", str(memory).lower())
-        if not m:
-            raise InvalidArgumentError(f"invalid memory limit {memory!r}: use bytes or a "
-                                       "number with b, k, m or g")
-        value = int(m.group(1)) * _MEMORY_UNITS[m.group(2) or "b"]
+    value = parse_size(memory, "memory limit")
     if value < MIN_MEMORY:
         raise InvalidArgumentError(f"memory limit {memory!r} is below the minimum of 6m")
     return limits.check("memory limit", value, MIN_MEMORY, limits.MEMORY_MAX)

@@ -30,6 +30,7 @@ from .locks import ContainerLock
 from .oci import OCIRuntime, parse_signal
 from .parsing import (
     check_name,
+    check_path_length,
     merge_env,
     parse_command,
     parse_env,
@@ -281,6 +282,7 @@ class Runtime:
         wd = workdir or img.config.get("WorkingDir") or "/"
         if not wd.startswith("/") or "\0" in wd:
             raise InvalidArgumentError(f"working directory {wd!r} must be an absolute path")
+        check_path_length("the working directory", wd)
         uid, gid, _ = resolve_user(img.rootfs, user or img.config.get("User") or None)
         if not isinstance(stop_timeout, int) or stop_timeout < 0:
             raise InvalidArgumentError(f"stop timeout must be a non-negative integer, "

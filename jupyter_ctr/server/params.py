@@ -15,7 +15,7 @@ from ..engine import limits
 from ..engine.errors import InvalidArgumentError
 from ..engine.oci import parse_signal
 from ..service.filters import check_container_filters
-from .errors import bad_request
+from .errors import RouteError, bad_request
 
 _TRUE = {"1", "true", "t", "yes", "y", "on"}
 _FALSE = {"0", "false", "f", "no", "n", "off", ""}
@@ -204,8 +204,9 @@ def loads(raw: bytes, what: str) -> Any:
     MAX_JSON_DEPTH deep (deeper would exhaust the parser's recursion), no NaN or Infinity;
     anything else is a 400 naming ``what``."""
     if len(raw) > MAX_JSON_BYTES:
-        raise bad_request(f"{what} is too large: JSON input may have at most "
-                          f"{MAX_JSON_BYTES} bytes")
+        # 413 as the socket service's answer before it reads such a body (BodyLimit)
+        raise RouteError(413, f"{what} is too large ({len(raw)} bytes): JSON input may "
+                         f"have at most {MAX_JSON_BYTES} bytes", "payload too large")
     _check_json_depth(raw, what)
     try:
         return json.loads(raw, parse_constant=_no_constant)

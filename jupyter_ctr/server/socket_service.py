@@ -17,8 +17,10 @@ import asyncio
 import contextlib
 import functools
 import grp
+import json
 import logging
 import os
+import re
 import signal
 import socket
 import struct
@@ -28,8 +30,10 @@ from typing import Any
 
 from jupyter_server.auth.authorizer import AllowAllAuthorizer
 from jupyter_server.auth.identity import IdentityProvider, User
-from tornado import web
+from tornado import httputil, web
+from tornado.http1connection import HTTP1Connection
 from tornado.httpserver import HTTPServer
+from tornado.iostream import IOStream, StreamClosedError
 from tornado.netutil import bind_unix_socket
 from traitlets import Bool, Int, Unicode
 from traitlets.config import Config, Configurable
@@ -41,8 +45,10 @@ from ..service.bridge import BridgeLimits
 from ..service.container_service import ContainerService
 from ..service.principal import Principal
 from ..service.rules import PolicyRules, RulesPolicy, cull_forever
+from .errors import RouteError, error_body
 from .handlers import routes
 from .handlers.base import EXTENSION_NAME
+from .handlers.images import UploadHandler
 from .params import MAX_JSON_BYTES
 from .service import SETTINGS_KEY, build_service
 
@@ -188,6 +194,79 @@ def make_app(service: ContainerService,
     return web.Application(routes(""), **settings)
 
 
+class BodyLimit(httputil.HTTPServerConnectionDelegate):
+    """The Application behind one check: a request announcing a body over the JSON limit
+    (``MAX_JSON_BYTES``) to a route that takes no upload is answered with a JSON 413 before
+    its body is read. (tornado would read up to the limit, then answer a bare 400 with no
+    body and reset the connection.)"""
+
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+        self.uploads = [re.compile(pattern + "$") for pattern, handler, _ in routes("")
+                        if issubclass(handler, UploadHandler)]
+
+    def start_request(self, server_conn: object,
+                      request_conn: httputil.HTTPConnection) -> httputil.HTTPMessageDelegate:
+        return _BodyLimitDelegate(self, self.app.start_request(server_conn, request_conn),
+                                  request_conn)
+
+    def on_close(self, server_conn: object) -> None:
+        self.app.on_close(server_conn)
+
+    def too_large(self, start_line: httputil.RequestStartLine,
+                  headers: httputil.HTTPHeaders) -> int:
+        """The announced body size if it is over the limit on a route without uploads."""
+        length = headers.get("Content-Length", "")
+        if not length.isdigit() or int(length) <= MAX_JSON_BYTES:
+            return 0
+        path = start_line.path.split("?", 1)[0]
+        return 0 if any(p.match(path) for p in self.uploads) else int(length)
+
+
+class _BodyLimitDelegate(httputil.HTTPMessageDelegate):
+    def __init__(self, limit: BodyLimit, inner: httputil.HTTPMessageDelegate,
+                 conn: httputil.HTTPConnection) -> None:
+        self.limit, self.inner, self.conn = limit, inner, conn
+
+    def headers_received(self, start_line: httputil.RequestStartLine | httputil.ResponseStartLine,
+                         headers: httputil.HTTPHeaders) -> Any:
+        size = self.limit.too_large(start_line, headers) \
+            if isinstance(start_line, httputil.RequestStartLine) else 0
+        if size and isinstance(self.conn, HTTP1Connection):
+            # Detached, the connection reads no body: the answer goes out, then it closes.
+            body = json.dumps(error_body(RouteError(
+                413, f"request body is too large ({size} bytes): JSON input may have at "
+                f"most {MAX_JSON_BYTES} bytes", "payload too large"), 413)).encode()
+            head = (f"HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+            task = asyncio.ensure_future(_answer_and_close(self.conn.detach(), head + body))
+            _ANSWERING.add(task)  # a task nobody refers to may be collected mid-write
+            task.add_done_callback(_ANSWERING.discard)
+            return None
+        return self.inner.headers_received(start_line, headers)
+
+    def data_received(self, chunk: bytes) -> Any:
+        return self.inner.data_received(chunk)
+
+    def finish(self) -> None:
+        self.inner.finish()
+
+    def on_connection_close(self) -> None:
+        self.inner.on_connection_close()
+
+
+_ANSWERING: set[asyncio.Future[None]] = set()
+
+
+async def _answer_and_close(stream: IOStream, data: bytes) -> None:
+    try:
+        await stream.write(data)
+    except StreamClosedError:
+        pass
+    finally:
+        stream.close()
+
+
 class SocketService:
     """A running service: ``await start()``, ``stop()``. Used by the CLI and the tests."""
 
@@ -225,7 +304,7 @@ class SocketService:
             if self.socket_gid is not None:
                 os.chown(self.path, -1, self.socket_gid)
         # Bodies are JSON (bounded); the upload routes raise the limit for their request.
-        self.server = HTTPServer(make_app(self.service, self.instructor_gids),
+        self.server = HTTPServer(BodyLimit(make_app(self.service, self.instructor_gids)),
                                  max_body_size=MAX_JSON_BYTES, idle_connection_timeout=3600)
         for sock in socks:
             self.server.add_socket(sock)

@@ -175,6 +175,8 @@ def _host_options(privileged: Any, caps: Any, namespaces: dict[str, Any], device
     may refuse (service/rules.py). The engine runs none of it (it has no privileged mode,
     capabilities beyond its default set, shared namespaces other than the network, devices
     or bind mounts): only keys with a request are kept."""
+    # paths go to the policy's realpath(): NUL is a 400 here, not a ValueError there
+    _no_nul([*devices, *mounts], "mount or device path")
     out: dict[str, Any] = {}
     if privileged is True:
         out["privileged"] = True

@@ -377,8 +377,12 @@ class ContainerService:
     # -- checkpoint / restore ---------------------------------------------------------------
     async def checkpoint(self, principal: Principal, ref: str | Container,
                          options: CheckpointOptions) -> CheckpointStats:
-        return await self.pools.run_long(
-            lambda: self.container(principal, ref, "checkpoint").checkpoint(options))
+        """Checkpoint (to ``options.target_file`` too: an export, see Door.checkpoint)."""
+        return await self.pools.run_long(self.door(principal).checkpoint, ref, options)
+
+    async def check_import_size(self, principal: Principal, size: int) -> None:
+        """Raise unless ``principal`` may import a checkpoint archive of ``size`` bytes."""
+        await self.pools.run(self.door(principal).check_import_size, size)
 
     async def restore(self, principal: Principal, ref: str | Container,
                       options: CheckpointOptions) -> CheckpointStats:

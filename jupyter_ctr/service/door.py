@@ -147,6 +147,19 @@ class Door:
         ctr.remove(force=force, timeout=timeout)
         return ctr
 
+    def checkpoint(self, ref: str | Container, options: CheckpointOptions) -> CheckpointStats:
+        """Checkpoint a container (action ``checkpoint``); one written to an archive
+        (``options.target_file``) is also a ``checkpoint.export``, asked of the container
+        before the dump and of the archive's size (an int) once it is written: a refusal
+        then leaves the checkpoint with the container and the caller drops the file."""
+        ctr = self.container(ref, "checkpoint")
+        if options.target_file is None:
+            return ctr.checkpoint(options)
+        self.authorize("checkpoint.export", ctr)
+        stats = ctr.checkpoint(options)
+        self.authorize("checkpoint.export", stats.archive_size)
+        return stats
+
     def import_checkpoint(self, archive: str | os.PathLike[str], name: str | None = None,
                           options: CheckpointOptions | None = None,
                           **kw: Any) -> tuple[Container, CheckpointStats]:
@@ -155,6 +168,11 @@ class Door:
         ContainerConfig) and may complete it (``Policy.vet_import``) before it runs."""
         self.authorize("restore.import", None)
         return self.view.import_checkpoint(archive, name, options, vet=self.vet_import, **kw)
+
+    def check_import_size(self, size: int) -> None:
+        """Raise unless the policy takes a checkpoint archive of ``size`` bytes to import
+        (action ``restore.import``, target the size): asked before an upload is received."""
+        self.authorize("restore.import", size)
 
     def vet_import(self, config: ContainerConfig) -> ContainerConfig:
         self.authorize("restore.import", config)

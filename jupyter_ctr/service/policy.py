@@ -25,7 +25,10 @@ if TYPE_CHECKING:
 #: The actions the service asks about, by target:
 #: a container (Container): inspect, list (each listed one), start, stop, kill, pause,
 #: unpause, restart, init, mount, unmount, resize, top, stats, logs, export, wait, attach,
-#: exec (create a session in it), checkpoint, restore, remove;
+#: exec (create a session in it), checkpoint, checkpoint.export (a checkpoint to an archive,
+#: asked before the dump), restore, remove;
+#: an archive's size in bytes (int): checkpoint.export (once written, before it is sent),
+#: restore.import (an upload, before it is received, and once it is);
 #: an exec session (ExecSession): exec.inspect, exec.start, exec.attach (to a running one),
 #: exec.resize, exec.stop, exec.remove;
 #: the create arguments (a dict: image, command, name, limits...): create;
@@ -35,8 +38,8 @@ if TYPE_CHECKING:
 ACTIONS = frozenset({
     "inspect", "list", "create", "start", "stop", "kill", "pause", "unpause", "restart",
     "init", "mount", "unmount", "resize", "top", "stats", "logs", "export", "wait", "attach",
-    "exec", "checkpoint", "restore", "remove", "exec.inspect", "exec.start", "exec.attach",
-    "exec.resize", "exec.stop", "exec.remove",
+    "exec", "checkpoint", "checkpoint.export", "restore", "remove", "exec.inspect",
+    "exec.start", "exec.attach", "exec.resize", "exec.stop", "exec.remove",
     "image.list", "image.inspect", "image.remove", "image.pull", "image.import",
     "image.build", "restore.import", "events", "info",
 })

@@ -28,7 +28,7 @@ from ..engine.container import Container
 from ..engine.errors import CtrError, InvalidArgumentError
 from ..engine.images.references import normalize_reference
 from ..engine.logs import human_size, parse_log_size
-from ..engine.parsing import parse_memory
+from ..engine.parsing import parse_memory, parse_size
 from ..engine.records import ContainerConfig
 from ..engine.state import ContainerState
 from .policy import ACTIONS, UNLOCKED, NotAuthorizedError, OwnershipPolicy
@@ -50,8 +50,8 @@ STARTS = frozenset({"start", "restart", "restore"})
 #: Every rule's name (for ``instructor_rules``).
 RULES = ("privileged", "cap_add", "host_namespaces", "devices", "allowed_host_folders",
          "security_opt", "allowed_images", "max_running", "max_memory", "max_total_memory",
-         "max_cpus", "max_pids", "max_log_size", "max_checkpoints", "max_run_time",
-         "idle_timeout")
+         "max_cpus", "max_pids", "max_log_size", "max_checkpoints", "max_archive_size",
+         "max_run_time", "idle_timeout")
 
 
 def refuse(rule: str, why: str) -> NotAuthorizedError:
@@ -83,9 +83,12 @@ class PolicyRules(Configurable):
                            "asking for more is refused, one asking for none gets this."
                            ).tag(config=True)
     max_checkpoints = Int(0, help="A student's containers holding a checkpoint (stopped by "
-                          "one, not yet restored): one more checkpoint is refused. (An "
-                          "archive's size is bounded by the container's memory limit and its "
-                          "filesystem changes.)").tag(config=True)
+                          "one, not yet restored): one more checkpoint is refused."
+                          ).tag(config=True)
+    max_archive_size = Unicode("", help="Size of one checkpoint archive (bytes or 512m, 2g): "
+                               "an export whose archive is larger is refused once written "
+                               "(the container keeps its checkpoint), an import (upload) "
+                               "larger is refused before it is received.").tag(config=True)
     denied_actions = Dict(value_trait=List(Unicode()), help="Actions (policy.ACTIONS) each "
                           "role may not use: {'student': ['attach', 'export']}; roles are "
                           "'student' and 'instructor'.").tag(config=True)
@@ -119,6 +122,7 @@ class PolicyRules(Configurable):
         for key in ("max_memory", "max_total_memory"):
             parse_memory(getattr(self, key) or None)
         parse_log_size(self.max_log_size or None)
+        parse_size(self.max_archive_size or 0, "max_archive_size")
         for key in ("max_running", "max_checkpoints", "max_cpus", "max_pids", "max_run_time",
                     "idle_timeout", "idle_cpu", "cull_interval"):
             if getattr(self, key) < 0:
@@ -183,6 +187,7 @@ class RulesPolicy(OwnershipPolicy):
         self.max_memory = parse_memory(self.rules.max_memory or None)
         self.max_total_memory = parse_memory(self.rules.max_total_memory or None)
         self.max_log_size = parse_log_size(self.rules.max_log_size or None)
+        self.max_archive_size = parse_size(self.rules.max_archive_size or 0, "max_archive_size")
         #: Per-uid locks of ``serialize``.
         self.locks: dict[int, threading.Lock] = {}
         #: Idle watch: container id -> (cpu ns, when read, idle since).
@@ -214,6 +219,8 @@ class RulesPolicy(OwnershipPolicy):
             self.check_running(principal, target)
         elif action == "checkpoint" and isinstance(target, Container):
             self.check_checkpoints(principal, target)
+        elif action in ("checkpoint.export", "restore.import") and isinstance(target, int):
+            self.check_archive_size(principal, action, target)
         elif action == "restore.import" and isinstance(target, ContainerConfig):
             self.check_create(principal, import_arguments(target))
         elif action == "restore.import":
@@ -316,6 +323,18 @@ class RulesPolicy(OwnershipPolicy):
         if len(held) >= limit:
             raise refuse("max_checkpoints", f"{len(held)} containers hold a checkpoint, the "
                          f"most allowed is {limit}: restore or remove one")
+
+    def check_archive_size(self, principal: Principal, action: str, size: int) -> None:
+        """One checkpoint archive of ``size`` bytes: exported, or uploaded to import."""
+        limit = self.max_archive_size
+        if not limit or size <= limit or not self.applies(principal, "max_archive_size"):
+            return
+        if action == "checkpoint.export":
+            raise refuse("max_archive_size", f"the checkpoint archive is {size} bytes, over "
+                         f"{_size(limit)}: it is not exported (the container keeps its "
+                         "checkpoint: restore it here)")
+        raise refuse("max_archive_size", f"the archive to import is {size} bytes, over "
+                     f"{_size(limit)}")
 
     # -- culling ------------------------------------------------------------------------------
     def owner_is_instructor(self, uid: int) -> bool:

@@ -26,6 +26,26 @@ def test_create_refuses_out_of_range(rt: Runtime, kwargs, match) -> None:
     assert rt.list_containers(all=True) == []
 
 
+@pytest.mark.parametrize("command,workdir,match", [
+    (["x" * 100_000], None, "the command's executable is 100000 bytes long"),
+    (["true"], "/" + "x" * 5000, "the working directory is 5001 bytes long"),
+])
+def test_create_refuses_paths_longer_than_the_kernel_takes(rt: Runtime, command, workdir,
+                                                           match) -> None:
+    """runc's error would echo such a path: over 64 KiB it blocked runc create on its stderr
+    pipe while conmon waited for it, and the start hung for conmon's sync timeout (60 s)."""
+    with pytest.raises(InvalidArgumentError, match=match):
+        rt.create_container(DEMO, command, workdir=workdir)
+    ctr = rt.create_container(DEMO, ["/" + "x" * (limits.PATH_LENGTH_MAX - 1)])
+    ctr.remove()
+    ctr = rt.create_container(DEMO, ["sleep", "100"])
+    ctr.start()
+    with pytest.raises(InvalidArgumentError, match="the command's executable is 8000 bytes"):
+        ctr.exec(["y" * 8000])
+    with pytest.raises(InvalidArgumentError, match="the exec working directory is 4097"):
+        ctr.exec(["true"], workdir="/" + "w" * 4096)
+
+
 def test_stop_refuses_a_timeout_beyond_time(rt: Runtime) -> None:
     ctr = rt.create_container(DEMO, ["sleep", "100"])
     ctr.start()

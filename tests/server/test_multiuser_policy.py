@@ -5,6 +5,7 @@ limited; idle culling stops an idle student container."""
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,8 @@ import pytest
 from jupyter_ctr.engine import Runtime
 from tests.conftest import DEMO, wait_until
 from tests.multiuser import API, User, people, root_service  # noqa: F401 - people: a fixture
+
+from .hostile_client import Hostile
 
 EVIL = "docker.io/library/evil:latest"
 
@@ -30,7 +33,7 @@ def policy_service(people: dict[str, Any],  # noqa: F811 - the imported fixture
         "PolicyRules": {
             "allowed_images": ["localhost/*"], "allowed_host_folders": [str(share)],
             "max_running": 1, "max_memory": "64m", "max_pids": 64,
-            "denied_actions": {"student": ["export", "attach"]},
+            "denied_actions": {"student": ["export", "attach"]}, "max_archive_size": "256k",
             "idle_timeout": 5, "idle_cpu": 0.5, "cull_interval": 0.5}}
     rt = Runtime(*engine_roots)
     rt.images.tag(DEMO, EVIL)
@@ -128,6 +131,50 @@ def test_images_mounts_and_limits(people: dict[str, Any],  # noqa: F811
         ("POST", f"{API}/containers/{dflt}/start", None))
     assert (s5, s6, s7) == (201, 200, 204), b5
     t.one(sock, "DELETE", f"{API}/containers/{b5['Id']}?force=true")
+
+
+def test_one_archive_size(people: dict[str, Any],  # noqa: F811
+                          policy_service: tuple[Path, Path],
+                          engine_roots: tuple[Path, Path]) -> None:
+    """max_archive_size (256k here): a student's checkpoint export over it is refused once
+    written (the container, left running, keeps going; no archive is left), an upload over
+    it is refused before it is received, and a chunked one once spooled; just inside, an
+    upload reaches the archive checks. The instructor is exempt."""
+    sock, _ = policy_service
+    a: User = people["a"]
+    t: User = people["t"]
+    _, mine = a.one(sock, "GET", f"{API}/containers/json?all=true")
+    for ctr in mine:  # max_running is 1: a's earlier containers out of the way
+        a.one(sock, "DELETE", f"{API}/containers/{ctr['Id']}?force=true")
+    (s1, made), (s2, _) = a.call(
+        sock, ("POST", f"{API}/containers/create", spec(name=f"{people['tag']}arc")),
+        ("POST", f"{API}/containers/{people['tag']}arc/start", None))
+    assert (s1, s2) == (201, 204), made
+    export = f"{API}/containers/{made['Id']}/checkpoint?export=true&leaveRunning=true"
+    (s3, b3), (s4, info) = a.call(sock, ("POST", export, None),
+                                  ("GET", f"{API}/containers/{made['Id']}/json", None))
+    assert "it is not exported (the container keeps its checkpoint" in \
+        refused(s3, b3, "max_archive_size")
+    assert info["State"]["Status"] == "running"
+    assert t.one(sock, "POST", export)[0] == 200  # the instructor: no limit
+    # out of the way of max_running (an import runs a container)
+    assert a.one(sock, "DELETE", f"{API}/containers/{made['Id']}?force=true")[0] == 200
+    uploads = Hostile(a, sock).http(
+        {"method": "POST", "path": f"{API}/containers/x/restore?import=true",
+         "body": {"fill": ["", "\0", 300 << 10, ""]}},
+        {"method": "POST", "path": f"{API}/containers/x/restore?import=true",
+         "headers": {"Transfer-Encoding": "chunked"},
+         "body": {"fill": [f"{300 << 10:x}\r\n", "\0", 300 << 10, "\r\n0\r\n\r\n"]}},
+        {"method": "POST", "path": f"{API}/containers/x/restore?import=true",
+         "body": {"fill": ["", "\0", 256 << 10, ""]}})
+    for answer in uploads[:2]:
+        assert answer["status"] == 403, answer
+        assert json.loads(answer["body"])["message"] == (
+            "refused by policy rule max_archive_size: the archive to import is 307200 bytes, "
+            "over 256k: not authorized")
+    assert uploads[2]["status"] == 400, uploads[2]  # just inside: the archive is checked
+    assert "the uploaded archive is" in json.loads(uploads[2]["body"])["message"]
+    assert list((engine_roots[1] / "uploads").iterdir()) == []
 
 
 def test_idle_culling_stops_an_idle_container(people: dict[str, Any],  # noqa: F811

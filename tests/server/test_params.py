@@ -94,7 +94,10 @@ def test_json_body_bounds() -> None:
     params.json_body(b'{"a": ' + b"[" * 99 + b"]" * 99 + b"}")  # 100 levels: fine
     params.json_body(b'{"s": "' + b"[" * 200 + b'"}')  # brackets in strings do not nest
     assert "is not a JSON number" in refused(params.json_body, b'{"a": NaN}')
-    assert "too large" in refused(params.json_body, b"{" + b" " * params.MAX_JSON_BYTES + b"}")
+    with pytest.raises(RouteError) as info:  # Payload Too Large
+        params.json_body(b"{" + b" " * params.MAX_JSON_BYTES + b"}")
+    assert (info.value.status_code, info.value.cause) == (413, "payload too large")
+    assert "too large" in info.value.message
 
 
 def request(query: str) -> HTTPServerRequest:

@@ -57,10 +57,3 @@ for _module in (test_rest, test_logs, test_errors, test_bad_input,
         if _name.startswith("test_") and _name not in IN_PROCESS_ONLY:
             globals()[_name] = getattr(_module, _name)
 
-
-@pytest.fixture(autouse=True)
-def _known_service_gaps(request: pytest.FixtureRequest) -> None:
-    """Where the service itself still answers differently from the in-process server."""
-    if request.node.name == "test_hostile_json_bodies[body2-words2]":
-        pytest.xfail("the service answers a JSON body over its size limit with a bare 400 "
-                     "before the handler can name the problem")

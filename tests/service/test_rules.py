@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from jupyter_ctr.engine import Runtime
+from jupyter_ctr.engine.checkpoint import CheckpointOptions
 from jupyter_ctr.engine.errors import InvalidArgumentError
 from jupyter_ctr.server import specgen
 from jupyter_ctr.server.socket_service import ServiceSettings, load_config
@@ -129,6 +130,7 @@ def test_instructor_rules_apply_a_rule_to_instructors() -> None:
     ({"denied_actions": {"student": ["fly"]}}, "unknown action 'fly'"),
     ({"allowed_host_folders": ["rel"]}, "not an absolute path"),
     ({"max_memory": "lots"}, "invalid memory limit"),
+    ({"max_archive_size": "huge"}, "invalid max_archive_size 'huge'"),
     ({"max_running": -1}, "invalid max_running"),
 ])
 def test_bad_settings_are_refused_at_start(setting: dict[str, Any], words: str) -> None:
@@ -275,6 +277,51 @@ def test_checkpoints_per_student(rt: Runtime) -> None:
     finally:
         for ctr in ctrs:
             rt.remove_container(ctr, force=True, timeout=0)
+
+
+def test_archive_size_per_checkpoint() -> None:
+    """max_archive_size: an archive's size (an int target) for an export or an import; just
+    inside is allowed; instructors are exempt; no setting, no limit."""
+    p = policy(max_archive_size="1m")
+    for action in ("checkpoint.export", "restore.import"):
+        p.authorize(ANN, action, 1 << 20)  # just inside
+        p.authorize(TEA, action, 1 << 30)
+        policy().authorize(ANN, action, 1 << 40)
+    with pytest.raises(NotAuthorizedError, match=r"^refused by policy rule max_archive_size: "
+                       r"the checkpoint archive is 1048577 bytes, over 1m: it is not "
+                       r"exported \(the container keeps its checkpoint"):
+        p.authorize(ANN, "checkpoint.export", (1 << 20) + 1)
+    with pytest.raises(NotAuthorizedError, match="^refused by policy rule max_archive_size: "
+                       "the archive to import is 1048577 bytes, over 1m"):
+        p.authorize(ANN, "restore.import", (1 << 20) + 1)
+    assert policy(max_archive_size="1m", instructor_rules=["max_archive_size"]).permits(
+        TEA, "restore.import", 1 << 20) is True
+    assert policy(max_archive_size="1m", instructor_rules=["max_archive_size"]).permits(
+        TEA, "restore.import", (1 << 20) + 1) is False
+
+
+def test_an_export_over_the_archive_size_keeps_the_checkpoint(rt: Runtime,
+                                                              tmp_path: Path) -> None:
+    """Door.checkpoint asks the policy about the written archive: refused, the container
+    keeps its checkpoint (restorable here); a denied checkpoint.export is refused before
+    the dump, the container still running."""
+    ctr = Door(rt, ANN, policy()).create_container(DEMO, ["sleep", "60"])
+    try:
+        ctr.start()
+        with pytest.raises(NotAuthorizedError, match="denied_actions: the student role may "
+                                                     "not use checkpoint.export"):
+            Door(rt, ANN, policy(denied_actions={"student": ["checkpoint.export"]})).checkpoint(
+                ctr.id, CheckpointOptions(target_file=tmp_path / "a.tar"))
+        assert ctr.state.value == "running"
+        door = Door(rt, ANN, policy(max_archive_size="4k"))
+        with pytest.raises(NotAuthorizedError, match="max_archive_size: the checkpoint archive "
+                                                     "is [0-9]+ bytes, over 4k"):
+            door.checkpoint(ctr.id, CheckpointOptions(target_file=tmp_path / "b.tar"))
+        assert ctr.snapshot().record.checkpointed
+        door.container(ctr.id, "restore").restore()
+        assert ctr.state.value == "running"
+    finally:
+        rt.remove_container(ctr, force=True, timeout=0)
 
 
 def test_concurrent_starts_cannot_both_take_the_last_place(rt: Runtime) -> None:

@@ -17,6 +17,7 @@ from tornado import web
 
 from ...engine.checkpoint import CheckpointOptions
 from ...service.streams import iterate_in_thread
+from .. import params
 from ..spool import new_spool_file
 from .base import LIBPOD, NAME, CtrHandler
 from .images import UploadHandler
@@ -98,6 +99,14 @@ class ContainerRestoreHandler(UploadHandler):
     def wants_body(self) -> bool:
         return super().wants_body() and self.q_bool("import")
 
+    async def prepare(self) -> None:  # type: ignore[override]
+        await super().prepare()
+        if self.upload is not None:  # the policy may refuse the size before it is sent
+            length = params.as_int("Content-Length",
+                                   self.request.headers.get("Content-Length"), 0) or 0
+            if length:
+                await self.service.check_import_size(self.principal, length)
+
     @web.authenticated
     @authorized
     async def post(self, name: str, version: str | None = None) -> None:
@@ -107,6 +116,8 @@ class ContainerRestoreHandler(UploadHandler):
         new_name = self.q("name") or None
         if self.q_bool("import"):
             archive = self.upload_path()
+            # a chunked body announced no size: its spooled one
+            await self.service.check_import_size(self.principal, archive.stat().st_size)
             ctr = await self.service.restore_import(self.principal, archive, new_name, opts)
             self.reply_json({"Id": ctr.id})
             return

@@ -121,16 +121,26 @@ class UploadHandler(CtrHandler):
             paths.append((str(self.upload[1]), "the uploaded archive"))
         return paths
 
-    def on_finish(self) -> None:
+    def discard_upload(self) -> None:
+        """Remove the spool file (once its request is answered, or its client gone)."""
         if self.upload is not None:
             fh, path = self.upload
+            self.upload = None
             fh.close()
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
 
+    def finish(self, *args: Any, **kwargs: Any) -> Any:
+        # Before the answer goes out: a client that has it finds no spool file left.
+        self.discard_upload()
+        return super().finish(*args, **kwargs)
+
+    def on_finish(self) -> None:
+        self.discard_upload()
+
     def on_connection_close(self) -> None:
         super().on_connection_close()
-        self.on_finish()
+        self.discard_upload()
 
 
 class ImageBuildDemoHandler(CtrHandler):

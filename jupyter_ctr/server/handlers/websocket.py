@@ -118,8 +118,12 @@ class BridgeClientHandler(CtrWebSocketHandler):
             self.backlog -= size
             return
 
-        def done(_: Any) -> None:
+        def done(sent: Any) -> None:
             self.backlog -= size
+            if not sent.cancelled():
+                # A client gone with messages pending fails each of them: retrieved here,
+                # or every one logs "Task exception was never retrieved" with a traceback.
+                sent.exception()
             if self.bridge is not None:
                 self.bridge.written()
 
