@@ -64,6 +64,19 @@ class ContainerRemovedError(CtrError):
     cause = "container has already been removed"
 
 
+class RegistryError(CtrError):
+    """A registry could not be reached, or refused or failed a pull or push (network, TLS,
+    protocol); the message names the registry and the reference."""
+
+    cause = "registry error"
+
+
+class RegistryAuthError(RegistryError):
+    """The registry wants credentials, or refused the ones given."""
+
+    cause = "unauthorized"
+
+
 class InvalidArgumentError(CtrError):
     cause = "invalid argument"
 
