@@ -77,6 +77,12 @@ class RegistryAuthError(RegistryError):
     cause = "unauthorized"
 
 
+class ImageBuildError(CtrError):
+    """A tool that builds an image's content (mmdebstrap) failed."""
+
+    cause = "image build failed"
+
+
 class InvalidArgumentError(CtrError):
     cause = "invalid argument"
 
