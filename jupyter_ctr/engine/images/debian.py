@@ -30,14 +30,17 @@ DEFAULT_PACKAGES = ("python3", "python3-pip", "python3-venv", "iputils-ping")
 DEFAULT_CACHE_DIR = Path("/var/cache/jupyter-ctr/debian")
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 VARIANT = "minbase"
-#: What a container never reads, left out as Debian's slim images do; copyrights stay.
-DPKG_OPTIONS = (
-    "path-exclude=/usr/share/man/*",
-    "path-exclude=/usr/share/info/*",
-    "path-exclude=/usr/share/doc/*",
-    "path-include=/usr/share/doc/*/copyright",
-    "path-exclude=/usr/share/locale/*",
-    "path-include=/usr/share/locale/locale.alias",
+#: mmdebstrap's options besides the suite and packages. No ./dev in the tarball (device nodes
+#: and /proc links): the runtime mounts a fresh /dev, as for any image. What a container never
+#: reads is left out, as Debian's slim images do; copyrights stay.
+MMDEBSTRAP_OPTIONS = (
+    "--skip=output/dev",
+    "--dpkgopt=path-exclude=/usr/share/man/*",
+    "--dpkgopt=path-exclude=/usr/share/info/*",
+    "--dpkgopt=path-exclude=/usr/share/doc/*",
+    "--dpkgopt=path-include=/usr/share/doc/*/copyright",
+    "--dpkgopt=path-exclude=/usr/share/locale/*",
+    "--dpkgopt=path-include=/usr/share/locale/locale.alias",
 )
 #: Bump when the recipe changes in a way the inputs below do not show.
 RECIPE = 1
@@ -50,7 +53,7 @@ _SUITE_RE = re.compile(r"[a-z]+")
 def cache_key(suite: str, packages: Iterable[str]) -> dict[str, object]:
     """The inputs that name a build (the mirror is not one: any mirror serves the same)."""
     return {"recipe": RECIPE, "suite": suite, "variant": VARIANT,
-            "packages": sorted(set(packages)), "dpkg": list(DPKG_OPTIONS)}
+            "packages": sorted(set(packages)), "options": list(MMDEBSTRAP_OPTIONS)}
 
 
 def tarball_path(cache_dir: Path, suite: str, packages: Iterable[str]) -> Path:
@@ -144,7 +147,7 @@ def build_debian_rootfs(cache_dir: Path = DEFAULT_CACHE_DIR, *, suite: str = DEF
         partial = out.with_name(f".{out.stem}.{os.getpid()}.tar")  # .tar: mmdebstrap's format
         argv = [tool, "--mode=root", f"--variant={VARIANT}", "--format=tar",
                 f"--include={','.join(sorted(set(packages)))}",
-                *(f"--dpkgopt={opt}" for opt in DPKG_OPTIONS),
+                *MMDEBSTRAP_OPTIONS,
                 suite, str(partial), *sources]
         started = time.monotonic()
 

@@ -101,7 +101,8 @@ def test_python_rootfs(python_rootfs: Path) -> None:
     assert absolute, "a Debian rootfs has absolute symlinks (/etc/alternatives/...)"
     ping = members["usr/bin/ping"]  # cap_net_raw, kept in the tarball's pax headers
     assert "SCHILY.xattr.security.capability" in ping.pax_headers
-    assert not any(name.startswith("usr/share/man/") for name in members)
+    assert not any(name.startswith(("usr/share/man/", "dev")) for name in members)
+    assert not any(m.ischr() or m.isblk() for m in members.values())
     assert (python_rootfs.with_suffix(".json")).is_file()
 
 
