@@ -116,6 +116,10 @@ step_apt() {
     done
     if ((${#missing[@]} == 0)); then
         log "apt packages: all ${#APT_PACKAGES[@]} present"
+        if [[ -e /etc/systemd/system/multi-user.target.wants/docker-registry.service ]] ||
+            compgen -G '/etc/rc[2-5].d/S*docker-registry' >/dev/null; then
+            registry_service_off # installed before this script knew it, or by hand
+        fi
         return
     fi
     log "apt packages: installing ${missing[*]}"
