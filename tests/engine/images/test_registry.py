@@ -139,6 +139,16 @@ def test_pull_plain_http_with_tls_verify(registry: LocalRegistry, tmp_path: Path
         pull_to_layout(ref, tmp_path / "l")
 
 
+def test_auth_file_from_the_environment(auth_registry: LocalRegistry, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without auth_file skopeo reads $REGISTRY_AUTH_FILE, as podman does.
+    assert auth_registry.auth_file is not None
+    monkeypatch.setenv("REGISTRY_AUTH_FILE", str(auth_registry.auth_file))
+    ref = f"{auth_registry.host}/{TEST_REPO}:{TEST_TAG}"
+    name = pull_to_layout(ref, tmp_path / "l", tls_verify=False)
+    assert len(layout_layers(tmp_path / "l", name)) == TEST_LAYERS
+
+
 def test_auth_registry(auth_registry: LocalRegistry, tmp_path: Path) -> None:
     ref = f"{auth_registry.host}/{TEST_REPO}:{TEST_TAG}"
     with pytest.raises(RegistryAuthError) as err:
