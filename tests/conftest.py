@@ -22,6 +22,9 @@ from jupyter_ctr.engine import ContainerRemovedError, NoSuchContainerError, Runt
 
 DEMO = "localhost/busybox:latest"
 
+# The `registry` and `auth_registry` fixtures: a real registry process holding a test image.
+pytest_plugins = ["tests.engine.images.registry"]
+
 
 def _mounts_under(path: Path) -> list[str]:
     with open("/proc/self/mountinfo") as fh:

@@ -443,6 +443,15 @@ def add_commands(parser: Parser, only: Sequence[str] | None,
             "build the demo image from the host's static busybox (once) and print its id",
             parent=image_sub)
     p.add_argument("reference", nargs="?", default="localhost/busybox:latest")
+    p = add("build-debian", "images:cmd_build_debian",
+            "build a Debian 12 image with mmdebstrap (python3 and pip by default; the rootfs "
+            "is cached) and print its id", parent=image_sub)
+    p.add_argument("--packages", action="append", metavar="PKG[,PKG]",
+                   help="Debian packages to install (repeatable; default python3, "
+                        "python3-pip, python3-venv, iputils-ping)")
+    p.add_argument("--name", default="localhost/python:3", help="the image's name")
+    p.add_argument("--rebuild", action="store_true",
+                   help="build the rootfs again even when it is cached")
 
     # containers
     _add_create_options(add("create", "containers:cmd_create", "create a container; prints its id",

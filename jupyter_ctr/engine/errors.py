@@ -64,6 +64,25 @@ class ContainerRemovedError(CtrError):
     cause = "container has already been removed"
 
 
+class RegistryError(CtrError):
+    """A registry could not be reached, or refused or failed a pull or push (network, TLS,
+    protocol); the message names the registry and the reference."""
+
+    cause = "registry error"
+
+
+class RegistryAuthError(RegistryError):
+    """The registry wants credentials, or refused the ones given."""
+
+    cause = "unauthorized"
+
+
+class ImageBuildError(CtrError):
+    """A tool that builds an image's content (mmdebstrap) failed."""
+
+    cause = "image build failed"
+
+
 class InvalidArgumentError(CtrError):
     cause = "invalid argument"
 

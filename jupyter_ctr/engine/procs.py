@@ -15,7 +15,7 @@ from .errors import OCIRuntimeError, RuntimeMissingError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import subprocess
-    from collections.abc import Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
 LOGGER = "jupyter_ctr.engine"
 
@@ -92,3 +92,52 @@ def run(argv: Sequence[str], *, check: bool = True, input: bytes | None = None,
             errors="replace").strip()
         raise OCIRuntimeError(f"{' '.join(argv[:3])} failed (exit {proc.returncode}): {err}")
     return proc
+
+
+def run_lines(argv: Sequence[str], on_line: Callable[[str], None] | None = None, *,
+              timeout: float | None = None, env: Mapping[str, str] | None = None,
+              ) -> tuple[int, list[str]]:
+    """Run ``argv`` with stdout and stderr merged, handing each output line (without its end)
+    to ``on_line`` as it comes: for long tools whose progress a user watches (skopeo,
+    mmdebstrap). Returns the exit status and every line; a run past ``timeout`` is killed and
+    raises ``OCIRuntimeError``."""
+    import subprocess  # noqa: PLC0415 - lazy: ~3 ms, and most commands run no tool
+    import threading  # noqa: PLC0415 - lazy: only the long tools need a watchdog
+
+    log.debug("exec %s", " ".join(argv))
+    try:
+        proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, env=env)
+    except FileNotFoundError as exc:
+        raise RuntimeMissingError(f"cannot run {argv[0]!r}: {exc.strerror}") from exc
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        proc.kill()
+
+    watchdog = threading.Timer(timeout, expire) if timeout is not None else None
+    lines: list[str] = []
+    try:
+        if watchdog is not None:
+            watchdog.daemon = True
+            watchdog.start()
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            line = raw.decode(errors="replace").rstrip("\r\n")
+            lines.append(line)
+            if on_line is not None:
+                on_line(line)
+        status = proc.wait()
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
+        if proc.stdout is not None:
+            proc.stdout.close()
+    if expired.is_set():
+        raise OCIRuntimeError(f"{' '.join(argv[:3])} timed out after {timeout}s")
+    return status, lines

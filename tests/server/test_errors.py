@@ -31,6 +31,9 @@ EXPECTED = {
     "ContainerStoppedError": 304,
     "ContainerRemovedError": 404,
     "InvalidArgumentError": 400,
+    "RegistryError": 500,  # podman: a failed pull or push is an internal error (500)
+    "RegistryAuthError": 500,
+    "ImageBuildError": 500,
     "RuntimeMissingError": 500,
     "OCIRuntimeError": 500,
     "NotImplementedCtrError": 501,

@@ -1,7 +1,8 @@
-"""Image commands: image import, ls (images), rm (rmi), inspect and build-demo."""
+"""Image commands: image import, ls (images), rm (rmi), inspect, build-demo and build-debian."""
 
 from __future__ import annotations
 
+import sys
 import time
 from datetime import UTC, datetime
 
@@ -91,6 +92,21 @@ def cmd_inspect(door: Door, args: argparse.Namespace) -> int:
 
 def cmd_build_demo(door: Door, args: argparse.Namespace) -> int:
     print(door.build_demo(args.reference).id)
+    return 0
+
+
+def cmd_build_debian(door: Door, args: argparse.Namespace) -> int:
+    """Build (or take from the cache) a Debian rootfs with mmdebstrap on this host and import
+    it; mmdebstrap's progress goes to stderr."""
+    # mmdebstrap's driver pulls in hashlib, json and fcntl: only this command needs them.
+    from ...engine.images import debian  # noqa: PLC0415 - lazy: only this command builds
+
+    packages = [p for value in args.packages or [] for p in value.split(",") if p] or list(
+        debian.DEFAULT_PACKAGES)
+    tarball = debian.build_debian_rootfs(
+        debian.DEFAULT_CACHE_DIR, packages=packages, rebuild=args.rebuild,
+        progress=lambda line: print(line, file=sys.stderr, flush=True))
+    print(door.import_image(tarball, args.name).id)
     return 0
 
 
