@@ -241,7 +241,8 @@ class Bench:
                         "--user-group", "--groups", groups, name)
             self.users.append(name)
         self.figures["users_s"] = time.perf_counter() - t0
-        log(f"{len(names)} users made in {self.figures['users_s']:.1f} s")
+        log(f"{len(names)} users {self.tag}* made in {self.figures['users_s']:.1f} s; "
+            f"temp dir {self.top}")
         self.start_service()
 
     @staticmethod
