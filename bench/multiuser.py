@@ -111,6 +111,13 @@ def proc_memory(pid: int) -> dict[str, int]:
     return out
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads) so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def conmon_memory(top: Path) -> tuple[int, int, int]:
     """(count, RSS kB, PSS kB) of the conmon processes of this run's containers."""
     count = rss = pss = 0
@@ -324,6 +331,7 @@ class Bench:
             drv.expect("ready", 60)
         assert self.service is not None
         sampler = MemorySampler(self.service.pid)
+        cpu0, wall0 = cpu_seconds(self.service.pid), time.monotonic()
         for s in students:
             s.say("go")
         echo: list[float] = []
@@ -333,13 +341,16 @@ class Bench:
         for drv in busy:
             drv.say("stop")
         fig["busy_lists"] = [drv.expect("lists", 60) for drv in busy]
+        fig["typing_cpu"] = (cpu_seconds(self.service.pid) - cpu0, time.monotonic() - wall0)
         fig["mem_busy_peak"] = sampler.stop()
         log("lists while idle")
         idle = []
         for user in (first, instructor):
             drv = self.driver(user, "lister", "--count", str(a.lists), "--interval", "5")
             drv.expect("ready", 60)
+            cpu0 = cpu_seconds(self.service.pid)
             idle.append(drv.expect("lists", 60 + a.lists))
+            idle[-1]["cpu"] = cpu_seconds(self.service.pid) - cpu0
         fig["idle_lists"] = idle
         for s in students:
             s.say("bye")
@@ -369,6 +380,10 @@ class Bench:
                 self.service.kill()
                 self.service.wait(10)
             self.service_log.close()
+            text = (self.top / "service.log").read_text(errors="replace")
+            self.figures["log_errors"] = [
+                line for line in text.splitlines()
+                if any(word in line for word in ("Traceback", "ERROR", "never retrieved"))]
             if self.failed:
                 tail = (self.top / "service.log").read_text(errors="replace")[-3000:]
                 log(f"the service's log (tail):\n{tail}")
@@ -440,6 +455,14 @@ class Bench:
                     "p50 / p99 / max (ms)",
                     " / ".join(ms(pct(got, p)) for p in (50, 99, 100)),
                     f"p99 < {LIST_TARGET_MS:g} ms", pct(got, 99) * 1000 < LIST_TARGET_MS)
+        cpu, wall = fig["typing_cpu"]
+        busy_lists = sum(len(msg["lists"]) for msg in fig["busy_lists"])
+        row(f"service CPU while typing ({len(echo)} keys, {busy_lists} lists): s over s of "
+            "wall, and per key (ms, the lists included)",
+            f"{cpu:.2f} / {wall:.1f} ({cpu / wall:.0%} of a core), {cpu / len(echo) * 1000:.2f}")
+        for role, msg in zip(("a student", "the instructor"), fig["idle_lists"], strict=True):
+            row(f"service CPU per list, {role}, terminals idle (ms)",
+                f"{msg['cpu'] / len(msg['lists']) * 1000:.2f}")
         for what, mem, target in (
                 ("before the students", fig["mem_before"], False),
                 (f"{n} containers, {n} terminals open", fig["mem_open"], True),
@@ -462,6 +485,9 @@ class Bench:
         row(f"close terminal + remove container, {n} at once, p50 / max (ms)",
             f"{ms(statistics.median(fig['bye']))} / {ms(max(fig['bye']))}")
         row(f"useradd / groupadd of {n + 1} users and 2 groups (s)", f"{fig['users_s']:.1f}")
+        errors = fig.get("log_errors", [])
+        row("errors in the service's log", f"{len(errors)}" + (f": {errors[0][:100]}"
+                                                               if errors else ""))
         row("left behind after cleanup", "; ".join(self.left) or "nothing",
             "nothing", not self.left)
         head = (f"## Multi-user service: {n} students typing at once "
