@@ -118,7 +118,12 @@ class BridgeClientHandler(CtrWebSocketHandler):
             self.backlog -= size
             return
 
-        def done(_: Any) -> None:
+        def done(sent: asyncio.Future[None]) -> None:
+            if not sent.cancelled():
+                # A client gone mid-write fails the write (WebSocketClosedError): that is
+                # on_close's business; looked at here, asyncio does not log it as an
+                # unretrieved task error for every closed terminal.
+                sent.exception()
             self.backlog -= size
             if self.bridge is not None:
                 self.bridge.written()
