@@ -5,9 +5,10 @@ SO_PEERCRED. Reports are JSON lines on stdout; commands are lines on stdin.
 
 ``typist``: creates and starts a container, creates a shell exec session (Tty) and opens its
 websocket (``/api/exec/{id}/ws``, as the lab extension's terminal tab does), prints
-``{"ready": ...}``, waits for ``go``, types ``--keys`` keys (each after a random pause of up
-to ``--max-pause`` ms) timing each from its send to its echo, prints ``{"echo": [...]}``,
-waits for ``bye``, closes the terminal and removes its container, prints ``{"bye": ...}``.
+``{"ready": ...}``; at each ``go N`` line types N keys (each after a random pause of up to
+``--max-pause`` ms; the first ``--warmup`` keys untimed) timing each from its send to its
+echo, and prints ``{"echo": [...]}``; at ``bye`` closes the terminal, removes its container
+and prints ``{"bye": ...}``.
 
 ``lister``: ``GET /containers/json?all=true`` on one kept-alive connection, ``--interval``
 ms apart; ``--count N`` requests, or until a ``stop`` line on stdin; prints the samples.
@@ -171,12 +172,6 @@ def report(**fields: Any) -> None:
     sys.stdout.flush()
 
 
-def wait_line(want: str) -> None:
-    line = sys.stdin.readline().strip()
-    if line != want:
-        raise SystemExit(f"expected {want!r} on stdin, got {line!r}")
-
-
 def typist(args: argparse.Namespace) -> None:
     conn = UnixConnection(args.socket)
     t0 = time.perf_counter()
@@ -193,24 +188,29 @@ def typist(args: argparse.Namespace) -> None:
     term.read_until(prompt)
     t2 = time.perf_counter()
     report(ready={"container": t1 - t0, "terminal": t2 - t1})
-    wait_line("go")
     pause = random.Random(args.seed)
-    samples: list[float] = []
-    for i in range(args.warmup + args.keys):
-        if i % LINE == 0:
-            if i:
-                term.type("\r")  # runs ": xxx...": no output but the next prompt
-                term.read_until(prompt)
-            term.type(": ")
-            term.read_until(lambda seen: seen.endswith(": "))
-        time.sleep(pause.uniform(0, args.max_pause) / 1000)
-        start = time.perf_counter()
-        term.type(KEY)
-        term.read_until(lambda seen: KEY in seen)
-        if i >= args.warmup:
-            samples.append(time.perf_counter() - start)
-    report(echo=samples)
-    wait_line("bye")
+    typed = 0
+    while (line := sys.stdin.readline().split()) and line[0] == "go":
+        # "go N": N timed keys (after the warm-up keys of the first round)
+        samples: list[float] = []
+        wanted = int(line[1]) + (args.warmup if not typed else 0)
+        for _ in range(wanted):
+            if typed % LINE == 0:
+                if typed:
+                    term.type("\r")  # runs ": xxx...": no output but the next prompt
+                    term.read_until(prompt)
+                term.type(": ")
+                term.read_until(lambda seen: seen.endswith(": "))
+            time.sleep(pause.uniform(0, args.max_pause) / 1000)
+            start = time.perf_counter()
+            term.type(KEY)
+            term.read_until(lambda seen: KEY in seen)
+            typed += 1
+            if typed > args.warmup:
+                samples.append(time.perf_counter() - start)
+        report(echo=samples)
+    if line != ["bye"]:
+        raise SystemExit(f"expected 'go N' or 'bye' on stdin, got {line!r}")
     t3 = time.perf_counter()
     term.type("\x03")  # the unfinished line, then EOF: the shell exits
     term.type("\x04")
@@ -244,7 +244,6 @@ def main() -> None:
     p.add_argument("--socket", required=True)
     p.add_argument("--image", default="localhost/busybox:latest")
     p.add_argument("--name", default="")
-    p.add_argument("--keys", type=int, default=200)
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--max-pause", type=float, default=200.0)
     p.add_argument("--seed", type=int, default=0)
