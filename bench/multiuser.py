@@ -206,7 +206,10 @@ class MemorySampler:
 
     def _run(self) -> None:
         while not self._stop.wait(0.05):
-            self.peak = max(self.peak, proc_memory(self.pid).get("rss", 0))
+            try:
+                self.peak = max(self.peak, proc_memory(self.pid).get("rss", 0))
+            except OSError:
+                return  # the service is gone (stopped by the cleanup)
 
     def stop(self) -> int:
         self._stop.set()
