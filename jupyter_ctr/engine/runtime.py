@@ -437,6 +437,18 @@ class Runtime:
                 out.append(ctr)
         return out
 
+    def container_handles(self) -> list[Container]:
+        """Every container this runtime sees, not synced yet: for callers that sync each one
+        themselves anyway (a ``snapshot()`` locks and syncs), which ``list_containers`` would
+        make sync twice. A handle whose container is removed meanwhile raises
+        ContainerRemovedError from its verbs."""
+        out = []
+        for ctr_id, config, _ in self.store.all_containers():
+            cfg = ContainerConfig.from_dict(config)
+            if self.sees(cfg):
+                out.append(Container(self, ctr_id, cfg))
+        return out
+
     def remove_container(self, ctr: Container | str, force: bool = False,
                          timeout: int | None = None) -> None:
         """Remove a container and everything it owns (``Container.remove``)."""

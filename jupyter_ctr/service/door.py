@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     Translate = Callable[[Mapping[str, Any]], tuple[dict[str, Any], list[str]]]
 
 S = ContainerState
+#: What a list without ``all`` shows (as Runtime.list_containers).
+LISTED_RUNNING = (S.RUNNING, S.PAUSED)
 
 
 class Door:
@@ -97,16 +99,18 @@ class Door:
         list."""
         filters = filters or {}
         check_container_filters(filters)
+        every = all or (limit or 0) > 0 or "status" in filters
         out = []
-        for ctr in self.view.list_containers(
-                all=all or (limit or 0) > 0 or "status" in filters):
+        # Unsynced handles: the snapshot syncs each container once (list_containers would
+        # sync it a first time just to read its state).
+        for ctr in self.view.container_handles():
             if not self.policy.permits(self.principal, "list", ctr):
                 continue
             try:
                 snap = ctr.snapshot()
             except (ContainerRemovedError, NoSuchContainerError):
                 continue
-            if matches(snap, filters):
+            if (every or snap.record.state in LISTED_RUNNING) and matches(snap, filters):
                 out.append(snap)
         out.sort(key=lambda snap: snap.config.created, reverse=True)
         return out[:limit] if limit and limit > 0 else out

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from jupyter_ctr.engine import NoSuchContainerError, Runtime
+from jupyter_ctr.engine import ContainerRemovedError, NoSuchContainerError, Runtime
 from jupyter_ctr.engine.errors import NoSuchExecSessionError
 from jupyter_ctr.engine.records import ContainerConfig
 from tests.conftest import DEMO
@@ -136,3 +136,14 @@ def test_an_id_prefix_is_unique_among_the_owners_containers(rt: Runtime) -> None
         assert alice.lookup_container(shared.id[0]).id == shared.id  # bob's don't count
     with pytest.raises(NoSuchContainerError, match="more than one"):
         rt.lookup_container(shared.id[0])
+
+
+def test_container_handles_are_the_views_containers_unsynced(rt: Runtime) -> None:
+    alices = as_user(rt, ALICE).create_container(DEMO, ["true"], name="own-handle-a")
+    bobs = as_user(rt, BOB).create_container(DEMO, ["true"], name="own-handle-b")
+    assert [c.id for c in as_user(rt, ALICE).container_handles()] == [alices.id]
+    assert {alices.id, bobs.id} <= {c.id for c in rt.container_handles()}
+    (handle,) = as_user(rt, BOB).container_handles()
+    rt.remove_container(bobs)
+    with pytest.raises(ContainerRemovedError):  # not synced when listed: its first verb says
+        handle.snapshot()

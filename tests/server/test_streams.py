@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import gc
 import json
 import os
 import time
@@ -513,3 +514,34 @@ async def test_leaving_a_flooding_container_closes_its_stdin(api, jp_ws_fetch, j
         await ws_messages(ws, lambda m: text_of(m).count("tick") > 100)
         ws.close()
         assert await stdin_closed(api, cid, timeout=8), "the bridge left the stdin open"
+
+
+async def test_a_client_gone_mid_write_logs_no_unretrieved_task_error(api, jp_http_port,
+                                                                       jp_auth_header,
+                                                                       jp_base_url):
+    """Frames still being written when a client vanishes (a tab closed while its terminal
+    prints) fail quietly: no "Task exception was never retrieved" per closed terminal."""
+    loop = asyncio.get_running_loop()
+    seen: list[str] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _, context: seen.append(str(context.get("message"))))
+    try:
+        for _ in range(3):
+            cid = await started(api, cmd=("sh", "-c", FLOOD), stdin=True)
+            key = base64.b64encode(os.urandom(16)).decode()
+            reader, writer = await asyncio.open_connection("127.0.0.1", jp_http_port)
+            headers = [f"GET {jp_base_url}ctr/api/containers/{cid}/attach/ws HTTP/1.1",
+                       "Host: 127.0.0.1", "Connection: Upgrade", "Upgrade: websocket",
+                       f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"]
+            headers += [f"{k}: {v}" for k, v in jp_auth_header.items()]
+            writer.write(("\r\n".join(headers) + "\r\n\r\n").encode())
+            await reader.readuntil(b"\r\n\r\n")
+            await reader.readexactly(64 * 1024)
+            await asyncio.sleep(1.0)  # unread: the socket buffers fill, writes wait
+            writer.transport.abort()  # gone, no close frame: the waiting writes fail
+            assert await stdin_closed(api, cid, timeout=8)
+        gc.collect()  # an unretrieved exception is reported when its task is collected
+        await asyncio.sleep(0.1)
+    finally:
+        loop.set_exception_handler(previous)
+    assert not [m for m in seen if "never retrieved" in m], seen

@@ -86,3 +86,16 @@ def test_the_default_policy_sees_everything_and_acts_as_the_principal(rt: Runtim
     assert local.container("ann-box3", "inspect").id == hers.id
     mine = local.create_container(DEMO, ["true"])
     assert (mine.config.owner_uid, mine.config.owner_name) == (BEN.uid, BEN.name)
+
+
+def test_a_list_without_all_shows_running_and_paused_containers(rt: Runtime) -> None:
+    ann = door(rt, ANN)
+    up = ann.create_container(DEMO, ["sleep", "100"], name="ann-up")
+    up.start()
+    held = ann.create_container(DEMO, ["sleep", "100"], name="ann-held")
+    held.start()
+    held.pause()
+    ann.create_container(DEMO, ["true"], name="ann-created")
+    assert [s.id for s in ann.list_containers()] == [held.id, up.id]  # newest first
+    assert len(ann.list_containers(all=True)) == 3
+    assert [s.id for s in ann.list_containers(filters={"status": ["created"]})] != []
