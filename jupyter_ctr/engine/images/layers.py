@@ -79,7 +79,8 @@ class LayerReport:
     compression: str = "plain"
     #: Bytes of the uncompressed tar stream.
     tar_size: int = 0
-    #: Bytes of the regular files written (a hardlinked file counted once).
+    #: Bytes of the regular files written (a hardlinked file counted once) and of the
+    #: symlinks' targets: the layer's content, as ``images`` counts it.
     size: int = 0
     #: Members applied, the root directory entry not counted.
     members: int = 0
@@ -336,6 +337,7 @@ class _Applier:
                 raise self.refuse("is a symlink with an empty or invalid target")
             self._clear(pfd, base, directory=False)
             os.symlink(target, base, dir_fd=pfd)
+            self.report.size += len(os.fsencode(target))
             os.chown(base, member.uid, member.gid, dir_fd=pfd, follow_symlinks=False)
             os.utime(base, ns=(_ns(member.mtime),) * 2, dir_fd=pfd, follow_symlinks=False)
             if _xattrs(member):

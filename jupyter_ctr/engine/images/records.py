@@ -52,7 +52,7 @@ class _Record:
         raise AttributeError(f"cannot delete field {name!r}")
 
 
-def _rfc3339(ts: float) -> str:
+def rfc3339(ts: float) -> str:
     """``2026-11-29T01:02:03.123456789Z`` for a float timestamp (time, not datetime: this
     module is loaded by every create)."""
     whole = int(ts)
@@ -101,7 +101,7 @@ class Image(_Record):
             "RepoDigests": [f"{n.rsplit(':', 1)[0]}@{digest}" for n in self.names],
             "Parent": "",
             "Comment": "",
-            "Created": _rfc3339(self.created),
+            "Created": rfc3339(self.created),
             "Config": config,
             "Version": "",
             "Author": "",
