@@ -165,8 +165,9 @@ class _ZstdProcess:
         """Wait for zstd; a corrupt or truncated stream is an error (raised as EOFError)."""
         self.stdout.read()
         self.feeder.join()
-        _, err = self.proc.communicate()
-        if self.proc.returncode != 0:
+        assert self.proc.stderr is not None
+        err = self.proc.stderr.read()
+        if self.proc.wait() != 0:
             raise EOFError(f"zstd: {err.decode(errors='replace').strip()}")
 
     def close(self) -> None:

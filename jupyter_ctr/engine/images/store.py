@@ -33,7 +33,7 @@ from pathlib import Path
 from ..errors import ImageInUseError, InvalidArgumentError, NoSuchImageError
 from ..locks import ContainerLock
 from ..staging import staging_dir, sweep_staging
-from ..storage import remove_tree
+from ..storage import LAYER_LINKS, layer_link_name, remove_tree
 from ..store import StateStore
 from ..timeutil import parse_rfc3339_ns
 from .records import ArchiveLimits, Image, rfc3339
@@ -605,12 +605,18 @@ class ImageStore:
 
     def _place(self, layer: _StagedLayer) -> None:
         """Move a staged layer to ``layers/<hex>`` in one rename (kept if one is there)."""
-        final = self.layers_dir / layer.diff_id.removeprefix("sha256:")
+        hex_digest = layer.diff_id.removeprefix("sha256:")
+        final = self.layers_dir / hex_digest
         try:
             os.rename(layer.path, final)
         except OSError as exc:
             if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY) or not final.is_dir():
                 raise
+        # A short name for mounts of images with many layers (storage.py).
+        links = self.layers_dir / LAYER_LINKS
+        links.mkdir(mode=0o700, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            os.symlink(f"../{hex_digest}/{_LAYER_DIFF}", links / layer_link_name(hex_digest))
 
     def _layer_lock(self) -> ContainerLock:
         return ContainerLock(self.layers_dir / ".lock")
@@ -631,8 +637,10 @@ class ImageStore:
                 wanted.update(str(d).removeprefix("sha256:") for d in record.get("layers") or [])
         removed = []
         for entry in os.listdir(self.layers_dir):
-            if entry.startswith(".") or entry in wanted:
-                continue
+            if len(entry) != 64 or entry in wanted:
+                continue  # ".lock", "l" (the short links)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.layers_dir / LAYER_LINKS / layer_link_name(entry))
             doomed = staging / f"unused-{entry}"
             os.rename(self.layers_dir / entry, doomed)
             remove_tree(doomed, ignore_errors=True)

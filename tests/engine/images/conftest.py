@@ -74,4 +74,4 @@ def assert_nothing_left(root: Path, state: StateStore) -> None:
 
 def stored_layers(root: Path) -> list[str]:
     """The layer directories of the store under ``root`` (diff_id hex names), sorted."""
-    return sorted(p.name for p in (root / "layers").iterdir() if not p.name.startswith("."))
+    return sorted(p.name for p in (root / "layers").iterdir() if len(p.name) == 64)

@@ -86,7 +86,9 @@ def test_import_rootfs_tarball_and_inspect(tmp_path: Path, images: ImageStore) -
     json.dumps(info)
     # Only the finished layer is left; the images and layers dirs are private to root.
     assert [p.name for p in (tmp_path / "root/images").iterdir()] == []
-    assert sorted(p.name for p in (tmp_path / "root/layers").iterdir()) == [".lock", diff_hex]
+    assert sorted(p.name for p in (tmp_path / "root/layers").iterdir()) == [".lock", diff_hex,
+                                                                            "l"]
+    assert os.readlink(tmp_path / "root/layers/l" / diff_hex[:20]) == f"../{diff_hex}/diff"
     assert stat.S_IMODE((tmp_path / "root/images").stat().st_mode) == 0o700
     assert stat.S_IMODE((tmp_path / "root/layers").stat().st_mode) == 0o700
 
