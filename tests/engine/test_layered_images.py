@@ -161,6 +161,7 @@ def test_merged_view_in_a_running_container(rt: Runtime, layered: Image) -> None
     assert info["RootFS"]["Layers"] == layered.layers
     assert info["Config"]["ExposedPorts"] == {"80/tcp": {}}
     assert info["Size"] == layered.size > 0
+    assert info["GraphDriver"]["Data"]["LowerDir"] == ":".join(map(str, dirs[::-1]))
 
 
 def test_capability_visible_through_the_overlay(rt: Runtime, layered: Image) -> None:

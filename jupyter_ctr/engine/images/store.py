@@ -401,10 +401,11 @@ class ImageStore:
         record, names = self.store.image(image_id)
         layers = [str(layer) for layer in record.get("layers") or []]
         rootfs = self.images_dir / image_id / "rootfs"
+        lowerdir = str(rootfs)
         if record.get("storage") == "layers" and layers:
-            # the top layer: the whole root filesystem of a one-layer image; layer_dirs()
-            # gives them all
-            rootfs = self.layers_dir / layers[-1].removeprefix("sha256:") / _LAYER_DIFF
+            dirs = [self.layers_dir / d.removeprefix("sha256:") / _LAYER_DIFF for d in layers]
+            rootfs = dirs[-1]
+            lowerdir = ":".join(str(d) for d in reversed(dirs))
         return Image(
             id=image_id,
             names=names,
@@ -416,6 +417,7 @@ class ImageStore:
             os=str(record.get("os") or "linux"),
             digest=str(record.get("digest") or ""),
             layers=layers,
+            lowerdir=lowerdir,
         )
 
     def _add_name(self, image_id: str, name: str) -> Image:
