@@ -266,12 +266,16 @@ class ImageStore:
             config["history"] = list(history)
         with self._staging() as staging:
             staged: _Staged = []
+            used = 0  # archive_max_size bounds the layers applied together
             for i, src in enumerate(sources):
                 assert src is not None
                 if src.diff_id and self._layer_ready(_layer_hex(src.diff_id, origin)):
                     staged.append(None)
                 else:
-                    staged.append(self._stage_layer(staging, i, src, origin))
+                    layer = self._stage_layer(staging, i, src, origin,
+                                              max_size=self.limits.max_size - used)
+                    used += layer.report.size
+                    staged.append(layer)
             return self._commit_image(staging, image_id, checked, config, sources, staged,
                                       origin, digest=digest, source="layers")
 
@@ -515,8 +519,8 @@ class ImageStore:
     def _layer_ready(self, hex_digest: str) -> bool:
         return (self.layers_dir / hex_digest / _LAYER_META).is_file()
 
-    def _stage_layer(self, staging: Path, index: int, src: _LayerSource,
-                     origin: str) -> _StagedLayer:
+    def _stage_layer(self, staging: Path, index: int, src: _LayerSource, origin: str, *,
+                     max_size: int | None = None) -> _StagedLayer:
         """Apply one layer into ``staging/layer-<index>/diff``, check its digests, and write
         its ``layer.json``."""
         import json  # noqa: PLC0415 - lazy: not for create
@@ -534,7 +538,9 @@ class ImageStore:
         except OSError as exc:
             raise InvalidArgumentError(f"cannot read {where}: {exc.strerror}") from exc
         try:
-            report = apply_layer(fh, diff, origin=where, limits=self.limits)
+            limits = self.limits if max_size is None else self.limits.replace(
+                max_size=max(max_size, 0))
+            report = apply_layer(fh, diff, origin=where, limits=limits)
         finally:
             fh.close()
         if src.diff_id and report.diff_id != src.diff_id:

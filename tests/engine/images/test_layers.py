@@ -404,3 +404,12 @@ def test_image_config_kept(images: ImageStore) -> None:
     assert full["history"] == [{"created_by": "RUN x"}]
     assert full["rootfs"]["diff_ids"] == image.layers
     assert images.layer_info(image.layers[0])["size"] == len(layer)
+
+
+def test_archive_max_size_bounds_all_layers_together(tmp_path: Path, state: StateStore) -> None:
+    images = ImageStore(tmp_path / "root", state, ArchiveLimits(max_size=5000))
+    layers = [layer_tar([{"name": f"f{i}", "data": b"x" * 2000}]) for i in range(3)]
+    with pytest.raises(InvalidArgumentError, match="archive_max_size"):
+        images.add_image(oci_config(*layers), [("", opener(x)) for x in layers], ["big"],
+                         origin="big")
+    assert_nothing_left(tmp_path / "root", state)
