@@ -62,6 +62,8 @@ OPAQUE_XATTR = "trusted.overlay.opaque"
 _OVERLAY_XATTRS = "trusted.overlay."
 _PAX_XATTR = "SCHILY.xattr."
 _CHUNK = 1 << 20
+#: Directory descriptors kept open while a layer is applied (see _Applier.open_parent).
+_MAX_DIR_FDS = 256
 _BLOCK = 512
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -222,6 +224,7 @@ class _Applier:
         #: (parts, mtime) of each directory: set after everything below is written.
         self.dir_times: list[tuple[list[str], float]] = []
         self.current = ""
+        self.dir_fds: dict[tuple[str, ...], int] = {}
 
     def refuse(self, reason: str) -> InvalidArgumentError:
         return self.guard.refuse(self.current, reason)
@@ -229,35 +232,51 @@ class _Applier:
     def open_parent(self, parts: list[str], *, create: bool = True,
                     what: str = "would be written") -> int:
         """A descriptor of the directory holding ``parts`` (missing ones created 0755 when
-        ``create``), opened one component at a time without following any symlink."""
-        fd = os.dup(self.root_fd)
-        try:
-            for i, part in enumerate(parts[:-1]):
-                try:
-                    nfd = os.open(part, _DIR_FLAGS, dir_fd=fd)
-                except FileNotFoundError:
-                    if not create:
-                        raise
-                    os.mkdir(part, 0o755, dir_fd=fd)
-                    os.chmod(part, 0o755, dir_fd=fd)  # whatever the umask
-                    nfd = os.open(part, _DIR_FLAGS, dir_fd=fd)
-                except OSError as exc:
-                    if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
-                        raise
-                    prefix = "/".join(parts[:i + 1])
-                    if stat.S_ISLNK(os.lstat(part, dir_fd=fd).st_mode):
-                        raise self.refuse(f"{what} through the symlink {prefix!r}") from None
-                    raise self.refuse(
-                        f"{what} below {prefix!r}, which is not a directory") from None
-                os.close(fd)
-                fd = nfd
-        except BaseException:
-            os.close(fd)
-            raise
+        ``create``), opened one component at a time without following any symlink.
+
+        Descriptors are cached by path (``close_dirs`` closes them): a directory opened once
+        stays the same directory, as nothing here ever removes or replaces one."""
+        key = tuple(parts[:-1])
+        depth = len(key)
+        while depth > 0 and key[:depth] not in self.dir_fds:
+            depth -= 1
+        fd = self.root_fd if depth == 0 else self.dir_fds[key[:depth]]
+        for i in range(depth, len(key)):
+            part = key[i]
+            try:
+                nfd = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            except FileNotFoundError:
+                if not create:
+                    raise
+                os.mkdir(part, 0o755, dir_fd=fd)
+                os.chmod(part, 0o755, dir_fd=fd)  # whatever the umask
+                nfd = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            except OSError as exc:
+                if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+                    raise
+                prefix = "/".join(key[:i + 1])
+                if stat.S_ISLNK(os.lstat(part, dir_fd=fd).st_mode):
+                    raise self.refuse(f"{what} through the symlink {prefix!r}") from None
+                raise self.refuse(f"{what} below {prefix!r}, which is not a directory") from None
+            self.dir_fds[key[:i + 1]] = nfd
+            fd = nfd
         return fd
 
+    def close_dirs(self) -> None:
+        for fd in self.dir_fds.values():
+            os.close(fd)
+        self.dir_fds.clear()
+
     def apply(self) -> None:
+        try:
+            self._apply()
+        finally:
+            self.close_dirs()
+
+    def _apply(self) -> None:
         for member in self.tar:
+            if len(self.dir_fds) > _MAX_DIR_FDS:
+                self.close_dirs()
             self.current = member.name
             self.guard.check_limits(member, str(self.dest))
             parts = name_parts(member.name)
@@ -276,33 +295,28 @@ class _Applier:
             if base.startswith(WHITEOUT_PREFIX):
                 self._whiteout(parts, member)
                 continue
-            pfd = self.open_parent(parts)
-            try:
-                self._member(pfd, parts, member)
-            finally:
-                os.close(pfd)
+            self._member(self.open_parent(parts), parts, member)
         for parts, mtime in reversed(self.dir_times):
+            if len(self.dir_fds) > _MAX_DIR_FDS:
+                self.close_dirs()
             self._set_dir_time(parts, mtime)
 
     def _whiteout(self, parts: list[str], member: tarfile.TarInfo) -> None:
         base = parts[-1]
         pfd = self.open_parent(parts)
-        try:
-            if base == OPAQUE_MARKER:
-                os.setxattr(pfd, OPAQUE_XATTR, b"y")
-                return
-            if base.startswith(WHITEOUT_PREFIX * 2):
-                self.report.notes.append(f"{member.name}: aufs metadata, skipped")
-                return
-            hidden = base[len(WHITEOUT_PREFIX):]
-            if hidden in ("", ".", ".."):
-                raise self.refuse("is a whiteout of no valid name")
-            self._clear(pfd, hidden, directory=False)
-            os.mknod(hidden, stat.S_IFCHR, os.makedev(0, 0), dir_fd=pfd)
-            os.chown(hidden, member.uid, member.gid, dir_fd=pfd, follow_symlinks=False)
-            self.report.whiteouts += 1
-        finally:
-            os.close(pfd)
+        if base == OPAQUE_MARKER:
+            os.setxattr(pfd, OPAQUE_XATTR, b"y")
+            return
+        if base.startswith(WHITEOUT_PREFIX * 2):
+            self.report.notes.append(f"{member.name}: aufs metadata, skipped")
+            return
+        hidden = base[len(WHITEOUT_PREFIX):]
+        if hidden in ("", ".", ".."):
+            raise self.refuse("is a whiteout of no valid name")
+        self._clear(pfd, hidden, directory=False)
+        os.mknod(hidden, stat.S_IFCHR, os.makedev(0, 0), dir_fd=pfd)
+        os.chown(hidden, member.uid, member.gid, dir_fd=pfd, follow_symlinks=False)
+        self.report.whiteouts += 1
 
     def _clear(self, pfd: int, base: str, *, directory: bool) -> bool:
         """Make room for a new entry ``base``: an earlier non-directory is removed (never
@@ -390,20 +404,14 @@ class _Applier:
             raise not_earlier
         try:
             tfd = self.open_parent(link_parts, create=False, what="is a hardlink reaching")
+            st = os.lstat(link_parts[-1], dir_fd=tfd)
         except FileNotFoundError:
             raise not_earlier from None
-        try:
-            try:
-                st = os.lstat(link_parts[-1], dir_fd=tfd)
-            except FileNotFoundError:
-                raise not_earlier from None
-            if not stat.S_ISREG(st.st_mode):
-                raise not_earlier
-            self._clear(pfd, parts[-1], directory=False)
-            os.link(link_parts[-1], parts[-1], src_dir_fd=tfd, dst_dir_fd=pfd,
-                    follow_symlinks=False)
-        finally:
-            os.close(tfd)
+        if not stat.S_ISREG(st.st_mode):
+            raise not_earlier
+        self._clear(pfd, parts[-1], directory=False)
+        os.link(link_parts[-1], parts[-1], src_dir_fd=tfd, dst_dir_fd=pfd,
+                follow_symlinks=False)
 
     def _metadata_fd(self, fd: int, member: tarfile.TarInfo) -> None:
         """Owner, mode, xattrs and (but for directories) mtime of an open file or
@@ -427,10 +435,7 @@ class _Applier:
             os.utime(self.root_fd, ns=(_ns(mtime),) * 2)
             return
         pfd = self.open_parent(parts, create=False)
-        try:
-            os.utime(parts[-1], ns=(_ns(mtime),) * 2, dir_fd=pfd, follow_symlinks=False)
-        finally:
-            os.close(pfd)
+        os.utime(parts[-1], ns=(_ns(mtime),) * 2, dir_fd=pfd, follow_symlinks=False)
 
 
 def _ns(mtime: float) -> int:
