@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import tarfile
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -320,4 +321,50 @@ def test_two_images_share_the_base_on_disk(rt: Runtime) -> None:
                 if ctr.config.image_id == image.id:
                     rt.remove_container(ctr, force=True, timeout=0)
             rt.remove_image(image.id)
+    assert set(os.listdir(rt.root / "layers")) == before
+
+
+@pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed")
+def test_oci_archive_saved_by_podman(rt: Runtime, tmp_path: Path) -> None:
+    """A two-layer image built and saved by podman (its own storage under tmp_path) loads
+    layer by layer: a whiteout, an absolute symlink, its config; its base layer (the demo
+    tarball, imported by podman) is the demo image's own layer, stored once."""
+    from jupyter_ctr.engine.images import demo  # noqa: PLC0415 - tests
+
+    storage = Path(tempfile.mkdtemp(prefix="jlp", dir="/tmp"))  # podman wants short paths
+    podman = ["podman", "--root", str(storage / "r"), "--runroot", str(storage / "x"),
+              "--storage-driver", "vfs"]
+    tarball = tmp_path / "busybox.tar"
+    demo.write_tarball(demo.find_static_busybox(None), tarball)
+    subprocess.run([*podman, "import", "--change", 'CMD ["sh"]', "--change", "ENV FOO=bar",
+                    str(tarball), "localhost/pbase:1"], check=True, capture_output=True)
+    (tmp_path / "Containerfile").write_text(
+        "FROM localhost/pbase:1\n"
+        "RUN mkdir /data && echo hi > /data/x && rm /bin/vi && ln -s /bin/busybox /bin/sh2\n"
+        "STOPSIGNAL SIGUSR1\nEXPOSE 8080\n")
+    subprocess.run([*podman, "build", "--isolation", "chroot", "-q", "-t", "localhost/pimg:2",
+                    "-f", str(tmp_path / "Containerfile"), str(tmp_path)], check=True,
+                   capture_output=True)
+    archive = tmp_path / "pimg.oci.tar"
+    subprocess.run([*podman, "save", "--format", "oci-archive", "-o", str(archive),
+                    "localhost/pimg:2"], check=True, capture_output=True)
+    before = set(os.listdir(rt.root / "layers"))
+    image = rt.import_image(archive, "localhost/pimg:2")
+    try:
+        assert len(image.layers) == 2
+        assert image.layers[0] == rt.images.get(DEMO).layers[0]  # the same content
+        assert set(os.listdir(rt.root / "layers")) - before == {image.layers[1][7:]}
+        assert image.config["StopSignal"] == "SIGUSR1"
+        assert image.config["ExposedPorts"] == {"8080/tcp": {}}
+        code, out = run(rt, "localhost/pimg:2",
+                        "readlink /bin/sh2; ls /bin/vi 2>/dev/null || echo no-vi; cat /data/x; "
+                        "echo $FOO")
+        assert (code, out.split()) == (0, ["/bin/busybox", "no-vi", "hi", "bar"])
+    finally:
+        for ctr in rt.list_containers(all=True):
+            if ctr.config.image_id == image.id:
+                rt.remove_container(ctr, force=True, timeout=0)
+        rt.remove_image(image.id)
+        subprocess.run([*podman, "system", "reset", "-f"], capture_output=True, check=False)
+        shutil.rmtree(storage, ignore_errors=True)
     assert set(os.listdir(rt.root / "layers")) == before
