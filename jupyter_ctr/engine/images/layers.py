@@ -64,6 +64,8 @@ _PAX_XATTR = "SCHILY.xattr."
 _CHUNK = 1 << 20
 #: Directory descriptors kept open while a layer is applied (see _Applier.open_parent).
 _MAX_DIR_FDS = 256
+#: Errors writing a member that come from the member itself.
+_MEMBER_ERRNOS = (errno.ENAMETOOLONG, errno.EMLINK, errno.EINVAL, errno.EEXIST)
 _BLOCK = 512
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -527,10 +529,13 @@ def apply_layer(source: str | os.PathLike[str] | BinaryIO, dest: Path, *, origin
         except HugeHeaderError as exc:
             raise InvalidArgumentError(f"refusing to import {origin}: {exc}") from None
         except Exception as exc:
-            if not is_corrupt_archive_error(exc) and not isinstance(exc, EOFError):
-                raise
             member = applier.current if applier is not None else ""
             where = f" (at member {member!r})" if member else ""
+            if isinstance(exc, OSError) and exc.errno in _MEMBER_ERRNOS and member:
+                # the member's own fault (a name too long, too many links), not the disk's
+                raise guard.refuse(member, f"cannot be written: {exc.strerror}") from exc
+            if not is_corrupt_archive_error(exc) and not isinstance(exc, EOFError):
+                raise
             if stage == "opening" or (plain.count == 0 and not member):
                 detail = ("it is empty" if not magic else
                           f"{report.compression} data that is truncated or corrupt"

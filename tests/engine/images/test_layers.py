@@ -239,6 +239,7 @@ HOSTILE: list[tuple[str, list[Member], str]] = [
     ("dir-replaced", [{"name": "d", "type": "dir"}, {"name": "d", "type": "sym", "link": "/"}],
      "would replace a directory"),
     ("root-replaced", [{"name": ".", "type": "sym", "link": "/"}], "layer root"),
+    ("name-too-long", [{"name": "x" * 300}], "cannot be written: File name too long"),
 ]
 
 
