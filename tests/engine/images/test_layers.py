@@ -414,3 +414,37 @@ def test_archive_max_size_bounds_all_layers_together(tmp_path: Path, state: Stat
         images.add_image(oci_config(*layers), [("", opener(x)) for x in layers], ["big"],
                          origin="big")
     assert_nothing_left(tmp_path / "root", state)
+
+
+def test_concurrent_imports_share_one_layer(tmp_path: Path, state: StateStore) -> None:
+    """Two stores on one root (as two processes) adding images with the same base at once:
+    both succeed, the base is stored once, and removing one image keeps it for the other."""
+    import threading  # noqa: PLC0415 - only here
+
+    base = layer_tar([{"name": f"f{i}", "data": os.urandom(4096)} for i in range(200)])
+    tops = [layer_tar([{"name": f"top{i}", "data": b"t"}]) for i in range(2)]
+    results: list[Any] = [None, None]
+
+    def add(i: int) -> None:
+        store = ImageStore(tmp_path / "root", StateStore(tmp_path / "state.db"))
+        try:
+            results[i] = store.add_image(oci_config(base, tops[i]),
+                                         [(diff_id(base), opener(base)),
+                                          (diff_id(tops[i]), opener(tops[i]))],
+                                         [f"img{i}"], origin=f"img{i}")
+        except Exception as exc:  # noqa: BLE001 - reported below
+            results[i] = exc
+
+    threads = [threading.Thread(target=add, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(not isinstance(r, Exception) for r in results), results
+    images = ImageStore(tmp_path / "root", state)
+    assert stored_layers(tmp_path / "root") == sorted(
+        diff_id(x).removeprefix("sha256:") for x in [base, *tops])
+    images.remove("img0", lambda _: [])
+    assert (images.layer_dirs(images.get("img1"))[0] / "f199").stat().st_size == 4096
+    images.remove("img1", lambda _: [])
+    assert_nothing_left(tmp_path / "root", state)
