@@ -132,8 +132,9 @@ def _add_create_options(p: argparse.ArgumentParser | QuickParser | _Unused) -> N
     p.add_argument("--cpus", type=float, metavar="F", help="number of CPUs, e.g. 0.5")
     p.add_argument("--network", default="none", choices=NETWORK_MODES,
                    help="network mode (default: none)")
-    p.add_argument("--stop-signal", default="SIGTERM", metavar="S",
-                   help="signal that stop sends first (default: SIGTERM)")
+    p.add_argument("--stop-signal", default=None, metavar="S",
+                   help="signal that stop sends first (default: the image's StopSignal, "
+                        "else SIGTERM)")
     p.add_argument("--stop-timeout", type=int, default=10, metavar="N",
                    help="seconds stop waits before SIGKILL (default: 10)")
     p.add_argument("--detach-keys", default="ctrl-p,ctrl-q", metavar="KEYS",

@@ -137,7 +137,7 @@ class Runtime:
                          workdir: str | None = None, user: str | None = None,
                          tty: bool = False, stdin: bool = False,
                          labels: Mapping[str, str] | None = None,
-                         stop_signal: str | int = "SIGTERM", stop_timeout: int = 10,
+                         stop_signal: str | int | None = None, stop_timeout: int = 10,
                          memory: int | str | None = None, pids_limit: int | None = None,
                          cpus: float | None = None, network: str = "none",
                          auto_remove: bool = False, restart_policy: str = "no",
@@ -154,7 +154,9 @@ class Runtime:
 
         spec: dict[str, Any] = {"image": image, "terminal": tty, "stdin": stdin,
                                 "remove": auto_remove, "netns": {"nsmode": network},
-                                "stop_signal": stop_signal, "stop_timeout": stop_timeout}
+                                "stop_timeout": stop_timeout}
+        if stop_signal is not None:  # else the image's StopSignal, or SIGTERM
+            spec["stop_signal"] = stop_signal
         if command is not None:
             spec["command"] = parse_command(command, "no command specified: the command must "
                                                      "not be empty")

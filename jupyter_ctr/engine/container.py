@@ -574,7 +574,7 @@ class Container(ExecVerbs, CheckpointVerbs, ContainerBase):
 
     def _snapshot_unlocked(self) -> ContainerSnapshot:
         storage = self._storage()
-        dirs = {"LowerDir": str(storage.lower), "UpperDir": str(storage.upper),
+        dirs = {"LowerDir": ":".join(map(str, storage.lowers)), "UpperDir": str(storage.upper),
                 "WorkDir": str(storage.work)}
         if self._record.mounted:
             dirs["MergedDir"] = str(storage.merged)

@@ -209,8 +209,9 @@ class CheckpointVerbs(ContainerBase):
                     image=self._rt.images.get(self.config.image_id),
                     ctr_dir=self._rt.container_dir(self._id), log_path=self.log_path,
                     rootfs_layers=None if opts.ignore_rootfs else (storage.upper,
-                                                                   storage.lower),
-                    include_image=opts.include_image, compression=opts.compression)
+                                                                   storage.lowers),
+                    include_image=opts.include_image, compression=opts.compression,
+                    image_lowers=storage.lowers)
         finally:
             if opts.print_stats:
                 stats.criu = criu.read_criu_stats(work_dir / "stats-dump")

@@ -23,6 +23,7 @@ from .parsing import check_path_length, env_dict, parse_command, parse_env
 from .spec import home_dir, resolve_user
 from .state import ExecState
 from .stdio import DEFAULT_DETACH_KEYS, Input, as_stream, attach_streams, parse_detach_keys
+from .storage import split_lowers
 
 if TYPE_CHECKING:
     from .conmon_socket import AttachConnection
@@ -265,7 +266,7 @@ def new_exec_config(ctr_config: ContainerConfig, command: Sequence[str] | str, *
     if detach_keys is not None:
         parse_detach_keys(detach_keys)
     if user:
-        uid, gid, _ = resolve_user(Path(ctr_config.image_rootfs), user)
+        uid, gid, _ = resolve_user(split_lowers(ctr_config.image_rootfs), user)
     else:
         uid, gid = ctr_config.uid, ctr_config.gid
     return {
@@ -300,7 +301,7 @@ def process_spec(bundle_config: Path, config: Mapping[str, Any], ctr_config: Con
     uid, gid = int(cfg["uid"]), int(cfg["gid"])
     if cfg["tty"]:
         env.setdefault("TERM", "xterm")
-    env.setdefault("HOME", home_dir(Path(ctr_config.image_rootfs), uid))
+    env.setdefault("HOME", home_dir(split_lowers(ctr_config.image_rootfs), uid))
     proc["env"] = [f"{k}={v}" for k, v in env.items()]
     if cfg.get("workdir"):
         proc["cwd"] = cfg["workdir"]

@@ -39,7 +39,7 @@ from .parsing import (
 )
 from .records import NAME_PATTERN, NETWORK_MODES, ContainerConfig, ContainerRecord
 from .state import ContainerState
-from .storage import ContainerStorage, remove_mounted_tree, remove_tree
+from .storage import ContainerStorage, join_lowers, remove_mounted_tree, remove_tree
 from .store import StateStore
 
 # What only creating containers needs is imported where it is used: conmon's exit command
@@ -257,7 +257,7 @@ class Runtime:
         name: str | None = None, env: Mapping[str, str] | Sequence[str] | None = None,
         workdir: str | None = None, user: str | None = None, tty: bool = False,
         stdin: bool = False, labels: Mapping[str, str] | None = None,
-        stop_signal: str | int = "SIGTERM", stop_timeout: int = 10,
+        stop_signal: str | int | None = None, stop_timeout: int = 10,
         memory: int | str | None = None, pids_limit: int | None = None,
         cpus: float | None = None, network: str = "none", auto_remove: bool = False,
         restart_policy: str = "no", depends_on: Sequence[str | Container] = (),
@@ -268,13 +268,16 @@ class Runtime:
         from .spec import resolve_user  # noqa: PLC0415 - lazy: as above
 
         img = self.images.get(image)
+        entrypoint = list(img.config.get("Entrypoint") or [])
         if command is None:
-            command = [*(img.config.get("Entrypoint") or []), *(img.config.get("Cmd") or [])]
+            command = [*entrypoint, *(img.config.get("Cmd") or [])]
             empty = (f"no command specified and image {img.names[0] if img.names else img.id} "
                      "has none: give a command to run")
+            args = parse_command(command, empty)
         else:
-            empty = "no command specified: the command must not be empty"
-        args = parse_command(command, empty)
+            # As podman: a command replaces the image's Cmd, after its Entrypoint.
+            args = [*entrypoint, *parse_command(
+                command, "no command specified: the command must not be empty")]
         name = self._generate_name() if name is None else check_name(name)
         if network not in NETWORK_MODES:
             raise InvalidArgumentError(
@@ -283,7 +286,8 @@ class Runtime:
         if not wd.startswith("/") or "\0" in wd:
             raise InvalidArgumentError(f"working directory {wd!r} must be an absolute path")
         check_path_length("the working directory", wd)
-        uid, gid, _ = resolve_user(img.rootfs, user or img.config.get("User") or None)
+        lowers = self.images.layer_dirs(img)
+        uid, gid, _ = resolve_user(lowers[::-1], user or img.config.get("User") or None)
         if not isinstance(stop_timeout, int) or stop_timeout < 0:
             raise InvalidArgumentError(f"stop timeout must be a non-negative integer, "
                                        f"got {stop_timeout!r}")
@@ -309,12 +313,13 @@ class Runtime:
         config = ContainerConfig(
             id=os.urandom(32).hex(),  # secrets.token_hex, without importing hmac/hashlib
             name=name, image=img.names[0] if img.names else img.id,
-            image_id=img.id, image_rootfs=str(img.rootfs), command=args,
+            image_id=img.id, image_rootfs=join_lowers(lowers), command=args,
             env=merge_env(image_env, [("TERM", "xterm")] if tty else [],
                           [("container", "oci")], parse_env(env)),
             workdir=wd, user=user or "", uid=uid, gid=gid, tty=bool(tty), stdin=bool(stdin),
             labels={str(k): str(v) for k, v in (labels or {}).items()},
-            stop_signal=parse_signal(stop_signal), stop_timeout=stop_timeout, memory=mem,
+            stop_signal=parse_signal(stop_signal or img.config.get("StopSignal") or "SIGTERM"),
+            stop_timeout=stop_timeout, memory=mem,
             pids_limit=pids_limit, cpus=cpus, network=network, auto_remove=bool(auto_remove),
             created=time.time_ns(), restart_policy=policy, restart_retries=retries,
             dependencies=dependencies, log_size_max=log_size, owner_uid=self.actor[0],
@@ -541,7 +546,8 @@ class Runtime:
                 config = ContainerConfig.from_untrusted({
                     **info.config, "id": ctr_id, "name": ctr_name,
                     "image": image.names[0] if image.names else image.id,
-                    "image_id": image.id, "image_rootfs": str(image.rootfs),
+                    "image_id": image.id,
+                    "image_rootfs": join_lowers(self.images.layer_dirs(image)),
                     "created": time.time_ns(), "dependencies": [],
                     # the importer owns the copy, whoever owned the archived container
                     "owner_uid": self.actor[0], "owner_name": self.actor[1]},

@@ -11,10 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from .errors import InvalidArgumentError
+from .storage import find_in_lowers
 
 # typing is for type checkers only: importing it costs every CLI command ~2 ms.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Any
 
 DEFAULT_CAPABILITIES = [
@@ -35,13 +37,15 @@ READONLY_PATHS = [
 _CPU_PERIOD = 100_000
 
 
-def resolve_user(rootfs: Path, user: str | None) -> tuple[int, int, list[int]]:
-    """Turn ``user[:group]`` (names or numbers) into uid, gid and extra gids via the image."""
+def resolve_user(rootfs: Path | Sequence[Path],
+                 user: str | None) -> tuple[int, int, list[int]]:
+    """Turn ``user[:group]`` (names or numbers) into uid, gid and extra gids via the image
+    (its rootfs, or its layer directories top first)."""
     if not user:
         return 0, 0, []
     name, _, group = user.partition(":")
-    passwd = _read_db(rootfs / "etc/passwd")
-    groups = _read_db(rootfs / "etc/group")
+    passwd = _read_db(rootfs, "etc/passwd")
+    groups = _read_db(rootfs, "etc/group")
     if name.isdigit():
         uid = int(name)
         entry = next((e for e in passwd if len(e) > 3 and e[2] == name), None)
@@ -66,19 +70,20 @@ def resolve_user(rootfs: Path, user: str | None) -> tuple[int, int, list[int]]:
     return uid, gid, []
 
 
-def home_dir(rootfs: Path, uid: int) -> str:
+def home_dir(rootfs: Path | Sequence[Path], uid: int) -> str:
     """The home of ``uid`` in the image's /etc/passwd (as libpod sets HOME), else "/"."""
-    for entry in _read_db(rootfs / "etc/passwd"):
+    for entry in _read_db(rootfs, "etc/passwd"):
         if len(entry) > 5 and entry[2] == str(uid) and entry[5].startswith("/"):
             return entry[5]
     return "/"
 
 
-def _read_db(path: Path) -> list[list[str]]:
+def _read_db(rootfs: Path | Sequence[Path], rel: str) -> list[list[str]]:
     """The entries of the image's /etc/passwd or /etc/group. A symlink is not followed (it
     would resolve on the host, not in the rootfs): such an image's database reads as empty."""
+    path = rootfs / rel if isinstance(rootfs, Path) else find_in_lowers(rootfs, rel)
     try:
-        if path.is_symlink():
+        if path is None or path.is_symlink():
             return []
         return [line.split(":") for line in path.read_text(errors="replace").splitlines()]
     except OSError:

@@ -1,10 +1,20 @@
-"""ContainerStorage: each container's overlayfs (image rootfs as read-only lower layer)."""
+"""ContainerStorage: each container's overlayfs, the image's layers as its read-only lower
+directories (``lowerdir=top:...:bottom``), the container's own upper directory on top.
+
+A container's config keeps its lower directories as one string, top first, colon-separated
+(``join_lowers``): what overlayfs takes, and a plain path for an image of one layer. The mount
+options must fit in one page; when the absolute paths of many layers do not, the overlay is
+mounted by ``mount`` run in the layer store's directory with short relative paths (the
+``l/<id>`` links the image store keeps, as containers/storage does).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import os
+import stat
 from pathlib import Path
 
 from .errors import CtrError
@@ -12,8 +22,14 @@ from .errors import CtrError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import ctypes
+    from collections.abc import Iterator, Sequence
 
 _MNT_DETACH = 2
+_MS_RDONLY = 1
+#: mount(2) copies at most one page of options.
+_MAX_OPTIONS = 4096 - 1
+#: ``<layers dir>/l/<name>``: short symlinks to the layers' ``diff`` directories.
+LAYER_LINKS = "l"
 
 
 @functools.cache
@@ -35,11 +51,132 @@ class StorageError(CtrError):
     cause = "container storage error"
 
 
-def _mount_overlay(lower: Path, upper: Path, work: Path, target: Path) -> None:
-    opts = f"lowerdir={lower},upperdir={upper},workdir={work}".encode()
-    if _libc().mount(b"overlay", str(target).encode(), b"overlay", 0, opts) != 0:
-        err = _errno()
-        raise StorageError(f"mounting overlay at {target}: {os.strerror(err)}")
+def layer_link_name(hex_digest: str) -> str:
+    """The short name of a layer's link in ``<layers dir>/l``."""
+    return hex_digest[:20]
+
+
+def join_lowers(dirs: Sequence[Path]) -> str:
+    """The lower directories ``dirs`` (bottom to top) as overlayfs takes them: top first,
+    colon-separated. StorageError if a path cannot be written so (``:`` or ``,`` in it)."""
+    if not dirs:
+        raise StorageError("an overlay needs at least one lower directory")
+    for d in dirs:
+        if any(c in str(d) for c in ":,\\"):
+            raise StorageError(f"the layer directory {d} has ':', ',' or '\\' in its path, "
+                               "which overlayfs mount options cannot hold")
+    return ":".join(str(d) for d in reversed(dirs))
+
+
+def split_lowers(spec: str) -> list[Path]:
+    """The lower directories of a ``join_lowers`` string, top first."""
+    return [Path(p) for p in spec.split(":")]
+
+
+def find_in_lowers(lowers: Sequence[Path], rel: str) -> Path | None:
+    """The entry at ``rel`` (relative, ``/``-separated) in the merged view of the lower
+    directories ``lowers`` (top first), as overlayfs would show it, without following any
+    symlink on the host: None if it is missing, whited out, hidden by an opaque directory,
+    or below a symlink or a non-directory."""
+    parts = [p for p in rel.split("/") if p not in ("", ".")]
+    if not parts or ".." in parts:
+        return None
+    for lower in lowers:
+        path = lower
+        for i, part in enumerate(parts):
+            path = path / part
+            try:
+                st = os.lstat(path)
+            except OSError:
+                break  # nothing here in this layer: look below, unless a parent was opaque
+            if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
+                return None  # a whiteout
+            if i == len(parts) - 1:
+                return path
+            if not stat.S_ISDIR(st.st_mode):
+                return None
+            if _is_opaque(path):
+                # Nothing below this directory comes from lower layers.
+                return _rest_of(path, parts[i + 1:])
+    return None
+
+
+def _rest_of(directory: Path, parts: list[str]) -> Path | None:
+    """``parts`` below ``directory`` in this one layer only (below an opaque directory)."""
+    path = directory
+    for i, part in enumerate(parts):
+        path = path / part
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return None
+        if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
+            return None
+        if i < len(parts) - 1 and not stat.S_ISDIR(st.st_mode):
+            return None
+    return path
+
+
+def _is_opaque(path: Path) -> bool:
+    try:
+        return os.getxattr(path, "trusted.overlay.opaque", follow_symlinks=False) == b"y"
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def lower_view(lowers: Sequence[Path], target: Path) -> Iterator[Path]:
+    """The merged read-only view of the lower directories ``lowers`` (top first) for the
+    time of the block: the one directory itself, or an overlay mounted at ``target`` (a
+    new directory), unmounted after."""
+    if len(lowers) == 1:
+        yield lowers[0]
+        return
+    target.mkdir(mode=0o700)
+    _mount_overlay(lowers, None, None, target)
+    try:
+        yield target
+    finally:
+        _umount(target)
+
+
+def _mount_overlay(lowers: Sequence[Path], upper: Path | None, work: Path | None,
+                   target: Path) -> None:
+    """Mount ``lowers`` (top first) with ``upper`` on top at ``target``; read-only when
+    ``upper`` is None (overlayfs needs two lower directories then)."""
+    tail = "" if upper is None else f",upperdir={upper},workdir={work}"
+    flags = _MS_RDONLY if upper is None else 0
+    opts = f"lowerdir={':'.join(map(str, lowers))}{tail}"
+    if len(opts) <= _MAX_OPTIONS:
+        if _libc().mount(b"overlay", str(target).encode(), b"overlay", flags,
+                         opts.encode()) != 0:
+            err = _errno()
+            raise StorageError(f"mounting overlay at {target}: {os.strerror(err)}")
+        return
+    # Too long for one page: relative paths from the layer store, through its short links.
+    base = lowers[0].parent.parent
+    relative = []
+    for lower in lowers:
+        if lower.parent.parent != base:
+            raise StorageError(f"cannot mount the overlay at {target}: its {len(lowers)} lower "
+                               "directories do not fit in the mount options")
+        link = Path(LAYER_LINKS, layer_link_name(lower.parent.name))
+        relative.append(str(link) if (base / link).is_symlink()
+                        else f"{lower.parent.name}/{lower.name}")
+    opts = f"lowerdir={':'.join(relative)}{tail}"
+    if len(opts) > _MAX_OPTIONS:
+        raise StorageError(f"cannot mount the overlay at {target}: the image has {len(lowers)} "
+                           "layers, more than fit in one mount's options")
+    import subprocess  # noqa: PLC0415 - lazy: only images with very many layers need it
+
+    # mount(8) in the layer store's directory: the relative paths resolve there; a chdir in
+    # this (perhaps threaded) process would move every thread.
+    if upper is None:
+        opts = f"ro,{opts}"
+    done = subprocess.run(["mount", "-t", "overlay", "overlay", "-o", opts, str(target)],
+                          cwd=base, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise StorageError(f"mounting overlay at {target}: {done.stderr.strip()}")
 
 
 def _umount(target: Path) -> None:
@@ -109,11 +246,13 @@ def unmount_tree(path: Path) -> None:
 
 
 class ContainerStorage:
-    """Layer directories of one container under ``<root>/containers/<id>``."""
+    """Layer directories of one container under ``<root>/containers/<id>``; ``lower`` is its
+    image's lower directories (``join_lowers``; one path for a one-layer image)."""
 
-    def __init__(self, ctr_dir: Path, lower: Path) -> None:
+    def __init__(self, ctr_dir: Path, lower: Path | str) -> None:
         self.dir = ctr_dir
-        self.lower = lower
+        #: The image's layer directories, top first.
+        self.lowers = split_lowers(str(lower))
         self.upper = ctr_dir / "upper"
         self.work = ctr_dir / "work"
         self.merged = ctr_dir / "merged"
@@ -125,7 +264,7 @@ class ContainerStorage:
 
     def mount(self) -> Path:
         if not self.is_mounted():
-            _mount_overlay(self.lower, self.upper, self.work, self.merged)
+            _mount_overlay(self.lowers, self.upper, self.work, self.merged)
         return self.merged
 
     def unmount(self) -> None:

@@ -44,9 +44,11 @@ from ..errors import InvalidArgumentError
 from ..images import ArchiveLimits, normalize_reference
 from ..images.archive import MemberGuard, extract_tarball, name_parts, sha256_file
 from ..staging import staging_dir
-from ..storage import remove_tree
+from ..storage import find_in_lowers, lower_view, remove_tree
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ..images import Image
 
 #: A container's CRIU images: ``<container dir>/checkpoint`` (runc --image-path).
@@ -80,11 +82,12 @@ def export_target(target_file: str | os.PathLike[str]) -> Path:
 
 def write_archive(target: Path, *, ctr_id: str, name: str, config: dict[str, Any],
                   checkpointed_at: int, image: Image, ctr_dir: Path, log_path: Path,
-                  rootfs_layers: tuple[Path, Path] | None, include_image: bool,
-                  compression: str) -> int:
+                  rootfs_layers: tuple[Path, Sequence[Path]] | None, include_image: bool,
+                  compression: str, image_lowers: Sequence[Path] = ()) -> int:
     """Write the archive of the checkpoint in ``ctr_dir`` to ``target`` (whole or not at all:
     it is written beside it and renamed); returns its size. ``rootfs_layers`` is the overlay's
-    (upper, lower) for the root filesystem diff, None to leave it out."""
+    (upper, lower directories top first) for the root filesystem diff, None to leave it out;
+    ``image_lowers`` the image's layer directories, top first (default: its rootfs)."""
     partial = target.with_name(f".{target.name}.{os.urandom(4).hex()}.partial")
     with staging_dir(ctr_dir, EXPORT_STAGING_PREFIX) as scratch:
         try:
@@ -100,7 +103,8 @@ def write_archive(target: Path, *, ctr_id: str, name: str, config: dict[str, Any
                 members += write_rootfs_diff(*rootfs_layers, scratch)
             if include_image:
                 image_tar = scratch / "image-rootfs.tar"
-                write_tree_tar(image.rootfs, image_tar)
+                with lower_view(image_lowers or [image.rootfs], scratch / "image") as tree:
+                    write_tree_tar(tree, image_tar)
                 members.append(("image/rootfs.tar", image_tar))
             dump = {
                 "format": ARCHIVE_FORMAT, "version": ARCHIVE_VERSION, "id": ctr_id,
@@ -170,7 +174,8 @@ def _add_file(tar: tarfile.TarFile, arcname: str, src: Path) -> dict[str, Any]:
     return {"size": st.st_size, "sha256": reader.sha.hexdigest()}
 
 
-def write_rootfs_diff(upper: Path, lower: Path, scratch: Path) -> list[tuple[str, Path]]:
+def write_rootfs_diff(upper: Path, lowers: Sequence[Path] | Path,
+                      scratch: Path) -> list[tuple[str, Path]]:
     """rootfs-diff.tar (what the container added or changed) and deleted.files (overlay
     whiteouts, opaque directories, and lower directories replaced by a non-directory), as
     (member name, file) pairs."""
@@ -191,7 +196,7 @@ def write_rootfs_diff(upper: Path, lower: Path, scratch: Path) -> list[tuple[str
             if stat.S_ISDIR(st.st_mode):
                 if _is_opaque(full):
                     deleted.append("/" + rel)
-            elif os.path.isdir(lower / rel) and not os.path.islink(lower / rel):
+            elif _lower_is_dir(lowers, rel):
                 deleted.append("/" + rel)
             entries.append((full, rel))
     out: list[tuple[str, Path]] = []
@@ -204,6 +209,12 @@ def write_rootfs_diff(upper: Path, lower: Path, scratch: Path) -> list[tuple[str
         (scratch / "deleted.files").write_text(json.dumps(deleted))
         out.append(("deleted.files", scratch / "deleted.files"))
     return out
+
+
+def _lower_is_dir(lowers: Sequence[Path] | Path, rel: str) -> bool:
+    """Whether the image shows a directory at ``rel`` (never following a link on the host)."""
+    found = find_in_lowers([lowers] if isinstance(lowers, Path) else lowers, rel)
+    return found is not None and stat.S_ISDIR(os.lstat(found).st_mode)
 
 
 def _is_opaque(path: str) -> bool:

@@ -30,13 +30,13 @@ from ..errors import InvalidArgumentError
 from .records import ArchiveLimits
 
 #: Bytes after the end-of-archive blocks (tar pads to its record size: 10 kB by default).
-_MAX_TRAILING = 16 << 20
+MAX_TRAILING = 16 << 20
 #: pax and GNU long-name/long-link headers: read into memory by tarfile.
 _META_TYPES = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE,
                tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
 _MAX_META_HEADER = 1 << 20
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-_COMPRESSION_MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"))
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+COMPRESSION_MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"))
 
 
 # -- path safety --------------------------------------------------------------------------
@@ -85,7 +85,7 @@ def _lstat(path: str) -> os.stat_result | None:
         return None
 
 
-def _size_text(n: int) -> str:
+def size_text(n: int) -> str:
     for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
         if n >= 1 << shift:
             return f"{n / (1 << shift):.3g} {unit}"
@@ -112,7 +112,7 @@ class MemberGuard:
     def refuse(self, name: str, reason: str) -> InvalidArgumentError:
         return InvalidArgumentError(f"refusing to import {self.origin}: member {name!r} {reason}")
 
-    def _check_limits(self, member: tarfile.TarInfo, dest: str) -> None:
+    def check_limits(self, member: tarfile.TarInfo, dest: str) -> None:
         lim = self.limits
         self.members += 1
         if self.members > lim.max_members:
@@ -123,21 +123,21 @@ class MemberGuard:
             raise self.refuse(member.name, "is a sparse file; these archives hold none")
         size = member.size if member.isreg() else 0
         if size > lim.max_member_size:
-            raise self.refuse(member.name, f"is {_size_text(size)}, more than the "
-                              f"{_size_text(lim.max_member_size)} allowed for one member "
+            raise self.refuse(member.name, f"is {size_text(size)}, more than the "
+                              f"{size_text(lim.max_member_size)} allowed for one member "
                               "(the archive_max_member_size limit)")
         self.total += size
         if self.total > lim.max_size:
             raise InvalidArgumentError(
                 f"refusing to import {self.origin}: its members add up to more than "
-                f"{_size_text(lim.max_size)} (the archive_max_size limit)")
+                f"{size_text(lim.max_size)} (the archive_max_size limit)")
         if self.free is None:
             st = os.statvfs(dest)
             self.free = st.f_bavail * st.f_frsize
         if self.total > self.free:
             raise InvalidArgumentError(
                 f"cannot import {self.origin}: its members need more than the "
-                f"{_size_text(self.free)} free on the engine's file system")
+                f"{size_text(self.free)} free on the engine's file system")
 
     def _check_parents(self, name: str, parts: list[str], dest: str, what: str) -> None:
         for i in range(1, len(parts)):
@@ -151,7 +151,7 @@ class MemberGuard:
                 raise self.refuse(name, f"{what} below {prefix!r}, which is not a directory")
 
     def __call__(self, member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo:
-        self._check_limits(member, dest)
+        self.check_limits(member, dest)
         name = member.name
         parts = name_parts(name)
         if parts is None:
@@ -199,23 +199,23 @@ class MemberGuard:
 
 # -- extraction ---------------------------------------------------------------------------
 
-class _HugeHeaderError(Exception):
+class HugeHeaderError(Exception):
     pass
 
 
-class _BoundedTarInfo(tarfile.TarInfo):
+class BoundedTarInfo(tarfile.TarInfo):
     """A TarInfo that refuses huge pax or GNU long-name headers before tarfile reads their
     data into memory whole (real ones are a few kB)."""
 
     def _proc_member(self, tarfile: tarfile.TarFile) -> tarfile.TarInfo:
         if self.type in _META_TYPES and self.size > _MAX_META_HEADER:
-            raise _HugeHeaderError(
-                f"it has a {_size_text(self.size)} extended header (pax or long name;"
-                f" at most {_size_text(_MAX_META_HEADER)})")
+            raise HugeHeaderError(
+                f"it has a {size_text(self.size)} extended header (pax or long name;"
+                f" at most {size_text(_MAX_META_HEADER)})")
         return super()._proc_member(tarfile)  # type: ignore[misc, no-any-return]
 
 
-def _is_corrupt_archive_error(exc: BaseException) -> bool:
+def is_corrupt_archive_error(exc: BaseException) -> bool:
     if isinstance(exc, (tarfile.ReadError, tarfile.CompressionError, tarfile.HeaderError,
                         EOFError, zlib.error, lzma.LZMAError)):
         return True
@@ -232,19 +232,19 @@ def extract_tarball(archive: Path, dest: Path, origin: str,
     ``MemberGuard(origin, limits)``); return the member count."""
     with archive.open("rb") as fh:
         magic = fh.read(6)
-    if magic.startswith(_ZSTD_MAGIC):
+    if magic.startswith(ZSTD_MAGIC):
         raise InvalidArgumentError(
             f"{origin} is zstd-compressed, which this Python cannot read: decompress it first "
             "(zstd -d)"
         )
     guard = guard or MemberGuard(origin, limits)
     try:
-        tar = tarfile.open(archive, "r:*", tarinfo=_BoundedTarInfo)
-    except _HugeHeaderError as exc:
+        tar = tarfile.open(archive, "r:*", tarinfo=BoundedTarInfo)
+    except HugeHeaderError as exc:
         raise InvalidArgumentError(f"refusing to import {origin}: {exc}") from None
     except Exception as exc:
-        if _is_corrupt_archive_error(exc):
-            kind = next((k for m, k in _COMPRESSION_MAGIC if magic.startswith(m)), "")
+        if is_corrupt_archive_error(exc):
+            kind = next((k for m, k in COMPRESSION_MAGIC if magic.startswith(m)), "")
             detail = ("it is empty" if not magic else
                       f"{kind} data that is truncated or corrupt" if kind else "unknown format")
             raise InvalidArgumentError(
@@ -261,18 +261,18 @@ def extract_tarball(archive: Path, dest: Path, origin: str,
             trailing = 0
             while tar.fileobj is not None and (chunk := tar.fileobj.read(1 << 20)):
                 trailing += len(chunk)
-                if trailing > _MAX_TRAILING:
+                if trailing > MAX_TRAILING:
                     raise InvalidArgumentError(
-                        f"refusing to import {origin}: more than {_size_text(_MAX_TRAILING)} "
+                        f"refusing to import {origin}: more than {size_text(MAX_TRAILING)} "
                         "of data follow the end of the tar archive")
     except InvalidArgumentError:
         raise
-    except _HugeHeaderError as exc:
+    except HugeHeaderError as exc:
         raise InvalidArgumentError(f"refusing to import {origin}: {exc}") from None
     except tarfile.ExtractError as exc:
         raise InvalidArgumentError(f"cannot extract {origin}: {exc}") from exc
     except Exception as exc:
-        if _is_corrupt_archive_error(exc):
+        if is_corrupt_archive_error(exc):
             raise InvalidArgumentError(
                 f"{origin} is not a valid tar archive: it is truncated or corrupt ({exc})"
             ) from exc

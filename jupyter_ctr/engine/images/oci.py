@@ -1,5 +1,6 @@
 """OCI image layouts (``oci-layout`` + ``index.json`` + ``blobs/``), as directories or as the
-content of an OCI archive: choose the image, check its blobs, unpack its rootfs with ``umoci``.
+content of an OCI archive: choose the image, check its manifest and config blobs, and list its
+layer blobs (which the image store applies itself, see ``layers``).
 """
 
 from __future__ import annotations
@@ -8,8 +9,7 @@ import json
 import re
 from pathlib import Path
 
-from .. import procs
-from ..errors import InvalidArgumentError, OCIRuntimeError
+from ..errors import InvalidArgumentError
 from ..timeutil import parse_rfc3339_ns
 from .archive import sha256_file
 from .records import OCI_MANIFEST_TYPE
@@ -20,8 +20,17 @@ if TYPE_CHECKING:
     from typing import Any
 
 _MAX_JSON_BYTES = 4 << 20
-#: The tag under which umoci sees the chosen manifest in its private view of a layout.
-_UMOCI_TAG = "import"
+#: Layer blobs an import applies: tar, gzip or zstd, OCI's or Docker's media types.
+LAYER_TYPES = (
+    "application/vnd.oci.image.layer.v1.tar",
+    "application/vnd.oci.image.layer.v1.tar+gzip",
+    "application/vnd.oci.image.layer.v1.tar+zstd",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+    "application/vnd.docker.image.rootfs.diff.tar.gzip",
+    "application/vnd.docker.image.rootfs.diff.tar",
+)
 _INDEX_TYPES = (
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
@@ -96,9 +105,10 @@ class OciSelection:
     """The image chosen in a layout: its manifest descriptor and digest, its config blob."""
 
     def __init__(self, descriptor: dict[str, Any], manifest_hex: str, config_hex: str,
-                 config: dict[str, Any]) -> None:
+                 config: dict[str, Any], manifest: dict[str, Any] | None = None) -> None:
         self.descriptor = descriptor
         self.manifest_hex = manifest_hex
+        self.manifest = manifest or {}
         #: podman's image id is the config digest.
         self.config_hex = config_hex
         self.config = config
@@ -107,6 +117,38 @@ class OciSelection:
         """The image config (Env, Cmd, ...) as the config blob has it; empty if it has none."""
         raw = self.config.get("config")
         return raw if isinstance(raw, dict) else {}
+
+    def diff_ids(self) -> list[str]:
+        """The config's ``rootfs.diff_ids`` (bottom to top); empty if it has none."""
+        rootfs = self.config.get("rootfs")
+        ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
+        return [str(x) for x in ids] if isinstance(ids, list) else []
+
+    def layer_blobs(self, layout: Path, origin: str) -> list[tuple[Path, str]]:
+        """The manifest's layer blobs, bottom to top, as (path, ``sha256:<hex>``); each must
+        be present, of a layer media type, and match a diff_id of the config."""
+        layers = self.manifest.get("layers")
+        if not isinstance(layers, list) or not all(isinstance(d, dict) for d in layers):
+            raise InvalidArgumentError(
+                f"{origin}: manifest sha256:{self.manifest_hex} has no layers list")
+        if len(layers) != len(self.diff_ids()):
+            raise InvalidArgumentError(
+                f"{origin}: manifest sha256:{self.manifest_hex} lists {len(layers)} layers "
+                f"but its config has {len(self.diff_ids())} diff_ids")
+        blobs = []
+        for desc in layers:
+            media_type = desc.get("mediaType")
+            if media_type not in LAYER_TYPES:
+                raise InvalidArgumentError(f"{origin}: unsupported layer media type "
+                                           f"{media_type!r}")
+            hex_digest = _descriptor_hex(desc, origin)
+            blob = layout / "blobs" / "sha256" / hex_digest
+            if blob.is_symlink() or not blob.is_file():
+                raise InvalidArgumentError(
+                    f"{origin} is not a valid OCI image layout: the layer blob "
+                    f"sha256:{hex_digest} is missing")
+            blobs.append((blob, f"sha256:{hex_digest}"))
+        return blobs
 
     def record(self, created: float) -> dict[str, Any]:
         """The image's row in the StateStore, but for its config and size; ``created`` when
@@ -184,27 +226,4 @@ def select_image(layout: Path, name: str, origin: str) -> OciSelection:
     config = _read_blob(layout, config_hex, "config", origin)
     descriptor = {"mediaType": OCI_MANIFEST_TYPE, "digest": chosen["digest"],
                   "size": chosen.get("size", 0)}
-    return OciSelection(descriptor, manifest_hex, config_hex, config)
-
-
-def unpack(layout: Path, selection: OciSelection, view: Path, rootfs: Path,
-           origin: str) -> None:
-    """Unpack the selected image's layers into ``rootfs`` (which must not exist) with umoci.
-
-    umoci only takes a tag, and must not touch the source: it gets a private view of the
-    layout at ``view`` (a new directory) whose index names just the chosen manifest.
-    """
-    view.mkdir()
-    (view / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
-    descriptor = dict(selection.descriptor, annotations={_REF_NAME: _UMOCI_TAG})
-    (view / "index.json").write_text(json.dumps({"schemaVersion": 2,
-                                                 "manifests": [descriptor]}))
-    (view / "blobs").symlink_to((layout / "blobs").resolve())
-    umoci = procs.find_binary("umoci")
-    try:
-        # "raw unpack" gives just the rootfs; plain "unpack" also writes a runtime config
-        # and fails when the image's User is not in its own /etc/passwd.
-        procs.run([umoci, "raw", "unpack", "--image", f"{view}:{_UMOCI_TAG}", str(rootfs)],
-                  timeout=600)
-    except OCIRuntimeError as exc:
-        raise InvalidArgumentError(f"cannot unpack the OCI image in {origin}: {exc}") from exc
+    return OciSelection(descriptor, manifest_hex, config_hex, config, manifest)

@@ -52,7 +52,7 @@ class _Record:
         raise AttributeError(f"cannot delete field {name!r}")
 
 
-def _rfc3339(ts: float) -> str:
+def rfc3339(ts: float) -> str:
     """``2026-11-29T01:02:03.123456789Z`` for a float timestamp (time, not datetime: this
     module is loaded by every create)."""
     whole = int(ts)
@@ -64,10 +64,14 @@ def _rfc3339(ts: float) -> str:
 
 
 class Image(_Record):
-    """One local image: its rootfs directory, names and OCI config subset."""
+    """One local image: its names, OCI config subset and layers (diff ids, bottom to top).
+
+    ``rootfs`` is its top layer directory (the whole root filesystem of a one-layer image;
+    ImageStore.layer_dirs gives them all), ``lowerdir`` all of them as overlayfs takes them
+    (top first, colon-separated)."""
 
     _fields = ("id", "names", "rootfs", "config", "created", "size", "architecture", "os",
-               "digest", "layers")
+               "digest", "layers", "lowerdir")
     id: str
     names: list[str]
     rootfs: Path
@@ -78,15 +82,17 @@ class Image(_Record):
     os: str
     digest: str
     layers: list[str]
+    lowerdir: str
 
     def __init__(self, id: str, names: list[str], rootfs: Path,
                  config: dict[str, Any], created: float, size: int,
                  architecture: str | None = None, os: str = "linux", digest: str = "",
-                 layers: list[str] | None = None) -> None:
+                 layers: list[str] | None = None, lowerdir: str = "") -> None:
         self._init(id=id, names=names, rootfs=rootfs, config=config, created=created,
                    size=size,
                    architecture=host_architecture() if architecture is None else architecture,
-                   os=os, digest=digest, layers=[] if layers is None else layers)
+                   os=os, digest=digest, layers=[] if layers is None else layers,
+                   lowerdir=lowerdir or str(rootfs))
 
     def inspect(self) -> dict[str, Any]:
         """A dict shaped like one element of ``podman image inspect``."""
@@ -101,7 +107,7 @@ class Image(_Record):
             "RepoDigests": [f"{n.rsplit(':', 1)[0]}@{digest}" for n in self.names],
             "Parent": "",
             "Comment": "",
-            "Created": _rfc3339(self.created),
+            "Created": rfc3339(self.created),
             "Config": config,
             "Version": "",
             "Author": "",
@@ -109,7 +115,7 @@ class Image(_Record):
             "Os": self.os,
             "Size": self.size,
             "VirtualSize": self.size,
-            "GraphDriver": {"Name": "overlay", "Data": {"LowerDir": str(self.rootfs)}},
+            "GraphDriver": {"Name": "overlay", "Data": {"LowerDir": self.lowerdir}},
             "RootFS": {"Type": "layers", "Layers": list(self.layers)},
             "Labels": copy.deepcopy(self.config.get("Labels") or {}),
             "Annotations": {},

@@ -1,10 +1,20 @@
-"""ImageStore: the local images, their names and configs (rows in the StateStore).
+"""ImageStore: the local images, their layers, names and configs (rows in the StateStore).
 
-An image is a directory ``<root>/images/<id>/rootfs`` plus a row with its config and names.
-All work happens in ``<root>/images/.staging-<random>``; the finished image directory is
+An image is a list of layers (bottom to top) plus a row with its config and names. Layers are
+content-addressed and shared: ``<root>/layers/<diff_id hex>/diff`` (overlayfs lower-layer
+format, see ``layers``) and ``layer.json`` (sizes, compressed digest), each extracted once
+whatever the number of images listing it, and removed with the last image that lists it. A
+container's overlay mounts an image's layer directories as its lower directories.
+
+All work happens in ``<root>/images/.staging-<random>``; each finished layer directory is
 renamed into place in one step and the staging directory is always removed, so a failed
-import leaves neither files nor rows behind. An image directory that exists is complete:
-removal renames it away before deleting it, and is refused while a container uses the image.
+import leaves neither files nor rows behind. A layer directory that exists is complete.
+Placing layers and writing an image's row happen under the layer lock (``layers/.lock``), as
+does the removal of layers no image lists any more, so an import never gets a layer that a
+concurrent removal is deleting. Removing an image is refused while a container uses it.
+
+Images imported before layers existed keep their flattened ``<root>/images/<id>/rootfs``,
+which serves as their one layer.
 
 Creating a container only looks an image up, and that loads this module: the archive, OCI
 and demo modules (tarfile, hashlib, the decompressors, datetime) are imported by the methods
@@ -21,18 +31,37 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ..errors import ImageInUseError, InvalidArgumentError, NoSuchImageError
+from ..locks import ContainerLock
 from ..staging import staging_dir, sweep_staging
+from ..storage import LAYER_LINKS, layer_link_name, remove_tree
 from ..store import StateStore
-from .records import ArchiveLimits, Image
+from ..timeutil import parse_rfc3339_ns
+from .records import ArchiveLimits, Image, rfc3339
 from .references import DEFAULT_DOMAIN, host_architecture, normalize_reference
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, BinaryIO
+
+    from .layers import LayerReport
+
+    LayerOpener = Callable[[], BinaryIO]
+    """Opens a layer tarball (plain or compressed) for reading; the caller closes it."""
+    # ImageStore.list shadows the builtin in the class body: these spell its types there.
+    _Strings = list[str]
+    _Layers = list[tuple[str, LayerOpener]]
+    _Sources = list["_LayerSource | None"]
+    _Staged = list["_StagedLayer | None"]
+    _History = list[Any]
+    _Paths = list[Path]
 
 DEFAULT_PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-_CONFIG_KEYS = ("Env", "Cmd", "Entrypoint", "WorkingDir", "User", "Labels")
+_CONFIG_KEYS = ("Env", "Cmd", "Entrypoint", "WorkingDir", "User", "Labels", "StopSignal",
+                "ExposedPorts")
+#: The image's layer directory under ``<root>/layers/<hex>``, and its metadata file.
+_LAYER_DIFF = "diff"
+_LAYER_META = "layer.json"
 _STAGING_PREFIX = ".staging-"
 _HEX_DIGITS = "0123456789abcdef"
 
@@ -61,6 +90,13 @@ def _clean_config(base: Mapping[str, Any], overrides: Mapping[str, Any] | None,
     env = merged.get("Env")
     cmd, entrypoint = merged.get("Cmd"), merged.get("Entrypoint")
     workdir, user, labels = merged.get("WorkingDir"), merged.get("User"), merged.get("Labels")
+    stop_signal, ports = merged.get("StopSignal"), merged.get("ExposedPorts")
+    if stop_signal is not None and not isinstance(stop_signal, str):
+        raise InvalidArgumentError(f"{origin}: image config StopSignal must be a string")
+    if ports is not None and not (isinstance(ports, dict) and all(
+            isinstance(k, str) for k in ports)):
+        raise InvalidArgumentError(f"{origin}: image config ExposedPorts must be an object "
+                                   "keyed by port/protocol")
     if workdir is not None and not isinstance(workdir, str):
         raise InvalidArgumentError(f"{origin}: image config WorkingDir must be a string")
     if user is not None and not isinstance(user, str):
@@ -68,7 +104,7 @@ def _clean_config(base: Mapping[str, Any], overrides: Mapping[str, Any] | None,
     if labels is not None and not (isinstance(labels, dict) and all(
             isinstance(k, str) and isinstance(v, str) for k, v in labels.items())):
         raise InvalidArgumentError(f"{origin}: image config Labels must map strings to strings")
-    return {
+    cleaned = {
         "Env": _string_list(env, "Env", origin) if env is not None else [],
         "Cmd": _string_list(cmd, "Cmd", origin) if cmd is not None else None,
         "Entrypoint": (_string_list(entrypoint, "Entrypoint", origin)
@@ -77,19 +113,53 @@ def _clean_config(base: Mapping[str, Any], overrides: Mapping[str, Any] | None,
         "User": user or "",
         "Labels": dict(labels or {}),
     }
+    if stop_signal:
+        cleaned["StopSignal"] = stop_signal
+    if ports:
+        cleaned["ExposedPorts"] = {k: {} for k in ports}
+    return cleaned
 
 
-def _tarball_record(image_id: str, overrides: Mapping[str, Any] | None,
-                    origin: str) -> dict[str, Any]:
-    """The row of an image imported from a rootfs tarball, but for its size: the content's
-    digest is its id and its one layer; the config is the overrides on a default PATH."""
-    return {
-        "config": _clean_config({"Env": [DEFAULT_PATH_ENV]}, overrides, origin),
-        "created": time.time(),
-        "architecture": host_architecture(), "os": "linux",
-        "digest": f"sha256:{image_id}", "layers": [f"sha256:{image_id}"],
-        "source": "tarball",
-    }
+def _parse_created(value: object) -> float | None:
+    """Unix seconds of an OCI config's ``created``; None when absent or not a time."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_rfc3339_ns(value) / 1e9 or None
+    except ValueError:
+        return None
+
+
+class _LayerSource:
+    """One layer to add: its diff_id ("" if unknown), an opener of its tarball, and the
+    digest of the tarball as stored ("" if unknown), checked when given."""
+
+    def __init__(self, diff_id: str, opener: LayerOpener, digest: str = "") -> None:
+        self.diff_id = diff_id
+        self.opener = opener
+        self.digest = digest
+
+
+class _StagedLayer:
+    """A layer applied in staging: ``path`` holds ``diff/`` and ``layer.json``."""
+
+    def __init__(self, path: Path, meta: dict[str, Any], report: LayerReport) -> None:
+        self.path = path
+        self.meta = meta
+        self.report = report
+
+    @property
+    def diff_id(self) -> str:
+        return str(self.meta["diff_id"])
+
+
+def _layer_hex(diff_id: str, origin: str) -> str:
+    hex_digest = diff_id.removeprefix("sha256:")
+    if not diff_id.startswith("sha256:") or len(hex_digest) != 64 or hex_digest.strip(
+            _HEX_DIGITS):
+        raise InvalidArgumentError(f"{origin}: invalid layer diff_id {diff_id!r} (only sha256 "
+                                   "is supported)")
+    return hex_digest
 
 
 # -- the store ----------------------------------------------------------------------------
@@ -105,6 +175,8 @@ class ImageStore:
         self.images_dir = self.root / "images"
         # 0700: rootfs trees hold setuid binaries that host users must not reach.
         self.images_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.layers_dir = self.root / "layers"
+        self.layers_dir.mkdir(mode=0o700, exist_ok=True)
         self._sweep_staging()
 
     # -- public API ----------------------------------------------------------------------
@@ -124,42 +196,121 @@ class ImageStore:
         _clean_config({}, config, origin)  # fail fast on bad overrides
         if not source.exists():
             raise InvalidArgumentError(f"cannot import {origin}: no such file or directory")
-        is_dir = source.is_dir()
-        if is_dir:
+        if source.is_dir():
             if not oci.is_oci_layout(source):
                 raise InvalidArgumentError(
                     f"cannot import {origin}: a directory must be an OCI image layout "
                     "(with oci-layout and index.json)"
                 )
-        elif not source.is_file():
+            return self._import_oci(source, name, config, origin)
+        if not source.is_file():
             raise InvalidArgumentError(f"cannot import {origin}: not a regular file")
-        else:
-            image_id = archive.sha256_file(source)
-            if self._known(image_id):
-                return self._add_name(image_id, name)
+        image_id = archive.sha256_file(source)
+        if self._known(image_id):
+            return self._add_name(image_id, name)
         with self._staging() as staging:
-            layout = source
-            if not is_dir:
-                tree = staging / "tree"
-                tree.mkdir()
-                tree.chmod(0o755)
-                if archive.extract_tarball(source, tree, origin, limits=self.limits) == 0:
-                    raise InvalidArgumentError(f"{origin} is an empty archive: nothing to import")
-                if not oci.is_oci_layout(tree):
-                    record = _tarball_record(image_id, config, origin)
-                    record["size"] = archive.scan_rootfs(tree, origin)
-                    return self._commit(staging, tree, image_id, name, record)
-                layout = tree  # an OCI archive
-            selection = oci.select_image(layout, name, origin)
-            image_id = selection.config_hex  # podman's image id is the config digest
-            if self._known(image_id):
-                return self._add_name(image_id, name)
-            image_config = _clean_config(selection.image_config(), config, origin)
-            rootfs = staging / "rootfs"
-            oci.unpack(layout, selection, staging / "view", rootfs, origin)
-            record = {"config": image_config, **selection.record(time.time())}
-            record["size"] = archive.scan_rootfs(rootfs, origin)
-            return self._commit(staging, rootfs, image_id, name, record)
+            # A rootfs tarball is one layer; an OCI archive is a layout in a tarball, applied
+            # the same way, then checked strictly: its blobs are read here, on the host.
+            layer = self._stage_layer(staging, 0, _LayerSource("", lambda: source.open("rb")),
+                                      origin)
+            tree = layer.path / _LAYER_DIFF
+            if oci.is_oci_layout(tree):
+                archive.scan_rootfs(tree, origin)
+                return self._import_oci(tree, name, config, origin)
+            if layer.report.members == 0:
+                raise InvalidArgumentError(f"{origin} is an empty archive: nothing to import")
+            now = time.time()
+            oci_config = {
+                "created": rfc3339(now), "architecture": host_architecture(), "os": "linux",
+                "config": _clean_config({"Env": [DEFAULT_PATH_ENV]}, config, origin),
+                "rootfs": {"type": "layers", "diff_ids": [layer.diff_id]},
+                "history": [{"created": rfc3339(now), "created_by": f"import {source.name}"}],
+            }
+            return self._commit_image(staging, image_id, [name], oci_config, [None],
+                                      [layer], origin, digest=f"sha256:{image_id}",
+                                      source="tarball")
+
+    def add_image(self, config: dict[str, Any], layers: _Layers, names: _Strings, *,
+                  origin: str, history: _History | None = None, image_id: str = "",
+                  digest: str = "", layer_digests: _Strings | None = None) -> Image:
+        """Add an image from its OCI image ``config`` (the config blob as a dict) and its
+        ``layers``, bottom to top: (diff_id or "" if unknown, opener of the layer tarball).
+
+        Layers already here (by diff_id) are reused without opening them; the others are
+        applied in staging (``layers.apply_layer``), checked against the diff_ids given and
+        against ``config['rootfs']['diff_ids']``, and shared from then on. ``image_id``
+        (hex) defaults to the sha256 of the config as canonical JSON (pass the config blob's
+        digest to keep the source's id); ``digest`` is the manifest's; ``layer_digests`` the
+        layer blobs' (checked against what is read). An id already here only gains the
+        names. Raises InvalidArgumentError for an unsafe, corrupt or inconsistent image.
+        """
+        import hashlib  # noqa: PLC0415 - lazy: not for create
+        import json  # noqa: PLC0415 - lazy: as above
+
+        checked = [normalize_reference(n) for n in names]
+        if not layers:
+            raise InvalidArgumentError(f"cannot add {origin}: the image has no layers")
+        if layer_digests is not None and len(layer_digests) != len(layers):
+            raise InvalidArgumentError(f"cannot add {origin}: {len(layers)} layers but "
+                                       f"{len(layer_digests)} layer digests")
+        image_id = image_id.removeprefix("sha256:") or hashlib.sha256(
+            json.dumps(config, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+        _layer_hex(f"sha256:{image_id}", origin)
+        if self._known(image_id):
+            return self._add_names(image_id, checked)
+        sources: _Sources = [
+            _LayerSource(diff_id, opener, (layer_digests or [""] * len(layers))[i])
+            for i, (diff_id, opener) in enumerate(layers)]
+        config = dict(config)
+        if history is not None:
+            config["history"] = list(history)
+        with self._staging() as staging:
+            staged: _Staged = []
+            used = 0  # archive_max_size bounds the layers applied together
+            for i, src in enumerate(sources):
+                assert src is not None
+                if src.diff_id and self._layer_ready(_layer_hex(src.diff_id, origin)):
+                    staged.append(None)
+                else:
+                    layer = self._stage_layer(staging, i, src, origin,
+                                              max_size=self.limits.max_size - used)
+                    used += layer.report.size
+                    staged.append(layer)
+            return self._commit_image(staging, image_id, checked, config, sources, staged,
+                                      origin, digest=digest, source="layers")
+
+    def layer_dirs(self, image: Image) -> _Paths:
+        """The image's layer directories, bottom to top (an image imported before layers
+        existed: its one flattened rootfs)."""
+        legacy = self.images_dir / image.id / "rootfs"
+        if legacy.is_dir():
+            return [legacy]
+        return [self.layers_dir / d.removeprefix("sha256:") / _LAYER_DIFF for d in image.layers]
+
+    def oci_config(self, image: Image) -> dict[str, Any]:
+        """The image's OCI image config (what save and push write as its config blob)."""
+        import copy  # noqa: PLC0415 - lazy: not for create
+
+        record, _ = self.store.image(image.id)
+        config = record.get("oci_config")
+        if isinstance(config, dict):
+            return copy.deepcopy(config)
+        return {"created": rfc3339(image.created), "architecture": image.architecture,
+                "os": image.os, "config": copy.deepcopy(image.config),
+                "rootfs": {"type": "layers", "diff_ids": list(image.layers)}}
+
+    def layer_info(self, diff_id: str) -> dict[str, Any]:
+        """A stored layer's metadata: diff_id, size (of its tar stream), files_size,
+        compressed_digest (of the blob it came from), compression. NoSuchImageError if the
+        layer is not here."""
+        import json  # noqa: PLC0415 - lazy: not for create
+
+        path = self.layers_dir / _layer_hex(diff_id, diff_id) / _LAYER_META
+        try:
+            meta = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise NoSuchImageError(f"layer {diff_id} is not in the store") from exc
+        return dict(meta)
 
     def list(self) -> list[Image]:
         """All images, oldest import first."""
@@ -218,6 +369,7 @@ class ImageStore:
                 if doomed.exists():
                     os.rename(doomed, final)
                 raise
+            self._remove_unused_layers(staging)
         return image_id
 
     def build_demo(self, reference: str = "localhost/busybox:latest", *,
@@ -251,21 +403,34 @@ class ImageStore:
 
     def _load(self, image_id: str) -> Image:
         record, names = self.store.image(image_id)
+        layers = [str(layer) for layer in record.get("layers") or []]
+        rootfs = self.images_dir / image_id / "rootfs"
+        lowerdir = str(rootfs)
+        if record.get("storage") == "layers" and layers:
+            dirs = [self.layers_dir / d.removeprefix("sha256:") / _LAYER_DIFF for d in layers]
+            rootfs = dirs[-1]
+            lowerdir = ":".join(str(d) for d in reversed(dirs))
         return Image(
             id=image_id,
             names=names,
-            rootfs=self.images_dir / image_id / "rootfs",
+            rootfs=rootfs,
             config=record["config"],
             created=float(record["created"]),
             size=int(record.get("size", 0)),
             architecture=str(record.get("architecture") or host_architecture()),
             os=str(record.get("os") or "linux"),
             digest=str(record.get("digest") or ""),
-            layers=[str(layer) for layer in record.get("layers") or []],
+            layers=layers,
+            lowerdir=lowerdir,
         )
 
     def _add_name(self, image_id: str, name: str) -> Image:
         self.store.tag_image(name, image_id)
+        return self._load(image_id)
+
+    def _add_names(self, image_id: str, names: _Strings) -> Image:
+        for name in names:
+            self.store.tag_image(name, image_id)
         return self._load(image_id)
 
     def _resolve(self, ref_or_id: str) -> str:
@@ -325,31 +490,170 @@ class ImageStore:
             )
         return matches.pop() if matches else None
 
-    def _commit(self, staging: Path, rootfs: Path, image_id: str, name: str,
-                record: dict[str, Any]) -> Image:
-        """Move a checked tree to ``images/<id>/rootfs`` in one rename, then record it."""
-        image_dir = staging / "image"
-        image_dir.mkdir(mode=0o700)
-        os.rename(rootfs, image_dir / "rootfs")
-        final = self.images_dir / image_id
-        created_here = True
+    def _import_oci(self, layout: Path, name: str, config: Mapping[str, Any] | None,
+                    origin: str) -> Image:
+        """Import the image of an OCI layout (a directory, or an OCI archive's content) by
+        applying its layer blobs."""
+        from . import oci  # noqa: PLC0415 - lazy: see import_image
+
+        selection = oci.select_image(layout, name, origin)
+        image_id = selection.config_hex  # podman's image id is the config digest
+        if self._known(image_id):
+            return self._add_name(image_id, name)
+        oci_config = dict(selection.config)
+        oci_config["config"] = {**selection.image_config(), **(config or {})}
+        _clean_config(oci_config["config"], None, origin)  # fail before any layer is applied
+        blobs = selection.layer_blobs(layout, origin)
+
+        def opener(blob: Path) -> LayerOpener:
+            return lambda: blob.open("rb")
+
+        diff_ids = selection.diff_ids()
+        return self.add_image(
+            oci_config, [(diff_id, opener(blob)) for diff_id, (blob, _) in zip(
+                diff_ids, blobs, strict=True)],
+            [name], origin=origin, image_id=image_id,
+            digest=f"sha256:{selection.manifest_hex}",
+            layer_digests=[digest for _, digest in blobs])
+
+    def _layer_ready(self, hex_digest: str) -> bool:
+        return (self.layers_dir / hex_digest / _LAYER_META).is_file()
+
+    def _stage_layer(self, staging: Path, index: int, src: _LayerSource, origin: str, *,
+                     max_size: int | None = None) -> _StagedLayer:
+        """Apply one layer into ``staging/layer-<index>/diff``, check its digests, and write
+        its ``layer.json``."""
+        import json  # noqa: PLC0415 - lazy: not for create
+
+        from .layers import apply_layer  # noqa: PLC0415 - lazy: tarfile, not for create
+
+        path = staging / f"layer-{index}"
+        os.mkdir(path, 0o700)
+        diff = path / _LAYER_DIFF
+        os.mkdir(diff)
+        os.chmod(diff, 0o755)
+        where = origin if src.diff_id == "" and index == 0 else f"{origin} (layer {index + 1})"
         try:
-            os.rename(image_dir, final)
+            fh = src.opener()
         except OSError as exc:
-            # Another import of the same content won the race (or a crash left a complete
-            # tree without its row); its tree is as good as ours.
+            raise InvalidArgumentError(f"cannot read {where}: {exc.strerror}") from exc
+        try:
+            limits = self.limits if max_size is None else self.limits.replace(
+                max_size=max(max_size, 0))
+            report = apply_layer(fh, diff, origin=where, limits=limits)
+        finally:
+            fh.close()
+        if src.diff_id and report.diff_id != src.diff_id:
+            raise InvalidArgumentError(
+                f"{where}: the layer's content has diff_id {report.diff_id}, not "
+                f"{src.diff_id} as the image says")
+        if src.digest and report.compressed_digest != src.digest:
+            raise InvalidArgumentError(
+                f"{where}: the layer blob's digest is {report.compressed_digest}, not "
+                f"{src.digest} as the manifest says")
+        meta = {"diff_id": report.diff_id, "size": report.tar_size,
+                "files_size": report.size, "compressed_digest": report.compressed_digest,
+                "compression": report.compression, "notes": report.notes[:100]}
+        (path / _LAYER_META).write_text(json.dumps(meta))
+        return _StagedLayer(path, meta, report)
+
+    def _commit_image(self, staging: Path, image_id: str, names: _Strings,
+                      oci_config: dict[str, Any], sources: _Sources, staged: _Staged,
+                      origin: str, *, digest: str,
+                      source: str) -> Image:
+        """Place the staged layers (reusing those already here) and record the image, under
+        the layer lock; a layer found gone meanwhile (a removal) is applied again."""
+        with self._layer_lock():
+            for i, layer in enumerate(staged):
+                src = sources[i]
+                if layer is None and src is not None and not self._layer_ready(
+                        _layer_hex(src.diff_id, origin)):
+                    staged[i] = self._stage_layer(staging, i, src, origin)
+            diff_ids = []
+            for layer, src in zip(staged, sources, strict=True):
+                if layer is not None:
+                    diff_ids.append(layer.diff_id)
+                elif src is not None:
+                    diff_ids.append(src.diff_id)
+            rootfs = oci_config.get("rootfs")
+            wanted = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
+            if wanted is not None and wanted != diff_ids:
+                raise InvalidArgumentError(
+                    f"{origin}: the layers' diff_ids ({', '.join(diff_ids)}) are not those "
+                    "of the image config's rootfs")
+            oci_config = {**oci_config, "rootfs": {"type": "layers", "diff_ids": diff_ids}}
+            sizes = 0
+            try:
+                for layer in staged:
+                    if layer is not None:
+                        self._place(layer)
+                for diff_id in diff_ids:
+                    sizes += int(self.layer_info(diff_id).get("files_size") or 0)
+                if self._known(image_id):
+                    return self._add_names(image_id, names)
+                inner = oci_config.get("config")
+                history = oci_config.get("history")
+                record = {
+                    "config": _clean_config(inner if isinstance(inner, dict) else {}, None,
+                                            origin),
+                    "created": _parse_created(oci_config.get("created")) or time.time(),
+                    "architecture": str(oci_config.get("architecture")
+                                        or host_architecture()),
+                    "os": str(oci_config.get("os") or "linux"),
+                    "digest": digest or f"sha256:{image_id}",
+                    "layers": diff_ids, "storage": "layers", "size": sizes,
+                    "source": source, "oci_config": oci_config,
+                    "history": history if isinstance(history, list) else [],
+                }
+                self.store.add_image(image_id, names, record)
+            except BaseException:
+                self._remove_unused_layers(staging, locked=True)
+                raise
+        return self._load(image_id)
+
+    def _place(self, layer: _StagedLayer) -> None:
+        """Move a staged layer to ``layers/<hex>`` in one rename (kept if one is there)."""
+        hex_digest = layer.diff_id.removeprefix("sha256:")
+        final = self.layers_dir / hex_digest
+        try:
+            os.rename(layer.path, final)
+        except OSError as exc:
             if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY) or not final.is_dir():
                 raise
-            created_here = False
-        try:
-            if self._known(image_id):
-                return self._add_name(image_id, name)
-            self.store.add_image(image_id, [name], record)
-        except BaseException:
-            if created_here:
-                os.rename(final, image_dir)  # the staging cleanup removes it
-            raise
-        return self._load(image_id)
+        # A short name for mounts of images with many layers (storage.py).
+        links = self.layers_dir / LAYER_LINKS
+        links.mkdir(mode=0o700, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            os.symlink(f"../{hex_digest}/{_LAYER_DIFF}", links / layer_link_name(hex_digest))
+
+    def _layer_lock(self) -> ContainerLock:
+        return ContainerLock(self.layers_dir / ".lock")
+
+    def _remove_unused_layers(self, staging: Path, *, locked: bool = False) -> _Strings:
+        """Delete the layers no image lists (each renamed into ``staging`` first, so a layer
+        directory that exists is always complete); their diff_ids."""
+        if not locked:
+            with self._layer_lock():
+                return self._remove_unused_layers(staging, locked=True)
+        wanted: set[str] = set()
+        for image_id in self.store.image_ids():
+            try:
+                record, _ = self.store.image(image_id)
+            except NoSuchImageError:
+                continue
+            if record.get("storage") == "layers":
+                wanted.update(str(d).removeprefix("sha256:") for d in record.get("layers") or [])
+        removed = []
+        for entry in os.listdir(self.layers_dir):
+            if len(entry) != 64 or entry in wanted:
+                continue  # ".lock", "l" (the short links)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.layers_dir / LAYER_LINKS / layer_link_name(entry))
+            doomed = staging / f"unused-{entry}"
+            os.rename(self.layers_dir / entry, doomed)
+            remove_tree(doomed, ignore_errors=True)
+            removed.append(f"sha256:{entry}")
+        return removed
 
     def _staging(self) -> contextlib.AbstractContextManager[Path]:
         """A private directory under images/, named by this process, always removed after."""

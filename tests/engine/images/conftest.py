@@ -66,4 +66,12 @@ def assert_nothing_left(root: Path, state: StateStore) -> None:
     images_dir = root / "images"
     leftovers = sorted(p.name for p in images_dir.iterdir()) if images_dir.exists() else []
     assert leftovers == [], f"left behind in images/: {leftovers}"
+    layers_dir = root / "layers"
+    layers = stored_layers(root) if layers_dir.exists() else []
+    assert layers == [], f"left behind in layers/: {layers}"
     assert state.image_ids() == []
+
+
+def stored_layers(root: Path) -> list[str]:
+    """The layer directories of the store under ``root`` (diff_id hex names), sorted."""
+    return sorted(p.name for p in (root / "layers").iterdir() if len(p.name) == 64)

@@ -14,6 +14,8 @@ from jupyter_ctr.engine.errors import InvalidArgumentError
 from jupyter_ctr.engine.images import ImageStore
 from jupyter_ctr.engine.store import StateStore
 
+from .conftest import stored_layers
+
 BUSYBOX = shutil.which("busybox") or "/bin/busybox"
 
 
@@ -34,7 +36,8 @@ def test_build_demo_is_stable_and_idempotent(tmp_path: Path, images: ImageStore,
     assert first.config["Cmd"] == ["sh"]
     assert first.config["Env"] == [
         "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
-    assert [p.name for p in (tmp_path / "root/images").iterdir()] == [first.id]
+    assert [p.name for p in (tmp_path / "root/images").iterdir()] == []
+    assert stored_layers(tmp_path / "root") == [d.removeprefix("sha256:") for d in first.layers]
 
     # A fresh engine root yields the same id: the tarball is reproducible.
     other_state = StateStore(tmp_path / "other.db")
