@@ -5,5 +5,13 @@ Only ``load`` and ``save`` import this package (tarfile, hashlib, the decompress
 """
 
 from .read import ArchiveImage, LayerOpener, read_archive
+from .write import (
+    ExportImage,
+    LayerWriter,
+    write_docker_archive,
+    write_oci_archive,
+    write_oci_layout,
+)
 
-__all__ = ["ArchiveImage", "LayerOpener", "read_archive"]
+__all__ = ["ArchiveImage", "ExportImage", "LayerOpener", "LayerWriter", "read_archive",
+           "write_docker_archive", "write_oci_archive", "write_oci_layout"]

@@ -180,7 +180,7 @@ class LayerReader(io.RawIOBase):
         self._decoder: Any
         if magic.startswith(GZIP_MAGIC):
             self.compression = "gzip"
-            self._decoder = gzip.GzipFile(fileobj=self._source, mode="rb")  # type: ignore[arg-type]
+            self._decoder = gzip.GzipFile(fileobj=self._source, mode="rb")  # type: ignore[call-overload]
         elif magic.startswith(ZSTD_MAGIC):
             self.compression = "zstd"
             self._zstd = self._decoder = _ZstdDecoder(self._source)
