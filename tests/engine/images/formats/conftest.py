@@ -23,8 +23,8 @@ needs_podman = pytest.mark.skipif(PODMAN is None or os.geteuid() != 0,
                                   reason="needs podman, as root")
 #: This machine's crun refuses hybrid cgroups and podman's default rlimits exceed its hard
 #: limits: runc with modest rlimits runs everywhere.
-RUN_FLAGS = ["--runtime", "runc", "--network", "none", "--ulimit", "nofile=1024:1024",
-             "--ulimit", "nproc=1024:1024"]
+RUN_FLAGS = ["--pull", "never", "--runtime", "runc", "--network", "none",
+             "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
 
 
 class Podman:
