@@ -12,7 +12,7 @@ import tarfile
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from jupyter_ctr.engine.images.formats import LayerOpener, LayerWriter
+from jupyter_ctr.engine.images.formats import ExportImage, LayerOpener, LayerWriter
 
 Members = dict[str, bytes]
 
@@ -93,3 +93,29 @@ def child_pids() -> list[str]:
 def copy(src: Path, dest: Path) -> Path:
     shutil.copyfile(src, dest)
     return dest
+
+
+def tar_bytes(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def bytes_writer(data: bytes) -> LayerWriter:
+    def write(out: BinaryIO) -> str:
+        out.write(data)
+        return f"sha256:{sha(data)}"
+    return write
+
+
+def small_image(name: str = "localhost/small:1") -> ExportImage:
+    """Two layers made here, no podman needed: /a, then /b."""
+    layers = [tar_bytes({"a": b"first\n"}), tar_bytes({"b": b"second\n" * 100})]
+    config = {"architecture": "amd64", "os": "linux", "config": {"Cmd": ["sh"]},
+              "rootfs": {"type": "layers", "diff_ids": [f"sha256:{sha(x)}" for x in layers]},
+              "history": [{"created_by": "one"}, {"created_by": "two"}]}
+    return ExportImage([name], config, [(f"sha256:{sha(x)}", bytes_writer(x)) for x in layers])
