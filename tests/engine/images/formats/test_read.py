@@ -14,7 +14,7 @@ from jupyter_ctr.engine.errors import InvalidArgumentError
 from jupyter_ctr.engine.images import ArchiveLimits
 from jupyter_ctr.engine.images.formats import ArchiveImage, read_archive
 
-from .conftest import Saved
+from ..podman_tools import Saved
 from .helpers import dumps, layer_files, read_members, sha, write_members
 
 LIMITS = ArchiveLimits()

@@ -22,7 +22,7 @@ from jupyter_ctr.engine.images.formats import (
     write_oci_layout,
 )
 
-from .conftest import Podman, Saved
+from ..podman_tools import Podman, Saved
 from .helpers import copy_writer, layer_files, listing
 
 LIMITS = ArchiveLimits()
