@@ -51,10 +51,10 @@ def load(store: ImageStore, path: str | Path, *, limits: ArchiveLimits | None = 
                 image.config, image.layers, image.names, origin=origin,
                 history=image.history or None, image_id=image.id, digest=image.digest))
     except BaseException:
-        for image in added:
-            if image.id not in before:
+        for done in added:
+            if done.id not in before:
                 try:
-                    store.remove(image.id, lambda _id: [])
+                    store.remove(done.id, lambda _id: [])
                 except NoSuchImageError:
                     pass
         raise

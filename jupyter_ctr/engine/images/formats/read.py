@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, BinaryIO
 
 from ...errors import InvalidArgumentError
 from ..records import OCI_MANIFEST_TYPE, ArchiveLimits
@@ -29,7 +29,7 @@ from .sources import DirSource, Source, TarSource, refuse
 from .streams import LayerReader
 
 #: Opens one layer as its uncompressed tarball, checked as it is read (see LayerReader).
-LayerOpener = Callable[[], IO[bytes]]
+LayerOpener = Callable[[], BinaryIO]
 
 MAX_IMAGES = 1000
 #: overlayfs takes about 500 lower directories; no real image comes near.
@@ -148,7 +148,7 @@ def _history(config: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _opener(src: Source, key: str, what: str, blob_hex: str | None,
             diff_hex: str) -> LayerOpener:
-    def open_layer() -> IO[bytes]:
+    def open_layer() -> BinaryIO:
         return LayerReader(src.open(key), what=f"{src.origin}: {what}",  # type: ignore[return-value]
                            blob_hex=blob_hex, diff_hex=diff_hex, max_size=src.limits.max_size)
     return open_layer
