@@ -243,15 +243,14 @@ def _blob_json(src: Source, desc: object, what: str) -> tuple[Any, str]:
 
 
 def _oci_names(src: Source, desc: dict[str, Any]) -> list[str]:
-    """The name an index entry gives: containerd's full name, else ref.name when it is a
-    full reference (a bare tag like ``latest`` names no repository)."""
+    """The name an index entry gives: containerd's full name, else ref.name normalized as
+    podman does (a bare ``latest`` is ``localhost/latest:latest``)."""
     annotations = desc.get("annotations")
     if not isinstance(annotations, dict):
         return []
     for key in (CONTAINERD_NAME, REF_NAME):
         value = annotations.get(key)
-        if isinstance(value, str) and value and (key == CONTAINERD_NAME
-                                                 or "/" in value or ":" in value):
+        if isinstance(value, str) and value:
             return _names(src, [value], f"the {key} annotation")
     return []
 
@@ -293,7 +292,9 @@ def _read_oci(src: Source) -> list[ArchiveImage]:
         names = _oci_names(src, entry)
         desc = _platform_manifest(src, entry)
         media_type = desc.get("mediaType")
-        if media_type not in _MANIFEST_TYPES:
+        # The media type is required by the spec, but some tools leave it out of index.json;
+        # the manifest's own content is checked below.
+        if media_type is not None and media_type not in _MANIFEST_TYPES:
             raise InvalidArgumentError(
                 f"cannot load {origin}: unsupported manifest media type {media_type!r}")
         manifest, manifest_hex = _blob_json(src, desc, "manifest")

@@ -116,19 +116,25 @@ def test_gzipped_archive_and_legacy_layer_symlinks(saved: Saved, tmp_path: Path)
     check_second(image, saved)
 
 
-def test_bare_tag_ref_names_no_repository(saved: Saved, tmp_path: Path) -> None:
-    """skopeo's ``oci:dir:latest`` writes a bare tag as ref.name: no name, not
-    ``localhost/latest:latest``."""
+def test_ref_names_as_podman_reads_them(saved: Saved, tmp_path: Path) -> None:
+    """skopeo's ``oci:dir:latest`` writes a bare tag as ref.name: podman 4 loads it as
+    ``localhost/latest:latest``, and so do we; containerd's full name comes first."""
     files, _ = read_members(saved.oci)
     index = json.loads(files["index.json"])
     index["manifests"][0]["annotations"] = {"org.opencontainers.image.ref.name": "latest"}
+    del index["manifests"][0]["mediaType"]
     files["index.json"] = dumps(index)
     [image] = read(write_members(tmp_path / "bare.tar", files))
-    assert image.names == []
+    assert image.names == ["localhost/latest:latest"]
     index["manifests"][0]["annotations"]["io.containerd.image.name"] = "docker.io/x/y:3"
     files["index.json"] = dumps(index)
     [image] = read(write_members(tmp_path / "named.tar", files))
     assert image.names == ["docker.io/x/y:3"]
+    index["manifests"][0]["annotations"] = {"org.opencontainers.image.ref.name": "Bad:x"}
+    files["index.json"] = dumps(index)
+    with pytest.raises(InvalidArgumentError, match="ref.name annotation: invalid image "
+                       "reference 'Bad:x': repository name must be lowercase"):
+        read(write_members(tmp_path / "bad.tar", files))
 
 
 def test_not_an_image_archive(tmp_path: Path) -> None:
