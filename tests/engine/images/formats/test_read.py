@@ -49,6 +49,10 @@ def test_podman_docker_archive(saved: Saved) -> None:
     assert image.names == ["localhost/second:2"]
     assert image.digest == ""
     check_second(image, saved)
+    # podman's docker-archive names no blob digests: the diff ids are the check.
+    assert [d for d, _ in image.blobs] == ["", ""]
+    with image.blobs[1][1]() as raw:
+        assert f"sha256:{sha(raw.read())}" == image.layers[1][0]
 
 
 def test_podman_docker_archive_with_two_images(saved: Saved) -> None:
@@ -66,6 +70,12 @@ def test_podman_oci_archive(saved: Saved) -> None:
     check_second(image, saved)
     with image.layers[0][1]() as fh:
         assert fh.compression == "gzip"  # type: ignore[attr-defined]
+    # The blobs as stored, for a reader that checks them itself.
+    for digest, opener in image.blobs:
+        with opener() as raw:
+            data = raw.read()
+        assert data[:2] == b"\x1f\x8b"
+        assert digest == f"sha256:{sha(data)}"
 
 
 @pytest.mark.parametrize("kind", ["directory", "archive"])
