@@ -117,7 +117,7 @@ def save(store: ImageStore, refs: list[str], dest: BinaryIO | str | Path, *,
     if format == "oci-dir":
         if not isinstance(dest, (str, Path)):
             raise InvalidArgumentError("cannot save as oci-dir to a stream: give a directory")
-        write_oci_layout(images, Path(dest), tmpdir=tmpdir, compress=compress)
+        write_oci_layout(images, Path(dest), compress=compress)
         return
     if isinstance(dest, (str, Path)):
         raise InvalidArgumentError(f"cannot save as {format} to a path: give a binary file")

@@ -23,7 +23,14 @@ from jupyter_ctr.engine.images.formats import (
 )
 
 from ..podman_tools import Podman, Saved
-from .helpers import copy_writer, layer_files, listing
+from .helpers import (
+    bytes_writer,
+    copy_writer,
+    layer_files,
+    listing,
+    small_image,
+    tar_bytes,
+)
 
 LIMITS = ArchiveLimits()
 HELLO = "hello from layer 2\n"
@@ -122,14 +129,7 @@ def test_diff_ids_are_the_ones_written(saved: Saved, tmp_path: Path) -> None:
     second, _ = exports(saved)
     original = second.config["rootfs"]["diff_ids"]
 
-    def other_layer(out: BinaryIO) -> str:
-        with tarfile.open(fileobj=out, mode="w") as tar:
-            info = tarfile.TarInfo("etc/other.txt")
-            info.size = 0
-            tar.addfile(info)
-        return copy_to_digest(out)
-
-    second.layers[1] = ("", other_layer)
+    second.layers[1] = ("", bytes_writer(tar_bytes({"etc/other.txt": b""})))
     out = tmp_path / "changed.tar"
     with out.open("wb") as fh:
         write_docker_archive([second], fh)
@@ -137,13 +137,6 @@ def test_diff_ids_are_the_ones_written(saved: Saved, tmp_path: Path) -> None:
     assert image.config["rootfs"]["diff_ids"][0] == original[0]
     assert image.config["rootfs"]["diff_ids"][1] != original[1]
     assert "etc/other.txt" in layer_files(image.layers[1][1])
-
-
-def copy_to_digest(out: BinaryIO) -> str:
-    import hashlib
-
-    out.seek(0)
-    return f"sha256:{hashlib.sha256(out.read()).hexdigest()}"
 
 
 def test_a_writer_with_a_wrong_diff_id_is_caught(saved: Saved, tmp_path: Path) -> None:
@@ -161,3 +154,48 @@ def test_a_writer_with_a_wrong_diff_id_is_caught(saved: Saved, tmp_path: Path) -
     assert listing(tmp_path) == [*before, "x.tar"]
     with pytest.raises(InvalidArgumentError, match="no images"):
         write_docker_archive([], (tmp_path / "y.tar").open("wb"))
+
+
+class Pipe:
+    """An output that can only be written, like a pipe or an HTTP response."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.chunks.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("fmt", ["docker", "oci", "oci-gzip"])
+def test_to_a_pipe_and_to_a_file_alike(tmp_path: Path, fmt: str) -> None:
+    """Into a pipe the layers are spooled (anonymous files in tmpdir, gone after); into a
+    file they are written in place. The archives are the same; a layer twice is there once."""
+    image = small_image()
+    again = small_image("localhost/again:1")
+    # The same content under no diff id: only its digest can tell it is there already.
+    again.layers = [("", writer) for _, writer in again.layers]
+    again.config["config"]["Cmd"] = ["ls"]
+    write = write_docker_archive if fmt == "docker" else write_oci_archive
+    kwargs = {"compress": True} if fmt == "oci-gzip" else {}
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    pipe = Pipe()
+    write([image, again], pipe, tmpdir=spool, **kwargs)  # type: ignore[operator, arg-type]
+    assert listing(spool) == []
+    path = tmp_path / "file.tar"
+    with path.open("wb") as fh:
+        write([image, again], fh, **kwargs)  # type: ignore[operator]
+    assert b"".join(pipe.chunks) == path.read_bytes()
+    assert path.stat().st_size % 10240 == 0
+    with tarfile.open(path) as tar:
+        members = tar.getnames()
+    assert len(members) == len(set(members))
+    blobs = [m for m in members if m.endswith(".tar") or m.startswith("blobs/sha256/")]
+    assert len(blobs) == (2 if fmt == "docker" else 2 + 2 + 2)  # + configs, manifests
+    first, second = read_archive(path, origin="f", limits=LIMITS)
+    assert [d for d, _ in first.layers] == [d for d, _ in second.layers]
+    assert layer_files(second.layers[1][1]) == {"b": b"second\n" * 100}
