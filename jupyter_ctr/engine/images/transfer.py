@@ -45,7 +45,8 @@ def load(store: ImageStore, path: str | Path, *, limits: ArchiveLimits | None = 
     InvalidArgumentError naming the problem for a malformed, unsafe or inconsistent archive.
     """
     origin = str(path)
-    images = read_archive(Path(path), origin=origin, limits=limits or store.limits)
+    images = read_archive(Path(path), origin=origin, limits=limits or store.limits,
+                          tmpdir=store.images_dir)
     before = {image.id for image in store.list()}
     added: list[Image] = []
     try:

@@ -74,10 +74,12 @@ class ArchiveImage:
     digest: str = ""
 
 
-def read_archive(path: Path, *, origin: str, limits: ArchiveLimits) -> list[ArchiveImage]:
+def read_archive(path: Path, *, origin: str, limits: ArchiveLimits,
+                 tmpdir: Path | None = None) -> list[ArchiveImage]:
     """The images in a docker-archive, an oci-archive or an OCI layout directory at ``path``.
 
-    Nothing is extracted: layers are read from the archive when their openers are called.
+    Nothing is extracted: layers are read from the archive when their openers are called
+    (a compressed archive is decompressed once, into an anonymous file in ``tmpdir``).
     Raises InvalidArgumentError naming the problem for anything missing, malformed,
     oversized or pointing outside the archive.
     """
@@ -86,7 +88,7 @@ def read_archive(path: Path, *, origin: str, limits: ArchiveLimits) -> list[Arch
     if path.is_dir():
         src = DirSource(path, origin, limits)
     elif path.is_file():
-        src = TarSource(path, origin, limits)
+        src = TarSource(path, origin, limits, tmpdir)
     elif path.exists():
         raise InvalidArgumentError(f"cannot load {origin}: not a regular file or directory")
     else:

@@ -2,8 +2,8 @@
 directory, both behind one small interface (``lookup``, ``size``, ``read_json``, ``open``).
 
 The tarball is indexed once, from its headers, with ArchiveLimits checked on each; a member's
-bytes are read later, straight from its offset (a plain tarball) or by seeking in the
-decompressed stream (a gzip, bzip2 or xz tarball). Names are archive-relative: one that is
+bytes are read later, straight from its offset (a gzip, bzip2 or xz tarball is decompressed
+once, into an anonymous temporary file). Names are archive-relative: one that is
 absolute, climbs with ``..`` or resolves through a symlink to outside the archive is refused.
 """
 
@@ -17,6 +17,7 @@ import lzma
 import os
 import stat
 import tarfile
+import tempfile
 import zlib
 from pathlib import Path
 from typing import IO, Any
@@ -29,6 +30,8 @@ from .streams import GZIP_MAGIC, ZSTD_MAGIC, Section, size_text
 #: A manifest, index or config: real ones are a few kB.
 MAX_JSON_BYTES = 4 << 20
 _MAX_LINK_HOPS = 16
+_BLOCK = 512
+_CHUNK = 1 << 20
 _MAX_META_HEADER = 1 << 20
 _META_TYPES = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE,
                tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
@@ -133,14 +136,34 @@ class Source:
         raise NotImplementedError
 
 
-class TarSource(Source):
-    """The members of a tarball (plain, gzip, bzip2 or xz), indexed from their headers."""
+class _Positional:
+    """Reads ``fh`` from ``offset`` on with pread: many readers share one open file."""
 
-    def __init__(self, path: Path, origin: str, limits: ArchiveLimits) -> None:
+    def __init__(self, fh: IO[bytes], offset: int) -> None:
+        self.fh = fh  # kept alive while a reader needs it
+        self.fd = fh.fileno()
+        self.offset = offset
+
+    def read(self, n: int = -1) -> bytes:
+        data = os.pread(self.fd, n if n >= 0 else _CHUNK, self.offset)
+        self.offset += len(data)
+        return data
+
+    def close(self) -> None:
+        pass
+
+
+class TarSource(Source):
+    """The members of a tarball, indexed from their headers and read in place. A gzip,
+    bzip2 or xz tarball is decompressed once into an anonymous file in ``tmpdir`` (seeking
+    in a compressed stream means decompressing it again for every layer)."""
+
+    def __init__(self, path: Path, origin: str, limits: ArchiveLimits,
+                 tmpdir: Path | None = None) -> None:
         super().__init__(origin, limits)
         self.path = path
-        with path.open("rb") as fh:
-            magic = fh.read(6)
+        self.fh: IO[bytes] = path.open("rb")
+        magic = os.pread(self.fh.fileno(), 6, 0)
         if not magic:
             raise InvalidArgumentError(f"cannot load {origin}: the file is empty")
         if magic.startswith(ZSTD_MAGIC):
@@ -149,16 +172,46 @@ class TarSource(Source):
                 "cannot read: decompress it first (zstd -d)")
         self.compression = next((kind for m, kind in _OUTER_COMPRESSION
                                  if magic.startswith(m)), "")
+        if self.compression:
+            self.fh = self._decompressed(tmpdir)
         self.files: dict[str, tarfile.TarInfo] = {}
         self.links: dict[str, str] = {}
         self._index()
 
+    def _decompressed(self, tmpdir: Path | None) -> IO[bytes]:
+        opener: Any = {"gz": gzip.open, "bz2": bz2.open, "xz": lzma.open}[self.compression]
+        # Tar headers and padding come on top of the members' sizes.
+        limit = self.limits.max_size + (self.limits.max_members + 1) * 2 * _BLOCK
+        spool = tempfile.TemporaryFile(dir=tmpdir)
+        try:
+            with self.fh, opener(self.fh, "rb") as packed:
+                total = 0
+                while chunk := packed.read(_CHUNK):
+                    total += len(chunk)
+                    if total > limit:
+                        raise refuse(self.origin, f"it decompresses to more than "
+                                     f"{size_text(limit)} (the archive_max_size limit)")
+                    spool.write(chunk)
+            spool.flush()
+        except InvalidArgumentError:
+            spool.close()
+            raise
+        except Exception as exc:
+            spool.close()
+            if _corrupt(exc):
+                raise InvalidArgumentError(
+                    f"cannot load {self.origin}: its {self.compression} data is truncated or "
+                    f"corrupt ({exc})") from exc
+            raise
+        return spool
+
     def _index(self) -> None:
         origin, lim = self.origin, self.limits
-        file_size = self.path.stat().st_size
+        file_size = os.fstat(self.fh.fileno()).st_size
         count = total = 0
+        self.fh.seek(0)
         try:
-            with tarfile.open(self.path, "r:*", tarinfo=_BoundedTarInfo) as tar:
+            with tarfile.open(fileobj=self.fh, mode="r:", tarinfo=_BoundedTarInfo) as tar:
                 for member in tar:
                     count += 1
                     if count > lim.max_members:
@@ -183,8 +236,7 @@ class TarSource(Source):
                             raise refuse(origin, f"its members add up to more than "
                                          f"{size_text(lim.max_size)} (the archive_max_size "
                                          "limit)")
-                        if not self.compression and (
-                                member.offset_data + member.size > file_size):
+                        if member.offset_data + member.size > file_size:
                             raise InvalidArgumentError(
                                 f"cannot load {origin}: it is truncated (member {name!r} "
                                 "ends past the end of the file)")
@@ -235,24 +287,8 @@ class TarSource(Source):
 
     def open(self, key: str) -> IO[bytes]:
         member = self.files[key]
-        fh: Any
-        if self.compression == "gz":
-            fh = gzip.open(self.path, "rb")
-        elif self.compression == "bz2":
-            fh = bz2.open(self.path, "rb")
-        elif self.compression == "xz":
-            fh = lzma.open(self.path, "rb")
-        else:
-            fh = self.path.open("rb")
-        try:
-            fh.seek(member.offset_data)
-        except Exception as exc:
-            fh.close()
-            if _corrupt(exc):
-                raise InvalidArgumentError(
-                    f"cannot load {self.origin}: it is truncated or corrupt ({exc})") from exc
-            raise
-        return Section(fh, member.size, f"{self.origin}: member {key!r}")  # type: ignore[return-value]
+        return Section(_Positional(self.fh, member.offset_data),  # type: ignore[return-value]
+                       member.size, f"{self.origin}: member {key!r}")
 
 
 class DirSource(Source):

@@ -16,7 +16,7 @@ import subprocess
 import threading
 import zlib
 from collections.abc import Callable
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from ... import procs
 from ...errors import InvalidArgumentError
@@ -37,11 +37,17 @@ def size_text(n: int) -> str:
     return f"{n} bytes"
 
 
+class Readable(Protocol):
+    def read(self, n: int = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
 class Section(io.RawIOBase):
     """``size`` bytes of ``fh`` from its current position; short data is an error (a
     truncated archive), never a silent end."""
 
-    def __init__(self, fh: IO[bytes], size: int, what: str) -> None:
+    def __init__(self, fh: Readable, size: int, what: str) -> None:
         super().__init__()
         self._fh = fh
         self._left = size

@@ -362,10 +362,23 @@ def write_oci_archive(images: list[ExportImage], out: BinaryIO, *, tmpdir: Path 
 
 def write_oci_layout(images: list[ExportImage], dest: Path, *, compress: bool = False) -> None:
     """Write ``images`` as an OCI layout directory at ``dest`` (new, or empty); its
-    ``oci-layout`` file comes last, so a layout that has one is complete."""
+    ``oci-layout`` file comes last, so a layout that has one is complete. On failure,
+    ``dest`` is as it was (gone, or empty)."""
     dest = Path(dest)
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+    existed = dest.exists()
+    if existed and (not dest.is_dir() or any(dest.iterdir())):
         raise InvalidArgumentError(f"cannot save to {dest}: it exists and is not an empty "
                                    "directory")
     dest.mkdir(parents=True, exist_ok=True)
-    _write_oci(images, _DirSink(dest, None), compress)
+    try:
+        _write_oci(images, _DirSink(dest, None), compress)
+    except BaseException:
+        if existed:
+            for child in dest.iterdir():
+                if child.is_dir():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
+        else:
+            shutil.rmtree(dest)
+        raise

@@ -5,6 +5,7 @@ message naming the problem, and nothing is left on disk or running."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 from collections.abc import Callable
@@ -191,3 +192,29 @@ def test_symlinks_inside_the_archive_are_followed(tmp_path: Path, docker: Member
             assert fh.verify() == diff_id  # type: ignore[attr-defined]
     set_entry(docker, Layers=["loop/layer.tar", "l2/other"])
     refused(tmp_path, docker, "goes through too many symlinks", links={"loop": "loop"})
+
+
+def test_compressed_archive_is_decompressed_once_to_an_anonymous_file(
+        tmp_path: Path, docker: Members) -> None:
+    packed = tmp_path / "d.tar.gz"
+    packed.write_bytes(gzip.compress(write_members(tmp_path / "d.tar", docker).read_bytes()))
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    [image] = read_archive(packed, origin="d.tar.gz", limits=ArchiveLimits(), tmpdir=spool)
+    for diff_id, opener in image.layers:
+        with opener() as fh:
+            assert fh.verify() == diff_id  # type: ignore[attr-defined]
+    assert listing(spool) == []
+
+    def cut(path: Path) -> None:
+        data = gzip.compress(path.read_bytes())
+        path.write_bytes(data[:len(data) // 2])
+
+    refused(tmp_path, docker, "its gz data is truncated or corrupt", raw=cut)
+
+    def bomb(path: Path) -> None:
+        data = path.read_bytes() + b"\0" * (4 << 20)
+        path.write_bytes(gzip.compress(data))
+
+    refused(tmp_path, docker, "decompresses to more than .*archive_max_size", raw=bomb,
+            limits=ArchiveLimits(max_size=1 << 20, max_members=10))

@@ -151,7 +151,15 @@ def test_a_writer_with_a_wrong_diff_id_is_caught(saved: Saved, tmp_path: Path) -
     with (tmp_path / "x.tar").open("wb") as fh, pytest.raises(
             InvalidArgumentError, match="returned the diff id"):
         write_oci_archive([second], fh)
-    assert listing(tmp_path) == [*before, "x.tar"]
+    assert listing(tmp_path) == sorted([*before, "x.tar"])
+    layout = tmp_path / "layout"
+    with pytest.raises(InvalidArgumentError, match="returned the diff id"):
+        write_oci_layout([small_image(), second], layout)
+    assert not layout.exists()
+    layout.mkdir()
+    with pytest.raises(InvalidArgumentError, match="returned the diff id"):
+        write_oci_layout([small_image(), second], layout, compress=True)
+    assert listing(layout) == []
     with pytest.raises(InvalidArgumentError, match="no images"):
         write_docker_archive([], (tmp_path / "y.tar").open("wb"))
 
