@@ -218,3 +218,15 @@ def test_compressed_archive_is_decompressed_once_to_an_anonymous_file(
 
     refused(tmp_path, docker, "decompresses to more than .*archive_max_size", raw=bomb,
             limits=ArchiveLimits(max_size=1 << 20, max_members=10))
+
+
+def test_absurd_counts(tmp_path: Path, docker: Members, oci: Members) -> None:
+    entry = docker_entry(docker)
+    refused(tmp_path, {**docker, "manifest.json": dumps([entry] * 1001)},
+            "it lists 1001 images; at most 1000 are allowed")
+    set_entry(docker, Layers=entry["Layers"] * 251)  # type: ignore[operator]
+    refused(tmp_path, docker, "image 1 of manifest.json has 502 layers; at most 500")
+    index = json.loads(oci["index.json"])
+    index["manifests"] *= 1001
+    refused(tmp_path, {**oci, "index.json": dumps(index)},
+            "index.json lists 1001 manifests; at most 1000")
