@@ -211,8 +211,8 @@ class ImagePullHandler(CtrHandler):
 
 class CommitHandler(CtrHandler):
     """``POST /libpod/commit`` and Docker's ``POST /commit``: ``?container=&repo=&tag=
-    &comment=&author=&pause=&changes=`` (changes repeated, or newline-separated as Docker's
-    CLI sends them). ``{"Id": ...}``: 200 in libpod, 201 in Docker (as podman)."""
+    &comment=&author=&pause=&changes=`` (changes repeated, as Docker's and podman's clients
+    send them). ``{"Id": ...}``: 200 in libpod, 201 in Docker (as podman)."""
 
     @web.authenticated
     @authorized
@@ -227,8 +227,7 @@ class CommitHandler(CtrHandler):
         fmt = self.q("format") or "oci"
         if fmt not in ("oci", "docker"):
             raise errors.bad_request(f"invalid format {fmt!r}: use oci or docker")
-        changes = [line for value in self.q_list("changes") for line in value.splitlines()
-                   if line.strip()]
+        changes = [c for c in self.q_list("changes") if c.strip()]
         img = await self.service.commit(
             self.principal, container, reference, changes=changes,
             message=self.q("comment") or "", author=self.q("author") or "",
