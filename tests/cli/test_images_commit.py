@@ -59,5 +59,5 @@ def test_prune_asks_then_removes_dangling_images(cli: Cli) -> None:
     assert dangling[:12] not in cli.ok("images", "-q")
     # -a: every image no container uses; the demo image is the holder's
     other = cli.ok("commit", "holder", "localhost/lab/unused").strip()
-    assert cli.ok("image", "prune", "-a", "-f").split() == [other]
+    assert other in cli.ok("image", "prune", "-a", "-f").split()
     assert cli.ok("images", "--format", "{{.Repository}}").split() == ["localhost/busybox"]
