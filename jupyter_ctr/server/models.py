@@ -331,12 +331,14 @@ def image_docker_inspect(img: Image) -> dict[str, Any]:
     cfg = insp["Config"]
     return {
         "Id": f"sha256:{img.id}", "RepoTags": insp["RepoTags"],
-        "RepoDigests": insp["RepoDigests"], "Parent": "", "Comment": "",
+        "RepoDigests": insp["RepoDigests"], "Parent": "", "Comment": insp["Comment"],
         "Created": insp["Created"], "Container": "", "DockerVersion": "",
-        "Author": "", "Config": {
+        "Author": insp["Author"], "Config": {
             "Env": cfg.get("Env") or [], "Cmd": cfg.get("Cmd"),
             "Entrypoint": cfg.get("Entrypoint"), "WorkingDir": cfg.get("WorkingDir") or "",
             "User": cfg.get("User") or "", "Labels": cfg.get("Labels") or None,
+            "ExposedPorts": cfg.get("ExposedPorts") or None,
+            "Volumes": cfg.get("Volumes") or None, "StopSignal": cfg.get("StopSignal") or "",
         },
         "Architecture": insp["Architecture"], "Os": insp["Os"], "Size": insp["Size"],
         "VirtualSize": insp["VirtualSize"], "GraphDriver": insp["GraphDriver"],

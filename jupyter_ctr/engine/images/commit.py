@@ -16,7 +16,7 @@ import shlex
 import time
 from collections.abc import Callable, Sequence
 
-from ..errors import InvalidArgumentError
+from ..errors import ContainerStateInvalidError, InvalidArgumentError
 from ..oci import parse_signal
 from ..state import ContainerState
 from ..storage import ContainerStorage
@@ -208,12 +208,23 @@ def commit_container(rt: Runtime, ctr: Container, reference: str | None = None, 
 
         def dump(locked: Container) -> str:
             # Under the container's lock: it cannot stop, restart or go away meanwhile.
-            paused = pause and locked.state is ContainerState.RUNNING
+            state = locked.state
+            if state is ContainerState.REMOVING:
+                raise ContainerStateInvalidError(
+                    f"cannot commit container {ctr.id[:12]}: it is being removed")
+            paused = pause and state is ContainerState.RUNNING
             if paused:
                 locked.pause()
             try:
                 with tarball.open("wb") as fh:
                     return layer_dir_to_tar(upper, fh)
+            except OSError as exc:
+                if state is not ContainerState.RUNNING or paused:
+                    raise
+                # Not paused: a running container's files changed under the walk.
+                raise ContainerStateInvalidError(
+                    f"cannot commit container {ctr.id[:12]}: its files changed while they "
+                    f"were read ({exc.strerror}: {exc.filename}); commit with pause") from None
             finally:
                 if paused:
                     locked.unpause()

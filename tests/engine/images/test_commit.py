@@ -212,6 +212,9 @@ def test_prune_removes_dangling_images_and_their_layers(private: Runtime) -> Non
     # The shared base layer is on disk once: the top layer holds the new bytes only.
     assert du(layers_dir / top) < du(rt.images.layer_dirs(base)[0]) + 400_000
     assert sorted(os.listdir(layers_dir)).count(top) == 1
+    assert du(layers_dir / top) >= 300_000
+    # the base's bytes and the new layer's, once each, whatever the number of images
+    assert du(layers_dir) < du(rt.images.layer_dirs(base)[0]) + du(layers_dir / top) + 100_000
     used = rt.commit_container(ctr, None, changes=["LABEL used=1"])
     user = rt.create_container(used.id, ["true"])
     assert rt.prune_images() == [dangling]
