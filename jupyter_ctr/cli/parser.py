@@ -453,6 +453,17 @@ def add_commands(parser: Parser, only: Sequence[str] | None,
     p.add_argument("--name", default="localhost/python:3", help="the image's name")
     p.add_argument("--rebuild", action="store_true",
                    help="build the rootfs again even when it is cached")
+    p = add("history", "images:cmd_history", "show an image's history", parent=image_sub)
+    p.add_argument("--no-trunc", action="store_true", help="do not truncate ids and commands")
+    p.add_argument("-q", "--quiet", action="store_true", help="print ids only")
+    p.add_argument("--format", metavar="FORMAT", help=FORMAT_HELP.format(
+        fields=".ID .Created .CreatedAt .CreatedBy .Size .Comment .Tags"))
+    p.add_argument("image", metavar="IMAGE")
+    p = add("prune", "images:cmd_prune",
+            "remove dangling images (-a: every image no container uses)", parent=image_sub)
+    p.add_argument("-a", "--all", action="store_true",
+                   help="remove every image no container uses, not only dangling ones")
+    p.add_argument("-f", "--force", action="store_true", help="do not ask for confirmation")
 
     # containers
     _add_create_options(add("create", "containers:cmd_create", "create a container; prints its id",
@@ -539,6 +550,30 @@ def add_commands(parser: Parser, only: Sequence[str] | None,
         p.add_argument("--import-previous", metavar="FILE", help="(refused, as pre-dumps)")
         p.add_argument("--pod", help="(refused: no pods)")
         p.add_argument("containers", nargs="*", metavar="CONTAINER")
+
+    # podman's `commit` (also `container commit`)
+    for parent in (container_sub, sub):
+        p = add("commit", "images:cmd_commit",
+                "create an image from a container's changes and print its id", parent=parent)
+        p.add_argument("-a", "--author", default="", help="the image's author")
+        p.add_argument("-c", "--change", action="append", metavar="INSTRUCTION",
+                       help="apply a Dockerfile instruction to the image config: CMD, "
+                            "ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, "
+                            "VOLUME, WORKDIR (repeatable)")
+        p.add_argument("-f", "--format", default="oci", choices=("oci", "docker"),
+                       help="the image format (accepted; images are kept as OCI)")
+        p.add_argument("--iidfile", metavar="FILE", help="also write the image id to FILE")
+        p.add_argument("-m", "--message", default="", help="the commit message")
+        # podman's bool flag: -p, --pause, --pause=true, or --pause=false (the exact words
+        # are option strings of their own: argparse and the quick parser match them whole)
+        p.add_argument("-p", "--pause", "--pause=true", action="store_true", default=True,
+                       help="pause a running container while committing (the default)")
+        p.add_argument("--pause=false", dest="pause", action="store_false",
+                       help="commit without pausing the container")
+        p.add_argument("-q", "--quiet", action="store_true", help="print the id only")
+        p.add_argument("container", metavar="CONTAINER")
+        p.add_argument("image", nargs="?", metavar="IMAGE",
+                       help="the new image's name (none: an untagged image)")
 
     p = add("info", "system:cmd_info", "show the runtime, conmon and CRIU (with `criu check`), "
                               "cgroups and the store; exits 125 if something is missing")

@@ -90,6 +90,17 @@ class RemoteDoor:
     def build_demo(self, reference: str) -> Image:
         return self.runtime.images.build_demo(reference)
 
+    # -- commit, history, prune ---------------------------------------------------------------
+    def commit(self, container_ref: str | Container, reference: str | None = None,
+               **opts: Any) -> Image:
+        return self.runtime.commit_container(container_ref, reference, **opts)
+
+    def image_history(self, ref: str) -> list[dict[str, Any]]:
+        return self.runtime.image_history(ref)
+
+    def prune_images(self, all: bool = False) -> list[Image]:  # noqa: A002 - podman's flag
+        return self.runtime.prune_images(all)
+
     # -- events and system --------------------------------------------------------------------
     def events(self, *, since: float | None = None, until: float | None = None,
                filters: Mapping[str, list[str]] | None = None, follow: bool = False,

@@ -177,7 +177,8 @@ def image_from_inspect(insp: dict[str, Any]) -> Image:
                  dict(insp.get("Config") or {}),
                  parse_rfc3339_ns(insp.get("Created") or "") / 1e9, int(insp.get("Size") or 0),
                  insp.get("Architecture") or None, insp.get("Os") or "linux",
-                 insp.get("Digest") or "", list((insp.get("RootFS") or {}).get("Layers") or []))
+                 insp.get("Digest") or "", list((insp.get("RootFS") or {}).get("Layers") or []),
+                 history=list(insp.get("History") or []), author=insp.get("Author") or "")
 
 
 def image_from_summary(item: dict[str, Any]) -> Image:
@@ -188,6 +189,13 @@ def image_from_summary(item: dict[str, Any]) -> Image:
                  {"Labels": dict(item.get("Labels") or {})}, float(item.get("Created") or 0),
                  int(item.get("Size") or 0), item.get("Arch") or None, item.get("Os") or "linux",
                  item.get("Digest") or "")
+
+
+def image_from_prune_report(report: dict[str, Any]) -> Image:
+    """An Image from one of libpod's image prune reports (its id and size only)."""
+    from ..engine.images.records import Image  # noqa: PLC0415 - lazy: see above
+
+    return Image(report["Id"], [], Path(""), {}, 0.0, int(report.get("Size") or 0))
 
 
 def event_from_message(msg: dict[str, Any]) -> Event:

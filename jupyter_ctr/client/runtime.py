@@ -10,7 +10,7 @@ import json
 import os
 import threading
 
-from ..engine.errors import NoSuchExecSessionError, NoSuchImageError
+from ..engine.errors import NoSuchContainerError, NoSuchExecSessionError, NoSuchImageError
 from . import records
 from .container import Container, dump_query
 from .host import socket_path
@@ -269,6 +269,33 @@ class Runtime:
             _, data = self.api.request("POST", "/images/import", {"reference": reference},
                                        upload=fh, upload_size=os.fstat(fh.fileno()).st_size)
         return self.get_image(json.loads(data)["Id"])
+
+    # -- commit, history, prune -----------------------------------------------------------
+    def commit_container(self, ctr: Container | str, reference: str | None = None, *,
+                         changes: Sequence[str] = (), message: str = "", author: str = "",
+                         pause: bool = True) -> Image:
+        """``POST /libpod/commit``: a new image of the container's changes (see the
+        engine's Runtime.commit_container)."""
+        ref = ctr.id if isinstance(ctr, Container) else ctr
+        answer = self.api.json("POST", "/commit", {
+            "container": ref, "repo": reference or None, "changes": list(changes),
+            "comment": message or None, "author": author or None, "pause": bool(pause)},
+            not_found=NoSuchContainerError)
+        return self.get_image(answer["Id"])
+
+    def image_history(self, reference: str) -> list[dict[str, Any]]:
+        """``GET /libpod/images/{name}/history``, as the engine's ImageStore.history rows."""
+        items = self.api.json("GET", f"/images/{path_part(reference)}/history",
+                              not_found=NoSuchImageError)
+        return [{"id": i["Id"], "created": float(i.get("Created") or 0),
+                 "created_by": i.get("CreatedBy") or "", "tags": list(i.get("Tags") or []),
+                 "size": int(i.get("Size") or 0), "comment": i.get("Comment") or "",
+                 "author": "", "empty_layer": False} for i in items]
+
+    def prune_images(self, all: bool = False) -> list[Image]:  # noqa: A002 - podman's flag
+        """``POST /libpod/images/prune``: the images removed (id and size known only)."""
+        reports = self.api.json("POST", "/images/prune", {"all": bool(all)})
+        return [records.image_from_prune_report(r) for r in reports or []]
 
     # -- events ---------------------------------------------------------------------------
     def events(self, since: float | datetime | None = None,

@@ -251,6 +251,42 @@ class Runtime:
         return [cfg["name"] for _, cfg, _ in self.store.all_containers()
                 if cfg.get("image_id") == image_id]
 
+    # -- commit, history, prune ---------------------------------------------------------
+    def commit_container(self, ctr: Container | str, reference: str | None = None, *,
+                         changes: Sequence[str] = (), message: str = "", author: str = "",
+                         pause: bool = True) -> Image:
+        """A new image: ``ctr``'s image with the container's changes as one more layer
+        (``podman commit``), named ``reference`` (none: a dangling image). ``changes`` are
+        Dockerfile instructions for the config (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL,
+        ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR); ``message`` and ``author`` go into its
+        history. A RUNNING container is paused meanwhile with ``pause`` (and unpaused
+        after). Any state but REMOVING; records a container event ``commit`` (podman's).
+        Raises InvalidArgumentError for a bad change or reference."""
+        from .images.commit import commit_container  # noqa: PLC0415 - lazy: tarfile, shlex: commit only
+
+        if isinstance(ctr, str):
+            ctr = self.lookup_container(ctr)
+        image = commit_container(self, ctr, reference, changes=changes, message=message,
+                                 author=author, pause=pause)
+        self.write_event("container", "commit", ctr.id, ctr.name, ctr.config.image,
+                         {"image": ctr.config.image, "name": ctr.name,
+                          "owner_uid": str(ctr.config.owner_uid), "committed": image.id})
+        return image
+
+    def image_history(self, reference: str) -> list[dict[str, Any]]:
+        """``podman image history``: ImageStore.history of the image ``reference`` names."""
+        return self.images.history(self.images.get(reference))
+
+    def prune_images(self, all: bool = False) -> list[Image]:  # noqa: A002 - podman's flag
+        """``podman image prune [-a]``: remove dangling images (every unused one with
+        ``all``) that no container uses, and the layers left unused; the images removed.
+        Records an image event ``remove`` for each (as podman)."""
+        before = {img.id: img for img in self.images.list()}
+        removed = self.images.prune(all, self._image_users)
+        for image_id in removed:
+            self.write_event("image", "remove", image_id, image_id, image_id)
+        return [before[i] for i in removed if i in before]
+
     # -- containers -----------------------------------------------------------------------
     def create_container(
         self, image: str, command: Sequence[str] | str | None = None, *,

@@ -36,7 +36,7 @@ VERB_NAMES = (
     "run", "create", "ps", "start", "stop", "kill", "pause", "unpause", "restart", "rm",
     "wait", "logs", "exec", "attach", "top", "stats", "inspect", "checkpoint", "restore",
     "images", "events", "container", "image", "rmi", "info", "mount", "umount", "unmount",
-    "export",
+    "export", "commit",
 )
 #: Verbs that also take --check (their result has an exit code) and --shell (a cell body).
 CHECK_VERBS = ("run", "exec", "start", "attach")

@@ -331,12 +331,14 @@ def image_docker_inspect(img: Image) -> dict[str, Any]:
     cfg = insp["Config"]
     return {
         "Id": f"sha256:{img.id}", "RepoTags": insp["RepoTags"],
-        "RepoDigests": insp["RepoDigests"], "Parent": "", "Comment": "",
+        "RepoDigests": insp["RepoDigests"], "Parent": "", "Comment": insp["Comment"],
         "Created": insp["Created"], "Container": "", "DockerVersion": "",
-        "Author": "", "Config": {
+        "Author": insp["Author"], "Config": {
             "Env": cfg.get("Env") or [], "Cmd": cfg.get("Cmd"),
             "Entrypoint": cfg.get("Entrypoint"), "WorkingDir": cfg.get("WorkingDir") or "",
             "User": cfg.get("User") or "", "Labels": cfg.get("Labels") or None,
+            "ExposedPorts": cfg.get("ExposedPorts") or None,
+            "Volumes": cfg.get("Volumes") or None, "StopSignal": cfg.get("StopSignal") or "",
         },
         "Architecture": insp["Architecture"], "Os": insp["Os"], "Size": insp["Size"],
         "VirtualSize": insp["VirtualSize"], "GraphDriver": insp["GraphDriver"],
@@ -354,6 +356,39 @@ def image_libpod_remove_report(image_id: str, names: list[str]) -> dict[str, Any
 
 def image_docker_remove_report(image_id: str, names: list[str]) -> list[dict[str, str]]:
     return [*({"Untagged": n} for n in names), {"Deleted": f"sha256:{image_id}"}]
+
+
+def image_commit_report(image_id: str, docker: bool) -> dict[str, Any]:
+    """The answer of a commit: ``{"Id": ...}`` (Docker's with ``sha256:``)."""
+    return {"Id": f"sha256:{image_id}" if docker else image_id}
+
+
+def image_history_items(rows: list[dict[str, Any]], docker: bool) -> list[dict[str, Any]]:
+    """``GET /images/{name}/history``: Docker's HistoryResponseItem list, newest first."""
+    out = []
+    for row in rows:
+        ident = str(row["id"])
+        if docker and ident != "<missing>":
+            ident = f"sha256:{ident}"
+        out.append({"Id": ident, "Created": int(row["created"]),
+                    "CreatedBy": row["created_by"], "Tags": list(row["tags"]) or None,
+                    "Size": int(row["size"]), "Comment": row["comment"]})
+    return out
+
+
+def image_libpod_prune_report(removed: list[Image]) -> list[dict[str, Any]]:
+    """libpod's ``POST /images/prune``: one PruneReport per image removed."""
+    return [{"Id": img.id, "Size": int(img.size)} for img in removed]
+
+
+def image_docker_prune_report(removed: list[Image]) -> dict[str, Any]:
+    """Docker's ``POST /images/prune``: ImagesDeleted and SpaceReclaimed."""
+    deleted: list[dict[str, str]] = []
+    for img in removed:
+        deleted += [{"Untagged": n} for n in img.names]
+        deleted.append({"Deleted": f"sha256:{img.id}"})
+    return {"ImagesDeleted": deleted or None,
+            "SpaceReclaimed": sum(int(img.size) for img in removed)}
 
 
 # -- events -----------------------------------------------------------------------------------

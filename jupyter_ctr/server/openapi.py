@@ -79,6 +79,16 @@ def _containers(base: str, flavor: str) -> dict[tuple[str, str], Op]:
         (f"{base}/images/json", "get"): ("List images", (200,), ()),
         (f"{base}/images/{{name}}/json", "get"): ("Inspect an image", (200,), (404,)),
         (f"{base}/images/{{name}}", "delete"): ("Remove an image", (200,), (404, 409)),
+        (f"{base}/commit", "post"): (
+            "Commit a container to an image (container, repo, tag, comment, author, pause, "
+            "changes); {Id}: libpod 200, Docker 201", (200, 201), (400, 404, 409)),
+        (f"{base}/images/{{name}}/history", "get"): (
+            "Image history, newest first: [{Id, Created, CreatedBy, Tags, Size, Comment}]",
+            (200,), (404,)),
+        (f"{base}/images/prune", "post"): (
+            "Remove dangling (all=true, or Docker's filters dangling=false: every unused) "
+            "images; libpod [{Id, Size}], Docker {ImagesDeleted, SpaceReclaimed}",
+            (200,), (400,)),
     }
     if flavor == "libpod":
         ops.update({

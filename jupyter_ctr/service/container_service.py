@@ -425,6 +425,18 @@ class ContainerService:
         return await self.pools.run_long(self.door(principal).build_demo, reference)
 
     # -- events and system -------------------------------------------------------------------
+    async def commit(self, principal: Principal, container_ref: str,
+                     reference: str | None = None, **opts: Any) -> Image:
+        """Door.commit in a long-work thread (it writes the container's changes)."""
+        return await self.pools.run_long(
+            lambda: self.door(principal).commit(container_ref, reference, **opts))
+
+    async def image_history(self, principal: Principal, ref: str) -> list[dict[str, Any]]:
+        return await self.pools.run(self.door(principal).image_history, ref)
+
+    async def prune_images(self, principal: Principal, all: bool = False) -> list[Image]:  # noqa: A002
+        return await self.pools.run_long(self.door(principal).prune_images, all)
+
     async def check_event_filters(self, principal: Principal,
                                   filters: Mapping[str, list[str]]) -> None:
         """Raise for filters the event log does not take (before a stream starts)."""

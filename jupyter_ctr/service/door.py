@@ -22,7 +22,7 @@ TYPE_CHECKING = False  # not typing's: the CLI imports this module (start-up)
 if TYPE_CHECKING:
     import os
     import threading
-    from collections.abc import Callable, Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping, Sequence
     from typing import Any
 
     from ..engine.checkpoint import CheckpointOptions, CheckpointStats
@@ -204,6 +204,33 @@ class Door:
         """The built-in busybox image (built once from the host's static busybox)."""
         self.authorize("image.build", reference)
         return self.view.images.build_demo(reference)
+
+    # -- commit, history, prune --------------------------------------------------------------
+    def commit(self, container_ref: str | Container, reference: str | None = None, *,
+               changes: Sequence[str] = (), message: str = "", author: str = "",
+               pause: bool = True) -> Image:
+        """``Runtime.commit_container``: the policy is asked about the container (action
+        ``commit``, the normal lookup: a student's own only) and about the new image's name
+        (the normalized reference, "" when untagged): OwnershipPolicy's rule
+        image_namespace keeps a student's names under ``localhost/<user>/``."""
+        from ..engine.images.references import normalize_reference  # noqa: PLC0415 - lazy: the CLI's start-up loads the door
+
+        ctr = self.container(container_ref, "commit")
+        name = normalize_reference(reference) if reference else ""
+        self.authorize("commit", name)
+        return self.view.commit_container(ctr, name or None, changes=changes,
+                                          message=message, author=author, pause=pause)
+
+    def image_history(self, ref: str) -> list[dict[str, Any]]:
+        """``podman image history``: the image's history entries, newest first."""
+        img = self.image(ref, "image.history")
+        return self.view.images.history(img)
+
+    def prune_images(self, all: bool = False) -> list[Image]:  # noqa: A002 - podman's flag
+        """``podman image prune [-a]`` (action ``image.prune``, target ``all``): the images
+        removed."""
+        self.authorize("image.prune", bool(all))
+        return self.view.prune_images(all)
 
     # -- events and system ------------------------------------------------------------------
     def events(self, *, since: float | None = None, until: float | None = None,

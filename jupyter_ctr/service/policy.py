@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 #: an Image: image.inspect, image.remove, image.pull; the new reference (str): image.import,
 #: image.build (the demo image);
 #: none (None): image.list, restore.import, events, info.
+#: commit: asked of the container (Container), then of the new image's name (str, normalized;
+#: "" for an untagged commit); image.history: the Image; image.prune: the ``all`` flag (bool).
 ACTIONS = frozenset({
     "inspect", "list", "create", "start", "stop", "kill", "pause", "unpause", "restart",
     "init", "mount", "unmount", "resize", "top", "stats", "logs", "export", "wait", "attach",
@@ -42,13 +44,30 @@ ACTIONS = frozenset({
     "exec.start", "exec.attach", "exec.resize", "exec.stop", "exec.remove",
     "image.list", "image.inspect", "image.remove", "image.pull", "image.import",
     "image.build", "restore.import", "events", "info",
+    "commit", "image.history", "image.prune",
 })
 #: Actions only the instructor role may use under OwnershipPolicy: they write to what every
 #: user shares. Images are one store for all: a student who could import an image under a
 #: name others run (or remove one) would choose what runs in their containers. Building the
 #: demo image from the host's busybox is a host administrator's. Refused with the rule name
 #: "instructor_only".
-INSTRUCTOR_ONLY = frozenset({"image.build", "image.import", "image.remove"})
+INSTRUCTOR_ONLY = frozenset({"image.build", "image.import", "image.remove", "image.prune"})
+
+
+def image_namespace(principal: Principal) -> str:
+    """The names a non-instructor may commit to: ``localhost/<user name>/...`` (the image
+    store is shared: a name anyone else runs must not move under them)."""
+    return f"localhost/{principal.name}/"
+
+
+def check_image_namespace(principal: Principal, reference: str) -> None:
+    """Rule "image_namespace": a commit by a non-instructor names an image under their own
+    namespace, or none (a dangling image moves no name)."""
+    prefix = image_namespace(principal)
+    if reference and not reference.startswith(prefix):
+        raise NotAuthorizedError(
+            f"refused by policy rule image_namespace: {reference} is not yours to name; "
+            f"commit to {prefix}NAME[:TAG] or leave the image untagged")
 
 
 class NotAuthorizedError(CtrError):
@@ -126,6 +145,8 @@ class OwnershipPolicy(Policy):
         if action in INSTRUCTOR_ONLY:
             raise NotAuthorizedError(f"refused by policy rule instructor_only: only the "
                                      f"instructor role may use {action}")
+        if action == "commit" and isinstance(target, str):
+            check_image_namespace(principal, target)
         if isinstance(target, Container):
             if target.config.owner_uid != scope:
                 raise NoSuchContainerError(f"no container with name or ID {target.id!r} found")

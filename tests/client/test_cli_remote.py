@@ -19,6 +19,7 @@ from tests.cli import (
     test_checkpoint,
     test_containers,
     test_images,
+    test_images_commit,
     test_log_opt,
     test_show,
     test_stats,
@@ -59,7 +60,7 @@ def cli_roots() -> Iterator[Cli]:
 
 
 for _module in (test_containers, test_show, test_attach, test_checkpoint, test_images,
-                test_log_opt, test_stats, test_system):
+                test_log_opt, test_stats, test_system, test_images_commit):
     for _name in dir(_module):
         if _name.startswith("test_") and _name not in IN_PROCESS_ONLY:
             globals()[_name] = getattr(_module, _name)

@@ -242,3 +242,16 @@ def test_magics_act_through_the_kernels_engine(ip: InteractiveShell, rt: Runtime
     finally:
         kernel.door().runtime.close()
         magics.root = magics.run_root = None
+
+
+def test_commit_history_and_prune_in_a_notebook(ip: InteractiveShell, rt: Runtime,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    ip.run_line_magic("ctr", f"run --name mcommit {IMAGE} sh -c 'echo nb > /nb'")
+    capsys.readouterr()
+    ip.run_line_magic("ctr", "commit -m from-a-notebook mcommit localhost/nb/snap")
+    image_id = capsys.readouterr().out.strip()
+    assert rt.images.get("localhost/nb/snap").id == image_id
+    ip.run_line_magic("ctr", "image history localhost/nb/snap")
+    assert "from-a-notebook" in capsys.readouterr().out
+    rt.remove_container("mcommit")
+    rt.remove_image(image_id)

@@ -101,6 +101,42 @@ def test_podman_py(sock):
         assert any(DEMO in i.tags for i in client.images.list())
 
 
+def test_docker_py_commit_history_prune(sock, rt):
+    docker = pytest.importorskip("docker")
+    client = docker.DockerClient(base_url=f"unix://{sock}", timeout=60)
+    c = client.containers.run(DEMO, ["sh", "-c", "echo dpy > /dpy"], detach=True)
+    c.wait()
+    image = c.commit(repository="localhost/dpy/committed", tag="v1", message="from docker-py",
+                     author="dpy", changes=["ENV DPY=1", 'CMD ["cat", "/dpy"]'])
+    assert "localhost/dpy/committed:v1" in image.tags
+    assert "DPY=1" in image.attrs["Config"]["Env"]
+    assert client.containers.run(image.id, remove=True) == b"dpy\n"
+    history = image.history()
+    assert history[0]["Comment"] == "from docker-py" and len(history) == 2
+    dangling = c.commit()
+    report = client.images.prune()
+    assert {"Deleted": dangling.id} in report["ImagesDeleted"]
+    c.remove()
+    client.images.remove("localhost/dpy/committed:v1")
+
+
+def test_podman_py_commit_history_prune(sock, rt):
+    podman = pytest.importorskip("podman")
+    with podman.PodmanClient(base_url=f"unix://{sock}", timeout=60) as client:
+        c = client.containers.create(DEMO, ["sh", "-c", "echo ppy > /ppy"])
+        c.start()
+        c.wait()
+        image = c.commit(repository="localhost/ppy/committed", tag="v1", message="from ppy",
+                         changes=["LABEL via=podman-py"])
+        assert image.labels == {"via": "podman-py"}
+        assert [h["Comment"] for h in image.history()][0] == "from ppy"
+        dangling = c.commit()
+        report = client.images.prune()
+        assert report["ImagesDeleted"] == [{"Deleted": dangling.id, "Untagged": ""}]
+        c.remove()
+        client.images.remove("localhost/ppy/committed:v1")
+
+
 def _run(argv: list[str], env: dict[str, str], stdin: bytes | None = None) -> \
         subprocess.CompletedProcess[bytes]:
     return subprocess.run(argv, env=env, input=stdin, capture_output=True, timeout=60)

@@ -69,3 +69,23 @@ def test_instructor_only_actions() -> None:
         policy.authorize(teacher, action, "localhost/busybox:latest")
     for action in ("image.list", "image.inspect"):
         policy.authorize(BOB, action, None)
+
+
+def test_commit_names_under_the_students_namespace() -> None:
+    """The image store is shared: a student's commit names an image under
+    ``localhost/<their name>/`` or none (rule image_namespace); instructors any name; prune
+    is the instructor's; history is open."""
+    policy = OwnershipPolicy()
+    teacher = Principal(uid=1500, name="teach", roles=frozenset({INSTRUCTOR}))
+    policy.authorize(BOB, "commit", "localhost/bob/snap:latest")
+    policy.authorize(BOB, "commit", "")  # untagged
+    for name in ("localhost/busybox:latest", "localhost/bobby/x:latest",
+                 "docker.io/bob/x:latest", "localhost/bob:latest"):
+        with pytest.raises(NotAuthorizedError, match="policy rule image_namespace: .* commit to "
+                                                     "localhost/bob/NAME"):
+            policy.authorize(BOB, "commit", name)
+        policy.authorize(teacher, "commit", name)
+    with pytest.raises(NotAuthorizedError, match="instructor_only: .* image.prune$"):
+        policy.authorize(BOB, "image.prune", False)
+    policy.authorize(teacher, "image.prune", True)
+    policy.authorize(BOB, "image.history", None)

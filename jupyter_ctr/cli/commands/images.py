@@ -1,4 +1,5 @@
-"""Image commands: image import, ls (images), rm (rmi), inspect, build-demo and build-debian."""
+"""Image commands: image import, ls (images), rm (rmi), inspect, build-demo, build-debian,
+history and prune, and commit."""
 
 from __future__ import annotations
 
@@ -107,6 +108,80 @@ def cmd_build_debian(door: Door, args: argparse.Namespace) -> int:
         debian.DEFAULT_CACHE_DIR, packages=packages, rebuild=args.rebuild,
         progress=lambda line: print(line, file=sys.stderr, flush=True))
     print(door.import_image(tarball, args.name).id)
+    return 0
+
+
+def cmd_commit(door: Door, args: argparse.Namespace) -> int:
+    """``podman commit``: the new image's id on stdout (podman's copy progress, which -q
+    hides, has no equivalent here: nothing is copied)."""
+    image = door.commit(args.container, args.image or None, changes=args.change or [],
+                        message=args.message, author=args.author, pause=args.pause)
+    if args.iidfile:
+        with open(args.iidfile, "w") as fh:
+            fh.write(f"sha256:{image.id}")
+    print(image.id)
+    return 0
+
+
+#: ``image history``: CREATED BY is cut to this many characters, as podman does.
+HISTORY_CREATED_BY_WIDTH = 45
+HISTORY_HEADERS = {"CreatedSince": "CREATED", "CreatedBy": "CREATED BY"}
+
+
+def history_fields(row: dict[str, Any], now: float, no_trunc: bool) -> dict[str, Any]:
+    """What ``image history --format`` templates see (podman's names)."""
+    ident = str(row["id"])
+    if ident != "<missing>" and not no_trunc:
+        ident = ident[:12]
+    created_by = str(row["created_by"])
+    if not no_trunc and len(created_by) > HISTORY_CREATED_BY_WIDTH:
+        created_by = created_by[:HISTORY_CREATED_BY_WIDTH - 3] + "..."
+    return {"ID": ident, "Created": ago(now - row["created"]),
+            "CreatedSince": ago(now - row["created"]), "CreatedAt": go_time(row["created"]),
+            "CreatedBy": created_by, "Size": human_size(row["size"], " "),
+            "Comment": row["comment"], "Tags": list(row.get("tags") or [])}
+
+
+def cmd_history(door: Door, args: argparse.Namespace) -> int:
+    """``podman image history``: ID, CREATED, CREATED BY, SIZE, COMMENT, newest first."""
+    fmt = parse_format(args.format, "history")
+    rows = door.image_history(args.image)
+    now = time.time()
+    if fmt is not None and fmt.is_json:
+        print_json([{"id": r["id"], "created": go_time(r["created"]),
+                     "CreatedBy": r["created_by"], "size": int(r["size"]),
+                     "comment": r["comment"], "tags": list(r.get("tags") or []) or None}
+                    for r in rows])
+        return 0
+    fields = [history_fields(r, now, args.no_trunc) for r in rows]
+    if fmt is not None:
+        print_formatted(fmt, fields, HISTORY_HEADERS)
+    elif args.quiet:
+        for f in fields:
+            print(f["ID"])
+    else:
+        print_table(["ID", "CREATED", "CREATED BY", "SIZE", "COMMENT"],
+                    [[f["ID"], f["Created"], f["CreatedBy"], f["Size"], f["Comment"]]
+                     for f in fields])
+    return 0
+
+
+def cmd_prune(door: Door, args: argparse.Namespace) -> int:
+    """``podman image prune``: without -f, asks first (on stdin, tty or not, as podman:
+    no answer at all is an error); prints the ids removed."""
+    if not args.force:
+        what = ("all images without at least one container associated with them"
+                if args.all else "all dangling images")
+        print(f"WARNING! This command removes {what}.\n"
+              "Are you sure you want to continue? [y/N] ", end="", flush=True)
+        answer = sys.stdin.readline()
+        if not answer:
+            print_error("no answer on stdin: use -f to prune without asking")
+            return ENGINE_ERROR
+        if not answer.strip().lower().startswith("y"):
+            return 0
+    for image in door.prune_images(all=args.all):
+        print(image.id)
     return 0
 
 

@@ -71,7 +71,7 @@ class Image(_Record):
     (top first, colon-separated)."""
 
     _fields = ("id", "names", "rootfs", "config", "created", "size", "architecture", "os",
-               "digest", "layers", "lowerdir")
+               "digest", "layers", "lowerdir", "history", "author")
     id: str
     names: list[str]
     rootfs: Path
@@ -83,16 +83,21 @@ class Image(_Record):
     digest: str
     layers: list[str]
     lowerdir: str
+    #: The OCI config's history entries (created, created_by, comment, author, empty_layer).
+    history: list[dict[str, Any]]
+    author: str
 
     def __init__(self, id: str, names: list[str], rootfs: Path,
                  config: dict[str, Any], created: float, size: int,
                  architecture: str | None = None, os: str = "linux", digest: str = "",
-                 layers: list[str] | None = None, lowerdir: str = "") -> None:
+                 layers: list[str] | None = None, lowerdir: str = "",
+                 history: list[dict[str, Any]] | None = None, author: str = "") -> None:
         self._init(id=id, names=names, rootfs=rootfs, config=config, created=created,
                    size=size,
                    architecture=host_architecture() if architecture is None else architecture,
                    os=os, digest=digest, layers=[] if layers is None else layers,
-                   lowerdir=lowerdir or str(rootfs))
+                   lowerdir=lowerdir or str(rootfs),
+                   history=[] if history is None else history, author=author)
 
     def inspect(self) -> dict[str, Any]:
         """A dict shaped like one element of ``podman image inspect``."""
@@ -100,17 +105,19 @@ class Image(_Record):
 
         digest = self.digest or f"sha256:{self.id}"
         config = {k: copy.deepcopy(v) for k, v in self.config.items() if v is not None}
+        # podman's Comment: the message of the commit that made the image (its last entry).
+        comment = str(self.history[-1].get("comment") or "") if self.history else ""
         return {
             "Id": self.id,
             "Digest": digest,
             "RepoTags": list(self.names),
             "RepoDigests": [f"{n.rsplit(':', 1)[0]}@{digest}" for n in self.names],
             "Parent": "",
-            "Comment": "",
+            "Comment": comment,
             "Created": rfc3339(self.created),
             "Config": config,
             "Version": "",
-            "Author": "",
+            "Author": self.author,
             "Architecture": self.architecture,
             "Os": self.os,
             "Size": self.size,
@@ -121,7 +128,7 @@ class Image(_Record):
             "Annotations": {},
             "ManifestType": OCI_MANIFEST_TYPE,
             "User": self.config.get("User") or "",
-            "History": [],
+            "History": copy.deepcopy(self.history),
             "NamesHistory": [],
         }
 

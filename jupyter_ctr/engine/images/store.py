@@ -54,11 +54,12 @@ if TYPE_CHECKING:
     _Staged = list["_StagedLayer | None"]
     _History = list[Any]
     _Paths = list[Path]
+    _Images = list[Image]
 
 DEFAULT_PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 _CONFIG_KEYS = ("Env", "Cmd", "Entrypoint", "WorkingDir", "User", "Labels", "StopSignal",
-                "ExposedPorts")
+                "ExposedPorts", "Volumes")
 #: The image's layer directory under ``<root>/layers/<hex>``, and its metadata file.
 _LAYER_DIFF = "diff"
 _LAYER_META = "layer.json"
@@ -117,6 +118,12 @@ def _clean_config(base: Mapping[str, Any], overrides: Mapping[str, Any] | None,
         cleaned["StopSignal"] = stop_signal
     if ports:
         cleaned["ExposedPorts"] = {k: {} for k in ports}
+    volumes = merged.get("Volumes")
+    if volumes:
+        if not (isinstance(volumes, dict) and all(isinstance(k, str) for k in volumes)):
+            raise InvalidArgumentError(f"{origin}: image config Volumes must be an object "
+                                       "keyed by path")
+        cleaned["Volumes"] = {k: {} for k in volumes}
     return cleaned
 
 
@@ -372,6 +379,95 @@ class ImageStore:
             self._remove_unused_layers(staging)
         return image_id
 
+    # -- commit, history, prune (podman commit, image history, image prune) ----------------
+    def scratch(self) -> contextlib.AbstractContextManager[Path]:
+        """A private directory on the store's file system, always removed after (commit
+        writes its layer tarball there)."""
+        return self._staging()
+
+    def is_flattened(self, image: Image) -> bool:
+        """True for an image imported before layers existed: one flattened rootfs, no
+        layer records (``layer_dirs`` gives that rootfs)."""
+        return not image.layers or (self.images_dir / image.id / "rootfs").is_dir()
+
+    def history(self, image: Image) -> _History:
+        """``podman image history``: the image's history entries, newest first, each with
+        ``id`` (the image's for the newest, "<missing>" below it, as podman), ``created``
+        (unix seconds), ``created_by``, ``comment``, ``author``, ``empty_layer``, ``tags``
+        (the image's names on the newest) and ``size`` (bytes of the entry's layer; 0 for
+        an empty_layer entry). Layers without an entry (images made without history) get
+        one with no command."""
+        entries = [h for h in image.history if isinstance(h, dict)]
+        flattened = self.is_flattened(image)
+        layers = [] if flattened else list(image.layers)
+        layer_count = 1 if flattened else len(layers)
+        filled = sum(1 for h in entries if not h.get("empty_layer"))
+        # Layers below the first history entry (a config without history): entries of their
+        # own, at the bottom, dated as the image.
+        missing = [{"created_by": ""} for _ in range(max(layer_count - filled, 0))]
+        rows = []
+        index = 0
+        for entry in missing + entries:
+            empty = bool(entry.get("empty_layer"))
+            size = 0
+            if not empty:
+                if flattened:
+                    size = image.size if index == 0 else 0
+                elif index < len(layers):
+                    size = self._layer_files_size(layers[index])
+                index += 1
+            rows.append({
+                "id": "<missing>", "created": _parse_created(entry.get("created"))
+                or image.created, "created_by": str(entry.get("created_by") or ""),
+                "comment": str(entry.get("comment") or ""),
+                "author": str(entry.get("author") or ""), "empty_layer": empty,
+                "size": size, "tags": [],
+            })
+        rows.reverse()
+        if rows:
+            rows[0]["id"] = image.id
+            rows[0]["tags"] = list(image.names)
+        return rows
+
+    def prune(self, all: bool = False, users: ImageUsers | None = None) -> _Strings:  # noqa: A002 - podman's flag
+        """``podman image prune``: remove the dangling images (no name, no image built on
+        them) that no container uses, or with ``all`` every image no container uses, again
+        until none is left to remove (removing one may leave its parent dangling); the
+        layers no image lists any more go with them. Returns the ids removed."""
+        def no_users(image_id: str) -> list[str]:
+            return []
+
+        in_use = users or no_users
+        removed: list[str] = []
+        while True:
+            images = self.list()
+            doomed = [img.id for img in images
+                      if (all or (not img.names and not self._has_children(img, images)))
+                      and not in_use(img.id)]
+            progress = False
+            for image_id in doomed:
+                try:
+                    self.remove(image_id, in_use)
+                except (NoSuchImageError, ImageInUseError):
+                    continue  # removed meanwhile, or a container was made from it meanwhile
+                removed.append(image_id)
+                progress = True
+            if not progress:
+                return removed
+
+    def _has_children(self, image: Image, images: _Images) -> bool:
+        """An image whose layers start another's (a commit's base): podman's intermediate
+        image, which a plain prune keeps."""
+        n = len(image.layers)
+        return n > 0 and any(len(other.layers) > n and other.layers[:n] == image.layers
+                             for other in images if other.id != image.id)
+
+    def _layer_files_size(self, diff_id: str) -> int:
+        try:
+            return int(self.layer_info(diff_id).get("files_size") or 0)
+        except (NoSuchImageError, InvalidArgumentError):
+            return 0
+
     def build_demo(self, reference: str = "localhost/busybox:latest", *,
                    busybox: str | Path | None = None) -> Image:
         """Build (once) a tiny image from the host's static busybox, every applet in /bin.
@@ -410,6 +506,10 @@ class ImageStore:
             dirs = [self.layers_dir / d.removeprefix("sha256:") / _LAYER_DIFF for d in layers]
             rootfs = dirs[-1]
             lowerdir = ":".join(str(d) for d in reversed(dirs))
+        oci_config = record.get("oci_config")
+        history = record.get("history")
+        if not isinstance(history, list) and isinstance(oci_config, dict):
+            history = oci_config.get("history")
         return Image(
             id=image_id,
             names=names,
@@ -422,6 +522,9 @@ class ImageStore:
             digest=str(record.get("digest") or ""),
             layers=layers,
             lowerdir=lowerdir,
+            history=[h for h in history if isinstance(h, dict)] if isinstance(
+                history, list) else [],
+            author=str(oci_config.get("author") or "") if isinstance(oci_config, dict) else "",
         )
 
     def _add_name(self, image_id: str, name: str) -> Image:
@@ -587,7 +690,7 @@ class ImageStore:
                 for layer in staged:
                     if layer is not None:
                         self._place(layer)
-                for diff_id in diff_ids:
+                for diff_id in dict.fromkeys(diff_ids):  # a layer listed twice takes no more
                     sizes += int(self.layer_info(diff_id).get("files_size") or 0)
                 if self._known(image_id):
                     return self._add_names(image_id, names)

@@ -209,6 +209,64 @@ class ImagePullHandler(CtrHandler):
         self.finish("".join(json.dumps(line) + "\n" for line in lines))
 
 
+class CommitHandler(CtrHandler):
+    """``POST /libpod/commit`` and Docker's ``POST /commit``: ``?container=&repo=&tag=
+    &comment=&author=&pause=&changes=`` (changes repeated, as Docker's and podman's clients
+    send them). ``{"Id": ...}``: 200 in libpod, 201 in Docker (as podman)."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, version: str | None = None) -> None:
+        container = self.q("container")
+        if not container:
+            raise errors.bad_request("container is required: name the container to commit")
+        repo, tag = self.q("repo") or "", self.q("tag") or ""
+        if tag and not repo:
+            raise errors.bad_request("a tag needs a repo: give repo= too")
+        reference = f"{repo}:{tag}" if repo and tag else repo or None
+        fmt = self.q("format") or "oci"
+        if fmt not in ("oci", "docker"):
+            raise errors.bad_request(f"invalid format {fmt!r}: use oci or docker")
+        changes = [c for c in self.q_list("changes") if c.strip()]
+        img = await self.service.commit(
+            self.principal, container, reference, changes=changes,
+            message=self.q("comment") or "", author=self.q("author") or "",
+            pause=self.q_bool("pause", True))
+        self.reply_json(models.image_commit_report(img.id, self.docker),
+                        201 if self.docker else 200)
+
+
+class ImageHistoryHandler(CtrHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, name: str, version: str | None = None) -> None:
+        rows = await self.service.image_history(self.principal, name)
+        self.reply_json(models.image_history_items(rows, self.docker))
+
+
+class ImagePruneHandler(CtrHandler):
+    """``POST /libpod/images/prune?all=&filters=`` and Docker's ``POST /images/prune
+    ?filters=`` (``{"dangling": ["false"]}`` is Docker's all)."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, version: str | None = None) -> None:
+        filters = params.as_filters(self.q("filters"))
+        unknown = set(filters) - {"dangling"}
+        if unknown:
+            raise errors.bad_request(f"invalid filter {sorted(unknown)[0]!r}: image prune "
+                                     "takes dangling=true|false")
+        dangling = [v.lower() for v in filters.get("dangling", [])]
+        if any(v not in ("true", "false", "1", "0") for v in dangling):
+            raise errors.bad_request("invalid filter dangling: want true or false")
+        prune_all = self.q_bool("all", False) or any(v in ("false", "0") for v in dangling)
+        removed = await self.service.prune_images(self.principal, prune_all)
+        if self.docker:
+            self.reply_json(models.image_docker_prune_report(removed))
+        else:
+            self.reply_json(models.image_libpod_prune_report(removed))
+
+
 def routes() -> list[tuple[str, type, dict[str, Any]]]:
     out: list[tuple[str, type, dict[str, Any]]] = []
     for flavor, base in (("libpod", LIBPOD), ("docker", DOCKER)):
@@ -220,6 +278,9 @@ def routes() -> list[tuple[str, type, dict[str, Any]]]:
             out += [(f"{i}/import", ImageImportHandler, kw),
                     (f"{i}/build-demo", ImageBuildDemoHandler, kw),
                     (f"{i}/{NAME}/exists", ImageExistsHandler, kw)]
+        # commit, history, prune: before {NAME}, which would take "prune" as a name
+        out += [(f"{base}/commit", CommitHandler, kw), (f"{i}/prune", ImagePruneHandler, kw),
+                (f"{i}/{NAME}/history", ImageHistoryHandler, kw)]
         out += [(f"{i}/{NAME}/json", ImageInspectHandler, kw),
                 (f"{i}/{NAME}", ImageRemoveHandler, kw)]
     return out
