@@ -359,9 +359,16 @@ def test_archive_paths_are_never_followed(people: dict[str, Any], service: Path,
         clean_4xx(image)  # (a student may not import images at all: instructor_only)
         clean_4xx(restore, words, status=400)
     clean_4xx(answers[-1])
-    # the instructor, who may import images, meets the same archive checks
+    # the instructor, who may import images, meets the same archive checks; a device node
+    # in an image layer is skipped (as an OCI layer's are: a note, never a node on disk),
+    # so that import is an image, removed again here
     answers = t.http(*requests[:-1:2], requests[-1])
     for (_, words), answer in zip(evil, answers[:-1], strict=True):
+        if words == "device":
+            assert answer["status"] == 200, answer
+            gone = t.http(req("DELETE", f"{API}/images/localhost/{people['tag']}evil:1"))[0]
+            assert gone["status"] == 200, gone
+            continue
         clean_4xx(answer, words, status=400)
     clean_4xx(answers[-1], "invalid image reference", status=400)
     assert list(outside.iterdir()) == []
