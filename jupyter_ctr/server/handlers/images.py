@@ -308,11 +308,13 @@ class ImagePushHandler(JSONStreamHandler):
         quiet = not self.docker and self.q_bool("quiet")
         tls_verify = self.q_bool("tlsVerify", not (self.docker and _loopback(target)))
 
+        digest_object = self.docker or _sends_push_digest(version)
+
         def render(item: str | tuple[str, str]) -> list[dict[str, Any]]:
             if isinstance(item, tuple):
                 if self.docker:
                     return models.push_docker_done(target, item[1])
-                return [models.push_libpod_done(item[1])]
+                return [models.push_libpod_done(item[1])] if digest_object else []
             if quiet:
                 return []
             return [(models.push_docker_line if self.docker else models.push_libpod_line)(
@@ -326,6 +328,17 @@ class ImagePushHandler(JSONStreamHandler):
             await self.relay(self.service.push_feed(self.principal, ref, destination,
                                                     tls_verify=tls_verify, auth_file=auth),
                              render, first)
+
+
+def _sends_push_digest(version: str | None) -> bool:
+    """Whether a libpod push stream may end with ``{"manifestdigest"}``: podman 4.6 added
+    it, and the podman 4.1-4.5 clients (which name their own version in the path) stop at an
+    object they do not know. v4.0.0 is the generic API version (our client, podman-py)."""
+    try:
+        numbers = tuple(int(p) for p in (version or "").split(".")[:3])
+    except ValueError:
+        return True
+    return not (4, 0, 1) <= numbers < (4, 6)
 
 
 class ImageLoadHandler(UploadHandler):
