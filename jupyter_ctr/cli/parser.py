@@ -146,11 +146,33 @@ def _add_create_options(p: argparse.ArgumentParser | QuickParser | _Unused) -> N
                         "file when the log would grow past SIZE")
     p.add_argument("--requires", action="append", metavar="CTR[,CTR]",
                    help="containers that must run before this one (started by start/run)")
+    p.add_argument("--pull", default="missing", choices=("always", "missing", "never",
+                                                          "newer"),
+                   help="pull an image named by a registry (host/...): missing (default: when "
+                        "it is not here), always/newer (first), never")
+    _add_registry_options(p)
+    p.add_argument("-q", "--quiet", action="store_true", help="no pull progress on stderr")
     # One REMAINDER positional: options end at IMAGE and everything after it is the command,
     # as in podman (``run img sh -c "echo hi"``, ``run img ls -l``).
     p.add_argument("image_and_command", nargs=REMAINDER, metavar=IMAGE_AND_COMMAND,
                    help="image name or id, then the command and its arguments (default: the "
                         "image's command)")
+
+
+def _add_registry_options(p: Any) -> None:
+    """--tls-verify[=false] and --authfile (pull, push, and create/run's pulls)."""
+    p.add_argument("--tls-verify", dest="tls_verify", action="store_true", default=True,
+                   help="require HTTPS and verify certificates (default; "
+                        "--tls-verify=false allows plain http)")
+    p.add_argument("--tls-verify=false", "--tls-verify=False", "--tls-verify=0",
+                   dest="tls_verify", action="store_false", default=True,
+                   help=_suppressed())
+    p.add_argument("--tls-verify=true", "--tls-verify=True", "--tls-verify=1",
+                   dest="tls_verify", action="store_true", default=True,
+                   help=_suppressed())
+    p.add_argument("--authfile", metavar="FILE",
+                   help="registry credentials (default: $REGISTRY_AUTH_FILE, then "
+                        "podman's and docker's usual auth files)")
 
 
 class _Unused:
@@ -462,29 +484,15 @@ def add_commands(parser: Parser, only: Sequence[str] | None,
                    help="build the rootfs again even when it is cached")
 
     # pull, push, load, save: top-level and under ``image``, as podman has them
-    def tls_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--tls-verify", dest="tls_verify", action="store_true", default=True,
-                       help="require HTTPS and verify certificates (default; "
-                            "--tls-verify=false allows plain http)")
-        p.add_argument("--tls-verify=false", "--tls-verify=False", "--tls-verify=0",
-                       dest="tls_verify", action="store_false", default=True,
-                       help=_suppressed())
-        p.add_argument("--tls-verify=true", "--tls-verify=True", "--tls-verify=1",
-                       dest="tls_verify", action="store_true", default=True,
-                       help=_suppressed())
-        p.add_argument("--authfile", metavar="FILE",
-                       help="registry credentials (default: $REGISTRY_AUTH_FILE, then "
-                            "podman's and docker's usual auth files)")
-
     for parent, prefix in ((sub, ""), (image_sub, "image ")):
         p = add("pull", "images:cmd_pull", f"{prefix}pull an image from a registry; prints "
                 "its id", parent=parent)
-        tls_options(p)
+        _add_registry_options(p)
         p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
         p.add_argument("reference", metavar="IMAGE")
         p = add("push", "images:cmd_push", f"{prefix}push an image to a registry",
                 parent=parent)
-        tls_options(p)
+        _add_registry_options(p)
         p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
         p.add_argument("--digestfile", metavar="FILE",
                        help="write the pushed manifest's digest to FILE")

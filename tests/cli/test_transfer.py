@@ -134,3 +134,22 @@ def test_podman_loads_ours(cli: Cli, tmp_path: Path) -> None:
             podman("rmi", "-f", tag)
     finally:
         podman.cleanup()
+
+
+def test_run_pulls_a_missing_registry_image(cli: Cli, registry: LocalRegistry) -> None:
+    ref = f"{registry.host}/{TEST_REPO}:{TEST_TAG}"
+    cli("rmi", ref)
+    proc = cli("run", "--rm", "--pull", "never", ref, "true")
+    assert proc.returncode == 125 and "image not known" in proc.stderr
+    # --pull=missing (podman's default): pulled, progress on stderr, then run
+    proc = cli("run", "--rm", "--tls-verify=false", ref, "cat", "/etc/layer3")
+    assert proc.returncode == 0 and proc.stdout == "three\n", proc.stderr
+    assert f"Trying to pull {ref}..." in proc.stderr
+    # here now: no second pull; -q keeps a pull quiet
+    proc = cli("create", "--tls-verify=false", ref, "true")
+    assert proc.returncode == 0 and "Trying" not in proc.stderr
+    proc = cli("create", "-q", "--pull=always", "--tls-verify=false", ref, "true")
+    assert proc.returncode == 0 and proc.stderr == ""
+    # a local-only name is never pulled
+    proc = cli("create", "localhost/not-here:1", "true")
+    assert proc.returncode == 125 and "Trying" not in proc.stderr
