@@ -4,6 +4,8 @@ fresh roots, and to podman (which loads what we save)."""
 from __future__ import annotations
 
 import json
+import os
+import pty
 import shutil
 import subprocess
 import tempfile
@@ -153,3 +155,17 @@ def test_run_pulls_a_missing_registry_image(cli: Cli, registry: LocalRegistry) -
     # a local-only name is never pulled
     proc = cli("create", "localhost/not-here:1", "true")
     assert proc.returncode == 125 and "Trying" not in proc.stderr
+
+
+def test_save_and_load_refuse_a_terminal(cli: Cli) -> None:
+    leader, follower = pty.openpty()
+    try:
+        save = subprocess.run(cli.argv("save", IMAGE), stdout=follower, stderr=subprocess.PIPE,
+                              env=cli.env, timeout=60, check=False, text=True)
+        load = subprocess.run(cli.argv("load"), stdin=follower, capture_output=True,
+                              env=cli.env, timeout=60, check=False, text=True)
+    finally:
+        os.close(leader)
+        os.close(follower)
+    assert save.returncode == 125 and "refusing to save to terminal" in save.stderr
+    assert load.returncode == 125 and "cannot read from terminal" in load.stderr

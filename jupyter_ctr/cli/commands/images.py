@@ -143,24 +143,25 @@ def cmd_load(door: Door, args: argparse.Namespace) -> int:
     if args.input:
         images = door.load_images(args.input)
     else:
-        if sys.stdin.isatty():
+        stdin = getattr(sys.stdin, "buffer", None)  # none in a kernel (the magics)
+        if stdin is None or sys.stdin.isatty():
             raise InvalidArgumentError("cannot read from terminal, use command-line "
                                        "redirection or the --input flag")
-        images = _load_stdin(door)
+        images = _load_stdin(door, stdin)
     for img in images:
         for name in img.names or [f"sha256:{img.id}"]:
             print(f"Loaded image: {name}", flush=True)
     return 0
 
 
-def _load_stdin(door: Door) -> list[Any]:
+def _load_stdin(door: Door, stdin: Any) -> list[Any]:
     """Spool stdin to a private temporary file (an archive is read more than once)."""
     import shutil  # noqa: PLC0415 - lazy: only load from stdin copies a stream
     import tempfile  # noqa: PLC0415 - lazy: as above
 
     with tempfile.NamedTemporaryFile(prefix="jupyter-ctr-load-", suffix=".tar",
                                      dir=os.environ.get("TMPDIR", "/var/tmp")) as spool:
-        shutil.copyfileobj(sys.stdin.buffer, spool, 1 << 20)
+        shutil.copyfileobj(stdin, spool, 1 << 20)
         spool.flush()
         return list(door.load_images(spool.name))
 
@@ -178,13 +179,13 @@ def cmd_save(door: Door, args: argparse.Namespace) -> int:
         door.save_images(args.images, args.output, format="oci-dir", compress=args.compress)
         return 0
     if not args.output:
-        if sys.stdout.isatty():
+        stdout = getattr(sys.stdout, "buffer", None)  # none in a kernel (the magics)
+        if stdout is None or sys.stdout.isatty():
             raise InvalidArgumentError("refusing to save to terminal. Use -o flag or "
                                        "redirect")
         sys.stdout.flush()
-        door.save_images(args.images, sys.stdout.buffer, format=args.format,
-                         compress=args.compress)
-        sys.stdout.buffer.flush()
+        door.save_images(args.images, stdout, format=args.format, compress=args.compress)
+        stdout.flush()
         return 0
     try:
         with open(args.output, "wb") as out:
