@@ -42,11 +42,13 @@ from .registry import (
     push_from_layout,
     registry_of,
 )
-from .store import ImageStore
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    # The store is only used, never made, here: the ImageStore's own methods call in.
+    from .store import ImageStore
 
     Progress = Callable[[str], None]
 
