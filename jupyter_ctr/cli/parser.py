@@ -146,11 +146,33 @@ def _add_create_options(p: argparse.ArgumentParser | QuickParser | _Unused) -> N
                         "file when the log would grow past SIZE")
     p.add_argument("--requires", action="append", metavar="CTR[,CTR]",
                    help="containers that must run before this one (started by start/run)")
+    p.add_argument("--pull", default="missing", choices=("always", "missing", "never",
+                                                          "newer"),
+                   help="pull an image named by a registry (host/...): missing (default: when "
+                        "it is not here), always/newer (first), never")
+    _add_registry_options(p)
+    p.add_argument("-q", "--quiet", action="store_true", help="no pull progress on stderr")
     # One REMAINDER positional: options end at IMAGE and everything after it is the command,
     # as in podman (``run img sh -c "echo hi"``, ``run img ls -l``).
     p.add_argument("image_and_command", nargs=REMAINDER, metavar=IMAGE_AND_COMMAND,
                    help="image name or id, then the command and its arguments (default: the "
                         "image's command)")
+
+
+def _add_registry_options(p: Any) -> None:
+    """--tls-verify[=false] and --authfile (pull, push, and create/run's pulls)."""
+    p.add_argument("--tls-verify", dest="tls_verify", action="store_true", default=True,
+                   help="require HTTPS and verify certificates (default; "
+                        "--tls-verify=false allows plain http)")
+    p.add_argument("--tls-verify=false", "--tls-verify=False", "--tls-verify=0",
+                   dest="tls_verify", action="store_false", default=True,
+                   help=_suppressed())
+    p.add_argument("--tls-verify=true", "--tls-verify=True", "--tls-verify=1",
+                   dest="tls_verify", action="store_true", default=True,
+                   help=_suppressed())
+    p.add_argument("--authfile", metavar="FILE",
+                   help="registry credentials (default: $REGISTRY_AUTH_FILE, then "
+                        "podman's and docker's usual auth files)")
 
 
 class _Unused:
@@ -355,6 +377,13 @@ class QuickParser:
         return True
 
 
+def _suppressed() -> Any:
+    """argparse's SUPPRESS (help hidden) once a parser of argparse's is being built; the
+    quick parser keeps no help."""
+    argparse = sys.modules.get("argparse")
+    return None if argparse is None else argparse.SUPPRESS
+
+
 def build_parser(only: Sequence[str] | None = None,
                  built: set[str] | None = None, *, raising: bool = False,
                  extend: Extend | None = None) -> argparse.ArgumentParser:
@@ -464,6 +493,41 @@ def add_commands(parser: Parser, only: Sequence[str] | None,
     p.add_argument("-a", "--all", action="store_true",
                    help="remove every image no container uses, not only dangling ones")
     p.add_argument("-f", "--force", action="store_true", help="do not ask for confirmation")
+
+    # pull, push, load, save: top-level and under ``image``, as podman has them
+    for parent, prefix in ((sub, ""), (image_sub, "image ")):
+        p = add("pull", "images:cmd_pull", f"{prefix}pull an image from a registry; prints "
+                "its id", parent=parent)
+        _add_registry_options(p)
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+        p.add_argument("reference", metavar="IMAGE")
+        p = add("push", "images:cmd_push", f"{prefix}push an image to a registry",
+                parent=parent)
+        _add_registry_options(p)
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+        p.add_argument("--digestfile", metavar="FILE",
+                       help="write the pushed manifest's digest to FILE")
+        p.add_argument("source", metavar="IMAGE")
+        p.add_argument("destination", nargs="?", metavar="DESTINATION",
+                       help="the registry image to push to (default: the image's name)")
+        p = add("load", "images:cmd_load", f"{prefix}load images from a docker-archive or "
+                "oci-archive (-i FILE, or stdin)", parent=parent)
+        p.add_argument("-i", "--input", metavar="FILE", help="the archive (default: stdin)")
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+        p = add("save", "images:cmd_save", f"{prefix}save images to an archive (-o FILE, or "
+                "stdout when it is not a terminal)", parent=parent)
+        p.add_argument("-o", "--output", metavar="FILE",
+                       help="the archive (a directory for oci-dir)")
+        p.add_argument("--format", default="docker-archive",
+                       choices=("docker-archive", "oci-archive", "oci-dir"),
+                       help="the archive's format (default docker-archive)")
+        p.add_argument("--compress", action="store_true",
+                       help="gzip the layers (oci-archive and oci-dir)")
+        p.add_argument("-m", "--multi-image-archive", dest="multi_image_archive",
+                       action="store_true",
+                       help="allow several images in a docker-archive")
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+        p.add_argument("images", nargs="+", metavar="IMAGE")
 
     # containers
     _add_create_options(add("create", "containers:cmd_create", "create a container; prints its id",

@@ -101,6 +101,26 @@ class RemoteDoor:
     def prune_images(self, all: bool = False) -> list[Image]:  # noqa: A002 - podman's flag
         return self.runtime.prune_images(all)
 
+    def pull_image(self, reference: str, *, tls_verify: bool = True,
+                   auth_file: str | None = None,
+                   progress: Callable[[str], None] | None = None) -> Image:
+        return self.runtime.pull_image(reference, tls_verify=tls_verify, auth_file=auth_file,
+                                       progress=progress)
+
+    def push_image(self, reference: str, destination: str | None = None, *,
+                   tls_verify: bool = True, auth_file: str | None = None,
+                   progress: Callable[[str], None] | None = None) -> str:
+        return self.runtime.push_image(reference, destination, tls_verify=tls_verify,
+                                       auth_file=auth_file, progress=progress)
+
+    def load_images(self, path: str | os.PathLike[str]) -> list[Image]:
+        return self.runtime.load_images(path)
+
+    def save_images(self, references: list[str], dest: Any, *,
+                    format: str = "docker-archive",  # noqa: A002 - podman's flag
+                    compress: bool = False) -> None:
+        self.runtime.save_images(references, dest, format=format, compress=compress)
+
     # -- events and system --------------------------------------------------------------------
     def events(self, *, since: float | None = None, until: float | None = None,
                filters: Mapping[str, list[str]] | None = None, follow: bool = False,

@@ -73,3 +73,18 @@ def error_from(status: int, body: bytes, not_found: type[CtrError] | None = None
             cause.lower() not in message[:-len(suffix)].lower():
         message = message[:-len(suffix)]
     return error_class(cause, status, not_found)(message)
+
+
+def error_in_stream(message: str, default: type[CtrError] = CtrError) -> CtrError:
+    """The exception a streamed ``{"error": message}`` (pull, push: after the 200, so no
+    status and no cause) stands for: the class whose cause ends the message (the server's
+    error_body makes sure one does), else ``default``."""
+    low = message.lower()
+    for cause in sorted(_BY_CAUSE, key=len, reverse=True):
+        if cause and low.endswith(cause.lower()):
+            cls = _BY_CAUSE[cause]
+            suffix = f": {cause}"
+            if message.endswith(suffix) and cause.lower() not in low[:-len(suffix)]:
+                message = message[:-len(suffix)]
+            return cls(message)
+    return default(message)

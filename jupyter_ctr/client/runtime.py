@@ -6,13 +6,21 @@ environment, restart policy), so a bad one gives the engine's message before any
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import threading
 
-from ..engine.errors import NoSuchContainerError, NoSuchExecSessionError, NoSuchImageError
+from ..engine.errors import (
+    InvalidArgumentError,
+    NoSuchContainerError,
+    NoSuchExecSessionError,
+    NoSuchImageError,
+    RegistryError,
+)
 from . import records
 from .container import Container, dump_query
+from .errors import error_in_stream
 from .host import socket_path
 from .transport import Transport, path_part
 
@@ -297,6 +305,70 @@ class Runtime:
         reports = self.api.json("POST", "/images/prune", {"all": bool(all)})
         return [records.image_from_prune_report(r) for r in reports or []]
 
+    # -- pull, push, load, save -------------------------------------------------------------
+    def pull_image(self, reference: str, *, tls_verify: bool = True,
+                   auth_file: str | None = None,
+                   progress: Callable[[str], None] | None = None) -> Image:
+        """Pull on the service's host (``POST /images/pull``): its progress lines go to
+        ``progress``; credentials from this side's ``auth_file`` travel as X-Registry-Auth.
+        A local-only name (``busybox``, ``localhost/x``) is answered from the store."""
+        resp = self.api.open("POST", "/images/pull", {
+            "reference": reference, "tlsVerify": tls_verify, "quiet": progress is None},
+            extra_headers=_auth_header(auth_file), not_found=NoSuchImageError)
+        done: dict[str, Any] = {}
+        for obj in _json_objects(resp):
+            if "error" in obj:
+                raise error_in_stream(str(obj["error"]), RegistryError)
+            if "stream" in obj and progress is not None:
+                progress(str(obj["stream"]).rstrip("\n"))
+            if "id" in obj:
+                done = obj
+        if not done:
+            raise RegistryError(f"pull {reference}: the service sent no image")
+        return self.get_image(str(done["id"]))
+
+    def push_image(self, reference: str, destination: str | None = None, *,
+                   tls_verify: bool = True, auth_file: str | None = None,
+                   progress: Callable[[str], None] | None = None) -> str:
+        """Push from the service's host (``POST /images/{name}/push``); the digest."""
+        resp = self.api.open("POST", f"/images/{path_part(reference)}/push", {
+            "destination": destination, "tlsVerify": tls_verify, "quiet": progress is None},
+            extra_headers=_auth_header(auth_file), not_found=NoSuchImageError)
+        digest = ""
+        for obj in _json_objects(resp):
+            if "error" in obj:
+                raise error_in_stream(str(obj["error"]), RegistryError)
+            if "stream" in obj and progress is not None:
+                progress(str(obj["stream"]).rstrip("\n"))
+            digest = str(obj.get("manifestdigest") or digest)
+        return digest
+
+    def load_images(self, path: str | os.PathLike[str]) -> list[Image]:
+        """Load an archive (sent as the body) into the service's store."""
+        try:
+            fh = open(path, "rb")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise InvalidArgumentError(f"cannot load {path}: {exc.strerror}") from None
+        with fh:
+            _, data = self.api.request("POST", "/images/load", upload=fh,
+                                       upload_size=os.fstat(fh.fileno()).st_size)
+        return [self.get_image(name) for name in json.loads(data).get("Names") or []]
+
+    def save_images(self, references: Sequence[str], dest: Any, *,
+                    format: str = "docker-archive",  # noqa: A002 - podman's flag
+                    compress: bool = False) -> None:
+        """Write the service's images to ``dest`` (a binary file) as it streams them; a
+        directory (oci-dir) is not streamed: refused."""
+        if format == "oci-dir" or not hasattr(dest, "write"):
+            raise InvalidArgumentError(
+                "a remote save writes an archive to a file: oci-dir is not supported remotely "
+                "(save as oci-archive)")
+        resp = self.api.open("GET", "/images/export", {
+            "references": list(references), "format": format, "compress": compress},
+            not_found=NoSuchImageError)
+        for chunk in resp.chunks():
+            dest.write(chunk)
+
     # -- events ---------------------------------------------------------------------------
     def events(self, since: float | datetime | None = None,
                until: float | datetime | None = None,
@@ -319,3 +391,31 @@ def _events(resp: Any, stopped: Callable[[], bool] | None) -> Iterator[Event]:
         for line in lines:
             if line.strip():
                 yield records.event_from_message(json.loads(line))
+
+
+def _json_objects(resp: Any) -> Iterator[dict[str, Any]]:
+    """The JSON objects of a streamed answer, one a line."""
+    rest = b""
+    for data in resp.chunks():
+        *lines, rest = (rest + data).split(b"\n")
+        for line in lines:
+            if line.strip():
+                yield json.loads(line)
+    if rest.strip():
+        yield json.loads(rest)
+
+
+def _auth_header(auth_file: str | None) -> dict[str, str]:
+    """X-Registry-Auth from a local auth file ({"auths": {registry: {"auth": ...}}}), in
+    the per-registry form podman sends; none without a file."""
+    if auth_file is None:
+        return {}
+    try:
+        with open(auth_file) as fh:
+            auths = json.load(fh).get("auths") or {}
+    except (OSError, ValueError, AttributeError) as exc:
+        raise InvalidArgumentError(f"credential file is not accessible: {auth_file}: "
+                                   f"{getattr(exc, 'strerror', None) or exc}") from None
+    doc = {str(k): {"auth": str(v.get("auth") or "")} for k, v in auths.items()
+           if isinstance(v, dict)}
+    return {"X-Registry-Auth": base64.urlsafe_b64encode(json.dumps(doc).encode()).decode()}

@@ -152,12 +152,14 @@ class Transport:
 
     # -- streams and hijacked connections -----------------------------------------------------
     def open(self, method: str, path: str, query: Query = None, *, body: Any = None,
-             upgrade: bool = False,
-             not_found: type[CtrError] | None = None) -> RawResponse:
+             upgrade: bool = False, not_found: type[CtrError] | None = None,
+             extra_headers: Mapping[str, str] | None = None) -> RawResponse:
         """A request on a connection of its own whose answer is read from the raw socket
-        (a stream, or with ``upgrade`` a hijacked connection: then raw bytes both ways)."""
+        (a stream, or with ``upgrade`` a hijacked connection: then raw bytes both ways);
+        ``extra_headers`` (X-Registry-Auth) go with it."""
         payload = b"" if body is None else json.dumps(body).encode()
         headers = {"Content-Type": "application/json"} if body is not None else {}
+        headers.update(extra_headers or {})
         if upgrade:
             headers.update(Connection="Upgrade", Upgrade="tcp")
         sock = self.connect()

@@ -49,7 +49,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
-    from typing import Any
+    from typing import Any, BinaryIO
 
     from .checkpoint import CheckpointArchive, CheckpointOptions, CheckpointStats
     from .exec import ExecSession
@@ -246,6 +246,44 @@ class Runtime:
         image_id = self.images.remove(reference, self._image_users)
         self.write_event("image", "remove", image_id, reference, reference)
         return image_id
+
+    def pull_image(self, reference: str, *, tls_verify: bool = True,
+                   auth_file: str | None = None,
+                   progress: Callable[[str], None] | None = None) -> Image:
+        """Pull a registry image (``podman pull``; see ImageStore.pull)."""
+        image = self.images.pull(reference, tls_verify=tls_verify, auth_file=auth_file,
+                                 progress=progress)
+        self.write_event("image", "pull", image.id, reference, reference)
+        return image
+
+    def push_image(self, reference: str, destination: str | None = None, *,
+                   tls_verify: bool = True, auth_file: str | None = None,
+                   progress: Callable[[str], None] | None = None) -> str:
+        """Push an image to a registry (``podman push``); the manifest digest there."""
+        image = self.images.get(reference)
+        digest = self.images.push(reference, destination, tls_verify=tls_verify,
+                                  auth_file=auth_file, progress=progress)
+        self.write_event("image", "push", image.id, destination or reference, reference)
+        return digest
+
+    def load_images(self, path: str | os.PathLike[str]) -> list[Image]:
+        """Add the images of a docker-archive, oci-archive or OCI layout (``podman load``)."""
+        images = self.images.load(Path(path))
+        for image in images:
+            name = image.names[0] if image.names else image.id
+            self.write_event("image", "loadfromarchive", image.id, name, name)
+        return images
+
+    def save_images(self, references: Sequence[str], dest: BinaryIO | str | os.PathLike[str],
+                    *, format: str = "docker-archive",  # noqa: A002 - podman's flag
+                    compress: bool = False) -> None:
+        """Write images to an archive (a binary file) or an OCI layout directory (a path,
+        with ``format="oci-dir"``), like ``podman save``."""
+        ids = [self.images.get(ref).id for ref in references]
+        target = Path(dest) if isinstance(dest, (str, os.PathLike)) else dest
+        self.images.save(list(references), target, format=format, compress=compress)
+        for ref, image_id in zip(references, ids, strict=True):
+            self.write_event("image", "save", image_id, ref, ref)
 
     def _image_users(self, image_id: str) -> list[str]:
         return [cfg["name"] for _, cfg, _ in self.store.all_containers()

@@ -391,6 +391,86 @@ def image_docker_prune_report(removed: list[Image]) -> dict[str, Any]:
             "SpaceReclaimed": sum(int(img.size) for img in removed)}
 
 
+# -- pull, push, load (streamed JSON objects, podman's and Docker's shapes) ------------------
+def _blob_id(line: str) -> str:
+    """The short layer id of a "Copying blob sha256:..." line ("" for other lines)."""
+    if not line.startswith("Copying blob "):
+        return ""
+    return line.split()[2].removeprefix("sha256:")[:12]
+
+
+def pull_libpod_line(line: str) -> dict[str, Any]:
+    """One progress line of libpod's pull: ``{"stream": "Copying blob ...\n"}``."""
+    return {"stream": line + "\n"}
+
+
+def pull_libpod_done(img: Image) -> dict[str, Any]:
+    """libpod's last pull object: the images pulled and the id."""
+    return {"images": [img.id], "id": img.id}
+
+
+def pull_docker_line(line: str) -> dict[str, Any]:
+    """One progress object of Docker's pull (``images/create``)."""
+    blob = _blob_id(line)
+    if blob:
+        return {"status": "Pull complete", "progressDetail": {}, "id": blob}
+    return {"status": line}
+
+
+def pull_docker_done(img: Image, reference: str) -> list[dict[str, Any]]:
+    """Docker's last pull objects: the digest and the status line."""
+    return [{"status": f"Digest: {img.digest or 'sha256:' + img.id}"},
+            {"status": f"Status: Downloaded newer image for {reference}"}]
+
+
+def push_libpod_line(line: str) -> dict[str, Any]:
+    return {"stream": line + "\n"}
+
+
+def push_libpod_done(digest: str) -> dict[str, Any]:
+    """libpod's last push object (ImagePushStream): the manifest's digest."""
+    return {"manifestdigest": digest}
+
+
+def push_docker_line(line: str) -> dict[str, Any]:
+    blob = _blob_id(line)
+    if blob:
+        return {"status": "Pushed", "progressDetail": {}, "id": blob}
+    return {"status": line}
+
+
+def push_docker_done(reference: str, digest: str) -> list[dict[str, Any]]:
+    """Docker's last push objects: "TAG: digest: D size: N" and the aux record."""
+    tag = reference.rsplit(":", 1)[-1] if ":" in reference.rsplit("/", 1)[-1] else "latest"
+    return [{"status": f"{tag}: digest: {digest} size: 0"},
+            {"progressDetail": {}, "aux": {"Tag": tag, "Digest": digest, "Size": 0}}]
+
+
+def stream_error_libpod(message: str) -> dict[str, Any]:
+    """The object a libpod stream (pull, push) ends with when it fails after the 200."""
+    return {"error": message}
+
+
+def stream_error_docker(message: str) -> dict[str, Any]:
+    return {"errorDetail": {"message": message}, "error": message}
+
+
+def image_libpod_load_report(images: list[Image]) -> dict[str, Any]:
+    """libpod's load report: the names (an unnamed image by its id)."""
+    return {"Names": [n for img in images for n in (img.names or [f"sha256:{img.id}"])]}
+
+
+def image_docker_load_lines(images: list[Image]) -> list[dict[str, Any]]:
+    """Docker's load stream: "Loaded image: NAME" (or "Loaded image ID: sha256:...")."""
+    lines = []
+    for img in images:
+        for name in img.names:
+            lines.append({"stream": f"Loaded image: {name}\n"})
+        if not img.names:
+            lines.append({"stream": f"Loaded image ID: sha256:{img.id}\n"})
+    return lines
+
+
 # -- events -----------------------------------------------------------------------------------
 def event_message(ev: Event) -> dict[str, Any]:
     """Docker's events.Message, which Podman's /events and /libpod/events both send."""

@@ -111,8 +111,22 @@ def _containers(base: str, flavor: str) -> dict[tuple[str, str], Op]:
                 "Restore in place, or import=true: the archive in the body becomes a new "
                 "container (name=)", (200,), (400, 404, 409, 500)),
             (f"{base}/images/pull", "post"): (
-                "Succeeds only for an image that is already here (no registry access)",
-                (200,), (400, 404)),
+                "Pull ?reference=&tlsVerify=&quiet= (X-Registry-Auth): a registry name is "
+                "pulled, its progress streamed as JSON objects ({stream}, then {images, id}, "
+                "or {error} after the 200); a local-only name is answered from the store",
+                (200,), (400, 403, 404)),
+            (f"{base}/images/{{name}}/push", "post"): (
+                "Push ?destination=&tlsVerify=&quiet= (X-Registry-Auth): JSON objects "
+                "({stream}, then {manifestdigest}, or {error})", (200,), (400, 403, 404)),
+            (f"{base}/images/load", "post"): (
+                "Load a docker-archive or oci-archive from the body: {Names}", (200,),
+                (400, 403, 413)),
+            (f"{base}/images/export", "get"): (
+                "Save ?references=&format=docker-archive|oci-archive&compress= as a "
+                "streamed tarball", (200,), (400, 403, 404)),
+            (f"{base}/images/{{name}}/get", "get"): (
+                "Save one image (?format=&compress=) as a streamed tarball", (200,),
+                (400, 403, 404)),
             (f"{base}/images/import", "post"): (
                 "Import a rootfs or OCI tarball from the body as ?reference=", (200,), (400,)),
             (f"{base}/images/{{name}}/exists", "get"): ("204 if the image exists", (204,),
@@ -132,9 +146,22 @@ def _containers(base: str, flavor: str) -> dict[tuple[str, str], Op]:
                 (200,), (404, 409)),
         })
     else:
-        ops[(f"{base}/images/create", "post")] = (
-            "Pull (fromImage, tag): succeeds only for an image that is already here",
-            (200,), (400, 404))
+        ops.update({
+            (f"{base}/images/create", "post"): (
+                "Pull (fromImage, tag; X-Registry-Auth): a registry name is pulled, progress "
+                "streamed ({status, progressDetail, id}, {error, errorDetail}); a local-only "
+                "name is answered from the store", (200,), (400, 403, 404)),
+            (f"{base}/images/{{name}}/push", "post"): (
+                "Push to the image's own name (?tag=; X-Registry-Auth), progress streamed",
+                (200,), (400, 403, 404)),
+            (f"{base}/images/load", "post"): (
+                "Load an archive from the body: {stream: Loaded image: NAME}", (200,),
+                (400, 403, 413)),
+            (f"{base}/images/get", "get"): (
+                "Save ?names= as a streamed docker-archive", (200,), (400, 403, 404)),
+            (f"{base}/images/{{name}}/get", "get"): (
+                "Save one image as a streamed docker-archive", (200,), (400, 403, 404)),
+        })
     return ops
 
 

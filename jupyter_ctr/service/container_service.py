@@ -24,13 +24,20 @@ from ..engine.errors import (
     InvalidArgumentError,
 )
 from ..engine.exec import ExecSession
+from ..engine.images.registry import normalize_remote_reference
 from ..engine.state import ExecState
 from .bridge import AttachBridge, BridgeLimits, get_bridge
 from .door import Door
 from .executors import Executors
 from .policy import Policy
 from .sources import ContainerSource, ExecSource
-from .streams import ThreadFeed, iterate_in_thread, write_in_thread
+from .streams import (
+    StreamClosedError,
+    ThreadFeed,
+    iterate_in_thread,
+    report_in_thread,
+    write_in_thread,
+)
 
 if TYPE_CHECKING:
     import threading
@@ -55,6 +62,8 @@ VERBS: dict[str, bool] = {
     "top": False,
 }
 
+#: The save formats that stream as one file (oci-dir is a directory).
+STREAMED_SAVE_FORMATS = ("docker-archive", "oci-archive")
 
 
 class ContainerService:
@@ -424,6 +433,70 @@ class ContainerService:
         """The demo busybox image, built on this host once (action ``image.build``)."""
         return await self.pools.run_long(self.door(principal).build_demo, reference)
 
+    # -- images: pull, push, load, save --------------------------------------------------
+    async def check_pull(self, principal: Principal, reference: str) -> str:
+        """Refuse a pull before its stream starts (policy, reference): the normalized
+        reference."""
+        def run() -> str:
+            self.door(principal).authorize("image.pull", reference)
+            return normalize_remote_reference(reference)
+
+        return await self.pools.run(run)
+
+    def pull_feed(self, principal: Principal, reference: str, *, tls_verify: bool = True,
+                  auth_file: str | None = None) -> ThreadFeed[str | Image]:
+        """Pull in a thread: its progress lines (str), then the image."""
+
+        def pull(report: Callable[[str | Image], None]) -> None:
+            report(self.door(principal).pull_image(reference, tls_verify=tls_verify,
+                                                   auth_file=auth_file,
+                                                   progress=_lasting(report)))
+
+        return report_in_thread(pull, name="ctr-pull")
+
+    def push_feed(self, principal: Principal, reference: str, destination: str | None, *,
+                  tls_verify: bool = True, auth_file: str | None = None,
+                  ) -> ThreadFeed[str | tuple[str, str]]:
+        """Push in a thread: its progress lines (str), then ("digest", the manifest's)."""
+
+        def push(report: Callable[[str | tuple[str, str]], None]) -> None:
+            digest = self.door(principal).push_image(
+                reference, destination, tls_verify=tls_verify, auth_file=auth_file,
+                progress=_lasting(report))
+            report(("digest", digest))
+
+        return report_in_thread(push, name="ctr-push")
+
+    async def load_images(self, principal: Principal, path: Path) -> list[Image]:
+        """Add the images of an uploaded archive (action ``image.load``)."""
+        return await self.pools.run_long(self.door(principal).load_images, path)
+
+    async def check_save(self, principal: Principal, references: Sequence[str],
+                         format: str) -> list[Image]:  # noqa: A002 - podman's flag
+        """Refuse a save before its stream starts: the images (action ``image.save``)."""
+        if format not in STREAMED_SAVE_FORMATS:
+            raise InvalidArgumentError(
+                f"cannot stream format {format!r}: docker-archive or oci-archive")
+        if not references:
+            raise InvalidArgumentError("cannot save: name at least one image")
+
+        def run() -> list[Image]:
+            door = self.door(principal)
+            return [door.image(ref, "image.save") for ref in references]
+
+        return await self.pools.run(run)
+
+    def save_feed(self, principal: Principal, references: Sequence[str], *,
+                  format: str = "docker-archive",  # noqa: A002 - podman's flag
+                  compress: bool = False) -> ThreadFeed[bytes]:
+        """The archive as bytes, written by a thread (never whole in memory)."""
+
+        def save(out: BinaryIO) -> None:
+            self.door(principal).save_images(list(references), out, format=format,
+                                             compress=compress)
+
+        return write_in_thread(save, name="ctr-save")
+
     # -- events and system -------------------------------------------------------------------
     async def commit(self, principal: Principal, container_ref: str,
                      reference: str | None = None, **opts: Any) -> Image:
@@ -461,3 +534,14 @@ class ContainerService:
         """Containers by state and the number of images (``info``)."""
 
         return await self.pools.run(self.door(principal).counts)
+
+
+def _lasting(report: Callable[[Any], None]) -> Callable[[str], None]:
+    """A progress callback that outlives its consumer: a pull or push whose client went
+    away finishes (its image is stored; skopeo is not cut off mid-copy)."""
+
+    def progress(line: str) -> None:
+        with contextlib.suppress(StreamClosedError):
+            report(line)
+
+    return progress

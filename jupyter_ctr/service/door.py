@@ -232,6 +232,40 @@ class Door:
         self.authorize("image.prune", bool(all))
         return self.view.prune_images(all)
 
+    # -- images: pull, push, load, save (podman's verbs) -----------------------------------
+    def pull_image(self, reference: str, *, tls_verify: bool = True,
+                   auth_file: str | None = None,
+                   progress: Callable[[str], None] | None = None) -> Image:
+        """Pull a registry image (action ``image.pull`` on the reference: it adds to the
+        shared store)."""
+        self.authorize("image.pull", reference)
+        return self.view.pull_image(reference, tls_verify=tls_verify, auth_file=auth_file,
+                                    progress=progress)
+
+    def push_image(self, reference: str, destination: str | None = None, *,
+                   tls_verify: bool = True, auth_file: str | None = None,
+                   progress: Callable[[str], None] | None = None) -> str:
+        """Push an image to a registry (action ``image.push`` on the image: it only reads
+        it); the manifest digest the registry holds."""
+        self.image(reference, "image.push")
+        return self.view.push_image(reference, destination,
+                                    tls_verify=tls_verify, auth_file=auth_file,
+                                    progress=progress)
+
+    def load_images(self, path: str | os.PathLike[str]) -> list[Image]:
+        """Add the images of an archive or OCI layout (action ``image.load``)."""
+        self.authorize("image.load", None)
+        return self.view.load_images(path)
+
+    def save_images(self, references: list[str], dest: Any, *,
+                    format: str = "docker-archive",  # noqa: A002 - podman's flag
+                    compress: bool = False) -> None:
+        """Write images to ``dest`` (a binary file, or a directory path for ``oci-dir``)
+        (action ``image.save`` on each image, looked up first)."""
+        for ref in references:
+            self.image(ref, "image.save")
+        self.view.save_images(references, dest, format=format, compress=compress)
+
     # -- events and system ------------------------------------------------------------------
     def events(self, *, since: float | None = None, until: float | None = None,
                filters: Mapping[str, list[str]] | None = None, follow: bool = False,

@@ -32,9 +32,11 @@ if TYPE_CHECKING:
 #: an exec session (ExecSession): exec.inspect, exec.start, exec.attach (to a running one),
 #: exec.resize, exec.stop, exec.remove;
 #: the create arguments (a dict: image, command, name, limits...): create;
-#: an Image: image.inspect, image.remove, image.pull; the new reference (str): image.import,
-#: image.build (the demo image);
-#: none (None): image.list, restore.import, events, info.
+#: an Image: image.inspect, image.remove, image.push, image.save (each image saved); the new
+#: reference (str): image.import, image.build (the demo image), image.pull (the reference
+#: pulled);
+#: none (None): image.list, image.load (an upload, before it is received, and once it is),
+#: restore.import, events, info.
 #: commit: asked of the container (Container), then of the new image's name (str, normalized;
 #: "" for an untagged commit); image.history: the Image; image.prune: the ``all`` flag (bool).
 ACTIONS = frozenset({
@@ -45,13 +47,15 @@ ACTIONS = frozenset({
     "image.list", "image.inspect", "image.remove", "image.pull", "image.import",
     "image.build", "restore.import", "events", "info",
     "commit", "image.history", "image.prune",
+    "image.push", "image.load", "image.save",
 })
 #: Actions only the instructor role may use under OwnershipPolicy: they write to what every
 #: user shares. Images are one store for all: a student who could import an image under a
 #: name others run (or remove one) would choose what runs in their containers. Building the
 #: demo image from the host's busybox is a host administrator's. Refused with the rule name
 #: "instructor_only".
-INSTRUCTOR_ONLY = frozenset({"image.build", "image.import", "image.remove", "image.prune"})
+INSTRUCTOR_ONLY = frozenset({"image.build", "image.import", "image.remove", "image.prune",
+                             "image.pull", "image.load"})
 
 
 def image_namespace(principal: Principal) -> str:

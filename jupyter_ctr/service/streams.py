@@ -176,6 +176,14 @@ def write_in_thread(fn: Callable[[BinaryIO], None], *, chunk: int = 1 << 16, max
     return _produce(feed, lambda: fn(cast(BinaryIO, _FeedWriter(feed, chunk))), name)
 
 
+def report_in_thread(fn: Callable[[Callable[[T], None]], None], *, maxsize: int = 64,
+                     name: str = "ctr-reporter") -> ThreadFeed[T]:
+    """Run ``fn(report)`` in a new thread; iterate what it reports, asynchronously (a pull's
+    progress lines and then its result)."""
+    feed: ThreadFeed[T] = ThreadFeed(maxsize)
+    return _produce(feed, lambda: fn(feed.put), name)
+
+
 class AsyncAttach:
     """conmon's attach socket on the event loop: one reader coroutine and one writer at a time."""
 

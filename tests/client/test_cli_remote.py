@@ -24,8 +24,10 @@ from tests.cli import (
     test_show,
     test_stats,
     test_system,
+    test_transfer,
 )
 from tests.cli.conftest import Cli, cli, image_id  # noqa: F401 - the fixtures, here with cli_roots below
+from tests.cli.test_transfer import fresh  # noqa: F401 - a fixture of test_transfer's tests
 
 from .cli_remote import RemoteCli, serve
 
@@ -60,7 +62,7 @@ def cli_roots() -> Iterator[Cli]:
 
 
 for _module in (test_containers, test_show, test_attach, test_checkpoint, test_images,
-                test_log_opt, test_stats, test_system, test_images_commit):
+                test_log_opt, test_stats, test_system, test_images_commit, test_transfer):
     for _name in dir(_module):
         if _name.startswith("test_") and _name not in IN_PROCESS_ONLY:
             globals()[_name] = getattr(_module, _name)

@@ -54,7 +54,8 @@ QUERY_PARAMS = (
     "stream", "one-shot", "export", "import", "name", "keep", "leaveRunning", "tcpEstablished",
     "ignoreRootFS", "printStats", "fileLocks", "compression", "reference", "fromImage", "tag",
     "logs", "detachKeys", "ignore", "replay", "rows", "cols", "containers", "v", "depend",
-    "ps_args", "fuzz")
+    "ps_args", "destination", "tlsVerify", "quiet", "references", "names", "format",
+    "compress", "fuzz")
 #: Values a client may well send, and hostile ones (percent-encoded where it matters).
 GOOD_VALUES = ("true", "false", "1", "0", "2", "10", "SIGTERM", "TERM", "15", "9",
                "ctrl-p,ctrl-q", "gzip", "none", "not-running", "stopped", "100",

@@ -7,7 +7,12 @@ import contextlib
 import sys
 import time
 
-from ...engine.errors import ContainerRunningError, ContainerStoppedError, InvalidArgumentError
+from ...engine.errors import (
+    ContainerRunningError,
+    ContainerStoppedError,
+    InvalidArgumentError,
+    NoSuchImageError,
+)
 from ...engine.oci import parse_signal
 from ...engine.state import ContainerState
 from ..arguments import image_and_command, key_values, log_size, split_commas
@@ -23,8 +28,36 @@ if TYPE_CHECKING:
 
 
 def create_container(door: Door, args: argparse.Namespace) -> Container:
-    """The container ``create`` and ``run`` describe."""
+    """The container ``create`` and ``run`` describe; an image named by a registry
+    (``quay.io/x``, ``host:5000/x``) is pulled first as podman's ``--pull`` says (default
+    missing: only when it is not here; a local-only name is never pulled)."""
     image, command = image_and_command(args)
+    if args.pull in ("always", "newer"):
+        _pull_for_create(door, args, image)
+    try:
+        return _create(door, args, image, command)
+    except NoSuchImageError:
+        if args.pull != "missing" or not _pull_for_create(door, args, image):
+            raise
+    return _create(door, args, image, command)
+
+
+def _pull_for_create(door: Door, args: argparse.Namespace, image: str) -> bool:
+    """Pull ``image`` if it names a registry (progress on stderr unless -q); whether it
+    did."""
+    # transfer loads the archive formats: only a create that pulls needs them.
+    from ...engine.images.transfer import remote_name  # noqa: PLC0415 - lazy: as above
+
+    if not remote_name(image):
+        return False
+    door.pull_image(image, tls_verify=args.tls_verify, auth_file=args.authfile,
+                    progress=None if args.quiet else
+                    (lambda line: print(line, file=sys.stderr, flush=True)))
+    return True
+
+
+def _create(door: Door, args: argparse.Namespace, image: str, command: list[str]
+            ) -> Container:
     return door.create_container(
         image, command or None, name=args.name, env=args.env or None,
         workdir=args.workdir, user=args.user, tty=args.tty, stdin=args.interactive,

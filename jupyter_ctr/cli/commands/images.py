@@ -1,13 +1,16 @@
 """Image commands: image import, ls (images), rm (rmi), inspect, build-demo, build-debian,
-history and prune, and commit."""
+history and prune, commit, and pull, push, load and save (top-level and under ``image``, as
+podman has them)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import time
 from datetime import UTC, datetime
 
-from ...engine.errors import NoSuchImageError
+from ...engine.errors import InvalidArgumentError, NoSuchImageError
 from ..exits import ENGINE_ERROR, each, print_error
 from ..formatting import (
     ago,
@@ -182,6 +185,90 @@ def cmd_prune(door: Door, args: argparse.Namespace) -> int:
             return 0
     for image in door.prune_images(all=args.all):
         print(image.id)
+    return 0
+
+
+def _progress(args: argparse.Namespace) -> Any:
+    """Progress lines go to stderr (podman's), none with -q."""
+    if args.quiet:
+        return None
+    return lambda line: print(line, file=sys.stderr, flush=True)
+
+
+def cmd_pull(door: Door, args: argparse.Namespace) -> int:
+    """``pull``: progress on stderr, the image's id on stdout."""
+    img = door.pull_image(args.reference, tls_verify=args.tls_verify,
+                          auth_file=args.authfile, progress=_progress(args))
+    print(img.id, flush=True)
+    return 0
+
+
+def cmd_push(door: Door, args: argparse.Namespace) -> int:
+    digest = door.push_image(args.source, args.destination, tls_verify=args.tls_verify,
+                             auth_file=args.authfile, progress=_progress(args))
+    if args.digestfile:
+        with open(args.digestfile, "w") as fh:
+            fh.write(digest)
+    return 0
+
+
+def cmd_load(door: Door, args: argparse.Namespace) -> int:
+    """``load -i FILE`` or from stdin (refused from a terminal, as podman does); prints
+    ``Loaded image: NAME`` for each name."""
+    if args.input:
+        images = door.load_images(args.input)
+    else:
+        stdin = getattr(sys.stdin, "buffer", None)  # none in a kernel (the magics)
+        if stdin is None or sys.stdin.isatty():
+            raise InvalidArgumentError("cannot read from terminal, use command-line "
+                                       "redirection or the --input flag")
+        images = _load_stdin(door, stdin)
+    for img in images:
+        for name in img.names or [f"sha256:{img.id}"]:
+            print(f"Loaded image: {name}", flush=True)
+    return 0
+
+
+def _load_stdin(door: Door, stdin: Any) -> list[Any]:
+    """Spool stdin to a private temporary file (an archive is read more than once)."""
+    import shutil  # noqa: PLC0415 - lazy: only load from stdin copies a stream
+    import tempfile  # noqa: PLC0415 - lazy: as above
+
+    with tempfile.NamedTemporaryFile(prefix="jupyter-ctr-load-", suffix=".tar",
+                                     dir=os.environ.get("TMPDIR", "/var/tmp")) as spool:
+        shutil.copyfileobj(stdin, spool, 1 << 20)
+        spool.flush()
+        return list(door.load_images(spool.name))
+
+
+def cmd_save(door: Door, args: argparse.Namespace) -> int:
+    """``save -o FILE`` (a directory for oci-dir), or to stdout when it is not a terminal
+    (podman's refusal otherwise). Several images in a docker-archive need -m."""
+    if args.format == "docker-archive" and not args.multi_image_archive and \
+            len({door.image(ref, "image.save").id for ref in args.images}) > 1:
+        raise InvalidArgumentError("cannot save several images in one docker-archive "
+                                   "without -m/--multi-image-archive")
+    if args.format == "oci-dir":
+        if not args.output:
+            raise InvalidArgumentError("oci-dir needs a directory: use -o DIR")
+        door.save_images(args.images, args.output, format="oci-dir", compress=args.compress)
+        return 0
+    if not args.output:
+        stdout = getattr(sys.stdout, "buffer", None)  # none in a kernel (the magics)
+        if stdout is None or sys.stdout.isatty():
+            raise InvalidArgumentError("refusing to save to terminal. Use -o flag or "
+                                       "redirect")
+        sys.stdout.flush()
+        door.save_images(args.images, stdout, format=args.format, compress=args.compress)
+        stdout.flush()
+        return 0
+    try:
+        with open(args.output, "wb") as out:
+            door.save_images(args.images, out, format=args.format, compress=args.compress)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(args.output)
+        raise
     return 0
 
 

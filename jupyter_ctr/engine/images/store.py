@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     _History = list[Any]
     _Paths = list[Path]
     _Images = list[Image]
+    Progress = Callable[[str], None]
 
 DEFAULT_PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -488,6 +489,47 @@ class ImageStore:
                     return self._load(image_id)
             return self.import_image(tarball, name, config={
                 "Cmd": ["sh"], "Env": [DEFAULT_PATH_ENV], "WorkingDir": "/"})
+
+    # -- transfer: pull, push, load, save (transfer.py does the work) ---------------------
+    def pull(self, reference: str, *, tls_verify: bool = True, auth_file: str | None = None,
+             progress: Progress | None = None) -> Image:
+        """Pull the registry image ``reference`` (``podman pull``): named by the normalized
+        reference (``busybox`` -> ``docker.io/library/busybox:latest``); the same image
+        pulled again only gains the name. ``tls_verify`` and ``auth_file`` are podman's
+        ``--tls-verify`` and ``--authfile``; ``progress`` gets podman's lines ("Copying blob
+        sha256:...", "Writing manifest to image destination", "Storing signatures").
+        Raises NoSuchImageError (the registry does not know it), RegistryAuthError,
+        RegistryError. Nothing is left in staging, whatever happens."""
+        from . import transfer  # noqa: PLC0415 - lazy: formats, tarfile: not for create
+
+        with self._staging() as staging:
+            return transfer.pull(self, reference, staging, tls_verify=tls_verify,
+                                 auth_file=auth_file, progress=progress)
+
+    def push(self, ref: str, destination: str | None = None, *, tls_verify: bool = True,
+             auth_file: str | None = None, progress: Progress | None = None) -> str:
+        """Push the image ``ref`` to the registry image ``destination`` (default: its name)
+        like ``podman push``; the digest of the manifest the registry now holds. Options,
+        progress and errors as ``pull``."""
+        from . import transfer  # noqa: PLC0415 - lazy: as above
+
+        with self._staging() as staging:
+            return transfer.push(self, ref, staging, destination, tls_verify=tls_verify,
+                                 auth_file=auth_file, progress=progress)
+
+    def load(self, path: str | Path) -> _Images:
+        """Add every image of a docker-archive, oci-archive or OCI layout (``podman load``);
+        all or nothing."""
+        from . import transfer  # noqa: PLC0415 - lazy: as above
+
+        return transfer.load(self, path)
+
+    def save(self, refs: _Strings, dest: BinaryIO | str | Path, *,
+             format: str = "docker-archive", compress: bool = False) -> None:  # noqa: A002
+        """Write the images ``refs`` name to ``dest`` (``podman save``): see transfer.save."""
+        from . import transfer  # noqa: PLC0415 - lazy: as above
+
+        transfer.save(self, refs, dest, format=format, compress=compress)
 
     # -- internals -----------------------------------------------------------------------
     def _known(self, image_id: str) -> bool:

@@ -1,5 +1,6 @@
-"""Image routes: list, inspect, exists, import (tarball in the request body), remove, and
-ours: build-demo."""
+"""Image routes: list, inspect, exists, import (tarball in the request body), remove, pull
+and push (streamed JSON progress), load (an archive as the body) and save (a streamed
+archive), and ours: build-demo."""
 
 from __future__ import annotations
 
@@ -14,9 +15,14 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ...engine import Runtime
-from .. import errors, models, params
+from ...engine.errors import CtrError, InvalidArgumentError
+from ...engine.images import Image
+from ...engine.images.registry import normalize_remote_reference, registry_of
+from ...engine.images.transfer import remote_name
+from .. import errors, models, params, registry_auth
 from ..spool import new_spool_file, spool_dir
 from .base import DOCKER, LIBPOD, CtrHandler
+from .containers import stream_body
 
 #: What ``jupyter-ctr image build-demo`` names the demo image by default.
 DEMO_REFERENCE = "localhost/busybox:latest"
@@ -180,10 +186,48 @@ class ImageImportHandler(UploadHandler):
         self.reply_json(models.image_import_report(img.id))
 
 
-class ImagePullHandler(CtrHandler):
-    """Pull: no registry is reachable from the engine, so a pull succeeds only for an image
-    that is already here (what ``podman run``/``docker run`` ask before creating) and fails
-    with 404 otherwise. libpod: ``?reference=``; Docker: ``/images/create?fromImage=&tag=``."""
+class JSONStreamHandler(CtrHandler):
+    """A route that answers 200 at once and then streams JSON objects, one a line, as podman
+    and Docker do for pull and push: a failure after the 200 is a last ``{"error": ...}``
+    object (Docker's adds ``errorDetail``)."""
+
+    def start_stream(self) -> None:
+        self.set_status(200)
+        self.set_header("Content-Type", "application/json")
+
+    async def send(self, objs: list[dict[str, Any]]) -> None:
+        self.write("".join(json.dumps(obj) + "\n" for obj in objs))
+        await self.flush()
+
+    async def relay(self, feed: Any, render: Any, first: list[dict[str, Any]] | None = None
+                    ) -> None:
+        """Send ``first``, then ``render(item)`` (a list of objects) for each item of
+        ``feed``; a failure becomes the stream's error object."""
+        self.start_stream()
+        await self.send(first or [])
+        try:
+            with feed:
+                async for item in feed:
+                    await self.send(render(item))
+                    if self.client_gone:
+                        return
+        except Exception as exc:  # noqa: BLE001 - reported in the stream, as podman does
+            if not isinstance(exc, CtrError):
+                self.log.exception("%s %s", self.request.method, self.request.path)
+            status = errors.status_for(exc, self.error_overrides())
+            message = errors.redact_text(errors.error_body(exc, status)["message"],
+                                         self.internal_paths())
+            error = models.stream_error_docker if self.docker else models.stream_error_libpod
+            await self.send([error(message)])
+        self.finish()
+
+
+class ImagePullHandler(JSONStreamHandler):
+    """Pull. libpod: ``?reference=&tlsVerify=&quiet=``; Docker: ``/images/create?fromImage=
+    &tag=``. A reference that names a registry host (``quay.io/x``, ``127.0.0.1:5000/x``)
+    is pulled through skopeo, its progress streamed; a local-only name (``busybox``,
+    ``localhost/x``) is answered from the store, 404 when it is not here (what ``docker
+    run`` asks before creating). Credentials: the X-Registry-Auth header."""
 
     @web.authenticated
     @authorized
@@ -197,10 +241,36 @@ class ImagePullHandler(CtrHandler):
             ref = self.q("reference") or ""
         if not ref:
             raise errors.bad_request("no image reference given to pull")
-        img = await self.service.lookup_image(self.principal, ref, "image.pull")
+        if not remote_name(ref):
+            await self.answer_local(ref)
+            return
+        reference = await self.service.check_pull(self.principal, ref)
+        quiet = not self.docker and self.q_bool("quiet")
+        # Docker treats registries on the loopback as insecure (plain http) by default.
+        tls_verify = self.q_bool("tlsVerify", not (self.docker and _loopback(reference)))
+
+        def render(item: str | Image) -> list[dict[str, Any]]:
+            if isinstance(item, str):
+                if quiet:
+                    return []
+                return [(models.pull_docker_line if self.docker else
+                         models.pull_libpod_line)(item)]
+            if self.docker:
+                return models.pull_docker_done(item, reference)
+            return [models.pull_libpod_done(item)]
+
+        with registry_auth.auth_file(self.service.runtime,
+                                     self.request.headers.get(registry_auth.HEADER),
+                                     registry_of(reference)) as auth:
+            await self.relay(self.service.pull_feed(self.principal, reference,
+                                                    tls_verify=tls_verify, auth_file=auth),
+                             render)
+
+    async def answer_local(self, ref: str) -> None:
+        img = await self.service.lookup_image(self.principal, ref, "image.inspect")
         lines: list[dict[str, Any]]
         if self.docker:
-            lines = [{"status": f"Image {ref} is present locally (pulling is not supported)"},
+            lines = [{"status": f"Image {ref} is present locally"},
                      {"status": f"Digest: sha256:{img.id}"}]
         else:
             lines = [{"stream": f"image {ref} is present locally\n"},
@@ -267,6 +337,110 @@ class ImagePruneHandler(CtrHandler):
             self.reply_json(models.image_libpod_prune_report(removed))
 
 
+def _loopback(reference: str) -> bool:
+    host = registry_of(reference).rsplit(":", 1)[0]
+    return host == "localhost" or host.startswith("127.") or host == "[::1]"
+
+
+class ImagePushHandler(JSONStreamHandler):
+    """Push. libpod: ``/libpod/images/{name}/push?destination=&tlsVerify=&quiet=`` (stream
+    of ``{"stream"}``, then ``{"manifestdigest"}``); Docker: ``/images/{name}/push?tag=``
+    (to the image's own name). Credentials: the X-Registry-Auth header."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, name: str, version: str | None = None) -> None:
+        destination: str | None = None
+        ref = name
+        if self.docker:
+            tag = self.q("tag")
+            if tag and ":" not in name.rsplit("/", 1)[-1]:
+                ref = f"{name}:{tag}"
+        else:
+            destination = self.q("destination") or None
+        await self.service.lookup_image(self.principal, ref, "image.push")
+        try:
+            target = normalize_remote_reference(destination or ref)
+        except InvalidArgumentError as exc:
+            raise errors.bad_request(str(exc)) from None
+        quiet = not self.docker and self.q_bool("quiet")
+        tls_verify = self.q_bool("tlsVerify", not (self.docker and _loopback(target)))
+
+        digest_object = self.docker or _sends_push_digest(version)
+
+        def render(item: str | tuple[str, str]) -> list[dict[str, Any]]:
+            if isinstance(item, tuple):
+                if self.docker:
+                    return models.push_docker_done(target, item[1])
+                return [models.push_libpod_done(item[1])] if digest_object else []
+            if quiet:
+                return []
+            return [(models.push_docker_line if self.docker else models.push_libpod_line)(
+                item)]
+
+        with registry_auth.auth_file(self.service.runtime,
+                                     self.request.headers.get(registry_auth.HEADER),
+                                     registry_of(target)) as auth:
+            first = [{"status": f"The push refers to repository [{target.rsplit(':', 1)[0]}]"}
+                     ] if self.docker else []
+            await self.relay(self.service.push_feed(self.principal, ref, destination,
+                                                    tls_verify=tls_verify, auth_file=auth),
+                             render, first)
+
+
+def _sends_push_digest(version: str | None) -> bool:
+    """Whether a libpod push stream may end with ``{"manifestdigest"}``: podman 4.6 added
+    it, and the podman 4.1-4.5 clients (which name their own version in the path) stop at an
+    object they do not know. v4.0.0 is the generic API version (our client, podman-py)."""
+    try:
+        numbers = tuple(int(p) for p in (version or "").split(".")[:3])
+    except ValueError:
+        return True
+    return not (4, 0, 1) <= numbers < (4, 6)
+
+
+class ImageLoadHandler(UploadHandler):
+    """Load: an archive (docker-archive, oci-archive) as the body. libpod:
+    ``{"Names": [...]}``; Docker: a stream of ``{"stream": "Loaded image: NAME\n"}``."""
+
+    def authorize_upload(self) -> None:
+        self.service.door(self.principal).authorize("image.load", None)
+
+    @web.authenticated
+    @authorized
+    async def post(self, version: str | None = None) -> None:
+        path = self.upload_path()
+        images = await self.service.load_images(self.principal, path)
+        if self.docker:
+            self.set_status(200)
+            self.set_header("Content-Type", "application/json")
+            self.finish("".join(json.dumps(line) + "\n"
+                                for line in models.image_docker_load_lines(images)))
+        else:
+            self.reply_json(models.image_libpod_load_report(images))
+
+
+class ImageSaveHandler(CtrHandler):
+    """Save as a streamed tarball (never whole in memory). libpod:
+    ``/libpod/images/{name}/get?format=&compress=`` and ``/libpod/images/export?references=
+    &format=&compress=``; Docker: ``/images/{name}/get`` and ``/images/get?names=``
+    (docker-archive)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, name: str | None = None, version: str | None = None) -> None:
+        if name is not None:
+            refs = [name]
+        else:
+            refs = self.q_list("names" if self.docker else "references")
+        fmt = "docker-archive" if self.docker else (self.q("format") or "docker-archive")
+        compress = not self.docker and self.q_bool("compress")
+        await self.service.check_save(self.principal, refs, fmt)
+        await stream_body(self, self.service.save_feed(self.principal, refs, format=fmt,
+                                                       compress=compress),
+                          "application/x-tar")
+
+
 def routes() -> list[tuple[str, type, dict[str, Any]]]:
     out: list[tuple[str, type, dict[str, Any]]] = []
     for flavor, base in (("libpod", LIBPOD), ("docker", DOCKER)):
@@ -274,6 +448,10 @@ def routes() -> list[tuple[str, type, dict[str, Any]]]:
         i = f"{base}/images"
         out.append((f"{i}/json", ImageListHandler, kw))
         out.append((f"{i}/create" if flavor == "docker" else f"{i}/pull", ImagePullHandler, kw))
+        out += [(f"{i}/load", ImageLoadHandler, kw),
+                (f"{i}/get" if flavor == "docker" else f"{i}/export", ImageSaveHandler, kw),
+                (f"{i}/{NAME}/push", ImagePushHandler, kw),
+                (f"{i}/{NAME}/get", ImageSaveHandler, kw)]
         if flavor == "libpod":
             out += [(f"{i}/import", ImageImportHandler, kw),
                     (f"{i}/build-demo", ImageBuildDemoHandler, kw),

@@ -44,6 +44,9 @@ TEST_REPO = "test/busy"
 TEST_TAG = "1"
 TEST_LAYERS = 3
 USER, PASSWORD = "tester", "s3cret-pass"
+#: The pids of the running fixture registries: session-long children of the test process,
+#: which checks for leftover children (a zstd left running) leave aside.
+FIXTURE_PIDS: set[int] = set()
 
 
 def free_port() -> int:
@@ -92,6 +95,7 @@ class LocalRegistry:
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen([REGISTRY_BIN, "serve", str(conf)], stdout=log,
                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        FIXTURE_PIDS.add(self.proc.pid)
         self._wait_ready()
         return self
 
@@ -130,6 +134,8 @@ class LocalRegistry:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.proc is not None:
+            FIXTURE_PIDS.discard(self.proc.pid)
         self.proc = None
         shutil.rmtree(self.workdir / "storage", ignore_errors=True)
 

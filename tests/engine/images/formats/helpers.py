@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from jupyter_ctr.engine.images.formats import ExportImage, LayerOpener, LayerWriter
+from tests.engine.images.registry import FIXTURE_PIDS
 
 Members = dict[str, bytes]
 
@@ -82,12 +83,13 @@ def listing(path: Path) -> list[str]:
 
 
 def child_pids() -> list[str]:
-    """This process's children (a zstd left running would be one)."""
+    """This process's children (a zstd left running would be one), but for the session's
+    fixture registries (tests/engine/images/registry.py) that other tests started."""
     kids: list[str] = []
     for task in os.listdir("/proc/self/task"):
         with open(f"/proc/self/task/{task}/children") as fh:
             kids += fh.read().split()
-    return kids
+    return [k for k in kids if int(k) not in FIXTURE_PIDS]
 
 
 def copy(src: Path, dest: Path) -> Path:
