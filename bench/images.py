@@ -348,7 +348,7 @@ class Podman(lifecycle.PodmanStore):
         with contextlib.suppress(CommandError, subprocess.TimeoutExpired):
             run([*argv, "system", "reset", "-f"], env=self.env)
         assert self.dir is not None
-        for path in self.dir.glob(f"{root.name}*"):
+        for path in (root, self.dir / f"{root.name}-run", self.dir / f"{root.name}-tmp"):
             rmtree(path)
 
     def timed(self, argv: list[str]) -> float:
