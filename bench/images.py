@@ -4,11 +4,12 @@
 Measurements (each side into an EMPTY store for every load and pull sample):
 
   load-oci     load an oci-archive with gzip layers (as registries hold them): ours
-               ``transfer.load`` in-process, podman ``podman load -i``
+               ``Runtime.load_images`` in-process (``transfer.load`` where the Runtime has
+               no such method yet), podman ``podman load -i``
   load-docker  the same image as a docker-archive (plain layers, what ``podman save`` writes)
   pull         from a local registry (Debian's ``docker-registry`` on 127.0.0.1, plain http):
-               ours ``registry.pull_to_layout`` (skopeo) then ``transfer.load`` of that layout,
-               podman ``podman pull --tls-verify=false``
+               ours ``Runtime.pull_image`` (else ``registry.pull_to_layout``, skopeo, then
+               ``transfer.load`` of that layout), podman ``podman pull --tls-verify=false``
   create       a busybox image of 10 layers: ``jupyter-ctr create`` against ``podman create``
                (processes), the engine's ``Runtime.create_container`` in-process; then start
                and ``stop -t 0`` (``rm`` untimed)
@@ -264,7 +265,10 @@ class Ours:
         rt, base = self.fresh()
         try:
             t0 = time.perf_counter()
-            self.transfer.load(rt.images, archive)
+            if hasattr(rt, "load_images"):  # the Python API, once there
+                rt.load_images(archive)
+            else:
+                self.transfer.load(rt.images, archive)
             return time.perf_counter() - t0
         finally:
             self.drop(rt, base)
@@ -273,6 +277,8 @@ class Ours:
         """(seconds in skopeo's copy to a layout, seconds loading that layout and deleting it)."""
         rt, base = self.fresh()
         try:
+            if hasattr(rt, "pull_image"):  # the Python API, once there
+                return self._pull_api(rt, ref)
             layout = base / "pull"
             t0 = time.perf_counter()
             name = self.registry.pull_to_layout(ref, layout, tls_verify=False)
@@ -285,6 +291,20 @@ class Ours:
             return t1 - t0, t2 - t1
         finally:
             self.drop(rt, base)
+
+    @staticmethod
+    def _pull_api(rt: Any, ref: str) -> tuple[float, float]:
+        """``Runtime.pull_image``: skopeo's part ends at its "Writing manifest" line."""
+        copied: list[float] = []
+
+        def progress(line: str) -> None:
+            if line.startswith("Writing manifest"):
+                copied.append(time.perf_counter())
+        t0 = time.perf_counter()
+        rt.pull_image(ref, tls_verify=False, progress=progress)
+        t2 = time.perf_counter()
+        t1 = copied[-1] if copied else t0
+        return t1 - t0, t2 - t1
 
 
 # -- podman -------------------------------------------------------------------------------
