@@ -13,6 +13,7 @@ import shutil
 import stat
 import subprocess
 import tarfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -197,6 +198,25 @@ def test_truncated_zstd_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidArgumentError, match="not a valid tar archive"):
         apply_bytes(blob[:30_000], tmp_path / "d")
     assert os.listdir(tmp_path / "d") == []
+
+
+@pytest.mark.parametrize("fault", ["hostile-member", "truncated", "corrupt"])
+def test_gzip_layer_refused_midway_stops_its_read_ahead(tmp_path: Path, fault: str) -> None:
+    """A gzip layer is decompressed by a read-ahead thread: a refusal half way through (a
+    hostile member after 6 MiB), a truncated or a corrupt stream each end that thread, with
+    the usual error and nothing left."""
+    first = {"name": "big", "data": os.urandom(6 << 20)}
+    blob = gzip.compress(layer_tar([first, {"name": "../escaped"}]), compresslevel=1)
+    if fault == "truncated":
+        blob = blob[:len(blob) // 2]
+    elif fault == "corrupt":
+        blob = blob[:len(blob) // 2] + bytes(b ^ 0xFF for b in blob[len(blob) // 2:][:4096])
+    message = {"hostile-member": "'..'", "truncated": "truncated",
+               "corrupt": "not a valid tar archive"}[fault]
+    with pytest.raises(InvalidArgumentError, match=message):
+        apply_bytes(blob, tmp_path / "d")
+    assert os.listdir(tmp_path / "d") == []
+    assert not [t for t in threading.enumerate() if t.name == "layer-read-ahead"]
 
 
 def test_dest_must_be_empty(tmp_path: Path) -> None:
