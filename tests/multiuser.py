@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import pwd
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -145,13 +146,14 @@ def root_service(people: dict[str, Any], engine_roots: tuple[Path, Path],
     finally:
         proc.terminate()
         proc.wait(30)
-        rt = Runtime(*engine_roots)
-        uids = {people[k].uid for k in "abt"}
-        mine = [c for c in rt.list_containers(all=True) if c.config.owner_uid in uids]
-        for ctr in mine:
-            rt.remove_container(ctr, force=True, timeout=0)
-        assert wait_until(lambda: not any(leftovers(rt, {c.id for c in mine}).values()), 10)
-        rt.close()
-        (base / "config.json").unlink(missing_ok=True)
-        log.unlink()
-        base.rmdir()
+        try:
+            rt = Runtime(*engine_roots)
+            uids = {people[k].uid for k in "abt"}
+            mine = [c for c in rt.list_containers(all=True) if c.config.owner_uid in uids]
+            for ctr in mine:
+                rt.remove_container(ctr, force=True, timeout=0)
+            assert wait_until(lambda: not any(leftovers(rt, {c.id for c in mine}).values()),
+                              10), leftovers(rt, {c.id for c in mine})
+            rt.close()
+        finally:
+            shutil.rmtree(base, ignore_errors=True)  # config, log, socket: even after a failure
