@@ -316,7 +316,7 @@ class ImageHistoryHandler(CtrHandler):
 
 class ImageTagHandler(CtrHandler):
     """``POST /libpod/images/{name}/tag?repo=&tag=`` and Docker's ``POST /images/{name}/tag``:
-    201, no body (as podman); the tag defaults to latest."""
+    201, no body (as podman); no tag: repo as given (latest unless it has one)."""
 
     @web.authenticated
     @authorized
@@ -324,7 +324,7 @@ class ImageTagHandler(CtrHandler):
         repo, tag = self.q("repo") or "", self.q("tag") or ""
         if not repo:
             raise errors.bad_request("repo is required: name the image's new name")
-        await self.service.tag_image(self.principal, name, f"{repo}:{tag or 'latest'}")
+        await self.service.tag_image(self.principal, name, f"{repo}:{tag}" if tag else repo)
         self.reply_empty(201)
 
 
@@ -338,7 +338,7 @@ class ImageUntagHandler(CtrHandler):
         repo, tag = self.q("repo") or "", self.q("tag") or ""
         if tag and not repo:
             raise errors.bad_request("a tag needs a repo: give repo= too")
-        refs = [f"{repo}:{tag or 'latest'}"] if repo else []
+        refs = [f"{repo}:{tag}" if tag else repo] if repo else []
         await self.service.untag_image(self.principal, name, refs)
         self.reply_empty(201)
 
