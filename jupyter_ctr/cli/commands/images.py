@@ -1,6 +1,6 @@
 """Image commands: image import, ls (images), rm (rmi), inspect, build-demo, build-debian,
-history and prune, commit, tag and untag, and pull, push, load and save (top-level and under ``image``, as
-podman has them)."""
+history and prune, commit, tag and untag, and pull, push, load and save (top-level and
+under ``image``, as podman has them)."""
 
 from __future__ import annotations
 
