@@ -639,6 +639,16 @@ def add_commands(parser: Parser, only: Sequence[str] | None,
         p.add_argument("image", nargs="?", metavar="IMAGE",
                        help="the new image's name (none: an untagged image)")
 
+    # podman's `tag` and `untag` (also `image tag`, `image untag`)
+    for parent in (image_sub, sub):
+        p = add("tag", "images:cmd_tag", "add names to an image", parent=parent)
+        p.add_argument("image", metavar="IMAGE")
+        p.add_argument("targets", nargs="+", metavar="TARGET", help="the new names")
+        p = add("untag", "images:cmd_untag",
+                "remove names from an image (none given: all its names)", parent=parent)
+        p.add_argument("image", metavar="IMAGE")
+        p.add_argument("names", nargs="*", metavar="NAME", help="the names to remove")
+
     p = add("info", "system:cmd_info", "show the runtime, conmon and CRIU (with `criu check`), "
                               "cgroups and the store; exits 125 if something is missing")
     p.add_argument("--format", choices=("text", "json"), default="text")

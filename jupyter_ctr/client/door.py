@@ -19,7 +19,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import os
     import threading
-    from collections.abc import Callable, Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping, Sequence
     from typing import Any
 
     from ..engine.checkpoint import CheckpointOptions, CheckpointStats
@@ -97,6 +97,12 @@ class RemoteDoor:
 
     def image_history(self, ref: str) -> list[dict[str, Any]]:
         return self.runtime.image_history(ref)
+
+    def tag_image(self, ref: str, reference: str) -> Image:
+        return self.runtime.tag_image(ref, reference)
+
+    def untag_image(self, ref: str, references: Sequence[str] = ()) -> Image:
+        return self.runtime.untag_image(ref, references)
 
     def prune_images(self, all: bool = False) -> list[Image]:  # noqa: A002 - podman's flag
         return self.runtime.prune_images(all)

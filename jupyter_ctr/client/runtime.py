@@ -291,6 +291,27 @@ class Runtime:
             not_found=NoSuchContainerError)
         return self.get_image(answer["Id"])
 
+    def tag_image(self, reference: str, target: str) -> Image:
+        """``POST /libpod/images/{name}/tag?repo=&tag=``: add the name ``target`` (see the
+        engine's Runtime.tag_image)."""
+        repo, tag = split_repo_tag(target)
+        self.api.request("POST", f"/images/{path_part(reference)}/tag",
+                         {"repo": repo, "tag": tag}, not_found=NoSuchImageError)
+        return self.get_image(reference)
+
+    def untag_image(self, reference: str, names: Sequence[str] = ()) -> Image:
+        """``POST /libpod/images/{name}/untag?repo=&tag=``, once per name (none: one call
+        without repo, which removes all the image's names)."""
+        img = self.get_image(reference)
+        path = f"/images/{path_part(img.id)}/untag"
+        for name in names:
+            repo, tag = split_repo_tag(name)
+            self.api.request("POST", path, {"repo": repo, "tag": tag},
+                             not_found=NoSuchImageError)
+        if not names:
+            self.api.request("POST", path, not_found=NoSuchImageError)
+        return self.get_image(img.id)
+
     def image_history(self, reference: str) -> list[dict[str, Any]]:
         """``GET /libpod/images/{name}/history``, as the engine's ImageStore.history rows."""
         items = self.api.json("GET", f"/images/{path_part(reference)}/history",
@@ -419,3 +440,11 @@ def _auth_header(auth_file: str | None) -> dict[str, str]:
     doc = {str(k): {"auth": str(v.get("auth") or "")} for k, v in auths.items()
            if isinstance(v, dict)}
     return {"X-Registry-Auth": base64.urlsafe_b64encode(json.dumps(doc).encode()).decode()}
+
+
+def split_repo_tag(reference: str) -> tuple[str, str | None]:
+    """``repo[:tag]`` as the tag routes take it (a colon before the last slash is a port)."""
+    repo, sep, tag = reference.rpartition(":")
+    if not sep or "/" in tag:
+        return reference, None
+    return repo, tag

@@ -315,6 +315,34 @@ class Runtime:
         """``podman image history``: ImageStore.history of the image ``reference`` names."""
         return self.images.history(self.images.get(reference))
 
+    # -- tag, untag ------------------------------------------------------------------------
+    def tag_image(self, reference: str, target: str) -> Image:
+        """``podman tag``: add the name ``target`` to the image ``reference`` names (the name
+        moves if another image has it); records an image event ``tag`` (podman's)."""
+        before = self.images.get(reference)
+        image = self.images.tag(before.id, target)
+        added = [n for n in image.names if n not in before.names] or image.names[-1:]
+        name = added[0] if added else target
+        self.write_event("image", "tag", image.id, name, name)
+        return image
+
+    def untag_image(self, reference: str, names: Sequence[str] = ()) -> Image:
+        """``podman untag``: remove ``names`` (none: all its names) from the image
+        ``reference`` names; the image stays. One image event ``untag`` per name (podman's).
+        Raises NoSuchImageError for a name the image does not have."""
+        from .images.references import normalize_reference  # noqa: PLC0415 - lazy: untag only
+
+        image = self.images.get(reference)
+        doomed = [normalize_reference(n) for n in names] if names else list(image.names)
+        for name in doomed:
+            if name not in image.names:
+                raise NoSuchImageError(f"{name}: tag not known (image {image.id[:12]} has "
+                                       f"{', '.join(image.names) or 'no names'})")
+        for name in doomed:
+            self.images.untag(name)
+            self.write_event("image", "untag", image.id, name, name)
+        return self.images.get(image.id)
+
     def prune_images(self, all: bool = False) -> list[Image]:  # noqa: A002 - podman's flag
         """``podman image prune [-a]``: remove dangling images (every unused one with
         ``all``) that no container uses, and the layers left unused; the images removed.

@@ -85,6 +85,9 @@ def _containers(base: str, flavor: str) -> dict[tuple[str, str], Op]:
         (f"{base}/images/{{name}}/history", "get"): (
             "Image history, newest first: [{Id, Created, CreatedBy, Tags, Size, Comment}]",
             (200,), (404,)),
+        (f"{base}/images/{{name}}/tag", "post"): (
+            "Add a name to an image (repo, tag: default latest); 201, no body",
+            (201,), (400, 404)),
         (f"{base}/images/prune", "post"): (
             "Remove dangling (all=true, or Docker's filters dangling=false: every unused) "
             "images; libpod [{Id, Size}], Docker {ImagesDeleted, SpaceReclaimed}",
@@ -92,6 +95,9 @@ def _containers(base: str, flavor: str) -> dict[tuple[str, str], Op]:
     }
     if flavor == "libpod":
         ops.update({
+            (f"{base}/images/{{name}}/untag", "post"): (
+                "Remove a name (repo, tag) from an image, or all its names (no repo); 201, "
+                "no body", (201,), (400, 404)),
             (f"{c}/stats", "get"): ("Stats of several containers (containers=, stream)",
                                     (200,), (404, 409)),
             (f"{c}/{{name}}/exists", "get"): ("204 if the container exists", (204,), (404,)),

@@ -507,6 +507,13 @@ class ContainerService:
     async def image_history(self, principal: Principal, ref: str) -> list[dict[str, Any]]:
         return await self.pools.run(self.door(principal).image_history, ref)
 
+    async def tag_image(self, principal: Principal, ref: str, reference: str) -> Image:
+        return await self.pools.run(self.door(principal).tag_image, ref, reference)
+
+    async def untag_image(self, principal: Principal, ref: str,
+                          references: Sequence[str] = ()) -> Image:
+        return await self.pools.run(self.door(principal).untag_image, ref, references)
+
     async def prune_images(self, principal: Principal, all: bool = False) -> list[Image]:  # noqa: A002
         return await self.pools.run_long(self.door(principal).prune_images, all)
 

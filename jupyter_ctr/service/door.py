@@ -226,6 +226,29 @@ class Door:
         img = self.image(ref, "image.history")
         return self.view.images.history(img)
 
+    # -- tag, untag --------------------------------------------------------------------------
+    def tag_image(self, ref: str, reference: str) -> Image:
+        """``podman tag``: the policy is asked about the image (action ``image.tag``) and
+        about the new name (normalized): rule image_namespace keeps a student's names under
+        ``localhost/<user>/``."""
+        from ..engine.images.references import normalize_reference  # noqa: PLC0415 - lazy: the CLI's start-up loads the door
+
+        img = self.image(ref, "image.tag")
+        name = normalize_reference(reference)
+        self.authorize("image.tag", name)
+        return self.view.tag_image(img.id, name)
+
+    def untag_image(self, ref: str, references: Sequence[str] = ()) -> Image:
+        """``podman untag``: remove ``references`` (none: all the image's names); the policy
+        is asked about the image (action ``image.untag``) and about each name removed."""
+        from ..engine.images.references import normalize_reference  # noqa: PLC0415 - lazy: the CLI's start-up loads the door
+
+        img = self.image(ref, "image.untag")
+        names = [normalize_reference(r) for r in references] if references else img.names
+        for name in names:
+            self.authorize("image.untag", name)
+        return self.view.untag_image(img.id, names)
+
     def prune_images(self, all: bool = False) -> list[Image]:  # noqa: A002 - podman's flag
         """``podman image prune [-a]`` (action ``image.prune``, target ``all``): the images
         removed."""

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 #: restore.import, events, info.
 #: commit: asked of the container (Container), then of the new image's name (str, normalized;
 #: "" for an untagged commit); image.history: the Image; image.prune: the ``all`` flag (bool).
+#: image.tag, image.untag: asked of the Image, then of each name added or removed (str,
+#: normalized): a student's names are under ``localhost/<user>/`` (rule image_namespace).
 ACTIONS = frozenset({
     "inspect", "list", "create", "start", "stop", "kill", "pause", "unpause", "restart",
     "init", "mount", "unmount", "resize", "top", "stats", "logs", "export", "wait", "attach",
@@ -46,7 +48,7 @@ ACTIONS = frozenset({
     "exec.start", "exec.attach", "exec.resize", "exec.stop", "exec.remove",
     "image.list", "image.inspect", "image.remove", "image.pull", "image.import",
     "image.build", "restore.import", "events", "info",
-    "commit", "image.history", "image.prune",
+    "commit", "image.history", "image.prune", "image.tag", "image.untag",
     "image.push", "image.load", "image.save",
 })
 #: Actions only the instructor role may use under OwnershipPolicy: they write to what every
@@ -64,14 +66,16 @@ def image_namespace(principal: Principal) -> str:
     return f"localhost/{principal.name}/"
 
 
-def check_image_namespace(principal: Principal, reference: str) -> None:
-    """Rule "image_namespace": a commit by a non-instructor names an image under their own
-    namespace, or none (a dangling image moves no name)."""
+def check_image_namespace(principal: Principal, reference: str, action: str = "commit") -> None:
+    """Rule "image_namespace": a commit, tag or untag by a non-instructor names an image under
+    their own namespace, or none (a dangling image moves no name)."""
     prefix = image_namespace(principal)
     if reference and not reference.startswith(prefix):
+        hint = ("commit to {p}NAME[:TAG] or leave the image untagged" if action == "commit"
+                else "names under {p}NAME[:TAG] are yours to tag and untag")
         raise NotAuthorizedError(
             f"refused by policy rule image_namespace: {reference} is not yours to name; "
-            f"commit to {prefix}NAME[:TAG] or leave the image untagged")
+            + hint.format(p=prefix))
 
 
 class NotAuthorizedError(CtrError):
@@ -149,8 +153,8 @@ class OwnershipPolicy(Policy):
         if action in INSTRUCTOR_ONLY:
             raise NotAuthorizedError(f"refused by policy rule instructor_only: only the "
                                      f"instructor role may use {action}")
-        if action == "commit" and isinstance(target, str):
-            check_image_namespace(principal, target)
+        if action in ("commit", "image.tag", "image.untag") and isinstance(target, str):
+            check_image_namespace(principal, target, action)
         if isinstance(target, Container):
             if target.config.owner_uid != scope:
                 raise NoSuchContainerError(f"no container with name or ID {target.id!r} found")

@@ -1,5 +1,6 @@
-"""commit, image history and image prune as the command line (cli/commands/images.py), on
-roots of this module's own (prune must not take other modules' images)."""
+"""commit, image history, image prune, tag and untag as the command line
+(cli/commands/images.py), on roots of this module's own (prune must not take other modules'
+images)."""
 
 from __future__ import annotations
 
@@ -61,3 +62,33 @@ def test_prune_asks_then_removes_dangling_images(cli: Cli) -> None:
     other = cli.ok("commit", "holder", "localhost/lab/unused").strip()
     assert other in cli.ok("image", "prune", "-a", "-f").split()
     assert cli.ok("images", "--format", "{{.Repository}}").split() == ["localhost/busybox"]
+
+
+def test_tag_and_untag(cli: Cli) -> None:
+    """podman's tag/untag: no output; untag without names removes them all, the image stays;
+    an unknown image, a bad name or a name the image lacks: exit 125, "Error: ..."."""
+    assert cli.ok("tag", IMAGE, "localhost/lab/one", "lab/two:2") == ""
+    assert cli.ok("image", "tag", IMAGE, "quay.io/lab/three") == ""
+    names = cli.ok("images", "--format", "{{.Repository}}:{{.Tag}}").split()
+    assert {"localhost/lab/one:latest", "localhost/lab/two:2",
+            "quay.io/lab/three:latest"} <= set(names)
+    assert cli.ok("untag", IMAGE, "localhost/lab/one", "lab/two:2") == ""
+    assert cli.ok("image", "untag", "quay.io/lab/three:latest", "quay.io/lab/three") == ""
+    assert cli.ok("images", "--format", "{{.Repository}}:{{.Tag}}").split() == [
+        "localhost/busybox:latest"]
+    cli.ok("create", "--name", "tagsrc", IMAGE, "true")
+    image_id = cli.ok("commit", "tagsrc", "localhost/lab/four").strip()
+    cli.ok("tag", "localhost/lab/four", "localhost/lab/five")
+    assert cli.ok("untag", "localhost/lab/four") == ""  # every name
+    row = [line for line in cli.ok("images").splitlines() if image_id[:12] in line]
+    assert len(row) == 1 and row[0].split()[:2] == ["<none>", "<none>"]
+    unknown = cli("tag", "localhost/lab/nosuch", "localhost/lab/x")
+    assert unknown.returncode == 125 and unknown.stdout == ""
+    assert unknown.stderr.startswith("Error: ") and "image not known" in unknown.stderr
+    bad = cli("tag", IMAGE, "Bad Name")
+    assert bad.returncode == 125 and bad.stderr.startswith("Error: invalid image reference")
+    lacking = cli("untag", IMAGE, "localhost/lab/one")
+    assert lacking.returncode == 125 and "tag not known" in lacking.stderr
+    assert cli("untag", "localhost/lab/nosuch").returncode == 125
+    cli.ok("rm", "tagsrc")
+    cli.ok("rmi", image_id)

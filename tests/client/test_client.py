@@ -225,6 +225,24 @@ def test_lists_filters_and_the_remote_door(remote_door: RemoteDoor, remote: Remo
     assert [s.name for s in remote_door.list_containers(all=True)] == ["cl-b"]
 
 
+def test_tag_and_untag_remotely(remote_door: RemoteDoor, remote: RemoteRuntime,
+                                rt: Runtime) -> None:
+    img = remote.tag_image(DEMO, "localhost/rc/one:v1")
+    assert "localhost/rc/one:v1" in img.names and img.id == rt.images.get(DEMO).id
+    remote_door.tag_image(DEMO, "quay.io:5000/rc/two")  # a registry port is no tag
+    assert "quay.io:5000/rc/two:latest" in rt.images.get(DEMO).names
+    with pytest.raises(NoSuchImageError):
+        remote.tag_image("localhost/rc/nosuch", "localhost/rc/x")
+    with pytest.raises(InvalidArgumentError):
+        remote.tag_image(DEMO, "Bad Name")
+    left = remote_door.untag_image(DEMO, ["localhost/rc/one:v1", "quay.io:5000/rc/two"])
+    assert left.names == [DEMO]
+    with pytest.raises(NoSuchImageError):
+        remote.untag_image(DEMO, ["localhost/rc/one:v1"])
+    types = {e.action for e in rt.events(filters={"type": ["image"]})}
+    assert {"tag", "untag"} <= types
+
+
 def test_events_follow_until_stopped(remote: RemoteRuntime, rt: Runtime) -> None:
     since = time.time()
     seen: list[str] = []

@@ -120,6 +120,22 @@ def test_docker_py_commit_history_prune(sock, rt):
     client.images.remove("localhost/dpy/committed:v1")
 
 
+def test_docker_py_and_podman_py_tag(sock, rt):
+    docker = pytest.importorskip("docker")
+    client = docker.DockerClient(base_url=f"unix://{sock}", timeout=60)
+    image = client.images.get(DEMO)
+    assert image.tag("localhost/dpy/tagged", "v2") is True
+    assert "localhost/dpy/tagged:v2" in client.images.get(DEMO).tags
+    with pytest.raises(docker.errors.ImageNotFound):
+        client.api.tag("localhost/dpy/nosuch", "localhost/dpy/x")
+    rt.untag_image(DEMO, ["localhost/dpy/tagged:v2"])
+    podman = pytest.importorskip("podman")
+    with podman.PodmanClient(base_url=f"unix://{sock}", timeout=60) as pclient:
+        assert pclient.images.get(DEMO).tag("localhost/ppy/tagged", "v3") is True
+        assert "localhost/ppy/tagged:v3" in pclient.images.get(DEMO).tags
+    rt.untag_image(DEMO, ["localhost/ppy/tagged:v3"])
+
+
 def test_podman_py_commit_history_prune(sock, rt):
     podman = pytest.importorskip("podman")
     with podman.PodmanClient(base_url=f"unix://{sock}", timeout=60) as client:

@@ -73,3 +73,43 @@ async def test_commit_history_prune_libpod_and_docker(api, rt: Runtime) -> None:
     rt.remove_container(ctr)
     for ref in ("localhost/rest/one:v1", "localhost/rest/two"):
         rt.remove_image(ref)
+
+
+async def test_tag_untag_libpod_and_docker(api, rt: Runtime) -> None:
+    """POST .../images/{name}/tag and libpod's .../untag: 201 and no body (as podman); libpod's
+    untag without repo removes every name."""
+    image_id = rt.images.get(DEMO).id
+    r = await api.post(f"{LIBPOD}/images/{DEMO}/tag", params={"repo": "localhost/rt/a",
+                                                               "tag": "v1"})
+    assert (r.code, r.body) == (201, b"")
+    r = await api.post(f"{DOCKER}/images/{image_id}/tag", params={"repo": "localhost/rt/b"})
+    assert (r.code, r.body) == (201, b"")
+    r = await api.post(f"{DOCKER}/images/{DEMO}/tag", params={"repo": "localhost/rt/c",
+                                                              "tag": "x"})
+    assert r.code == 201
+    assert {"localhost/rt/a:v1", "localhost/rt/b:latest", "localhost/rt/c:x"} <= set(
+        rt.images.get(DEMO).names)
+    assert rt.images.get("localhost/rt/b").id == image_id
+    r = await api.post(f"{LIBPOD}/images/{DEMO}/untag", params={"repo": "localhost/rt/a",
+                                                                 "tag": "v1"})
+    assert (r.code, r.body) == (201, b"")
+    assert "localhost/rt/a:v1" not in rt.images.get(DEMO).names
+    # errors: an unknown image, no repo, a bad name, a name the image lacks
+    assert (await api.post(f"{LIBPOD}/images/localhost/nope/tag",
+                           params={"repo": "x"})).code == 404
+    assert (await api.post(f"{DOCKER}/images/{DEMO}/tag")).code == 400
+    r = await api.post(f"{LIBPOD}/images/{DEMO}/tag", params={"repo": "Bad Name"})
+    assert r.code == 400 and "invalid image reference" in r.json()["message"]
+    r = await api.post(f"{LIBPOD}/images/{DEMO}/untag", params={"repo": "localhost/rt/a"})
+    assert r.code == 404 and "tag not known" in r.json()["message"]
+    # no repo: every name goes, the image stays
+    ctr = rt.create_container(DEMO, ["true"])
+    img = rt.commit_container(ctr, "localhost/rt/d")
+    rt.tag_image(img.id, "localhost/rt/e")
+    r = await api.post(f"{LIBPOD}/images/localhost/rt/d/untag")
+    assert r.code == 201
+    assert rt.images.get(img.id).names == []
+    rt.remove_container(ctr.id)
+    rt.remove_image(img.id)
+    for name in ("localhost/rt/b:latest", "localhost/rt/c:x"):
+        rt.untag_image(DEMO, [name])

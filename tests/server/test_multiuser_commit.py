@@ -68,3 +68,30 @@ def test_students_commit_to_their_namespace_only(people: dict[str, Any],  # noqa
                   ("POST", f"{API}/images/prune", None))
     assert [s for s, _ in done] == [200, 200, 200, 200, 200], done
     assert untagged["Id"] in [r["Id"] for r in done[4][1]]
+
+
+def test_students_tag_and_untag_in_their_namespace_only(people: dict[str, Any],  # noqa: F811
+                                                         service: Path) -> None:
+    a, t = people["a"], people["t"]
+    own = f"localhost/{a.name}/tagged"
+    img = quote(DEMO, safe="")
+    answers = a.call(service, ("POST", f"{API}/images/{img}/tag?repo={quote(own, safe='')}"
+                                       "&tag=1", None),
+                     ("POST", f"/images/{img}/tag?repo=localhost/course/x", None),
+                     ("POST", f"{API}/images/{img}/tag?repo=localhost/busybox&tag=2", None),
+                     ("POST", f"{API}/images/{img}/untag?repo={quote(DEMO, safe='')}", None),
+                     ("POST", f"{API}/images/{img}/untag", None),  # all: busybox's too
+                     ("POST", f"{API}/images/{img}/untag?repo={quote(own, safe='')}&tag=1",
+                      None))
+    assert answers[0][0] == 201, answers[0]
+    for status, body in answers[1:5]:
+        assert status == 403, body
+        assert "policy rule image_namespace" in body["message"]
+        assert f"localhost/{a.name}/" in body["message"]
+    assert answers[5][0] == 201, answers[5]
+    # the instructor tags and untags any name
+    done = t.call(service, ("POST", f"{API}/images/{img}/tag?repo=localhost/course/x", None),
+                  ("POST", f"{API}/images/{img}/untag?repo=localhost/course/x", None),
+                  ("GET", f"{API}/images/{img}/json", None))
+    assert [s for s, _ in done] == [201, 201, 200], done
+    assert done[2][1]["RepoTags"] == [DEMO]

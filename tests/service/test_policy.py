@@ -85,6 +85,15 @@ def test_commit_names_under_the_students_namespace() -> None:
                                                      "localhost/bob/NAME"):
             policy.authorize(BOB, "commit", name)
         policy.authorize(teacher, "commit", name)
+    # tag and untag: the same namespace (names are shared), the image itself is open
+    for action in ("image.tag", "image.untag"):
+        policy.authorize(BOB, action, "localhost/bob/mine:1")
+        policy.authorize(BOB, action, None)
+        with pytest.raises(NotAuthorizedError, match="policy rule image_namespace: "
+                                                     "localhost/busybox:latest .* under "
+                                                     "localhost/bob/NAME"):
+            policy.authorize(BOB, action, "localhost/busybox:latest")
+        policy.authorize(teacher, action, "localhost/busybox:latest")
     with pytest.raises(NotAuthorizedError, match="instructor_only: .* image.prune$"):
         policy.authorize(BOB, "image.prune", False)
     policy.authorize(teacher, "image.prune", True)

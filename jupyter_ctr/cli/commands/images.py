@@ -1,6 +1,6 @@
 """Image commands: image import, ls (images), rm (rmi), inspect, build-demo, build-debian,
-history and prune, commit, and pull, push, load and save (top-level and under ``image``, as
-podman has them)."""
+history and prune, commit, tag and untag, and pull, push, load and save (top-level and
+under ``image``, as podman has them)."""
 
 from __future__ import annotations
 
@@ -123,6 +123,19 @@ def cmd_commit(door: Door, args: argparse.Namespace) -> int:
         with open(args.iidfile, "w") as fh:
             fh.write(f"sha256:{image.id}")
     print(image.id)
+    return 0
+
+
+def cmd_tag(door: Door, args: argparse.Namespace) -> int:
+    """``podman tag IMAGE TARGET...``: no output."""
+    for target in args.targets:
+        door.tag_image(args.image, target)
+    return 0
+
+
+def cmd_untag(door: Door, args: argparse.Namespace) -> int:
+    """``podman untag IMAGE [NAME...]``: no output; without names, all the image's."""
+    door.untag_image(args.image, args.names)
     return 0
 
 

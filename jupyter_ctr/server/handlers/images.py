@@ -314,6 +314,35 @@ class ImageHistoryHandler(CtrHandler):
         self.reply_json(models.image_history_items(rows, self.docker))
 
 
+class ImageTagHandler(CtrHandler):
+    """``POST /libpod/images/{name}/tag?repo=&tag=`` and Docker's ``POST /images/{name}/tag``:
+    201, no body (as podman); no tag: repo as given (latest unless it has one)."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, name: str, version: str | None = None) -> None:
+        repo, tag = self.q("repo") or "", self.q("tag") or ""
+        if not repo:
+            raise errors.bad_request("repo is required: name the image's new name")
+        await self.service.tag_image(self.principal, name, f"{repo}:{tag}" if tag else repo)
+        self.reply_empty(201)
+
+
+class ImageUntagHandler(CtrHandler):
+    """``POST /libpod/images/{name}/untag?repo=&tag=``: 201, no body (as podman); without
+    repo every name of the image is removed."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, name: str, version: str | None = None) -> None:
+        repo, tag = self.q("repo") or "", self.q("tag") or ""
+        if tag and not repo:
+            raise errors.bad_request("a tag needs a repo: give repo= too")
+        refs = [f"{repo}:{tag}" if tag else repo] if repo else []
+        await self.service.untag_image(self.principal, name, refs)
+        self.reply_empty(201)
+
+
 class ImagePruneHandler(CtrHandler):
     """``POST /libpod/images/prune?all=&filters=`` and Docker's ``POST /images/prune
     ?filters=`` (``{"dangling": ["false"]}`` is Docker's all)."""
@@ -459,6 +488,10 @@ def routes() -> list[tuple[str, type, dict[str, Any]]]:
         # commit, history, prune: before {NAME}, which would take "prune" as a name
         out += [(f"{base}/commit", CommitHandler, kw), (f"{i}/prune", ImagePruneHandler, kw),
                 (f"{i}/{NAME}/history", ImageHistoryHandler, kw)]
+        # tag, untag: before {NAME}
+        out.append((f"{i}/{NAME}/tag", ImageTagHandler, kw))
+        if flavor == "libpod":
+            out.append((f"{i}/{NAME}/untag", ImageUntagHandler, kw))
         out += [(f"{i}/{NAME}/json", ImageInspectHandler, kw),
                 (f"{i}/{NAME}", ImageRemoveHandler, kw)]
     return out
