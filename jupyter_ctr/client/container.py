@@ -62,12 +62,12 @@ class Container:
     def config(self) -> ContainerConfig:
         """The configuration (as inspect shows it: read once, when first needed)."""
         if not self._full:
-            self.snapshot()
+            self.observe()
         return self._snap.config
 
     @property
     def state(self) -> ContainerState:
-        return self.snapshot().state
+        return self.observe().state
 
     @property
     def runtime(self) -> Runtime:
@@ -106,7 +106,7 @@ class Container:
             self._start_dependencies()
         status, _ = self._post("init")
         if status == 304:
-            snap = self.snapshot()
+            snap = self.observe()
             raise ContainerStateInvalidError(
                 f"container has already been created in runtime; container {self.id[:12]} "
                 f"({self.name}) is in state {snap.state.value}")
@@ -123,7 +123,7 @@ class Container:
         status, _ = self._post("stop", {"timeout": timeout})
         if status == 304:
             raise ContainerStoppedError(f"container {self.id[:12]} ({self.name}) is already "
-                                        f"stopped (state {self.snapshot().state.value})")
+                                        f"stopped (state {self.observe().state.value})")
 
     def restart(self, timeout: int | None = None) -> None:
         self._post("restart", {"t": timeout})
@@ -179,7 +179,7 @@ class Container:
 
     def is_running(self) -> bool:
         try:
-            return self.snapshot().state in (S.RUNNING, S.PAUSED, S.STOPPING, S.CREATED)
+            return self.observe().state in (S.RUNNING, S.PAUSED, S.STOPPING, S.CREATED)
         except NoSuchContainerError:
             return False
 
@@ -192,7 +192,7 @@ class Container:
 
         # The service initializes a configured or exited container first (Docker's
         # attach-then-start); the engine refuses: so is it refused here.
-        st = self.snapshot().state
+        st = self.observe().state
         if st not in (S.CREATED, S.RUNNING):
             raise ContainerStateInvalidError(
                 "can only attach to created or running containers; container "
@@ -267,7 +267,7 @@ class Container:
     def top(self) -> dict[str, Any]:
         return dict(self.api.json("GET", self._path("top")))
 
-    def snapshot(self) -> ContainerSnapshot:
+    def observe(self) -> ContainerSnapshot:
         """One reading (from inspect)."""
         self._snap = records.snapshot_from_inspect(self._inspect())
         self._full = True

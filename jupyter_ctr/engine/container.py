@@ -567,7 +567,7 @@ class Container(ExecVerbs, CheckpointVerbs, ContainerBase):
         rows = [row for row in (procinfo.ps_row(pid) for pid in sorted(pids)) if row]
         return {"Titles": titles, "Processes": rows}
 
-    def snapshot(self) -> ContainerSnapshot:
+    def observe(self) -> ContainerSnapshot:
         """One consistent, typed reading of the container (what ``inspect`` renders)."""
         with self._lock_and_sync():
             return self._snapshot_unlocked()
@@ -586,7 +586,7 @@ class Container(ExecVerbs, CheckpointVerbs, ContainerBase):
 
     def inspect(self) -> dict[str, Any]:
         """A dict shaped like ``podman inspect``."""
-        return render_inspect(self.snapshot())
+        return render_inspect(self.observe())
 
 
 def render_inspect(snap: ContainerSnapshot) -> dict[str, Any]:

@@ -68,7 +68,7 @@ def _snapshots(containers: Sequence[Container]) -> list[ContainerSnapshot]:
     snaps = []
     for ctr in containers:
         try:
-            snaps.append(ctr.snapshot())
+            snaps.append(ctr.observe())
         except CtrError:
             continue  # removed meanwhile: not shown
     return snaps
@@ -76,7 +76,7 @@ def _snapshots(containers: Sequence[Container]) -> list[ContainerSnapshot]:
 
 def container_html(ctr: Container) -> str:
     try:
-        snap = ctr.snapshot()
+        snap = ctr.observe()
     except CtrError as exc:
         return (f"<div class='jctr-gone'>{badge('removing', 'gone')} "
                 f"{html.escape(ctr.name)}: {html.escape(str(exc))}</div>")

@@ -201,7 +201,7 @@ class ContainerService:
         after ``since_ns`` (Docker's wait for the next exit)."""
 
         def run() -> bool:
-            snap = self.container(principal, ctr, "wait").snapshot()
+            snap = self.container(principal, ctr, "wait").observe()
             if snap.state in (S.RUNNING, S.PAUSED, S.STOPPING):
                 return True
             return snap.record.started_at >= since_ns

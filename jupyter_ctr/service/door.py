@@ -107,7 +107,7 @@ class Door:
             if not self.policy.permits(self.principal, "list", ctr):
                 continue
             try:
-                snap = ctr.snapshot()
+                snap = ctr.observe()
             except (ContainerRemovedError, NoSuchContainerError):
                 continue
             if (every or snap.record.state in LISTED_RUNNING) and matches(snap, filters):

@@ -319,7 +319,7 @@ class RulesPolicy(OwnershipPolicy):
             return
         held = [c for c in self.runtime.list_containers(all=True)
                 if c.config.owner_uid == principal.uid and c.id != target.id
-                and c.snapshot().record.checkpointed]
+                and c.observe().record.checkpointed]
         if len(held) >= limit:
             raise refuse("max_checkpoints", f"{len(held)} containers hold a checkpoint, the "
                          f"most allowed is {limit}: restore or remove one")
@@ -360,7 +360,7 @@ class RulesPolicy(OwnershipPolicy):
             if ctr.state not in (S.RUNNING, S.PAUSED):
                 continue
             instructor = self.owner_is_instructor(ctr.config.owner_uid)
-            started = ctr.snapshot().record.started_at / 1e9
+            started = ctr.observe().record.started_at / 1e9
             if rules.max_run_time and started and now - started > rules.max_run_time and \
                     (not instructor or "max_run_time" in rules.instructor_rules):
                 out.append((ctr, f"max_run_time: ran over {rules.max_run_time:g} s"))

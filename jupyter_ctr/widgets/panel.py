@@ -70,7 +70,7 @@ class ContainerPanel(EngineWidget):
         self._logs_stale = True
         try:
             ctr = self.door.container(container, "inspect")
-            row = row_of(ctr.snapshot())
+            row = row_of(ctr.observe())
         except CtrError as exc:
             name = container.name if isinstance(container, Container) else str(container)
             self._set_row(removed_row(_ref(container) if isinstance(container, Container)
@@ -107,7 +107,7 @@ class ContainerPanel(EngineWidget):
         """A fresh reading of the container (after checkpoint and restore events, whose
         outcome depends on their options)."""
         try:
-            row = row_of(self.door.container(self.container_id, "inspect").snapshot())
+            row = row_of(self.door.container(self.container_id, "inspect").observe())
         except CtrError:
             return  # removed meanwhile: its remove event says so
         with self.state_lock:

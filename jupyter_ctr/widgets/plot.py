@@ -40,7 +40,7 @@ class StatsPlot(EngineWidget):
         series, errors = [], []
         for ref in refs:
             try:
-                snap = self.door.container(ref, "stats").snapshot()
+                snap = self.door.container(ref, "stats").observe()
             except CtrError as exc:
                 errors.append(str(exc))
                 continue
@@ -65,7 +65,7 @@ class StatsPlot(EngineWidget):
 
     def _reread(self, ctr_id: str) -> None:
         try:
-            state = self.door.container(ctr_id, "stats").snapshot().status
+            state = self.door.container(ctr_id, "stats").observe().status
         except CtrError:
             return
         self._set_state(ctr_id, state)

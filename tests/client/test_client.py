@@ -177,7 +177,7 @@ def test_checkpoint_export_and_import(remote: RemoteRuntime, rt: Runtime,
     assert wait_until(lambda: len(list(ctr.logs())) >= 2)
     stats = ctr.checkpoint()
     assert stats.id == ctr.id and stats.runtime_duration > 0
-    assert ctr.state is S.EXITED and ctr.snapshot().restorable
+    assert ctr.state is S.EXITED and ctr.observe().restorable
     stats = ctr.restore()
     assert stats.id == ctr.id and ctr.state is S.RUNNING
     archive = tmp_path / "c.tar.gz"

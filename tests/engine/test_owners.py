@@ -74,7 +74,7 @@ def test_the_exit_is_conmons_and_its_owner_sees_it(rt: Runtime) -> None:
     ctr.start()
     # Killed behind the engine's back: nothing here syncs the container afterwards, so
     # the exit command is what finds the exit.
-    os.kill(ctr.snapshot().record.pid, signal.SIGKILL)
+    os.kill(ctr.observe().record.pid, signal.SIGKILL)
     removed = next(iter(alice.events(since=since, until=time.time() + 60, follow=True,
                                      filters={"container": [ctr.id], "event": ["remove"]})))
     assert removed.attributes["user"] == "conmon"
@@ -146,4 +146,4 @@ def test_container_handles_are_the_views_containers_unsynced(rt: Runtime) -> Non
     (handle,) = as_user(rt, BOB).container_handles()
     rt.remove_container(bobs)
     with pytest.raises(ContainerRemovedError):  # not synced when listed: its first verb says
-        handle.snapshot()
+        handle.observe()

@@ -317,7 +317,7 @@ def test_an_export_over_the_archive_size_keeps_the_checkpoint(rt: Runtime,
         with pytest.raises(NotAuthorizedError, match="max_archive_size: the checkpoint archive "
                                                      "is [0-9]+ bytes, over 4k"):
             door.checkpoint(ctr.id, CheckpointOptions(target_file=tmp_path / "b.tar"))
-        assert ctr.snapshot().record.checkpointed
+        assert ctr.observe().record.checkpointed
         door.container(ctr.id, "restore").restore()
         assert ctr.state.value == "running"
     finally:
