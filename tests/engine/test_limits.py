@@ -63,3 +63,16 @@ def test_check_and_signals() -> None:
     for bad in ("\u0669", "SIG\u212aILL", "", "0", "65"):
         with pytest.raises(InvalidArgumentError):
             parse_signal(bad)
+
+
+def test_memory_limit_oom_kill_is_recorded(rt: Runtime) -> None:
+    """A process allocating past the memory limit is killed by the kernel: exit 137,
+    OOMKilled in inspect, and an "oom" event before the "died" (04-resource-limits shows it)."""
+    ctr = rt.create_container(DEMO, ["sh", "-c", 'a=x; while true; do a="$a$a"; done'],
+                              memory="16m")
+    ctr.start()
+    assert ctr.wait() == 137
+    assert ctr.inspect()["State"]["OOMKilled"] is True
+    actions = [ev.action for ev in rt.events(filters={"container": [ctr.id]})]
+    assert actions.index("oom") == actions.index("died") - 1
+    ctr.remove()
