@@ -210,7 +210,7 @@ class ContainerBase:
         if self._record.stopped_by_user is False and code == 137 and self.config.memory \
                 and _oom_killed(self.cgroups_path):
             self._record.oom_killed = True
-            self._event("oom")  # Docker's and podman's event, before the "died"
+            self._event("oom")  # Docker's event for it, just before the "died"
         self._event("died", exitCode=str(code))
         return True
 
