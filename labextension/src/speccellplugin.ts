@@ -49,7 +49,9 @@ export async function writeSpecCell(app: JupyterFrontEnd, text: string): Promise
   let panel = asNotebook(app.shell.currentWidget);
   let fresh = false;
   if (panel === null) {
-    panel = asNotebook(await app.commands.execute('notebook:create-new', {}));
+    // with the default kernel named, the notebook opens without asking for one
+    const kernelName = app.serviceManager.kernelspecs.specs?.default;
+    panel = asNotebook(await app.commands.execute('notebook:create-new', { kernelName }));
     fresh = true;
     if (panel === null) {
       throw new Error('no notebook could be opened for the cell');
