@@ -71,6 +71,10 @@ class RemoteDoor:
         ctr.remove(force=force, timeout=timeout)
         return ctr
 
+    def container_spec(self, ref: str | Container) -> dict[str, Any]:
+        """The spec that would create this container again (the service's read-back)."""
+        return self.runtime.container_spec(ref)
+
     def import_checkpoint(self, archive: str | os.PathLike[str], name: str | None = None,
                           options: CheckpointOptions | None = None,
                           **kw: Any) -> tuple[Container, CheckpointStats]:

@@ -125,6 +125,13 @@ class Runtime:
         insp = self.api.json("GET", f"/containers/{path_part(name_or_id)}/json")
         return Container(self, records.snapshot_from_inspect(insp))
 
+    def container_spec(self, name_or_id: str | Container | Any) -> dict[str, Any]:
+        """The spec that would create this container again (service/cellspec.py's
+        canonical dict): GET /api/containers/{name}/spec?format=json."""
+        ref = name_or_id if isinstance(name_or_id, str) else str(name_or_id.id)
+        return dict(self.api.json("GET", f"/api/containers/{path_part(ref)}/spec",
+                                  {"format": "json"}, not_found=NoSuchContainerError))
+
     def list_snapshots(self, *, all: bool = False,  # noqa: A002 - podman's flag
                        filters: Mapping[str, Sequence[str]] | None = None,
                        limit: int | None = None) -> list[ContainerSnapshot]:

@@ -24,7 +24,7 @@ from ..service.door import Door
 from ..service.principal import Principal
 from .output import OutputSink
 from .results import CtrMagicError
-from .verbs import CELL_VERBS, VERBS, Context, error_line, note_line
+from .verbs import CELL_VERBS, VERBS, Context, do_spec, error_line, note_line, spec_parser
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -125,6 +125,9 @@ class CtrMagics(Magics):
 
           %%ctr run [OPTIONS] IMAGE    the cell body runs in a new container (--shell, sh)
           %%ctr exec [OPTIONS] CTR     the cell body runs in a running container
+          %%ctr spec NAME [--yaml] [--dry-run] [--replace]
+                                       the cell body is NAME's spec (TOML or YAML): create,
+                                       leave unchanged or recreate it; %ctr spec NAME shows it
 
         Output streams into the cell as it is produced; listings return tables (iterate them
         for the rows), runs a RunResult (exit code, duration, output). ``--out VAR`` stores
@@ -155,6 +158,8 @@ class CtrMagics(Magics):
             argv = shlex.split(line)
         except ValueError as exc:
             raise InvalidArgumentError(f"cannot split the command line: {exc}") from None
+        if argv[:1] == ["spec"]:  # the magics' own verb: no CLI command
+            return self._spec(argv[1:], cell)
         path = command_path(argv)
         verb = path[0] if path else None
         if path is None and not {"-h", "--help", "--version"} & set(argv):
@@ -192,6 +197,16 @@ class CtrMagics(Magics):
             self.shell.user_ns[out] = result
         if getattr(args, "check", False) and hasattr(result, "check"):
             result.check()
+        return result
+
+    def _spec(self, argv: list[str], cell: str | None) -> Any:
+        """``%%ctr spec NAME [--yaml] [--dry-run] [--replace]`` (verbs.do_spec)."""
+        args = spec_parser().parse_args(argv)
+        if args.out is not None and not args.out.isidentifier():
+            raise InvalidArgumentError(f"--out needs a variable name, not {args.out!r}")
+        result = do_spec(Context(self.door, cell, ["sh"], self.make_sink), args)
+        if args.out is not None and self.shell is not None:
+            self.shell.user_ns[args.out] = result
         return result
 
     def _dispatch(self, ctx: Context, args: argparse.Namespace) -> Any:

@@ -5,6 +5,7 @@ state badges) and as plain text in a terminal IPython, and that hold the values 
 from __future__ import annotations
 
 import html
+import shlex
 from collections.abc import Iterator, Sequence
 
 from IPython.core.error import UsageError
@@ -217,3 +218,101 @@ class RunResult:
         rest = html.escape(self.summary()[len(self._what()) + 4:])
         return (f"<div class='jctr-run' style='font-size:90%;color:#57606a'>"
                 f"{badge(self.outcome, self._what())} in {rest}</div>")
+
+
+class SpecResult:
+    """What ``%%ctr spec NAME`` did: ``action`` is "created", "unchanged", "recreated",
+    "would create", "would recreate" (--dry-run) or "kept" (a container not created from a
+    spec cell differs and was left as it is: --replace recreates it). ``changes`` holds
+    (field, old, new) for each field that differs; ``id`` is the container's ID (the new one
+    when recreated), ``old_id`` the removed one's; ``note`` says what to know besides."""
+
+    def __init__(self, *, action: str, name: str, id: str | None = None,  # noqa: A002
+                 old_id: str | None = None,
+                 changes: Sequence[tuple[str, Any, Any]] = (), state: str = "",
+                 note: str = "") -> None:
+        self.action, self.name, self.id, self.old_id = action, name, id, old_id
+        self.changes = list(changes)
+        self.state, self.note = state, note
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes)
+
+    def summary(self) -> str:
+        ids = []
+        if self.id:
+            ids.append(self.id[:12])
+        if self.old_id and self.old_id != self.id:
+            ids.append(f"was {self.old_id[:12]}")
+        state = f", {self.state}" if self.state else ""
+        return (f"{self.action}: {self.name}" + (f" ({', '.join(ids)}{state})" if ids else "")
+                + (f"\n{self.note}" if self.note else ""))
+
+    def change_rows(self) -> list[list[str]]:
+        return [[field, _shown(old), _shown(new)] for field, old, new in self.changes]
+
+    def __repr__(self) -> str:
+        out = self.summary()
+        if self.changes:
+            out += "\n" + text_table(["FIELD", "OLD", "NEW"], self.change_rows())
+        return out
+
+    def _repr_pretty_(self, p: RepresentationPrinter, cycle: bool) -> None:
+        p.text(repr(self))  # type: ignore[no-untyped-call]
+
+    def _repr_html_(self) -> str:
+        colour = {"created": "ok", "recreated": "ok", "unchanged": "configured",
+                  "would create": "created", "would recreate": "created",
+                  "kept": "interrupted"}.get(self.action, "configured")
+        head = self.summary().split("\n", 1)[0][len(self.action) + 2:]
+        parts = [f"<div class='jctr-spec' style='font-size:90%'>{badge(colour, self.action)} "
+                 f"{html.escape(head)}</div>"]
+        if self.changes:
+            rows = "".join(
+                "<tr>" + "".join(f"<td style='text-align:left'><code>{html.escape(c)}</code>"
+                                 "</td>" for c in row) + "</tr>"
+                for row in self.change_rows())
+            parts.append("<table class='jctr-table jctr-spec-diff'><thead><tr>"
+                         "<th style='text-align:left'>field</th>"
+                         "<th style='text-align:left'>old</th>"
+                         "<th style='text-align:left'>new</th></tr></thead>"
+                         f"<tbody>{rows}</tbody></table>")
+        if self.note:
+            parts.append(f"<div style='font-size:90%;color:#9a6700'>{html.escape(self.note)}"
+                         "</div>")
+        return "".join(parts)
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return shlex.join(value)
+    return str(value)
+
+
+class SpecText(str):
+    """``%ctr spec NAME``: the container's spec as a cell body (TOML or YAML), shown as
+    text; ``cell`` is the whole cell (with its ``%%ctr spec NAME`` line)."""
+
+    name: str
+    fmt: str
+
+    def __new__(cls, text: str, name: str, fmt: str) -> SpecText:
+        obj = super().__new__(cls, text)
+        obj.name, obj.fmt = name, fmt
+        return obj
+
+    @property
+    def cell(self) -> str:
+        flag = " --yaml" if self.fmt == "yaml" else ""
+        return f"%%ctr spec {self.name}{flag}\n{self}"
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_pretty_(self, p: RepresentationPrinter, cycle: bool) -> None:
+        p.text(str(self))  # type: ignore[no-untyped-call]

@@ -10,6 +10,7 @@ foreground ``run --rm``, which is stopped and removed, as podman does.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import sys
@@ -30,9 +31,12 @@ from ..engine.errors import (
     ContainerStoppedError,
     CtrError,
     InvalidArgumentError,
+    NoSuchContainerError,
 )
 from ..engine.oci import parse_signal
+from ..engine.parsing import check_name
 from ..engine.state import ContainerState
+from ..service import cellspec
 from .display import container_table, event_table, image_table
 from .output import OutputSink
 from .pump import pump
@@ -42,15 +46,16 @@ from .results import (
     ImageTable,
     Names,
     RunResult,
+    SpecResult,
+    SpecText,
     StatsTable,
     TopTable,
 )
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Callable, Sequence
-    from typing import Any
+    from typing import Any, NoReturn
 
     from ..engine.container import Container
     from ..service.door import Door
@@ -438,6 +443,105 @@ def _result(kind: str, name: str, ident: str, code: int | None, began: float,
                      stderr=err.text(where), stdout_elided=out.elided,
                      stderr_elided=err.elided, interrupted=interrupted, removed=removed,
                      exec_id=exec_id)
+
+
+# -- %%ctr spec: a container's spec as a cell (service/cellspec.py) ---------------------------
+class SpecArgumentParser(argparse.ArgumentParser):
+    """``spec``'s own parser (it is no CLI command): errors raise, as the CLI's do."""
+
+    def error(self, message: str) -> NoReturn:
+        raise InvalidArgumentError(f"spec: {message}")
+
+
+def spec_parser() -> SpecArgumentParser:
+    parser = SpecArgumentParser(
+        prog="%%ctr spec", description="The cell holds a container's spec (TOML or YAML): "
+        "running it creates the container (and starts it unless start = false); unchanged, "
+        "nothing happens; changed, the difference is shown and the container recreated.")
+    parser.add_argument("name", metavar="NAME", help="the container's name")
+    fmt = parser.add_mutually_exclusive_group()
+    fmt.add_argument("--yaml", action="store_true", help="the cell is YAML (default: detected)")
+    fmt.add_argument("--toml", action="store_true", help="the cell is TOML (default: detected)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="show what would change, change nothing")
+    parser.add_argument("--replace", action="store_true",
+                        help="also recreate a container not created from a spec cell")
+    parser.add_argument("--out", metavar="VAR", help="also store the result in VAR")
+    return parser
+
+
+def do_spec(ctx: Context, args: argparse.Namespace) -> SpecResult | SpecText:
+    """``%%ctr spec NAME``: create, leave or recreate NAME as the cell's spec says;
+    ``%ctr spec NAME`` (no cell) shows NAME's spec as such a cell's body."""
+    name = check_name(args.name)
+    fmt = "yaml" if args.yaml else "toml" if args.toml else None
+    if ctx.body is None:
+        return SpecText(cellspec.render(ctx.door.container_spec(name), fmt or "toml"), name,
+                        fmt or "toml")
+    if not ctx.body.strip():
+        raise InvalidArgumentError("the cell is empty: write the spec below %%ctr spec "
+                                   f"{name}, e.g. image = \"IMAGE\" (%ctr spec OTHER shows "
+                                   "one)")
+    new, options = cellspec.load(ctx.body, fmt)  # every error before anything is touched
+    try:
+        ctr = ctx.door.container(name, "inspect")
+    except NoSuchContainerError:
+        ctr = None
+    if ctr is None:
+        if args.dry_run:
+            return SpecResult(action="would create", name=name,
+                              changes=cellspec.diff({}, new))
+        made = _create_from_spec(ctx, name, new, options)
+        return SpecResult(action="created", name=name, id=made.id, state=made.state.value)
+    old = cellspec.applied(ctr.config.labels)
+    adopted = old is not None
+    if old is None:
+        old = ctx.door.container_spec(ctr)
+    changes = cellspec.diff(old, new)
+    outside = ("" if adopted else f"{name} was not created from a spec cell: it was compared "
+               "through its configuration (what %ctr spec shows)")
+    if not changes:
+        return SpecResult(action="unchanged", name=name, id=ctr.id, state=ctr.state.value,
+                          note=outside and outside + "; nothing to do")
+    if args.dry_run:
+        return SpecResult(action="would recreate", name=name, id=ctr.id, changes=changes,
+                          state=ctr.state.value, note=outside and outside + (
+                              "; only --replace would recreate it" if not args.replace
+                              else ""))
+    if not adopted and not args.replace:
+        note = (outside + ". It differs and was left as it is: run the cell with --replace "
+                "to remove it and create it from this spec")
+        note_line(f"[{note}]")
+        return SpecResult(action="kept", name=name, id=ctr.id, changes=changes,
+                          state=ctr.state.value, note=note)
+    ctx.door.image(new["image"], "image.inspect")  # a missing image: fail before removing
+    old_id = ctr.id
+    if ctr.state is ContainerState.PAUSED:
+        ctr.unpause()
+    if ctr.state in (ContainerState.RUNNING, ContainerState.STOPPING):
+        with contextlib.suppress(ContainerStoppedError):
+            ctr.stop(timeout=ctr.config.stop_timeout)
+    ctx.door.remove(ctr)
+    try:
+        made = _create_from_spec(ctx, name, new, options)
+    except CtrError as exc:
+        raise type(exc)(f"{name} ({old_id[:12]}) was removed, but its new container could "
+                        f"not be made: {exc}") from exc
+    return SpecResult(action="recreated", name=name, id=made.id, old_id=old_id,
+                      changes=changes, state=made.state.value)
+
+
+def _create_from_spec(ctx: Context, name: str, spec: dict[str, Any],
+                      options: dict[str, Any]) -> Container:
+    kwargs = cellspec.create_arguments(name, spec)
+    ctr = ctx.door.create_container(kwargs.pop("image"), kwargs.pop("command"), **kwargs)
+    if options["start"]:
+        try:
+            ctr.start(recursive=True)
+        except CtrError as exc:
+            raise type(exc)(f"{name} was created ({ctr.id[:12]}) but did not start: "
+                            f"{exc}") from exc
+    return ctr
 
 
 #: The magics' own verbs by the CLI command function they stand for (the parser's ``func``);

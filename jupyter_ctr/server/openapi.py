@@ -185,6 +185,9 @@ def operations() -> dict[tuple[str, str], Op]:
             (101,), (403, 404, 409)),
         ("/api/events/ws", "get"): ("Events websocket: one JSON message per event "
                                     "(since, filters)", (101,), (400, 403)),
+        ("/api/containers/{name}/spec", "get"): (
+            "The container's spec as a %%ctr spec cell (format=toml|yaml|json): the applied "
+            "spec, else one read back from its config", (200,), (400, 404)),
         ("/openapi.json", "get"): ("This document", (200,), ()),
     })
     return ops

@@ -156,6 +156,10 @@ class ContainerService:
 
         return await (self.pools.run_long(run) if long else self.pools.run(run))
 
+    async def container_spec(self, principal: Principal, ref: str) -> dict[str, Any]:
+        """The spec that would create the container again (Door.container_spec)."""
+        return await self.pools.run(self.door(principal).container_spec, ref)
+
     async def should_restart(self, principal: Principal, ref: str | Container) -> bool:
         """Whether a client should restart the container after its attached run: never, the
         engine applies restart policies itself (conmon's exit command)."""

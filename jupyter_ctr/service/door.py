@@ -13,7 +13,7 @@ exactly that action.
 from __future__ import annotations
 
 from ..engine.container import Container
-from ..engine.errors import ContainerRemovedError, NoSuchContainerError
+from ..engine.errors import ContainerRemovedError, NoSuchContainerError, NoSuchImageError
 from ..engine.state import ContainerState
 from .filters import check_container_filters, matches
 from .policy import Policy
@@ -150,6 +150,20 @@ class Door:
             self.authorize("remove", dep)  # force removes them too: each must be allowed
         ctr.remove(force=force, timeout=timeout)
         return ctr
+
+    # -- cell specs (%%ctr spec, the sidebar's "Edit as cell"; service/cellspec.py) ----------
+    def container_spec(self, ref: str | Container) -> dict[str, Any]:
+        """The spec that would create this container again (action ``inspect``): the spec it
+        was created from (its ``jupyter-ctr.spec`` label), else one read back from its
+        config against its image's defaults (cellspec.spec_of)."""
+        from . import cellspec  # noqa: PLC0415 - lazy: CLI start-up (tomllib, yaml)
+
+        ctr = self.container(ref, "inspect")
+        try:
+            image_config = self.view.get_image(ctr.config.image_id).config
+        except NoSuchImageError:  # removed since: compared against no image defaults
+            image_config = {}
+        return cellspec.spec_of(ctr.config, image_config)
 
     def checkpoint(self, ref: str | Container, options: CheckpointOptions) -> CheckpointStats:
         """Checkpoint a container (action ``checkpoint``); one written to an archive

@@ -104,6 +104,14 @@ export class CtrClient {
     return body.Id;
   }
 
+  /** The container's spec as a `%%ctr spec` cell's body (GET ctr/api/containers/NAME/spec):
+   * the spec it was made from, else one read back from its config. */
+  async containerSpec(name: string, format: 'toml' | 'yaml' = 'toml'): Promise<string> {
+    const path = `api/containers/${encodeURIComponent(name)}/spec`;
+    const response = await this.request(path, {}, { format });
+    return response.text();
+  }
+
   // -- images -----------------------------------------------------------------------------
   listImages(): Promise<Record<string, unknown>[]> {
     return this.json(`${LIBPOD}/images/json`);

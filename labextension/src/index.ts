@@ -4,6 +4,7 @@ import { containersPlugin } from './sidebar';
 import { terminalPlugin } from './terminal/plugin';
 import { logsPlugin } from './logs/plugin';
 import { rowActionsPlugin } from './rowactions';
+import { specCellPlugin } from './speccellplugin';
 import { widgetsPlugin } from './widgets/plugin';
 
 /** The extension's plugins; each feature lives in its own module. */
@@ -12,6 +13,7 @@ plugins.push(terminalPlugin); // terminal tabs (src/terminal/)
 plugins.push(logsPlugin); // log view tabs (src/logs/)
 plugins.push(rowActionsPlugin); // the sidebar rows' Terminal and Logs buttons
 plugins.push(widgetsPlugin); // notebook widgets, an ipywidgets module (src/widgets/)
+plugins.push(specCellPlugin); // the rows' Edit as cell / Clone as cell (%%ctr spec)
 
 export default plugins;
 
