@@ -86,7 +86,7 @@ class Transport:
     @staticmethod
     def url(path: str, query: Query = None) -> str:
         """``LIBPOD + path`` with ``query`` (None values left out, booleans as true/false,
-        lists repeated)."""
+        lists repeated); our own routes (``/api/...``) have no libpod prefix."""
         items: list[tuple[str, str]] = []
         for key, value in (query or {}).items():
             if value is None:
@@ -94,7 +94,8 @@ class Transport:
             for one in value if isinstance(value, (list, tuple)) else [value]:
                 items.append((key, ("true" if one else "false") if isinstance(one, bool)
                               else str(one)))
-        return LIBPOD + path + ("?" + urlencode(items) if items else "")
+        prefix = "" if path.startswith("/api/") else LIBPOD
+        return prefix + path + ("?" + urlencode(items) if items else "")
 
     @staticmethod
     def head(method: str, target: str, headers: Mapping[str, str], length: int) -> bytes:
