@@ -795,20 +795,26 @@ def add_commands(parser: Parser, only: Sequence[str] | None,
     return parser
 
 
+def command_index(argv: Sequence[str]) -> int:
+    """Where the command's first word is in ``argv`` (after the global options)."""
+    i = 0
+    while i < len(argv) and argv[i].startswith("-"):
+        i += 2 if argv[i] in ("--root", "--runroot", "--log-level", "--url") else 1
+    return i
+
+
 def command_path(argv: Sequence[str]) -> tuple[str, ...] | None:
     """The command words of ``argv`` (``("ps",)``, ``("image", "ls")``) after the global
     options; ``()`` for a lone ``--version``; None when the whole parser is needed (help, or
     no command)."""
-    i = 0
-    while i < len(argv) and argv[i].startswith("-"):
-        i += 2 if argv[i] in ("--root", "--runroot", "--log-level", "--url") else 1
+    i = command_index(argv)
     head = set(argv[:i])
     if head & {"-h", "--help"}:
         return None
     if i >= len(argv):
         return () if "--version" in head else None
     words = [argv[i]]
-    if argv[i] in ("image", "container") and i + 1 < len(argv) and \
+    if argv[i] in ("image", "container", "snapshot") and i + 1 < len(argv) and \
             not argv[i + 1].startswith("-"):
         words.append(argv[i + 1])
     return tuple(words)

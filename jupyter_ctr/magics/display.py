@@ -17,7 +17,7 @@ from ..engine.events import Event
 from ..engine.exec import ExecSession
 from ..engine.images import Image
 from ..engine.runtime import Runtime
-from .results import ContainerTable, EventTable, ImageTable, Table, badge
+from .results import ContainerTable, EventTable, ImageTable, SnapshotTable, Table, badge
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from IPython.core.interactiveshell import InteractiveShell
 
-    from ..engine.records import ContainerSnapshot
+    from ..engine.records import ContainerSnapshot, Snapshot
 
 
 def container_table(snaps: Sequence[ContainerSnapshot], no_trunc: bool = False) -> ContainerTable:
@@ -55,6 +55,16 @@ def image_table(images: Sequence[Image], no_trunc: bool = False) -> ImageTable:
             rows.append([repo, tag, ident, ago(now - img.created), human_size(img.size, " ")])
             items.append(img)
     return ImageTable(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], rows, items)
+
+
+def snapshot_table(snaps: Sequence[Snapshot]) -> SnapshotTable:
+    """A container's snapshots (oldest first), the kind as a badge; a filesystem snapshot's
+    reason (CRIU's complaint) in its first line."""
+    now = time.time()
+    rows = [[s.name, s.kind, ago(now - s.created / 1e9), human_size(s.size, " "),
+             s.reason.splitlines()[0] if s.reason else ""] for s in snaps]
+    return SnapshotTable(["STEP", "KIND", "CREATED", "SIZE", "REASON"], rows, list(snaps),
+                         badges=[s.kind for s in snaps], badge_column=1)
 
 
 def event_table(events: Sequence[Event]) -> EventTable:
