@@ -637,7 +637,7 @@ def add_commands(parser: Parser, only: Sequence[str] | None,
     p.add_argument("steps", nargs="+", metavar="STEP")
     p = add("export", "timeline:cmd_export", "write a snapshot as an archive (hand-in)",
             parent=snapshot_sub)
-    p.add_argument("-o", "--output", required=True, metavar="FILE", help="the archive")
+    p.add_argument("-o", "--output", metavar="FILE", help="the archive (needed)")
     p.add_argument("container", metavar="CONTAINER")
     p.add_argument("step", metavar="STEP")
     p = add("import", "timeline:cmd_import", "a new container from an exported snapshot",

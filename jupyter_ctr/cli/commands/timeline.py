@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+from ...engine.errors import InvalidArgumentError
 from ..exits import each
 from ..formatting import ago, human_size, print_json, print_table
 
@@ -49,6 +50,8 @@ def cmd_rm(door: Door, args: argparse.Namespace) -> int:
 
 
 def cmd_export(door: Door, args: argparse.Namespace) -> int:
+    if not args.output:
+        raise InvalidArgumentError("snapshot export needs -o FILE (the archive to write)")
     door.export_snapshot(args.container, args.step, args.output)
     return 0
 
