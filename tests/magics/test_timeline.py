@@ -55,3 +55,13 @@ def test_snapshot_snapshots_rewind(ip: InteractiveShell, rt: Runtime,
     assert fs[0].kind == "filesystem" and fs.rows[0][4] == "the container was not running"
     assert "jctr-filesystem" in fs._repr_html_()
     assert stopped.snapshots()[0].name == "s"
+
+
+def test_snapshots_display_as_a_table(ip: InteractiveShell, rt: Runtime) -> None:
+    ctr = rt.create_container(IMAGE, ["true"])
+    ctr.snapshot("a")
+    ctr.snapshot("b")
+    formatter = ip.display_formatter.formatters["text/html"]
+    html = formatter(ctr.snapshots())
+    assert "<table" in html and ">a</td>" in html and ">b</td>" in html
+    assert "jctr-filesystem" in formatter(ctr.snapshots()[0])
