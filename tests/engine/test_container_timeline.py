@@ -122,6 +122,7 @@ def test_stopped_container_rewinds_and_restores(rt: Runtime) -> None:
     ctr.start()
     counts_on(ctr, 3)
     ctr.snapshot("s")
+    counts_on(ctr, 3)  # past the snapshot's count: the restored one goes back
     ctr.stop(timeout=0)
     assert ctr.rewind("s").kind == "checkpoint"
     assert ctr.state is S.RUNNING
