@@ -142,6 +142,9 @@ def test_criu_refusal_falls_back_to_filesystem_snapshot(rt: Runtime) -> None:
     assert first.startswith("Error (criu/sk-inet.c") and "Connected TCP socket" in first
     assert "--tcp-established" in first
     assert ctr.state is S.RUNNING  # CRIU resumed it
+    tdir = rt.container_dir(ctr.id) / TIMELINE_DIR
+    assert os.listdir(tdir) == ["tcp"]  # no staging directory left
+    assert sorted(os.listdir(tdir / "tcp")) == ["rootfs-diff.tar", "snapshot.json"]  # no dump
     counts_on(ctr, 2)
     assert run(ctr, "echo later > /later.txt")[0] == 0
     assert ctr.snapshots()[0].reason == snap.reason
