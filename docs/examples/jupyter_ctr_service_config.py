@@ -58,6 +58,12 @@ c.PolicyRules.max_checkpoints = 2
 # archive is larger is refused once written (the container keeps its checkpoint and can be
 # restored here); an import whose upload is larger is refused before it is received.
 c.PolicyRules.max_archive_size = "1g"
+# max_snapshots: snapshots of one container (its checkpoint timeline, %ctr snapshot); one
+# more is refused (taking a step again with --replace is not one more).
+c.PolicyRules.max_snapshots = 10
+# max_snapshot_size: one snapshot (CRIU's images and the file changes); a larger one is
+# removed again and refused.
+c.PolicyRules.max_snapshot_size = "512m"
 
 # -- verbs per role: actions (jupyter_ctr/service/policy.py ACTIONS) a role may not use.
 # Roles: "student", "instructor". "attach" is attaching to the container's main process

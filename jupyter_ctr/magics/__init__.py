@@ -19,6 +19,7 @@ from .results import (
     ImageTable,
     Names,
     RunResult,
+    SnapshotTable,
     StatsTable,
     TopTable,
 )
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ContainerTable", "CtrMagicError", "CtrMagics", "EventTable", "ImageTable", "Names",
-    "RunResult", "StatsTable", "TopTable", "load_ipython_extension",
+    "RunResult", "SnapshotTable", "StatsTable", "TopTable", "load_ipython_extension",
     "unload_ipython_extension",
 ]
 

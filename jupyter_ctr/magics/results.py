@@ -22,6 +22,7 @@ BADGE_COLOURS = {
     "paused": "#9a6700", "stopping": "#bc4c00", "removing": "#cf222e",
     "stopped": "#6e7781", "exited": "#6e7781", "failed": "#cf222e", "ok": "#1a7f37",
     "interrupted": "#9a6700", "detached": "#9a6700",
+    "checkpoint": "#1a7f37", "filesystem": "#9a6700",
 }
 
 
@@ -138,6 +139,13 @@ class EventTable(Table):
     """``events`` (not following): Event items (``.time``, ``.type``, ``.action``...)."""
 
     title = "events"
+
+
+class SnapshotTable(Table):
+    """``snapshot``, ``snapshots``, ``rewind``: a container's checkpoint timeline, Snapshot
+    items (``.name``, ``.kind``, ``.created``, ``.size``, ``.reason``), the kind as a badge."""
+
+    title = "snapshots"
 
 
 class Names(list[str]):
