@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 #: The libpod API prefix (podman never checks the version; neither does the service).
 LIBPOD = "/v4.0.0/libpod"
+#: Paths of our own routes (not podman's): sent as they are, without the libpod prefix.
+OURS = "/api/"
 #: Idle kept-alive connections kept per Transport.
 _POOL_MAX = 4
 _HEADER_MAX = 64 << 10
@@ -85,8 +87,8 @@ class Transport:
     # -- plain requests ---------------------------------------------------------------------
     @staticmethod
     def url(path: str, query: Query = None) -> str:
-        """``LIBPOD + path`` with ``query`` (None values left out, booleans as true/false,
-        lists repeated)."""
+        """``LIBPOD + path`` (one of ours, under ``/api/``, as it is) with ``query`` (None
+        values left out, booleans as true/false, lists repeated)."""
         items: list[tuple[str, str]] = []
         for key, value in (query or {}).items():
             if value is None:
@@ -94,7 +96,8 @@ class Transport:
             for one in value if isinstance(value, (list, tuple)) else [value]:
                 items.append((key, ("true" if one else "false") if isinstance(one, bool)
                               else str(one)))
-        return LIBPOD + path + ("?" + urlencode(items) if items else "")
+        prefix = "" if path.startswith(OURS) else LIBPOD
+        return prefix + path + ("?" + urlencode(items) if items else "")
 
     @staticmethod
     def head(method: str, target: str, headers: Mapping[str, str], length: int) -> bytes:

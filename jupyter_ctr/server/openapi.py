@@ -20,6 +20,23 @@ _NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "str
                         "exec: session ID)"}
 _VERSION = {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}}
 
+#: Other path parameters, by name.
+_PATH: dict[str, dict[str, Any]] = {
+    "lab": {"name": "lab", "in": "path", "required": True, "schema": {"type": "string"},
+            "description": "lab name (label jupyter-ctr.lab)"},
+    "action": {"name": "action", "in": "path", "required": True,
+               "schema": {"type": "string", "enum": ["start", "stop", "reset", "remove"]}},
+}
+#: Query parameters of some operations.
+_QUERY: dict[tuple[str, str], list[dict[str, Any]]] = {
+    ("/api/labs/{lab}/{action}", "post"): [
+        {"name": "step", "in": "query", "schema": {"type": "string"},
+         "description": "the timeline step to rewind to (reset)"},
+        {"name": "timeout", "in": "query", "schema": {"type": "integer"},
+         "description": "seconds before SIGKILL (stop, remove)"},
+    ],
+}
+
 L = "/v{version}/libpod"
 
 # (path, method) -> (summary, success codes, error codes)
@@ -186,6 +203,14 @@ def operations() -> dict[tuple[str, str], Op]:
         ("/api/events/ws", "get"): ("Events websocket: one JSON message per event "
                                     "(since, filters)", (101,), (400, 403)),
         ("/openapi.json", "get"): ("This document", (200,), ()),
+        # labs (ours): containers labelled jupyter-ctr.lab=<lab> (server/handlers/labs.py)
+        ("/api/labs", "get"): ("Labs the caller sees: [{Name, Containers, Running, Owners}]",
+                               (200,), ()),
+        ("/api/labs/{lab}/{action}", "post"): (
+            "Bulk action on every container of a lab (start, stop, reset with step, remove; "
+            "timeout): {Lab, Action, Results: [{Id, Name, Owner, Ok, Error}]}, failures "
+            "included; 400: unknown action or reset without step; 404: no container in the "
+            "lab; 403: not an instructor (lab.bulk)", (200,), (400, 404)),
     })
     return ops
 
@@ -198,6 +223,8 @@ def document() -> dict[str, Any]:
             parameters.append(_VERSION)
         if "{name}" in path:
             parameters.append(_NAME)
+        parameters += [_PATH[key] for key in _PATH if f"{{{key}}}" in path]
+        parameters += _QUERY.get((path, method), [])
         responses: dict[str, Any] = {str(code): {"description": "success"} for code in ok}
         for code in (*errs, 403):
             responses[str(code)] = _E

@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 #: "" for an untagged commit); image.history: the Image; image.prune: the ``all`` flag (bool).
 #: image.tag, image.untag: asked of the Image, then of each name added or removed (str,
 #: normalized): a student's names are under ``localhost/<user>/`` (rule image_namespace).
+#: lab.bulk: a bulk action on every container of a lab (the lab's name, str); each container
+#: is then asked for its own action (start, stop, rewind, remove).
 ACTIONS = frozenset({
     "inspect", "list", "create", "start", "stop", "kill", "pause", "unpause", "restart",
     "init", "mount", "unmount", "resize", "top", "stats", "logs", "export", "wait", "attach",
@@ -50,6 +52,7 @@ ACTIONS = frozenset({
     "image.build", "restore.import", "events", "info",
     "commit", "image.history", "image.prune", "image.tag", "image.untag",
     "image.push", "image.load", "image.save",
+    "lab.bulk",
 })
 #: Actions only the instructor role may use under OwnershipPolicy: they write to what every
 #: user shares. Images are one store for all: a student who could import an image under a
@@ -57,7 +60,8 @@ ACTIONS = frozenset({
 #: demo image from the host's busybox is a host administrator's. Refused with the rule name
 #: "instructor_only".
 INSTRUCTOR_ONLY = frozenset({"image.build", "image.import", "image.remove", "image.prune",
-                             "image.pull", "image.load"})
+                             "image.pull", "image.load",
+                             "lab.bulk"})  # every student's containers of a lab at once
 
 
 def image_namespace(principal: Principal) -> str:

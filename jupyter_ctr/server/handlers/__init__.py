@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import RouteError
-from . import attach, checkpoint, containers, exec, images, openapi, system, websocket
+from . import attach, checkpoint, containers, exec, images, labs, openapi, system, websocket
 from .base import CtrHandler
 
 Route = tuple[str, type, dict[str, Any]]
@@ -22,6 +22,7 @@ def routes(prefix: str = "/ctr") -> list[Route]:
         *exec.routes(),
         *checkpoint.routes(),
         *images.routes(),
+        *labs.routes(),
         *openapi.routes(),
     ]
     table.append((r"/.*", NotFoundHandler, {}))
