@@ -44,7 +44,7 @@ def check_action(action: str, step: str | None) -> None:
 def act_on(ctr: Container, action: str, *, step: str | None = None,
            timeout: int | None = None) -> None:
     """Run one bulk ``action`` on one container: start (one already running is left so),
-    stop (one already stopped too), reset (rewind to ``step``), remove (forced: a running
+    stop (one already stopped or never started too), reset (rewind to ``step``), remove (forced: a running
     one is stopped first, with ``timeout``)."""
     if action == "start":
         try:
@@ -52,6 +52,8 @@ def act_on(ctr: Container, action: str, *, step: str | None = None,
         except ContainerRunningError:
             pass  # podman start of a running container succeeds
     elif action == "stop":
+        if ctr.state is ContainerState.CONFIGURED:
+            return  # never started: nothing to stop (podman stop succeeds too)
         try:
             ctr.stop(timeout)
         except ContainerStoppedError:
