@@ -761,8 +761,8 @@ def add_commands(parser: Parser, only: Sequence[str] | None,
         p = add(name, "labs:cmd_action", help_, parent=lab_sub, aliases=aliases)
         p.set_defaults(lab_action=action)
         if action == "reset":
-            p.add_argument("--step", required=True, metavar="STEP",
-                           help="the snapshot (step) to rewind to")
+            p.add_argument("--step", metavar="STEP",
+                           help="the snapshot (step) to rewind to (required)")
         if action in ("stop", "remove"):
             p.add_argument("-t", "--time", type=int, metavar="N",
                            help="seconds to wait before killing a container")

@@ -20,6 +20,7 @@ from tests.cli import (
     test_containers,
     test_images,
     test_images_commit,
+    test_labs,
     test_log_opt,
     test_show,
     test_stats,
@@ -62,7 +63,8 @@ def cli_roots() -> Iterator[Cli]:
 
 
 for _module in (test_containers, test_show, test_attach, test_checkpoint, test_images,
-                test_log_opt, test_stats, test_system, test_images_commit, test_transfer):
+                test_log_opt, test_stats, test_system, test_images_commit, test_transfer,
+                test_labs):
     for _name in dir(_module):
         if _name.startswith("test_") and _name not in IN_PROCESS_ONLY:
             globals()[_name] = getattr(_module, _name)
