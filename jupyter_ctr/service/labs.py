@@ -44,8 +44,8 @@ def check_action(action: str, step: str | None) -> None:
 def act_on(ctr: Container, action: str, *, step: str | None = None,
            timeout: int | None = None) -> None:
     """Run one bulk ``action`` on one container: start (one already running is left so),
-    stop (one already stopped or never started too), reset (rewind to ``step``), remove (forced: a running
-    one is stopped first, with ``timeout``)."""
+    stop (one already stopped or never started too), reset (rewind to ``step``), remove
+    (forced: a running one is stopped first, with ``timeout``)."""
     if action == "start":
         try:
             ctr.start()
