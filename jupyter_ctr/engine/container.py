@@ -1,6 +1,7 @@
 """Container: one public method per libpod verb, each shaped lock -> sync -> check -> act ->
 save -> event (libpod/container_api.go). Exec and checkpoint/restore verbs come from their
-mixins (container_exec.py, container_checkpoint.py); the record, the lock, crash recovery and
+mixins (container_exec.py, container_checkpoint.py, container_timeline.py: the
+checkpoint timeline); the record, the lock, crash recovery and
 the steps verbs share are ContainerBase's (container_internal.py).
 """
 
@@ -18,6 +19,7 @@ from . import cgroups, limits, procinfo
 from .container_checkpoint import CheckpointVerbs
 from .container_exec import ExecVerbs
 from .container_internal import ContainerBase
+from .container_timeline import TimelineVerbs
 from .errors import (
     ContainerRemovedError,
     ContainerRunningError,
@@ -48,7 +50,7 @@ if TYPE_CHECKING:
 S = ContainerState
 
 
-class Container(ExecVerbs, CheckpointVerbs, ContainerBase):
+class Container(ExecVerbs, TimelineVerbs, CheckpointVerbs, ContainerBase):
     """A handle on one container: one public method per libpod verb. Cheap to create; every
     verb re-reads the shared state."""
 

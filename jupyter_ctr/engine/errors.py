@@ -26,6 +26,10 @@ class NoSuchExecSessionError(CtrError):
     cause = "no such exec session"
 
 
+class NoSuchSnapshotError(CtrError):
+    cause = "no such snapshot"
+
+
 class ContainerExistsError(CtrError):
     cause = "container already exists"
 

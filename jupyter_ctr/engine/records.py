@@ -16,6 +16,7 @@ import signal
 from . import limits
 from .errors import InvalidArgumentError
 from .state import ContainerState
+from .timeutil import rfc3339_ns
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -387,3 +388,49 @@ class ContainerSnapshot:
         if state is ContainerState.REMOVING:
             return "Removal In Progress"
         return "Dead" if state is ContainerState.UNKNOWN else "Created"
+
+
+#: Snapshot kinds: CRIU's images and the root filesystem's changes, or the changes alone.
+SNAPSHOT_KINDS = ("checkpoint", "filesystem")
+
+
+class Snapshot:
+    """One named step of a container's checkpoint timeline (Container.snapshot): ``kind``
+    "checkpoint" (CRIU's images and the root filesystem's changes: rewinding continues the
+    processes) or "filesystem" (the changes alone: rewinding starts afresh); ``reason`` says
+    why it is filesystem-only (CRIU's complaint, or that the container was not running)."""
+
+    __slots__ = ("name", "kind", "created", "size", "reason")
+
+    def __init__(self, name: str, kind: str, created: int, size: int = 0,
+                 reason: str = "") -> None:
+        self.name = name
+        self.kind = kind
+        #: nanoseconds since the epoch
+        self.created = created
+        #: bytes on disk (CRIU's images and the diff)
+        self.size = size
+        self.reason = reason
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any], origin: str) -> Snapshot:
+        """From a record file's JSON (our own, checked anyway: InvalidArgumentError)."""
+        name, kind, created = data.get("name"), data.get("kind"), data.get("created")
+        size, reason = data.get("size", 0), data.get("reason", "")
+        if not isinstance(name, str) or not re.match(NAME_PATTERN, name) or \
+                kind not in SNAPSHOT_KINDS or not isinstance(created, int) or \
+                not isinstance(size, int) or not isinstance(reason, str):
+            raise InvalidArgumentError(f"{origin} is not a valid snapshot record")
+        return cls(name, str(kind), created, size, reason)
+
+    def to_record(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "created": self.created,
+                "size": self.size, "reason": self.reason}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The REST API's JSON object."""
+        return {"Name": self.name, "Kind": self.kind, "Created": rfc3339_ns(self.created),
+                "Size": self.size, "Reason": self.reason}
+
+    def __repr__(self) -> str:
+        return f"<Snapshot {self.name} {self.kind} {self.size}B>"

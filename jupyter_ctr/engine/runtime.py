@@ -624,38 +624,10 @@ class Runtime:
         with staging_dir(self.root / "containers", RESTORE_STAGING_PREFIX) as staging:
             try:
                 info = read_archive(path, staging, origin, self.images.limits)
-                context = f"{origin}: config.dump"
-                if not re.match(NAME_PATTERN, info.name):
-                    raise InvalidArgumentError(f"{context} has an invalid container name")
-                if not isinstance(info.config, dict):
-                    raise InvalidArgumentError(f"{context} has no container config")
-                if info.config.get("dependencies"):
-                    raise InvalidArgumentError(
-                        f"{context} has an invalid dependencies: containers with dependencies "
-                        "cannot be restored from an archive")
-                if name is None:
-                    ctr_id, ctr_name = info.id, info.name
-                    if self.store.container_exists(ctr_id):
-                        raise ContainerExistsError(
-                            f"cannot restore {origin} with its own ID: container "
-                            f"{ctr_id[:12]} exists here already; restore it under a new name")
-                else:
-                    ctr_id, ctr_name = os.urandom(32).hex(), name
+                ctr_id, ctr_name = self._archive_identity(info, name)
                 image, imported = self._checkpoint_image(info)
                 imported_image = image.id if imported else ""  # removed again on failure
-                # The archive's settings, checked as create's are; identity, image and time
-                # are this engine's.
-                config = ContainerConfig.from_untrusted({
-                    **info.config, "id": ctr_id, "name": ctr_name,
-                    "image": image.names[0] if image.names else image.id,
-                    "image_id": image.id,
-                    "image_rootfs": join_lowers(self.images.layer_dirs(image)),
-                    "created": time.time_ns(), "dependencies": [],
-                    # the importer owns the copy, whoever owned the archived container
-                    "owner_uid": self.actor[0], "owner_name": self.actor[1]},
-                    context).validate(context)
-                if vet is not None:
-                    config = vet(config).validate(context)
+                config = self._archive_config(info, ctr_id, ctr_name, image, vet)
                 state = ContainerRecord(
                     checkpointed=True, checkpointed_at=info.checkpointed_at,
                     checkpoint_path=str(self.container_dir(ctr_id) / CHECKPOINT_DIR))
@@ -672,6 +644,99 @@ class Runtime:
         stats.archive_size = path.stat().st_size
         stats.total_duration = int((time.monotonic() - started) * 1_000_000)
         return ctr, stats
+
+    def _archive_identity(self, info: CheckpointArchive, name: str | None) -> tuple[str, str]:
+        """The ID and name a container from an archive gets: the archived ones without
+        ``name`` (ContainerExistsError if that ID is here), else a new ID."""
+        context = f"{info.origin}: config.dump"
+        if not re.match(NAME_PATTERN, info.name):
+            raise InvalidArgumentError(f"{context} has an invalid container name")
+        if not isinstance(info.config, dict):
+            raise InvalidArgumentError(f"{context} has no container config")
+        if info.config.get("dependencies"):
+            raise InvalidArgumentError(
+                f"{context} has an invalid dependencies: containers with dependencies "
+                "cannot be restored from an archive")
+        if name is None:
+            if self.store.container_exists(info.id):
+                raise ContainerExistsError(
+                    f"cannot restore {info.origin} with its own ID: container "
+                    f"{info.id[:12]} exists here already; restore it under a new name")
+            return info.id, info.name
+        return os.urandom(32).hex(), name
+
+    def _archive_config(self, info: CheckpointArchive, ctr_id: str, ctr_name: str,
+                        image: Image, vet: Callable[[ContainerConfig], ContainerConfig] | None
+                        ) -> ContainerConfig:
+        """The archive's settings, checked as create's are (and by ``vet``); identity, image
+        and time are this engine's."""
+        context = f"{info.origin}: config.dump"
+        config = ContainerConfig.from_untrusted({
+            **info.config, "id": ctr_id, "name": ctr_name,
+            "image": image.names[0] if image.names else image.id,
+            "image_id": image.id,
+            "image_rootfs": join_lowers(self.images.layer_dirs(image)),
+            "created": time.time_ns(), "dependencies": [],
+            # the importer owns the copy, whoever owned the archived container
+            "owner_uid": self.actor[0], "owner_name": self.actor[1]},
+            context).validate(context)
+        if vet is not None:
+            config = vet(config).validate(context)
+        return config
+
+    def import_snapshot(self, path: str | os.PathLike[str], name: str | None = None, *,
+                        vet: Callable[[ContainerConfig], ContainerConfig] | None = None
+                        ) -> Container:
+        """A new container from an exported timeline snapshot (Container.export_snapshot):
+        a checkpoint one is restored and runs (as ``restore_container``), a filesystem one is
+        created from the image with the snapshot's files (CONFIGURED: start it). ``name``
+        and ``vet`` as in ``import_checkpoint``; untrusted input, checked as it is; on any
+        failure nothing is left behind."""
+        from .checkpoint.archive import read_archive  # noqa: PLC0415 - lazy: CLI start-up
+        from .staging import staging_dir  # noqa: PLC0415 - lazy: CLI start-up
+        from .timeline import apply_diff  # noqa: PLC0415 - lazy: CLI start-up
+
+        if name is not None:
+            check_name(name)
+        source = Path(os.fspath(path)).absolute()
+        origin = str(source)
+        if not source.is_file():
+            raise InvalidArgumentError(f"cannot import {origin}: no such snapshot archive "
+                                       "(not an existing regular file)")
+        if name is not None and self._name_taken(name):
+            raise ContainerExistsError(f"the container name {name!r} is already in use: "
+                                       "choose another name")
+        with staging_dir(self.root / "containers", RESTORE_STAGING_PREFIX) as staging:
+            info = read_archive(source, staging, origin, self.images.limits,
+                                require_checkpoint=False)
+            if info.has_checkpoint:
+                remove_tree(staging, ignore_errors=True)  # read again by the restore
+                return self.import_checkpoint(source, name, vet=vet)[0]
+            ctr: Container | None = None
+            imported_image = ""
+            try:
+                ctr_id, ctr_name = self._archive_identity(info, name)
+                image, imported = self._checkpoint_image(info)
+                imported_image = image.id if imported else ""
+                config = self._archive_config(info, ctr_id, ctr_name, image, vet)
+                ctr = self.add_container(config, ContainerRecord())
+                storage = ContainerStorage(self.container_dir(ctr_id),
+                                           Path(config.image_rootfs))
+                with ContainerLock(self.lock_path(ctr_id)):
+                    rootfs = storage.mount()
+                    try:
+                        apply_diff(info.root, rootfs, self.images.limits, origin)
+                    finally:
+                        storage.unmount()
+            except BaseException:
+                if ctr is not None:
+                    with contextlib.suppress(CtrError):
+                        self.remove_container(ctr, force=True, timeout=0)
+                if imported_image:
+                    with contextlib.suppress(CtrError):
+                        self.remove_image(imported_image)
+                raise
+        return ctr
 
     def _checkpoint_image(self, info: CheckpointArchive) -> tuple[Image, bool]:
         """The image to restore an archive on: this root's copy, or the archive's (imported;

@@ -27,6 +27,7 @@ STATUS: Mapping[type[CtrError], int] = {
     engine_errors.NoSuchContainerError: 404,
     engine_errors.NoSuchImageError: 404,
     engine_errors.NoSuchExecSessionError: 404,
+    engine_errors.NoSuchSnapshotError: 404,
     engine_errors.ContainerExistsError: 409,
     engine_errors.ImageInUseError: 409,
     engine_errors.DependencyExistsError: 409,

@@ -18,6 +18,8 @@ _E = {"$ref": "#/components/responses/Error"}
 _NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"},
          "description": "container name, ID or unique ID prefix (image: reference or ID; "
                         "exec: session ID)"}
+_STEP = {"name": "step", "in": "path", "required": True, "schema": {"type": "string"},
+         "description": "a snapshot's step name"}
 _VERSION = {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}}
 
 #: Other path parameters, by name.
@@ -203,6 +205,23 @@ def operations() -> dict[tuple[str, str], Op]:
         ("/api/events/ws", "get"): ("Events websocket: one JSON message per event "
                                     "(since, filters)", (101,), (400, 403)),
         ("/openapi.json", "get"): ("This document", (200,), ()),
+        # the checkpoint timeline (server/handlers/timeline.py)
+        ("/api/containers/{name}/snapshots", "get"): (
+            "A container's snapshots, oldest first: [{Name, Kind, Created, Size, Reason}]",
+            (200,), (404,)),
+        ("/api/containers/{name}/snapshots", "post"): (
+            "Snapshot a container as ?step= (replace=1 to take it again): CRIU keeps it "
+            "running; kind filesystem (with CRIU's Reason) where CRIU cannot",
+            (201,), (400, 404, 409)),
+        ("/api/containers/{name}/snapshots/{step}", "delete"): (
+            "Remove a snapshot", (204,), (400, 404)),
+        ("/api/containers/{name}/snapshots/{step}/rewind", "post"): (
+            "Rewind the container to the snapshot in place", (200,), (400, 404, 409, 500)),
+        ("/api/containers/{name}/snapshots/{step}/export", "get"): (
+            "The snapshot as an archive (application/x-tar, gzip)", (200,), (400, 404)),
+        ("/api/snapshots/import", "post"): (
+            "A new container from an exported snapshot in the body (?name=): {Id, Name}",
+            (201,), (400, 404, 409, 413)),
         # labs (ours): containers labelled jupyter-ctr.lab=<lab> (server/handlers/labs.py)
         ("/api/labs", "get"): ("Labs the caller sees: [{Name, Containers, Running, Owners}]",
                                (200,), ()),
@@ -225,6 +244,8 @@ def document() -> dict[str, Any]:
             parameters.append(_NAME)
         parameters += [_PATH[key] for key in _PATH if f"{{{key}}}" in path]
         parameters += _QUERY.get((path, method), [])
+        if "{step}" in path:
+            parameters.append(_STEP)
         responses: dict[str, Any] = {str(code): {"description": "success"} for code in ok}
         for code in (*errs, 403):
             responses[str(code)] = _E

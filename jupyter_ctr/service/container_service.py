@@ -66,6 +66,11 @@ VERBS: dict[str, bool] = {
 STREAMED_SAVE_FORMATS = ("docker-archive", "oci-archive")
 
 
+#: The Door's timeline verbs ContainerService.timeline runs.
+TIMELINE_VERBS = frozenset({"snapshot", "snapshots", "rewind", "remove_snapshot",
+                            "export_snapshot", "import_snapshot"})
+
+
 class ContainerService:
     """Containers, exec sessions, images, checkpoints, logs and events for principals."""
 
@@ -382,6 +387,21 @@ class ContainerService:
                                         tty_size=tty_size)
 
         return await get_bridge(self.bridges, f"exec:{session.id}", open_source, self.limits)
+
+    # -- checkpoint timeline (Door.snapshot ...) ---------------------------------------------
+    async def timeline(self, principal: Principal, verb: str, *args: Any) -> Any:
+        """One timeline verb of the Door (TIMELINE_VERBS: snapshot, snapshots, rewind,
+        remove_snapshot, export_snapshot, import_snapshot) in a long worker; a rewind or an
+        import may make a container run: the policy serializes them as starts."""
+        if verb not in TIMELINE_VERBS:
+            raise InvalidArgumentError(f"unknown timeline verb {verb!r}")
+        serial = {"rewind": "rewind", "import_snapshot": "restore.import"}.get(verb, verb)
+
+        def run() -> Any:
+            with self.policy.serialize(principal, serial):
+                return getattr(self.door(principal), verb)(*args)
+
+        return await self.pools.run_long(run)
 
     # -- checkpoint / restore ---------------------------------------------------------------
     async def checkpoint(self, principal: Principal, ref: str | Container,

@@ -12,16 +12,18 @@ exactly that action.
 
 from __future__ import annotations
 
+import contextlib
+import os
+
 from ..engine.container import Container
-from ..engine.errors import ContainerRemovedError, NoSuchContainerError
+from ..engine.errors import ContainerRemovedError, NoSuchContainerError, NoSuchSnapshotError
 from ..engine.state import ContainerState
 from .filters import check_container_filters, matches
 from .labs import LAB_ACTIONS, LAB_LABEL, act_on, check_action, lab_of, run_each, summarize
-from .policy import Policy
+from .policy import NotAuthorizedError, Policy
 
 TYPE_CHECKING = False  # not typing's: the CLI imports this module (start-up)
 if TYPE_CHECKING:
-    import os
     import threading
     from collections.abc import Callable, Iterator, Mapping, Sequence
     from typing import Any
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     from ..engine.events import Event
     from ..engine.exec import ExecSession
     from ..engine.images import Image
-    from ..engine.records import ContainerConfig, ContainerSnapshot
+    from ..engine.records import ContainerConfig, ContainerSnapshot, Snapshot
     from ..engine.runtime import Runtime
     from .principal import Principal
 
@@ -182,6 +184,63 @@ class Door:
     def vet_import(self, config: ContainerConfig) -> ContainerConfig:
         self.authorize("restore.import", config)
         return self.policy.vet_import(self.principal, config)
+
+    # -- checkpoint timeline (engine/container_timeline.py) ---------------------------------
+    def snapshot(self, ref: str | Container, step: str, replace: bool = False) -> Snapshot:
+        """Snapshot a container as ``step`` (action ``snapshot``, where a policy counts the
+        container's snapshots; ``snapshot.replace`` when ``replace`` names an existing one).
+        The policy sees the new snapshot's size (an int, action ``snapshot``) once it is
+        taken: a refusal removes it again."""
+        ctr = ref if isinstance(ref, Container) else self.view.lookup_container(ref)
+        action = "snapshot"
+        if replace:
+            try:
+                ctr.get_snapshot(step)
+                action = "snapshot.replace"
+            except NoSuchSnapshotError:
+                pass
+        self.authorize(action, ctr)
+        snap = ctr.snapshot(step, replace=replace)
+        try:
+            self.authorize("snapshot", snap.size)
+        except NotAuthorizedError:
+            ctr.remove_snapshot(step)
+            raise
+        return snap
+
+    def snapshots(self, ref: str | Container) -> list[Snapshot]:
+        """A container's snapshots, oldest first (action ``snapshot.list``)."""
+        return self.container(ref, "snapshot.list").snapshots()
+
+    def rewind(self, ref: str | Container, step: str) -> Snapshot:
+        """Rewind a container to ``step`` in place (action ``rewind``: it may run again)."""
+        return self.container(ref, "rewind").rewind(step)
+
+    def remove_snapshot(self, ref: str | Container, step: str) -> None:
+        """Delete a container's snapshot ``step`` (action ``snapshot.remove``)."""
+        self.container(ref, "snapshot.remove").remove_snapshot(step)
+
+    def export_snapshot(self, ref: str | Container, step: str,
+                        dest: str | os.PathLike[str]) -> int:
+        """Write the snapshot ``step`` as an archive file ``dest`` (action
+        ``snapshot.export``; then ``checkpoint.export`` of its size, an int: a refusal
+        deletes the file). Returns its size."""
+        ctr = self.container(ref, "snapshot.export")
+        size = ctr.export_snapshot(step, dest)
+        try:
+            self.authorize("checkpoint.export", size)
+        except NotAuthorizedError:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(dest)
+            raise
+        return size
+
+    def import_snapshot(self, path: str | os.PathLike[str], name: str | None = None
+                        ) -> Container:
+        """A new container from an exported snapshot (Runtime.import_snapshot), vetted as a
+        checkpoint import is (action ``restore.import``)."""
+        self.authorize("restore.import", None)
+        return self.view.import_snapshot(path, name, vet=self.vet_import)
 
     # -- images ---------------------------------------------------------------------------
     def list_images(self) -> tuple[list[Image], dict[str, int]]:

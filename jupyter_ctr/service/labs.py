@@ -59,7 +59,7 @@ def act_on(ctr: Container, action: str, *, step: str | None = None,
         except ContainerStoppedError:
             pass  # podman stop of a stopped container succeeds
     elif action == "reset":
-        ctr.rewind(step)  # type: ignore[attr-defined]  # the lab timeline's (issue 15)
+        ctr.rewind(str(step))
     elif action == "remove":
         ctr.remove(force=True, timeout=timeout)
     else:

@@ -41,6 +41,10 @@ if TYPE_CHECKING:
 #: "" for an untagged commit); image.history: the Image; image.prune: the ``all`` flag (bool).
 #: image.tag, image.untag: asked of the Image, then of each name added or removed (str,
 #: normalized): a student's names are under ``localhost/<user>/`` (rule image_namespace).
+#: The checkpoint timeline: snapshot (a new step), snapshot.replace (one taken again),
+#: snapshot.list, snapshot.remove, snapshot.export, rewind: asked of the Container;
+#: snapshot also of the new snapshot's size (int), snapshot.export then checkpoint.export of
+#: the archive's size (int); an import is restore.import's.
 #: lab.bulk: a bulk action on every container of a lab (the lab's name, str); each container
 #: is then asked for its own action (start, stop, rewind, remove).
 ACTIONS = frozenset({
@@ -52,6 +56,8 @@ ACTIONS = frozenset({
     "image.build", "restore.import", "events", "info",
     "commit", "image.history", "image.prune", "image.tag", "image.untag",
     "image.push", "image.load", "image.save",
+    "snapshot", "snapshot.replace", "snapshot.list", "snapshot.remove", "snapshot.export",
+    "rewind",
     "lab.bulk",
 })
 #: Actions only the instructor role may use under OwnershipPolicy: they write to what every

@@ -46,12 +46,12 @@ STUDENT = "student"
 #: States in which a container holds its resources (counted against running limits).
 RUNNING = (S.RUNNING, S.PAUSED, S.STOPPING)
 #: Actions that make a container run (checked against the running limits).
-STARTS = frozenset({"start", "restart", "restore"})
+STARTS = frozenset({"start", "restart", "restore", "rewind"})
 #: Every rule's name (for ``instructor_rules``).
 RULES = ("privileged", "cap_add", "host_namespaces", "devices", "allowed_host_folders",
          "security_opt", "allowed_images", "max_running", "max_memory", "max_total_memory",
          "max_cpus", "max_pids", "max_log_size", "max_checkpoints", "max_archive_size",
-         "max_run_time", "idle_timeout")
+         "max_run_time", "idle_timeout", "max_snapshots", "max_snapshot_size")
 
 
 def refuse(rule: str, why: str) -> NotAuthorizedError:
@@ -89,6 +89,11 @@ class PolicyRules(Configurable):
                                "an export whose archive is larger is refused once written "
                                "(the container keeps its checkpoint), an import (upload) "
                                "larger is refused before it is received.").tag(config=True)
+    max_snapshots = Int(0, help="Snapshots of one container (its checkpoint timeline): one "
+                        "more is refused (replacing one by its step name is not)."
+                        ).tag(config=True)
+    max_snapshot_size = Unicode("", help="Size of one snapshot (bytes or 512m, 2g): a larger "
+                                "one is removed again and refused.").tag(config=True)
     denied_actions = Dict(value_trait=List(Unicode()), help="Actions (policy.ACTIONS) each "
                           "role may not use: {'student': ['attach', 'export']}; roles are "
                           "'student' and 'instructor'.").tag(config=True)
@@ -123,8 +128,9 @@ class PolicyRules(Configurable):
             parse_memory(getattr(self, key) or None)
         parse_log_size(self.max_log_size or None)
         parse_size(self.max_archive_size or 0, "max_archive_size")
-        for key in ("max_running", "max_checkpoints", "max_cpus", "max_pids", "max_run_time",
-                    "idle_timeout", "idle_cpu", "cull_interval"):
+        parse_size(self.max_snapshot_size or 0, "max_snapshot_size")
+        for key in ("max_running", "max_checkpoints", "max_snapshots", "max_cpus", "max_pids",
+                    "max_run_time", "idle_timeout", "idle_cpu", "cull_interval"):
             if getattr(self, key) < 0:
                 raise InvalidArgumentError(f"invalid {key}: must not be negative")
 
@@ -188,6 +194,8 @@ class RulesPolicy(OwnershipPolicy):
         self.max_total_memory = parse_memory(self.rules.max_total_memory or None)
         self.max_log_size = parse_log_size(self.rules.max_log_size or None)
         self.max_archive_size = parse_size(self.rules.max_archive_size or 0, "max_archive_size")
+        self.max_snapshot_size = parse_size(self.rules.max_snapshot_size or 0,
+                                            "max_snapshot_size")
         #: Per-uid locks of ``serialize``.
         self.locks: dict[int, threading.Lock] = {}
         #: Idle watch: container id -> (cpu ns, when read, idle since).
@@ -219,6 +227,10 @@ class RulesPolicy(OwnershipPolicy):
             self.check_running(principal, target)
         elif action == "checkpoint" and isinstance(target, Container):
             self.check_checkpoints(principal, target)
+        elif action == "snapshot" and isinstance(target, Container):
+            self.check_snapshots(principal, target)
+        elif action == "snapshot" and isinstance(target, int):
+            self.check_snapshot_size(principal, target)
         elif action in ("checkpoint.export", "restore.import") and isinstance(target, int):
             self.check_archive_size(principal, action, target)
         elif action == "restore.import" and isinstance(target, ContainerConfig):
@@ -323,6 +335,24 @@ class RulesPolicy(OwnershipPolicy):
         if len(held) >= limit:
             raise refuse("max_checkpoints", f"{len(held)} containers hold a checkpoint, the "
                          f"most allowed is {limit}: restore or remove one")
+
+    def check_snapshots(self, principal: Principal, target: Container) -> None:
+        """One more snapshot of ``target`` (its timeline's length)."""
+        limit = self.rules.max_snapshots
+        if not limit or not self.applies(principal, "max_snapshots"):
+            return
+        held = len(target.snapshots())
+        if held >= limit:
+            raise refuse("max_snapshots", f"container {target.name} has {held} snapshots, the "
+                         f"most allowed is {limit}: remove one, or replace one by its name")
+
+    def check_snapshot_size(self, principal: Principal, size: int) -> None:
+        """One snapshot of ``size`` bytes (taken: the Door removes it on refusal)."""
+        limit = self.max_snapshot_size
+        if not limit or size <= limit or not self.applies(principal, "max_snapshot_size"):
+            return
+        raise refuse("max_snapshot_size", f"the snapshot is {size} bytes, over "
+                     f"{_size(limit)}: it was not kept")
 
     def check_archive_size(self, principal: Principal, action: str, size: int) -> None:
         """One checkpoint archive of ``size`` bytes: exported, or uploaded to import."""

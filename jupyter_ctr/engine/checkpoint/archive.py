@@ -83,11 +83,15 @@ def export_target(target_file: str | os.PathLike[str]) -> Path:
 def write_archive(target: Path, *, ctr_id: str, name: str, config: dict[str, Any],
                   checkpointed_at: int, image: Image, ctr_dir: Path, log_path: Path,
                   rootfs_layers: tuple[Path, Sequence[Path]] | None, include_image: bool,
-                  compression: str, image_lowers: Sequence[Path] = ()) -> int:
+                  compression: str, image_lowers: Sequence[Path] = (),
+                  extra_members: Sequence[tuple[str, Path]] = (),
+                  extra_dump: dict[str, Any] | None = None) -> int:
     """Write the archive of the checkpoint in ``ctr_dir`` to ``target`` (whole or not at all:
     it is written beside it and renamed); returns its size. ``rootfs_layers`` is the overlay's
     (upper, lower directories top first) for the root filesystem diff, None to leave it out;
-    ``image_lowers`` the image's layer directories, top first (default: its rootfs)."""
+    ``image_lowers`` the image's layer directories, top first (default: its rootfs);
+    ``extra_members`` more (member name, file) pairs (a timeline snapshot's own diff) and
+    ``extra_dump`` more config.dump keys."""
     partial = target.with_name(f".{target.name}.{os.urandom(4).hex()}.partial")
     with staging_dir(ctr_dir, EXPORT_STAGING_PREFIX) as scratch:
         try:
@@ -101,6 +105,7 @@ def write_archive(target: Path, *, ctr_id: str, name: str, config: dict[str, Any
                 members.append(("stats-dump", stats_dump))
             if rootfs_layers is not None:
                 members += write_rootfs_diff(*rootfs_layers, scratch)
+            members += extra_members
             if include_image:
                 image_tar = scratch / "image-rootfs.tar"
                 with lower_view(image_lowers or [image.rootfs], scratch / "image") as tree:
@@ -112,6 +117,7 @@ def write_archive(target: Path, *, ctr_id: str, name: str, config: dict[str, Any
                 "config": config,
                 "image": {"id": image.id, "names": list(image.names),
                           "config": {k: image.config.get(k) for k in IMAGE_CONFIG_KEYS}},
+                **(extra_dump or {}),
             }
             (scratch / "config.dump").write_text(json.dumps(dump, indent=1))
             members.insert(0, ("config.dump", scratch / "config.dump"))
@@ -265,6 +271,13 @@ class CheckpointArchive:
     image: dict[str, Any]
     #: The manifest: member name -> size and sha256.
     files: dict[str, dict[str, Any]]
+    #: A timeline snapshot's record (Container.export_snapshot), unchecked; None otherwise.
+    snapshot: dict[str, Any] | None = None
+
+    @property
+    def has_checkpoint(self) -> bool:
+        """Whether it holds CRIU's images (not so a filesystem snapshot's)."""
+        return f"{CHECKPOINT_DIR}/inventory.img" in self.files
 
     @property
     def image_tarball(self) -> Path | None:
@@ -297,10 +310,13 @@ class RootfsDiffGuard(MemberGuard):
 
 
 def read_archive(path: Path, staging: Path, origin: str,
-                 limits: ArchiveLimits | None = None) -> CheckpointArchive:
+                 limits: ArchiveLimits | None = None,
+                 require_checkpoint: bool = True) -> CheckpointArchive:
     """Extract ``path`` into ``staging`` safely within ``limits`` (no sparse members: our
     archives have none, and hashing gigabytes of holes is slow), check the manifest against
-    every file, and check config.dump's own fields. InvalidArgumentError says what is wrong."""
+    every file, and check config.dump's own fields. InvalidArgumentError says what is wrong.
+    Without ``require_checkpoint`` it may hold no CRIU images (a filesystem snapshot's,
+    Container.export_snapshot)."""
     limits = (limits or ArchiveLimits()).replace(sparse=False)
     if extract_tarball(path, staging, origin, limits=limits) == 0:
         raise InvalidArgumentError(f"{origin} is an empty archive, not a checkpoint")
@@ -322,7 +338,8 @@ def read_archive(path: Path, staging: Path, origin: str,
             and isinstance(v.get("sha256"), str) for k, v in files.items()):
         raise InvalidArgumentError(f"{origin}: {MANIFEST} has no valid file list")
     _verify_files(staging, files, origin)
-    if "config.dump" not in files or f"{CHECKPOINT_DIR}/inventory.img" not in files:
+    if "config.dump" not in files or (require_checkpoint and
+                                      f"{CHECKPOINT_DIR}/inventory.img" not in files):
         raise InvalidArgumentError(f"{origin} holds no complete checkpoint: config.dump or "
                                    f"{CHECKPOINT_DIR}/inventory.img is missing")
     doc = _read_json(staging / "config.dump", "config.dump", origin)
@@ -345,7 +362,9 @@ def read_archive(path: Path, staging: Path, origin: str,
         raise InvalidArgumentError(f"{origin}: config.dump has no container config")
     return CheckpointArchive(origin=origin, root=staging, id=ctr_id, name=name,
                              hostname=hostname, checkpointed_at=checkpointed_at, config=config,
-                             image=_validated_image(doc.get("image"), origin), files=files)
+                             image=_validated_image(doc.get("image"), origin), files=files,
+                             snapshot=doc["snapshot"] if isinstance(doc.get("snapshot"), dict)
+                             else None)
 
 
 def _verify_files(root: Path, files: dict[str, dict[str, Any]], origin: str) -> None:

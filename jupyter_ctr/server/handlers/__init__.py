@@ -5,7 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import RouteError
-from . import attach, checkpoint, containers, exec, images, labs, openapi, system, websocket
+from . import (
+    attach,
+    checkpoint,
+    containers,
+    exec,
+    images,
+    labs,
+    openapi,
+    system,
+    timeline,
+    websocket,
+)
 from .base import CtrHandler
 
 Route = tuple[str, type, dict[str, Any]]
@@ -21,6 +32,7 @@ def routes(prefix: str = "/ctr") -> list[Route]:
         *attach.routes(),
         *exec.routes(),
         *checkpoint.routes(),
+        *timeline.routes(),
         *images.routes(),
         *labs.routes(),
         *openapi.routes(),

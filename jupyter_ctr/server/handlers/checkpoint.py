@@ -33,7 +33,7 @@ _RESTORE_FLAGS = {"keep": "keep", "tcpEstablished": "tcp_established",
                   "fileLocks": "file_locks"}
 
 
-def _read_chunks(path: Path, chunk: int = 1 << 16) -> Any:
+def read_chunks(path: Path, chunk: int = 1 << 16) -> Any:
     def gen(stopped: Any) -> Any:
         with open(path, "rb") as fh:
             while not stopped.is_set():
@@ -77,7 +77,7 @@ class ContainerCheckpointHandler(CtrHandler):
                 return
             self.set_status(200)
             self.set_header("Content-Type", "application/x-tar")
-            feed = iterate_in_thread(_read_chunks(target), name="ctr-ckpt-export")
+            feed = iterate_in_thread(read_chunks(target), name="ctr-ckpt-export")
             with feed:
                 async for chunk in feed:
                     self.write(chunk)
