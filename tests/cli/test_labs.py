@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+from jupyter_ctr.engine import Runtime
+
 from .conftest import IMAGE, Cli
 
 
@@ -54,3 +56,22 @@ def test_lab_errors(cli: Cli) -> None:
     cli.ok("create", "--name", "lc-1", "--lab", "cli-err", IMAGE, "sleep", "1000")
     proc = cli("lab", "reset", "cli-err")  # a reset needs --step
     assert proc.returncode == 125 and "step" in proc.stderr and proc.stdout == ""
+
+
+def test_lab_reset(cli: Cli) -> None:
+    for name in ("lr-1", "lr-2"):
+        cli.ok("run", "-d", "--name", name, "--lab", "cli-reset", IMAGE, "sleep", "1000")
+    rt = Runtime(cli.root, cli.run_root)
+    try:
+        for name in ("lr-1", "lr-2"):
+            rt.lookup_container(name).snapshot("s1")
+    finally:
+        rt.close()
+    for name in ("lr-1", "lr-2"):
+        cli.ok("exec", name, "touch", "/changed")
+    out = cli.ok("lab", "reset", "--step", "s1", "cli-reset", timeout=180).splitlines()
+    assert [line.split()[-1] for line in out[1:]] == ["ok", "ok"], out
+    for name in ("lr-1", "lr-2"):
+        assert cli("exec", name, "test", "-e", "/changed").returncode == 1
+    proc = cli("lab", "reset", "--step", "nosuch", "cli-reset", timeout=180)
+    assert proc.returncode == 125 and proc.stdout.count("error: ") == 2, proc

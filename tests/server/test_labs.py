@@ -6,6 +6,7 @@ rule instructor_only) with nothing touched."""
 from __future__ import annotations
 
 import asyncio
+import io
 from pathlib import Path
 from typing import Any
 
@@ -84,20 +85,31 @@ async def test_bad_requests(api, rt: Runtime) -> None:
     assert r.code == 404 and "nosuch" in r.json()["message"]
 
 
-@pytest.mark.skipif(not hasattr(Container, "rewind"), reason="needs the lab timeline")
+def sh(ctr: Container, script: str) -> int:
+    out = io.BytesIO()
+    return int(ctr.exec(["sh", "-c", script]).start_and_attach(stdout=out, stderr=out))
+
+
 async def test_bulk_reset_rewinds_each_container(api, rt: Runtime) -> None:
     ctrs = [await asyncio.to_thread(lab_container, rt, f"l4-{i}", "l4") for i in range(2)]
     for ctr in ctrs:
         await asyncio.to_thread(ctr.snapshot, "step-1")
-        await asyncio.to_thread(ctr.exec_run, ["touch", "/broken"])
+        assert await asyncio.to_thread(sh, ctr, "touch /broken") == 0
     r = await api.post(f"{LABS}/l4/reset", params={"step": "step-1"}, request_timeout=180)
     assert r.code == 200, r.body
     assert all(res["Ok"] for res in r.json()["Results"]), r.body
     for ctr in ctrs:
-        code, _ = await asyncio.to_thread(ctr.exec_run, ["test", "-e", "/broken"])
-        assert code != 0
-    r = await api.post(f"{LABS}/l4/reset", params={"step": "nosuch"}, request_timeout=180)
-    assert r.code == 200 and not any(res["Ok"] for res in r.json()["Results"]), r.body
+        assert ctr.state is S.RUNNING
+        assert await asyncio.to_thread(sh, ctr, "test -e /broken") != 0
+    events = [e for e in rt.events(since=0, until=None, filters={"event": ["rewind"]})
+              if e.id in {c.id for c in ctrs}]
+    assert len(events) == 2
+    # a step one container lacks: its error, the other rewound
+    await asyncio.to_thread(ctrs[0].snapshot, "step-2")
+    r = await api.post(f"{LABS}/l4/reset", params={"step": "step-2"}, request_timeout=180)
+    results = {res["Name"]: res for res in r.json()["Results"]}
+    assert results["l4-0"]["Ok"] and not results["l4-1"]["Ok"], results
+    assert "step-2" in results["l4-1"]["Error"]
 
 
 # -- multi-user ---------------------------------------------------------------------------------
