@@ -17,6 +17,8 @@ from .results import (
     CtrMagicError,
     EventTable,
     ImageTable,
+    LabResults,
+    LabTable,
     Names,
     RunResult,
     StatsTable,
@@ -28,8 +30,8 @@ if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
 __all__ = [
-    "ContainerTable", "CtrMagicError", "CtrMagics", "EventTable", "ImageTable", "Names",
-    "RunResult", "StatsTable", "TopTable", "load_ipython_extension",
+    "ContainerTable", "CtrMagicError", "CtrMagics", "EventTable", "ImageTable", "LabResults",
+    "LabTable", "Names", "RunResult", "StatsTable", "TopTable", "load_ipython_extension",
     "unload_ipython_extension",
 ]
 

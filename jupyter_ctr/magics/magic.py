@@ -36,7 +36,7 @@ VERB_NAMES = (
     "run", "create", "ps", "start", "stop", "kill", "pause", "unpause", "restart", "rm",
     "wait", "logs", "exec", "attach", "top", "stats", "inspect", "checkpoint", "restore",
     "images", "events", "container", "image", "rmi", "info", "mount", "umount", "unmount",
-    "export", "commit",
+    "export", "commit", "lab",
 )
 #: Verbs that also take --check (their result has an exit code) and --shell (a cell body).
 CHECK_VERBS = ("run", "exec", "start", "attach")
@@ -122,6 +122,7 @@ class CtrMagics(Magics):
           %ctr start|stop|kill|pause|unpause|restart|rm|wait CTR...
           %ctr logs [-f] [--tail N] [--since T] CTR | attach CTR | exec CTR CMD...
           %ctr checkpoint [--export FILE] [--leave-running] ... CTR | restore [--import FILE]
+          %ctr lab ls | lab start|stop|rm LAB | lab reset LAB --step STEP   (a whole lab)
 
           %%ctr run [OPTIONS] IMAGE    the cell body runs in a new container (--shell, sh)
           %%ctr exec [OPTIONS] CTR     the cell body runs in a running container

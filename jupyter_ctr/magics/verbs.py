@@ -40,6 +40,8 @@ from .results import (
     ContainerTable,
     EventTable,
     ImageTable,
+    LabResults,
+    LabTable,
     Names,
     RunResult,
     StatsTable,
@@ -440,6 +442,27 @@ def _result(kind: str, name: str, ident: str, code: int | None, began: float,
                      exec_id=exec_id)
 
 
+# -- labs ----------------------------------------------------------------------------------
+def do_labs(ctx: Context, args: argparse.Namespace) -> LabTable:
+    labs = ctx.door.labs()
+    return LabTable(["LAB", "CONTAINERS", "RUNNING", "OWNERS"],
+                    [[lab["Name"], str(lab["Containers"]), str(lab["Running"]),
+                      ",".join(lab["Owners"])] for lab in labs], labs)
+
+
+def do_lab(ctx: Context, args: argparse.Namespace) -> LabResults:
+    """A bulk action on every container of a lab: one row per container, ok or the
+    engine's message (a failed one does not stop the others)."""
+    results = ctx.door.lab_action(args.lab, args.lab_action,
+                                  step=getattr(args, "step", None),
+                                  timeout=getattr(args, "time", None))
+    return LabResults(["CONTAINER ID", "NAME", "OWNER", "RESULT"],
+                      [[r["Id"][:12], r["Name"], r["Owner"],
+                        "ok" if r["Ok"] else r["Error"]] for r in results], results,
+                      badges=["ok" if r["Ok"] else "failed" for r in results],
+                      badge_column=3)
+
+
 #: The magics' own verbs by the CLI command function they stand for (the parser's ``func``);
 #: the CLI's other commands run as they do in a terminal (their output printed in the cell).
 VERBS: dict[str, Verb] = {
@@ -452,4 +475,5 @@ VERBS: dict[str, Verb] = {
     "stats:cmd_stats": do_stats, "show:cmd_inspect": do_inspect,
     "checkpoint:cmd_checkpoint": do_checkpoint, "checkpoint:cmd_restore": do_restore,
     "images:cmd_ls": do_images, "system:cmd_events": do_events,
+    "labs:cmd_ls": do_labs, "labs:cmd_action": do_lab,
 }
