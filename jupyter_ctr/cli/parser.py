@@ -617,6 +617,36 @@ def add_commands(parser: Parser, only: Sequence[str] | None,
         p.add_argument("--pod", help="(refused: no pods)")
         p.add_argument("containers", nargs="*", metavar="CONTAINER")
 
+    # the checkpoint timeline (ours): `snapshot create|ls|rewind|rm|export|import`
+    snapshot = group("snapshot", "a container's checkpoint timeline: named snapshots, rewind")
+    snapshot_sub = snapshot.add_subparsers(dest="snapshot_cmd", metavar="COMMAND",
+                                           required=True)
+    p = add("create", "timeline:cmd_create", "snapshot a container as STEP (CRIU keeps it "
+            "running; files only where CRIU cannot)", parent=snapshot_sub)
+    p.add_argument("--replace", action="store_true", help="replace a snapshot of that name")
+    p.add_argument("container", metavar="CONTAINER")
+    p.add_argument("step", metavar="STEP")
+    p = add("ls", "timeline:cmd_ls", "list a container's snapshots", parent=snapshot_sub,
+            aliases=["list"])
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("container", metavar="CONTAINER")
+    p = add("rewind", "timeline:cmd_rewind", "rewind a container to STEP, in place",
+            parent=snapshot_sub)
+    p.add_argument("container", metavar="CONTAINER")
+    p.add_argument("step", metavar="STEP")
+    p = add("rm", "timeline:cmd_rm", "remove snapshots", parent=snapshot_sub)
+    p.add_argument("container", metavar="CONTAINER")
+    p.add_argument("steps", nargs="+", metavar="STEP")
+    p = add("export", "timeline:cmd_export", "write a snapshot as an archive (hand-in)",
+            parent=snapshot_sub)
+    p.add_argument("-o", "--output", metavar="FILE", help="the archive (needed)")
+    p.add_argument("container", metavar="CONTAINER")
+    p.add_argument("step", metavar="STEP")
+    p = add("import", "timeline:cmd_import", "a new container from an exported snapshot",
+            parent=snapshot_sub)
+    p.add_argument("-n", "--name", help="the new container's name (default: the archived)")
+    p.add_argument("file", metavar="FILE")
+
     # podman's `commit` (also `container commit`)
     for parent in (container_sub, sub):
         p = add("commit", "images:cmd_commit",
@@ -791,20 +821,26 @@ def add_commands(parser: Parser, only: Sequence[str] | None,
     return parser
 
 
+def command_index(argv: Sequence[str]) -> int:
+    """Where the command's first word is in ``argv`` (after the global options)."""
+    i = 0
+    while i < len(argv) and argv[i].startswith("-"):
+        i += 2 if argv[i] in ("--root", "--runroot", "--log-level", "--url") else 1
+    return i
+
+
 def command_path(argv: Sequence[str]) -> tuple[str, ...] | None:
     """The command words of ``argv`` (``("ps",)``, ``("image", "ls")``) after the global
     options; ``()`` for a lone ``--version``; None when the whole parser is needed (help, or
     no command)."""
-    i = 0
-    while i < len(argv) and argv[i].startswith("-"):
-        i += 2 if argv[i] in ("--root", "--runroot", "--log-level", "--url") else 1
+    i = command_index(argv)
     head = set(argv[:i])
     if head & {"-h", "--help"}:
         return None
     if i >= len(argv):
         return () if "--version" in head else None
     words = [argv[i]]
-    if argv[i] in ("image", "container", "lab") and i + 1 < len(argv) and \
+    if argv[i] in ("image", "container", "lab", "snapshot") and i + 1 < len(argv) and \
             not argv[i + 1].startswith("-"):
         words.append(argv[i + 1])
     return tuple(words)

@@ -16,6 +16,7 @@ from ..engine.errors import (
     ContainerStoppedError,
     NoSuchContainerError,
 )
+from ..engine.records import Snapshot
 from ..engine.state import ContainerState
 from . import records
 from .transport import path_part
@@ -337,6 +338,45 @@ class Container:
                  "tcpClose": opts.tcp_close, "ignoreRootFS": opts.ignore_rootfs,
                  "printStats": opts.print_stats, "fileLocks": opts.file_locks}
         return records.checkpoint_stats(self.api.json("POST", self._path("restore"), query))
+
+    # -- checkpoint timeline (server/handlers/timeline.py) ------------------------------------
+    def _timeline_path(self, step: str = "", verb: str = "") -> str:
+        path = f"/api/containers/{path_part(self.id)}/snapshots"
+        return path + (f"/{path_part(step)}" if step else "") + (f"/{verb}" if verb else "")
+
+    def snapshot(self, step: str, *, replace: bool = False) -> Snapshot:
+        """Snapshot the container as ``step`` (the engine's Container.snapshot)."""
+        return Snapshot.from_dict(self.api.json("POST", self._timeline_path(),
+                                                {"step": step, "replace": replace or None}))
+
+    def snapshots(self) -> list[Snapshot]:
+        return [Snapshot.from_dict(d) for d in self.api.json("GET", self._timeline_path())]
+
+    def rewind(self, step: str) -> Snapshot:
+        return Snapshot.from_dict(self.api.json("POST", self._timeline_path(step, "rewind")))
+
+    def remove_snapshot(self, step: str) -> None:
+        self.api.request("DELETE", self._timeline_path(step))
+
+    def export_snapshot(self, step: str, target: str | os.PathLike[str]) -> int:
+        """The snapshot's archive written to ``target`` (whole or not at all); its size."""
+        from ..engine.checkpoint.archive import export_target  # noqa: PLC0415 - lazy: tarfile
+
+        dest = export_target(target)
+        resp = self.api.open("GET", self._timeline_path(step, "export"))
+        partial = dest.with_name(f".{dest.name}.partial")
+        size = 0
+        try:
+            with resp, open(partial, "wb") as fh:
+                while (data := resp.read()) is not None:
+                    fh.write(data)
+                    size += len(data)
+            partial.replace(dest)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                partial.unlink()
+            raise
+        return size
 
     # -- exec -----------------------------------------------------------------------------
     def exec(self, command: Sequence[str] | str, *, tty: bool = False, stdin: bool = False,

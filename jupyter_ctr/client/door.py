@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ..engine.checkpoint import CheckpointOptions, CheckpointStats
     from ..engine.events import Event
     from ..engine.images import Image
-    from ..engine.records import ContainerSnapshot
+    from ..engine.records import ContainerSnapshot, Snapshot
     from .exec import ExecSession
     from .runtime import Runtime
 
@@ -75,6 +75,27 @@ class RemoteDoor:
                           options: CheckpointOptions | None = None,
                           **kw: Any) -> tuple[Container, CheckpointStats]:
         return self.runtime.import_checkpoint(archive, name, options, **kw)
+
+    # -- checkpoint timeline ------------------------------------------------------------------
+    def snapshot(self, ref: str | Container, step: str, replace: bool = False) -> Snapshot:
+        return self.container(ref, "snapshot").snapshot(step, replace=replace)
+
+    def snapshots(self, ref: str | Container) -> list[Snapshot]:
+        return self.container(ref, "snapshot.list").snapshots()
+
+    def rewind(self, ref: str | Container, step: str) -> Snapshot:
+        return self.container(ref, "rewind").rewind(step)
+
+    def remove_snapshot(self, ref: str | Container, step: str) -> None:
+        self.container(ref, "snapshot.remove").remove_snapshot(step)
+
+    def export_snapshot(self, ref: str | Container, step: str,
+                        dest: str | os.PathLike[str]) -> int:
+        return self.container(ref, "snapshot.export").export_snapshot(step, dest)
+
+    def import_snapshot(self, path: str | os.PathLike[str], name: str | None = None
+                        ) -> Container:
+        return self.runtime.import_snapshot(path, name)
 
     # -- images -----------------------------------------------------------------------------
     def list_images(self) -> tuple[list[Image], dict[str, int]]:

@@ -30,8 +30,6 @@ if TYPE_CHECKING:
 
 #: The libpod API prefix (podman never checks the version; neither does the service).
 LIBPOD = "/v4.0.0/libpod"
-#: Paths of our own routes (not podman's): sent as they are, without the libpod prefix.
-OURS = "/api/"
 #: Idle kept-alive connections kept per Transport.
 _POOL_MAX = 4
 _HEADER_MAX = 64 << 10
@@ -87,8 +85,8 @@ class Transport:
     # -- plain requests ---------------------------------------------------------------------
     @staticmethod
     def url(path: str, query: Query = None) -> str:
-        """``LIBPOD + path`` (one of ours, under ``/api/``, as it is) with ``query`` (None
-        values left out, booleans as true/false, lists repeated)."""
+        """``LIBPOD + path`` with ``query`` (None values left out, booleans as true/false,
+        lists repeated); our own routes (``/api/...``) have no libpod prefix."""
         items: list[tuple[str, str]] = []
         for key, value in (query or {}).items():
             if value is None:
@@ -96,7 +94,7 @@ class Transport:
             for one in value if isinstance(value, (list, tuple)) else [value]:
                 items.append((key, ("true" if one else "false") if isinstance(one, bool)
                               else str(one)))
-        prefix = "" if path.startswith(OURS) else LIBPOD
+        prefix = "" if path.startswith("/api/") else LIBPOD
         return prefix + path + ("?" + urlencode(items) if items else "")
 
     @staticmethod

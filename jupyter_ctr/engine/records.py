@@ -16,7 +16,7 @@ import signal
 from . import limits
 from .errors import InvalidArgumentError
 from .state import ContainerState
-from .timeutil import rfc3339_ns
+from .timeutil import parse_rfc3339_ns, rfc3339_ns
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -422,6 +422,13 @@ class Snapshot:
                 not isinstance(size, int) or not isinstance(reason, str):
             raise InvalidArgumentError(f"{origin} is not a valid snapshot record")
         return cls(name, str(kind), created, size, reason)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Snapshot:
+        """From the REST API's JSON object (``to_dict``: the remote client's)."""
+        return cls(str(data.get("Name") or ""), str(data.get("Kind") or ""),
+                   parse_rfc3339_ns(str(data.get("Created") or "")),
+                   int(data.get("Size") or 0), str(data.get("Reason") or ""))
 
     def to_record(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "created": self.created,

@@ -54,6 +54,8 @@ OLD_PREFIX = ".old-"
 #: A step name's most characters (it is a directory name, and shown in tables).
 STEP_MAX = 128
 DIFF = "rootfs-diff.tar"
+#: CRIU's log lines start with "(00.156586) ".
+_TIMESTAMP = re.compile(r"^\(\d+\.\d+\)\s*")
 DELETED = "deleted.files"
 
 
@@ -192,7 +194,10 @@ def criu_complaint(log: Path, fallback: str, lines: int = 6) -> str:
         text = log.read_text(errors="replace").rstrip().splitlines()
     except OSError:
         text = []
-    errors = [line.strip() for line in text if "Error (" in line][:lines]
+    # Without its timestamp; CRIU goes on after failing to raise its own file limit (in a
+    # container's cgroup it may not), so that line is no reason.
+    errors = [_TIMESTAMP.sub("", line.strip()) for line in text
+              if "Error (" in line and "RLIMIT_NOFILE" not in line][:lines]
     return "\n".join(errors or [line.strip() for line in text[-lines:]]) or fallback
 
 

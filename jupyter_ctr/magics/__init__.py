@@ -21,6 +21,7 @@ from .results import (
     LabTable,
     Names,
     RunResult,
+    SnapshotTable,
     StatsTable,
     TopTable,
 )
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ContainerTable", "CtrMagicError", "CtrMagics", "EventTable", "ImageTable", "LabResults",
-    "LabTable", "Names", "RunResult", "StatsTable", "TopTable", "load_ipython_extension",
+    "LabTable", "Names", "RunResult", "SnapshotTable", "StatsTable", "TopTable",
+    "load_ipython_extension",
     "unload_ipython_extension",
 ]
 

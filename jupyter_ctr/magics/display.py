@@ -1,9 +1,9 @@
 """Rich display of the engine's own objects in a notebook: a Container, an Image, an exec
-session, an Event, a Runtime, and lists of containers, images or events show as the magics'
-tables (HTML with state badges). Registered as IPython formatters (``register``) by
-``%load_ext jupyter_ctr`` and by ``from jupyter_ctr import Runtime`` inside IPython, so the
-engine itself stays free of presentation. The table builders are the magics' too (``ps``,
-``images``, ``events``)."""
+session, an Event, a Runtime, a timeline Snapshot, and lists of containers, images, events or
+snapshots show as the magics' tables (HTML with state badges). Registered as IPython
+formatters (``register``) by ``%load_ext jupyter_ctr`` and by ``from jupyter_ctr import
+Runtime`` inside IPython, so the engine itself stays free of presentation. The table
+builders are the magics' too (``ps``, ``images``, ``events``, ``snapshots``)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from ..engine.errors import CtrError
 from ..engine.events import Event
 from ..engine.exec import ExecSession
 from ..engine.images import Image
+from ..engine.records import Snapshot
 from ..engine.runtime import Runtime
-from .results import ContainerTable, EventTable, ImageTable, Table, badge
+from .results import ContainerTable, EventTable, ImageTable, SnapshotTable, Table, badge
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -55,6 +56,16 @@ def image_table(images: Sequence[Image], no_trunc: bool = False) -> ImageTable:
             rows.append([repo, tag, ident, ago(now - img.created), human_size(img.size, " ")])
             items.append(img)
     return ImageTable(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], rows, items)
+
+
+def snapshot_table(snaps: Sequence[Snapshot]) -> SnapshotTable:
+    """A container's snapshots (oldest first), the kind as a badge; a filesystem snapshot's
+    reason (CRIU's complaint) in its first line."""
+    now = time.time()
+    rows = [[s.name, s.kind, ago(now - s.created / 1e9), human_size(s.size, " "),
+             s.reason.splitlines()[0] if s.reason else ""] for s in snaps]
+    return SnapshotTable(["STEP", "KIND", "CREATED", "SIZE", "REASON"], rows, list(snaps),
+                         badges=[s.kind for s in snaps], badge_column=1)
 
 
 def event_table(events: Sequence[Event]) -> EventTable:
@@ -106,6 +117,10 @@ def exec_html(session: ExecSession) -> str:
             f"<span style='opacity:0.7'>({html.escape(session.id[:12])})</span></div>")
 
 
+def snapshot_html(snap: Snapshot) -> str:
+    return snapshot_table([snap])._repr_html_()
+
+
 def event_html(ev: Event) -> str:
     return event_table([ev])._repr_html_()
 
@@ -135,12 +150,14 @@ def list_html(items: list[Any]) -> str | None:
         table = image_table(items)
     elif all(isinstance(i, Event) for i in items):
         table = event_table(items)
+    elif all(isinstance(i, Snapshot) for i in items):
+        table = snapshot_table(items)
     return None if table is None else table._repr_html_()
 
 
 _FORMATTERS: dict[type, Any] = {
     Container: container_html, Image: image_html, ExecSession: exec_html, Event: event_html,
-    Runtime: runtime_html, list: list_html,
+    Runtime: runtime_html, list: list_html, Snapshot: snapshot_html,
 }
 
 

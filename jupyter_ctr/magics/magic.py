@@ -17,7 +17,13 @@ from traitlets import Float, Int, Unicode, observe
 
 from .. import kernel
 from ..cli.entry import command
-from ..cli.parser import CommandLineError, ParserExit, command_path, parse_args
+from ..cli.parser import (
+    CommandLineError,
+    ParserExit,
+    command_index,
+    command_path,
+    parse_args,
+)
 from ..engine.errors import CtrError, InvalidArgumentError
 from ..engine.runtime import Runtime
 from ..service.door import Door
@@ -36,8 +42,14 @@ VERB_NAMES = (
     "run", "create", "ps", "start", "stop", "kill", "pause", "unpause", "restart", "rm",
     "wait", "logs", "exec", "attach", "top", "stats", "inspect", "checkpoint", "restore",
     "images", "events", "container", "image", "rmi", "info", "mount", "umount", "unmount",
-    "export", "commit", "lab",
+    "export", "commit", "snapshot", "snapshots", "rewind", "lab",
 )
+#: The checkpoint timeline's short forms in a notebook: ``%ctr snapshot CTR STEP``,
+#: ``%ctr snapshots CTR``, ``%ctr rewind CTR STEP`` stand for the CLI's ``snapshot create``,
+#: ``snapshot ls`` and ``snapshot rewind`` (``%ctr snapshot ls|rm|export|import ...`` as
+#: in the CLI).
+SNAPSHOT_COMMANDS = ("create", "ls", "list", "rewind", "rm", "export", "import", "-h",
+                     "--help")
 #: Verbs that also take --check (their result has an exit code) and --shell (a cell body).
 CHECK_VERBS = ("run", "exec", "start", "attach")
 #: Listings whose --format output is the CLI's (a template or JSON, printed).
@@ -55,6 +67,22 @@ def magic_options(name: str, parser: Any) -> None:
         parser.add_argument("--shell", default="sh", metavar="INTERPRETER",
                             help="(%%%%ctr) what runs the cell body, fed on its stdin "
                                  "(default sh; e.g. bash, python3, 'sh -e')")
+
+
+def timeline_argv(argv: list[str]) -> list[str]:
+    """``argv`` with the timeline's short forms (SNAPSHOT_COMMANDS) spelled as the CLI's."""
+    path = command_path(argv)
+    if not path or path[0] not in ("snapshot", "snapshots", "rewind"):
+        return argv
+    i = command_index(argv)
+    rest = argv[i + 1:]
+    if path[0] == "snapshots":
+        return [*argv[:i], "snapshot", "ls", *rest]
+    if path[0] == "rewind":
+        return [*argv[:i], "snapshot", "rewind", *rest]
+    if rest[:1] and rest[0] in SNAPSHOT_COMMANDS:
+        return argv
+    return [*argv[:i], "snapshot", "create", *rest]
 
 
 @magics_class
@@ -122,6 +150,7 @@ class CtrMagics(Magics):
           %ctr start|stop|kill|pause|unpause|restart|rm|wait CTR...
           %ctr logs [-f] [--tail N] [--since T] CTR | attach CTR | exec CTR CMD...
           %ctr checkpoint [--export FILE] [--leave-running] ... CTR | restore [--import FILE]
+          %ctr snapshot [--replace] CTR STEP | snapshots CTR | rewind CTR STEP (the timeline)
           %ctr lab ls | lab start|stop|rm LAB | lab reset LAB --step STEP   (a whole lab)
 
           %%ctr run [OPTIONS] IMAGE    the cell body runs in a new container (--shell, sh)
@@ -156,6 +185,7 @@ class CtrMagics(Magics):
             argv = shlex.split(line)
         except ValueError as exc:
             raise InvalidArgumentError(f"cannot split the command line: {exc}") from None
+        argv = timeline_argv(argv)
         path = command_path(argv)
         verb = path[0] if path else None
         if path is None and not {"-h", "--help", "--version"} & set(argv):

@@ -21,6 +21,7 @@ BADGE_COLOURS = {
     "paused": "#9a6700", "stopping": "#bc4c00", "removing": "#cf222e",
     "stopped": "#6e7781", "exited": "#6e7781", "failed": "#cf222e", "ok": "#1a7f37",
     "interrupted": "#9a6700", "detached": "#9a6700",
+    "checkpoint": "#1a7f37", "filesystem": "#9a6700",
 }
 
 
@@ -167,6 +168,13 @@ class LabResults(Table):
             raise CtrMagicError(f"{len(self.failed)} of {len(self.items)} containers "
                                 f"failed: {names}")
         return self
+
+
+class SnapshotTable(Table):
+    """``snapshot``, ``snapshots``, ``rewind``: a container's checkpoint timeline, Snapshot
+    items (``.name``, ``.kind``, ``.created``, ``.size``, ``.reason``), the kind as a badge."""
+
+    title = "snapshots"
 
 
 class Names(list[str]):

@@ -33,7 +33,7 @@ from ..engine.errors import (
 )
 from ..engine.oci import parse_signal
 from ..engine.state import ContainerState
-from .display import container_table, event_table, image_table
+from .display import container_table, event_table, image_table, snapshot_table
 from .output import OutputSink
 from .pump import pump
 from .results import (
@@ -44,6 +44,7 @@ from .results import (
     LabTable,
     Names,
     RunResult,
+    SnapshotTable,
     StatsTable,
     TopTable,
 )
@@ -272,6 +273,25 @@ def do_restore(ctx: Context, args: argparse.Namespace) -> Names | list[dict[str,
 
 
 # -- streaming -------------------------------------------------------------------------------
+def do_snapshot(ctx: Context, args: argparse.Namespace) -> SnapshotTable:
+    """``%ctr snapshot CTR STEP``: the new snapshot (a filesystem one says why)."""
+    return snapshot_table([ctx.door.snapshot(args.container, args.step,
+                                             replace=args.replace)])
+
+
+def do_snapshots(ctx: Context, args: argparse.Namespace) -> SnapshotTable | list[Any]:
+    """``%ctr snapshots CTR``: the container's timeline, oldest first."""
+    snaps = ctx.door.snapshots(args.container)
+    if args.format == "json":
+        return [s.to_dict() for s in snaps]
+    return snapshot_table(snaps)
+
+
+def do_rewind(ctx: Context, args: argparse.Namespace) -> SnapshotTable:
+    """``%ctr rewind CTR STEP``: the snapshot it went back to."""
+    return snapshot_table([ctx.door.rewind(args.container, args.step)])
+
+
 def do_logs(ctx: Context, args: argparse.Namespace) -> None:
     since = parse_time(args.since) if args.since else None
     until = parse_time(args.until) if args.until else None
@@ -475,5 +495,7 @@ VERBS: dict[str, Verb] = {
     "stats:cmd_stats": do_stats, "show:cmd_inspect": do_inspect,
     "checkpoint:cmd_checkpoint": do_checkpoint, "checkpoint:cmd_restore": do_restore,
     "images:cmd_ls": do_images, "system:cmd_events": do_events,
+    "timeline:cmd_create": do_snapshot, "timeline:cmd_ls": do_snapshots,
+    "timeline:cmd_rewind": do_rewind,
     "labs:cmd_ls": do_labs, "labs:cmd_action": do_lab,
 }

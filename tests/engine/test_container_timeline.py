@@ -63,7 +63,7 @@ def test_counter_rewinds_to_step_2_and_counts_on(rt: Runtime) -> None:
     s2 = ctr.snapshot("step-2")
     snap_took = time.monotonic() - began
     high2 = max(values(ctr))
-    counts_on(ctr, 10)
+    counts_on(ctr, 20)  # far past step 2: a run from step 2 never reaches step 3's count
     assert run(ctr, "echo three > /three.txt; rm /one.txt")[0] == 0
     low3 = max(values(ctr))
     ctr.snapshot("step-3")
@@ -122,6 +122,7 @@ def test_stopped_container_rewinds_and_restores(rt: Runtime) -> None:
     ctr.start()
     counts_on(ctr, 3)
     ctr.snapshot("s")
+    counts_on(ctr, 3)  # past the snapshot's count: the restored one goes back
     ctr.stop(timeout=0)
     assert ctr.rewind("s").kind == "checkpoint"
     assert ctr.state is S.RUNNING
@@ -137,8 +138,13 @@ def test_criu_refusal_falls_back_to_filesystem_snapshot(rt: Runtime) -> None:
     assert run(ctr, "echo kept > /kept.txt")[0] == 0
     snap = ctr.snapshot("tcp")
     assert snap.kind == "filesystem"
-    assert "Connected TCP socket" in snap.reason and "--tcp-established" in snap.reason
+    first = snap.reason.splitlines()[0]  # the cause first: what a table shows
+    assert first.startswith("Error (criu/sk-inet.c") and "Connected TCP socket" in first
+    assert "--tcp-established" in first
     assert ctr.state is S.RUNNING  # CRIU resumed it
+    tdir = rt.container_dir(ctr.id) / TIMELINE_DIR
+    assert os.listdir(tdir) == ["tcp"]  # no staging directory left
+    assert sorted(os.listdir(tdir / "tcp")) == ["rootfs-diff.tar", "snapshot.json"]  # no dump
     counts_on(ctr, 2)
     assert run(ctr, "echo later > /later.txt")[0] == 0
     assert ctr.snapshots()[0].reason == snap.reason

@@ -21,6 +21,7 @@ EXPECTED = {
     "NoSuchContainerError": 404,
     "NoSuchImageError": 404,
     "NoSuchExecSessionError": 404,
+    "NoSuchSnapshotError": 404,  # ours: the checkpoint timeline's unknown step
     "ContainerExistsError": 409,
     "ImageExistsError": 500,  # never raised (dead; issue 10 removes it)
     "ImageInUseError": 409,
