@@ -380,7 +380,12 @@ class Door:
 
         def work(ctr: Container) -> None:
             with self.policy.serialize(self.principal, verb):
-                act_on(self.container(ctr, verb), action, step=step, timeout=timeout)
+                if action == "remove":  # the door's: each dependent removed must be allowed
+                    self.remove(ctr, force=True, timeout=timeout)
+                elif action == "reset":
+                    self.rewind(ctr, str(step))
+                else:
+                    act_on(self.container(ctr, verb), action, step=step, timeout=timeout)
 
         return run_each(ctrs, work)
 
