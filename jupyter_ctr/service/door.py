@@ -329,6 +329,11 @@ class Door:
         self.recording_info(rec_id, "recording.remove")
         self.recording_store().remove(rec_id)
 
+    def sessions(self, container: str | None = None) -> list[dict[str, Any]]:
+        """Live terminal sessions: websocket bridges live in a server (the service's
+        ``GET /api/sessions``, RemoteDoor.sessions), never in this process: none."""
+        return []
+
     # -- events and system ------------------------------------------------------------------
     def events(self, *, since: float | None = None, until: float | None = None,
                filters: Mapping[str, list[str]] | None = None, follow: bool = False,
