@@ -161,13 +161,21 @@ async def test_instructor_shadows_student_and_lab_recording(
         assert lab.session()["recording"]
         lab.send("stdin", "exit\r")
         await lab.until(lambda ms: ms[-1][0] == "exit")
+        # Docker's binary attach gets no session messages, but is recorded in a lab
+        docker = await asyncio.wait_for(websocket_connect(
+            f"ws://127.0.0.1:{pa}/containers/{a.name}-s-lab/attach/ws?stream=1&stdout=1"), 30)
+        status, live = a.one(sock, "GET", "/api/sessions")
+        (attach,) = [s for s in live if s["ExecID"] is None]
+        assert attach["ContainerName"] == f"{a.name}-s-lab" and attach["Recording"]
+        attach_rec = attach["RecordingID"]
+        docker.close()
         student.send("stdin", "exit\r")
         await student.until(lambda ms: ms[-1][0] == "exit")
         shadow.ws.close()
 
     # recordings: the student's own, the instructor's all, never another student's
     status, mine = a.one(sock, "GET", "/api/recordings")
-    assert status == 200 and {r["Id"] for r in mine} == {rec_id, lab_rec}
+    assert status == 200 and {r["Id"] for r in mine} == {rec_id, lab_rec, attach_rec}
     assert {r["Lab"] for r in mine} == {None, "lab-3"}
     assert all(r["Owner"]["Name"] == a.name for r in mine)
     status, theirs = b.one(sock, "GET", "/api/recordings")
@@ -184,6 +192,6 @@ async def test_instructor_shadows_student_and_lab_recording(
     assert "mine-42" in output and "help-56" in output
     status, cast = a.one(sock, "GET", f"/api/recordings/{lab_rec}")
     assert status == 200 and "lab-3" in str(cast)
-    for rid in (rec_id, lab_rec):
+    for rid in (rec_id, lab_rec, attach_rec):
         status, _ = a.one(sock, "DELETE", f"/api/recordings/{rid}")
         assert status == 204
