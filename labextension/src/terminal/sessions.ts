@@ -42,7 +42,7 @@ export function decodeSession(arg: unknown): ISessionState | null {
     for (const v of o.viewers as unknown[]) {
       if (typeof v === 'object' && v !== null) {
         const r = v as Record<string, unknown>;
-        viewers.push({ user: String(r.user ?? '?'), role: r.role === 'typing' ? 'typing' : 'watching' });
+        viewers.push({ user: typeof r.user === 'string' ? r.user : '?', role: r.role === 'typing' ? 'typing' : 'watching' });
       }
     }
   }
