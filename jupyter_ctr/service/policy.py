@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 #: "" for an untagged commit); image.history: the Image; image.prune: the ``all`` flag (bool).
 #: image.tag, image.untag: asked of the Image, then of each name added or removed (str,
 #: normalized): a student's names are under ``localhost/<user>/`` (rule image_namespace).
+#: session.takeover: a container (a watcher of its terminal session types); recording.list,
+#: recording.read, recording.remove: a recording's record (dict, "owner_uid"), none for list.
 ACTIONS = frozenset({
     "inspect", "list", "create", "start", "stop", "kill", "pause", "unpause", "restart",
     "init", "mount", "unmount", "resize", "top", "stats", "logs", "export", "wait", "attach",
@@ -50,6 +52,7 @@ ACTIONS = frozenset({
     "image.build", "restore.import", "events", "info",
     "commit", "image.history", "image.prune", "image.tag", "image.untag",
     "image.push", "image.load", "image.save",
+    "session.takeover", "recording.list", "recording.read", "recording.remove",
 })
 #: Actions only the instructor role may use under OwnershipPolicy: they write to what every
 #: user shares. Images are one store for all: a student who could import an image under a
@@ -116,6 +119,11 @@ class Policy:
         a policy that counts what is running makes two starts of one user take turns.
         Default: nothing."""
         return UNLOCKED
+
+    def recording_rules(self, target: Container) -> tuple[bool, int]:
+        """For terminal sessions on ``target``: whether they are always recorded, and the
+        largest recording in bytes (0: no limit). Default: not required, no limit."""
+        return False, 0
 
     def create_arguments(self, principal: Principal,
                          arguments: dict[str, Any]) -> dict[str, Any]:
