@@ -71,7 +71,8 @@ class Terminal(EngineWidget):
             if argv is not None or record:
                 raise ValueError("watch: a view of a running session takes no command or "
                                  "record")
-            kwargs.update(exec_id=watch, shadow=True, confirm=False)
+            kwargs.update(exec_id=watch, shadow=True)
+            confirm = False
         super().__init__(door=door, mode="attach" if argv is None and watch is None else "exec",
                          command=argv or [], user=user or "", confirm=confirm, height=height,
                          record=record, **kwargs)

@@ -187,12 +187,14 @@ export const terminalPlugin: JupyterFrontEndPlugin<void> = {
     /** The live session to watch: the one named by `execId`, else one of the container's
      * (asked when there are several; said when there is none). */
     const pickSession = async (name: string, execId: string): Promise<IWatchTarget | null> => {
-      let list: Partial<ILiveSession>[];
+      let list: Partial<ILiveSession>[] = [];
       try {
         list = (await client.json<Partial<ILiveSession>[]>('api/sessions', {}, name ? { container: name } : {})) ?? [];
       } catch (err) {
-        await showErrorMessage('Watch terminal', err instanceof CtrApiError ? err.message : String(err));
-        return null;
+        if (!execId) {
+          await showErrorMessage('Watch terminal', err instanceof CtrApiError ? err.message : String(err));
+          return null;
+        } // a named session needs the list only for its container's name
       }
       if (execId) {
         const s = list.find(x => x.ExecID === execId);

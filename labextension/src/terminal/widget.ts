@@ -73,7 +73,7 @@ let counter = 0;
 /** JupyterLab's code font as a font list. xterm measures glyphs on a canvas, where a CSS
  * `var()` does not resolve: given one, it measured a default font and spaced the letters
  * apart on rows too short for them. */
-function codeFontFamily(): string {
+export function codeFontFamily(): string {
   const value = getComputedStyle(document.body).getPropertyValue('--jp-code-font-family').trim();
   return value || 'monospace';
 }
