@@ -151,7 +151,7 @@ export const terminalPlugin: JupyterFrontEndPlugin<void> = {
           return;
         }
         await app.restored; // a tab added while the layout is restored would be dropped
-        return open({ container, mode: 'exec', command: argv, user });
+        return open({ container, mode: 'exec', command: argv, user, record: args.record === true });
       }
     });
 
