@@ -75,6 +75,8 @@ void test('the owner sees who watches or types', () => {
   assert.match(sessionBanner(state({ role: 'typing' }), true).text, /took over/);
   assert.match(sessionBanner(null, true).text, /read-only/);
   assert.equal(listNames(['a', 'b', 'c', 'a']), 'a, b and c');
+  assert.equal(sessionBanner(state({ viewers: [{ user: 'b25a645ece6e4cab9431715b1ca9dc52', role: 'typing' }] }), false).text,
+    'someone in another page is typing in this terminal');
 });
 
 void test('the Record button: start, stop, or disabled with the reason when required', () => {

@@ -77,9 +77,15 @@ export function canResize(state: ISessionState | null, shadow: boolean): boolean
   return state ? state.role === 'owner' : !shadow;
 }
 
+/** A user as shown: a single-user server's anonymous identity (a random hex id, no name)
+ * reads as "someone in another page". */
+export function displayUser(user: string): string {
+  return /^[0-9a-f]{32}$/.test(user) ? 'someone in another page' : user;
+}
+
 /** `a`, `a and b`, `a, b and c`. */
 export function listNames(names: string[]): string {
-  const unique = [...new Set(names)];
+  const unique = [...new Set(names.map(displayUser))];
   if (unique.length <= 1) {
     return unique[0] ?? '';
   }
@@ -116,11 +122,11 @@ export function sessionBanner(state: ISessionState | null, shadow: boolean): { t
     return { text: 'You took over: your keys reach this terminal (the owner can type too). "Release" ends it.', level: 'warn' };
   }
   if (typing.length) {
-    const n = new Set(typing).size;
+    const n = new Set(typing.map(displayUser)).size;
     return { text: `${listNames(typing)} ${n > 1 ? 'are' : 'is'} typing in this terminal`, level: 'warn' };
   }
   if (watching.length) {
-    const n = new Set(watching).size;
+    const n = new Set(watching.map(displayUser)).size;
     return { text: `${listNames(watching)} ${n > 1 ? 'are' : 'is'} watching this terminal`, level: 'info' };
   }
   return { text: '', level: '' };
