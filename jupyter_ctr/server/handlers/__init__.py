@@ -5,7 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import RouteError
-from . import attach, checkpoint, containers, exec, images, openapi, system, websocket
+from . import (
+    attach,
+    checkpoint,
+    containers,
+    exec,
+    images,
+    openapi,
+    sessions,
+    system,
+    websocket,
+)
 from .base import CtrHandler
 
 Route = tuple[str, type, dict[str, Any]]
@@ -22,6 +32,7 @@ def routes(prefix: str = "/ctr") -> list[Route]:
         *exec.routes(),
         *checkpoint.routes(),
         *images.routes(),
+        *sessions.routes(),
         *openapi.routes(),
     ]
     table.append((r"/.*", NotFoundHandler, {}))
