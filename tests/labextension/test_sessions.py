@@ -13,7 +13,7 @@ from typing import Any
 from playwright.sync_api import Browser, Page, expect
 
 from .conftest import ARTIFACTS, Containers, Lab, open_lab
-from .helpers import TERM, activate, open_terminal, term_text, wait_text
+from .helpers import TERM, activate, dialog, open_sidebar, open_terminal, row, term_text, wait_text
 
 SLEEP = ["sleep", "3600"]
 
@@ -127,3 +127,31 @@ def test_watch_read_only_then_take_over(lab_page: Page, chromium: Browser, lab: 
         teacher.context.close()
     # the watcher left: the banner goes
     expect(panel(student, name).locator(".jp-ctr-terminal-banner")).to_be_hidden()
+
+
+def test_sidebar_watch_says_none_and_asks_which(lab_page: Page, ctrs: Containers,
+                                                shot: Any) -> None:
+    page = lab_page
+    name = ctrs.run("tpick", SLEEP)
+    open_sidebar(page)
+    watch = row(page, name).locator('[data-action="watch"]')
+    watch.click()
+    expect(dialog(page)).to_contain_text(f"No terminal session is open in {name}.")
+    dialog(page).get_by_role("button", name="Ok").click()
+    # two shells: the dialog asks which one
+    open_terminal(page, name)
+    first = page.evaluate(hook(name, "execId()"))
+    page.evaluate("() => window.jupyterapp.commands.execute('jupyter-ctr:open-terminal', "
+                  f"{{name: {name!r}}})")
+    page.wait_for_function(f"() => [...window.jupyterCtr.terminals.values()]"
+                           f".filter(t => t.container === {name!r} && t.execId()).length === 2")
+    watch.click()
+    choice = dialog(page).locator("select")
+    expect(choice.locator("option")).to_have_count(2)
+    shot("pick")
+    choice.select_option(label=next(o for o in choice.locator("option").all_inner_texts()
+                                    if first[:12] in o))
+    dialog(page).get_by_role("button", name="Watch").click()
+    page.wait_for_function(f"() => [...window.jupyterCtr.terminals.values()].some("
+                           f"t => t.shadow && t.execId() === {first!r} && t.session()"
+                           " && t.session().role === 'watching')")
