@@ -475,3 +475,40 @@ def test_player_of_a_bad_cast_says_why(notebook: Callable[..., Page]) -> None:
     run_cell(page, 0)
     expect(cell_output(page, 0)).to_contain_text("not an asciicast v2: the header's version is 1",
                                                  timeout=WAIT)
+
+
+def _cell_term(name: str, shadow: bool) -> str:
+    return (f"[...window.jupyterCtr.terminals.values()].find(t => t.container === {name!r}"
+            f" && t.shadow === {str(shadow).lower()})")
+
+
+def test_recorded_terminal_and_a_watching_one_in_cells(notebook: Callable[..., Page],
+                                                       ctrs: Containers) -> None:
+    name = ctrs.run("wb-rec", SLEEP)
+    page = notebook([
+        f'from jupyter_ctr.widgets import Terminal\nt = Terminal("{name}", "sh", record=True)\nt',
+        "w = Terminal.watch(t.exec_id)\nw"])
+    out = show_terminal(page, 0, name)
+    expect(out.locator(".jp-ctr-rec-badge")).to_be_visible(timeout=WAIT)
+    wait_kernel_value(page, "(t.recording, len(t.recording_id), t.role)", "(True, 32, 'owner')")
+    run_cell(page, 1)
+    watch = cell_output(page, 1)
+    expect(watch.locator(".jp-ctr-terminal-takeover")).to_have_text("Take over", timeout=WAIT)
+    page.wait_for_function(f"() => {{ const v = window.jupyterCtr && {_cell_term(name, True)};"
+                           " return !!v && !!v.session() && v.session().role === 'watching'; }",
+                           timeout=WAIT)
+    wait_kernel_value(page, "w.role", "'watching'")
+    type_in_terminal(page, 0, "echo cell-$((5+5))\n")
+    page.wait_for_function(f"() => /^cell-10$/m.test({_cell_term(name, True)}.text())",
+                           timeout=WAIT)
+    expect(out.locator(".jp-ctr-terminal-banner")).to_contain_text("watching this terminal")
+    # the watching view's keys go nowhere; after Take over they reach the shell
+    type_in_terminal(page, 1, "echo nope\n")
+    expect(watch.locator(".jp-ctr-terminal-banner")).to_contain_text('press "Take over"')
+    watch.locator(".jp-ctr-terminal-takeover").click()
+    wait_kernel_value(page, "w.role", "'typing'")
+    type_in_terminal(page, 1, "echo took-$((6+6))\n")
+    page.wait_for_function(f"() => /^took-12$/m.test({_cell_term(name, False)}.text())",
+                           timeout=WAIT)
+    assert "nope" not in str(page.evaluate(f"() => {_cell_term(name, False)}.text()"))
+    shot(page, "terminal-watched-in-cell", watch)
