@@ -94,7 +94,9 @@ class Transport:
             for one in value if isinstance(value, (list, tuple)) else [value]:
                 items.append((key, ("true" if one else "false") if isinstance(one, bool)
                               else str(one)))
-        return LIBPOD + path + ("?" + urlencode(items) if items else "")
+        # Our own routes (/api/recordings, /api/sessions) are not under libpod's prefix.
+        base = "" if path.startswith("/api/") else LIBPOD
+        return base + path + ("?" + urlencode(items) if items else "")
 
     @staticmethod
     def head(method: str, target: str, headers: Mapping[str, str], length: int) -> bytes:

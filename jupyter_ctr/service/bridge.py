@@ -21,7 +21,6 @@ to it, with flow control and a replay ring (docs/websocket-protocol.md).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -217,25 +216,28 @@ class AttachBridge:
         self.stop_recording()
 
     def stop_recording(self) -> None:
+        """End the recording, if any (its file and record are completed)."""
         rec, self.recorder = self.recorder, None
         if rec is not None:
-            rec.close()
+            try:
+                rec.close()
+            except OSError as exc:
+                LOG.error("recording of %s could not be completed: %s", self.key, exc)
             self.announce()
 
-    def _record_output(self, data: bytes) -> None:
+    def _record(self, write: Callable[..., None], *args: Any) -> None:
+        """Write one event to the recording; a failed write (a full disk) stops the
+        recording, not the session; the size cap (the recorder wrote its marker) too."""
         rec = self.recorder
         if rec is None:
             return
         try:
-            rec.output(data)
-        except OSError as exc:  # a full disk stops the recording, not the session
+            write(*args)
+        except OSError as exc:
             LOG.error("recording of %s stopped: %s", self.key, exc)
-            self.recorder = None
-            with contextlib.suppress(OSError):
-                rec.close()
-            self.announce()
+            self.stop_recording()
             return
-        if rec.stopped:  # its size cap: the marker is written, the recording ends
+        if rec.stopped:
             self.stop_recording()
 
     # -- input ----------------------------------------------------------------------------
@@ -250,11 +252,9 @@ class AttachBridge:
     async def resize(self, rows: int, cols: int) -> None:
         await self.source.resize(rows, cols)
         self.size = (rows, cols)
-        if self.recorder is not None:
-            try:
-                self.recorder.resize(rows, cols)
-            except OSError:
-                self._record_output(b"")  # reports it and stops the recording
+        rec = self.recorder
+        if rec is not None:
+            self._record(rec.resize, rows, cols)
 
     # -- output ---------------------------------------------------------------------------
     async def _run(self) -> None:
@@ -267,7 +267,9 @@ class AttachBridge:
                     break
                 for stream, data in self._coalesce(packet):
                     self.ring.append(stream, data)
-                    self._record_output(data)
+                    rec = self.recorder
+                    if rec is not None:
+                        self._record(rec.output, data)
                     for client in list(self.clients):
                         client.deliver(stream, data)
             self.exit_code = await self.source.exit_code()
@@ -310,6 +312,7 @@ class AttachBridge:
                 if client.backlog > self.limits.low_water:
                     self._forget(client)
                     client.drop("client too slow: its output backlog did not drain")
+            self.announce()
             self._drained.set()
 
     def close(self) -> None:
@@ -317,10 +320,7 @@ class AttachBridge:
             self._linger.cancel()
             self._linger = None
         self._on_close(self)
-        if self.recorder is not None:
-            rec, self.recorder = self.recorder, None
-            with contextlib.suppress(OSError):
-                rec.close()
+        self.stop_recording()
         if self._task.done():
             self.source.close()
         else:

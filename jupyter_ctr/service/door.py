@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from ..engine.container import Container
 from ..engine.errors import ContainerRemovedError, NoSuchContainerError
-from ..engine.recordings import NoSuchRecordingError, RecordingStore
 from ..engine.state import ContainerState
 from .filters import check_container_filters, matches
 from .policy import Policy
@@ -30,6 +29,7 @@ if TYPE_CHECKING:
     from ..engine.events import Event
     from ..engine.exec import ExecSession
     from ..engine.images import Image
+    from ..engine.recordings import RecordingStore
     from ..engine.records import ContainerConfig, ContainerSnapshot
     from ..engine.runtime import Runtime
     from .principal import Principal
@@ -292,6 +292,8 @@ class Door:
 
     # -- terminal recordings (engine/recordings.py) ---------------------------------------------
     def recording_store(self) -> RecordingStore:
+        from ..engine.recordings import RecordingStore  # noqa: PLC0415 - lazy: the CLI's start-up loads the door
+
         return RecordingStore(self.runtime.root / "recordings")
 
     def recordings(self, container: str | None = None) -> list[dict[str, Any]]:
@@ -313,6 +315,8 @@ class Door:
     def recording_info(self, rec_id: str, action: str = "recording.read") -> dict[str, Any]:
         """The record of recording ``rec_id``, once the policy allows ``action``; another
         owner's answers as a missing one (NoSuchRecordingError, 404)."""
+        from ..engine.recordings import NoSuchRecordingError  # noqa: PLC0415 - lazy: the CLI's start-up loads the door
+
         rec = self.recording_store().info(rec_id)
         scope = self.policy.owner_scope(self.principal)
         if scope is not None and rec["owner_uid"] != scope:
@@ -328,6 +332,11 @@ class Door:
     def remove_recording(self, rec_id: str) -> None:
         self.recording_info(rec_id, "recording.remove")
         self.recording_store().remove(rec_id)
+
+    def sessions(self, container: str | None = None) -> list[dict[str, Any]]:
+        """Live terminal sessions: websocket bridges live in a server (the service's
+        ``GET /api/sessions``, RemoteDoor.sessions), never in this process: none."""
+        return []
 
     # -- events and system ------------------------------------------------------------------
     def events(self, *, since: float | None = None, until: float | None = None,

@@ -11,6 +11,9 @@ import json
 import time
 from typing import Any
 
+import pytest
+from tornado.httpclient import HTTPClientError
+
 from ..engine.test_recordings import check_cast
 from .conftest import LIBPOD
 from .test_rest import started
@@ -174,3 +177,18 @@ async def test_record_toggle_on_container_attach(api: Any, jp_ws_fetch: Any) -> 
     term.ws.close()
     r = await api.delete(f"ctr/api/recordings/{rec_id}")
     assert r.code == 204
+
+
+async def test_session_routes_need_auth(jp_fetch: Any, jp_ws_fetch: Any, api: Any) -> None:
+    for method, path in (("GET", "ctr/api/recordings"), ("GET", "ctr/api/sessions"),
+                         ("GET", f"ctr/api/recordings/{'0' * 32}"),
+                         ("DELETE", f"ctr/api/recordings/{'0' * 32}")):
+        resp = await jp_fetch(*path.split("/"), method=method, raise_error=False,
+                              headers={"Authorization": "token wrong"})
+        assert resp.code == 403, (method, path, resp.code)
+    cid = await started(api, cmd=("sleep", "600"))
+    eid = await shell_session(api, cid)
+    with pytest.raises(HTTPClientError) as err:
+        await jp_ws_fetch("ctr", "api", "exec", eid, "ws", params={"shadow": "1"},
+                          headers={"Authorization": "token wrong"})
+    assert err.value.code == 403

@@ -314,3 +314,35 @@ def test_bridge_recorder_is_fed_and_stopped() -> None:
         assert made[2].closed and bridge.recorder is None
 
     asyncio.run(main())
+
+
+def test_a_failing_recording_stops_but_the_session_goes_on() -> None:
+    async def main() -> None:
+        bridges: dict[str, AttachBridge] = {}
+        source = ScriptedSource()
+
+        class FullDisk(FakeRecorder):
+            def output(self, data: bytes) -> None:
+                raise OSError(28, "No space left on device")
+
+        async def open_source() -> ScriptedSource:
+            return source
+
+        def setup(bridge: AttachBridge) -> None:
+            bridge.start_recorder = FullDisk  # type: ignore[assignment]
+
+        bridge = await get_bridge(bridges, "exec:f", open_source, BridgeLimits(linger=60.0),
+                                  setup)
+        client = SessionCollector()
+        bridge.attach(client, replay=False, user="alice")
+        bridge.record(True, "alice")
+        rec = bridge.recorder
+        assert isinstance(rec, FullDisk) and client.sessions[-1]["recording"] is True
+        await source.queue.put((1, b"still here\n"))
+        while not client.got:
+            await asyncio.sleep(0)
+        assert client.got == [(1, b"still here\n")] and rec.closed
+        assert bridge.recorder is None and client.sessions[-1]["recording"] is False
+        bridge.close()
+
+    asyncio.run(main())

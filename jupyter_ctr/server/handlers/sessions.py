@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
 from ...engine.timeutil import rfc3339_ns
 from ...service.bridge import AttachBridge
 from .base import NAME, CtrHandler
@@ -42,6 +45,8 @@ def session_item(bridge: AttachBridge) -> dict[str, Any]:
 class RecordingsHandler(CtrHandler):
     """``GET /api/recordings[?container=]``: the recordings the caller may see."""
 
+    @web.authenticated
+    @authorized
     async def get(self) -> None:
         door = self.service.door(self.principal)
         recs = await self.service.pools.run(door.recordings, self.q("container"))
@@ -51,6 +56,8 @@ class RecordingsHandler(CtrHandler):
 class RecordingHandler(CtrHandler):
     """``GET /api/recordings/{id}``: the .cast file; ``DELETE``: remove it."""
 
+    @web.authenticated
+    @authorized
     async def get(self, name: str) -> None:
         door = self.service.door(self.principal)
 
@@ -63,6 +70,8 @@ class RecordingHandler(CtrHandler):
                         f'attachment; filename="{label}-{rec["id"][:12]}.cast"')
         self.finish(data, set_content_type=CAST_TYPE)
 
+    @web.authenticated
+    @authorized
     async def delete(self, name: str) -> None:
         door = self.service.door(self.principal)
         await self.service.pools.run(door.remove_recording, name)
@@ -73,6 +82,8 @@ class SessionsHandler(CtrHandler):
     """``GET /api/sessions[?container=]``: live terminal sessions on containers the caller
     may inspect."""
 
+    @web.authenticated
+    @authorized
     async def get(self) -> None:
         service, principal, container = self.service, self.principal, self.q("container")
         bridges = await service.pools.run(service.live_sessions, principal, container)
