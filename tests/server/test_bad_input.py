@@ -30,7 +30,7 @@ def concrete(pattern: str) -> str:
     """A path for a route pattern: every group filled with a plausible value."""
     path = pattern.replace(r"(?:/v(?P<version>[0-9][0-9.]*))?", "/v1.41")
     path = path.replace(r"/v(?P<version>[^/]+)/libpod", "/v4.0.0/libpod")
-    path = re.sub(r"\(\?P<name>[^)]*\)", "nosuch", path)
+    path = re.sub(r"\(\?P<\w+>[^)]*\)", "nosuch", path)
     path = path.replace(r"/.*", "/anything").replace("\\", "")
     assert "(" not in path and "?" not in path, path
     return path.lstrip("/")
