@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
     from ..engine.checkpoint import CheckpointOptions, CheckpointStats
     from ..engine.events import Event
-    from ..engine.images import Image, ImageRemoveReport
+    from ..engine.images import Image
+    from ..engine.images.records import ImageRemoveReport
     from ..engine.records import ContainerSnapshot
     from .exec import ExecSession
     from .runtime import Runtime

@@ -53,7 +53,8 @@ if TYPE_CHECKING:
 
     from .checkpoint import CheckpointArchive, CheckpointOptions, CheckpointStats
     from .exec import ExecSession
-    from .images import Image, ImageRemoveReport, ImageStore
+    from .images import Image, ImageStore
+    from .images.records import ImageRemoveReport
     from .settings import EngineSettings
 
 #: A container id (also the name of its directories).

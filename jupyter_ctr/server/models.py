@@ -22,7 +22,8 @@ from ..service.filters import docker_state
 
 if TYPE_CHECKING:
     from ..engine import Event
-    from ..engine.images import Image, ImageRemoveReport
+    from ..engine.images import Image
+    from ..engine.images.records import ImageRemoveReport
     from ..engine.records import ContainerSnapshot
 
 #: The API versions we speak: libpod v4 paths, Docker Engine API 1.41 (as Podman 4 does).

@@ -46,7 +46,8 @@ if TYPE_CHECKING:
     from ..engine.checkpoint import CheckpointOptions, CheckpointStats
     from ..engine.config import EngineConfig
     from ..engine.events import Event
-    from ..engine.images import Image, ImageRemoveReport
+    from ..engine.images import Image
+    from ..engine.images.records import ImageRemoveReport
     from ..engine.logs import LogLine
     from ..engine.records import ContainerSnapshot
     from .door import Translate

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from ..engine.checkpoint import CheckpointOptions, CheckpointStats
     from ..engine.events import Event
     from ..engine.exec import ExecSession
-    from ..engine.images import Image, ImageRemoveReport
+    from ..engine.images import Image
+    from ..engine.images.records import ImageRemoveReport
     from ..engine.records import ContainerConfig, ContainerSnapshot
     from ..engine.runtime import Runtime
     from .principal import Principal

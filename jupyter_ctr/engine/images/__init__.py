@@ -13,9 +13,8 @@ The modules: ``references`` (names), ``records`` (Image, ArchiveLimits), ``store
 only what a lookup needs; the others come with the first import or demo build.
 """
 
-from .records import ArchiveLimits, Image, ImageRemoveReport
+from .records import ArchiveLimits, Image
 from .references import host_architecture, normalize_reference
 from .store import ImageStore
 
-__all__ = ["ArchiveLimits", "Image", "ImageRemoveReport", "ImageStore", "host_architecture",
-           "normalize_reference"]
+__all__ = ["ArchiveLimits", "Image", "ImageStore", "host_architecture", "normalize_reference"]
