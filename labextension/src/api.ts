@@ -130,8 +130,10 @@ export class CtrClient {
     return this.json(`${LIBPOD}/images/json`);
   }
 
+  /** Remove an image: by ID with all its names (forced: podman refuses an ID with several
+   * names otherwise), by one of several names only that name. */
   async removeImage(name: string): Promise<void> {
-    await this.request(`${LIBPOD}/images/${encodeURIComponent(name)}`, { method: 'DELETE' });
+    await this.request(`${LIBPOD}/images/${encodeURIComponent(name)}?force=true`, { method: 'DELETE' });
   }
 
   /** Upload a rootfs or OCI archive as image `reference`. */
