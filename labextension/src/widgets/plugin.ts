@@ -17,7 +17,7 @@ const TERMINAL_SETTINGS = 'jupyter-ctr:terminal';
 
 export const widgetsPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-ctr:widgets',
-  description: 'Notebook widgets: ContainerPanel, ContainerList, StatsPlot and Terminal.',
+  description: 'Notebook widgets: ContainerPanel, ContainerList, StatsPlot, Terminal and Player.',
   autoStart: true,
   optional: [IJupyterWidgetRegistry, ISettingRegistry, IThemeManager],
   activate: (
@@ -67,7 +67,9 @@ export const widgetsPlugin: JupyterFrontEndPlugin<void> = {
         StatsPlotModel: views.StatsPlotModel,
         StatsPlotView: views.StatsPlotView,
         TerminalModel: views.TerminalModel,
-        TerminalView: views.TerminalView
+        TerminalView: views.TerminalView,
+        PlayerModel: views.PlayerModel,
+        PlayerView: views.PlayerView
       }
     });
   }
