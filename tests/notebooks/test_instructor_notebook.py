@@ -29,7 +29,7 @@ from nbclient import NotebookClient
 from jupyter_ctr.engine import Runtime
 from tests.conftest import DEMO
 from tests.multiuser import API, User, root_service, unix_users
-from tests.notebooks.test_notebooks import NOTEBOOK_DIR, problems
+from tests.notebooks.test_notebooks import NOTEBOOK_DIR, outputs, problems
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -84,19 +84,6 @@ def instructor_kernel(user: User, sock: Path, base: Path) -> KernelManager:
     return KernelManager(kernel_name="instructor",
                          kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec.parent)]),
                          connection_file=str(base / "kernel-instructor.json"))
-
-
-def outputs(nb: Any, tag: str) -> str:
-    """The text the cell tagged ``tag`` printed or displayed."""
-    cells = [c for c in nb.cells if tag in c.get("metadata", {}).get("tags", [])]
-    assert len(cells) == 1, tag
-    text = []
-    for out in cells[0].get("outputs", []):
-        if out.get("output_type") == "stream":
-            text.append(out["text"])
-        elif "data" in out:
-            text.append(out["data"].get("text/plain", ""))
-    return "".join(text)
 
 
 def test_instructor_notebook_sees_and_ends_the_lab(homes: dict[str, Any], service: Path,
