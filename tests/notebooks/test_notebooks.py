@@ -47,8 +47,8 @@ def outputs(nb: Any, tag: str) -> str:
     for out in cells[0].get("outputs", []):
         if out.get("output_type") == "stream":
             text.append(out["text"])
-        elif "data" in out:
-            text.append(out["data"].get("text/plain", ""))
+        elif "data" in out:  # a display: its text, on lines of its own
+            text.append(out["data"].get("text/plain", "").rstrip("\n") + "\n")
     return "".join(text)
 
 
