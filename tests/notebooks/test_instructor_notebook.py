@@ -136,6 +136,11 @@ async def type_in(port: int, exec_id: str, record: bool) -> Term:
     return term
 
 
+async def close(term: Term) -> None:
+    """Close the student's terminal (in the loop's thread: tornado's are not thread-safe)."""
+    term.ws.close()
+
+
 async def keep_reading(term: Term) -> None:
     """Read (and drop) what comes until the server closes the connection."""
     while await term.ws.read_message() is not None:
@@ -168,7 +173,7 @@ def test_instructor_notebook_sees_and_ends_the_lab(homes: dict[str, Any], servic
     with event_loop() as loop, forwarder(a, service) as port_a, \
             forwarder(b, service) as port_b:
         recorded = on(loop, type_in(port_a, shell(a, service, lab_a), record=True))
-        recorded.ws.close()
+        on(loop, close(recorded))
         live_id = shell(b, service, lab_b)
         live = on(loop, type_in(port_b, live_id, record=False))
         reading = asyncio.run_coroutine_threadsafe(keep_reading(live), loop)
@@ -177,7 +182,7 @@ def test_instructor_notebook_sees_and_ends_the_lab(homes: dict[str, Any], servic
                            resources={"metadata": {"path": f"/home/{t.name}"}}).execute()
         finally:
             shutil.rmtree(base, ignore_errors=True)
-            live.ws.close()
+            on(loop, close(live))
             with contextlib.suppress(Exception):
                 reading.result(10)
     # (the students' unfinished exercises are ❌ lines of its output, not its problems)
