@@ -6,6 +6,7 @@ serves JupyterLab 4 and Notebook 7). They act in the kernel's process through th
 - ``ContainerList()``: every container with the same buttons.
 - ``StatsPlot(containers)``: live CPU and memory of one or more containers.
 - ``Terminal(container, command=None)``: xterm.js over the server's websocket bridge.
+- ``Timeline(container)``: the checkpoint timeline: snapshot, rewind, export, remove.
 
 docs/widgets.md is the reference.
 """
@@ -15,5 +16,6 @@ from __future__ import annotations
 from .panel import ContainerList, ContainerPanel
 from .plot import StatsPlot
 from .terminal import Terminal
+from .timeline import Timeline
 
-__all__ = ["ContainerList", "ContainerPanel", "StatsPlot", "Terminal"]
+__all__ = ["ContainerList", "ContainerPanel", "StatsPlot", "Terminal", "Timeline"]

@@ -11,6 +11,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { CtrClient } from '../api';
 import { setWidgetContext, defaultTerminalConfig } from './context';
 import { MODULE_NAME, MODULE_VERSION } from './version';
+import { TimelineModel, TimelineView } from './timelineview';
 import * as views from './views';
 
 const TERMINAL_SETTINGS = 'jupyter-ctr:terminal';
@@ -67,7 +68,9 @@ export const widgetsPlugin: JupyterFrontEndPlugin<void> = {
         StatsPlotModel: views.StatsPlotModel,
         StatsPlotView: views.StatsPlotView,
         TerminalModel: views.TerminalModel,
-        TerminalView: views.TerminalView
+        TerminalView: views.TerminalView,
+        TimelineModel,
+        TimelineView
       }
     });
   }
