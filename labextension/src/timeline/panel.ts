@@ -61,9 +61,21 @@ export class TimelinePanel extends Widget {
       removed: false
     };
     this.dom = new TimelineDom({
-      snapshot: step => void this.act(`snapshot ${step}`, () => this.client.snapshot(this.ref, step), `${step}: snapshot taken`),
-      rewind: step => void this.act(`rewind ${step}`, () => this.client.rewind(this.ref, step), `rewound to ${step}`),
-      remove: step => void this.act(`remove ${step}`, () => this.client.removeSnapshot(this.ref, step), `${step} removed`),
+      snapshot: step =>
+        void this.act(`snapshot ${step}`, async () => {
+          const snap = stepFromApi(await this.client.snapshot(this.ref, step));
+          return `${step}: ${snap.label} snapshot taken`;
+        }),
+      rewind: step =>
+        void this.act(`rewind ${step}`, async () => {
+          await this.client.rewind(this.ref, step);
+          return `rewound to ${step}`;
+        }),
+      remove: step =>
+        void this.act(`remove ${step}`, async () => {
+          await this.client.removeSnapshot(this.ref, step);
+          return `${step} removed`;
+        }),
       exportStep: step => void this.download(step)
     });
     this.node.append(this.dom.node);
@@ -126,11 +138,11 @@ export class TimelinePanel extends Widget {
     this.dom.update(this.state);
   }
 
-  private async act(what: string, fn: () => Promise<unknown>, note: string): Promise<void> {
+  /** Run an action (`fn` resolves to the note saying what it did); its failure is shown. */
+  private async act(what: string, fn: () => Promise<string>): Promise<void> {
     this.set({ busy: what, error: '', note: '' });
     try {
-      await fn();
-      this.set({ note });
+      this.set({ note: await fn() });
     } catch (err) {
       this.set({ error: `${what}: ${message(err)}` });
     } finally {
