@@ -127,6 +127,8 @@ def _add_create_options(p: argparse.ArgumentParser | QuickParser | _Unused) -> N
     p.add_argument("-w", "--workdir", metavar="DIR", help="working directory in the container")
     p.add_argument("-u", "--user", help="user[:group] to run as (name or id)")
     p.add_argument("-l", "--label", action="append", metavar="K=V", help="set a label")
+    p.add_argument("--lab", metavar="NAME",
+                   help="put the container in a lab (label jupyter-ctr.lab=NAME)")
     p.add_argument("-m", "--memory", metavar="M", help="memory limit, e.g. 64m or 1g")
     p.add_argument("--pids-limit", type=int, metavar="N", help="maximum number of processes")
     p.add_argument("--cpus", type=float, metavar="F", help="number of CPUs, e.g. 0.5")
@@ -774,6 +776,30 @@ def add_commands(parser: Parser, only: Sequence[str] | None,
     p.add_argument("containers", nargs="*", metavar="CONTAINER",
                    help="containers (default: every running one)")
 
+    # labs (ours): every container labelled jupyter-ctr.lab=LAB at once
+    lab = group("lab", "bulk actions on a lab's containers (label jupyter-ctr.lab)")
+    lab_sub = lab.add_subparsers(dest="lab_cmd", metavar="COMMAND", required=True)
+    p = add("ls", "labs:cmd_ls", "list labs", parent=lab_sub, aliases=["list"])
+    p.add_argument("--format", choices=("table", "json"), default="table",
+                   help="table (default) or json")
+    for name, action, help_, aliases in (
+            ("start", "start", "start every container of a lab", ()),
+            ("stop", "stop", "stop every container of a lab", ()),
+            ("reset", "reset", "rewind every container of a lab to a timeline step", ()),
+            ("rm", "remove", "remove every container of a lab (running ones are stopped)",
+             ("remove",))):
+        p = add(name, "labs:cmd_action", help_, parent=lab_sub, aliases=aliases)
+        p.set_defaults(lab_action=action)
+        if action == "reset":
+            p.add_argument("--step", metavar="STEP",
+                           help="the snapshot (step) to rewind to (required)")
+        if action in ("stop", "remove"):
+            p.add_argument("-t", "--time", type=int, metavar="N",
+                           help="seconds to wait before killing a container")
+        p.add_argument("--format", choices=("table", "json"), default="table",
+                       help="table (default) or json")
+        p.add_argument("lab", metavar="LAB")
+
     p = add("service", "service:cmd_service",
             "serve the libpod/Docker-compatible REST API on a unix socket "
             "(DOCKER_HOST=unix://PATH docker ..., podman --remote --url unix://PATH)")
@@ -814,7 +840,7 @@ def command_path(argv: Sequence[str]) -> tuple[str, ...] | None:
     if i >= len(argv):
         return () if "--version" in head else None
     words = [argv[i]]
-    if argv[i] in ("image", "container", "snapshot") and i + 1 < len(argv) and \
+    if argv[i] in ("image", "container", "lab", "snapshot") and i + 1 < len(argv) and \
             not argv[i + 1].startswith("-"):
         words.append(argv[i + 1])
     return tuple(words)

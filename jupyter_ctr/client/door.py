@@ -152,6 +152,19 @@ class RemoteDoor:
                     compress: bool = False) -> None:
         self.runtime.save_images(references, dest, format=format, compress=compress)
 
+    # -- labs ---------------------------------------------------------------------------------
+    def lab_containers(self, lab: str) -> list[Container]:
+        return [Container(self.runtime, snap, full=False) for snap in
+                self.runtime.list_snapshots(all=True,
+                                            filters={"label": [f"jupyter-ctr.lab={lab}"]})]
+
+    def labs(self) -> list[dict[str, Any]]:
+        return self.runtime.labs()
+
+    def lab_action(self, lab: str, action: str, *, step: str | None = None,
+                   timeout: int | None = None) -> list[dict[str, Any]]:
+        return self.runtime.lab_action(lab, action, step=step, timeout=timeout)
+
     # -- events and system --------------------------------------------------------------------
     def events(self, *, since: float | None = None, until: float | None = None,
                filters: Mapping[str, list[str]] | None = None, follow: bool = False,

@@ -341,6 +341,18 @@ class Runtime:
         reports = self.api.json("POST", "/images/prune", {"all": bool(all)})
         return [records.image_from_prune_report(r) for r in reports or []]
 
+    # -- labs (ours: /api/labs) --------------------------------------------------------------
+    def labs(self) -> list[dict[str, Any]]:
+        """``GET /api/labs``: [{"Name", "Containers", "Running", "Owners"}]."""
+        return list(self.api.json("GET", "/api/labs") or [])
+
+    def lab_action(self, lab: str, action: str, *, step: str | None = None,
+                   timeout: int | None = None) -> list[dict[str, Any]]:
+        """``POST /api/labs/{lab}/{action}``: one result per container of the lab."""
+        reply = self.api.json("POST", f"/api/labs/{path_part(lab)}/{path_part(action)}",
+                              {"step": step, "timeout": timeout})
+        return list(reply["Results"])
+
     # -- pull, push, load, save -------------------------------------------------------------
     def pull_image(self, reference: str, *, tls_verify: bool = True,
                    auth_file: str | None = None,

@@ -17,6 +17,8 @@ from .results import (
     CtrMagicError,
     EventTable,
     ImageTable,
+    LabResults,
+    LabTable,
     Names,
     RunResult,
     SnapshotTable,
@@ -29,8 +31,9 @@ if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
 __all__ = [
-    "ContainerTable", "CtrMagicError", "CtrMagics", "EventTable", "ImageTable", "Names",
-    "RunResult", "SnapshotTable", "StatsTable", "TopTable", "load_ipython_extension",
+    "ContainerTable", "CtrMagicError", "CtrMagics", "EventTable", "ImageTable", "LabResults",
+    "LabTable", "Names", "RunResult", "SnapshotTable", "StatsTable", "TopTable",
+    "load_ipython_extension",
     "unload_ipython_extension",
 ]
 

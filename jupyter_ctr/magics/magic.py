@@ -42,7 +42,7 @@ VERB_NAMES = (
     "run", "create", "ps", "start", "stop", "kill", "pause", "unpause", "restart", "rm",
     "wait", "logs", "exec", "attach", "top", "stats", "inspect", "checkpoint", "restore",
     "images", "events", "container", "image", "rmi", "info", "mount", "umount", "unmount",
-    "export", "commit", "snapshot", "snapshots", "rewind",
+    "export", "commit", "snapshot", "snapshots", "rewind", "lab",
 )
 #: The checkpoint timeline's short forms in a notebook: ``%ctr snapshot CTR STEP``,
 #: ``%ctr snapshots CTR``, ``%ctr rewind CTR STEP`` stand for the CLI's ``snapshot create``,
@@ -151,6 +151,7 @@ class CtrMagics(Magics):
           %ctr logs [-f] [--tail N] [--since T] CTR | attach CTR | exec CTR CMD...
           %ctr checkpoint [--export FILE] [--leave-running] ... CTR | restore [--import FILE]
           %ctr snapshot [--replace] CTR STEP | snapshots CTR | rewind CTR STEP (the timeline)
+          %ctr lab ls | lab start|stop|rm LAB | lab reset LAB --step STEP   (a whole lab)
 
           %%ctr run [OPTIONS] IMAGE    the cell body runs in a new container (--shell, sh)
           %%ctr exec [OPTIONS] CTR     the cell body runs in a running container

@@ -141,6 +141,36 @@ class EventTable(Table):
     title = "events"
 
 
+class LabTable(Table):
+    """``lab ls``: one dict per lab ("Name", "Containers", "Running", "Owners")."""
+
+    title = "labs"
+
+
+class LabResults(Table):
+    """``lab start|stop|reset|rm``: one dict per container ("Id", "Name", "Owner", "Ok",
+    "Error"), an ok or failed badge each; ``ok`` when none failed, ``failed`` those that
+    did."""
+
+    title = "containers in the lab"
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        return [r for r in self.items if not r["Ok"]]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def check(self) -> LabResults:
+        """Raise CtrMagicError if any container failed; return self."""
+        if self.failed:
+            names = ", ".join(r["Name"] for r in self.failed)
+            raise CtrMagicError(f"{len(self.failed)} of {len(self.items)} containers "
+                                f"failed: {names}")
+        return self
+
+
 class SnapshotTable(Table):
     """``snapshot``, ``snapshots``, ``rewind``: a container's checkpoint timeline, Snapshot
     items (``.name``, ``.kind``, ``.created``, ``.size``, ``.reason``), the kind as a badge."""

@@ -44,6 +44,8 @@ from .results import (
     ContainerTable,
     EventTable,
     ImageTable,
+    LabResults,
+    LabTable,
     Names,
     RunResult,
     SnapshotTable,
@@ -564,6 +566,27 @@ def _create_from_spec(ctx: Context, name: str, spec: dict[str, Any],
     return ctr
 
 
+# -- labs ----------------------------------------------------------------------------------
+def do_labs(ctx: Context, args: argparse.Namespace) -> LabTable:
+    labs = ctx.door.labs()
+    return LabTable(["LAB", "CONTAINERS", "RUNNING", "OWNERS"],
+                    [[lab["Name"], str(lab["Containers"]), str(lab["Running"]),
+                      ",".join(lab["Owners"])] for lab in labs], labs)
+
+
+def do_lab(ctx: Context, args: argparse.Namespace) -> LabResults:
+    """A bulk action on every container of a lab: one row per container, ok or the
+    engine's message (a failed one does not stop the others)."""
+    results = ctx.door.lab_action(args.lab, args.lab_action,
+                                  step=getattr(args, "step", None),
+                                  timeout=getattr(args, "time", None))
+    return LabResults(["CONTAINER ID", "NAME", "OWNER", "RESULT"],
+                      [[r["Id"][:12], r["Name"], r["Owner"],
+                        "ok" if r["Ok"] else r["Error"]] for r in results], results,
+                      badges=["ok" if r["Ok"] else "failed" for r in results],
+                      badge_column=3)
+
+
 #: The magics' own verbs by the CLI command function they stand for (the parser's ``func``);
 #: the CLI's other commands run as they do in a terminal (their output printed in the cell).
 VERBS: dict[str, Verb] = {
@@ -578,4 +601,5 @@ VERBS: dict[str, Verb] = {
     "images:cmd_ls": do_images, "system:cmd_events": do_events,
     "timeline:cmd_create": do_snapshot, "timeline:cmd_ls": do_snapshots,
     "timeline:cmd_rewind": do_rewind,
+    "labs:cmd_ls": do_labs, "labs:cmd_action": do_lab,
 }

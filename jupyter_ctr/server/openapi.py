@@ -22,6 +22,23 @@ _STEP = {"name": "step", "in": "path", "required": True, "schema": {"type": "str
          "description": "a snapshot's step name"}
 _VERSION = {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}}
 
+#: Other path parameters, by name.
+_PATH: dict[str, dict[str, Any]] = {
+    "lab": {"name": "lab", "in": "path", "required": True, "schema": {"type": "string"},
+            "description": "lab name (label jupyter-ctr.lab)"},
+    "action": {"name": "action", "in": "path", "required": True,
+               "schema": {"type": "string", "enum": ["start", "stop", "reset", "remove"]}},
+}
+#: Query parameters of some operations.
+_QUERY: dict[tuple[str, str], list[dict[str, Any]]] = {
+    ("/api/labs/{lab}/{action}", "post"): [
+        {"name": "step", "in": "query", "schema": {"type": "string"},
+         "description": "the timeline step to rewind to (reset)"},
+        {"name": "timeout", "in": "query", "schema": {"type": "integer"},
+         "description": "seconds before SIGKILL (stop, remove)"},
+    ],
+}
+
 L = "/v{version}/libpod"
 
 # (path, method) -> (summary, success codes, error codes)
@@ -208,6 +225,14 @@ def operations() -> dict[tuple[str, str], Op]:
         ("/api/snapshots/import", "post"): (
             "A new container from an exported snapshot in the body (?name=): {Id, Name}",
             (201,), (400, 404, 409, 413)),
+        # labs (ours): containers labelled jupyter-ctr.lab=<lab> (server/handlers/labs.py)
+        ("/api/labs", "get"): ("Labs the caller sees: [{Name, Containers, Running, Owners}]",
+                               (200,), ()),
+        ("/api/labs/{lab}/{action}", "post"): (
+            "Bulk action on every container of a lab (start, stop, reset with step, remove; "
+            "timeout): {Lab, Action, Results: [{Id, Name, Owner, Ok, Error}]}, failures "
+            "included; 400: unknown action or reset without step; 404: no container in the "
+            "lab; 403: not an instructor (lab.bulk)", (200,), (400, 404)),
     })
     return ops
 
@@ -220,6 +245,8 @@ def document() -> dict[str, Any]:
             parameters.append(_VERSION)
         if "{name}" in path:
             parameters.append(_NAME)
+        parameters += [_PATH[key] for key in _PATH if f"{{{key}}}" in path]
+        parameters += _QUERY.get((path, method), [])
         if "{step}" in path:
             parameters.append(_STEP)
         responses: dict[str, Any] = {str(code): {"description": "success"} for code in ok}

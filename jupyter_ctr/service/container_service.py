@@ -541,6 +541,18 @@ class ContainerService:
     async def prune_images(self, principal: Principal, all: bool = False) -> list[Image]:  # noqa: A002
         return await self.pools.run_long(self.door(principal).prune_images, all)
 
+    # -- labs: bulk actions (service/labs.py) ------------------------------------------------
+    async def labs(self, principal: Principal) -> list[dict[str, Any]]:
+        return await self.pools.run(self.door(principal).labs)
+
+    async def lab_action(self, principal: Principal, lab: str, action: str, *,
+                         step: str | None = None,
+                         timeout: int | None = None) -> list[dict[str, Any]]:
+        """``Door.lab_action``: one long-pool thread, which acts on the containers in a
+        small pool of its own."""
+        return await self.pools.run_long(self.door(principal).lab_action, lab, action,
+                                         step=step, timeout=timeout)
+
     async def check_event_filters(self, principal: Principal,
                                   filters: Mapping[str, list[str]]) -> None:
         """Raise for filters the event log does not take (before a stream starts)."""

@@ -24,6 +24,7 @@ from ..engine.errors import (
 )
 from ..engine.state import ContainerState
 from .filters import check_container_filters, matches
+from .labs import LAB_ACTIONS, LAB_LABEL, act_on, check_action, lab_of, run_each, summarize
 from .policy import NotAuthorizedError, Policy
 
 TYPE_CHECKING = False  # not typing's: the CLI imports this module (start-up)
@@ -366,6 +367,46 @@ class Door:
         for ref in references:
             self.image(ref, "image.save")
         self.view.save_images(references, dest, format=format, compress=compress)
+
+    # -- labs: bulk actions on a lab's containers (service/labs.py) ---------------------------
+    def lab_containers(self, lab: str) -> list[Container]:
+        """The containers of ``lab`` (label ``jupyter-ctr.lab=<lab>``) this caller may see,
+        oldest first."""
+        return [ctr for ctr in self.view.container_handles()
+                if lab_of(ctr) == lab and self.policy.permits(self.principal, "list", ctr)]
+
+    def labs(self) -> list[dict[str, Any]]:
+        """The labs among the containers this caller may see: [{"Name", "Containers",
+        "Running", "Owners"}], by name."""
+        return summarize(ctr for ctr in self.view.container_handles()
+                         if self.policy.permits(self.principal, "list", ctr))
+
+    def lab_action(self, lab: str, action: str, *, step: str | None = None,
+                   timeout: int | None = None) -> list[dict[str, Any]]:
+        """``action`` (start, stop, reset: rewind to ``step``, remove: forced) on every
+        container of ``lab``, each by itself and several at once; one result per container
+        {"Id", "Name", "Owner", "Ok", "Error"} (the engine's message): a failure never
+        stops the others. A lab with no container this caller sees raises
+        NoSuchContainerError (404). The policy is asked for ``lab.bulk`` (the lab's name), then for
+        each container's own action (a refusal is that container's result)."""
+        check_action(action, step)
+        self.authorize("lab.bulk", lab)
+        ctrs = self.lab_containers(lab)
+        if not ctrs:  # a lab is its containers: a mistyped name must not look done
+            raise NoSuchContainerError(f"no container of lab {lab!r} found "
+                                       f"(label {LAB_LABEL}={lab})")
+        verb = LAB_ACTIONS[action]
+
+        def work(ctr: Container) -> None:
+            with self.policy.serialize(self.principal, verb):
+                if action == "remove":  # the door's: each dependent removed must be allowed
+                    self.remove(ctr, force=True, timeout=timeout)
+                elif action == "reset":
+                    self.rewind(ctr, str(step))
+                else:
+                    act_on(self.container(ctr, verb), action, step=step, timeout=timeout)
+
+        return run_each(ctrs, work)
 
     # -- events and system ------------------------------------------------------------------
     def events(self, *, since: float | None = None, until: float | None = None,

@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 #: snapshot.list, snapshot.remove, snapshot.export, rewind: asked of the Container;
 #: snapshot also of the new snapshot's size (int), snapshot.export then checkpoint.export of
 #: the archive's size (int); an import is restore.import's.
+#: lab.bulk: a bulk action on every container of a lab (the lab's name, str); each container
+#: is then asked for its own action (start, stop, rewind, remove).
 ACTIONS = frozenset({
     "inspect", "list", "create", "start", "stop", "kill", "pause", "unpause", "restart",
     "init", "mount", "unmount", "resize", "top", "stats", "logs", "export", "wait", "attach",
@@ -56,6 +58,7 @@ ACTIONS = frozenset({
     "image.push", "image.load", "image.save",
     "snapshot", "snapshot.replace", "snapshot.list", "snapshot.remove", "snapshot.export",
     "rewind",
+    "lab.bulk",
 })
 #: Actions only the instructor role may use under OwnershipPolicy: they write to what every
 #: user shares. Images are one store for all: a student who could import an image under a
@@ -63,7 +66,8 @@ ACTIONS = frozenset({
 #: demo image from the host's busybox is a host administrator's. Refused with the rule name
 #: "instructor_only".
 INSTRUCTOR_ONLY = frozenset({"image.build", "image.import", "image.remove", "image.prune",
-                             "image.pull", "image.load"})
+                             "image.pull", "image.load",
+                             "lab.bulk"})  # every student's containers of a lab at once
 
 
 def image_namespace(principal: Principal) -> str:

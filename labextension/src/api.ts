@@ -6,6 +6,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import { ILabResult, LabAction } from './labmodel';
 import { errorMessage, Query, queryString } from './model';
 
 /** The libpod API version the client speaks (any version is served the same). */
@@ -150,6 +151,18 @@ export class CtrClient {
   /** One container's inspect (libpod). */
   inspect(name: string): Promise<Record<string, unknown>> {
     return this.json(`${LIBPOD}/containers/${encodeURIComponent(name)}/json`);
+  }
+
+  // -- labs (ours: GET /ctr/api/labs, POST /ctr/api/labs/{lab}/{action}) -------------------
+  /** A bulk action on every container of `lab`; one result per container, failed ones
+   * included (a refusal of the whole action throws, e.g. 403 for a student). */
+  async labAction(lab: string, action: LabAction, query: Query = {}): Promise<ILabResult[]> {
+    const body = await this.json<{ Results?: ILabResult[] }>(
+      `api/labs/${encodeURIComponent(lab)}/${action}`,
+      { method: 'POST' },
+      query
+    );
+    return body?.Results ?? [];
   }
 
   // -- images -----------------------------------------------------------------------------

@@ -17,6 +17,8 @@ export interface IContainer {
   command: string[];
   /** The list's `Restorable` (ours, not podman's): a restore would find a checkpoint. */
   restorable: boolean;
+  /** The lab it belongs to (label `jupyter-ctr.lab`), if any. */
+  lab?: string;
 }
 
 /** Live figures from `GET /libpod/containers/stats`. */
@@ -124,8 +126,17 @@ export function containerFromList(item: Json): IContainer {
     startedAt: num(item.StartedAt),
     exitCode: num(item.ExitCode),
     command: command.map(x => String(x)),
-    restorable: item.Restorable === true
+    restorable: item.Restorable === true,
+    lab: labOf(item.Labels)
   };
+}
+
+/** The label that puts a container in a lab. */
+export const LAB_LABEL = 'jupyter-ctr.lab';
+
+function labOf(labels: unknown): string | undefined {
+  const value = labels && typeof labels === 'object' ? (labels as Json)[LAB_LABEL] : undefined;
+  return typeof value === 'string' && value ? value : undefined;
 }
 
 /** A libpod stats element -> (id, figures). */

@@ -25,6 +25,7 @@ import { Widget } from '@lumino/widgets';
 import { CtrApiError, CtrClient } from './api';
 import { createDialog, ICreateValue, importDialog } from './dialogs';
 import { formatBytes, formatDuration, formatPercent } from './format';
+import { LabsSection } from './labs';
 import {
   Action,
   allowedActions,
@@ -112,6 +113,10 @@ export class ContainersPanel extends Widget {
 
   constructor(readonly client: CtrClient) {
     super();
+    this.labs = new LabsSection(client, {
+      setStatus: text => this.setStatus(text),
+      refresh: () => this.scheduleRefetch()
+    });
     this.addClass('jp-ctr-sidebar');
     this.node.tabIndex = -1;
 
@@ -128,6 +133,7 @@ export class ContainersPanel extends Widget {
     this.filterInput.addEventListener('input', () => this.render());
     this.node.appendChild(this.filterInput);
 
+    this.node.appendChild(this.labs.node);
     this.node.appendChild(this.list);
     // JupyterLab forgets the context-menu event when the menu closes, which is before the
     // chosen command runs: remember the row here.
@@ -463,6 +469,7 @@ export class ContainersPanel extends Widget {
 
   // -- rendering ------------------------------------------------------------------------------
   private render(): void {
+    this.labs.update(this.rows.values());
     const filter = this.filterInput.value;
     const rows = [...this.rows.values()]
       .filter(c => matchesFilter(c, filter))
@@ -599,6 +606,8 @@ export class ContainersPanel extends Widget {
     await showErrorMessage(title, message(err));
   }
 
+  /** The Labs section (labs.ts): bulk actions on the listed labs. */
+  readonly labs: LabsSection;
   private menuTarget: IContainer | undefined = undefined;
   private rows = new Map<string, IContainer>();
   private rowNodes = new Map<string, HTMLElement>();

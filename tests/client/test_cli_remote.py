@@ -20,6 +20,7 @@ from tests.cli import (
     test_containers,
     test_images,
     test_images_commit,
+    test_labs,
     test_log_opt,
     test_show,
     test_stats,
@@ -64,7 +65,7 @@ def cli_roots() -> Iterator[Cli]:
 
 for _module in (test_containers, test_show, test_attach, test_checkpoint, test_images,
                 test_log_opt, test_stats, test_system, test_images_commit, test_transfer,
-                test_timeline):
+                test_labs, test_timeline):
     for _name in dir(_module):
         if _name.startswith("test_") and _name not in IN_PROCESS_ONLY:
             globals()[_name] = getattr(_module, _name)

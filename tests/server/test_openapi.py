@@ -14,7 +14,7 @@ METHODS = ("get", "head", "post", "put", "delete", "patch")
 def template(pattern: str) -> str:
     out = pattern.replace("/v(?P<version>[^/]+)/libpod", "/v{version}/libpod")
     out = out.replace("(?:/v(?P<version>[0-9][0-9.]*))?", "")
-    return re.sub(r"\(\?P<(name|step)>[^)]*\)", r"{\1}", out)
+    return re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", out)
 
 
 def registered() -> set[tuple[str, str]]:

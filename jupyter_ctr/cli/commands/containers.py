@@ -56,12 +56,20 @@ def _pull_for_create(door: Door, args: argparse.Namespace, image: str) -> bool:
     return True
 
 
+def labels_of(args: argparse.Namespace) -> dict[str, str]:
+    """--label K=V items, and --lab NAME as the label jupyter-ctr.lab=NAME."""
+    labels = key_values(args.label)
+    if getattr(args, "lab", None):
+        labels["jupyter-ctr.lab"] = args.lab
+    return labels
+
+
 def _create(door: Door, args: argparse.Namespace, image: str, command: list[str]
             ) -> Container:
     return door.create_container(
         image, command or None, name=args.name, env=args.env or None,
         workdir=args.workdir, user=args.user, tty=args.tty, stdin=args.interactive,
-        labels=key_values(args.label), stop_signal=args.stop_signal,
+        labels=labels_of(args), stop_signal=args.stop_signal,
         stop_timeout=args.stop_timeout, memory=args.memory, pids_limit=args.pids_limit,
         cpus=args.cpus, network=args.network, auto_remove=args.rm,
         restart_policy=args.restart, depends_on=split_commas(args.requires),

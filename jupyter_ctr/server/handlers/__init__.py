@@ -11,6 +11,7 @@ from . import (
     containers,
     exec,
     images,
+    labs,
     openapi,
     spec,
     system,
@@ -35,6 +36,7 @@ def routes(prefix: str = "/ctr") -> list[Route]:
         *timeline.routes(),
         *images.routes(),
         *spec.routes(),
+        *labs.routes(),
         *openapi.routes(),
     ]
     table.append((r"/.*", NotFoundHandler, {}))
