@@ -14,13 +14,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from jupyter_ctr.engine import Runtime
 
 from ..conftest import wait_until
 from ..engine.test_container_timeline import TCP_COUNTER
-from .conftest import LIBPOD, Containers, Lab
+from .conftest import ARTIFACTS, LIBPOD, Containers, Lab, lab_server, open_lab
 from .helpers import dialog, open_sidebar, row, row_action, row_menu
 
 COUNTER = ["sh", "-c", "i=0; while :; do i=$((i+1)); echo $i; sleep 0.2; done"]
@@ -176,3 +176,39 @@ def test_filesystem_only_step_shows_its_reason(lab_page: Page, lab: Lab, ctrs: C
     reason = step.locator(".jp-ctr-timeline-reason")
     expect(reason).to_contain_text("filesystem only: Error (criu/sk-inet.c")
     shot("filesystem-only")
+
+
+@pytest.fixture(scope="module")
+def remote_lab() -> Iterator[Lab]:
+    """Root's lab in remote mode: a service of its own on fresh roots, the lab relaying."""
+    with lab_server(remote=True) as server:
+        yield server
+
+
+def test_timeline_tab_in_remote_mode(chromium: Browser, remote_lab: Lab) -> None:
+    """The same tab through the relay (server/relay.py) to the service: list, snapshot,
+    export download, rewind."""
+    lab = remote_lab
+    made = Containers(lab)
+    page = open_lab(chromium, lab, "remote-timeline")
+    try:
+        name = made.run("tl-remote", COUNTER)
+        open_sidebar(page)
+        tab = open_timeline(page, name)
+        tab.locator('[data-action="snapshot"]').click()  # the suggestion: step-1
+        expect(step_row(tab, "step-1")).to_have_attribute("data-current", "true")
+        code, body = lab.api("POST", f"{API}/{name}/snapshots?step=step-2")
+        assert code == 201, body
+        expect(step_row(tab, "step-2")).to_have_attribute("data-current", "true")
+        with page.expect_download() as info:
+            step_row(tab, "step-1").locator('[data-action="export"]').click()
+        assert tarfile.is_tarfile(info.value.path())
+        step_row(tab, "step-1").locator('[data-action="rewind"]').click()
+        dialog(page).get_by_role("button", name="Rewind").click()
+        expect(tab.locator(".jp-ctr-timeline-note")).to_have_text("rewound to step-1")
+        expect(step_row(tab, "step-1")).to_have_attribute("data-current", "true")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "timeline-remote.png"))
+    finally:
+        page.context.close()
+        made.remove_all()
