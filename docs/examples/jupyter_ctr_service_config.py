@@ -82,3 +82,16 @@ c.PolicyRules.idle_timeout = 30 * 60
 c.PolicyRules.idle_cpu = 0.01
 # cull_interval: seconds between two checks.
 c.PolicyRules.cull_interval = 60
+
+# -- terminal sessions (docs/websocket-protocol.md, "Sessions") ------------------------------
+# record_labs: labs (fnmatch patterns of a container's label jupyter-ctr.lab; "*" for every
+# lab) whose terminal sessions are always recorded (asciicast v2, GET /ctr/api/recordings):
+# recording starts when the session's websocket bridge opens, whatever the client asked,
+# and a client's ["record", false] is refused. The student sees the indicator.
+c.PolicyRules.record_labs = ["exam-*"]
+# max_recording_size: one recording's size (bytes, or k/m/g binary units); past it the
+# recording ends with a marker event saying why.
+c.PolicyRules.max_recording_size = "16m"
+# Taking over a student's terminal (["take_over"], policy action "session.takeover") is the
+# instructor role's (rule instructor_only); shadowing (?shadow=1) needs only sight of the
+# container: a student sees their own.

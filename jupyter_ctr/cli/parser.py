@@ -818,6 +818,25 @@ def add_commands(parser: Parser, only: Sequence[str] | None,
                    help="traitlets config file (.py or .json): ServiceSettings and the "
                         "PolicyRules of the multi-user service "
                         "(docs/examples/jupyter_ctr_service_config.py)")
+
+    # terminal recordings (asciicast v2) of websocket sessions
+    recording = group("recording", "terminal session recordings (asciicast v2)")
+    recording_sub = recording.add_subparsers(dest="recording_cmd", metavar="COMMAND",
+                                             required=True)
+    p = add("ls", "recordings:cmd_ls", "list recordings", parent=recording_sub,
+            aliases=["list"])
+    p.add_argument("--format", metavar="FORMAT", help=FORMAT_HELP.format(
+        fields=".ID .Container .ContainerName .ExecID .Owner .User .Lab .Started .Ended "
+               ".Size .Duration .Width .Height"))
+    p.add_argument("-q", "--quiet", action="store_true", help="print ids only")
+    p = add("export", "recordings:cmd_export",
+            "write a recording's .cast file (asciinema's format) to stdout or -o FILE",
+            parent=recording_sub)
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default stdout)")
+    p.add_argument("recording", metavar="ID")
+    p = add("rm", "recordings:cmd_rm", "remove recordings", parent=recording_sub,
+            aliases=["remove"])
+    p.add_argument("recordings", nargs="+", metavar="ID")
     return parser
 
 

@@ -12,8 +12,11 @@ remote CLI command does not need.
 
 from __future__ import annotations
 
+from ..engine.recordings import NoSuchRecordingError
+from ..engine.timeutil import parse_rfc3339_ns
 from ..service.principal import Principal
 from .container import Container
+from .transport import path_part
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -165,6 +168,35 @@ class RemoteDoor:
                    timeout: int | None = None) -> list[dict[str, Any]]:
         return self.runtime.lab_action(lab, action, step=step, timeout=timeout)
 
+    # -- terminal recordings and live sessions ------------------------------------------------
+    def recordings(self, container: str | None = None) -> list[dict[str, Any]]:
+        """``GET /api/recordings``, as the Door's records (engine/recordings.py FIELDS)."""
+        items = self.runtime.api.json("GET", "/api/recordings", {"container": container})
+        return [recording_record(i) for i in items or []]
+
+    def recording_info(self, rec_id: str, action: str = "recording.read") -> dict[str, Any]:
+        for rec in self.recordings():
+            if rec["id"] == rec_id:
+                return rec
+        raise NoSuchRecordingError(f"no recording with ID {rec_id!r} found")
+
+    def recording(self, rec_id: str) -> bytes:
+        """``GET /api/recordings/{id}``: the asciicast v2 file."""
+        _, data = self.runtime.api.request("GET", f"/api/recordings/{path_part(rec_id)}",
+                                           not_found=NoSuchRecordingError)
+        return data
+
+    def remove_recording(self, rec_id: str) -> None:
+        self.runtime.api.request("DELETE", f"/api/recordings/{path_part(rec_id)}",
+                                 not_found=NoSuchRecordingError)
+
+    def sessions(self, container: str | None = None) -> list[dict[str, Any]]:
+        """``GET /api/sessions``: the service's live terminal sessions (REST's objects:
+        Key, Container, ContainerName, ExecID, Owner, Clients, Viewers, Recording,
+        RecordingID)."""
+        return list(self.runtime.api.json("GET", "/api/sessions",
+                                          {"container": container}) or [])
+
     # -- events and system --------------------------------------------------------------------
     def events(self, *, since: float | None = None, until: float | None = None,
                filters: Mapping[str, list[str]] | None = None, follow: bool = False,
@@ -177,3 +209,19 @@ class RemoteDoor:
         ctrs = store["containerStore"]
         return {"total": ctrs["number"], "running": ctrs["running"], "paused": ctrs["paused"],
                 "stopped": ctrs["stopped"], "images": store["imageStore"]["number"]}
+
+
+def _seconds(stamp: str | None) -> float | None:
+    return parse_rfc3339_ns(stamp) / 1e9 if stamp else None
+
+
+def recording_record(item: dict[str, Any]) -> dict[str, Any]:
+    """A REST recording item as the Door's record."""
+    owner = item.get("Owner") or {}
+    return {"id": item["Id"], "container": item.get("Container"),
+            "container_name": item.get("ContainerName"), "exec_id": item.get("ExecID"),
+            "owner_uid": owner.get("Uid"), "owner_name": owner.get("Name"),
+            "user": item.get("User"), "lab": item.get("Lab"),
+            "started": _seconds(item.get("Started")), "ended": _seconds(item.get("Ended")),
+            "size": item.get("Size"), "duration": item.get("Duration"),
+            "width": item.get("Width"), "height": item.get("Height"), "stopped": ""}

@@ -11,6 +11,7 @@ import json
 
 from ..engine import errors as engine_errors
 from ..engine.errors import CtrError
+from ..engine.recordings import NoSuchRecordingError  # noqa: F401 - its cause is mapped below
 from ..service.policy import NotAuthorizedError
 
 

@@ -18,6 +18,7 @@ from tornado import web
 
 from ..engine import errors as engine_errors
 from ..engine.errors import ContainerStateInvalidError, CtrError, OCIRuntimeError
+from ..engine.recordings import NoSuchRecordingError
 from ..service.policy import NotAuthorizedError
 
 #: Engine and service errors -> HTTP status, as podman answers them; the nearest class in
@@ -28,6 +29,7 @@ STATUS: Mapping[type[CtrError], int] = {
     engine_errors.NoSuchImageError: 404,
     engine_errors.NoSuchExecSessionError: 404,
     engine_errors.NoSuchSnapshotError: 404,
+    NoSuchRecordingError: 404,
     engine_errors.ContainerExistsError: 409,
     engine_errors.ImageInUseError: 409,
     engine_errors.DependencyExistsError: 409,

@@ -197,16 +197,29 @@ def operations() -> dict[tuple[str, str], Op]:
             "Docker's websocket attach: binary frames of raw output; frames in are stdin",
             (101,), (403, 404, 409)),
         ("/api/containers/{name}/attach/ws", "get"): (
-            "Websocket attach, JSON protocol (docs/websocket-protocol.md); replay=1, logs=1",
+            "Websocket attach, JSON protocol (docs/websocket-protocol.md); replay=1, logs=1, "
+            "record=1, shadow=1",
             (101,), (403, 404, 409)),
         ("/api/exec/{name}/ws", "get"): (
-            "Websocket exec: starts (or attaches to) the session; rows, cols",
+            "Websocket exec: starts (or attaches to) the session; rows, cols, replay=1, "
+            "record=1, shadow=1",
             (101,), (403, 404, 409)),
         ("/api/events/ws", "get"): ("Events websocket: one JSON message per event "
                                     "(since, filters)", (101,), (400, 403)),
         ("/api/containers/{name}/spec", "get"): (
             "The container's spec as a %%ctr spec cell (format=toml|yaml|json): the applied "
             "spec, else one read back from its config", (200,), (400, 404)),
+        ("/api/recordings", "get"): (
+            "Terminal recordings the caller may see (?container=): [{Id, Container, "
+            "ContainerName, ExecID, Owner, User, Lab, Started, Ended, Size, Duration, Width, "
+            "Height}]", (200,), ()),
+        ("/api/recordings/{name}", "get"): (
+            "A recording: the asciicast v2 file (application/x-asciicast)", (200,), (404,)),
+        ("/api/recordings/{name}", "delete"): ("Remove a recording", (204,), (404,)),
+        ("/api/sessions", "get"): (
+            "Live terminal sessions (websocket bridges) on containers the caller may inspect "
+            "(?container=): [{Key, Container, ContainerName, ExecID, Owner, Clients, Viewers, "
+            "Recording, RecordingID}]", (200,), ()),
         ("/openapi.json", "get"): ("This document", (200,), ()),
         # the checkpoint timeline (server/handlers/timeline.py)
         ("/api/containers/{name}/snapshots", "get"): (

@@ -188,23 +188,42 @@ class _TunnelEnd(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.peer: _TunnelEnd | None = None
         self.eof = False
+        #: What arrived before the other side's transport was made (the client end reads
+        #: while the service's end is still being set up): sent by ``flush_early``.
+        self.early: list[bytes] | None = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
+        if self.early is not None:
+            self.early.append(data)
+            return
         assert self.peer is not None and self.peer.transport is not None
         self.peer.transport.write(data)
 
     def eof_received(self) -> bool:
         """A half-close: passed on; the other direction goes on."""
         self.eof = True
+        if self.early is None:
+            self.pass_eof()
+        return True  # keep the transport: the other direction may still flow
+
+    def pass_eof(self) -> None:
         assert self.peer is not None and self.peer.transport is not None
         if self.peer.transport.can_write_eof():
             self.peer.transport.write_eof()
         self.tunnel.half_closed(self)
-        return True  # keep the transport: the other direction may still flow
+
+    def flush_early(self) -> None:
+        """Both transports are made: pass on what came early, from now on all at once."""
+        early, self.early = self.early or [], None
+        assert self.peer is not None and self.peer.transport is not None
+        for data in early:
+            self.peer.transport.write(data)
+        if self.eof:
+            self.pass_eof()
 
     def pause_writing(self) -> None:
         if self.peer is not None and self.peer.transport is not None:
@@ -267,6 +286,8 @@ async def tunnel(client: HijackedConnection, service: ServiceConnection) -> None
         ends.service.transport.write(ahead_up)
     if ahead_down:
         ends.client.transport.write(ahead_down)
+    ends.client.flush_early()
+    ends.service.flush_early()
     await ends.done
 
 

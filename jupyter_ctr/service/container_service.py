@@ -25,6 +25,7 @@ from ..engine.errors import (
 )
 from ..engine.exec import ExecSession
 from ..engine.images.registry import normalize_remote_reference
+from ..engine.recordings import LAB_LABEL, Recorder, RecordingStore
 from ..engine.state import ExecState
 from .bridge import AttachBridge, BridgeLimits, get_bridge
 from .door import Door
@@ -87,6 +88,8 @@ class ContainerService:
         #: Container id -> when someone last attached, exec'd or read its logs (the
         #: policy's idle culling, service/rules.py).
         self.activity: dict[str, float] = {}
+        #: Terminal recordings (engine/recordings.py), in the engine's root.
+        self.recordings = RecordingStore(runtime.root / "recordings")
 
     @classmethod
     def build(cls, config: EngineConfig | None = None, *, runtime: Runtime | None = None,
@@ -297,7 +300,8 @@ class ContainerService:
         async def open_source() -> ContainerSource:
             return await self.open_attach(principal, ctr, logs=logs)
 
-        return await get_bridge(self.bridges, f"ctr:{ctr.id}", open_source, self.limits)
+        return await get_bridge(self.bridges, f"ctr:{ctr.id}", open_source, self.limits,
+                                self.session_setup(principal, ctr, None))
 
     # -- exec -----------------------------------------------------------------------------
     async def create_exec(self, principal: Principal, ref: str | Container,
@@ -390,7 +394,67 @@ class ContainerService:
             return await self.open_exec(principal, session, start=start, stdin=True,
                                         tty_size=tty_size)
 
-        return await get_bridge(self.bridges, f"exec:{session.id}", open_source, self.limits)
+        return await get_bridge(self.bridges, f"exec:{session.id}", open_source, self.limits,
+                                self.session_setup(principal, session.container, session.id,
+                                                   tty_size))
+
+    # -- sessions: recording and shadowing (bridge.py) ------------------------------------------
+    def session_setup(self, principal: Principal, ctr: Any, exec_id: str | None,
+                      tty_size: tuple[int, int] | None = None) -> Callable[[AttachBridge], None]:
+        """What completes a new bridge on ``ctr`` (an exec session's, with ``exec_id``):
+        its description, and its recorder (started at once when the policy requires it:
+        rule record_labs)."""
+
+        def setup(bridge: AttachBridge) -> None:
+            cfg = ctr.config
+            bridge.meta = {"container": ctr.id, "container_name": ctr.name,
+                           "exec_id": exec_id, "owner_uid": int(cfg.owner_uid),
+                           "owner_name": cfg.owner_name,
+                           "lab": dict(cfg.labels).get(LAB_LABEL), "target": ctr}
+            if tty_size:
+                bridge.size = tty_size
+            bridge.required, max_size = self.policy.recording_rules(ctr)
+
+            def start(rows: int, cols: int, user: str) -> Recorder:
+                meta = {k: v for k, v in bridge.meta.items() if k != "target"}
+                command = " ".join(getattr(cfg, "command", None) or [])
+                return self.recordings.start({**meta, "user": user}, cols, rows,
+                                             max_size=max_size,
+                                             title=f"{ctr.name}: {command}".rstrip(": "))
+
+            bridge.start_recorder = start
+            if bridge.required:
+                try:
+                    bridge.record(True, principal.name)
+                except OSError as exc:
+                    self.log.error("cannot record session %s: %s", bridge.key, exc)
+
+        return setup
+
+    async def take_over(self, principal: Principal, bridge: AttachBridge, client: Any) -> None:
+        """Let a watching ``client`` type (policy action ``session.takeover`` on the
+        container: instructors only in the multi-user service)."""
+        target = bridge.meta.get("target") or bridge.meta.get("container")
+        if target is None:
+            raise InvalidArgumentError("this session cannot be taken over")
+        await self.pools.run(self.container, principal, target, "session.takeover")
+        bridge.take_over(client)
+
+    def live_sessions(self, principal: Principal,
+                      container: str | None = None) -> list[AttachBridge]:
+        """The bridges (live websocket sessions) on containers ``principal`` may inspect
+        (all, or those of ``container``: a name, an ID or its prefix)."""
+        out = []
+        for bridge in list(self.bridges.values()):
+            target = bridge.meta.get("target")
+            if target is None or bridge.ended:
+                continue
+            if container and container not in (target.name, target.id) and \
+                    not target.id.startswith(container):
+                continue
+            if self.policy.permits(principal, "inspect", target):
+                out.append(bridge)
+        return out
 
     # -- checkpoint timeline (Door.snapshot ...) ---------------------------------------------
     async def timeline(self, principal: Principal, verb: str, *args: Any) -> Any:

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from ..engine.events import Event
     from ..engine.exec import ExecSession
     from ..engine.images import Image
+    from ..engine.recordings import RecordingStore
     from ..engine.records import ContainerConfig, ContainerSnapshot, Snapshot
     from ..engine.runtime import Runtime
     from .principal import Principal
@@ -407,6 +408,54 @@ class Door:
                     act_on(self.container(ctr, verb), action, step=step, timeout=timeout)
 
         return run_each(ctrs, work)
+
+    # -- terminal recordings (engine/recordings.py) ---------------------------------------------
+    def recording_store(self) -> RecordingStore:
+        from ..engine.recordings import RecordingStore  # noqa: PLC0415 - lazy: the CLI's start-up loads the door
+
+        return RecordingStore(self.runtime.root / "recordings")
+
+    def recordings(self, container: str | None = None) -> list[dict[str, Any]]:
+        """The recordings this caller may see (a non-instructor: of their own containers),
+        oldest first; with ``container`` (name, ID or ID prefix) only that container's."""
+        self.authorize("recording.list", None)
+        scope = self.policy.owner_scope(self.principal)
+        out = []
+        for rec in self.recording_store().list():
+            if scope is not None and rec["owner_uid"] != scope:
+                continue
+            ids = (rec["container"] or "", rec["container_name"] or "")
+            if container and container not in ids and not ids[0].startswith(container):
+                continue
+            if self.policy.permits(self.principal, "recording.read", rec):
+                out.append(rec)
+        return out
+
+    def recording_info(self, rec_id: str, action: str = "recording.read") -> dict[str, Any]:
+        """The record of recording ``rec_id``, once the policy allows ``action``; another
+        owner's answers as a missing one (NoSuchRecordingError, 404)."""
+        from ..engine.recordings import NoSuchRecordingError  # noqa: PLC0415 - lazy: the CLI's start-up loads the door
+
+        rec = self.recording_store().info(rec_id)
+        scope = self.policy.owner_scope(self.principal)
+        if scope is not None and rec["owner_uid"] != scope:
+            raise NoSuchRecordingError(f"no recording with ID {rec_id!r} found")
+        self.authorize(action, rec)
+        return rec
+
+    def recording(self, rec_id: str) -> bytes:
+        """The asciicast v2 file of recording ``rec_id``."""
+        self.recording_info(rec_id)
+        return self.recording_store().read(rec_id)
+
+    def remove_recording(self, rec_id: str) -> None:
+        self.recording_info(rec_id, "recording.remove")
+        self.recording_store().remove(rec_id)
+
+    def sessions(self, container: str | None = None) -> list[dict[str, Any]]:
+        """Live terminal sessions: websocket bridges live in a server (the service's
+        ``GET /api/sessions``, RemoteDoor.sessions), never in this process: none."""
+        return []
 
     # -- events and system ------------------------------------------------------------------
     def events(self, *, since: float | None = None, until: float | None = None,

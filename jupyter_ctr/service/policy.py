@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 #: the archive's size (int); an import is restore.import's.
 #: lab.bulk: a bulk action on every container of a lab (the lab's name, str); each container
 #: is then asked for its own action (start, stop, rewind, remove).
+#: session.takeover: a container (a watcher of its terminal session types); recording.list,
+#: recording.read, recording.remove: a recording's record (dict, "owner_uid"), none for list.
 ACTIONS = frozenset({
     "inspect", "list", "create", "start", "stop", "kill", "pause", "unpause", "restart",
     "init", "mount", "unmount", "resize", "top", "stats", "logs", "export", "wait", "attach",
@@ -59,6 +61,7 @@ ACTIONS = frozenset({
     "snapshot", "snapshot.replace", "snapshot.list", "snapshot.remove", "snapshot.export",
     "rewind",
     "lab.bulk",
+    "session.takeover", "recording.list", "recording.read", "recording.remove",
 })
 #: Actions only the instructor role may use under OwnershipPolicy: they write to what every
 #: user shares. Images are one store for all: a student who could import an image under a
@@ -126,6 +129,11 @@ class Policy:
         a policy that counts what is running makes two starts of one user take turns.
         Default: nothing."""
         return UNLOCKED
+
+    def recording_rules(self, target: Container) -> tuple[bool, int]:
+        """For terminal sessions on ``target``: whether they are always recorded, and the
+        largest recording in bytes (0: no limit). Default: not required, no limit."""
+        return False, 0
 
     def create_arguments(self, principal: Principal,
                          arguments: dict[str, Any]) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from ..engine.errors import CtrError, InvalidArgumentError
 from ..engine.images.references import normalize_reference
 from ..engine.logs import human_size, parse_log_size
 from ..engine.parsing import parse_memory, parse_size
+from ..engine.recordings import LAB_LABEL
 from ..engine.records import ContainerConfig
 from ..engine.state import ContainerState
 from .policy import ACTIONS, UNLOCKED, NotAuthorizedError, OwnershipPolicy
@@ -106,6 +107,13 @@ class PolicyRules(Configurable):
                      "counts as idle.").tag(config=True)
     cull_interval = Float(60, help="Seconds between two checks of run time and idleness."
                           ).tag(config=True)
+    record_labs = List(Unicode(), help="Labs (fnmatch patterns of the label "
+                       "jupyter-ctr.lab; '*' for every lab) whose terminal sessions are "
+                       "always recorded: a session on such a container records from its "
+                       "start, and stopping the recording is refused.").tag(config=True)
+    max_recording_size = Unicode("", help="Size of one terminal recording (bytes or 512m, "
+                                 "2g): past it the recording ends with a marker saying why."
+                                 ).tag(config=True)
 
     def check(self) -> None:
         """Raise InvalidArgumentError for a setting that makes no sense (at start-up)."""
@@ -129,6 +137,7 @@ class PolicyRules(Configurable):
         parse_log_size(self.max_log_size or None)
         parse_size(self.max_archive_size or 0, "max_archive_size")
         parse_size(self.max_snapshot_size or 0, "max_snapshot_size")
+        parse_size(self.max_recording_size or 0, "max_recording_size")
         for key in ("max_running", "max_checkpoints", "max_snapshots", "max_cpus", "max_pids",
                     "max_run_time", "idle_timeout", "idle_cpu", "cull_interval"):
             if getattr(self, key) < 0:
@@ -196,6 +205,8 @@ class RulesPolicy(OwnershipPolicy):
         self.max_archive_size = parse_size(self.rules.max_archive_size or 0, "max_archive_size")
         self.max_snapshot_size = parse_size(self.rules.max_snapshot_size or 0,
                                             "max_snapshot_size")
+        self.max_recording_size = parse_size(self.rules.max_recording_size or 0,
+                                             "max_recording_size")
         #: Per-uid locks of ``serialize``.
         self.locks: dict[int, threading.Lock] = {}
         #: Idle watch: container id -> (cpu ns, when read, idle since).
@@ -221,6 +232,9 @@ class RulesPolicy(OwnershipPolicy):
         role = INSTRUCTOR if principal.has_role(INSTRUCTOR) else STUDENT
         if action in self.rules.denied_actions.get(role, ()):
             raise refuse("denied_actions", f"the {role} role may not use {action}")
+        if action == "session.takeover" and role != INSTRUCTOR:
+            raise refuse("instructor_only", "only the instructor role may take over a "
+                         "terminal session")
         if action == "create" and isinstance(target, Mapping):
             self.check_create(principal, target)
         elif action in STARTS and isinstance(target, Container):
@@ -237,6 +251,14 @@ class RulesPolicy(OwnershipPolicy):
             self.check_create(principal, import_arguments(target))
         elif action == "restore.import":
             self.check_running(principal, None)
+
+    def recording_rules(self, target: Container) -> tuple[bool, int]:
+        """Rule record_labs (the container's lab label matches one) and
+        max_recording_size."""
+        lab = dict(target.config.labels).get(LAB_LABEL)
+        required = bool(lab) and any(fnmatch.fnmatchcase(str(lab), pattern)
+                                     for pattern in self.rules.record_labs)
+        return required, self.max_recording_size
 
     def check_create(self, principal: Principal, args: Mapping[str, Any]) -> None:
         """Refused create options, allowed images, per-container limits."""

@@ -1,5 +1,5 @@
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { listIcon, terminalIcon } from '@jupyterlab/ui-components';
+import { listIcon, terminalIcon, inspectorIcon } from '@jupyterlab/ui-components';
 
 import { LOGS_COMMAND } from './logs/plugin';
 import { IContainer } from './model';
@@ -14,7 +14,7 @@ export function canOpenTerminal(c: Pick<IContainer, 'state'>): boolean {
   return LIVE.has(c.state);
 }
 
-/** The sidebar's per-row "Terminal" and "Logs" buttons (and context-menu entries): they run
+/** The sidebar's per-row "Terminal", "Watch terminal" and "Logs" buttons (and context-menu entries): they run
  * the terminal and log view commands, so the palette and the rows do the same thing. */
 export const rowActionsPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-ctr:row-actions',
@@ -29,6 +29,16 @@ export const rowActionsPlugin: JupyterFrontEndPlugin<void> = {
       isVisible: canOpenTerminal,
       execute: async c => {
         await app.commands.execute(CommandIDs.open, { name: c.name });
+      }
+    });
+    sidebar.addRowAction({
+      id: 'watch',
+      label: 'Watch terminal',
+      icon: inspectorIcon,
+      isVisible: canOpenTerminal,
+      inline: false, // the row's "..." menu: an instructor's, not everyday
+      execute: async c => {
+        await app.commands.execute(CommandIDs.watch, { name: c.name });
       }
     });
     sidebar.addRowAction({

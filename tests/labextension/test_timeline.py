@@ -80,7 +80,8 @@ def test_row_keeps_to_one_line(lab_page: Page, ctrs: Containers, shot: Any) -> N
                for n in (running, made)}
     assert len(heights) == 1, heights
     menu = row_menu(page, running)
-    for label in ("Restart…", "Kill…", "Edit as cell", "Clone as cell", "Timeline"):
+    for label in ("Restart…", "Kill…", "Edit as cell", "Clone as cell", "Timeline",
+                  "Watch terminal"):
         expect(menu.get_by_text(label, exact=True)).to_be_visible()
     shot("row-menu")
     page.keyboard.press("Escape")

@@ -21,6 +21,7 @@ from tests.server import (
     test_errors,
     test_logs,
     test_rest,
+    test_sessions,
     test_streams,
 )
 from tests.server.test_streams import attach_url  # noqa: F401 - a fixture of those tests
@@ -52,7 +53,7 @@ def jp_server_config(relay_socket: str) -> dict[str, Any]:
 
 
 for _module in (test_rest, test_logs, test_errors, test_bad_input,
-                test_checkpoint, test_streams):
+                test_checkpoint, test_streams, test_sessions):
     for _name in dir(_module):
         if _name.startswith("test_") and _name not in IN_PROCESS_ONLY:
             globals()[_name] = getattr(_module, _name)

@@ -5,7 +5,18 @@ from __future__ import annotations
 
 import asyncio
 
-from jupyter_ctr.service.bridge import AttachBridge, BridgeLimits, ReplayRing, get_bridge
+import pytest
+
+from jupyter_ctr.service.bridge import (
+    OWNER,
+    TYPING,
+    WATCHING,
+    AttachBridge,
+    BridgeLimits,
+    ReplayRing,
+    get_bridge,
+)
+from jupyter_ctr.service.policy import NotAuthorizedError
 
 
 # -- the replay ring ---------------------------------------------------------------------------
@@ -173,5 +184,165 @@ def test_bridge_lingers_after_its_last_client_then_closes() -> None:
             await asyncio.sleep(0.01)
         while not source.closed:  # the reader task is cancelled first, then the source closed
             await asyncio.sleep(0.01)
+
+    asyncio.run(main())
+
+
+# -- sessions: roles, shadowing, recording -----------------------------------------------------
+class SessionCollector(Collector):
+    """A JSON client: also keeps its session messages."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sessions: list[dict[str, object]] = []
+
+    def deliver_session(self, info: dict[str, object]) -> None:
+        self.sessions.append(info)
+
+
+class FakeRecorder:
+    """What the bridge feeds a recorder with."""
+
+    def __init__(self, rows: int, cols: int, user: str) -> None:
+        self.id = "r" * 32
+        self.start = (rows, cols, user)
+        self.out: list[bytes] = []
+        self.resizes: list[tuple[int, int]] = []
+        self.closed = False
+        self.stopped = ""
+
+    def output(self, data: bytes) -> None:
+        self.out.append(data)
+        if sum(map(len, self.out)) > 100:
+            self.stopped = "size cap"
+
+    def resize(self, rows: int, cols: int) -> None:
+        self.resizes.append((rows, cols))
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_bridge_roles_viewers_and_session_messages() -> None:
+    async def main() -> None:
+        bridges: dict[str, AttachBridge] = {}
+        source = ScriptedSource()
+
+        async def open_source() -> ScriptedSource:
+            return source
+
+        bridge = await get_bridge(bridges, "exec:s", open_source, BridgeLimits(linger=60.0))
+        student, teacher, docker = SessionCollector(), SessionCollector(), Collector()
+        bridge.attach(student, replay=False, user="alice")
+        assert student.sessions == [{"recording": False, "required": False,
+                                     "recording_id": None, "role": OWNER, "viewers": []}]
+        bridge.attach(docker, replay=False, user="alice")  # no session messages: no error
+        bridge.attach(teacher, replay=False, user="bob", role=WATCHING)
+        assert teacher.sessions[-1]["role"] == WATCHING
+        assert student.sessions[-1]["viewers"] == [{"user": "bob", "role": WATCHING}]
+        assert student.sessions[-1]["role"] == OWNER
+        assert not bridge.may_type(teacher) and bridge.may_type(student)
+        await source.queue.put((1, b"$ ls\n"))
+        while joined(teacher.got) != b"$ ls\n":  # the watcher sees the owner's output
+            await asyncio.sleep(0)
+        bridge.take_over(teacher)
+        assert bridge.may_type(teacher) and bridge.may_type(student)
+        assert student.sessions[-1]["viewers"] == [{"user": "bob", "role": TYPING}]
+        assert teacher.sessions[-1]["role"] == TYPING
+        bridge.take_over(student)  # an owner stays an owner
+        assert bridge.role(student) == OWNER
+        bridge.release(teacher)
+        assert teacher.sessions[-1]["role"] == WATCHING and not bridge.may_type(teacher)
+        count = len(student.sessions)
+        bridge.detach(teacher)
+        assert len(student.sessions) == count + 1
+        assert student.sessions[-1]["viewers"] == []
+        bridge.close()
+
+    asyncio.run(main())
+
+
+def test_bridge_recorder_is_fed_and_stopped() -> None:
+    async def main() -> None:
+        bridges: dict[str, AttachBridge] = {}
+        source = ScriptedSource()
+        made: list[FakeRecorder] = []
+
+        async def open_source() -> ScriptedSource:
+            return source
+
+        def setup(bridge: AttachBridge) -> None:
+            def start(rows: int, cols: int, user: str) -> FakeRecorder:
+                made.append(FakeRecorder(rows, cols, user))
+                return made[-1]
+
+            bridge.start_recorder = start  # type: ignore[assignment]
+            bridge.size = (30, 100)
+
+        bridge = await get_bridge(bridges, "exec:r", open_source, BridgeLimits(linger=60.0),
+                                  setup)
+        client = SessionCollector()
+        bridge.attach(client, replay=False, user="alice")
+        await source.queue.put((1, b"not recorded\n"))
+        while not client.got:
+            await asyncio.sleep(0)
+        bridge.record(True, "alice")
+        assert made[0].start == (30, 100, "alice")
+        assert client.sessions[-1]["recording"] is True
+        assert client.sessions[-1]["recording_id"] == "r" * 32
+        await source.queue.put((1, b"recorded\n"))
+        while len(client.got) < 2:
+            await asyncio.sleep(0)
+        await bridge.resize(40, 120)
+        assert made[0].out == [b"recorded\n"] and made[0].resizes == [(40, 120)]
+        bridge.record(False)
+        assert made[0].closed and client.sessions[-1]["recording"] is False
+        # required by policy: stopping is refused
+        bridge.required = True
+        bridge.record(True, "alice")
+        with pytest.raises(NotAuthorizedError, match="record_labs"):
+            bridge.record(False)
+        # the size cap ends the recording (the recorder wrote its marker)
+        await source.queue.put((1, b"x" * 200))
+        while not made[1].closed:
+            await asyncio.sleep(0)
+        assert client.sessions[-1]["recording"] is False
+        # the end of output closes an ongoing recording
+        bridge.record(True, "alice")
+        await source.queue.put(None)
+        await client.exited.wait()
+        assert made[2].closed and bridge.recorder is None
+
+    asyncio.run(main())
+
+
+def test_a_failing_recording_stops_but_the_session_goes_on() -> None:
+    async def main() -> None:
+        bridges: dict[str, AttachBridge] = {}
+        source = ScriptedSource()
+
+        class FullDisk(FakeRecorder):
+            def output(self, data: bytes) -> None:
+                raise OSError(28, "No space left on device")
+
+        async def open_source() -> ScriptedSource:
+            return source
+
+        def setup(bridge: AttachBridge) -> None:
+            bridge.start_recorder = FullDisk  # type: ignore[assignment]
+
+        bridge = await get_bridge(bridges, "exec:f", open_source, BridgeLimits(linger=60.0),
+                                  setup)
+        client = SessionCollector()
+        bridge.attach(client, replay=False, user="alice")
+        bridge.record(True, "alice")
+        rec = bridge.recorder
+        assert isinstance(rec, FullDisk) and client.sessions[-1]["recording"] is True
+        await source.queue.put((1, b"still here\n"))
+        while not client.got:
+            await asyncio.sleep(0)
+        assert client.got == [(1, b"still here\n")] and rec.closed
+        assert bridge.recorder is None and client.sessions[-1]["recording"] is False
+        bridge.close()
 
     asyncio.run(main())

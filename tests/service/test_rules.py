@@ -131,6 +131,7 @@ def test_instructor_rules_apply_a_rule_to_instructors() -> None:
     ({"allowed_host_folders": ["rel"]}, "not an absolute path"),
     ({"max_memory": "lots"}, "invalid memory limit"),
     ({"max_archive_size": "huge"}, "invalid max_archive_size 'huge'"),
+    ({"max_recording_size": "big"}, "invalid max_recording_size 'big'"),
     ({"max_running": -1}, "invalid max_running"),
 ])
 def test_bad_settings_are_refused_at_start(setting: dict[str, Any], words: str) -> None:
@@ -359,3 +360,30 @@ def test_the_example_config_file_loads_and_is_valid(tmp_path: Path) -> None:
         load_config(bad)
     with pytest.raises(InvalidArgumentError, match="no such config file"):
         load_config(tmp_path / "missing.py")
+
+
+class Labelled:
+    """A container as recording_rules reads it: its labels."""
+
+    def __init__(self, labels: dict[str, str]) -> None:
+        self.config = type("Config", (), {"labels": labels})()
+
+
+def test_record_labs_and_max_recording_size() -> None:
+    p = policy(record_labs=["exam-*", "intro"], max_recording_size="2m")
+    lab = "jupyter-ctr.lab"
+    for labels, required in (({lab: "exam-1"}, True), ({lab: "intro"}, True),
+                             ({lab: "other"}, False), ({}, False)):
+        assert p.recording_rules(Labelled(labels)) == (required, 2 << 20)  # type: ignore[arg-type]
+    every = policy(record_labs=["*"])
+    assert every.recording_rules(Labelled({lab: "x"})) == (True, 0)  # type: ignore[arg-type]
+    assert every.recording_rules(Labelled({})) == (False, 0)  # type: ignore[arg-type]
+    assert policy().recording_rules(Labelled({lab: "x"})) == (False, 0)  # type: ignore[arg-type]
+
+
+def test_session_takeover_is_the_instructors() -> None:
+    p = policy()
+    with pytest.raises(NotAuthorizedError,
+                       match="^refused by policy rule instructor_only: only the instructor"):
+        p.authorize(ANN, "session.takeover", None)
+    p.authorize(TEA, "session.takeover", None)

@@ -420,3 +420,95 @@ def test_removed_container_says_so(notebook: Callable[..., Page], ctrs: Containe
     row = cell_output(page, 1).locator(f'.jp-ctr-list-widget tr[data-name="{name}"]')
     expect(row).to_have_count(0)
     shot(page, "panel-removed", panel)
+
+
+# -- the Player (issue 15) ------------------------------------------------------------------
+PLAYER_CAST = "\n".join([
+    json.dumps({"version": 2, "width": 60, "height": 8, "title": "lesson 2"}),
+    '[0.2, "o", "$ "]', '[0.6, "o", "echo first-$((6*7))\\r\\nfirst-42\\r\\n$ "]',
+    '[1.0, "r", "70x9"]', '[2.5, "o", "echo second\\r\\nsecond\\r\\n$ "]', ""])
+
+
+def player_screen(out: Locator) -> str:
+    return str(out.locator(".jp-ctr-player-widget").evaluate("e => e.jpCtrScreen()"))
+
+
+def test_player_plays_seeks_and_downloads_a_recording(notebook: Callable[..., Page]) -> None:
+    page = notebook([f"from jupyter_ctr.widgets import Player\n"
+                     f"p = Player({PLAYER_CAST!r}, speed=2)\np"])
+    run_cell(page, 0)
+    out = cell_output(page, 0)
+    player = out.locator(".jp-ctr-player-widget")
+    expect(player.locator(".xterm-screen")).to_be_visible(timeout=WAIT)
+    expect(player.locator(".jp-ctr-widget-name")).to_have_text("lesson 2")
+    expect(player.locator(".jp-ctr-player-time")).to_have_text("0:00 / 0:02")
+    expect(player.locator(".jp-ctr-player-speed")).to_have_value("2")
+    assert player_screen(out) == ""
+    # the screen has the header's size
+    size = player.evaluate("e => [...e.querySelectorAll('.xterm-rows > div')].length")
+    assert size == 8, size
+    player.get_by_role("button", name="Play").click()
+    expect(player).to_have_attribute("data-state", "ended", timeout=WAIT)
+    text = player_screen(out)
+    assert "first-42" in text and "second" in text, text
+    # the "r" event resized the screen
+    assert player.evaluate("e => [...e.querySelectorAll('.xterm-rows > div')].length") == 9
+    shot(page, "player-ended", out)
+    # seek back to before the second command: replayed from the start, no "second"
+    player.locator(".jp-ctr-player-seek").fill("1.5")
+    expect(player).to_have_attribute("data-position", "1.50")
+    text = player_screen(out)
+    assert "first-42" in text and "second" not in text, text
+    assert text.count("first-42") == 1, text  # replayed once, not on top of the old screen
+    player.locator(".jp-ctr-player-seek").fill("0.3")
+    assert "first" not in player_screen(out)
+    player.locator(".jp-ctr-player-seek").fill("2.5")
+    assert "second" in player_screen(out)
+    with page.expect_download() as dl:
+        player.locator(".jp-ctr-player-download").click()
+    assert dl.value.suggested_filename == "lesson_2.cast"
+    assert Path(dl.value.path()).read_text() == PLAYER_CAST
+
+
+def test_player_of_a_bad_cast_says_why(notebook: Callable[..., Page]) -> None:
+    page = notebook(['from jupyter_ctr.widgets import Player\nPlayer(\'{"version": 1}\')'])
+    run_cell(page, 0)
+    expect(cell_output(page, 0)).to_contain_text("not an asciicast v2: the header's version is 1",
+                                                 timeout=WAIT)
+
+
+def _cell_term(name: str, shadow: bool) -> str:
+    return (f"[...window.jupyterCtr.terminals.values()].find(t => t.container === {name!r}"
+            f" && t.shadow === {str(shadow).lower()})")
+
+
+def test_recorded_terminal_and_a_watching_one_in_cells(notebook: Callable[..., Page],
+                                                       ctrs: Containers) -> None:
+    name = ctrs.run("wb-rec", SLEEP)
+    page = notebook([
+        f'from jupyter_ctr.widgets import Terminal\nt = Terminal("{name}", "sh", record=True)\nt',
+        "w = Terminal.watch(t.exec_id)\nw"])
+    out = show_terminal(page, 0, name)
+    expect(out.locator(".jp-ctr-rec-badge")).to_be_visible(timeout=WAIT)
+    wait_kernel_value(page, "(t.recording, len(t.recording_id), t.role)", "(True, 32, 'owner')")
+    run_cell(page, 1)
+    watch = cell_output(page, 1)
+    expect(watch.locator(".jp-ctr-terminal-takeover")).to_have_text("Take over", timeout=WAIT)
+    page.wait_for_function(f"() => {{ const v = window.jupyterCtr && {_cell_term(name, True)};"
+                           " return !!v && !!v.session() && v.session().role === 'watching'; }",
+                           timeout=WAIT)
+    wait_kernel_value(page, "w.role", "'watching'")
+    type_in_terminal(page, 0, "echo cell-$((5+5))\n")
+    page.wait_for_function(f"() => /^cell-10$/m.test({_cell_term(name, True)}.text())",
+                           timeout=WAIT)
+    expect(out.locator(".jp-ctr-terminal-banner")).to_contain_text("watching this terminal")
+    # the watching view's keys go nowhere; after Take over they reach the shell
+    type_in_terminal(page, 1, "echo nope\n")
+    expect(watch.locator(".jp-ctr-terminal-banner")).to_contain_text('press "Take over"')
+    watch.locator(".jp-ctr-terminal-takeover").click()
+    wait_kernel_value(page, "w.role", "'typing'")
+    type_in_terminal(page, 1, "echo took-$((6+6))\n")
+    page.wait_for_function(f"() => /^took-12$/m.test({_cell_term(name, False)}.text())",
+                           timeout=WAIT)
+    assert "nope" not in str(page.evaluate(f"() => {_cell_term(name, False)}.text()"))
+    shot(page, "terminal-watched-in-cell", watch)

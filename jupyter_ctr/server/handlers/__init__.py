@@ -13,6 +13,7 @@ from . import (
     images,
     labs,
     openapi,
+    sessions,
     spec,
     system,
     timeline,
@@ -37,6 +38,7 @@ def routes(prefix: str = "/ctr") -> list[Route]:
         *images.routes(),
         *spec.routes(),
         *labs.routes(),
+        *sessions.routes(),
         *openapi.routes(),
     ]
     table.append((r"/.*", NotFoundHandler, {}))

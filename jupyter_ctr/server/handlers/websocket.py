@@ -22,7 +22,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ...engine.conmon_socket import STDERR, STDOUT
 from ...engine.errors import CtrError
-from ...service.bridge import AttachBridge
+from ...service.bridge import OWNER, READ_ONLY, WATCHING, AttachBridge
 from ...service.container_service import ContainerService
 from ...service.principal import Principal
 from .. import errors, models, params
@@ -100,7 +100,20 @@ class BridgeClientHandler(CtrWebSocketHandler):
         self._decoders = {s: codecs.getincrementaldecoder("utf-8")("replace")
                           for s in (STDOUT, STDERR)}
         assert self.bridge is not None
-        self.bridge.attach(self, self.q_bool("replay"))
+        refused = ""
+        if self.q_bool("record"):
+            try:
+                self.bridge.record(True, self.principal.name)
+            except (CtrError, OSError, ValueError) as exc:
+                refused = str(exc)
+        self.bridge.attach(self, self.q_bool("replay"), user=self.principal.name,
+                           role=self.joining_role())
+        if refused:
+            self.deliver_error(refused)
+
+    def joining_role(self) -> str:
+        """owner, or watching with ``?shadow=1``."""
+        return WATCHING if self.q_bool("shadow") else OWNER
 
     def on_close(self) -> None:
         if self.bridge is not None:
@@ -142,6 +155,9 @@ class BridgeClientHandler(CtrWebSocketHandler):
     def deliver_error(self, message: str) -> None:
         self._send(json.dumps(["error", self.public(message)]))
 
+    def deliver_session(self, info: dict[str, Any]) -> None:
+        self._send(json.dumps(["session", info]))
+
     def drop(self, reason: str) -> None:
         """The bridge gave up on this client (too slow): close it; the browser reconnects."""
         self.log.warning("%s: %s", self.request.path, reason)
@@ -155,7 +171,10 @@ class BridgeClientHandler(CtrWebSocketHandler):
         if bridge is None:
             return
         if isinstance(message, bytes):
-            await bridge.send(message)
+            if bridge.may_type(self):
+                await bridge.send(message)
+            else:
+                self.deliver_error(READ_ONLY)
             return
         try:
             if len(message) > params.MAX_JSON_BYTES:
@@ -167,21 +186,30 @@ class BridgeClientHandler(CtrWebSocketHandler):
                                '["stdin", "ls\\n"]')
             return
         try:
-            if kind == "stdin" and isinstance(msg[1], str):
+            if kind in ("stdin", "set_size", "close_stdin") and not bridge.may_type(self):
+                self.deliver_error(READ_ONLY)
+            elif kind == "stdin" and isinstance(msg[1], str):
                 await bridge.send(msg[1].encode())
             elif kind == "set_size":
                 await bridge.resize(int(msg[1]), int(msg[2]))
             elif kind == "close_stdin":
                 bridge.close_stdin()
+            elif kind == "record" and isinstance(msg[1], bool):
+                bridge.record(msg[1], self.principal.name)
+            elif kind == "take_over":
+                await self.service.take_over(self.principal, bridge, self)
+            elif kind == "release":
+                bridge.release(self)
             else:
-                self.deliver_error(f"unknown message {kind!r}: use stdin, set_size or "
-                                   "close_stdin")
+                self.deliver_error(f"unknown message {kind!r}: use stdin, set_size, "
+                                   "close_stdin, record, take_over or release")
         except (CtrError, OSError, ValueError, IndexError, OverflowError, TypeError) as exc:
             self.deliver_error(str(exc))
 
 
 class ContainerAttachSocket(BridgeClientHandler):
-    """``/ctr/api/containers/{name}/attach/ws[?replay=1&logs=1]``: JSON protocol."""
+    """``/ctr/api/containers/{name}/attach/ws[?replay=1&logs=1&record=1&shadow=1]``: JSON
+    protocol."""
 
     async def before_upgrade(self, name: str, **_: Any) -> None:
         self.bridge = await self.service.attach_bridge(self.principal, name,
@@ -189,8 +217,8 @@ class ContainerAttachSocket(BridgeClientHandler):
 
 
 class ExecSocket(BridgeClientHandler):
-    """``/ctr/api/exec/{id}/ws[?rows=&cols=]``: starts a created session (or attaches to a
-    running one); JSON protocol."""
+    """``/ctr/api/exec/{id}/ws[?rows=&cols=&replay=1&record=1&shadow=1]``: starts a created
+    session (or attaches to a running one); JSON protocol."""
 
     async def before_upgrade(self, name: str, **_: Any) -> None:
         rows = params.as_int("rows", self.get_query_argument("rows", None))
@@ -215,6 +243,12 @@ class DockerAttachSocket(BridgeClientHandler):
 
     def deliver_error(self, message: str) -> None:
         self.close(1011, self.public(message)[:120])
+
+    def deliver_session(self, info: dict[str, Any]) -> None:
+        """Binary frames are output only: no session messages."""
+
+    def joining_role(self) -> str:
+        return OWNER
 
     async def on_message(self, message: str | bytes) -> None:
         if self.bridge is not None:

@@ -2,6 +2,8 @@
  * The page-level test hook (`window.jupyterCtr`): the browser tests and the benchmark read
  * terminal buffers and log views through it instead of scraping the DOM.
  */
+import type { ISessionState } from './sessions';
+
 export interface ITerminalHook {
   id: string;
   container: string;
@@ -15,6 +17,13 @@ export interface ITerminalHook {
   onParsed(listener: () => void): () => void;
   /** Drop the websocket as a network failure would (the tab reconnects with replay). */
   drop(): void;
+  /** A read-only watch tab (`?shadow=1`). */
+  shadow: boolean;
+  /** The server's session state (recording, role, viewers), null before it told. */
+  session(): ISessionState | null;
+  /** The banner's text ('' when hidden). */
+  banner(): string;
+  execId(): string;
 }
 
 export interface ILogHook {

@@ -7,6 +7,7 @@ import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyte
 import {
   Dialog,
   ICommandPalette,
+  InputDialog,
   IThemeManager,
   MainAreaWidget,
   WidgetTracker,
@@ -18,9 +19,10 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { terminalIcon } from '@jupyterlab/ui-components';
 import { Signal } from '@lumino/signaling';
 
-import { CtrClient } from '../api';
+import { CtrApiError, CtrClient } from '../api';
 import { askTarget, containerArg } from './pick';
 import { splitCommand } from './protocol';
+import { ILiveSession, IWatchTarget, recordButton, sessionsOf, shadowButton } from './sessions';
 import { CtrTerminal, ITerminalConfig, ITerminalSpec } from './widget';
 
 /** Public command ids (the sidebar's row actions call these with `{id}` or `{name}`). */
@@ -30,7 +32,10 @@ export const CommandIDs = {
   restore: 'jupyter-ctr:restore-terminal',
   copy: 'jupyter-ctr:terminal-copy',
   paste: 'jupyter-ctr:terminal-paste',
-  restart: 'jupyter-ctr:terminal-restart'
+  restart: 'jupyter-ctr:terminal-restart',
+  record: 'jupyter-ctr:terminal-record',
+  takeOver: 'jupyter-ctr:terminal-take-over',
+  watch: 'jupyter-ctr:watch-terminal'
 } as const;
 
 const PLUGIN_ID = 'jupyter-ctr:terminal';
@@ -91,7 +96,9 @@ export const terminalPlugin: JupyterFrontEndPlugin<void> = {
       content.title.changed.connect(() => {
         main.title.label = content.title.label;
         main.title.caption = content.title.caption;
+        main.title.className = content.title.className; // the REC dot on the tab
       });
+      content.sessionChanged.connect(() => app.commands.notifyCommandChanged());
       main.title.label = content.title.label;
       main.title.caption = content.title.caption;
       content.stateChanged.connect(() => {
@@ -144,7 +151,7 @@ export const terminalPlugin: JupyterFrontEndPlugin<void> = {
           return;
         }
         await app.restored; // a tab added while the layout is restored would be dropped
-        return open({ container, mode: 'exec', command: argv, user });
+        return open({ container, mode: 'exec', command: argv, user, record: args.record === true });
       }
     });
 
@@ -177,6 +184,85 @@ export const terminalPlugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
+    /** The live session to watch: the one named by `execId`, else one of the container's
+     * (asked when there are several; said when there is none). */
+    const pickSession = async (name: string, execId: string): Promise<IWatchTarget | null> => {
+      let list: Partial<ILiveSession>[] = [];
+      try {
+        list = (await client.json<Partial<ILiveSession>[]>('api/sessions', {}, name ? { container: name } : {})) ?? [];
+      } catch (err) {
+        if (!execId) {
+          await showErrorMessage('Watch terminal', err instanceof CtrApiError ? err.message : String(err));
+          return null;
+        } // a named session needs the list only for its container's name
+      }
+      if (execId) {
+        const s = list.find(x => x.ExecID === execId);
+        return { container: s?.ContainerName || name || execId.slice(0, 12), execId, label: '' };
+      }
+      const choices = sessionsOf(list, name);
+      if (!choices.length) {
+        await showDialog({
+          title: 'Watch terminal',
+          body: name ? `No terminal session is open in ${name}.` : 'No terminal session is open.',
+          buttons: [Dialog.okButton()]
+        });
+        return null;
+      }
+      if (choices.length === 1) {
+        return choices[0];
+      }
+      const result = await InputDialog.getItem({
+        title: `Watch which terminal${name ? ` of ${name}` : ''}?`,
+        items: choices.map(c => c.label),
+        okLabel: 'Watch'
+      });
+      if (!result.button.accept || result.value === null) {
+        return null;
+      }
+      return choices.find(c => c.label === result.value) ?? null;
+    };
+
+    app.commands.addCommand(CommandIDs.watch, {
+      label: args => (containerArg(args) || args.execId ? 'Watch Terminal' : 'Watch a Container Terminal…'),
+      caption: 'A read-only live view of a terminal session (another client of the same session); "Take over" to type',
+      execute: async args => {
+        const name = containerArg(args);
+        const execId = typeof args.execId === 'string' ? args.execId : '';
+        const target = await pickSession(name, execId);
+        if (!target) {
+          return;
+        }
+        await app.restored;
+        return open({
+          container: target.container,
+          mode: target.execId ? 'exec' : 'attach',
+          command: [],
+          user: '',
+          execId: target.execId ?? undefined,
+          shadow: true
+        });
+      }
+    });
+
+    app.commands.addCommand(CommandIDs.record, {
+      label: () => recordButton(current()?.sessionInfo ?? null).label,
+      caption: () => recordButton(current()?.sessionInfo ?? null).title,
+      isEnabled: () => recordButton(current()?.sessionInfo ?? null).enabled,
+      isVisible: () => recordButton(current()?.sessionInfo ?? null).shown,
+      execute: () => {
+        const t = current();
+        const b = recordButton(t?.sessionInfo ?? null);
+        t?.setRecording(b.on);
+      }
+    });
+
+    app.commands.addCommand(CommandIDs.takeOver, {
+      label: () => shadowButton(current()?.sessionInfo ?? null, !!current()?.spec.shadow)?.label ?? 'Take Over',
+      isVisible: () => !!current()?.spec.shadow,
+      execute: () => current()?.shadowAction()
+    });
+
     app.commands.addCommand(CommandIDs.restore, {
       label: 'Restore Container Terminal',
       execute: args => open(args.spec as unknown as ITerminalSpec, false)
@@ -200,9 +286,13 @@ export const terminalPlugin: JupyterFrontEndPlugin<void> = {
     app.contextMenu.addItem({ command: CommandIDs.copy, selector, rank: 1 });
     app.contextMenu.addItem({ command: CommandIDs.paste, selector, rank: 2 });
     app.contextMenu.addItem({ command: CommandIDs.restart, selector, rank: 3 });
+    app.contextMenu.addItem({ command: CommandIDs.record, selector, rank: 4 });
+    app.contextMenu.addItem({ command: CommandIDs.takeOver, selector, rank: 5 });
 
     palette?.addItem({ command: CommandIDs.open, category: 'Containers', args: { isPalette: true } });
     palette?.addItem({ command: CommandIDs.attach, category: 'Containers', args: { isPalette: true } });
+    palette?.addItem({ command: CommandIDs.watch, category: 'Containers', args: {} });
+    palette?.addItem({ command: CommandIDs.record, category: 'Containers' });
 
     if (restorer) {
       void restorer.restore(tracker, {
@@ -223,7 +313,8 @@ export const terminalPlugin: JupyterFrontEndPlugin<void> = {
             icon: () => terminalIcon,
             label: () => w.title.label,
             labelTitle: () => w.title.caption,
-            detail: () => (t.ended ? t.status : t.spec.mode === 'attach' ? 'attached' : 'running'),
+            detail: () =>
+              t.ended ? t.status : t.spec.shadow ? 'watching' : t.spec.mode === 'attach' ? 'attached' : 'running',
             open: () => app.shell.activateById(w.id),
             shutdown: () => t.shutdown()
           });

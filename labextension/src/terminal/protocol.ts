@@ -4,11 +4,14 @@
  * touches the DOM, xterm or JupyterLab, so node --test covers it.
  */
 
+import { ISessionState, decodeSession } from './sessions';
+
 /** A message from the server, decoded. */
 export type ServerMessage =
   | { kind: 'stdout' | 'stderr'; text: string }
   | { kind: 'exit'; code: number | null }
-  | { kind: 'error'; message: string };
+  | { kind: 'error'; message: string }
+  | { kind: 'session'; state: ISessionState };
 
 export function stdinMessage(text: string): string {
   return JSON.stringify(['stdin', text]);
@@ -42,6 +45,10 @@ export function decodeMessage(frame: string): ServerMessage | null {
       return { kind, code: typeof arg === 'number' ? arg : null };
     case 'error':
       return { kind, message: String(arg) };
+    case 'session': {
+      const state = decodeSession(arg);
+      return state ? { kind, state } : null;
+    }
     default:
       return null;
   }

@@ -25,6 +25,17 @@ import {
   sizeMessage,
   stdinMessage
 } from './protocol';
+import {
+  ISessionState,
+  READ_ONLY_HINT,
+  canResize,
+  canType,
+  recordBadge,
+  recordButton,
+  recordMessage,
+  sessionBanner,
+  shadowButton
+} from './sessions';
 import { terminalTheme } from './theme';
 
 const LIBPOD = 'v4.0.0/libpod';
@@ -41,6 +52,10 @@ export interface ITerminalSpec {
   execId?: string;
   /** The tab's name for the layout restorer: fixed at creation, kept across reloads. */
   key?: string;
+  /** Join the session read-only (`?shadow=1`): an instructor's watch tab. */
+  shadow?: boolean;
+  /** Start recording the session when connecting (`?record=1`). */
+  record?: boolean;
 }
 
 export interface ITerminalConfig {
@@ -58,7 +73,7 @@ let counter = 0;
 /** JupyterLab's code font as a font list. xterm measures glyphs on a canvas, where a CSS
  * `var()` does not resolve: given one, it measured a default font and spaced the letters
  * apart on rows too short for them. */
-function codeFontFamily(): string {
+export function codeFontFamily(): string {
   const value = getComputedStyle(document.body).getPropertyValue('--jp-code-font-family').trim();
   return value || 'monospace';
 }
@@ -69,6 +84,8 @@ export class CtrTerminal extends Widget {
   readonly stateChanged = new Signal<this, void>(this);
   /** Emitted whenever the bar's status changes (connected, reconnecting, exit, error). */
   readonly statusChanged = new Signal<this, void>(this);
+  /** Emitted when the server's session state changes (recording, viewers, role). */
+  readonly sessionChanged = new Signal<this, ISessionState | null>(this);
   readonly term: Terminal;
   private readonly fitAddon = new FitAddon();
   private readonly search = new SearchAddon();
@@ -77,6 +94,16 @@ export class CtrTerminal extends Widget {
   private readonly statusNode: HTMLSpanElement;
   private readonly actionButton: HTMLButtonElement;
   private readonly findInput: HTMLInputElement;
+  private readonly recBadge: HTMLSpanElement;
+  private readonly recordBtn: HTMLButtonElement;
+  private readonly shadowBtn: HTMLButtonElement;
+  private readonly banner: HTMLDivElement;
+  private sessionState: ISessionState | null = null;
+  /** `?record=1` still to be asked (until the server's first session state). */
+  private recordAsk: boolean;
+  private takingOver = false;
+  private hint = '';
+  private hintTimer = 0;
   private readonly session: SessionTracker;
   private readonly resizer: ResizeScheduler;
   private detach: DetachMatcher;
@@ -136,10 +163,29 @@ export class CtrTerminal extends Widget {
       }
       ev.stopPropagation();
     });
-    this.bar.append(this.statusNode, this.actionButton, this.findInput);
+    this.recBadge = document.createElement('span');
+    this.recBadge.className = 'jp-ctr-rec-badge';
+    this.recBadge.textContent = 'REC';
+    this.recBadge.hidden = true;
+    this.recordBtn = document.createElement('button');
+    this.recordBtn.className = 'jp-mod-styled jp-ctr-terminal-record';
+    this.recordBtn.hidden = true;
+    this.recordBtn.addEventListener('click', () => this.toggleRecording());
+    this.shadowBtn = document.createElement('button');
+    this.shadowBtn.className = 'jp-mod-styled jp-mod-warn jp-ctr-terminal-takeover';
+    this.shadowBtn.hidden = !spec.shadow;
+    this.shadowBtn.addEventListener('click', () => this.shadowAction());
+    this.bar.append(this.recBadge, this.statusNode, this.actionButton, this.shadowBtn, this.recordBtn, this.findInput);
+    this.banner = document.createElement('div');
+    this.banner.className = 'jp-ctr-terminal-banner';
+    this.banner.hidden = true;
     this.host = document.createElement('div');
     this.host.className = 'jp-ctr-terminal-host';
-    this.node.append(this.bar, this.host);
+    this.node.append(this.bar, this.banner, this.host);
+    this.recordAsk = !!spec.record;
+    if (spec.shadow) {
+      this.addClass('jp-mod-shadow');
+    }
 
     this.term = new Terminal({
       cursorBlink: config.cursorBlink,
@@ -160,7 +206,11 @@ export class CtrTerminal extends Widget {
 
     this.detach = new DetachMatcher(this.detachKeys(config.detachKeys));
     this.session = new SessionTracker(spec.mode === 'attach' || !!spec.execId);
-    this.resizer = new ResizeScheduler((rows, cols) => this.send(sizeMessage(rows, cols)), 100);
+    // a viewer never resizes the owner's tty (its panel is its own)
+    this.resizer = new ResizeScheduler(
+      (rows, cols) => this.mayResize() && this.send(sizeMessage(rows, cols)),
+      100
+    );
 
     pageHook().terminals.set(this.hookId, {
       id: this.panelId,
@@ -173,8 +223,38 @@ export class CtrTerminal extends Widget {
         const sub = this.term.onWriteParsed(listener);
         return () => sub.dispose();
       },
-      drop: () => this.ws?.close(4000, 'dropped by the test hook')
+      drop: () => this.ws?.close(4000, 'dropped by the test hook'),
+      shadow: !!spec.shadow,
+      session: () => this.sessionState,
+      banner: () => (this.banner.hidden ? '' : (this.banner.textContent ?? '')),
+      execId: () => this.spec.execId ?? ''
     });
+    this.showSession();
+  }
+
+  /** The server's session state (recording, role, viewers); null until it told. */
+  get sessionInfo(): ISessionState | null {
+    return this.sessionState;
+  }
+
+  /** Ask the server to start or stop recording this session. */
+  setRecording(on: boolean): boolean {
+    if (!this.isOpen || !recordButton(this.sessionState).enabled) {
+      return false;
+    }
+    this.send(recordMessage(on));
+    return true;
+  }
+
+  /** A viewer: "Take over" (type too) or "Release" (back to watching). */
+  shadowAction(): void {
+    const b = shadowButton(this.sessionState, !!this.spec.shadow);
+    if (!b || !this.isOpen) {
+      return;
+    }
+    this.takingOver = b.label === 'Take over';
+    this.send(b.message);
+    this.term.focus();
   }
 
   /** '' while connected, else what the bar says (exit status, reconnecting, error). */
@@ -238,6 +318,10 @@ export class CtrTerminal extends Widget {
 
   /** A new shell in this tab (exec) or a new attach (attach), after an exit or a failure. */
   restart(): void {
+    if (this.spec.shadow) {
+      this.resume(); // a watch tab never starts a shell of its own
+      return;
+    }
     this.closeSocket();
     if (this.spec.mode === 'exec') {
       this.spec.execId = undefined;
@@ -264,6 +348,7 @@ export class CtrTerminal extends Widget {
       return;
     }
     pageHook().terminals.delete(this.hookId);
+    window.clearTimeout(this.hintTimer);
     this.closeSocket();
     window.clearTimeout(this.fitTimer);
     this.term.dispose();
@@ -330,7 +415,18 @@ export class CtrTerminal extends Widget {
 
   private connect(): void {
     this.closeSocket();
-    const query = this.fitted ? this.session.query(this.term.rows, this.term.cols) : this.session.query(0, 0);
+    const query: Record<string, string | number> = this.fitted
+      ? this.session.query(this.term.rows, this.term.cols)
+      : this.session.query(0, 0);
+    if (this.spec.shadow) {
+      query.shadow = 1;
+      query.replay = 1;
+      delete query.rows;
+      delete query.cols;
+    }
+    if (this.recordAsk) {
+      query.record = 1;
+    }
     const path =
       this.spec.mode === 'exec'
         ? `api/exec/${encodeURIComponent(this.spec.execId ?? '')}/ws`
@@ -365,8 +461,20 @@ export class CtrTerminal extends Widget {
           this.term.reset(); // the replay repeats what the screen shows
         }
         this.term.write(msg.text);
+      } else if (msg.kind === 'session') {
+        this.recordAsk = false;
+        this.takingOver = false;
+        this.sessionState = msg.state;
+        this.showSession();
       } else if (msg.kind === 'error') {
-        this.setStatus(`error: ${msg.message}`);
+        if (msg.message.startsWith('read-only')) {
+          this.showHint(READ_ONLY_HINT); // keys sent before the role changed back
+        } else if (this.takingOver) {
+          this.takingOver = false;
+          this.showHint(`Take over refused: ${msg.message}`, 8000);
+        } else {
+          this.setStatus(`error: ${msg.message}`);
+        }
       }
     };
     ws.onclose = ev => {
@@ -400,12 +508,21 @@ export class CtrTerminal extends Widget {
   private ended_(code: number | null): void {
     const note = exitNote(code);
     this.term.write(`\r\n\x1b[2m[${note}]\x1b[0m\r\n`);
-    this.setStatus(note, this.spec.mode === 'exec' ? 'Restart shell' : 'Reattach', () => this.restart());
+    if (this.spec.shadow) {
+      this.setStatus(note);
+    } else {
+      this.setStatus(note, this.spec.mode === 'exec' ? 'Restart shell' : 'Reattach', () => this.restart());
+    }
     this.title.label = `${this.label()} [${code ?? '?'}]`;
     this.stateChanged.emit();
   }
 
   private fail(message: string): void {
+    if (this.spec.shadow) {
+      this.setStatus(message, 'Rejoin', () => this.resume());
+      this.stateChanged.emit();
+      return;
+    }
     this.setStatus(message, this.spec.mode === 'exec' ? 'Restart shell' : 'Reattach', () =>
       this.spec.mode === 'exec' && this.spec.execId ? this.resume() : this.restart()
     );
@@ -456,6 +573,10 @@ export class CtrTerminal extends Widget {
 
   // -- input --------------------------------------------------------------------------------
   private input(data: string): void {
+    if (!canType(this.sessionState, !!this.spec.shadow)) {
+      this.showHint(READ_ONLY_HINT);
+      return;
+    }
     const { send, detach } = this.detach.feed(data);
     if (send) {
       this.send(stdinMessage(send));
@@ -473,6 +594,10 @@ export class CtrTerminal extends Widget {
   }
 
   private sendRaw(data: string): void {
+    if (!canType(this.sessionState, !!this.spec.shadow)) {
+      this.showHint(READ_ONLY_HINT);
+      return;
+    }
     if (this.ws?.readyState === WebSocket.OPEN) {
       this.ws.send(Uint8Array.from(data, c => c.charCodeAt(0) & 0xff));
     }
@@ -555,6 +680,56 @@ export class CtrTerminal extends Widget {
     }
   }
 
+  // -- recording and shadowing --------------------------------------------------------------
+  private mayResize(): boolean {
+    return canResize(this.sessionState, !!this.spec.shadow);
+  }
+
+  private toggleRecording(): void {
+    const b = recordButton(this.sessionState);
+    if (b.enabled) {
+      this.setRecording(b.on);
+    }
+  }
+
+  /** A passing note in the banner (typing in a read-only view, a refused take over). */
+  private showHint(text: string, ms = 4000): void {
+    this.hint = text;
+    window.clearTimeout(this.hintTimer);
+    this.hintTimer = window.setTimeout(() => {
+      this.hint = '';
+      this.showSession();
+    }, ms);
+    this.showSession();
+  }
+
+  /** The REC badge, the banner and the buttons, from the session state. */
+  private showSession(): void {
+    const s = this.sessionState;
+    const shadow = !!this.spec.shadow;
+    const badge = recordBadge(s);
+    this.recBadge.hidden = !badge.shown;
+    this.recBadge.title = badge.tooltip;
+    this.title.className = badge.shown ? 'jp-ctr-recording' : '';
+    const rec = recordButton(s);
+    this.recordBtn.hidden = !rec.shown;
+    this.recordBtn.textContent = rec.label;
+    this.recordBtn.disabled = !rec.enabled;
+    this.recordBtn.title = rec.title;
+    const sb = shadowButton(s, shadow);
+    this.shadowBtn.hidden = !sb;
+    this.shadowBtn.textContent = sb?.label ?? '';
+    this.shadowBtn.dataset.role = s?.role ?? '';
+    const banner = sessionBanner(s, shadow);
+    const text = this.hint || banner.text;
+    this.banner.hidden = !text;
+    this.banner.textContent = text;
+    this.banner.dataset.level = this.hint ? 'hint' : banner.level;
+    this.node.dataset.role = s?.role ?? (shadow ? 'watching' : '');
+    this.node.dataset.recording = String(!!s?.recording);
+    this.sessionChanged.emit(s);
+  }
+
   // -- bits -------------------------------------------------------------------------------
   private setStatus(text: string, actionLabel = '', action: (() => void) | null = null): void {
     this.statusText = text;
@@ -577,6 +752,9 @@ export class CtrTerminal extends Widget {
 
   private label(): string {
     const name = this.spec.container.length === 64 ? this.spec.container.slice(0, 12) : this.spec.container;
+    if (this.spec.shadow) {
+      return `watch ${name}${this.spec.mode === 'attach' ? ' (main)' : ''}`;
+    }
     if (this.spec.mode === 'attach') {
       return `${name} (attach)`;
     }
@@ -586,6 +764,9 @@ export class CtrTerminal extends Widget {
   }
 
   private caption(): string {
+    if (this.spec.shadow) {
+      return `A read-only view of ${this.spec.mode === 'attach' ? 'the main process' : `shell ${this.spec.execId ?? ''}`} in ${this.spec.container}`;
+    }
     return this.spec.mode === 'attach'
       ? `Attached to the main process of ${this.spec.container}`
       : `${this.spec.command.join(' ')} in ${this.spec.container}${this.spec.user ? ` as ${this.spec.user}` : ''}`;

@@ -18,7 +18,7 @@ const TERMINAL_SETTINGS = 'jupyter-ctr:terminal';
 
 export const widgetsPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-ctr:widgets',
-  description: 'Notebook widgets: ContainerPanel, ContainerList, StatsPlot and Terminal.',
+  description: 'Notebook widgets: ContainerPanel, ContainerList, StatsPlot, Terminal and Player.',
   autoStart: true,
   optional: [IJupyterWidgetRegistry, ISettingRegistry, IThemeManager],
   activate: (
@@ -69,6 +69,8 @@ export const widgetsPlugin: JupyterFrontEndPlugin<void> = {
         StatsPlotView: views.StatsPlotView,
         TerminalModel: views.TerminalModel,
         TerminalView: views.TerminalView,
+        PlayerModel: views.PlayerModel,
+        PlayerView: views.PlayerView,
         TimelineModel,
         TimelineView
       }

@@ -12,7 +12,10 @@ import { Widget } from '@lumino/widgets';
 
 import { formatBytes, formatPercent } from '../format';
 import { Action, IContainer, confirmText, isDestructive } from '../model';
-import { CtrTerminal, ITerminalSpec } from '../terminal/widget';
+import { codeFontFamily, CtrTerminal, ITerminalSpec } from '../terminal/widget';
+import { terminalTheme } from '../terminal/theme';
+import { Terminal as XTerm } from '@xterm/xterm';
+import { PlayerClock, ICast, IStep, SPEEDS, downloadName, formatTime, parseCast, parseResize } from './cast';
 import { widgetContext } from './context';
 import { niceMax, polylinePoints, terminalPhase } from './logic';
 import { MODULE_NAME, MODULE_VERSION } from './version';
@@ -359,7 +362,12 @@ export class TerminalModel extends DOMWidgetModel {
       status: 'connecting',
       exit_code: null,
       message: '',
-      error: ''
+      error: '',
+      record: false,
+      shadow: false,
+      recording: false,
+      recording_id: '',
+      role: ''
     };
   }
 }
@@ -451,13 +459,16 @@ export class TerminalView extends DOMWidgetView {
       mode: m.get('mode') === 'attach' ? 'attach' : 'exec',
       command: ((m.get('command') as string[]) ?? []).map(String),
       user: String(m.get('user') ?? ''),
-      execId: String(m.get('exec_id') ?? '') || undefined
+      execId: String(m.get('exec_id') ?? '') || undefined,
+      record: m.get('record') === true,
+      shadow: m.get('shadow') === true
     };
     const ctx = widgetContext();
     const terminal = new CtrTerminal(ctx.client, spec, ctx.terminalConfig());
     terminal.addClass('jp-ctr-cell-terminal-body');
     terminal.node.style.height = `${Number(m.get('height') ?? 320)}px`;
     terminal.statusChanged.connect(() => this.report());
+    terminal.sessionChanged.connect(() => this.report());
     terminal.stateChanged.connect(() => {
       // the exec session, once the terminal made it: other views and reloads reattach to it
       if (terminal.spec.execId && terminal.spec.execId !== m.get('exec_id')) {
@@ -493,9 +504,234 @@ export class TerminalView extends DOMWidgetView {
     const status = terminalPhase(t.status, t.isOpen, t.ended);
     const code = t.ended ? (t.exitCode ?? null) : null;
     const m = this.model;
-    if (m.get('status') !== status || m.get('exit_code') !== code || m.get('message') !== t.status) {
-      m.set({ status, exit_code: code, message: t.status });
+    const s = t.sessionInfo;
+    const next = {
+      status,
+      exit_code: code,
+      message: t.status,
+      recording: !!s?.recording,
+      recording_id: s?.recordingId ?? '',
+      role: s?.role ?? ''
+    };
+    if (Object.entries(next).some(([k, v]) => m.get(k) !== v)) {
+      m.set(next);
       m.save_changes();
     }
+  }
+}
+
+// -- Player ------------------------------------------------------------------------------------
+export class PlayerModel extends DOMWidgetModel {
+  defaults(): Record<string, unknown> {
+    return {
+      ...super.defaults(),
+      ...base('PlayerModel', 'PlayerView'),
+      cast: '',
+      title: '',
+      recording_id: '',
+      duration: 0,
+      width: 80,
+      height: 24,
+      speed: 1,
+      autoplay: false
+    };
+  }
+}
+
+/** Plays an asciicast v2 recording on an xterm.js screen of the recorded size: "o" events are
+ * written, "r" events resize; seeking back resets and replays from the start in one write. */
+export class PlayerView extends DOMWidgetView {
+  private term: XTerm | null = null;
+  private clock: PlayerClock | null = null;
+  private timer = 0;
+  private errorNode = el('div', 'jp-ctr-widget-error');
+  private playBtn = el('button', 'jp-mod-styled jp-ctr-player-play', 'Play');
+  private speedSel = el('select', 'jp-mod-styled jp-ctr-player-speed');
+  private slider = el('input', 'jp-ctr-player-seek');
+  private timeNode = el('span', 'jp-ctr-player-time');
+  private download = el('a', 'jp-mod-styled jp-ctr-player-download', 'Download');
+  private screen = el('div', 'jp-ctr-player-screen');
+  private url = '';
+
+  render(): void {
+    this.el.classList.add('jp-ctr-widget', 'jp-ctr-player-widget');
+    const head = el('div', 'jp-ctr-widget-head');
+    head.append(el('span', 'jp-ctr-widget-name', String(this.model.get('title') || 'recording')));
+    const bar = el('div', 'jp-ctr-player-bar');
+    for (const s of SPEEDS) {
+      const o = el('option', '', `${s}x`);
+      o.value = String(s);
+      this.speedSel.append(o);
+    }
+    this.speedSel.title = 'Playback speed';
+    this.slider.type = 'range';
+    this.slider.min = '0';
+    this.slider.step = '0.01';
+    this.slider.title = 'Seek';
+    this.download.setAttribute('role', 'button');
+    bar.append(this.playBtn, this.speedSel, this.slider, this.timeNode, this.download);
+    this.el.append(head, this.errorNode, bar, this.screen);
+    this.el.addEventListener('keydown', ev => ev.stopPropagation());
+    this.playBtn.addEventListener('click', () => this.toggle());
+    this.speedSel.addEventListener('change', () => {
+      if (this.clock) {
+        this.apply(this.clock.setSpeed(Number(this.speedSel.value), performance.now()));
+        this.schedule();
+      }
+    });
+    this.slider.addEventListener('input', () => {
+      if (this.clock) {
+        // a playing clock goes on from there (its next advance counts from now)
+        this.apply(this.clock.seek(Number(this.slider.value)));
+        if (this.clock.playing && !this.clock.ended) {
+          this.apply(this.clock.play(performance.now()));
+        }
+        this.schedule();
+      }
+    });
+    // the browser tests read the screen through the element
+    (this.el as HTMLElement & { jpCtrScreen?: () => string }).jpCtrScreen = () => this.screenText();
+    this.load();
+  }
+
+  update(): void {
+    // a new cast (the Python side reassigned it): start over
+    if (this.model.hasChanged('cast')) {
+      this.load();
+    }
+  }
+
+  remove(): void {
+    window.clearTimeout(this.timer);
+    this.term?.dispose();
+    this.term = null;
+    if (this.url) {
+      URL.revokeObjectURL(this.url);
+    }
+    return super.remove() as void;
+  }
+
+  private load(): void {
+    window.clearTimeout(this.timer);
+    let cast: ICast;
+    try {
+      cast = parseCast(String(this.model.get('cast') ?? ''));
+    } catch (err) {
+      errorLine(this.errorNode, String(err instanceof Error ? err.message : err));
+      return;
+    }
+    errorLine(this.errorNode, '');
+    const speed = Number(this.model.get('speed') ?? 1);
+    this.clock = new PlayerClock(cast, speed);
+    this.speedSel.value = String(SPEEDS.includes(speed) ? speed : 1);
+    if (!SPEEDS.includes(speed)) {
+      this.clock.speed = 1;
+    }
+    this.slider.max = String(cast.duration);
+    this.slider.value = '0';
+    if (this.url) {
+      URL.revokeObjectURL(this.url);
+    }
+    this.url = URL.createObjectURL(new Blob([String(this.model.get('cast'))], { type: 'application/x-asciicast' }));
+    this.download.href = this.url;
+    this.download.download = downloadName(String(this.model.get('title') ?? ''), String(this.model.get('recording_id') ?? ''));
+    this.term?.dispose();
+    const ctx = widgetContext();
+    const config = ctx.terminalConfig();
+    this.term = new XTerm({
+      cols: cast.header.width,
+      rows: cast.header.height,
+      fontSize: config.fontSize,
+      fontFamily: codeFontFamily(),
+      theme: terminalTheme(config.light),
+      disableStdin: true,
+      cursorBlink: false,
+      scrollback: 1000
+    });
+    this.screen.replaceChildren();
+    this.term.open(this.screen);
+    this.el.dataset.state = 'paused';
+    this.showTime();
+    if (this.model.get('autoplay') === true) {
+      this.toggle();
+    }
+  }
+
+  private toggle(): void {
+    const clock = this.clock;
+    if (!clock) {
+      return;
+    }
+    const now = performance.now();
+    this.apply(clock.playing ? clock.pause(now) : clock.play(now));
+    this.schedule();
+  }
+
+  /** Draw a step of the clock on the screen. */
+  private apply(step: IStep): void {
+    const term = this.term;
+    const cast = this.clock?.cast;
+    if (!term || !cast) {
+      return;
+    }
+    if (step.reset) {
+      term.reset();
+      term.resize(cast.header.width, cast.header.height);
+    }
+    for (const ev of step.events) {
+      if (ev.code === 'o') {
+        term.write(ev.data);
+      } else if (ev.code === 'r') {
+        const size = parseResize(ev.data);
+        if (size) {
+          term.resize(size.cols, size.rows);
+        }
+      }
+    }
+    this.showTime();
+  }
+
+  /** The next wake-up while playing: when the next event is due (at most 250 ms, so the
+   * time and the slider move). */
+  private schedule(): void {
+    window.clearTimeout(this.timer);
+    const clock = this.clock;
+    if (!clock?.playing) {
+      this.showTime();
+      return;
+    }
+    const due = clock.nextDueMs();
+    this.timer = window.setTimeout(
+      () => {
+        this.apply(clock.advance(performance.now()));
+        this.schedule();
+      },
+      Math.min(250, due ?? 250)
+    );
+  }
+
+  private showTime(): void {
+    const clock = this.clock;
+    if (!clock) {
+      return;
+    }
+    this.playBtn.textContent = clock.playing ? 'Pause' : clock.ended && clock.position > 0 ? 'Replay' : 'Play';
+    this.el.dataset.state = clock.playing ? 'playing' : clock.ended && clock.position > 0 ? 'ended' : 'paused';
+    this.el.dataset.position = clock.position.toFixed(2);
+    this.slider.value = String(clock.position);
+    this.timeNode.textContent = `${formatTime(clock.position)} / ${formatTime(clock.cast.duration)}`;
+  }
+
+  /** The screen as text (the browser tests read it). */
+  screenText(): string {
+    const buf = this.term?.buffer.active;
+    if (!buf) {
+      return '';
+    }
+    const lines: string[] = [];
+    for (let i = 0; i < buf.length; i++) {
+      lines.push(buf.getLine(i)?.translateToString(true) ?? '');
+    }
+    return lines.join('\n').replace(/\n+$/, '');
   }
 }
