@@ -63,22 +63,26 @@ def test_row_keeps_to_one_line(lab_page: Page, ctrs: Containers, shot: Any) -> N
     running = ctrs.run("tl-row", ["sleep", "1000"])
     made = ctrs.create("tl-made", ["true"])
     open_sidebar(page)
+    layout = {}
     for name in (running, made):
-        actions = row(page, name).locator(".jp-ctr-actions")
-        buttons = actions.locator(":scope > button")
-        expect(buttons.last).to_have_attribute("data-action", "more")
-        boxes = [buttons.nth(i).bounding_box() for i in range(buttons.count())]
-        assert all(b is not None for b in boxes)
-        tops = {round(b["y"]) for b in boxes if b is not None}
-        assert len(tops) == 1, f"{name}: the buttons wrap: {boxes}"
-        line = actions.bounding_box()
-        assert line is not None and line["height"] <= 30, line
-    got = [b.get_attribute("data-action") for b in
-           row(page, running).locator(".jp-ctr-actions > button").all()]
-    assert got == ["stop", "pause", "checkpoint", "remove", "terminal", "logs", "more"], got
-    heights = {round(row(page, n).bounding_box()["height"])  # type: ignore[index]
-               for n in (running, made)}
-    assert len(heights) == 1, heights
+        expect(row(page, name).locator(".jp-ctr-actions > button").last).to_have_attribute(
+            "data-action", "more")
+        # measured in one go: the list repaints its rows on every event
+        layout[name] = page.evaluate("""(name) => {
+            const row = document.querySelector(
+                `#jupyter-ctr-sidebar .jp-ctr-row[data-name="${name}"]`);
+            const bar = row.querySelector('.jp-ctr-actions');
+            const buttons = [...bar.querySelectorAll(':scope > button')];
+            return {tops: buttons.map(b => Math.round(b.getBoundingClientRect().top)),
+                    actions: buttons.map(b => b.dataset.action),
+                    bar: bar.getBoundingClientRect().height,
+                    row: Math.round(row.getBoundingClientRect().height)};
+        }""", name)
+        assert len(set(layout[name]["tops"])) == 1, f"{name}: the buttons wrap: {layout}"
+        assert layout[name]["bar"] <= 30, layout
+    assert layout[running]["actions"] == ["stop", "pause", "checkpoint", "remove", "terminal",
+                                          "logs", "more"], layout
+    assert layout[running]["row"] == layout[made]["row"], layout  # the same height
     menu = row_menu(page, running)
     for label in ("Restart…", "Kill…", "Edit as cell", "Clone as cell", "Timeline",
                   "Watch terminal"):
