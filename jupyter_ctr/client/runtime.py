@@ -175,7 +175,6 @@ class Runtime:
         if command is not None:
             spec["command"] = parse_command(command, "no command specified: the command must "
                                                      "not be empty")
-            spec["entrypoint"] = []
         if name is not None:
             spec["name"] = name
         if env is not None:

@@ -28,8 +28,6 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
-#: The label that puts a container in a lab (policy rule record_labs reads it).
-LAB_LABEL = "jupyter-ctr.lab"
 #: A recording id: what ``RecordingStore`` generates (anything else names no recording).
 _ID = re.compile(r"[0-9a-f]{32}")
 #: The sidecar's keys (``RecordingStore.list`` returns dicts with exactly these).

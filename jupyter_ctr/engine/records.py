@@ -53,6 +53,9 @@ _DEFAULTS: dict[str, object] = {
 }
 
 
+#: The label that puts a container in a lab (bulk actions, policy rule record_labs).
+LAB_LABEL = "jupyter-ctr.lab"
+
 class ContainerConfig:
     """What a container is: set at create, never changed (``replace`` makes a new one)."""
 

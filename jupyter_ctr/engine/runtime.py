@@ -363,16 +363,19 @@ class Runtime:
         memory: int | str | None = None, pids_limit: int | None = None,
         cpus: float | None = None, network: str = "none", auto_remove: bool = False,
         restart_policy: str = "no", depends_on: Sequence[str | Container] = (),
-        log_size_max: int | str | None = None,
+        log_size_max: int | str | None = None, entrypoint: Sequence[str] | None = None,
     ) -> Container:
         """Create a container (state CONFIGURED) from an image. Validates everything first."""
         from .logs import parse_log_size  # noqa: PLC0415 - lazy: only create needs them (exit command start-up)
         from .spec import resolve_user  # noqa: PLC0415 - lazy: as above
 
         img = self.images.get(image)
-        entrypoint = list(img.config.get("Entrypoint") or [])
+        # As Docker and podman: an explicit entrypoint replaces the image's and drops its Cmd.
+        image_cmd = img.config.get("Cmd") or [] if entrypoint is None else []
+        entrypoint = list(img.config.get("Entrypoint") or []) if entrypoint is None \
+            else [str(e) for e in entrypoint]
         if command is None:
-            command = [*entrypoint, *(img.config.get("Cmd") or [])]
+            command = [*entrypoint, *image_cmd]
             empty = (f"no command specified and image {img.names[0] if img.names else img.id} "
                      "has none: give a command to run")
             args = parse_command(command, empty)

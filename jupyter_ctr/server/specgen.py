@@ -95,15 +95,6 @@ def _obj(parent: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
     return value
 
 
-def _command(entrypoint: list[str] | None, command: list[str] | None,
-             image_config: Mapping[str, Any]) -> list[str] | None:
-    """Docker's rule: an explicit entrypoint drops the image's Cmd; a command alone keeps the
-    image's Entrypoint in front. None means 'the image's own'."""
-    if entrypoint is not None:
-        return [*entrypoint, *(command or [])] or None
-    if command is not None:
-        return [*(image_config.get("Entrypoint") or []), *command] or None
-    return None
 
 
 def _network(mode: str, warnings: list[str]) -> str:
@@ -288,8 +279,10 @@ def from_libpod(spec: Mapping[str, Any],
                          log_cfg.get("options"), "log_configuration")
     kwargs: dict[str, Any] = {
         "image": image,
-        "command": _command(_str_list(spec.get("entrypoint"), "entrypoint"),
-                            _str_list(spec.get("command"), "command"), image_config),
+        # Runtime.create_container applies Docker's rule: an explicit entrypoint replaces
+        # the image's and drops its Cmd; a command alone keeps the image's Entrypoint.
+        "entrypoint": _str_list(spec.get("entrypoint"), "entrypoint"),
+        "command": _str_list(spec.get("command"), "command"),
         "name": opt_str(spec.get("name"), "name"),
         "env": _str_map(spec.get("env"), "env"),
         "workdir": opt_str(spec.get("work_dir"), "work_dir"),
@@ -345,7 +338,8 @@ def from_docker(body: Mapping[str, Any], name: str | None,
         entrypoint = []
     kwargs: dict[str, Any] = {
         "image": image,
-        "command": _command(entrypoint, _str_list(body.get("Cmd"), "Cmd"), image_config),
+        "entrypoint": entrypoint,
+        "command": _str_list(body.get("Cmd"), "Cmd"),
         "name": name or None,
         "env": env,
         "workdir": opt_str(body.get("WorkingDir"), "WorkingDir"),

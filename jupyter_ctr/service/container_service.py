@@ -25,7 +25,8 @@ from ..engine.errors import (
 )
 from ..engine.exec import ExecSession
 from ..engine.images.registry import normalize_remote_reference
-from ..engine.recordings import LAB_LABEL, Recorder, RecordingStore
+from ..engine.recordings import Recorder, RecordingStore
+from ..engine.records import LAB_LABEL
 from ..engine.state import ExecState
 from .bridge import AttachBridge, BridgeLimits, get_bridge
 from .door import Door

@@ -22,9 +22,10 @@ from ..engine.errors import (
     NoSuchImageError,
     NoSuchSnapshotError,
 )
+from ..engine.records import LAB_LABEL
 from ..engine.state import ContainerState
 from .filters import check_container_filters, matches
-from .labs import LAB_ACTIONS, LAB_LABEL, act_on, check_action, lab_of, run_each, summarize
+from .labs import LAB_ACTIONS, act_on, check_action, lab_of, run_each, summarize
 from .policy import NotAuthorizedError, Policy
 
 TYPE_CHECKING = False  # not typing's: the CLI imports this module (start-up)

@@ -10,6 +10,7 @@ others.
 from __future__ import annotations
 
 from ..engine.errors import ContainerRunningError, ContainerStoppedError, InvalidArgumentError
+from ..engine.records import LAB_LABEL
 from ..engine.state import ContainerState
 
 TYPE_CHECKING = False  # not typing's: the CLI imports this module (start-up)
@@ -19,8 +20,6 @@ if TYPE_CHECKING:
 
     from ..engine.container import Container
 
-#: The label that puts a container in a lab.
-LAB_LABEL = "jupyter-ctr.lab"
 #: Bulk actions -> the per-container policy action each container is asked for.
 LAB_ACTIONS = {"start": "start", "stop": "stop", "reset": "rewind", "remove": "remove"}
 #: Most containers acted on at once (each verb is mostly waiting on runc, conmon or CRIU).

@@ -29,8 +29,7 @@ from ..engine.errors import CtrError, InvalidArgumentError
 from ..engine.images.references import normalize_reference
 from ..engine.logs import human_size, parse_log_size
 from ..engine.parsing import parse_memory, parse_size
-from ..engine.recordings import LAB_LABEL
-from ..engine.records import ContainerConfig
+from ..engine.records import LAB_LABEL, ContainerConfig
 from ..engine.state import ContainerState
 from .policy import ACTIONS, UNLOCKED, NotAuthorizedError, OwnershipPolicy
 from .principal import INSTRUCTOR

@@ -194,6 +194,13 @@ def test_image_config_honoured(rt: Runtime, layered: Image) -> None:
     try:
         assert run(rt, "entry-test", "x")[1] == "via sh -c x"  # a command replaces Cmd only
         assert run_default(rt, "entry-test") == "via default"
+        # An explicit entrypoint replaces the image's and drops its Cmd (Docker's rule).
+        ctr = rt.create_container("entry-test", ["x"], entrypoint=["echo", "own"])
+        assert list(ctr.config.command) == ["echo", "own", "x"]
+        ctr = rt.create_container("entry-test", entrypoint=["echo", "alone"])
+        assert list(ctr.config.command) == ["echo", "alone"]
+        ctr = rt.create_container("entry-test", ["echo", "plain"], entrypoint=[])
+        assert list(ctr.config.command) == ["echo", "plain"]
     finally:
         for ctr in rt.list_containers(all=True):
             if ctr.config.image_id == entry.id:

@@ -14,7 +14,7 @@ import pytest
 
 from jupyter_ctr.engine import ContainerState, Runtime
 from jupyter_ctr.engine.container import Container
-from jupyter_ctr.service.labs import LAB_LABEL
+from jupyter_ctr.engine.records import LAB_LABEL
 from tests.conftest import DEMO
 from tests.multiuser import API, people, root_service  # noqa: F401 - people: a fixture
 

@@ -25,7 +25,8 @@ def test_libpod_minimal_and_full() -> None:
     kwargs, warnings = specgen.from_libpod({"image": "busybox"}, IMAGE)
     assert warnings == []
     assert kwargs == {
-        "image": "busybox", "command": None, "name": None, "env": None, "workdir": None,
+        "image": "busybox", "entrypoint": None, "command": None, "name": None, "env": None,
+        "workdir": None,
         "user": None, "tty": False, "stdin": False, "labels": None, "memory": None,
         "pids_limit": None, "cpus": None, "network": "none", "auto_remove": False,
         "restart_policy": "no", "depends_on": [], "log_size_max": None}
@@ -40,7 +41,8 @@ def test_libpod_minimal_and_full() -> None:
         "log_configuration": {"driver": "k8s-file", "size": 100000}}, IMAGE)
     assert warnings == []
     assert kwargs == {
-        "image": "busybox", "command": ["/entry", "sh", "-c", "echo hi"], "name": "web",
+        "image": "busybox", "entrypoint": None, "command": ["sh", "-c", "echo hi"],
+        "name": "web",
         "env": {"A": "1"}, "workdir": "/tmp", "user": "nobody", "tty": True, "stdin": True,
         "labels": {"team": "a"}, "memory": 64 << 20, "pids_limit": 32, "cpus": 0.5,
         "network": "host", "auto_remove": True, "restart_policy": "on-failure:3",
@@ -48,17 +50,22 @@ def test_libpod_minimal_and_full() -> None:
         "stop_timeout": 3}
 
 
-def test_entrypoint_and_command_rules() -> None:
-    def command(body: dict[str, Any]) -> list[str] | None:
-        return specgen.from_libpod({"image": "i", **body}, IMAGE)[0]["command"]
+def test_entrypoint_and_command_pass_through() -> None:
+    """specgen keeps the entrypoint and the command apart: Runtime.create_container applies
+    Docker's rule once (tests/engine/test_layered_images.py), so the image's Entrypoint is
+    never put in front twice."""
+    def args(body: dict[str, Any]) -> tuple[Any, Any]:
+        kwargs = specgen.from_libpod({"image": "i", **body}, IMAGE)[0]
+        return kwargs["entrypoint"], kwargs["command"]
 
-    assert command({}) is None  # the image's own
-    assert command({"command": ["x"]}) == ["/entry", "x"]  # the image's Entrypoint stays
-    assert command({"entrypoint": ["/bin/sh"]}) == ["/bin/sh"]  # drops the image's Cmd
-    assert command({"entrypoint": ["/bin/sh"], "command": ["-c", "y"]}) == \
-        ["/bin/sh", "-c", "y"]
-    assert specgen.from_docker({"Image": "i", "Entrypoint": [""], "Cmd": ["ls"]}, None,
-                               IMAGE)[0]["command"] == ["ls"]
+    assert args({}) == (None, None)  # the image's own
+    assert args({"command": ["x"]}) == (None, ["x"])
+    assert args({"entrypoint": ["/bin/sh"]}) == (["/bin/sh"], None)
+    assert args({"entrypoint": ["/bin/sh"], "command": ["-c", "y"]}) == \
+        (["/bin/sh"], ["-c", "y"])
+    docker = specgen.from_docker({"Image": "i", "Entrypoint": [""], "Cmd": ["ls"]}, None,
+                                 IMAGE)[0]
+    assert (docker["entrypoint"], docker["command"]) == ([], ["ls"])
     assert specgen.from_docker({"Image": "i", "Cmd": "ls"}, None, {})[0]["command"] == ["ls"]
 
 
@@ -86,7 +93,7 @@ def test_docker_body() -> None:
     assert warnings == ["HostConfig.LogConfig option max-file is ignored: the container log "
                         "is one file that conmon rotates in place (as podman's k8s-file)"]
     assert kwargs == {
-        "image": "busybox", "command": ["/entry", "top"], "name": "web", "env": ["A=1"],
+        "image": "busybox", "entrypoint": None, "command": ["top"], "name": "web", "env": ["A=1"],
         "workdir": "/w", "user": "1:1", "tty": True, "stdin": True, "labels": {"x": "y"},
         "memory": 1 << 30, "pids_limit": None, "cpus": 1.5, "network": "none",
         "auto_remove": True, "restart_policy": "always", "log_size_max": 10000,

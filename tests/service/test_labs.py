@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from jupyter_ctr.engine import ContainerState, InvalidArgumentError
-from jupyter_ctr.service.labs import LAB_LABEL, check_action, run_each, summarize
+from jupyter_ctr.engine.records import LAB_LABEL
+from jupyter_ctr.service.labs import check_action, run_each, summarize
 
 
 def fake(name: str, lab: str | None = None, owner: str = "alice",
