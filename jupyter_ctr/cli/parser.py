@@ -467,6 +467,9 @@ def add_commands(parser: Parser, only: Sequence[str] | None,
     image_ls_options(add("images", "images:cmd_ls", "list images (image ls)"))
     for p in (add("rm", "images:cmd_rm", "remove images", parent=image_sub),
               add("rmi", "images:cmd_rm", "remove images (image rm)")):
+        p.add_argument("-f", "--force", action="store_true",
+                       help="remove an image by ID even if it has several names (containers "
+                            "using it are not removed: remove them first)")
         p.add_argument("images", nargs="+", metavar="IMAGE")
     p = add("inspect", "images:cmd_inspect", "show images as JSON", parent=image_sub)
     p.add_argument("-f", "--format", metavar="FORMAT", help=INSPECT_FORMAT_HELP)

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ..engine.checkpoint import CheckpointOptions, CheckpointStats
     from ..engine.events import Event
     from ..engine.images import Image
+    from ..engine.images.records import ImageRemoveReport
     from ..engine.records import ContainerSnapshot, Snapshot
     from .exec import ExecSession
     from .runtime import Runtime
@@ -108,9 +109,8 @@ class RemoteDoor:
     def list_images(self) -> tuple[list[Image], dict[str, int]]:
         return self.runtime.list_images_with_counts()
 
-    def remove_image(self, ref: str) -> tuple[Image, str]:
-        img = self.image(ref, "image.remove")
-        return img, self.runtime.remove_image(img.id)
+    def remove_image(self, ref: str, *, force: bool = False) -> ImageRemoveReport:
+        return self.runtime.remove_image(ref, force=force)
 
     def import_image(self, path: str | os.PathLike[str], reference: str) -> Image:
         return self.runtime.import_image(path, reference)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from ..engine.checkpoint.options import CheckpointStats
     from ..engine.events import Event
-    from ..engine.images.records import Image
+    from ..engine.images.records import Image, ImageRemoveReport
     from ..engine.logs import LogLine
 
 # The converters below import their engine records when called (not for a plain ``ps``):
@@ -189,6 +189,16 @@ def image_from_summary(item: dict[str, Any]) -> Image:
                  {"Labels": dict(item.get("Labels") or {})}, float(item.get("Created") or 0),
                  int(item.get("Size") or 0), item.get("Arch") or None, item.get("Os") or "linux",
                  item.get("Digest") or "")
+
+
+def image_remove_report(image_id: str, report: dict[str, Any]) -> ImageRemoveReport:
+    """What libpod's ``DELETE /libpod/images/{name}`` answer says was done to the image
+    ``image_id`` (its Deleted list is empty when a name was only untagged)."""
+    from ..engine.images.records import ImageRemoveReport  # noqa: PLC0415 - lazy: see above
+
+    deleted = [str(d).removeprefix("sha256:") for d in report.get("Deleted") or [] if d]
+    return ImageRemoveReport(deleted[0] if deleted else image_id,
+                             [str(n) for n in report.get("Untagged") or []], bool(deleted))
 
 
 def image_from_prune_report(report: dict[str, Any]) -> Image:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from ..engine.checkpoint import CheckpointOptions, CheckpointStats
     from ..engine.events import Event
     from ..engine.images import Image
+    from ..engine.images.records import ImageRemoveReport
     from ..engine.records import ContainerSnapshot
     from .exec import ExecSession
 
@@ -277,13 +278,13 @@ class Runtime:
     def list_images(self) -> list[Image]:
         return self.list_images_with_counts()[0]
 
-    def remove_image(self, reference: str) -> str:
-        """Remove an image (refused while a container uses it): its ID."""
-        reports = self.api.json("DELETE", f"/images/{path_part(reference)}",
-                                not_found=NoSuchImageError)
-        deleted = [r for r in (reports.get("Deleted") or []) if r] \
-            if isinstance(reports, dict) else []
-        return str(deleted[0]) if deleted else reference
+    def remove_image(self, reference: str, *, force: bool = False) -> ImageRemoveReport:
+        """``DELETE /libpod/images/{name}?force=``: untag one of several names, or remove
+        the image (see the engine's Runtime.remove_image)."""
+        image_id = self.get_image(reference).id
+        report = self.api.json("DELETE", f"/images/{path_part(reference)}",
+                               {"force": bool(force)}, not_found=NoSuchImageError)
+        return records.image_remove_report(image_id, report if isinstance(report, dict) else {})
 
     def import_image(self, path: str | os.PathLike[str], reference: str) -> Image:
         """Import a rootfs tarball or OCI archive (sent as the body)."""

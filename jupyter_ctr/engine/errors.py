@@ -38,6 +38,13 @@ class ImageInUseError(CtrError):
     cause = "image is in use by a container"
 
 
+class ImageNamesConflictError(CtrError):
+    """Removal by ID of an image with more than one name, without force (podman's "by ID
+    with more than one tag", Docker's 409 conflict "must be forced")."""
+
+    cause = "image has more than one name: please force removal"
+
+
 class DependencyExistsError(CtrError):
     cause = "dependency exists"
 

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from .checkpoint import CheckpointArchive, CheckpointOptions, CheckpointStats
     from .exec import ExecSession
     from .images import Image, ImageStore
+    from .images.records import ImageRemoveReport
     from .settings import EngineSettings
 
 #: A container id (also the name of its directories).
@@ -241,11 +242,18 @@ class Runtime:
     def get_image(self, reference: str) -> Image:
         return self.images.get(reference)
 
-    def remove_image(self, reference: str) -> str:
-        """Remove an image; refused while a container uses it."""
-        image_id = self.images.remove(reference, self._image_users)
-        self.write_event("image", "remove", image_id, reference, reference)
-        return image_id
+    def remove_image(self, reference: str, *, force: bool = False) -> ImageRemoveReport:
+        """``podman rmi``: by one of the image's names, untag that name (an image event
+        ``untag``); by its last name or its id, remove the image (event ``remove``), refused
+        while a container uses it; by id with several names only with ``force``
+        (ImageStore.remove_reference)."""
+        report = self.images.remove_reference(reference, self._image_users, force=force)
+        if report.removed:
+            self.write_event("image", "remove", report.id, reference, reference)
+        else:
+            for name in report.untagged:
+                self.write_event("image", "untag", report.id, name, name)
+        return report
 
     def pull_image(self, reference: str, *, tls_verify: bool = True,
                    auth_file: str | None = None,
@@ -642,7 +650,7 @@ class Runtime:
                         self.remove_container(ctr, force=True, timeout=0)
                 if imported_image:
                     with contextlib.suppress(CtrError):
-                        self.remove_image(imported_image)
+                        self.remove_image(imported_image, force=True)
                 raise
         stats.archive_size = path.stat().st_size
         stats.total_duration = int((time.monotonic() - started) * 1_000_000)

@@ -242,6 +242,18 @@ class StateStore:
         with self._tx() as db:
             db.execute("DELETE FROM image_names WHERE name=?", (name,))
 
+    def untag_image_unless_last(self, name: str, image_id: str) -> bool:
+        """Remove ``name`` from ``image_id`` if the image keeps another name, atomically
+        (two removals of an image's last two names must not both only untag). False, and
+        nothing changed, when ``name`` is its last name (or not its name)."""
+        with self._tx() as db:
+            names = [r[0] for r in db.execute(
+                "SELECT name FROM image_names WHERE image_id=?", (image_id,))]
+            if name not in names or len(names) < 2:
+                return False
+            db.execute("DELETE FROM image_names WHERE name=?", (name,))
+            return True
+
     # -- events --------------------------------------------------------------------------
     def add_event(self, time_ns: int, type_: str, action: str, ctr_id: str, name: str,
                   image: str, attributes: dict[str, str]) -> int:

@@ -12,7 +12,10 @@ lines (or ``limit_bytes``) it writes nothing more to the streams but keeps the l
 from __future__ import annotations
 
 import codecs
+import contextlib
+import signal
 import sys
+import threading
 import time
 from collections import deque
 
@@ -22,6 +25,7 @@ from ..engine.conmon_socket import STDERR, STDOUT
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import IO
 
     from IPython.display import DisplayHandle
@@ -31,6 +35,33 @@ if TYPE_CHECKING:
 MAX_RUNS = 4
 #: The tail keeps at most this much of a line that does not end.
 PARTIAL_MAX = 1 << 16
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold a KeyboardInterrupt (SIGINT) until the block is done, then raise it.
+
+    In a kernel, writes go through ipykernel's OutStream, whose flush() waits on a
+    threading.Event that the IOPub thread sets. A KeyboardInterrupt landing in that wait
+    can leave the Event's lock held (raised in ``Condition.__enter__`` just after the lock
+    was taken: the main thread waited there for the GIL while the IOPub thread sent the
+    output that made the user interrupt) or release it twice ("release unlocked lock"
+    instead of the interrupt); then the IOPub thread blocks for good in ``Event.set``: no
+    output and no idle status ever again. So the sink writes with the interrupt held. Only
+    in the main thread with Python's default handler (elsewhere no KeyboardInterrupt can
+    land); nested blocks hold it once."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    caught: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if caught:
+            raise KeyboardInterrupt  # the interrupt wins over an error of the block
 
 
 class Capture:
@@ -164,7 +195,12 @@ class OutputSink:
             self.flush()
 
     def flush(self) -> None:
-        """Write what waits now: the head's runs, then (in a kernel) the tail's display."""
+        """Write what waits now: the head's runs, then (in a kernel) the tail's display
+        (an interrupt meanwhile is raised once they are written: interrupts_deferred)."""
+        with interrupts_deferred():
+            self._flush()
+
+    def _flush(self) -> None:
         self._last_flush = time.monotonic()
         runs, self._pending = self._pending, []
         if len(runs) > MAX_RUNS:
@@ -209,8 +245,13 @@ class OutputSink:
         self.messages += 1
 
     def close(self) -> None:
-        """Write everything that waits; when the middle was elided, the note and the tail."""
-        self.flush()
+        """Write everything that waits; when the middle was elided, the note and the tail
+        (an interrupt meanwhile is raised after: interrupts_deferred)."""
+        with interrupts_deferred():
+            self._close()
+
+    def _close(self) -> None:
+        self._flush()
         for stream, decoder in self._decoders.items():
             rest = decoder.decode(b"", final=True)
             if rest:

@@ -4,7 +4,8 @@ main thread.
 The engine's ``attach_streams`` loop waits without a timeout; a cell needs a loop that wakes
 when coalesced output is due (``OutputSink.timeout``) and that a kernel interrupt
 (KeyboardInterrupt in the main thread) leaves at once, with no thread to stop: this one polls
-conmon's attach socket itself, through the connection's public non-blocking calls.
+conmon's attach socket itself, through the connection's public non-blocking calls, and never
+for longer than SIGNAL_CHECK (see there).
 """
 
 from __future__ import annotations
@@ -15,6 +16,12 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ..engine.conmon_socket import AttachConnection
     from .output import OutputSink
+
+#: The longest the pump sleeps in poll(): a SIGINT whose C handler ran just before poll()
+#: began (the interrupt came while this thread waited for the GIL after its last check) or
+#: on another thread does not end poll() with EINTR; Python raises the KeyboardInterrupt
+#: only when poll() returns, so a silent container would keep the cell for good.
+SIGNAL_CHECK = 0.5
 
 
 def pump(conn: AttachConnection, body: bytes | None, sink: OutputSink) -> None:
@@ -38,7 +45,8 @@ def pump(conn: AttachConnection, body: bytes | None, sink: OutputSink) -> None:
                 sending = False
         poller.register(fd, select.POLLIN | (select.POLLOUT if sending else 0))
         timeout = sink.timeout()
-        ready = poller.poll(None if timeout is None else int(timeout * 1000) + 1)
+        wait = SIGNAL_CHECK if timeout is None else min(timeout, SIGNAL_CHECK)
+        ready = poller.poll(int(wait * 1000) + 1)
         if ready:
             while True:
                 packet = conn.recv_nowait()

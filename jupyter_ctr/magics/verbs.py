@@ -38,7 +38,7 @@ from ..engine.parsing import check_name
 from ..engine.state import ContainerState
 from ..service import cellspec
 from .display import container_table, event_table, image_table, snapshot_table
-from .output import OutputSink
+from .output import OutputSink, interrupts_deferred
 from .pump import pump
 from .results import (
     ContainerTable,
@@ -73,11 +73,13 @@ STATS_INTERVAL = 0.5
 
 def error_line(message: str) -> None:
     """One line on the cell's stderr, as the CLI reports errors."""
-    print(f"Error: {message}", file=sys.stderr, flush=True)
+    with interrupts_deferred():  # a kernel's flush must not be interrupted: see there
+        print(f"Error: {message}", file=sys.stderr, flush=True)
 
 
 def note_line(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    with interrupts_deferred():
+        print(message, file=sys.stderr, flush=True)
 
 
 class Context:

@@ -32,6 +32,7 @@ STATUS: Mapping[type[CtrError], int] = {
     NoSuchRecordingError: 404,
     engine_errors.ContainerExistsError: 409,
     engine_errors.ImageInUseError: 409,
+    engine_errors.ImageNamesConflictError: 409,
     engine_errors.DependencyExistsError: 409,
     engine_errors.ContainerStateInvalidError: 409,
     engine_errors.ContainerRunningError: 304,

@@ -23,6 +23,7 @@ from ..service.filters import docker_state
 if TYPE_CHECKING:
     from ..engine import Event
     from ..engine.images import Image
+    from ..engine.images.records import ImageRemoveReport
     from ..engine.records import ContainerSnapshot
 
 #: The API versions we speak: libpod v4 paths, Docker Engine API 1.41 (as Podman 4 does).
@@ -350,12 +351,18 @@ def image_import_report(image_id: str) -> dict[str, Any]:
     return {"Id": image_id}
 
 
-def image_libpod_remove_report(image_id: str, names: list[str]) -> dict[str, Any]:
-    return {"Deleted": [image_id], "Untagged": list(names), "Errors": [], "ExitCode": 0}
+def image_libpod_remove_report(report: ImageRemoveReport) -> dict[str, Any]:
+    """libpod's ``DELETE /libpod/images/{name}``: the names untagged, the image deleted
+    (none when only a name went)."""
+    return {"Deleted": [report.id] if report.removed else [],
+            "Untagged": list(report.untagged), "Errors": [], "ExitCode": 0}
 
 
-def image_docker_remove_report(image_id: str, names: list[str]) -> list[dict[str, str]]:
-    return [*({"Untagged": n} for n in names), {"Deleted": f"sha256:{image_id}"}]
+def image_docker_remove_report(report: ImageRemoveReport) -> list[dict[str, str]]:
+    """Docker's ``DELETE /images/{name}``: one item per name untagged, then the deleted
+    image's (only when it went)."""
+    deleted = [{"Deleted": f"sha256:{report.id}"}] if report.removed else []
+    return [*({"Untagged": n} for n in report.untagged), *deleted]
 
 
 def image_commit_report(image_id: str, docker: bool) -> dict[str, Any]:

@@ -97,7 +97,9 @@ def _containers(base: str, flavor: str) -> dict[tuple[str, str], Op]:
                                     (200,), (400,)),
         (f"{base}/images/json", "get"): ("List images", (200,), ()),
         (f"{base}/images/{{name}}/json", "get"): ("Inspect an image", (200,), (404,)),
-        (f"{base}/images/{{name}}", "delete"): ("Remove an image", (200,), (404, 409)),
+        (f"{base}/images/{{name}}", "delete"): (
+            "Remove an image (force): by one of several names only untag it; by ID with "
+            "several names 409 without force", (200,), (404, 409)),
         (f"{base}/commit", "post"): (
             "Commit a container to an image (container, repo, tag, comment, author, pause, "
             "changes); {Id}: libpod 200, Docker 201", (200, 201), (400, 404, 409)),

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from ..engine.config import EngineConfig
     from ..engine.events import Event
     from ..engine.images import Image
+    from ..engine.images.records import ImageRemoveReport
     from ..engine.logs import LogLine
     from ..engine.records import ContainerSnapshot
     from .door import Translate
@@ -510,10 +511,11 @@ class ContainerService:
                            action: str = "image.inspect") -> Image:
         return await self.pools.run(self.image, principal, ref, action)
 
-    async def remove_image(self, principal: Principal, ref: str) -> tuple[Image, str]:
-        """Remove an image (refused while a container uses it): (the image, its ID)."""
+    async def remove_image(self, principal: Principal, ref: str, *,
+                           force: bool = False) -> ImageRemoveReport:
+        """``podman rmi`` (Door.remove_image): untag one of several names, or remove."""
 
-        return await self.pools.run(self.door(principal).remove_image, ref)
+        return await self.pools.run(self.door(principal).remove_image, ref, force=force)
 
     async def import_image(self, principal: Principal, path: Path, reference: str) -> Image:
         return await self.pools.run_long(self.door(principal).import_image, path, reference)

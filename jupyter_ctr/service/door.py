@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from ..engine.events import Event
     from ..engine.exec import ExecSession
     from ..engine.images import Image
+    from ..engine.images.records import ImageRemoveReport
     from ..engine.recordings import RecordingStore
     from ..engine.records import ContainerConfig, ContainerSnapshot, Snapshot
     from ..engine.runtime import Runtime
@@ -272,10 +273,12 @@ class Door:
             users[ctr.config.image_id] = users.get(ctr.config.image_id, 0) + 1
         return self.view.list_images(), users
 
-    def remove_image(self, ref: str) -> tuple[Image, str]:
-        """Remove an image (refused while a container uses it): (the image, its ID)."""
-        img = self.image(ref, "image.remove")
-        return img, self.view.remove_image(img.id)
+    def remove_image(self, ref: str, *, force: bool = False) -> ImageRemoveReport:
+        """``podman rmi``: by one of several names only untag it; the image goes with its
+        last name or by ID (by ID with several names only with ``force``); refused while a
+        container uses it (Runtime.remove_image)."""
+        self.image(ref, "image.remove")
+        return self.view.remove_image(ref, force=force)
 
     def import_image(self, path: str | os.PathLike[str], reference: str) -> Image:
         self.authorize("image.import", reference)

@@ -8,6 +8,7 @@ serves JupyterLab 4 and Notebook 7). They act in the kernel's process through th
 - ``Terminal(container, command=None)``: xterm.js over the server's websocket bridge
   (``record=True`` records it; ``Terminal.watch(exec_id)`` a read-only view, "Take over").
 - ``Player(source)``: plays a terminal recording (asciicast v2) in the cell.
+- ``Timeline(container)``: the checkpoint timeline: snapshot, rewind, export, remove.
 
 docs/widgets.md is the reference.
 """
@@ -18,5 +19,7 @@ from .panel import ContainerList, ContainerPanel
 from .player import CastError, Player
 from .plot import StatsPlot
 from .terminal import Terminal
+from .timeline import Timeline
 
-__all__ = ["CastError", "ContainerList", "ContainerPanel", "Player", "StatsPlot", "Terminal"]
+__all__ = ["CastError", "ContainerList", "ContainerPanel", "Player", "StatsPlot", "Terminal",
+           "Timeline"]

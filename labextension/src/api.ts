@@ -113,6 +113,46 @@ export class CtrClient {
     return response.text();
   }
 
+  // -- the checkpoint timeline (ours: /ctr/api/containers/{name}/snapshots...) -------------
+  /** The container's snapshots, oldest first (REST objects {Name, Kind, Created, Size, Reason}). */
+  snapshots(name: string): Promise<Record<string, unknown>[]> {
+    return this.json(this.timelinePath(name));
+  }
+
+  snapshot(name: string, step: string): Promise<Record<string, unknown>> {
+    return this.json(this.timelinePath(name), { method: 'POST' }, { step });
+  }
+
+  rewind(name: string, step: string): Promise<Record<string, unknown>> {
+    return this.json(this.timelinePath(name, step, 'rewind'), { method: 'POST' });
+  }
+
+  async removeSnapshot(name: string, step: string): Promise<void> {
+    await this.request(this.timelinePath(name, step), { method: 'DELETE' });
+  }
+
+  /** The snapshot's hand-in archive (a checkpoint archive with the image, gzip). */
+  async exportSnapshot(name: string, step: string): Promise<Blob> {
+    const response = await this.request(this.timelinePath(name, step, 'export'));
+    return response.blob();
+  }
+
+  private timelinePath(name: string, step?: string, verb?: string): string {
+    const parts = ['api/containers', encodeURIComponent(name), 'snapshots'];
+    if (step !== undefined) {
+      parts.push(encodeURIComponent(step));
+    }
+    if (verb !== undefined) {
+      parts.push(verb);
+    }
+    return parts.join('/');
+  }
+
+  /** One container's inspect (libpod). */
+  inspect(name: string): Promise<Record<string, unknown>> {
+    return this.json(`${LIBPOD}/containers/${encodeURIComponent(name)}/json`);
+  }
+
   // -- labs (ours: GET /ctr/api/labs, POST /ctr/api/labs/{lab}/{action}) -------------------
   /** A bulk action on every container of `lab`; one result per container, failed ones
    * included (a refusal of the whole action throws, e.g. 403 for a student). */
@@ -130,8 +170,10 @@ export class CtrClient {
     return this.json(`${LIBPOD}/images/json`);
   }
 
+  /** Remove an image: by ID with all its names (forced: podman refuses an ID with several
+   * names otherwise), by one of several names only that name. */
   async removeImage(name: string): Promise<void> {
-    await this.request(`${LIBPOD}/images/${encodeURIComponent(name)}`, { method: 'DELETE' });
+    await this.request(`${LIBPOD}/images/${encodeURIComponent(name)}?force=true`, { method: 'DELETE' });
   }
 
   /** Upload a rootfs or OCI archive as image `reference`. */

@@ -5,6 +5,7 @@ import { terminalPlugin } from './terminal/plugin';
 import { logsPlugin } from './logs/plugin';
 import { rowActionsPlugin } from './rowactions';
 import { specCellPlugin } from './speccellplugin';
+import { timelinePlugin } from './timeline/plugin';
 import { widgetsPlugin } from './widgets/plugin';
 
 /** The extension's plugins; each feature lives in its own module. */
@@ -14,6 +15,7 @@ plugins.push(logsPlugin); // log view tabs (src/logs/)
 plugins.push(rowActionsPlugin); // the sidebar rows' Terminal and Logs buttons
 plugins.push(widgetsPlugin); // notebook widgets, an ipywidgets module (src/widgets/)
 plugins.push(specCellPlugin); // the rows' Edit as cell / Clone as cell (%%ctr spec)
+plugins.push(timelinePlugin); // checkpoint timeline tabs and the rows' Timeline (src/timeline/)
 
 export default plugins;
 

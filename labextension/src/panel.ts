@@ -7,6 +7,7 @@ import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
 import {
   addIcon,
   deleteIcon,
+  ellipsesIcon,
   fileUploadIcon,
   historyIcon,
   LabIcon,
@@ -41,6 +42,7 @@ import {
   statsFromList,
   uptime
 } from './model';
+import { splitRowActions } from './rowmenu';
 import { IRowAction } from './tokens';
 
 /** Seconds between two stats samples while the panel is visible. */
@@ -105,6 +107,9 @@ interface IImage {
 export class ContainersPanel extends Widget {
   /** Extra row actions from other plugins (see IContainersSidebar). */
   readonly rowActions: IRowAction[] = [];
+  /** Opens a row's "..." menu under `anchor` (set by the sidebar plugin, which owns the
+   * commands); the row's container is `menuContainer` meanwhile. */
+  openRowMenu: ((c: IContainer, anchor: HTMLElement) => void) | null = null;
 
   constructor(readonly client: CtrClient) {
     super();
@@ -511,7 +516,9 @@ export class ContainersPanel extends Widget {
 
     const actions = el('div', 'jp-ctr-actions');
     const busy = this.busy.has(c.id);
-    for (const action of allowedActions(c.state, c.restorable)) {
+    const extras = this.rowActions.filter(extra => !extra.isVisible || extra.isVisible(c));
+    const split = splitRowActions(allowedActions(c.state, c.restorable), extras);
+    for (const action of split.lifecycle.inline) {
       const b = this.button(ACTION_ICON[action], ACTION_LABEL[action], action, () =>
         void this.runAction(c.name, action)
       );
@@ -521,13 +528,19 @@ export class ContainersPanel extends Widget {
       }
       actions.appendChild(b);
     }
-    for (const extra of this.rowActions) {
-      if (extra.isVisible && !extra.isVisible(c)) {
-        continue;
-      }
+    for (const extra of split.extras.inline) {
       actions.appendChild(
         this.button(extra.icon, extra.label, extra.id, () => void this.runRowAction(extra, c))
       );
+    }
+    if (split.lifecycle.more.length || split.extras.more.length) {
+      const more = this.button(ellipsesIcon, 'More actions', 'more', () => {
+        this.menuTarget = c;
+        this.openRowMenu?.(c, more);
+      });
+      more.classList.add('jp-ctr-more');
+      more.setAttribute('aria-haspopup', 'menu');
+      actions.appendChild(more);
     }
     node.appendChild(actions);
     return node;

@@ -36,6 +36,7 @@ export const rowActionsPlugin: JupyterFrontEndPlugin<void> = {
       label: 'Watch terminal',
       icon: inspectorIcon,
       isVisible: canOpenTerminal,
+      inline: false, // the row's "..." menu: an instructor's, not everyday
       execute: async c => {
         await app.commands.execute(CommandIDs.watch, { name: c.name });
       }

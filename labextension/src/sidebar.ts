@@ -1,10 +1,12 @@
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
+import { Menu } from '@lumino/widgets';
 
 import { CtrClient } from './api';
 import { containersIcon } from './icons';
 import { ALL_ACTIONS, allowedActions, isDestructive } from './model';
 import { ContainersPanel } from './panel';
+import { OVERFLOW_ACTIONS } from './rowmenu';
 import { IContainersSidebar } from './tokens';
 
 /** The sidebar's widget id (other plugins and the browser tests use it). */
@@ -87,6 +89,24 @@ export const containersPlugin: JupyterFrontEndPlugin<IContainersSidebar> = {
       });
       contextMenu.addItem({ command: id, selector: ROW_SELECTOR, rank: 10 + i });
     });
+
+    // The row's "..." menu: the rare lifecycle actions and the actions added with
+    // `inline: false`, as the same commands as the context menu's (hidden where the state
+    // does not allow them). Made afresh at each opening: plugins add actions after us.
+    panel.openRowMenu = (_c, anchor) => {
+      const menu = new Menu({ commands });
+      menu.addClass('jp-ctr-row-menu');
+      for (const action of ALL_ACTIONS.filter(a => OVERFLOW_ACTIONS.has(a))) {
+        menu.addItem({ command: `jupyter-ctr:container-${action}` });
+      }
+      for (const action of panel.rowActions.filter(a => a.inline === false)) {
+        menu.addItem({ command: `jupyter-ctr:row-${action.id}` });
+      }
+      // disposed once closed, after the chosen command started
+      menu.aboutToClose.connect(() => window.setTimeout(() => menu.dispose(), 0));
+      const box = anchor.getBoundingClientRect();
+      menu.open(box.left, box.bottom);
+    };
 
     let extra = 0;
     return {

@@ -88,6 +88,7 @@ export const specCellPlugin: JupyterFrontEndPlugin<void> = {
       id: 'edit-cell',
       label: 'Edit as cell',
       icon: editIcon,
+      inline: false,
       execute: async (c: IContainer) => {
         await writeSpecCell(app, specCell(c.name, await client.containerSpec(c.name)));
       }
@@ -96,6 +97,7 @@ export const specCellPlugin: JupyterFrontEndPlugin<void> = {
       id: 'clone-cell',
       label: 'Clone as cell',
       icon: copyIcon,
+      inline: false,
       execute: async (c: IContainer) => {
         const spec = await client.containerSpec(c.name);
         const taken = (await client.listContainers()).flatMap(item =>

@@ -11,12 +11,16 @@ export interface IRowAction {
   icon: LabIcon;
   /** Whether the row shows it, from the container's state (default: always). */
   isVisible?: (c: IContainer) => boolean;
+  /** A button on the row (default), or, with `false`, an entry of the row's "..." menu only
+   * (rare actions: a row keeps to one line of buttons). Both are in the context menu. */
+  inline?: boolean;
   execute: (c: IContainer) => void | Promise<void>;
 }
 
 /** The Containers sidebar, for plugins that add to it. */
 export interface IContainersSidebar {
-  /** Add a button to each row (after the lifecycle actions) and a context-menu entry. */
+  /** Add a button to each row (after the lifecycle actions; or, with `inline: false`, an
+   * entry of its "..." menu) and a context-menu entry. */
   addRowAction(action: IRowAction): void;
   /** The container of the row element `node` (or an element inside a row), if any. */
   containerAt(node: HTMLElement | undefined): IContainer | undefined;

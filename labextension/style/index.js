@@ -2,3 +2,4 @@ import './base.css';
 import '@xterm/xterm/css/xterm.css';
 import './terminal.css';
 import './widgets.css';
+import './timeline.css';

@@ -32,6 +32,44 @@ def test_image_rm_of_image_in_use_and_unknown(cli: Cli) -> None:
     assert proc.returncode == 125 and proc.stderr.startswith("Error: ")
 
 
+def test_rmi_by_one_of_several_names_untags_it(cli: Cli, image_id: str) -> None:
+    """podman's rmi: "Untagged: NAME" only while the image keeps another name (a container
+    may use it meanwhile); by ID with several names: refused without -f."""
+    cli.ok("tag", IMAGE, "localhost/rmi/a:1", "localhost/rmi/b:1")
+    cli.ok("create", "--name", "rmi-holder", "localhost/rmi/a:1", "true")
+    try:
+        assert cli.ok("rmi", "localhost/rmi/a:1") == "Untagged: localhost/rmi/a:1\n"
+        proc = cli("rmi", image_id[:12])
+        assert proc.returncode == 125, proc.stderr
+        assert proc.stderr == (f'Error: unable to delete image "{image_id}" by ID with more '
+                               f"than one tag ({IMAGE}, localhost/rmi/b:1): please force "
+                               "removal\n")
+        proc = cli("rmi", "-f", image_id[:12])  # forced: still refused while in use
+        assert proc.returncode == 125 and "rmi-holder" in proc.stderr
+        assert cli.ok("image", "rm", "rmi/b:1") == "Untagged: localhost/rmi/b:1\n"
+        proc = cli("rmi", IMAGE)  # its last name: the image would go
+        assert proc.returncode == 125 and "in use" in proc.stderr
+        assert cli.ok("images", "--format", "{{.Repository}}:{{.Tag}}").split() == [IMAGE]
+    finally:
+        cli.ok("rm", "-f", "rmi-holder")
+
+
+def test_rmi_of_the_last_name_deletes(cli: Cli) -> None:
+    """The image goes with its last name: "Untagged: NAME" then "Deleted: ID" (as with -f
+    by ID, which lists all its names)."""
+    cli.ok("commit", cli.ok("create", IMAGE, "true").strip(), "localhost/rmi/c:1")
+    new_id = json.loads(cli.ok("image", "inspect", "localhost/rmi/c:1"))[0]["Id"]
+    cli.ok("tag", "localhost/rmi/c:1", "localhost/rmi/c:2")
+    assert cli.ok("rmi", "localhost/rmi/c:2", "localhost/rmi/c:1") == (
+        "Untagged: localhost/rmi/c:2\nUntagged: localhost/rmi/c:1\n"
+        f"Deleted: {new_id}\n")
+    cli.ok("commit", cli.ok("create", IMAGE, "true").strip(), "localhost/rmi/d:1")
+    d_id = json.loads(cli.ok("image", "inspect", "localhost/rmi/d:1"))[0]["Id"]
+    cli.ok("tag", "localhost/rmi/d:1", "localhost/rmi/d:2")
+    assert cli.ok("rmi", "-f", d_id) == (
+        f"Untagged: localhost/rmi/d:1\nUntagged: localhost/rmi/d:2\nDeleted: {d_id}\n")
+
+
 PYTHON_IMAGE = "localhost/python:3"
 
 

@@ -22,6 +22,8 @@ from jupyter_ctr.engine.errors import (
     ContainerStateInvalidError,
     ContainerStoppedError,
     ExecSessionStateInvalidError,
+    ImageInUseError,
+    ImageNamesConflictError,
     InvalidArgumentError,
     NoSuchContainerError,
     NoSuchExecSessionError,
@@ -241,6 +243,34 @@ def test_tag_and_untag_remotely(remote_door: RemoteDoor, remote: RemoteRuntime,
         remote.untag_image(DEMO, ["localhost/rc/one:v1"])
     types = {e.action for e in rt.events(filters={"type": ["image"]})}
     assert {"tag", "untag"} <= types
+
+
+def test_remove_image_by_one_of_several_names_remotely(
+        remote_door: RemoteDoor, remote: RemoteRuntime, rt: Runtime) -> None:
+    """The remote door's rmi is the engine's: one of several names is only untagged, by ID
+    with several names refused without force, in use refused with it."""
+    demo = rt.images.get(DEMO)
+    remote.tag_image(DEMO, "localhost/rc/rm:1")
+    try:
+        report = remote_door.remove_image("localhost/rc/rm:1")
+        assert (report.id, report.untagged, report.removed) == (
+            demo.id, ["localhost/rc/rm:1"], False)
+        assert rt.images.get(DEMO).names == [DEMO]
+        remote.tag_image(DEMO, "localhost/rc/rm:2")
+        with pytest.raises(ImageNamesConflictError, match="by ID with more than one tag"):
+            remote_door.remove_image(demo.id[:12])
+        remote.create_container(DEMO, ["true"], name="rc-rm-user")
+        with pytest.raises(ImageInUseError, match="rc-rm-user"):
+            remote.remove_image(demo.id, force=True)
+        assert rt.images.get(DEMO).names == [DEMO, "localhost/rc/rm:2"]
+        remote.remove_image("localhost/rc/rm:2")
+        with pytest.raises(ImageInUseError):
+            remote_door.remove_image(DEMO)
+    finally:
+        for name in ("localhost/rc/rm:1", "localhost/rc/rm:2"):
+            if name in rt.images.get(DEMO).names:
+                rt.untag_image(DEMO, [name])
+    assert rt.images.get(DEMO).names == [DEMO]
 
 
 def test_events_follow_until_stopped(remote: RemoteRuntime, rt: Runtime) -> None:

@@ -71,6 +71,27 @@ def test_cli_remote(service: str, rt: Runtime, engine_roots: tuple[Path, Path]) 
     assert cli(*url, "rm", "-f", "-t", "0", "cl-web").stdout == "cl-web\n"
 
 
+def test_cli_remote_rmi_of_one_of_several_names(service: str, rt: Runtime) -> None:
+    """``rmi`` through the service: as podman, by one of several names only untagged."""
+    url = ["--url", f"unix://{service}"]
+    demo = rt.images.get(DEMO)
+    assert cli(*url, "tag", DEMO, "localhost/fe/rm:1").returncode == 0
+    try:
+        proc = cli(*url, "rmi", "localhost/fe/rm:1")
+        assert (proc.returncode, proc.stdout) == (0, "Untagged: localhost/fe/rm:1\n"), proc.stderr
+        assert rt.images.get(DEMO).names == [DEMO]
+        rt.tag_image(DEMO, "localhost/fe/rm:2")
+        proc = cli(*url, "rmi", demo.id[:12])
+        assert proc.returncode == 125
+        assert proc.stderr == (f'Error: unable to delete image "{demo.id}" by ID with more '
+                               f"than one tag ({DEMO}, localhost/fe/rm:2): please force "
+                               "removal\n")
+    finally:
+        for name in ("localhost/fe/rm:1", "localhost/fe/rm:2"):
+            if name in rt.images.get(DEMO).names:
+                rt.untag_image(DEMO, [name])
+
+
 def test_cli_without_a_service_says_so(tmp_path: Path) -> None:
     proc = cli("--url", f"unix://{tmp_path}/none.sock", "ps")
     assert proc.returncode == 125

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from jupyter_ctr.engine import Event, InvalidArgumentError, Runtime
+from jupyter_ctr.engine.errors import ImageInUseError, ImageNamesConflictError
 from tests.conftest import DEMO, wait_until
 
 
@@ -43,3 +44,35 @@ def test_one_events_api(rt: Runtime) -> None:
                           filters={"event": ["untag"]}))[0].action == "untag"
     assert not hasattr(rt, "events_stream")
     rt.remove_container(ctr)
+
+
+def test_remove_image_by_one_of_several_names_untags(rt: Runtime) -> None:
+    """podman rmi: by one of several names only that name goes (image event ``untag``),
+    even while a container uses the image; by ID with several names it is refused without
+    force, and with force still while a container uses it."""
+    demo = rt.get_image(DEMO)
+    since = time.time()
+    rt.tag_image(DEMO, "localhost/rmi/extra:1")
+    ctr = rt.create_container("localhost/rmi/extra:1", ["true"], name="rmi-user")
+    try:
+        report = rt.remove_image("localhost/rmi/extra:1")
+        assert (report.id, report.untagged, report.removed) == (
+            demo.id, ["localhost/rmi/extra:1"], False)
+        assert rt.get_image(demo.id).names == demo.names
+        assert [(e.action, e.id, e.name) for e in rt.events(
+            since=since, filters={"type": ["image"], "event": ["untag", "remove"]})] == [
+            ("untag", demo.id, "localhost/rmi/extra:1")]
+        rt.tag_image(DEMO, "localhost/rmi/extra:2")
+        with pytest.raises(ImageNamesConflictError, match="please force removal"):
+            rt.remove_image(demo.id)
+        with pytest.raises(ImageInUseError, match="rmi-user"):
+            rt.remove_image(demo.id[:12], force=True)
+        assert rt.remove_image("localhost/rmi/extra:2").untagged == ["localhost/rmi/extra:2"]
+        with pytest.raises(ImageInUseError, match="rmi-user"):
+            rt.remove_image(DEMO)  # its last name: the image would go
+        assert rt.get_image(demo.id).names == demo.names
+    finally:
+        rt.remove_container(ctr, force=True, timeout=0)
+        for name in ("localhost/rmi/extra:1", "localhost/rmi/extra:2"):
+            if name in rt.get_image(demo.id).names:
+                rt.untag_image(demo.id, [name])

@@ -22,6 +22,26 @@ def row(page: Page, name: str) -> Locator:
     return sidebar(page).locator(f'.jp-ctr-row[data-name="{name}"]')
 
 
+def row_menu(page: Page, name: str) -> Locator:
+    """Open the row's "..." menu (its rare actions); the menu."""
+    row(page, name).locator('.jp-ctr-actions [data-action="more"]').click()
+    menu = page.locator(".lm-Menu.jp-ctr-row-menu")
+    expect(menu).to_be_visible()
+    return menu
+
+
+def row_action(page: Page, name: str, action: str) -> None:
+    """Run a row's action: its button, or the entry of its "..." menu (``action`` is the
+    button's ``data-action``, e.g. ``pause``, ``timeline``, ``edit-cell``)."""
+    button = row(page, name).locator(f'.jp-ctr-actions > [data-action="{action}"]')
+    if button.count():
+        button.click()
+        return
+    row_menu(page, name).locator(
+        f'.lm-Menu-item[data-command="jupyter-ctr:row-{action}"],'
+        f' .lm-Menu-item[data-command="jupyter-ctr:container-{action}"]').click()
+
+
 def dialog(page: Page) -> Locator:
     return page.locator(".jp-Dialog")
 

@@ -13,7 +13,16 @@ from typing import Any
 from playwright.sync_api import Browser, Page, expect
 
 from .conftest import ARTIFACTS, Containers, Lab, open_lab
-from .helpers import TERM, activate, dialog, open_sidebar, open_terminal, row, term_text, wait_text
+from .helpers import (
+    TERM,
+    activate,
+    dialog,
+    open_sidebar,
+    open_terminal,
+    row_action,
+    term_text,
+    wait_text,
+)
 
 SLEEP = ["sleep", "3600"]
 
@@ -134,8 +143,11 @@ def test_sidebar_watch_says_none_and_asks_which(lab_page: Page, ctrs: Containers
     page = lab_page
     name = ctrs.run("tpick", SLEEP)
     open_sidebar(page)
-    watch = row(page, name).locator('[data-action="watch"]')
-    watch.click()
+
+    def watch() -> None:  # in the row's "..." menu
+        row_action(page, name, "watch")
+
+    watch()
     expect(dialog(page)).to_contain_text(f"No terminal session is open in {name}.")
     dialog(page).get_by_role("button", name="Ok").click()
     # two shells: the dialog asks which one
@@ -145,7 +157,7 @@ def test_sidebar_watch_says_none_and_asks_which(lab_page: Page, ctrs: Containers
                   f"{{name: {name!r}}})")
     page.wait_for_function(f"() => [...window.jupyterCtr.terminals.values()]"
                            f".filter(t => t.container === {name!r} && t.execId()).length === 2")
-    watch.click()
+    watch()
     choice = dialog(page).locator("select")
     expect(choice.locator("option")).to_have_count(2)
     shot("pick")

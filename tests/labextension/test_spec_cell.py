@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from jupyter_ctr.service import cellspec
 
 from .conftest import DEMO, Containers
-from .helpers import open_sidebar, row
+from .helpers import open_sidebar, row, row_action
 
 SOURCES = ("() => window.jupyterapp.shell.currentWidget.content.model.sharedModel.cells"
            ".map(c => c.getSource())")
@@ -27,9 +27,9 @@ def test_edit_and_clone_as_cell(lab_page: Page, ctrs: Containers, shot: Any) -> 
     name = ctrs.run("spec", ["sleep", "1000"], env={"GREETING": "hello"},
                     resource_limits={"memory": {"limit": 64 << 20}})
     open_sidebar(page)
-    r = row(page, name)
+    expect(row(page, name)).to_be_visible()
     # no notebook in front: a new one, with the magics loaded first
-    r.locator('[data-action="edit-cell"]').click()
+    row_action(page, name, "edit-cell")  # in the row's "..." menu
     cell = page.locator(".jp-NotebookPanel .jp-Cell").filter(has_text=f"%%ctr spec {name}")
     expect(cell).to_be_visible()
     expect(cell).to_contain_text('memory = "64m"')
@@ -42,7 +42,7 @@ def test_edit_and_clone_as_cell(lab_page: Page, ctrs: Containers, shot: Any) -> 
     shot("edit-as-cell")
 
     # the notebook in front: the clone goes below the active (edited) cell, a free name
-    r.locator('[data-action="clone-cell"]').click()
+    row_action(page, name, "clone-cell")
     clone = page.locator(".jp-NotebookPanel .jp-Cell").filter(
         has_text=f"%%ctr spec {name}-copy")
     expect(clone).to_be_visible()

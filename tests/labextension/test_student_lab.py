@@ -19,7 +19,16 @@ from playwright.sync_api import Browser, Page, expect
 from tests.multiuser import API, root_service, unix_users
 
 from .conftest import ARTIFACTS, DEMO, LIBPOD, Lab, lab_server, open_lab
-from .helpers import TERM, activate, open_sidebar, open_terminal, row, term_text, wait_text
+from .helpers import (
+    TERM,
+    activate,
+    open_sidebar,
+    open_terminal,
+    row,
+    row_action,
+    term_text,
+    wait_text,
+)
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +120,7 @@ def test_instructor_watches_a_students_terminal_and_takes_over(
         # the sidebar's "Watch terminal" on the student's row: one live session, opened
         open_sidebar(teacher)
         expect(row(teacher, box).locator(".jp-ctr-badge")).to_have_text("running")
-        row(teacher, box).locator('[data-action="watch"]').click()
+        row_action(teacher, box, "watch")  # in the row's "..." menu
         wait_text(teacher, box, r"^start-2$")  # the replay
         teacher.wait_for_function(_hook(box, "session() && t.session().role === 'watching'"))
         mine = teacher.locator(f"#{teacher.evaluate(_hook(box, 'id'))}")

@@ -4,6 +4,8 @@ the elided middle with its note, the tail, and the bounded capture."""
 from __future__ import annotations
 
 import io
+import signal
+import threading
 
 import pytest
 
@@ -147,3 +149,58 @@ def test_capture_keeps_head_and_tail() -> None:
     small = Capture(10)
     small.add(b"abc")
     assert (small.text(), small.elided) == ("abc", 0)
+
+
+class InterruptedFlush(Recorder):
+    """A kernel's stream whose flush the user interrupts half-way: SIGINT comes while it
+    waits (as ipykernel's flush waits for the IOPub thread to send the output), and the
+    rest of it, which an interrupt there would cut short (leaving the Event's lock held, the
+    IOPub thread then blocked for good), must still run."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.completed = 0
+
+    def flush(self) -> None:
+        super().flush()
+        signal.raise_signal(signal.SIGINT)  # the handler runs before the next line
+        done = threading.Event()
+        done.set()
+        done.wait(1)
+        self.completed += 1
+
+
+def test_an_interrupt_during_a_write_is_raised_after_it(clock: Clock) -> None:
+    """The flaky kernel test (an interrupt right after the first output line): the
+    KeyboardInterrupt reaches the caller (pump's) once the write is whole, not inside the
+    kernel's flush; the default handler is back after."""
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    out, err = InterruptedFlush(), Recorder()
+    s = sink(out, err, limit_lines=1)
+    with pytest.raises(KeyboardInterrupt):
+        s.write(STDOUT, b"first\n")
+    assert (out.getvalue(), out.flushes, out.completed) == ("first\n", 1, 1)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    s.write(STDOUT, b"2\n3\n")  # past the head: to the tail, written by close
+    with pytest.raises(KeyboardInterrupt):
+        s.close()
+    assert out.getvalue().startswith("first\n[... 0 lines elided: see here ...]\n2\n3")
+    assert out.completed == out.flushes == 2
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_interrupts_deferred_nests_and_leaves_other_handlers_alone() -> None:
+    with pytest.raises(KeyboardInterrupt):
+        with output.interrupts_deferred():
+            with output.interrupts_deferred():
+                signal.raise_signal(signal.SIGINT)
+                held = True
+            assert held  # the inner block did not raise it: the outer one does
+    seen: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: seen.append(signum))
+    try:
+        with output.interrupts_deferred():  # not Python's default handler: not ours to hold
+            signal.raise_signal(signal.SIGINT)
+        assert seen == [signal.SIGINT]
+    finally:
+        signal.signal(signal.SIGINT, previous)

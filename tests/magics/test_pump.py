@@ -5,8 +5,12 @@ stream, and the pump returns when conmon closes the connection."""
 from __future__ import annotations
 
 import io
+import signal
 import socket
 import threading
+import time
+
+import pytest
 
 from jupyter_ctr.engine.conmon_socket import AttachConnection
 from jupyter_ctr.magics.output import STDERR, STDOUT, OutputSink
@@ -55,3 +59,39 @@ def test_no_body_leaves_stdin_alone() -> None:
     sink.close()
     assert out.getvalue() == "hello\n" and not conn.stdin_closed
     ours.close()
+
+
+def _sleeping_in_poll(tid: int) -> bool:
+    """Whether thread ``tid`` of this process sleeps in poll() (x86_64's poll or ppoll,
+    arm64's ppoll)."""
+    task = f"/proc/self/task/{tid}"
+    with open(f"{task}/stat") as fh:
+        state = fh.read().rpartition(")")[2].split()[0]
+    with open(f"{task}/syscall") as fh:
+        syscall = fh.read().split()[0]
+    return state == "S" and syscall in ("7", "271", "73")
+
+
+@pytest.mark.timeout(60)
+def test_an_interrupt_that_does_not_wake_poll_still_ends_the_pump() -> None:
+    """A SIGINT whose handler ran on another thread (or just before poll() began, while the
+    main thread waited for the GIL) does not end poll() with EINTR: the pump must still
+    leave with the KeyboardInterrupt while the container stays silent (before the fix it
+    slept on: this test then fails by its timeout)."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    main = threading.get_native_id()
+
+    def interrupt_from_here() -> None:
+        while not _sleeping_in_poll(main):
+            time.sleep(0.01)
+        signal.pthread_kill(threading.get_ident(), signal.SIGINT)  # handled on this thread
+
+    thread = threading.Thread(target=interrupt_from_here)
+    thread.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            pump(AttachConnection(ours), None, _sink(io.StringIO(), io.StringIO()))
+    finally:
+        thread.join()
+        ours.close()
+        theirs.close()

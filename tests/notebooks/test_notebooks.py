@@ -1,6 +1,7 @@
 """The course notebooks run top to bottom in a real kernel (on temporary engine roots), each
-leaving no container behind. 05-instructor needs the multi-user service and real users: it
-runs in test_instructor_notebook.py."""
+leaving no container behind. 03-break-and-rewind runs in its own test here (its outputs are
+checked); 05-instructor needs the multi-user service and real users: it runs in
+test_instructor_notebook.py."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from nbclient import NotebookClient
 from jupyter_ctr.engine import Runtime
 
 NOTEBOOK_DIR = Path(__file__).parents[2] / "notebooks"
-#: Notebooks with their own test (they need more than a kernel on an engine).
-OWN_TEST = {"05-instructor.ipynb"}
+#: Notebooks with their own test (their outputs are checked, or they need more than a kernel
+#: on an engine).
+OWN_TEST = {"03-break-and-rewind.ipynb", "05-instructor.ipynb"}
 NOTEBOOKS = sorted(p for p in NOTEBOOK_DIR.glob("*.ipynb") if p.name not in OWN_TEST)
 SOLUTION = "**🔑 Solution**"
 
@@ -35,6 +37,19 @@ def problems(nb: Any) -> list[str]:
                 found += [line for line in out["text"].splitlines()
                           if line.startswith("Error:") or "❌" in line]
     return found
+
+
+def outputs(nb: Any, tag: str) -> str:
+    """The text the cell tagged ``tag`` printed or displayed."""
+    cells = [c for c in nb.cells if tag in c.get("metadata", {}).get("tags", [])]
+    assert len(cells) == 1, tag
+    text = []
+    for out in cells[0].get("outputs", []):
+        if out.get("output_type") == "stream":
+            text.append(out["text"])
+        elif "data" in out:  # a display: its text, on lines of its own
+            text.append(out["data"].get("text/plain", "").rstrip("\n") + "\n")
+    return "".join(text)
 
 
 def run(nb: Any, base: Path, *, allow_errors: bool = False) -> None:
@@ -91,3 +106,29 @@ def test_linux_shell_checks_fail_without_the_solutions(roots: Path) -> None:
     errors = [p for p in found if not p.startswith("❌")]
     assert len(errors) == 5 and all(p.startswith("CtrMagicError: exec session in ")
                                     and p.endswith("exited with code 1") for p in errors), found
+
+
+def test_break_and_rewind(roots: Path) -> None:
+    """03-break-and-rewind: steps 1 and 2 are CRIU checkpoints; broken (files gone, service
+    killed, config garbage) and rewound to step 2, everything is back and the service goes
+    on from step 2's count (its assert); the TCP container's snapshot is filesystem-only with
+    CRIU's reason; the exported step imports with step 2's files; nothing is left (the
+    roots fixture checks the containers, here the exported file)."""
+    nb = nbformat.read(NOTEBOOK_DIR / "03-break-and-rewind.ipynb", as_version=4)
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")  # none saved
+    run(nb, roots)
+    assert problems(nb) == []
+    step1 = outputs(nb, "step-1")
+    assert "service:  running" in step1 and "config:   greeting=hello" in step1
+    assert next(line for line in step1.splitlines()
+                if line.startswith("step-1 ")).split()[1] == "checkpoint"
+    broken = outputs(nb, "broken")
+    assert "NOT RUNNING" in broken and "CORRUPT" in broken and "files:    \n" in broken
+    rewound = outputs(nb, "rewound")
+    assert "service:  running" in rewound and "greeting=hello, world" in rewound
+    assert "/root/work/src/second.sh" in rewound and "✅ it goes on from step 2" in rewound
+    tcp = outputs(nb, "tcp-snapshot")
+    assert "kind: filesystem" in tcp and "Connected TCP socket" in tcp, tcp
+    imported = outputs(nb, "imported")
+    assert "greeting=hello, world" in imported and "/root/work/src/second.sh" in imported
+    assert not list(Path(tempfile.gettempdir()).glob("break-and-rewind-*-step-2.tar.gz"))

@@ -136,6 +136,33 @@ def test_docker_py_and_podman_py_tag(sock, rt):
     rt.untag_image(DEMO, ["localhost/ppy/tagged:v3"])
 
 
+def test_docker_py_and_podman_py_remove_one_of_several_names(sock, rt):
+    """docker-py's and podman-py's images.remove by one of several names only untag it; by
+    ID with several names they get the 409 unless forced."""
+    docker = pytest.importorskip("docker")
+    client = docker.DockerClient(base_url=f"unix://{sock}", timeout=60)
+    c = client.containers.create(DEMO, ["true"])
+    image = c.commit(repository="localhost/dpy/rm", tag="v1")
+    c.remove()
+    image.tag("localhost/dpy/rm", "v2")
+    assert client.api.remove_image("localhost/dpy/rm:v2") == [
+        {"Untagged": "localhost/dpy/rm:v2"}]
+    assert client.images.get(image.id).tags == ["localhost/dpy/rm:v1"]
+    image.tag("localhost/dpy/rm", "v3")
+    with pytest.raises(docker.errors.APIError) as raised:
+        client.images.remove(image.id)
+    assert raised.value.status_code == 409 and "force" in str(raised.value)
+    podman = pytest.importorskip("podman")
+    with podman.PodmanClient(base_url=f"unix://{sock}", timeout=60) as pclient:
+        assert pclient.images.remove("localhost/dpy/rm:v3") == [
+            {"Untagged": "localhost/dpy/rm:v3"}, {"ExitCode": 0}]
+        image_id = image.id.removeprefix("sha256:")
+        rt.tag_image(image_id, "localhost/ppy/rm:v4")
+        assert pclient.images.remove(image_id, force=True) == [
+            {"Deleted": image_id}, {"Untagged": "localhost/dpy/rm:v1"},
+            {"Untagged": "localhost/ppy/rm:v4"}, {"ExitCode": 0}]
+
+
 def test_podman_py_commit_history_prune(sock, rt):
     podman = pytest.importorskip("podman")
     with podman.PodmanClient(base_url=f"unix://{sock}", timeout=60) as client:

@@ -422,6 +422,45 @@ async def test_image_in_use(api):
     assert r.code == 409 and r.json()["cause"] == "image is in use by a container"
 
 
+async def test_image_remove_by_one_of_several_names(api, rt):
+    """podman's and Docker's rmi: one of several names is only untagged (libpod: Untagged,
+    no Deleted; Docker: [{"Untagged"}]), even while a container uses the image; by ID with
+    several names 409 unless forced; the last name goes with the image ([{"Untagged"},
+    {"Deleted"}]), 409 while a container uses it."""
+    src = rt.create_container(DEMO, ["true"], name="rest-rm-src")
+    image_id = rt.commit_container(src, "localhost/rest/rm:1").id
+    for name in ("localhost/rest/rm:2", "quay.io/rest/rm:3", "localhost/rest/rm:4"):
+        rt.tag_image(image_id, name)
+    r = await api.delete(f"{LIBPOD}/images/localhost/rest/rm:2")
+    assert r.code == 200 and r.json() == {"Deleted": [], "Untagged": ["localhost/rest/rm:2"],
+                                          "Errors": [], "ExitCode": 0}
+    r = await api.delete(f"{DOCKER}/images/quay.io/rest/rm:3")
+    assert r.code == 200 and r.json() == [{"Untagged": "quay.io/rest/rm:3"}]
+    assert rt.images.get(image_id).names == ["localhost/rest/rm:1", "localhost/rest/rm:4"]
+    for base in (LIBPOD, DOCKER):
+        r = await api.delete(f"{base}/images/{image_id[:12]}")
+        assert r.code == 409, r.body
+        assert r.json()["message"].startswith(f'unable to delete image "{image_id}" by ID '
+                                              "with more than one tag")
+    user = rt.create_container("localhost/rest/rm:1", ["true"], name="rest-rm-user")
+    r = await api.delete(f"{DOCKER}/images/localhost/rest/rm:4")
+    assert r.code == 200 and r.json() == [{"Untagged": "localhost/rest/rm:4"}]
+    r = await api.delete(f"{LIBPOD}/images/localhost/rest/rm:1")
+    assert r.code == 409 and r.json()["cause"] == "image is in use by a container"
+    rt.remove_container(user)
+    r = await api.delete(f"{DOCKER}/images/localhost/rest/rm:1")
+    assert r.code == 200 and r.json() == [{"Untagged": "localhost/rest/rm:1"},
+                                          {"Deleted": f"sha256:{image_id}"}]
+    assert (await api.get(f"{LIBPOD}/images/{image_id}/json")).code == 404
+
+    forced = rt.commit_container(src, "localhost/rest/rm:5").id
+    rt.tag_image(forced, "localhost/rest/rm:6")
+    r = await api.delete(f"{LIBPOD}/images/{forced}", params={"force": "true"})
+    assert r.code == 200 and r.json() == {
+        "Deleted": [forced], "Untagged": ["localhost/rest/rm:5", "localhost/rest/rm:6"],
+        "Errors": [], "ExitCode": 0}
+
+
 async def test_system_routes(api):
     for base in (LIBPOD, DOCKER, "ctr"):
         r = await api.get(f"{base}/_ping")

@@ -69,10 +69,12 @@ def cmd_ls(door: Door, args: argparse.Namespace) -> int:
 
 
 def cmd_rm(door: Door, args: argparse.Namespace) -> int:
+    """podman's rmi: by one of several names only untag it ("Untagged: NAME"); the image
+    goes with its last name or by ID (with several names only with -f)."""
     def remove(ref: str) -> str:
-        image, image_id = door.remove_image(ref)
-        names = image.names
-        return "\n".join([*(f"Untagged: {n}" for n in names), f"Deleted: {image_id}"])
+        report = door.remove_image(ref, force=args.force)
+        deleted = [f"Deleted: {report.id}"] if report.removed else []
+        return "\n".join([*(f"Untagged: {n}" for n in report.untagged), *deleted])
 
     return each(args.images, remove)
 

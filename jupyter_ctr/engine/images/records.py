@@ -1,5 +1,5 @@
-"""The image package's records: ``Image`` (one local image) and ``ArchiveLimits`` (what an
-archive to import may hold).
+"""The image package's records: ``Image`` (one local image), ``ImageRemoveReport`` (what a
+removal did) and ``ArchiveLimits`` (what an archive to import may hold).
 
 They are plain classes, not dataclasses (which, with inspect, cost ~4 ms to import): creating
 a container looks an image up, and that path loads this module.
@@ -131,6 +131,20 @@ class Image(_Record):
             "History": copy.deepcopy(self.history),
             "NamesHistory": [],
         }
+
+
+class ImageRemoveReport(_Record):
+    """What removing an image by one reference did (libimage's RemoveImageReport): the names
+    ``untagged`` (the one named, or all the image's when it went) and whether the image
+    itself was ``removed`` (podman's "Deleted")."""
+
+    _fields = ("id", "untagged", "removed")
+    id: str
+    untagged: list[str]
+    removed: bool
+
+    def __init__(self, id: str, untagged: list[str], removed: bool) -> None:
+        self._init(id=id, untagged=untagged, removed=removed)
 
 
 class ArchiveLimits(_Record):

@@ -30,13 +30,18 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from ..errors import ImageInUseError, InvalidArgumentError, NoSuchImageError
+from ..errors import (
+    ImageInUseError,
+    ImageNamesConflictError,
+    InvalidArgumentError,
+    NoSuchImageError,
+)
 from ..locks import ContainerLock
 from ..staging import staging_dir, sweep_staging
 from ..storage import LAYER_LINKS, layer_link_name, remove_tree
 from ..store import StateStore
 from ..timeutil import parse_rfc3339_ns
-from .records import ArchiveLimits, Image, rfc3339
+from .records import ArchiveLimits, Image, ImageRemoveReport, rfc3339
 from .references import DEFAULT_DOMAIN, host_architecture, normalize_reference
 
 TYPE_CHECKING = False
@@ -352,8 +357,30 @@ class ImageStore:
         self.store.untag_image(name)
         return image_id
 
+    def remove_reference(self, ref_or_id: str, users: ImageUsers, *,
+                         force: bool = False) -> ImageRemoveReport:
+        """``podman rmi REF`` (libimage's removal by one reference): by one of several names,
+        only untag that name (the image stays, containers may use it); by its last name, or
+        by id with at most one name, delete the image (``remove``: ImageInUseError while a
+        container uses it). By id with several names: ImageNamesConflictError unless
+        ``force`` (then the image goes with all its names). Unlike ``podman rmi -f``,
+        ``force`` removes no container."""
+        image_id, name = self._resolve_named(ref_or_id)
+        if name is not None and self.store.untag_image_unless_last(name, image_id):
+            return ImageRemoveReport(image_id, [name], removed=False)
+        _, names = self.store.image(image_id)
+        if name is not None and name not in names:  # untagged or moved meanwhile
+            raise NoSuchImageError(f"{ref_or_id}: image not known")
+        if name is None and len(names) > 1 and not force:
+            raise ImageNamesConflictError(
+                f'unable to delete image "{image_id}" by ID with more than one tag '
+                f"({', '.join(names)}): please force removal")
+        self.remove(image_id, users)
+        return ImageRemoveReport(image_id, names, removed=True)
+
     def remove(self, ref_or_id: str, users: ImageUsers) -> str:
-        """Delete an image, all its names and its files; return its id.
+        """Delete an image, all its names and its files; return its id (``remove_reference``
+        is ``podman rmi``'s, which may only untag).
 
         ``users(image_id)`` names the containers made from it; if any, ImageInUseError.
         """
@@ -580,6 +607,11 @@ class ImageStore:
 
     def _resolve(self, ref_or_id: str) -> str:
         """The id of the image ``ref_or_id`` names; NoSuchImageError if none or ambiguous."""
+        return self._resolve_named(ref_or_id)[0]
+
+    def _resolve_named(self, ref_or_id: str) -> tuple[str, str | None]:
+        """The id of the image ``ref_or_id`` names and the name it matched (None when it
+        matched by id or id prefix); NoSuchImageError if none or ambiguous."""
         not_known = NoSuchImageError(f"{ref_or_id}: image not known")
         ref = ref_or_id.strip() if isinstance(ref_or_id, str) else ""
         if not ref:
@@ -588,7 +620,7 @@ class ImageStore:
         candidate = ref.removeprefix("sha256:")
         is_hex = bool(candidate) and not candidate.strip(_HEX_DIGITS)
         if is_hex and candidate in ids:
-            return candidate
+            return candidate, None
         if not ref.startswith("sha256:"):
             try:
                 name = normalize_reference(ref)
@@ -596,7 +628,7 @@ class ImageStore:
                 name = ""
             found = self.store.image_id_for_name(name) if name else None
             if found is not None:
-                return found
+                return found, name
         if is_hex and len(candidate) >= 3:
             matches = [i for i in ids if i.startswith(candidate)]
             if len(matches) > 1:
@@ -605,14 +637,15 @@ class ImageStore:
                     f"({len(matches)} images match); give more characters"
                 )
             if matches:
-                return matches[0]
-        found = self._resolve_short_name(ref)
-        if found is not None:
-            return found
+                return matches[0], None
+        found_named = self._resolve_short_name(ref)
+        if found_named is not None:
+            return found_named
         raise not_known
 
-    def _resolve_short_name(self, ref: str) -> str | None:
-        """``busybox`` or ``x/busybox:1`` against names in any registry, as podman does."""
+    def _resolve_short_name(self, ref: str) -> tuple[str, str] | None:
+        """``busybox`` or ``x/busybox:1`` against names in any registry, as podman does: the
+        image's id and the name matched."""
         try:
             wanted = normalize_reference(ref)
         except InvalidArgumentError:
@@ -620,20 +653,21 @@ class ImageStore:
         if not wanted.startswith(f"{DEFAULT_DOMAIN}/") or ref.startswith(f"{DEFAULT_DOMAIN}/"):
             return None
         suffix = "/" + wanted.removeprefix(f"{DEFAULT_DOMAIN}/")
-        matches = set()
+        matches: dict[str, str] = {}
         for image_id in self.store.image_ids():
             try:
                 _, names = self.store.image(image_id)
             except NoSuchImageError:
                 continue
-            if any(n.endswith(suffix) for n in names):
-                matches.add(image_id)
+            matched = [n for n in names if n.endswith(suffix)]
+            if matched:
+                matches[image_id] = matched[0]
         if len(matches) > 1:
             raise NoSuchImageError(
                 f"{ref}: image not known: the short name matches {len(matches)} images; "
                 "use the full name"
             )
-        return matches.pop() if matches else None
+        return matches.popitem() if matches else None
 
     def _import_oci(self, layout: Path, name: str, config: Mapping[str, Any] | None,
                     origin: str) -> Image:

@@ -60,11 +60,15 @@ class ImageRemoveHandler(CtrHandler):
     @web.authenticated
     @authorized
     async def delete(self, name: str, version: str | None = None) -> None:
-        img, image_id = await self.service.remove_image(self.principal, name)
+        """podman's rmi: by one of several names only that name goes ([{"Untagged"}]); the
+        image goes with its last name or by ID (by ID with several names: 409 without
+        ``force``, which removes no container here: 409 while one uses the image)."""
+        report = await self.service.remove_image(self.principal, name,
+                                                 force=self.q_bool("force"))
         if self.docker:
-            self.reply_json(models.image_docker_remove_report(image_id, img.names))
+            self.reply_json(models.image_docker_remove_report(report))
         else:
-            self.reply_json(models.image_libpod_remove_report(image_id, img.names))
+            self.reply_json(models.image_libpod_remove_report(report))
 
 
 @web.stream_request_body

@@ -11,6 +11,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { CtrClient } from '../api';
 import { setWidgetContext, defaultTerminalConfig } from './context';
 import { MODULE_NAME, MODULE_VERSION } from './version';
+import { TimelineModel, TimelineView } from './timelineview';
 import * as views from './views';
 
 const TERMINAL_SETTINGS = 'jupyter-ctr:terminal';
@@ -69,7 +70,9 @@ export const widgetsPlugin: JupyterFrontEndPlugin<void> = {
         TerminalModel: views.TerminalModel,
         TerminalView: views.TerminalView,
         PlayerModel: views.PlayerModel,
-        PlayerView: views.PlayerView
+        PlayerView: views.PlayerView,
+        TimelineModel,
+        TimelineView
       }
     });
   }

@@ -11,7 +11,12 @@ from pathlib import Path
 import pytest
 
 from jupyter_ctr.engine import procinfo
-from jupyter_ctr.engine.errors import ImageInUseError, InvalidArgumentError, NoSuchImageError
+from jupyter_ctr.engine.errors import (
+    ImageInUseError,
+    ImageNamesConflictError,
+    InvalidArgumentError,
+    NoSuchImageError,
+)
 from jupyter_ctr.engine.images import ImageStore
 from jupyter_ctr.engine.store import StateStore
 
@@ -104,6 +109,72 @@ def test_remove_in_use_is_refused(tmp_path: Path, images: ImageStore) -> None:
         images.remove("busy", lambda _id: ["web", "db"])
     assert images.get("busy").id == image.id
     assert (image.rootfs / "bin/hello").exists()
+
+
+def test_remove_reference_by_one_of_several_names_only_untags(
+        tmp_path: Path, images: ImageStore, state: StateStore) -> None:
+    """podman rmi NAME: the name goes, the image stays (a container may use it) until its
+    last name goes; then the report lists that name and says removed."""
+    image = images.import_image(make_tar(tmp_path / "a.tar", basic_entries()), "a:1")
+    images.tag(image.id, "a:2")
+    images.tag(image.id, "quay.io/team/b:1")
+    in_use = lambda _id: ["web"]  # noqa: E731 - a container uses it all along
+    report = images.remove_reference("a:2", in_use)
+    assert (report.id, report.untagged, report.removed) == (image.id, ["localhost/a:2"], False)
+    assert images.get(image.id).names == ["localhost/a:1", "quay.io/team/b:1"]
+    assert (image.rootfs / "bin/hello").exists()
+    # a short name untags the name it matched
+    report = images.remove_reference("b:1", in_use)
+    assert report.untagged == ["quay.io/team/b:1"] and not report.removed
+    with pytest.raises(NoSuchImageError, match="a:2: image not known"):
+        images.remove_reference("a:2", in_use)
+    # the last name: the image would go, and a container uses it
+    with pytest.raises(ImageInUseError, match="web"):
+        images.remove_reference("a:1", in_use)
+    assert images.get("a:1").id == image.id
+    report = images.remove_reference("localhost/a:1", lambda _id: [])
+    assert (report.id, report.untagged, report.removed) == (image.id, ["localhost/a:1"], True)
+    assert images.list() == []
+    assert_nothing_left(tmp_path / "root", state)
+
+
+def test_remove_reference_by_id(tmp_path: Path, images: ImageStore, state: StateStore) -> None:
+    """By ID: refused with several names unless forced (podman's "by ID with more than one
+    tag"); forced, or with one name or none, the image goes with all its names."""
+    image = images.import_image(make_tar(tmp_path / "a.tar", basic_entries()), "a:1")
+    images.tag(image.id, "b:1")
+    for ref in (image.id, image.id[:12], f"sha256:{image.id}"):
+        with pytest.raises(ImageNamesConflictError,
+                           match=r'by ID with more than one tag \(localhost/a:1, '
+                                 r"localhost/b:1\): please force removal"):
+            images.remove_reference(ref, lambda _id: [])
+    assert images.get(image.id).names == ["localhost/a:1", "localhost/b:1"]
+    with pytest.raises(ImageInUseError):  # force removes no container
+        images.remove_reference(image.id[:12], lambda _id: ["web"], force=True)
+    report = images.remove_reference(image.id[:12], lambda _id: [], force=True)
+    assert report.untagged == ["localhost/a:1", "localhost/b:1"] and report.removed
+    assert_nothing_left(tmp_path / "root", state)
+
+    one = images.import_image(tmp_path / "a.tar", "one")
+    report = images.remove_reference(one.id, lambda _id: [])
+    assert (report.untagged, report.removed) == (["localhost/one:latest"], True)
+    dangling = images.import_image(tmp_path / "a.tar", "two")
+    images.untag("two")
+    report = images.remove_reference(dangling.id, lambda _id: [])
+    assert (report.untagged, report.removed) == ([], True)
+    assert_nothing_left(tmp_path / "root", state)
+
+
+def test_untag_unless_last_is_atomic(tmp_path: Path, images: ImageStore,
+                                     state: StateStore) -> None:
+    """Two removals of an image's last two names: the second sees one name left and removes
+    the image (never two untags leaving it nameless)."""
+    image = images.import_image(make_tar(tmp_path / "a.tar", basic_entries()), "a:1")
+    images.tag(image.id, "a:2")
+    assert state.untag_image_unless_last("localhost/a:1", image.id)
+    assert not state.untag_image_unless_last("localhost/a:2", image.id)
+    assert not state.untag_image_unless_last("localhost/nope:1", image.id)
+    assert images.get(image.id).names == ["localhost/a:2"]
 
 
 def test_reimport_after_remove(tmp_path: Path, images: ImageStore) -> None:
