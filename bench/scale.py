@@ -29,6 +29,7 @@ import os
 import platform
 import resource
 import selectors
+import signal
 import socket
 import statistics
 import struct
@@ -288,6 +289,7 @@ class Side:
         """Cleanup: every container the service still lists, removed (errors logged)."""
         if self.proc is None or self.proc.poll() is not None or self.rest is None:
             return
+        self.rest.close()  # an interrupted request may have left it mid-exchange
         try:
             listed = json.loads(self.call(200, "GET", f"{API}/containers/json?all=true"))
         except Exception as exc:  # noqa: BLE001 - cleanup goes on with the CLI
@@ -576,8 +578,10 @@ class Fanout:
             if not self.trigger(side, k + 1, 15):
                 lost[side.key] = lost.get(side.key, 0) + 1
         interleaved(self.sides, events, step)
+        extra = {}
         for side in self.sides:  # leave it running (this event is not counted)
-            if self.paused.get(side.key):
+            extra[side.key] = 1 if self.paused.get(side.key) else 0
+            if extra[side.key]:
                 self.trigger(side, events + 1, 15)
         time.sleep(0.2)  # duplicates, if any, arrive
         for side in self.sides:
@@ -592,7 +596,7 @@ class Fanout:
                     bad_order += 1
                 for _, t, recv in g[:events]:
                     res.add("events", side.key, (recv - t) / 1e9)
-            expected = (events + (1 if self.paused.get(side.key) else 0)) * len(per_client)
+            expected = (events + extra[side.key]) * len(per_client)
             res.add("events-delivered", side.key, min(total, expected) / expected)
             if total != expected or bad_order or lost.get(side.key):
                 res.note(side.key, f"events: {total} received of {expected}, "
@@ -813,6 +817,8 @@ def main(argv: list[str] | None = None) -> int:
     if os.geteuid() != 0:
         log("needs root (runc, conmon, overlay mounts, rootful podman)")
         return 1
+    # Ctrl-C cleans up even when started where SIGINT was ignored (a background job)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     os.environ.setdefault("CONTAINERS_CONF", str(REPO / "bench" / "containers.conf"))
     bench = Bench([], 1, 0)
     log(f"temp dir {bench.top}")
