@@ -70,8 +70,11 @@ TITLE = {"ours": "jupyter-ctr service", "podman": "podman system service"}
 DEFAULT_CTR_MB = 8.0
 
 
+T0 = time.monotonic()
+
+
 def log(msg: str) -> None:
-    print(f"scale: {msg}", file=sys.stderr, flush=True)
+    print(f"scale: {time.monotonic() - T0:6.1f}s {msg}", file=sys.stderr, flush=True)
 
 
 def pct(values: list[float], p: float) -> float:
@@ -436,6 +439,8 @@ def remove_all(sides: list[Side], res: Result) -> None:
         t0 = time.perf_counter()
         side.remove(side.ids[0])
         res.add("remove", side.key, time.perf_counter() - t0)
+        if (i + 1) % 100 == 0:
+            log(f"{side.key}: {i + 1} removed")
     interleaved(sides, max(len(s.ids) for s in sides), step)
 
 
@@ -718,7 +723,8 @@ def report(res: Result, args: argparse.Namespace) -> list[str]:
     lines = [f"## {n:,} running containers", "",
              f"{args.runs} requests per measurement after one untimed, {args.events} events "
              f"to {args.clients} clients per side; {res.mode}; load average {load} "
-             f"({platform.node()}, {os.cpu_count()} cpus)", "",
+             f"({platform.node()}, {os.cpu_count()} cpus); MemAvailable spent per container "
+             f"started: {res.per_ctr_mb:.1f} MB", "",
              "| measure | ours | podman | ours / podman | target | met |",
              "|---|---:|---:|---:|---|---|"]
     for row, title, kind in ROWS:
@@ -781,6 +787,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--events", type=int, default=20, help="events per side for the fan-out")
     p.add_argument("--clients", type=int, default=100, help="event clients per side")
     p.add_argument("--only", choices=SIDES, help="one service only")
+    p.add_argument("--separate", action="store_true",
+                   help="one service after the other at every size (else only when the "
+                        "machine cannot hold both)")
     p.add_argument("--keep", action="store_true",
                    help="debugging: leave the last size's containers and services running")
     args = p.parse_args(argv)
@@ -843,6 +852,10 @@ def main(argv: list[str] | None = None) -> int:
         per_ctr = DEFAULT_CTR_MB
         for n in args.sizes:
             how, why = plan(n, len(sides), per_ctr)
+            log(f"size {n}: MemAvailable {mem_available_mb():.0f} MB, {process_count()} "
+                f"processes: {how}" + (f" ({why})" if why else ""))
+            if how == "both" and args.separate and len(sides) > 1:
+                how, why = "one", "--separate"
             if how == "skip":
                 log(f"size {n} skipped: {why}")
                 skipped.append(f"{n:,} containers skipped: {why}")
@@ -852,12 +865,14 @@ def main(argv: list[str] | None = None) -> int:
                         else f"{sides[0].key} only")
                 res = measure_size(sides, n, args, logdir, mode)
             else:
-                mode = f"one engine at a time (not enough for both at once: {why})"
+                mode = (f"one service after the other ({why})" if why == "--separate" else
+                        f"one service after the other, not enough for both at once: {why}")
                 res = measure_size(sides[:1], n, args, logdir, mode)
                 other = measure_size(sides[1:], n, args, logdir, mode)
                 res.values.update(other.values)
                 res.notes.update(other.notes)
                 res.load += other.load
+                res.per_ctr_mb = max(res.per_ctr_mb, other.per_ctr_mb)
             per_ctr = max(per_ctr if n < 50 else 0.0, res.per_ctr_mb)
             results.append(res)
             print("\n".join(report(res, args)) + "\n", flush=True)
