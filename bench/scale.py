@@ -68,6 +68,7 @@ SIDES = ("ours", "podman")
 TITLE = {"ours": "jupyter-ctr service", "podman": "podman system service"}
 # MemAvailable a container costs (conmon, sleep, mounts, cgroups) before one was measured
 DEFAULT_CTR_MB = 8.0
+MIN_CTR_MB = 4.0
 
 
 T0 = time.monotonic()
@@ -724,7 +725,7 @@ def report(res: Result, args: argparse.Namespace) -> list[str]:
              f"{args.runs} requests per measurement after one untimed, {args.events} events "
              f"to {args.clients} clients per side; {res.mode}; load average {load} "
              f"({platform.node()}, {os.cpu_count()} cpus); MemAvailable spent per container "
-             f"started: {res.per_ctr_mb:.1f} MB", "",
+             f"started (the whole machine's: noisy): {res.per_ctr_mb:.1f} MB", "",
              "| measure | ours | podman | ours / podman | target | met |",
              "|---|---:|---:|---:|---|---|"]
     for row, title, kind in ROWS:
@@ -873,7 +874,9 @@ def main(argv: list[str] | None = None) -> int:
                 res.notes.update(other.notes)
                 res.load += other.load
                 res.per_ctr_mb = max(res.per_ctr_mb, other.per_ctr_mb)
-            per_ctr = max(per_ctr if n < 50 else 0.0, res.per_ctr_mb)
+            if n >= 50:  # MemAvailable is the whole (shared) machine's: only a big
+                # size says something, and then within bounds
+                per_ctr = min(max(res.per_ctr_mb, MIN_CTR_MB), 64.0)
             results.append(res)
             print("\n".join(report(res, args)) + "\n", flush=True)
 
