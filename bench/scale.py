@@ -885,6 +885,10 @@ def main(argv: list[str] | None = None) -> int:
             log(f"--keep: left running, in {bench.top}: " + ", ".join(
                 f"{s.key} service pid {s.proc.pid} on {s.sock}" for s in sides
                 if s.proc is not None))
+            log("to clean up: remove the containers through each socket (or `python -m "
+                "jupyter_ctr.cli --root DIR/o/r --runroot DIR/o/x rm -f -t 0 ...`, "
+                "`podman --root DIR/p/root --runroot DIR/p/run rm -af -t 0`), kill the "
+                "services, then rm -rf the dir")
             return
         for side in sides:
             try:
