@@ -25,6 +25,7 @@ EXPECTED = {
     "ContainerExistsError": 409,
     "ImageExistsError": 500,  # never raised (dead; issue 10 removes it)
     "ImageInUseError": 409,
+    "ImageNamesConflictError": 409,  # by ID with several names, without force (Docker: 409)
     "DependencyExistsError": 409,
     "ContainerStateInvalidError": 409,
     "ContainerRunningError": 304,

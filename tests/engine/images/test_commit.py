@@ -151,7 +151,9 @@ def test_commit_applies_changes(rt: Runtime) -> None:
 def test_commit_running_container_pauses_and_keeps_it_running(rt: Runtime) -> None:
     ctr = rt.create_container(DEMO, ["sh", "-c", "echo live > /live; sleep 1000"])
     ctr.start()
-    assert wait_until(lambda: (rt.container_dir(ctr.id) / "upper" / "live").exists())
+    live = rt.container_dir(ctr.id) / "upper" / "live"
+    # Written, not only created: the shell creates /live before echo writes it.
+    assert wait_until(lambda: live.exists() and live.read_text() == "live\n")
     since = time.time()
     image = rt.commit_container(ctr, None)  # untagged: dangling
     try:
