@@ -40,12 +40,16 @@ from .timeutil import rfc3339_ns
 # for type checkers only: importing it costs every CLI command ~2 ms.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any, BinaryIO, TypeVar
 
     from .attach import AttachStream
     from .logs import LogLine
 
     T = TypeVar("T")
+
+#: The states a restore accepts (``ContainerSnapshot.restorable``).
+RESTORABLE = frozenset({ContainerState.CONFIGURED, ContainerState.EXITED})
 
 S = ContainerState
 
@@ -573,6 +577,22 @@ class Container(ExecVerbs, TimelineVerbs, CheckpointVerbs, ContainerBase):
         """One consistent, typed reading of the container (what ``inspect`` renders)."""
         with self._lock_and_sync():
             return self._snapshot_unlocked()
+
+    def list_view(self, stored: Mapping[str, Any], exec_ids: list[str]) -> ContainerSnapshot:
+        """A reading for a list, from the row the list read (``stored``: the record's stored
+        form; ``exec_ids``: the live exec sessions as stored): taken as it is when it is
+        settled (``glance``), without the lock, so a list costs a few stat calls per
+        container; else ``observe()``'s, synced under the lock. What only inspect shows is
+        left empty (storage directories, log path, bundle: as the client's list readings),
+        and the checkpoint is looked for only where a restore would accept the state (what
+        ``restorable`` needs)."""
+        rec = self._read_record(stored)
+        if not self.settled(rec):
+            return self.observe()
+        return ContainerSnapshot(
+            self.config, rec, exec_ids=exec_ids, oci_runtime="", log_path="", bundle="",
+            storage_dirs={}, has_checkpoint=rec.state in RESTORABLE
+            and self._has_checkpoint_images())
 
     def _snapshot_unlocked(self) -> ContainerSnapshot:
         storage = self._storage()

@@ -7,9 +7,12 @@ import re
 from collections.abc import Mapping
 
 from ..engine.errors import InvalidArgumentError
+from ..engine.state import ContainerState
 
 TYPE_CHECKING = False  # not typing's: the CLI imports this module
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..engine.records import ContainerSnapshot
 
 #: The filter keys a container list takes.
@@ -23,6 +26,41 @@ def docker_state(status: str) -> str:
     """libpod's api status -> Docker's (created, running, paused, restarting, removing,
     exited, dead)."""
     return _DOCKER_STATES.get(status, status)
+
+
+#: Characters that make a name filter more than a literal substring.
+_REGEX_CHARS = frozenset(".^$*+?{}[]\\|()")
+
+
+def status_names(state: ContainerState) -> set[str]:
+    """The names a status filter may give ``state`` by: libpod's and Docker's."""
+    status = state.api_status
+    names = {status, docker_state(status)}
+    if status == "created":
+        names.add("configured")
+    return names
+
+
+def sql_conditions(filters: Mapping[str, list[str]]) -> dict[str, Any]:
+    """What the store can select in SQL of these (checked) filters, as
+    ``Runtime.list_snapshots`` takes them: ``states`` for a status filter, id prefixes,
+    literal name substrings, labels and owners. A superset of the matches: ``matches`` still
+    decides (a regular expression name, ancestor and exited filter only there)."""
+    out: dict[str, Any] = {}
+    wanted = {key: [w for w in values if w] for key, values in filters.items() if values}
+    if "status" in wanted:
+        out["states"] = [s for s in ContainerState if status_names(s) & set(wanted["status"])]
+    if "id" in wanted:
+        out["id_prefixes"] = wanted["id"]
+    names = wanted.get("name", [])
+    if names and not any(_REGEX_CHARS & set(w) for w in names):
+        out["name_parts"] = names
+    if "label" in wanted:
+        out["labels"] = [(w.partition("=")[0], w.partition("=")[2] if "=" in w else None)
+                         for w in wanted["label"]]
+    if "owner" in wanted:
+        out["owners"] = wanted["owner"]
+    return out
 
 
 def check_container_filters(filters: Mapping[str, list[str]]) -> None:
@@ -54,11 +92,7 @@ def matches(snap: ContainerSnapshot, filters: Mapping[str, list[str]]) -> bool:
         elif key == "name":
             ok = any(re.search(w, snap.name) for w in wanted)
         elif key == "status":
-            status = snap.status
-            names = {status, docker_state(status)}
-            if status == "created":
-                names.add("configured")
-            ok = bool(names & set(wanted))
+            ok = bool(status_names(snap.state) & set(wanted))
         elif key == "label":
             labels = cfg.labels
             ok = all((labels.get(w.partition("=")[0]) == w.partition("=")[2]) if "=" in w
