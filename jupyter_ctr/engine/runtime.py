@@ -817,6 +817,12 @@ class Runtime:
         return self._events.read(since=since, until=until, filters=filters, follow=follow,
                                  stop=stop, owner=self._owner_scope)
 
+    @property
+    def event_log(self) -> EventLog:
+        """The event log every view of this Runtime shares: ``read_after``, ``last_seq`` and
+        ``listeners``, for a follower that fans events out (service/event_hub.py)."""
+        return self._events
+
     def write_event(self, type_: str, action: str, obj_id: str, name: str, image: str,
                     attributes: Mapping[str, str] | None = None) -> None:
         """Record an event (every verb's, containers' and images'), with the actor as
