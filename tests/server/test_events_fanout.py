@@ -12,9 +12,9 @@ from typing import Any
 
 from tornado.websocket import WebSocketClientConnection
 
+from jupyter_ctr.server.service import SETTINGS_KEY
 from jupyter_ctr.service.container_service import ContainerService
 from jupyter_ctr.service.event_hub import EventSubscription
-from jupyter_ctr.server.service import SETTINGS_KEY
 
 CLIENTS = 100
 
@@ -93,7 +93,7 @@ async def test_a_client_that_never_reads_is_dropped(jp_ws_fetch: Any, jp_servera
     assert len(dropped) == 1 and "too slow" in dropped[0], dropped
     assert svc.event_hub.subscribers == 5
     # the stalled client finds its connection closed once it reads again
-    while (msg := await asyncio.wait_for(stalled.read_message(), 30)) is not None:
+    while await asyncio.wait_for(stalled.read_message(), 30) is not None:
         pass
     for ws in readers:
         ws.close()

@@ -107,7 +107,8 @@ def test_a_slow_subscriber_is_dropped_the_others_go_on(rt: Runtime) -> None:
                     return
 
         reader = asyncio.create_task(read_fast())
-        for i in range(100):  # a little at a time: the fast reader keeps up, the slow one never reads
+        # A little at a time: the fast reader keeps up, the slow one never reads.
+        for i in range(100):
             await asyncio.to_thread(rt.write_event, "container", "hub", "c" * 64, "x",
                                     "img", {"owner_uid": "0", "n": str(i)})
             await asyncio.sleep(0.001 if i % 5 else 0.03)
