@@ -13,6 +13,8 @@ interleaved, medians of ``--repeat`` runs:
 
     sudo .venv/bin/python bench/list.py [--running 100] [--created 0] [--repeat 20]
 
+``BENCH_TREE=/path/to/checkout`` measures another checkout's code (before/after).
+
 Prints a markdown table. Targets (issue 16): 100 containers under 10 ms, 1,000 under 50 ms.
 """
 
@@ -29,7 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+TREE = os.environ.get("BENCH_TREE") or str(Path(__file__).resolve().parent.parent)
+sys.path.insert(0, TREE)
 from jupyter_ctr.engine import Runtime  # noqa: E402
 from jupyter_ctr.service.door import Door  # noqa: E402
 from jupyter_ctr.service.policy import OwnershipPolicy  # noqa: E402
@@ -93,8 +96,8 @@ def main() -> int:
     sock = str(tmp / "api.sock")
     cli = [sys.executable, "-m", "jupyter_ctr.cli", "--root", str(root), "--runroot",
            str(runroot), "service", "--socket", sock, "--multi-user"]
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    proc = subprocess.Popen(cli, env=env, stdout=subprocess.DEVNULL,
+    env = {**os.environ, "PYTHONPATH": TREE}
+    proc = subprocess.Popen(cli, env=env, cwd=TREE, stdout=subprocess.DEVNULL,
                             stderr=open(tmp / "service.log", "wb"))  # noqa: SIM115
     try:
         deadline = time.monotonic() + 30
