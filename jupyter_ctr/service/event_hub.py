@@ -147,8 +147,9 @@ class EventHub:
         check_filters(filters)
         sub = EventSubscription(self, owner, filters, self.queue_size)
         with self._lock:
+            # The loop of the newest subscriber: a service outlives a test's event loop.
+            self._loop = asyncio.get_running_loop()
             if self._thread is None:
-                self._loop = asyncio.get_running_loop()
                 self.seq = self.events.last_seq()
                 self._generation += 1
                 self.events.listeners.append(self._wake.set)
@@ -195,7 +196,8 @@ class EventHub:
                 loop.call_soon_threadsafe(self._fan_out, generation, batch)
             except RuntimeError:  # the loop is closed: nobody listens any more
                 with self._lock:
-                    self._subs.clear()
+                    if self._loop is loop:
+                        self._subs.clear()
 
     # -- on the event loop --------------------------------------------------------------------
     def _fan_out(self, generation: int, batch: list[Event]) -> None:
