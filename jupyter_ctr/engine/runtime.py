@@ -555,7 +555,7 @@ class Runtime:
         (``Container.list_view``: lock-free unless it needs a sync), oldest first.
         ``states``: only the containers that may be in one of them (those whose state a
         sync may change are read too: the caller checks the state it gets); ``where``: more
-        SQL conditions (``StateStore.select_containers``: id_prefixes, name_parts, labels,
+        SQL conditions (``StateStore.select_containers``: id_prefixes, name_globs, labels,
         owners), which may leave in more than they describe, never less."""
         wanted = None if states is None else {s.value for s in (*states, *UNSETTLED)}
         rows = self._container_rows(states=wanted, **where)

@@ -204,7 +204,7 @@ class StateStore:
 
     def select_containers(self, *, owner_uid: int | None = None,
                           states: Iterable[str] | None = None,
-                          id_prefixes: Sequence[str] = (), name_parts: Sequence[str] = (),
+                          id_prefixes: Sequence[str] = (), name_globs: Sequence[str] = (),
                           labels: Sequence[tuple[str, str | None]] = (),
                           owners: Sequence[str] = (),
                           ) -> list[tuple[str, float, str, str]]:
@@ -213,8 +213,8 @@ class StateStore:
         never changes). Each condition given narrows the rows, values of one condition
         are alternatives (any), ``labels`` all hold. ``owner_uid``: that owner's only (an
         index); ``states``: stored states (``ContainerRecord.state`` values), and any row with
-        a verb in flight (its state is about to change); ``id_prefixes``; ``name_parts``:
-        substrings of the name; ``labels``: (key, value) pairs, value None for "has the
+        a verb in flight (its state is about to change); ``id_prefixes``; ``name_globs``:
+        SQL GLOB patterns of the name; ``labels``: (key, value) pairs, value None for "has the
         key"; ``owners``: login names or uids (as text)."""
         where: list[str] = []
         args: list[Any] = []
@@ -231,9 +231,9 @@ class StateStore:
             where.append("(" + " OR ".join("substr(id, 1, ?) = ?" for _ in id_prefixes) + ")")
             for prefix in id_prefixes:
                 args += [len(prefix), prefix]
-        if name_parts:
-            where.append("(" + " OR ".join("instr(name, ?) > 0" for _ in name_parts) + ")")
-            args += list(name_parts)
+        if name_globs:
+            where.append("(" + " OR ".join("name GLOB ?" for _ in name_globs) + ")")
+            args += list(name_globs)
         for key, value in labels:
             path = _label_path(key)
             if path is None:

@@ -41,20 +41,33 @@ def status_names(state: ContainerState) -> set[str]:
     return names
 
 
+def _name_glob(pattern: str) -> str:
+    """The SQL GLOB a name filter is, when it is a literal (names have no glob characters),
+    maybe anchored (``^web``, ``web$``, ``^web$``): else "" (a regular expression)."""
+    body = pattern.removeprefix("^")
+    head = "" if len(body) < len(pattern) else "*"
+    tail = "" if body.endswith("$") and not body.endswith("\\$") else "*"
+    body = body.removesuffix("$") if not tail else body
+    if not body or _REGEX_CHARS & set(body):
+        return ""
+    return head + body + tail
+
+
 def sql_conditions(filters: Mapping[str, list[str]]) -> dict[str, Any]:
     """What the store can select in SQL of these (checked) filters, as
-    ``Runtime.list_snapshots`` takes them: ``states`` for a status filter, id prefixes,
-    literal name substrings, labels and owners. A superset of the matches: ``matches`` still
-    decides (a regular expression name, ancestor and exited filter only there)."""
+    ``Runtime.list_views`` takes them: ``states`` for a status filter, id prefixes, name
+    globs (a literal name filter, maybe anchored), labels and owners. A superset of the
+    matches: ``matches`` still decides (a regular expression name, ancestor and exited
+    filter only there)."""
     out: dict[str, Any] = {}
     wanted = {key: [w for w in values if w] for key, values in filters.items() if values}
     if "status" in wanted:
         out["states"] = [s for s in ContainerState if status_names(s) & set(wanted["status"])]
     if "id" in wanted:
         out["id_prefixes"] = wanted["id"]
-    names = wanted.get("name", [])
-    if names and not any(_REGEX_CHARS & set(w) for w in names):
-        out["name_parts"] = names
+    globs = [_name_glob(w) for w in wanted.get("name", [])]
+    if globs and all(globs):
+        out["name_globs"] = globs
     if "label" in wanted:
         out["labels"] = [(w.partition("=")[0], w.partition("=")[2] if "=" in w else None)
                          for w in wanted["label"]]

@@ -81,11 +81,16 @@ def test_filters_in_sql_read_only_the_rows_shown(rt: Runtime, views_read: list[s
     assert listed(teach, all=True, filters={"owner": [str(ANN.uid)], "status": ["running"]}) \
         == ["ann-run"]
     assert views_read == ["ann-run"]
+    assert listed(teach, all=True, filters={"name": ["^ann-1$", "^ben-2$"]}) == \
+        ["ann-1", "ben-2"]
+    assert sorted(views_read) == ["ann-1", "ben-2"]
     # a regular expression is Python's: every row read, the same answer
     assert listed(teach, all=True, filters={"name": ["^ann-[12]$"]}) == ["ann-1", "ann-2"]
+    assert len(views_read) == 9
     # every filter gives what matching every container in Python gives
     every = [s for s in teach.list_containers(all=True)]
-    for filters in ({"name": ["ann"]}, {"name": ["ann", "ben-1"]}, {"label": ["x"]},
+    for filters in ({"name": ["ann"]}, {"name": ["ann", "ben-1"]}, {"name": ["^ben", "-3$"]},
+                    {"name": ["^ann-1$", "n-.$"]}, {"name": ["^$"]}, {"label": ["x"]},
                     {"label": ["x=y", "jupyter-ctr.lab=l2"]}, {"status": ["exited"]},
                     {"status": ["created"]}, {"status": ["running", "configured"]},
                     {"owner": [BEN.name, str(ANN.uid)]}, {"id": [one.id[:3], "ffff"]},
