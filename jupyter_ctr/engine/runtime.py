@@ -107,6 +107,7 @@ class Runtime:
             d.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.socks_dir = self.run_root / "socks"
         self.locks_dir = self.run_root / "locks"
+        self.containers_dir = self.root / "containers"
         self.claims_dir = self.run_root / "claims"
         self.store = StateStore(self.root / "state.db")
         self._shared = _Shared()
@@ -192,7 +193,7 @@ class Runtime:
         return f"{self.config.cgroup_parent.rstrip('/')}/{ctr_id}"
 
     def container_dir(self, ctr_id: str) -> Path:
-        return self.root / "containers" / ctr_id
+        return self.containers_dir / ctr_id
 
     def exit_command(self, ctr_id: str, run_token: str = "") -> list[str]:
         """What conmon runs when the container exits: our cleanup, even with no engine alive.
