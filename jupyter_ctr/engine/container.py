@@ -40,7 +40,6 @@ from .timeutil import rfc3339_ns
 # for type checkers only: importing it costs every CLI command ~2 ms.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
     from typing import Any, BinaryIO, TypeVar
 
     from .attach import AttachStream
@@ -578,15 +577,15 @@ class Container(ExecVerbs, TimelineVerbs, CheckpointVerbs, ContainerBase):
         with self._lock_and_sync():
             return self._snapshot_unlocked()
 
-    def list_view(self, stored: Mapping[str, Any], exec_ids: list[str]) -> ContainerSnapshot:
-        """A reading for a list, from the row the list read (``stored``: the record's stored
-        form; ``exec_ids``: the live exec sessions as stored): taken as it is when it is
-        settled (``glance``), without the lock, so a list costs a few stat calls per
-        container; else ``observe()``'s, synced under the lock. What only inspect shows is
-        left empty (storage directories, log path, bundle: as the client's list readings),
-        and the checkpoint is looked for only where a restore would accept the state (what
+    def list_view(self, exec_ids: list[str]) -> ContainerSnapshot:
+        """A reading for a list, from the record the list read and made this handle with
+        (``exec_ids``: its live exec sessions as stored): taken as it is when it is settled
+        (``settled``), without the lock, so a list costs a few stat calls per container;
+        else ``observe()``'s, synced under the lock. What only inspect shows is left empty
+        (storage directories, log path, bundle: as the client's list readings), and the
+        checkpoint is looked for only where a restore would accept the state (what
         ``restorable`` needs)."""
-        rec = self._read_record(stored)
+        rec = self._record
         if not self.settled(rec):
             return self.observe()
         return ContainerSnapshot(

@@ -60,11 +60,13 @@ class ContainerBase:
     """A handle on one container: identity, record, lock, sync and shared internal steps.
     Cheap to create; every verb re-reads the shared state."""
 
-    def __init__(self, runtime: Runtime, ctr_id: str, config: ContainerConfig) -> None:
+    def __init__(self, runtime: Runtime, ctr_id: str, config: ContainerConfig,
+                 record: ContainerRecord | None = None) -> None:
         self._rt = runtime
         self._id = ctr_id
         self.config = config
-        self._record = ContainerRecord()
+        #: The record as last read (``record``: just read by the caller, a list).
+        self._record = record if record is not None else ContainerRecord()
         self._lock = ContainerLock(runtime.lock_path(ctr_id))
         self._batched = False
         self._valid = True
@@ -132,22 +134,19 @@ class ContainerBase:
         behind until its exit is recorded - each of which sends this to the locked sync.
         The handle's own record is left alone (another thread's verb may be using it).
         Raises ContainerRemovedError when the container is gone."""
-        rec = self._read_record(stored)
+        if stored is not None:
+            rec = ContainerRecord.from_dict(stored)
+        else:
+            try:
+                rec = ContainerRecord.from_dict(self._rt.store.container_state(self._id))
+            except NoSuchContainerError:
+                self._valid = False
+                raise ContainerRemovedError(
+                    f"container {self._id} ({self.name}) has already been removed") from None
         if self.settled(rec):
             return rec.state
         with self._lock_and_sync():
             return self._record.state
-
-    def _read_record(self, stored: Mapping[str, Any] | None) -> ContainerRecord:
-        """The record as stored (``stored``: already read), without the lock."""
-        if stored is not None:
-            return ContainerRecord.from_dict(stored)
-        try:
-            return ContainerRecord.from_dict(self._rt.store.container_state(self._id))
-        except NoSuchContainerError:
-            self._valid = False
-            raise ContainerRemovedError(
-                f"container {self._id} ({self.name}) has already been removed") from None
 
     def settled(self, rec: ContainerRecord) -> bool:
         """Whether ``rec`` (this container's record as stored) is the container's state, with

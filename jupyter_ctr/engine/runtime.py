@@ -541,7 +541,8 @@ class Runtime:
         only the rows whose stored state may be running are read."""
         states = None if all else {s.value for s in UNSETTLED}
         out = []
-        for ctr, state in self._container_rows(states=states):
+        for ctr_id, config, state in self._container_rows(states=states):
+            ctr = Container(self, ctr_id, config)
             try:
                 now = ctr.glance(json.loads(state))
             except ContainerRemovedError:
@@ -562,9 +563,11 @@ class Runtime:
         rows = self._container_rows(states=wanted, **where)
         execs = self.store.live_exec_ids() if rows else {}
         out = []
-        for ctr, state in rows:
+        for ctr_id, config, state in rows:
+            ctr = Container(self, ctr_id, config,
+                            ContainerRecord.from_dict(json.loads(state)))
             try:
-                out.append((ctr, ctr.list_view(json.loads(state), execs.get(ctr.id, []))))
+                out.append((ctr, ctr.list_view(execs.get(ctr_id, []))))
             except ContainerRemovedError:
                 continue
         return out
@@ -574,11 +577,12 @@ class Runtime:
         themselves anyway (a ``snapshot()`` locks and syncs), which ``list_containers`` would
         make sync twice. A handle whose container is removed meanwhile raises
         ContainerRemovedError from its verbs."""
-        return [ctr for ctr, _ in self._container_rows()]
+        return [Container(self, ctr_id, config)
+                for ctr_id, config, _ in self._container_rows()]
 
-    def _container_rows(self, **where: Any) -> list[tuple[Container, str]]:
-        """Handles on the containers this runtime sees that ``where`` selects
-        (``StateStore.select_containers``), each with its stored state (JSON). A config is
+    def _container_rows(self, **where: Any) -> list[tuple[str, ContainerConfig, str]]:
+        """The containers this runtime sees that ``where`` selects
+        (``StateStore.select_containers``): (id, config, stored state as JSON). A config is
         decoded once per container and kept: it never changes (a container made again with
         the same ID is another row, created later)."""
         known = self._shared.configs
@@ -588,10 +592,10 @@ class Runtime:
             cached = known.get(ctr_id)
             if cached is None or cached[0] != created:
                 cached = known[ctr_id] = (created, ContainerConfig.from_dict(json.loads(config)))
-            out.append((Container(self, ctr_id, cached[1]), state))
+            out.append((ctr_id, cached[1], state))
         if len(known) > len(out) and not where and self._owner_scope is None:
             # Every row seen: forget the removed containers' configs.
-            for gone in set(known) - {ctr.id for ctr, _ in out}:
+            for gone in set(known) - {row[0] for row in out}:
                 known.pop(gone, None)
         return out
 
