@@ -25,8 +25,15 @@ class CgroupStats:
         self.pids = pids
 
 
+_V2: list[bool] = []
+
+
 def _is_v2() -> bool:
-    return (CGROUP_ROOT / "cgroup.controllers").exists()
+    """The host's cgroup layout is v2 (unified): looked up once per process (it does not
+    change while the machine runs; a list asks once per container)."""
+    if not _V2:
+        _V2.append((CGROUP_ROOT / "cgroup.controllers").exists())
+    return _V2[0]
 
 
 def container_cgroup_dirs(cgroups_path: str) -> list[Path]:

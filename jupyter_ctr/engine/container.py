@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 
     T = TypeVar("T")
 
+#: The states a restore accepts (``ContainerSnapshot.restorable``).
+RESTORABLE = frozenset({ContainerState.CONFIGURED, ContainerState.EXITED})
+
 S = ContainerState
 
 
@@ -573,6 +576,22 @@ class Container(ExecVerbs, TimelineVerbs, CheckpointVerbs, ContainerBase):
         """One consistent, typed reading of the container (what ``inspect`` renders)."""
         with self._lock_and_sync():
             return self._snapshot_unlocked()
+
+    def list_view(self, exec_ids: list[str]) -> ContainerSnapshot:
+        """A reading for a list, from the record the list read and made this handle with
+        (``exec_ids``: its live exec sessions as stored): taken as it is when it is settled
+        (``settled``), without the lock, so a list costs a few stat calls per container;
+        else ``observe()``'s, synced under the lock. What only inspect shows is left empty
+        (storage directories, log path, bundle: as the client's list readings), and the
+        checkpoint is looked for only where a restore would accept the state (what
+        ``restorable`` needs)."""
+        rec = self._record
+        if not self.settled(rec):
+            return self.observe()
+        return ContainerSnapshot(
+            self.config, rec, exec_ids=exec_ids, oci_runtime="", log_path="", bundle="",
+            storage_dirs={}, has_checkpoint=rec.state in RESTORABLE
+            and self._has_checkpoint_images())
 
     def _snapshot_unlocked(self) -> ContainerSnapshot:
         storage = self._storage()

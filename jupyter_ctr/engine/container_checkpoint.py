@@ -309,7 +309,11 @@ class CheckpointVerbs(ContainerBase):
     # -- paths ----------------------------------------------------------------------------
     def _has_checkpoint_images(self) -> bool:
         """A complete checkpoint is on disk (its inventory.img: the check restore makes)."""
-        return (self._checkpoint_dir() / "inventory.img").is_file()
+        from .checkpoint.archive import CHECKPOINT_DIR  # noqa: PLC0415 - lazy: exit command
+
+        # os.path, not pathlib: a list asks this of every stopped container.
+        return os.path.isfile(os.path.join(self._rt.containers_dir, self._id, CHECKPOINT_DIR,
+                                           "inventory.img"))
 
     def _checkpoint_dir(self) -> Path:
         """CRIU's images (inspect's CheckpointPath)."""

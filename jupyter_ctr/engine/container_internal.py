@@ -32,7 +32,7 @@ from .errors import (
 )
 from .locks import ContainerLock
 from .records import ContainerConfig, ContainerRecord
-from .state import ContainerState
+from .state import UNSETTLED, ContainerState
 from .storage import ContainerStorage, remove_mounted_tree, remove_tree
 
 # What only creating containers needs is imported where it is used: conmon's exit command
@@ -40,6 +40,8 @@ from .storage import ContainerStorage, remove_mounted_tree, remove_tree
 # checkers only: importing it costs every CLI command ~2 ms.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
     from .runtime import Runtime
 
@@ -58,11 +60,13 @@ class ContainerBase:
     """A handle on one container: identity, record, lock, sync and shared internal steps.
     Cheap to create; every verb re-reads the shared state."""
 
-    def __init__(self, runtime: Runtime, ctr_id: str, config: ContainerConfig) -> None:
+    def __init__(self, runtime: Runtime, ctr_id: str, config: ContainerConfig,
+                 record: ContainerRecord | None = None) -> None:
         self._rt = runtime
         self._id = ctr_id
         self.config = config
-        self._record = ContainerRecord()
+        #: The record as last read (``record``: just read by the caller, a list).
+        self._record = record if record is not None else ContainerRecord()
         self._lock = ContainerLock(runtime.lock_path(ctr_id))
         self._batched = False
         self._valid = True
@@ -78,9 +82,11 @@ class ContainerBase:
 
     @property
     def state(self) -> ContainerState:
-        """The state as last synced; call ``sync()`` for a fresh reading."""
-        with self._lock_and_sync():
+        """The state now: the stored one when nothing needs reconciling (``glance``), else
+        after a sync under the lock."""
+        if self._batched:
             return self._record.state
+        return self.glance()
 
     def __repr__(self) -> str:
         return f"<Container {self._id[:12]} {self.name} {self._record.state.value}>"
@@ -118,6 +124,51 @@ class ContainerBase:
             self._sync_locked()
             yield
 
+    def glance(self, stored: Mapping[str, Any] | None = None) -> ContainerState:
+        """The state now, read without the lock, and synced under the lock only when the
+        record is unsettled (``settled``). ``stored``: the record's stored form, when the
+        caller read the row already (a list).
+
+        Lock-free is safe: each row is written whole, a verb in flight marks it ``pending``
+        first, and a container that exits leaves conmon's exit file (or a dead conmon)
+        behind until its exit is recorded - each of which sends this to the locked sync.
+        The handle's own record is left alone (another thread's verb may be using it).
+        Raises ContainerRemovedError when the container is gone."""
+        if stored is not None:
+            rec = ContainerRecord.from_dict(stored)
+        else:
+            try:
+                rec = ContainerRecord.from_dict(self._rt.store.container_state(self._id))
+            except NoSuchContainerError:
+                self._valid = False
+                raise ContainerRemovedError(
+                    f"container {self._id} ({self.name}) has already been removed") from None
+        if self.settled(rec):
+            return rec.state
+        with self._lock_and_sync():
+            return self._record.state
+
+    def settled(self, rec: ContainerRecord) -> bool:
+        """Whether ``rec`` (this container's record as stored) is the container's state, with
+        nothing to reconcile: no verb in flight, and while the runtime may hold it, its
+        conmon alive with no exit file, its freezer agreeing with running or paused, its
+        stopper alive. A few stat calls and one small read; what ``_sync_locked`` would find
+        to do otherwise."""
+        if rec.pending:
+            return False
+        st = rec.state
+        if st not in UNSETTLED:
+            return True
+        if os.path.exists(self._rt.oci.exit_file(self._id)) or \
+                not procinfo.alive(rec.conmon_pid):
+            return False
+        if st is S.STOPPING:
+            return self._stopper_alive(rec)
+        if st in (S.RUNNING, S.PAUSED):
+            freezer = cgroups.freezer_state(self.cgroups_path)
+            return freezer in ("", "frozen" if st is S.PAUSED else "thawed")
+        return True
+
     def _load(self) -> None:
         try:
             self._record = ContainerRecord.from_dict(self._rt.store.container_state(self._id))
@@ -153,8 +204,8 @@ class ContainerBase:
                 self._set(S.RUNNING)
                 self._reconcile()
 
-    def _stopper_alive(self) -> bool:
-        pid, _, start = str(self._record.stopper or "").partition(" ")
+    def _stopper_alive(self, rec: ContainerRecord | None = None) -> bool:
+        pid, _, start = str((rec or self._record).stopper or "").partition(" ")
         return not pid or procinfo.owner_alive(pid, start)  # no record: an older stop
 
     def _mark_stopping(self) -> None:

@@ -76,7 +76,16 @@ def visible_to(ev: Event, owner_uid: int) -> bool:
     return (owner if owner is not None else ev.attributes.get("uid")) == str(owner_uid)
 
 
-def _matches(ev: Event, filters: Mapping[str, Sequence[str]]) -> bool:
+def check_filters(filters: Mapping[str, Sequence[str]]) -> None:
+    """Raise InvalidArgumentError for a filter key the events do not take."""
+    for key in filters:
+        if key not in FILTER_KEYS:
+            raise InvalidArgumentError(
+                f"invalid event filter {key!r}: use one of {', '.join(FILTER_KEYS)}")
+
+
+def matches(ev: Event, filters: Mapping[str, Sequence[str]]) -> bool:
+    """Whether ``ev`` passes every filter (values of one key: any); keys checked before."""
     for key, wanted in filters.items():
         if not wanted:
             continue
@@ -105,11 +114,25 @@ class EventLog:
 
     def __init__(self, store: StateStore) -> None:
         self.store = store
+        #: Called (without arguments) after each event this process records: a follower in
+        #: this process (the service's EventHub) reads it at once instead of at its next poll.
+        self.listeners: list[Callable[[], None]] = []
 
     def record(self, type_: str, action: str, ctr_id: str, name: str, image: str,
                attributes: Mapping[str, str] | None = None) -> None:
         self.store.add_event(time.time_ns(), type_, action, ctr_id, name, image,
                              dict(attributes or {}))
+        for listener in list(self.listeners):
+            listener()
+
+    def read_after(self, seq: int) -> list[Event]:
+        """Every stored event after ``seq`` (a sequence number), in order, unfiltered."""
+        return [Event(row[0], row[1], row[2], row[3], row[4], row[5], row[6],
+                      json.loads(row[7])) for row in self.store.events_after(seq)]
+
+    def last_seq(self) -> int:
+        """The sequence number of the newest stored event (0: none)."""
+        return self.store.last_event_seq()
 
     def read(self, since: float | datetime | None = None, until: float | datetime | None = None,
              filters: Mapping[str, Sequence[str]] | None = None, follow: bool = False,
@@ -123,10 +146,7 @@ class EventLog:
         (``visible_to``).
         """
         filters = dict(filters or {})
-        for key in filters:
-            if key not in FILTER_KEYS:
-                raise InvalidArgumentError(
-                    f"invalid event filter {key!r}: use one of {', '.join(FILTER_KEYS)}")
+        check_filters(filters)
         since_ns, until_ns = _to_ns(since), _to_ns(until)
         seq = 0
         if follow and since_ns is None:
@@ -136,7 +156,7 @@ class EventLog:
                 ev = Event(row[0], row[1], row[2], row[3], row[4], row[5], row[6],
                            json.loads(row[7]))
                 seq = ev.seq
-                if (owner is None or visible_to(ev, owner)) and _matches(ev, filters):
+                if (owner is None or visible_to(ev, owner)) and matches(ev, filters):
                     yield ev
             if not follow:
                 return

@@ -5,13 +5,14 @@ may construct a Runtime on the same roots and work on the same containers at onc
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pwd
 import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from . import cgroups, limits
@@ -38,7 +39,7 @@ from .parsing import (
     parse_restart_policy,
 )
 from .records import NAME_PATTERN, NETWORK_MODES, ContainerConfig, ContainerRecord
-from .state import ContainerState
+from .state import UNSETTLED, ContainerState
 from .storage import ContainerStorage, join_lowers, remove_mounted_tree, remove_tree
 from .store import StateStore
 
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
     from .exec import ExecSession
     from .images import Image, ImageStore
     from .images.records import ImageRemoveReport
+    from .records import ContainerSnapshot
     from .settings import EngineSettings
 
 #: A container id (also the name of its directories).
@@ -105,6 +107,8 @@ class Runtime:
                   self.run_root / "bundles", self.run_root / "claims"):
             d.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.socks_dir = self.run_root / "socks"
+        self.locks_dir = self.run_root / "locks"
+        self.containers_dir = self.root / "containers"
         self.claims_dir = self.run_root / "claims"
         self.store = StateStore(self.root / "state.db")
         self._shared = _Shared()
@@ -180,7 +184,7 @@ class Runtime:
         return self._owner_scope is None or config.owner_uid == self._owner_scope
 
     def lock_path(self, ctr_id: str) -> Path:
-        return self.run_root / "locks" / f"{ctr_id}.lock"
+        return self.locks_dir / f"{ctr_id}.lock"
 
     def bundle_dir(self, ctr_id: str) -> Path:
         return self.run_root / "bundles" / ctr_id
@@ -190,7 +194,7 @@ class Runtime:
         return f"{self.config.cgroup_parent.rstrip('/')}/{ctr_id}"
 
     def container_dir(self, ctr_id: str) -> Path:
-        return self.root / "containers" / ctr_id
+        return self.containers_dir / ctr_id
 
     def exit_command(self, ctr_id: str, run_token: str = "") -> list[str]:
         """What conmon runs when the container exits: our cleanup, even with no engine alive.
@@ -540,19 +544,40 @@ class Runtime:
         return ctr.exec_session(exec_id)
 
     def list_containers(self, all: bool = False) -> list[Container]:  # noqa: A002 - podman's flag
-        """Running containers, or every container with ``all`` (each synced)."""
+        """Running containers, or every container with ``all``, each one's state read now
+        (``Container.glance``: synced under its lock only when it needs it). Without ``all``
+        only the rows whose stored state may be running are read."""
+        states = None if all else {s.value for s in UNSETTLED}
         out = []
-        for ctr_id, config, _ in self.store.all_containers():
-            cfg = ContainerConfig.from_dict(config)
-            if not self.sees(cfg):
-                continue
-            ctr = Container(self, ctr_id, cfg)
+        for ctr_id, config, state in self._container_rows(states=states):
+            ctr = Container(self, ctr_id, config)
             try:
-                st = ctr.state
+                now = ctr.glance(json.loads(state))
             except ContainerRemovedError:
                 continue
-            if all or st in (ContainerState.RUNNING, ContainerState.PAUSED):
+            if all or now in (ContainerState.RUNNING, ContainerState.PAUSED):
                 out.append(ctr)
+        return out
+
+    def list_views(self, *, states: Iterable[ContainerState] | None = None,
+                   **where: Any) -> list[tuple[Container, ContainerSnapshot]]:
+        """The containers this runtime sees, each with its reading for a list
+        (``Container.list_view``: lock-free unless it needs a sync), oldest first.
+        ``states``: only the containers that may be in one of them (those whose state a
+        sync may change are read too: the caller checks the state it gets); ``where``: more
+        SQL conditions (``StateStore.select_containers``: id_prefixes, name_globs, labels,
+        owners), which may leave in more than they describe, never less."""
+        wanted = None if states is None else {s.value for s in (*states, *UNSETTLED)}
+        rows = self._container_rows(states=wanted, **where)
+        execs = self.store.live_exec_ids() if rows else {}
+        out = []
+        for ctr_id, config, state in rows:
+            ctr = Container(self, ctr_id, config,
+                            ContainerRecord.from_dict(json.loads(state)))
+            try:
+                out.append((ctr, ctr.list_view(execs.get(ctr_id, []))))
+            except ContainerRemovedError:
+                continue
         return out
 
     def container_handles(self) -> list[Container]:
@@ -560,11 +585,26 @@ class Runtime:
         themselves anyway (a ``snapshot()`` locks and syncs), which ``list_containers`` would
         make sync twice. A handle whose container is removed meanwhile raises
         ContainerRemovedError from its verbs."""
+        return [Container(self, ctr_id, config)
+                for ctr_id, config, _ in self._container_rows()]
+
+    def _container_rows(self, **where: Any) -> list[tuple[str, ContainerConfig, str]]:
+        """The containers this runtime sees that ``where`` selects
+        (``StateStore.select_containers``): (id, config, stored state as JSON). A config is
+        decoded once per container and kept: it never changes (a container made again with
+        the same ID is another row, created later)."""
+        known = self._shared.configs
         out = []
-        for ctr_id, config, _ in self.store.all_containers():
-            cfg = ContainerConfig.from_dict(config)
-            if self.sees(cfg):
-                out.append(Container(self, ctr_id, cfg))
+        for ctr_id, created, config, state in self.store.select_containers(
+                owner_uid=self._owner_scope, **where):
+            cached = known.get(ctr_id)
+            if cached is None or cached[0] != created:
+                cached = known[ctr_id] = (created, ContainerConfig.from_dict(json.loads(config)))
+            out.append((ctr_id, cached[1], state))
+        if len(known) > len(out) and not where and self._owner_scope is None:
+            # Every row seen: forget the removed containers' configs.
+            for gone in set(known) - {row[0] for row in out}:
+                known.pop(gone, None)
         return out
 
     def remove_container(self, ctr: Container | str, force: bool = False,
@@ -790,6 +830,12 @@ class Runtime:
         return self._events.read(since=since, until=until, filters=filters, follow=follow,
                                  stop=stop, owner=self._owner_scope)
 
+    @property
+    def event_log(self) -> EventLog:
+        """The event log every view of this Runtime shares: ``read_after``, ``last_seq`` and
+        ``listeners``, for a follower that fans events out (service/event_hub.py)."""
+        return self._events
+
     def write_event(self, type_: str, action: str, obj_id: str, name: str, image: str,
                     attributes: Mapping[str, str] | None = None) -> None:
         """Record an event (every verb's, containers' and images'), with the actor as
@@ -806,11 +852,13 @@ class Runtime:
 class _Shared:
     """What a Runtime makes on first use and its ``acting_as`` views share."""
 
-    __slots__ = ("images", "oci")
+    __slots__ = ("configs", "images", "oci")
 
     def __init__(self) -> None:
         self.images: ImageStore | None = None
         self.oci: OCIRuntime | None = None
+        #: Container id -> (its row's created, its config): decoded once (``_container_rows``).
+        self.configs: dict[str, tuple[float, ContainerConfig]] = {}
 
 
 def user_name(uid: int) -> str:

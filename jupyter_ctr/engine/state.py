@@ -73,6 +73,17 @@ class ExecState(enum.Enum):
         return str(self.value)
 
 
+#: States a sync may change without a verb (the container exits, its conmon dies, its
+#: freezer changes): the others stay as stored until a verb changes them.
+UNSETTLED = frozenset(
+    {
+        ContainerState.CREATED,
+        ContainerState.RUNNING,
+        ContainerState.STOPPING,
+        ContainerState.PAUSED,
+    }
+)
+
 #: States in which the OCI runtime knows the container (runc state exists).
 IN_RUNTIME = frozenset(
     {

@@ -11,7 +11,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from .errors import (
@@ -67,7 +67,22 @@ CREATE TABLE IF NOT EXISTS exec_sessions (
     created      INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS exec_sessions_ctr ON exec_sessions(container_id);
+CREATE INDEX IF NOT EXISTS containers_owner
+    ON containers(coalesce(json_extract(config, '$.owner_uid'), 0));
 """
+
+
+#: The owner's uid of a container row, as its index (containers_owner) has it: a list of
+#: one owner's containers reads theirs alone.
+_OWNER_UID = "coalesce(json_extract(config, '$.owner_uid'), 0)"
+
+
+def _label_path(key: str) -> str | None:
+    """The JSON path of label ``key`` in a config, or None when the key cannot be quoted in
+    one (then the caller filters in Python)."""
+    if '"' in key or "\\" in key:
+        return None
+    return f'$.labels."{key}"'
 
 
 class StateStore:
@@ -186,6 +201,68 @@ class StateStore:
         rows = self._conn().execute(
             "SELECT id, config, state FROM containers ORDER BY created").fetchall()
         return [(r[0], json.loads(r[1]), json.loads(r[2])) for r in rows]
+
+    def select_containers(self, *, owner_uid: int | None = None,
+                          states: Iterable[str] | None = None,
+                          id_prefixes: Sequence[str] = (), name_globs: Sequence[str] = (),
+                          labels: Sequence[tuple[str, str | None]] = (),
+                          owners: Sequence[str] = (),
+                          ) -> list[tuple[str, float, str, str]]:
+        """The container rows a list wants, selected in SQL, oldest first: (id, created,
+        config JSON, state JSON), undecoded (the caller may know the config already: it
+        never changes). Each condition given narrows the rows, values of one condition
+        are alternatives (any), ``labels`` all hold. ``owner_uid``: that owner's only (an
+        index); ``states``: stored states (``ContainerRecord.state`` values), and any row with
+        a verb in flight (its state is about to change); ``id_prefixes``; ``name_globs``:
+        SQL GLOB patterns of the name; ``labels``: (key, value) pairs, value None for "has the
+        key"; ``owners``: login names or uids (as text)."""
+        where: list[str] = []
+        args: list[Any] = []
+        if owner_uid is not None:
+            where.append(f"{_OWNER_UID} = ?")
+            args.append(owner_uid)
+        if states is not None:
+            wanted = list(states)
+            marks = ",".join("?" * len(wanted))
+            where.append(f"(json_extract(state, '$.state') IN ({marks}) OR "
+                         "json_extract(state, '$.pending') IS NOT NULL)")
+            args += wanted
+        if id_prefixes:
+            where.append("(" + " OR ".join("substr(id, 1, ?) = ?" for _ in id_prefixes) + ")")
+            for prefix in id_prefixes:
+                args += [len(prefix), prefix]
+        if name_globs:
+            where.append("(" + " OR ".join("name GLOB ?" for _ in name_globs) + ")")
+            args += list(name_globs)
+        for key, value in labels:
+            path = _label_path(key)
+            if path is None:
+                continue
+            if value is None:
+                where.append("json_type(config, ?) IS NOT NULL")
+                args.append(path)
+            else:
+                where.append("json_extract(config, ?) = ?")
+                args += [path, value]
+        if owners:
+            marks = ",".join("?" * len(owners))
+            where.append(f"(json_extract(config, '$.owner_name') IN ({marks}) OR "
+                         f"CAST({_OWNER_UID} AS TEXT) IN ({marks}))")
+            args += list(owners) * 2
+        sql = "SELECT id, created, config, state FROM containers"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return self._conn().execute(sql + " ORDER BY created", args).fetchall()
+
+    def live_exec_ids(self) -> dict[str, list[str]]:
+        """Container id -> ids of its exec sessions not stored as stopped (unsynced: a list's
+        view; a container's ``observe`` syncs them)."""
+        out: dict[str, list[str]] = {}
+        for ctr_id, exec_id in self._conn().execute(
+                "SELECT container_id, id FROM exec_sessions WHERE "
+                "json_extract(state, '$.state') != 'stopped' ORDER BY created, id"):
+            out.setdefault(ctr_id, []).append(exec_id)
+        return out
 
     # -- exit codes (kept after removal so wait() can answer, as libpod does) -------------
     def set_exit_code(self, ctr_id: str, code: int) -> None:

@@ -30,6 +30,7 @@ from ..engine.records import LAB_LABEL
 from ..engine.state import ExecState
 from .bridge import AttachBridge, BridgeLimits, get_bridge
 from .door import Door
+from .event_hub import EventHub, EventSubscription
 from .executors import Executors
 from .policy import Policy
 from .sources import ContainerSource, ExecSource
@@ -92,6 +93,8 @@ class ContainerService:
         self.activity: dict[str, float] = {}
         #: Terminal recordings (engine/recordings.py), in the engine's root.
         self.recordings = RecordingStore(runtime.root / "recordings")
+        #: The one follower of the events, fanned out to every client that follows them.
+        self.event_hub = EventHub(runtime.event_log)
 
     @classmethod
     def build(cls, config: EngineConfig | None = None, *, runtime: Runtime | None = None,
@@ -105,6 +108,7 @@ class ContainerService:
                    limits=limits, log=log)
 
     def close(self) -> None:
+        self.event_hub.close()
         for bridge in list(self.bridges.values()):
             bridge.close()
         self.pools.close()
@@ -631,14 +635,30 @@ class ContainerService:
 
     def event_feed(self, principal: Principal, *, since: float | None = None,
                    until: float | None = None, filters: Mapping[str, list[str]] | None = None,
-                   follow: bool = False) -> ThreadFeed[Event]:
+                   follow: bool = False) -> ThreadFeed[Event] | EventSubscription:
         """Events from ``since`` (then new ones while ``follow``) until ``until`` or the
-        consumer leaves; check the filters first (``check_event_filters``)."""
-        def events(stopped: threading.Event) -> Iterator[Event]:
-            return self.door(principal).events(since=since, until=until, filters=filters,
-                                               follow=follow, stop=stopped)
+        consumer leaves; check the filters first (``check_event_filters``). Following with
+        no end is a subscription to the one EventHub (the events before it, from ``since``,
+        read first in a thread); the rest is a reading of its own."""
+        door = self.door(principal)
 
-        return iterate_in_thread(events, name="ctr-events")
+        if not follow or until is not None:
+            def events(stopped: threading.Event) -> Iterator[Event]:
+                return door.events(since=since, until=until, filters=filters,
+                                   follow=follow, stop=stopped)
+
+            return iterate_in_thread(events, name="ctr-events")
+        door.authorize("events", None)
+        sub = self.event_hub.subscribe(door.view.owner_scope, filters)
+        if since is not None:
+            def history(stopped: threading.Event) -> Iterator[Event]:
+                for ev in door.events(since=since, filters=filters):
+                    if ev.seq > sub.after or stopped.is_set():
+                        return  # the newer ones come live
+                    yield ev
+
+            sub.history = iterate_in_thread(history, name="ctr-events-since")
+        return sub
 
     async def counts(self, principal: Principal) -> dict[str, int]:
         """Containers by state and the number of images (``info``)."""

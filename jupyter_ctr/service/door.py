@@ -17,14 +17,13 @@ import os
 
 from ..engine.container import Container
 from ..engine.errors import (
-    ContainerRemovedError,
     NoSuchContainerError,
     NoSuchImageError,
     NoSuchSnapshotError,
 )
 from ..engine.records import LAB_LABEL
 from ..engine.state import ContainerState
-from .filters import check_container_filters, matches
+from .filters import check_container_filters, matches, sql_conditions
 from .labs import LAB_ACTIONS, act_on, check_action, lab_of, run_each, summarize
 from .policy import NotAuthorizedError, Policy
 
@@ -111,18 +110,13 @@ class Door:
         filters = filters or {}
         check_container_filters(filters)
         every = all or (limit or 0) > 0 or "status" in filters
-        out = []
-        # Unsynced handles: the snapshot syncs each container once (list_containers would
-        # sync it a first time just to read its state).
-        for ctr in self.view.container_handles():
-            if not self.policy.permits(self.principal, "list", ctr):
-                continue
-            try:
-                snap = ctr.observe()
-            except (ContainerRemovedError, NoSuchContainerError):
-                continue
-            if (every or snap.record.state in LISTED_RUNNING) and matches(snap, filters):
-                out.append(snap)
+        where = sql_conditions(filters)
+        if not every:
+            where["states"] = LISTED_RUNNING
+        # Only the rows SQL selects are read; each is synced only when it needs it.
+        out = [snap for ctr, snap in self.view.list_views(**where)
+               if (every or snap.record.state in LISTED_RUNNING) and matches(snap, filters)
+               and self.policy.permits(self.principal, "list", ctr)]
         out.sort(key=lambda snap: snap.config.created, reverse=True)
         return out[:limit] if limit and limit > 0 else out
 

@@ -8,6 +8,7 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ...service.event_hub import EventSubscription
 from .. import models, params
 from .base import DOCKER, LIBPOD, CtrHandler
 
@@ -74,6 +75,9 @@ class EventsHandler(CtrHandler):
         await self.flush()
         feed = self.service.event_feed(self.principal, since=since, until=until,
                                        filters=filters, follow=stream)
+        if isinstance(feed, EventSubscription):
+            # Too slow for the hub: end the response (the client sees the stream end).
+            feed.on_drop = self.end_dropped
         with feed:
             async for ev in feed:
                 self.write(json.dumps(models.event_message(ev)) + "\n")
@@ -82,6 +86,13 @@ class EventsHandler(CtrHandler):
                 if self.client_gone:
                     return
         self.finish()
+
+    def end_dropped(self, reason: str) -> None:
+        """The hub dropped this follower (too slow): close the connection."""
+        self.log.warning("%s: %s", self.request.path, reason)
+        connection = self.request.connection
+        if connection is not None:
+            connection.close()  # type: ignore[attr-defined]
 
 
 def routes() -> list[tuple[str, type, dict[str, Any]]]:

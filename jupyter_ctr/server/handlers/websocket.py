@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import contextlib
 import json
+import socket
 from typing import Any
 
 from jupyter_server.base.handlers import JupyterHandler
@@ -24,11 +26,14 @@ from ...engine.conmon_socket import STDERR, STDOUT
 from ...engine.errors import CtrError
 from ...service.bridge import OWNER, READ_ONLY, WATCHING, AttachBridge
 from ...service.container_service import ContainerService
+from ...service.event_hub import EventSubscription
 from ...service.principal import Principal
 from .. import errors, models, params
 from .base import DOCKER, EXTENSION_NAME, NAME, principal_of, service_of
 
 _NAMES = {STDOUT: "stdout", STDERR: "stderr"}
+#: The kernel's send buffer of an events websocket (bytes): a few hundred events.
+EVENTS_SNDBUF = 64 * 1024
 
 
 class CtrWebSocketHandler(ExtensionHandlerMixin, WebSocketMixin, WebSocketHandler,
@@ -270,7 +275,25 @@ class EventsSocket(CtrWebSocketHandler):
         super().open(*args, **kwargs)
         self._feed = self.service.event_feed(self.principal, since=self._since,
                                              filters=self._filters, follow=True)
+        if isinstance(self._feed, EventSubscription):
+            self._feed.on_drop = self.drop
+            # What the kernel holds for a client that stopped reading is bounded (the
+            # default grows to megabytes): it is noticed, and dropped, within a few hundred
+            # events past its queue.
+            stream = getattr(self.ws_connection, "stream", None)
+            if stream is not None and stream.socket is not None:
+                with contextlib.suppress(OSError):
+                    stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, EVENTS_SNDBUF)
         self._task = asyncio.create_task(self._pump())
+
+    def drop(self, reason: str) -> None:
+        """The hub gave up on this client (too slow): close it (1008, with the reason); the
+        browser reconnects."""
+        self.log.warning("%s: %s", self.request.path, reason)
+        stream = getattr(self.ws_connection, "stream", None)
+        self.close(1008, reason[:120])
+        if stream is not None:
+            stream.close()  # a client that reads nothing never completes the close
 
     async def _pump(self) -> None:
         try:
