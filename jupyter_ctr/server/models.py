@@ -240,11 +240,6 @@ def exec_remove_report(exec_id: str, exit_code: int | None) -> dict[str, Any]:
 
 
 # -- stats ------------------------------------------------------------------------------------
-def stats_sample(raw: dict[str, Any]) -> dict[str, Any]:
-    """An engine stats dict plus the host CPU time, for the next sample's deltas."""
-    return {**raw, "system_ns": procinfo.host_cpu_ns()}
-
-
 def container_docker_stats(cur: dict[str, Any], prev: dict[str, Any] | None) -> dict[str, Any]:
     """Docker's stats JSON (``GET /containers/{id}/stats``) from two samples."""
     ncpu = os.cpu_count() or 1
