@@ -93,19 +93,34 @@ class UsageReader:
 
     v2: ``cpu.stat``, ``memory.current``, ``memory.max``, ``pids.current`` of ``<id>``
     under the parent; v1: ``cpuacct.usage``, ``memory.usage_in_bytes``,
-    ``memory.limit_in_bytes``, ``pids.current`` in their hierarchies. Not thread safe to
-    close while reading; reading from several threads is fine."""
+    ``memory.limit_in_bytes``, ``pids.current`` in their hierarchies. Reading from several
+    threads is fine; ``revalidate`` and ``close`` only while no read runs."""
 
     def __init__(self, cgroup_parent: str) -> None:
         self.parent = cgroup_parent.strip("/")
         self.v2 = _is_v2()
         self._fds: dict[str, int] = {}
 
+    def _path(self, hierarchy: str) -> str:
+        return os.path.join(str(CGROUP_ROOT), hierarchy, self.parent)
+
+    def revalidate(self) -> None:
+        """Drop a kept directory fd whose directory was removed (or made again) since it
+        was opened: an empty parent may be removed by a cleanup. One stat each; a sampler
+        calls it once per sweep."""
+        for hierarchy, fd in list(self._fds.items()):
+            try:
+                same = os.stat(self._path(hierarchy)).st_ino == os.fstat(fd).st_ino
+            except OSError:
+                same = False
+            if not same and self._fds.get(hierarchy) == fd:
+                del self._fds[hierarchy]
+                os.close(fd)
+
     def _dir(self, hierarchy: str) -> int:
         fd = self._fds.get(hierarchy)
         if fd is None:
-            path = os.path.join(str(CGROUP_ROOT), hierarchy, self.parent)
-            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            fd = os.open(self._path(hierarchy), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
             old = self._fds.setdefault(hierarchy, fd)
             if old != fd:  # another thread opened it first
                 os.close(fd)

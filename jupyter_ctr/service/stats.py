@@ -92,6 +92,7 @@ class StatsSampler:
         running is left out. One state store query, a few file reads per container."""
         fresh = self.fresh if fresh is None else fresh
         with self._lock:
+            self.reader.revalidate()
             running = self.runtime.store.running_containers()
             if ids is not None:
                 wanted = set(ids)

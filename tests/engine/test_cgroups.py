@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from jupyter_ctr.engine import Runtime
+from jupyter_ctr.engine import Runtime, cgroups
 from jupyter_ctr.engine.cgroups import UsageReader
 from tests.conftest import DEMO
 
@@ -70,3 +71,35 @@ def test_running_containers_is_one_query_without_configs(rt: Runtime) -> None:
     assert rows[up.id][1] == "stats-up"
     assert rows[up.id][2] == up.observe().record.started_at > 0
     paused.unpause()
+
+
+@pytest.mark.skipif(cgroups.CGROUP_ROOT.joinpath("cgroup.controllers").exists(),
+                    reason="v1 hierarchies: a child cgroup has every file at once")
+def test_a_parent_made_again_is_opened_again() -> None:
+    parent = f"jctr-test-{uuid.uuid4().hex[:8]}"
+    child = uuid.uuid4().hex
+    dirs = [cgroups.CGROUP_ROOT / h / parent for h in ("cpuacct", "memory", "pids")]
+
+    def make() -> None:
+        for d in dirs:
+            (d / child).mkdir(parents=True)
+
+    def remove() -> None:
+        for d in dirs:
+            for p in (d / child, d):
+                if p.exists():
+                    p.rmdir()
+
+    reader = UsageReader(parent)
+    try:
+        make()
+        first = reader.read(child)
+        assert first is not None and first.pids == 0 and first.memory_limit is None
+        remove()
+        make()  # the kept fds name the removed directories now
+        assert reader.read(child) is None
+        reader.revalidate()
+        assert reader.read(child) is not None
+    finally:
+        reader.close()
+        remove()
