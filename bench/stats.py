@@ -65,8 +65,9 @@ class Service:
                        cwd=self.dir)
         self.errlog = open(self.dir / "service.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen([*cli, "service", "--socket", str(self.sock)], env=env,
-                                     cwd=self.dir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=self.errlog, start_new_session=True)
+                                     cwd=self.dir, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=self.errlog,
+                                     start_new_session=True)
         deadline = time.monotonic() + 30
         while not self.sock.exists():
             if self.proc.poll() is not None or time.monotonic() > deadline:
