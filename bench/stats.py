@@ -82,8 +82,9 @@ class Service:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             left = json.loads(self.rest.expect(200, "GET", f"{API}/containers/json?all=true"))
-            for c in left:
-                self.rest.request("DELETE", f"{API}/containers/{c['Id']}?force=true&t=0")
+            for c in left:  # a kill first: podman's DELETE takes ``timeout``, ours ``t``
+                self.rest.request("POST", f"{API}/containers/{c['Id']}/kill")
+                self.rest.request("DELETE", f"{API}/containers/{c['Id']}?force=true")
         self.rest.close()
         self.proc.terminate()
         try:
@@ -108,8 +109,9 @@ class Podman:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             left = json.loads(self.rest.expect(200, "GET", f"{API}/containers/json?all=true"))
-            for c in left:
-                self.rest.request("DELETE", f"{API}/containers/{c['Id']}?force=true&t=0")
+            for c in left:  # a kill first: podman's DELETE takes ``timeout``, ours ``t``
+                self.rest.request("POST", f"{API}/containers/{c['Id']}/kill")
+                self.rest.request("DELETE", f"{API}/containers/{c['Id']}?force=true")
         self.rest.close()
         self.column.teardown()
 
@@ -233,6 +235,32 @@ def p90(v: list[float]) -> str:
     return f"{s[min(len(s) - 1, int(len(s) * 0.9))]:.1f}"
 
 
+def report(names: list[str], titles: dict[str, str], clients: list[int], size: int,
+           shots: dict[str, list[float]], local: dict[str, list[float]],
+           streams: dict[tuple[str, int], tuple[float, int]]) -> None:
+    print(f"## {size} running containers\n")
+    print("| stats of all, `containers/stats?stream=false` | median ms | p90 ms | "
+          "ratio to podman |")
+    print("|---|---|---|---|")
+    pod = statistics.median(shots["podman"]) if shots.get("podman") else None
+    for name in names:
+        ratio = f"{statistics.median(shots[name]) / pod:.2f}" if pod else "-"
+        print(f"| {titles[name]} | {med(shots[name])} | {p90(shots[name])} | {ratio} |")
+    print(f"| in process: StatsSampler.read() of all | {med(local['sampler'])} | "
+          f"{p90(local['sampler'])} | - |")
+    print(f"| in process: Container.stats() of each (lock, sync) | {med(local['engine'])}"
+          f" | {p90(local['engine'])} | - |")
+    print()
+    print("| streaming `containers/stats?stream=true&interval=1` | "
+          + " | ".join(f"{n} client{'s' if n > 1 else ''}: service CPU ms/s (messages)"
+                       for n in clients) + " |")
+    print("|---|" + "---|" * len(clients))
+    for name in names:
+        cells = [f"{streams[(name, n)][0]:.0f} ({streams[(name, n)][1]})" for n in clients]
+        print(f"| {titles[name]} | " + " | ".join(cells) + " |")
+    print(flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", default="10,100")
@@ -250,7 +278,11 @@ def main(argv: list[str] | None = None) -> int:
     build_rootfs(bench.rootfs)
     services: list[Any] = []
     load = os.getloadavg()
-    results = []
+    titles = {"ours": "jupyter-ctr service (this tree)",
+              "before": f"jupyter-ctr service ({args.baseline})",
+              "podman": "podman system service"}
+    print(f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
+          f"({os.cpu_count()} CPUs); one-shot rounds: {args.rounds}, interleaved\n", flush=True)
     try:
         services.append(Service(bench.top, "ours", REPO))
         if args.baseline:
@@ -272,7 +304,8 @@ def main(argv: list[str] | None = None) -> int:
                 for svc in services:
                     log(f"{size}: {svc.name}: {n} streaming clients")
                     streams[(svc.name, n)] = stream_cost(svc, n, args.window)
-            results.append((size, shots, local, streams))
+            report([s.name for s in services], titles, clients, size, shots, local,
+                   streams)
     finally:
         for svc in services:
             try:
@@ -281,34 +314,6 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"cleanup: {svc.name}: {exc!r}")
         bench.teardown()
 
-    names = [s.name for s in services]
-    titles = {"ours": "jupyter-ctr service (this tree)",
-              "before": f"jupyter-ctr service ({args.baseline})",
-              "podman": "podman system service"}
-    print(f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
-          f"({os.cpu_count()} CPUs); one-shot rounds: {args.rounds}, interleaved\n")
-    for size, shots, local, streams in results:
-        print(f"## {size} running containers\n")
-        print("| stats of all, `containers/stats?stream=false` | median ms | p90 ms | "
-              "ratio to podman |")
-        print("|---|---|---|---|")
-        pod = statistics.median(shots["podman"]) if shots.get("podman") else None
-        for name in names:
-            ratio = f"{statistics.median(shots[name]) / pod:.2f}" if pod else "-"
-            print(f"| {titles[name]} | {med(shots[name])} | {p90(shots[name])} | {ratio} |")
-        print(f"| in process: StatsSampler.read() of all | {med(local['sampler'])} | "
-              f"{p90(local['sampler'])} | - |")
-        print(f"| in process: Container.stats() of each (lock, sync) | {med(local['engine'])}"
-              f" | {p90(local['engine'])} | - |")
-        print()
-        print("| streaming `containers/stats?stream=true&interval=1` | "
-              + " | ".join(f"{n} client{'s' if n > 1 else ''}: service CPU ms/s (messages)"
-                           for n in clients) + " |")
-        print("|---|" + "---|" * len(clients))
-        for name in names:
-            cells = [f"{streams[(name, n)][0]:.0f} ({streams[(name, n)][1]})" for n in clients]
-            print(f"| {titles[name]} | " + " | ".join(cells) + " |")
-        print()
     return 0
 
 
