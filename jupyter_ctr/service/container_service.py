@@ -34,7 +34,7 @@ from .door import Door
 from .executors import Executors
 from .policy import Policy
 from .sources import ContainerSource, ExecSource
-from .stats import Pair, StatsSampler
+from .stats import Pair, Reading, StatsSampler
 from .streams import (
     StreamClosedError,
     ThreadFeed,
@@ -265,7 +265,7 @@ class ContainerService:
                 reading = readings.get(ctr.id)
                 if reading is None:  # not running: the engine's verb says so
                     raw = ctr.stats()
-                    reading = {**raw, "system_ns": host_cpu_ns(), "started_at": 0}
+                    reading = Reading(raw, system_ns=host_cpu_ns(), started_at=0)
                 out.append((reading, sampler.baseline(reading)))
             return out
 

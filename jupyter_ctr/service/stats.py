@@ -33,7 +33,20 @@ if TYPE_CHECKING:
     from .door import Door
     from .executors import Executors
 
-Reading = dict[str, Any]
+
+
+class Reading(dict[str, Any]):
+    """One container's numbers at one time (a dict: the models render it). ``memo`` keeps
+    what was made of it for many clients at once (a rendered stats element by its
+    baseline), so that N clients of one sweep cost one rendering."""
+
+    __slots__ = ("memo",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.memo: dict[object, Any] = {}
+
+
 #: (a reading, the one to take CPU deltas from: None when there is none)
 Pair = tuple[Reading, Reading | None]
 
@@ -117,10 +130,10 @@ class StatsSampler:
                 if usage is None:
                     self._forget(ctr_id)
                     continue
-                reading = {"id": ctr_id, "name": name, "cpu_ns": usage.cpu_ns,
-                           "memory_bytes": usage.memory_bytes,
-                           "memory_limit": usage.memory_limit, "pids": usage.pids,
-                           "time_ns": now, "system_ns": system, "started_at": started_at}
+                reading = Reading(id=ctr_id, name=name, cpu_ns=usage.cpu_ns,
+                                  memory_bytes=usage.memory_bytes,
+                                  memory_limit=usage.memory_limit, pids=usage.pids,
+                                  time_ns=now, system_ns=system, started_at=started_at)
                 if last is not None and last["time_ns"] <= shift_before:
                     self.previous[ctr_id] = last
                 self.latest[ctr_id] = out[ctr_id] = reading
@@ -156,8 +169,8 @@ class StatsSampler:
         if not started or started >= reading["time_ns"]:
             return None
         ran = reading["time_ns"] - started
-        return {**reading, "cpu_ns": 0, "time_ns": started,
-                "system_ns": max(0, int(reading["system_ns"]) - ran * self._ncpu)}
+        return Reading(reading, cpu_ns=0, time_ns=started,
+                       system_ns=max(0, int(reading["system_ns"]) - ran * self._ncpu))
 
     def visible(self, door: Door, readings: dict[str, Reading]) -> dict[str, Reading]:
         """The readings of the containers ``door``'s caller may read stats of."""

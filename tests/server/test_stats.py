@@ -10,7 +10,10 @@ from typing import Any
 
 import pytest
 
+from jupyter_ctr.server import models
+from jupyter_ctr.server.handlers.containers import libpod_stats_body
 from jupyter_ctr.server.service import SETTINGS_KEY
+from jupyter_ctr.service.stats import Reading
 
 from .conftest import DOCKER, LIBPOD
 from .test_rest import started
@@ -90,3 +93,21 @@ async def test_many_one_shot_clients_share_readings(api: Any, jp_serverapp: Any)
         assert sampler.readings_taken - before == len(ctrs)
     finally:
         sampler.fresh = 0.5
+
+
+def test_an_element_is_rendered_once_for_all_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    cur = Reading(id="a" * 64, name="a", cpu_ns=2_000_000_000, memory_bytes=1 << 20,
+                  memory_limit=64 << 20, pids=1, time_ns=2_000_000_000,
+                  system_ns=4_000_000_000, started_at=1)
+    prev = Reading(cur, cpu_ns=1_000_000_000, time_ns=1_000_000_000, system_ns=2_000_000_000)
+    rendered = []
+    real = models.container_libpod_stats
+    monkeypatch.setattr(models, "container_libpod_stats",
+                        lambda c, p: rendered.append(c["id"]) or real(c, p))
+    bodies = [json.loads(libpod_stats_body([(cur, prev)])) for _ in range(20)]
+    assert rendered == ["a" * 64]  # 20 clients, one rendering
+    assert all(b == bodies[0] for b in bodies)
+    assert bodies[0]["Error"] is None and bodies[0]["Stats"][0]["MemLimit"] == 64 << 20
+    assert bodies[0]["Stats"][0]["CPU"] > 0
+    other = json.loads(libpod_stats_body([(cur, None)]))  # another baseline: its own
+    assert rendered == ["a" * 64] * 2 and other["Stats"][0]["CPU"] == 0.0

@@ -23,6 +23,7 @@ from ...engine.errors import (
     NoSuchContainerError,
     TimeoutCtrError,
 )
+from ...service.stats import Pair
 from .. import errors, models, params, specgen
 from ..framing import mux_frame
 from .base import DOCKER, LIBPOD, NAME, CtrHandler
@@ -348,22 +349,36 @@ class ContainersStatsHandler(CtrHandler):
         interval = self.q_int("interval", 5, minimum=1, maximum=limits.TIMEOUT_MAX) or 5
         names = self.q_list("containers")
 
-        def body(pairs: list[tuple[dict[str, Any], dict[str, Any] | None]]) -> dict[str, Any]:
-            return {"Error": None,
-                    "Stats": [models.container_libpod_stats(cur, prev) for cur, prev in pairs]}
-
         if not stream:
-            self.reply_json(body(await self.service.stats_now(self.principal, names)))
+            self.set_status(200)
+            self.finish(libpod_stats_body(await self.service.stats_now(self.principal, names)))
             return
         samples = self.service.stats_stream(self.principal, names, interval)
         try:
             async for pairs in samples:
-                self.write(json.dumps(body(pairs)) + "\n")
+                self.write(libpod_stats_body(pairs) + "\n")
                 await self.flush()
                 if self.client_gone:
                     return
         finally:
             await samples.aclose()
+
+
+def libpod_stats_body(pairs: list[Pair]) -> str:
+    """``{"Error": null, "Stats": [...]}`` as JSON text. Each element is rendered once per
+    reading and baseline, whatever the number of clients showing it (``Reading.memo``)."""
+    parts = []
+    for cur, prev in pairs:
+        key = ("libpod", None if prev is None else
+               (prev["time_ns"], prev["cpu_ns"], prev["system_ns"]))
+        memo = getattr(cur, "memo", None)
+        text = None if memo is None else memo.get(key)
+        if text is None:
+            text = json.dumps(models.container_libpod_stats(cur, prev))
+            if memo is not None:
+                memo[key] = text
+        parts.append(text)
+    return '{"Error": null, "Stats": [' + ", ".join(parts) + "]}"
 
 
 # -- export -----------------------------------------------------------------------------------
