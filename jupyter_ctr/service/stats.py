@@ -232,8 +232,10 @@ class StatsSampler:
 
     def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-        self.reader.close()
+            with contextlib.suppress(RuntimeError):  # its loop is closed already
+                self._task.cancel()
+        with self._lock:
+            self.reader.close()
 
 
 class Subscription:
