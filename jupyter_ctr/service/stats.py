@@ -122,6 +122,9 @@ class StatsSampler:
             out: dict[str, Reading] = {}
             for ctr_id, name, started_at in running:
                 last = self.latest.get(ctr_id)
+                if last is not None and last["started_at"] != started_at:  # a new run
+                    self._forget(ctr_id)
+                    last = None
                 if last is not None and last["time_ns"] >= oldest and last["name"] == name:
                     out[ctr_id] = last
                     continue
