@@ -93,6 +93,96 @@ def read_stats(cgroups_path: str) -> CgroupStats:
     )
 
 
+class UsageReader:
+    """Reads the usage numbers of the containers under one cgroup parent, a few ``openat``
+    calls each on directory fds kept open (no Path objects, no process, no lock): what a
+    stats sampler reads every second for every running container.
+
+    v2: ``cpu.stat``, ``memory.current``, ``memory.max``, ``pids.current`` of ``<id>``
+    under the parent; v1: ``cpuacct.usage``, ``memory.usage_in_bytes``,
+    ``memory.limit_in_bytes``, ``pids.current`` in their hierarchies. Reading from several
+    threads is fine; ``revalidate`` and ``close`` only while no read runs."""
+
+    def __init__(self, cgroup_parent: str) -> None:
+        self.parent = cgroup_parent.strip("/")
+        self.v2 = _is_v2()
+        self._fds: dict[str, int] = {}
+
+    def _path(self, hierarchy: str) -> str:
+        return os.path.join(str(CGROUP_ROOT), hierarchy, self.parent)
+
+    def revalidate(self) -> None:
+        """Drop a kept directory fd whose directory was removed (or made again) since it
+        was opened: an empty parent may be removed by a cleanup. One stat each; a sampler
+        calls it once per sweep."""
+        for hierarchy, fd in list(self._fds.items()):
+            try:
+                same = os.stat(self._path(hierarchy)).st_ino == os.fstat(fd).st_ino
+            except OSError:
+                same = False
+            if not same and self._fds.get(hierarchy) == fd:
+                del self._fds[hierarchy]
+                os.close(fd)
+
+    def _dir(self, hierarchy: str) -> int:
+        fd = self._fds.get(hierarchy)
+        if fd is None:
+            fd = os.open(self._path(hierarchy), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            old = self._fds.setdefault(hierarchy, fd)
+            if old != fd:  # another thread opened it first
+                os.close(fd)
+                fd = old
+        return fd
+
+    def read(self, ctr_id: str) -> CgroupStats | None:
+        """The container's numbers, or None when its cgroup is gone (it stopped, or the
+        parent does not exist yet)."""
+        try:
+            if self.v2:
+                fd = self._dir("")
+                cpu_us = 0
+                for line in _read_at(fd, ctr_id + "/cpu.stat").splitlines():
+                    if line.startswith(b"usage_usec "):
+                        cpu_us = int(line[11:])
+                        break
+                return CgroupStats(cpu_us * 1000, _int_at(fd, ctr_id + "/memory.current"),
+                                   _limit(_read_at(fd, ctr_id + "/memory.max")),
+                                   _int_at(fd, ctr_id + "/pids.current"))
+            mem = self._dir("memory")
+            limit = _limit(_read_at(mem, ctr_id + "/memory.limit_in_bytes"))
+            if limit is not None and limit >= 1 << 62:
+                limit = None
+            return CgroupStats(_int_at(self._dir("cpuacct"), ctr_id + "/cpuacct.usage"),
+                               _int_at(mem, ctr_id + "/memory.usage_in_bytes"), limit,
+                               _int_at(self._dir("pids"), ctr_id + "/pids.current"))
+        except (FileNotFoundError, ProcessLookupError):
+            return None
+        except ValueError:  # a file cut short while the cgroup went away
+            return None
+
+    def close(self) -> None:
+        fds, self._fds = self._fds, {}
+        for fd in fds.values():
+            os.close(fd)
+
+
+def _read_at(dir_fd: int, name: str) -> bytes:
+    fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=dir_fd)
+    try:
+        return os.read(fd, 4096)
+    finally:
+        os.close(fd)
+
+
+def _int_at(dir_fd: int, name: str) -> int:
+    return int(_read_at(dir_fd, name))
+
+
+def _limit(raw: bytes) -> int | None:
+    raw = raw.strip()
+    return None if raw == b"max" else int(raw)
+
+
 def remove_cgroup(cgroups_path: str) -> list[Path]:
     """rmdir what the runtime left; returns the directories that could not be removed."""
     left = []

@@ -241,15 +241,22 @@ def exec_remove_report(exec_id: str, exit_code: int | None) -> dict[str, Any]:
 
 
 # -- stats ------------------------------------------------------------------------------------
-def stats_sample(raw: dict[str, Any]) -> dict[str, Any]:
-    """An engine stats dict plus the host CPU time, for the next sample's deltas."""
-    return {**raw, "system_ns": procinfo.host_cpu_ns()}
+def host_memory() -> int:
+    """The host's memory (the limit shown for a container without one), read once: every
+    stats element of every client would read /proc/meminfo again."""
+    global _HOST_MEMORY  # noqa: PLW0603 - a process-wide constant, read late
+    if not _HOST_MEMORY:
+        _HOST_MEMORY = procinfo.host_memory()
+    return _HOST_MEMORY
+
+
+_HOST_MEMORY = 0
 
 
 def container_docker_stats(cur: dict[str, Any], prev: dict[str, Any] | None) -> dict[str, Any]:
     """Docker's stats JSON (``GET /containers/{id}/stats``) from two samples."""
     ncpu = os.cpu_count() or 1
-    limit = int(cur.get("memory_limit") or 0) or procinfo.host_memory()
+    limit = int(cur.get("memory_limit") or 0) or host_memory()
 
     def cpu(sample: dict[str, Any] | None) -> dict[str, Any]:
         if sample is None:
@@ -277,7 +284,7 @@ def container_docker_stats(cur: dict[str, Any], prev: dict[str, Any] | None) -> 
 
 def container_libpod_stats(cur: dict[str, Any], prev: dict[str, Any] | None) -> dict[str, Any]:
     """One element of ``GET /libpod/containers/stats`` (define.ContainerStats)."""
-    limit = int(cur.get("memory_limit") or 0) or procinfo.host_memory()
+    limit = int(cur.get("memory_limit") or 0) or host_memory()
     mem = int(cur["memory_bytes"])
     cpu_pct = 0.0
     if prev is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
@@ -25,6 +25,7 @@ from ..engine.errors import (
 )
 from ..engine.exec import ExecSession
 from ..engine.images.registry import normalize_remote_reference
+from ..engine.procinfo import host_cpu_ns
 from ..engine.recordings import Recorder, RecordingStore
 from ..engine.records import LAB_LABEL
 from ..engine.state import ExecState
@@ -34,6 +35,7 @@ from .event_hub import EventHub, EventSubscription
 from .executors import Executors
 from .policy import Policy
 from .sources import ContainerSource, ExecSource
+from .stats import Pair, Reading, StatsSampler
 from .streams import (
     StreamClosedError,
     ThreadFeed,
@@ -95,6 +97,8 @@ class ContainerService:
         self.recordings = RecordingStore(runtime.root / "recordings")
         #: The one follower of the events, fanned out to every client that follows them.
         self.event_hub = EventHub(runtime.event_log)
+        #: The one stats reader every stats client is fed from (service/stats.py).
+        self.sampler = StatsSampler(runtime, self.pools)
 
     @classmethod
     def build(cls, config: EngineConfig | None = None, *, runtime: Runtime | None = None,
@@ -111,6 +115,7 @@ class ContainerService:
         self.event_hub.close()
         for bridge in list(self.bridges.values()):
             bridge.close()
+        self.sampler.close()
         self.pools.close()
         self.runtime.close()
 
@@ -245,23 +250,70 @@ class ContainerService:
 
         return iterate_in_thread(lines, maxsize=256, name="ctr-logs")
 
-    async def stats_targets(self, principal: Principal,
-                            names: Sequence[str]) -> list[Container]:
-        """The containers named (each looked up), or every running one."""
-        if names:
-            return [await self.lookup(principal, n, "stats") for n in names]
+    # -- stats from the sampler (service/stats.py) ----------------------------------------
+    async def stats_now(self, principal: Principal, names: Sequence[str]) -> list[Pair]:
+        """One reading of each container ``names`` names (name, ID or ID prefix), or of
+        every running one ``principal`` may read stats of when none, each with the reading
+        its CPU share is taken from (``StatsSampler.baseline``). One pool hop; a named one
+        missing, another's or not running raises as ``container`` and ``stats`` do."""
+        door = self.door(principal)
+        sampler = self.sampler
 
-        return await self.pools.run(self.door(principal).containers, "stats")
-
-    async def stats(self, principal: Principal, ctrs: Sequence[Container],
-                    sample: Callable[[dict[str, Any]], T]) -> dict[str, T]:
-        """One stats reading per container, by ID, each through ``sample`` in the same
-        thread (so that host readings taken there match the container's)."""
-
-        def run() -> dict[str, T]:
-            return {c.id: sample(self.container(principal, c, "stats").stats()) for c in ctrs}
+        def run() -> list[Pair]:
+            if not names:
+                readings = sampler.visible(door, sampler.read())
+                return [(r, sampler.baseline(r)) for r in readings.values()]
+            ctrs = [self.stats_target(door, name) for name in names]
+            readings = sampler.read([c.id for c in ctrs])
+            out: list[Pair] = []
+            for ctr in ctrs:
+                reading = readings.get(ctr.id)
+                if reading is None:  # not running: the engine's verb says so
+                    raw = ctr.stats()
+                    reading = Reading(raw, system_ns=host_cpu_ns(), started_at=0)
+                out.append((reading, sampler.baseline(reading)))
+            return out
 
         return await self.pools.run(run)
+
+    def stats_target(self, door: Door, name: str) -> Container:
+        """The container ``name`` names for stats: a running one the sampler knows by full
+        ID without a store lookup, else through the Door (its errors)."""
+        handle = self.sampler.handles.get(name)
+        if handle is not None and door.may("stats", handle):
+            return handle
+        return door.container(name, "stats")
+
+    async def stats_stream(self, principal: Principal, names: Sequence[str],
+                           interval: float) -> AsyncGenerator[list[Pair], None]:
+        """``stats_now``, then every ``interval`` seconds the sampler's latest readings of
+        the same containers (every running one ``principal`` may see, when none are
+        named: new ones join, stopped ones leave), each with the reading sent before it.
+        A named container that stops ends the stream."""
+        first = await self.stats_now(principal, names)
+        yield first
+        named = [reading["id"] for reading, _ in first] if names else None
+        sent = {reading["id"]: reading for reading, _ in first}
+        door = self.door(principal)
+        sampler = self.sampler
+        last = time.monotonic()
+        async with sampler.subscription() as sub:
+            while True:
+                sweep = await sub.next()
+                # sweeps come every sampler.interval: send the one nearest to the due time
+                if sweep.monotonic - last < interval - sampler.interval / 2:
+                    continue
+                last = sweep.monotonic
+                if named is None:
+                    readings = sampler.visible(door, sweep.readings)
+                elif all(i in sweep.readings for i in named):
+                    readings = {i: sweep.readings[i] for i in named}
+                else:
+                    return
+                out = [(r, sent.get(r["id"]) or sampler.baseline(r))
+                       for r in readings.values()]
+                sent = readings
+                yield out
 
     def export_feed(self, principal: Principal, ctr: Container) -> ThreadFeed[bytes]:
         """The root filesystem as tar bytes, written by a thread (``ctr`` from

@@ -81,6 +81,12 @@ class Door:
         self.authorize(action, ctr)
         return ctr
 
+    def may(self, action: str, ctr: Container) -> bool:
+        """Whether this caller sees ``ctr`` (a handle found some other way: a shared stats
+        reading's) and the policy lets it ``action`` it; for filtering, never raises."""
+        return self.view.sees(ctr.config) and \
+            self.policy.permits(self.principal, action, ctr)
+
     def exec_session(self, exec_id: str, action: str) -> ExecSession:
         """The exec session with this full ID, once the policy allows ``action`` on it."""
         session = self.view.lookup_exec(exec_id)

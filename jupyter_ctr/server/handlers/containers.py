@@ -23,6 +23,7 @@ from ...engine.errors import (
     NoSuchContainerError,
     TimeoutCtrError,
 )
+from ...service.stats import Pair
 from .. import errors, models, params, specgen
 from ..framing import mux_frame
 from .base import DOCKER, LIBPOD, NAME, CtrHandler
@@ -313,65 +314,71 @@ class ContainerLogsHandler(CtrHandler):
 # -- stats ------------------------------------------------------------------------------------
 class ContainerStatsHandler(CtrHandler):
     """One container: Docker's stats JSON (the libpod route for one container answers the
-    same, as podman's). ``stream`` (default true) sends one sample a second."""
+    same, as podman's). ``stream`` (default true) sends one sample a second, from the
+    service's one stats sampler; the stream ends when the container stops."""
 
     @web.authenticated
     @authorized
     async def get(self, name: str, version: str | None = None) -> None:
         stream = self.q_bool("stream", True)
         one_shot = self.q_bool("one-shot")
-        ctr = await self.service.lookup(self.principal, name, "stats")
-
-        async def sample() -> dict[str, Any]:
-            samples = await self.service.stats(self.principal, [ctr], models.stats_sample)
-            return samples[ctr.id]
-
-        prev = None
-        if not one_shot:
-            prev = await sample()
-            await asyncio.sleep(0.1 if not stream else 0)
-        while True:
-            cur = await sample()
-            body = models.container_docker_stats(cur, prev)
-            if not stream:
-                self.reply_json(body)
-                return
-            self.write(json.dumps(body) + "\n")
-            await self.flush()
-            prev = cur
-            await asyncio.sleep(1.0)
-            if self.client_gone:
-                return
+        if not stream:
+            [(cur, prev)] = await self.service.stats_now(self.principal, [name])
+            self.reply_json(models.container_docker_stats(cur, None if one_shot else prev))
+            return
+        samples = self.service.stats_stream(self.principal, [name], 1.0)
+        try:
+            async for [(cur, prev)] in samples:
+                self.write(json.dumps(models.container_docker_stats(cur, prev)) + "\n")
+                await self.flush()
+                if self.client_gone:
+                    return
+        finally:
+            await samples.aclose()
 
 
 class ContainersStatsHandler(CtrHandler):
-    """libpod's ``GET /containers/stats?containers=...``: ``{"Error", "Stats": [...]}``."""
+    """libpod's ``GET /containers/stats?containers=...``: ``{"Error", "Stats": [...]}``,
+    from the service's one stats sampler (every running container the caller may see
+    when none is named)."""
 
     @web.authenticated
     @authorized
     async def get(self, version: str | None = None) -> None:
         stream = self.q_bool("stream", True)
         interval = self.q_int("interval", 5, minimum=1, maximum=limits.TIMEOUT_MAX) or 5
-        ctrs = await self.service.stats_targets(self.principal, self.q_list("containers"))
+        names = self.q_list("containers")
 
-        async def sample_all() -> dict[str, dict[str, Any]]:
-            return await self.service.stats(self.principal, ctrs, models.stats_sample)
+        if not stream:
+            self.set_status(200)
+            self.finish(libpod_stats_body(await self.service.stats_now(self.principal, names)))
+            return
+        samples = self.service.stats_stream(self.principal, names, interval)
+        try:
+            async for pairs in samples:
+                self.write(libpod_stats_body(pairs) + "\n")
+                await self.flush()
+                if self.client_gone:
+                    return
+        finally:
+            await samples.aclose()
 
-        prev = await sample_all()
-        await asyncio.sleep(0.1)
-        while True:
-            cur = await sample_all()
-            body = {"Error": None, "Stats": [models.container_libpod_stats(s, prev.get(i))
-                                             for i, s in cur.items()]}
-            if not stream:
-                self.reply_json(body)
-                return
-            self.write(json.dumps(body) + "\n")
-            await self.flush()
-            prev = cur
-            await asyncio.sleep(interval)
-            if self.client_gone:
-                return
+
+def libpod_stats_body(pairs: list[Pair]) -> str:
+    """``{"Error": null, "Stats": [...]}`` as JSON text. Each element is rendered once per
+    reading and baseline, whatever the number of clients showing it (``Reading.memo``)."""
+    parts = []
+    for cur, prev in pairs:
+        key = ("libpod", None if prev is None else
+               (prev["time_ns"], prev["cpu_ns"], prev["system_ns"]))
+        memo = getattr(cur, "memo", None)
+        text = None if memo is None else memo.get(key)
+        if text is None:
+            text = json.dumps(models.container_libpod_stats(cur, prev))
+            if memo is not None:
+                memo[key] = text
+        parts.append(text)
+    return '{"Error": null, "Stats": [' + ", ".join(parts) + "]}"
 
 
 # -- export -----------------------------------------------------------------------------------
