@@ -8,7 +8,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .procinfo import read_small
+
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+_ROOT = str(CGROUP_ROOT)
 
 
 class CgroupStats:
@@ -203,13 +206,14 @@ def freezer_state(cgroups_path: str) -> str:
     """``frozen``, ``freezing`` (asked, not done: a pause in progress or one killed mid-way),
     ``thawed``, or ``""`` when the cgroup has no freezer. One small file read."""
     rel = cgroups_path.lstrip("/")
-    try:
+    try:  # plain strings and os reads: a list asks this of every running container
         if _is_v2():
-            base = CGROUP_ROOT / rel
-            if (base / "cgroup.freeze").read_text().strip() != "1":
+            base = f"{_ROOT}/{rel}"
+            if read_small(f"{base}/cgroup.freeze").strip() != b"1":
                 return "thawed"
-            return "frozen" if "frozen 1" in (base / "cgroup.events").read_text() else "freezing"
-        return (CGROUP_ROOT / "freezer" / rel / "freezer.state").read_text().strip().lower()
+            return "frozen" if b"frozen 1" in read_small(f"{base}/cgroup.events") \
+                else "freezing"
+        return read_small(f"{_ROOT}/freezer/{rel}/freezer.state").strip().lower().decode()
     except OSError:
         return ""
 

@@ -159,7 +159,7 @@ class ContainerBase:
         st = rec.state
         if st not in UNSETTLED:
             return True
-        if os.path.exists(self._rt.oci.exit_file(self._id)) or \
+        if os.path.exists(f"{self._rt.oci.exits_dir}/{self._id}") or \
                 not procinfo.alive(rec.conmon_pid):
             return False
         if st is S.STOPPING:
