@@ -657,16 +657,8 @@ class Runtime:
         opts = merge_options(options, kw)
         name = opts.name if name is None else name
         check_options(opts, "restore", self.config.criu)
-        if name is not None:
-            check_name(name)
-        path = Path(os.fspath(archive)).absolute()
+        path = self._import_source(archive, name, "restore from", "checkpoint")
         origin = str(path)
-        if not path.is_file():
-            raise InvalidArgumentError(f"cannot restore from {origin}: no such checkpoint "
-                                       "archive (not an existing regular file)")
-        if name is not None and self._name_taken(name):
-            raise ContainerExistsError(f"the container name {name!r} is already in use: "
-                                       "choose another name")
         find_criu(self.config.criu)  # before anything is extracted or imported: a missing
         check_restore_runtime(opts, self.oci)  # CRIU or runc option fails at once
         started = time.monotonic()
@@ -747,16 +739,8 @@ class Runtime:
         from .staging import staging_dir  # noqa: PLC0415 - lazy: CLI start-up
         from .timeline import apply_diff  # noqa: PLC0415 - lazy: CLI start-up
 
-        if name is not None:
-            check_name(name)
-        source = Path(os.fspath(path)).absolute()
+        source = self._import_source(path, name, "import", "snapshot")
         origin = str(source)
-        if not source.is_file():
-            raise InvalidArgumentError(f"cannot import {origin}: no such snapshot archive "
-                                       "(not an existing regular file)")
-        if name is not None and self._name_taken(name):
-            raise ContainerExistsError(f"the container name {name!r} is already in use: "
-                                       "choose another name")
         with staging_dir(self.root / "containers", RESTORE_STAGING_PREFIX) as staging:
             info = read_archive(source, staging, origin, self.images.limits,
                                 require_checkpoint=False)
@@ -812,6 +796,21 @@ class Runtime:
             image = self.images.get(image.id)
         self.write_event("image", "import", image.id, ref, ref)
         return image, True
+
+    def _import_source(self, archive: str | os.PathLike[str], name: str | None, verb: str,
+                       kind: str) -> Path:
+        """The archive a restore or import reads (absolute), once ``name`` (if any) is valid
+        and free and the archive is an existing regular file."""
+        if name is not None:
+            check_name(name)
+        path = Path(os.fspath(archive)).absolute()
+        if not path.is_file():
+            raise InvalidArgumentError(f"cannot {verb} {path}: no such {kind} archive "
+                                       "(not an existing regular file)")
+        if name is not None and self._name_taken(name):
+            raise ContainerExistsError(f"the container name {name!r} is already in use: "
+                                       "choose another name")
+        return path
 
     def _name_taken(self, name: str) -> bool:
         return any(cfg.get("name") == name for _, cfg, _ in self.store.all_containers())
