@@ -44,7 +44,10 @@ def read_chunks(path: Path, chunk: int = 1 << 16) -> Any:
     return gen
 
 
-class ContainerCheckpointHandler(CtrHandler):
+class SpooledExportHandler(CtrHandler):
+    """A handler that writes an archive to a spool file before sending it: the spool's path
+    is the engine's own and never shown in an error."""
+
     spool: Path | None = None
 
     def internal_paths(self) -> list[tuple[str, str]]:
@@ -52,6 +55,9 @@ class ContainerCheckpointHandler(CtrHandler):
         if self.spool is not None:
             paths.append((str(self.spool), "the exported archive"))
         return paths
+
+
+class ContainerCheckpointHandler(SpooledExportHandler):
 
     @web.authenticated
     @authorized

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from pathlib import Path
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
@@ -27,7 +26,7 @@ from ...service.streams import iterate_in_thread
 from .. import errors, params
 from ..spool import new_spool_file
 from .base import NAME, CtrHandler
-from .checkpoint import read_chunks
+from .checkpoint import SpooledExportHandler, read_chunks
 from .images import UploadHandler
 
 #: A step name in a path (the engine checks it: engine/timeline.check_step).
@@ -68,14 +67,7 @@ class RewindHandler(CtrHandler):
         self.reply_json(snap.to_dict())
 
 
-class SnapshotExportHandler(CtrHandler):
-    spool: Path | None = None
-
-    def internal_paths(self) -> list[tuple[str, str]]:
-        paths = super().internal_paths()
-        if self.spool is not None:
-            paths.append((str(self.spool), "the exported archive"))
-        return paths
+class SnapshotExportHandler(SpooledExportHandler):
 
     @web.authenticated
     @authorized
