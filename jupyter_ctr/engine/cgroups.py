@@ -218,6 +218,15 @@ def freezer_state(cgroups_path: str) -> str:
         return ""
 
 
+def freezer_files(cgroups_path: str) -> list[str]:
+    """The files ``freezer_state`` reads: what to watch for a freeze or thaw (a write to
+    them, or v2's news in ``cgroup.events``)."""
+    rel = cgroups_path.lstrip("/")
+    if _is_v2():
+        return [f"{_ROOT}/{rel}/cgroup.freeze", f"{_ROOT}/{rel}/cgroup.events"]
+    return [f"{_ROOT}/freezer/{rel}/freezer.state"]
+
+
 FREEZE_TIMEOUT = 10.0
 
 

@@ -67,7 +67,7 @@ class ContainerBase:
         self.config = config
         #: The record as last read (``record``: just read by the caller, a list).
         self._record = record if record is not None else ContainerRecord()
-        self._lock = ContainerLock(runtime.lock_path(ctr_id))
+        self._lock = ContainerLock(f"{runtime.locks_dir}/{ctr_id}.lock")  # a str: cheap
         self._batched = False
         self._valid = True
 
@@ -153,12 +153,31 @@ class ContainerBase:
         nothing to reconcile: no verb in flight, and while the runtime may hold it, its
         conmon alive with no exit file, its freezer agreeing with running or paused, its
         stopper alive. A few stat calls and one small read; what ``_sync_locked`` would find
-        to do otherwise."""
+        to do otherwise. A process that lists again and again keeps a SettledWatch
+        (``Runtime.settled_watch``): then a container found settled costs a dict lookup
+        until the kernel reports a change to what was checked."""
         if rec.pending:
             return False
         st = rec.state
         if st not in UNSETTLED:
             return True
+        watch = self._rt.settled_watch if st is not S.STOPPING else None
+        if watch is None:
+            return self._settled_now(rec)
+        pid, ctr_id = rec.conmon_pid, self._id
+        if watch.holds(ctr_id, pid, st.value):
+            return True
+        files = cgroups.freezer_files(self.cgroups_path) if st in (S.RUNNING, S.PAUSED) else []
+        armed = watch.arm(ctr_id, pid, st.value, files)
+        if not self._settled_now(rec):
+            return False
+        if armed:
+            watch.confirm(ctr_id, pid, st.value)
+        return True
+
+    def _settled_now(self, rec: ContainerRecord) -> bool:
+        """``settled``'s checks, made now (for a state in UNSETTLED)."""
+        st = rec.state
         if os.path.exists(f"{self._rt.oci.exits_dir}/{self._id}") or \
                 not procinfo.alive(rec.conmon_pid):
             return False

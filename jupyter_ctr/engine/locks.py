@@ -16,7 +16,7 @@ from types import TracebackType
 class ContainerLock:
     """An exclusive lock on ``<run_root>/locks/<id>.lock``; use as a context manager."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: str | Path) -> None:
         self.path = path
         self._fd: int | None = None
 
@@ -63,6 +63,6 @@ class ContainerLock:
     def remove_file(self) -> None:
         """Delete the lock file (after the container is removed, while holding the lock)."""
         try:
-            self.path.unlink()
+            os.unlink(self.path)
         except FileNotFoundError:
             pass

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from .images.records import ImageRemoveReport
     from .records import ContainerSnapshot
     from .settings import EngineSettings
+    from .settled_watch import SettledWatch
 
 #: A container id (also the name of its directories).
 _ID_RE = re.compile(r"[0-9a-f]{64}")
@@ -570,15 +571,44 @@ class Runtime:
         wanted = None if states is None else {s.value for s in (*states, *UNSETTLED)}
         rows = self._container_rows(states=wanted, **where)
         execs = self.store.live_exec_ids() if rows else {}
+        shared = self._shared
+        shared.lists += 1
+        if shared.lists == 2 and shared.watch is None:
+            shared.watch = self._start_settled_watch()
+        if shared.watch is not None:
+            shared.watch.refresh()
+        records = shared.records
         out = []
         for ctr_id, config, state in rows:
-            ctr = Container(self, ctr_id, config,
-                            ContainerRecord.from_dict(json.loads(state)))
+            # A record is decoded again only when its stored text changed (a list's records
+            # are read-only: a verb reads its own).
+            cached = records.get(ctr_id)
+            if cached is None or cached[0] != state:
+                cached = records[ctr_id] = (state, ContainerRecord.from_dict(json.loads(state)))
+            ctr = Container(self, ctr_id, config, cached[1])
             try:
                 out.append((ctr, ctr.list_view(execs.get(ctr_id, []))))
             except ContainerRemovedError:
                 continue
+        if len(records) > len(shared.configs):
+            for gone in set(records) - set(shared.configs):
+                records.pop(gone, None)
         return out
+
+    @property
+    def settled_watch(self) -> SettledWatch | None:
+        """What lets ``Container.settled`` skip its checks (engine/settled_watch.py): kept
+        from this process's second list on (a command that lists once does not pay for it),
+        None before or where the kernel cannot give one."""
+        return self._shared.watch
+
+    def _start_settled_watch(self) -> SettledWatch | None:
+        from .settled_watch import SettledWatch  # noqa: PLC0415 - lazy: see settled_watch
+
+        try:
+            return SettledWatch(str(self.oci.exits_dir))
+        except OSError:  # no exits directory yet, out of descriptors or inotify instances
+            return None
 
     def container_handles(self) -> list[Container]:
         """Every container this runtime sees, not synced yet: for callers that sync each one
@@ -845,19 +875,26 @@ class Runtime:
                              "uid": str(uid)})
 
     def close(self) -> None:
+        watch, self._shared.watch = self._shared.watch, None
+        if watch is not None:
+            watch.close()
         self.store.close()
 
 
 class _Shared:
     """What a Runtime makes on first use and its ``acting_as`` views share."""
 
-    __slots__ = ("configs", "images", "oci")
+    __slots__ = ("configs", "images", "lists", "oci", "records", "watch")
 
     def __init__(self) -> None:
         self.images: ImageStore | None = None
         self.oci: OCIRuntime | None = None
         #: Container id -> (its row's created, its config): decoded once (``_container_rows``).
         self.configs: dict[str, tuple[float, ContainerConfig]] = {}
+        #: Container id -> (its stored state's text, its record) as the last list read it.
+        self.records: dict[str, tuple[str, ContainerRecord]] = {}
+        self.lists = 0
+        self.watch: SettledWatch | None = None
 
 
 def user_name(uid: int) -> str:

@@ -112,6 +112,11 @@ class CtrHandler(ExtensionHandlerMixin, APIHandler):
         self.set_status(status)
         self.finish(json.dumps(obj))
 
+    def reply_json_text(self, text: str, status: int = 200) -> None:
+        """``reply_json`` of JSON already encoded (server/list_json.py)."""
+        self.set_status(status)
+        self.finish(text)
+
     def reply_text(self, text: str, status: int = 200) -> None:
         """Podman's WriteResponse for strings: text/plain with a trailing newline."""
         self.set_status(status)

@@ -26,6 +26,7 @@ from ...engine.errors import (
 from ...service.stats import Pair
 from .. import errors, models, params, specgen
 from ..framing import mux_frame
+from ..list_json import ListJSON
 from .base import DOCKER, LIBPOD, NAME, CtrHandler
 
 #: How long one engine wait call may hold a worker thread before we look at the client again.
@@ -42,9 +43,13 @@ class ContainerListHandler(CtrHandler):
         filters = params.container_filters(self.q("filters"))
         snaps = await self.service.list_containers(self.principal, all=self.q_bool("all"),
                                                    filters=filters, limit=self.q_int("limit"))
-        build = models.container_docker_list_item if self.docker else \
-            models.container_libpod_list_item
-        self.reply_json([build(snap) for snap in snaps])
+        self.reply_json_text((DOCKER_LIST if self.docker else LIBPOD_LIST).dumps(snaps))
+
+
+#: Each container's list item is encoded once per change of its record (server/list_json.py).
+LIBPOD_LIST = ListJSON(models.container_libpod_list_item)
+DOCKER_LIST = ListJSON(models.container_docker_list_item,
+                       live={"Status": lambda snap, now: snap.status_text(now, docker=True)})
 
 
 class ContainerCreateHandler(CtrHandler):
