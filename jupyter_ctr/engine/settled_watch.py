@@ -23,6 +23,7 @@ import contextlib
 import os
 import select
 import threading
+import weakref
 from typing import Any
 
 #: inotify masks (linux/inotify.h): a write to a file; a file made or renamed into a directory.
@@ -31,6 +32,19 @@ IN_CREATE = 0x100
 IN_MOVED_TO = 0x80
 IN_IGNORED = 0x8000
 IN_Q_OVERFLOW = 0x4000
+
+
+#: Every watch of this process: a forked child must not read its parent's news (the epoll and
+#: inotify instances are shared across fork), so its copies go quiet.
+_WATCHES: weakref.WeakSet[SettledWatch] = weakref.WeakSet()
+
+
+def _quiet_in_child() -> None:
+    for watch in list(_WATCHES):
+        watch.go_quiet()
+
+
+os.register_at_fork(after_in_child=_quiet_in_child)
 
 
 class _Entry:
@@ -54,6 +68,7 @@ class SettledWatch:
         from inotify_simple import INotify  # type: ignore[import-untyped]  # noqa: PLC0415
 
         self._lock = threading.Lock()
+        self._forked = False
         self._entries: dict[str, _Entry] = {}
         self._by_fd: dict[int, str] = {}
         self._by_wd: dict[int, str] = {}
@@ -65,16 +80,21 @@ class SettledWatch:
         except BaseException:
             self._inotify.close()
             raise
+        _WATCHES.add(self)
 
     def refresh(self) -> None:
         """Apply the news now (a list does, first: the containers that are gone let go of
         their descriptors even when no list shows them any more)."""
+        if self._forked:
+            return
         with self._lock:
             self._drain()
 
     def holds(self, ctr_id: str, conmon_pid: int, state: str) -> bool:
         """Whether the last full check of this container found it settled in ``state`` with
         this conmon, and nothing it checked has changed since."""
+        if self._forked:
+            return False
         with self._lock:
             self._drain()
             entry = self._entries.get(ctr_id)
@@ -85,6 +105,8 @@ class SettledWatch:
         """Start watching before a full check (so nothing between the check and the watch
         goes unseen): conmon ``conmon_pid`` and the freezer ``files``. False when it cannot
         be watched (conmon gone, a file missing, out of descriptors): no ``confirm`` then."""
+        if self._forked:
+            return False
         with self._lock:
             self._drain()
             entry = self._entries.get(ctr_id)
@@ -117,7 +139,13 @@ class SettledWatch:
             if entry is not None and entry.conmon_pid == conmon_pid and entry.state == state:
                 entry.valid = True
 
+    def go_quiet(self) -> None:
+        """Answer "no" from now on, read nothing (in a forked child)."""
+        self._forked = True
+
     def close(self) -> None:
+        if self._forked:  # the parent's to close
+            return
         with self._lock:
             for ctr_id in list(self._entries):
                 self._forget(ctr_id)

@@ -200,3 +200,22 @@ def test_without_a_watch_lists_check_in_full(rt: Runtime, full_checks: list[str]
     assert listed(rt) == {"nowatch": "paused"}
     freezer_write(ctr, False)
     ctr.stop(timeout=0)
+
+
+def test_a_forked_child_leaves_the_news_to_its_parent(rt: Runtime) -> None:
+    ctr = rt.create_container(DEMO, ["sleep", "100"], name="fork")
+    ctr.start()
+    listed(rt)
+    listed(rt)
+    watch = rt.settled_watch
+    assert watch is not None
+    pid = os.fork()
+    if pid == 0:  # the child: no shortcut (the epoll and inotify are its parent's too)
+        code = 0 if not watch.holds(ctr.id, ctr.observe().record.conmon_pid, "running") \
+            else 1
+        os._exit(code)
+    assert os.waitpid(pid, 0)[1] == 0
+    freezer_write(ctr, True)
+    assert listed(rt) == {"fork": "paused"}  # the parent still gets the news
+    freezer_write(ctr, False)
+    ctr.stop(timeout=0)
