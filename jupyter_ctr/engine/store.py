@@ -264,12 +264,17 @@ class StateStore:
             out.setdefault(ctr_id, []).append(exec_id)
         return out
 
-    def running_containers(self) -> list[tuple[str, str, int]]:
-        """(id, name, started_at ns) of every container recorded as running or paused, in one
-        query that reads no config (a stats sampler's list, once a second)."""
-        rows = self._conn().execute(
-            "SELECT id, name, json_extract(state, '$.started_at') FROM containers "
-            "WHERE json_extract(state, '$.state') IN ('running', 'paused')").fetchall()
+    def running_containers(self, owner_uid: int | None = None) -> list[tuple[str, str, int]]:
+        """(id, name, started_at ns) of every container recorded as running or paused (that
+        ``owner_uid`` owns, when given), in one query that reads no config unless it has
+        to know the owner (a stats sampler's list, once a second)."""
+        sql = ("SELECT id, name, json_extract(state, '$.started_at') FROM containers "
+               "WHERE json_extract(state, '$.state') IN ('running', 'paused')")
+        args: tuple[int, ...] = ()
+        if owner_uid is not None:
+            sql += f" AND {_OWNER_UID} = ?"
+            args = (owner_uid,)
+        rows = self._conn().execute(sql, args).fetchall()
         return [(r[0], r[1], int(r[2] or 0)) for r in rows]
 
     # -- exit codes (kept after removal so wait() can answer, as libpod does) -------------

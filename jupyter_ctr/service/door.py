@@ -30,7 +30,7 @@ from .policy import NotAuthorizedError, Policy
 TYPE_CHECKING = False  # not typing's: the CLI imports this module (start-up)
 if TYPE_CHECKING:
     import threading
-    from collections.abc import Callable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
     from typing import Any
 
     from ..engine.checkpoint import CheckpointOptions, CheckpointStats
@@ -105,6 +105,20 @@ class Door:
         ``action``: the others are left out, as if they did not exist."""
         return [ctr for ctr in self.view.list_containers(all=all)
                 if self.policy.permits(self.principal, action, ctr)]
+
+    def stats(self, ids: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+        """``Container.stats()`` of the running (or paused) containers the policy lets this
+        caller read stats of (those with these full ``ids`` only, when given), by ID; none
+        is locked (``Runtime.usage``): what a view refreshing every second asks for. One
+        that is not running, or another's, is left out; ``container(ref, "stats").stats()``
+        says why."""
+        readings = self.view.usage(ids)
+        if not readings:
+            return {}
+        handles = {c.id: c for c in self.view.container_handles()}
+        return {ctr_id: reading for ctr_id, reading in readings.items()
+                if ctr_id in handles and self.policy.permits(self.principal, "stats",
+                                                             handles[ctr_id])}
 
     def list_containers(self, *, all: bool = False,  # noqa: A002 - podman's flag
                         filters: Mapping[str, list[str]] | None = None,

@@ -99,17 +99,23 @@ class EngineFeed:
         """Run ``fn`` in the worker pool (a button's action, a re-read)."""
         return self._pool.submit(fn)
 
-    def sample(self, ctr_id: str) -> dict[str, Any] | None:
-        """One stats reading with ``cpu`` (percent since this feed's previous reading of the
-        same container), or None when the container does not run (or is gone)."""
+    def sample(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """One stats reading of each of ``ids`` that runs, by ID, with ``cpu`` (percent since
+        this feed's previous reading of the same container): one ``Door.stats`` call, no
+        container locked (over the service: one request), whatever their number."""
         try:
-            raw = self.door.container(ctr_id, "stats").stats()
+            raws = self.door.stats(ids) if ids else {}
         except CtrError:
-            self._prev.pop(ctr_id, None)
-            return None
-        prev = self._prev.get(ctr_id)
-        self._prev[ctr_id] = raw
-        return {**raw, "cpu": cpu_percent(prev, raw)}
+            log.exception("jupyter_ctr widgets: reading stats failed")
+            raws = {}
+        out = {}
+        for ctr_id, raw in raws.items():
+            prev = self._prev.get(ctr_id)
+            self._prev[ctr_id] = raw
+            out[ctr_id] = {**raw, "cpu": cpu_percent(prev, raw)}
+        for gone in set(self._prev) - set(raws):
+            del self._prev[gone]
+        return out
 
     def close(self) -> None:
         """Stop both threads and the pool (waits for running actions)."""
@@ -149,13 +155,7 @@ class EngineFeed:
                     wanted.update(dict.fromkeys(listener.sampled_ids()))
                 except Exception:  # noqa: BLE001 - one widget must not stop the others
                     log.exception("jupyter_ctr widget: sampled_ids failed")
-            samples = {}
-            for ctr_id in wanted:
-                got = self.sample(ctr_id)
-                if got is not None:
-                    samples[ctr_id] = got
-            for gone in set(self._prev) - set(wanted):
-                del self._prev[gone]
+            samples = self.sample(list(wanted))
             for listener in listeners:
                 try:
                     listener.on_tick(samples)

@@ -384,3 +384,35 @@ def test_a_connection_the_service_closed_is_replaced(remote: RemoteRuntime) -> N
     stale.shutdown(socket.SHUT_RDWR)  # as the service does with an idle connection
     assert remote.list_containers() == []
     assert stale not in remote.api._idle  # noqa: SLF001
+
+
+def test_stats_of_many_in_one_request(remote_door: RemoteDoor, remote: RemoteRuntime,
+                                      rt: Runtime) -> None:
+    ctrs = [remote.create_container(DEMO, ["sleep", "60"], name=f"st-{i}") for i in range(3)]
+    for ctr in ctrs[:2]:
+        ctr.start()
+    ctrs[1].pause()
+    requests: list[str] = []
+    real = remote.api.json
+
+    def spy(method: str, path: str, *args: object, **kw: object) -> object:
+        requests.append(path)
+        return real(method, path, *args, **kw)  # type: ignore[arg-type]
+
+    remote.api.json = spy  # type: ignore[method-assign]
+    got = remote_door.stats()
+    assert requests == ["/containers/stats"]
+    assert set(got) == {ctrs[0].id, ctrs[1].id}  # running and paused; created is left out
+    mine = got[ctrs[0].id]
+    assert mine["name"] == "st-0" and mine["pids"] >= 1 and mine["memory_bytes"] > 0
+    assert mine["time_ns"] > 0 and mine["cpu_ns"] >= 0
+    assert set(remote_door.stats([ctrs[1].id, ctrs[2].id, "f" * 64])) == {ctrs[1].id}
+    # the in-process Door reads the same containers
+    from jupyter_ctr.service.door import Door
+    from jupyter_ctr.service.principal import Principal
+
+    local = Door(rt, Principal.of_process()).stats()
+    assert set(local) == set(got)
+    assert {k: v for k, v in local[ctrs[0].id].items() if k in ("id", "name", "pids")} == \
+        {"id": ctrs[0].id, "name": "st-0", "pids": mine["pids"]}
+    ctrs[1].unpause()

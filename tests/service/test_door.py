@@ -99,3 +99,36 @@ def test_a_list_without_all_shows_running_and_paused_containers(rt: Runtime) -> 
     assert [s.id for s in ann.list_containers()] == [held.id, up.id]  # newest first
     assert len(ann.list_containers(all=True)) == 3
     assert [s.id for s in ann.list_containers(filters={"status": ["created"]})] != []
+
+
+def test_stats_of_many_lock_nothing_and_keep_to_the_policy(
+        rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    from jupyter_ctr.engine.locks import ContainerLock
+
+    ann = Principal(uid=43021, gids=(43021,), pid=1, name="ann-s")
+    teach = Principal(uid=43022, gids=(43022,), pid=2, name="teach-s",
+                      roles=frozenset({INSTRUCTOR}))
+    ann_door, teach_door = Door(rt, ann, OwnershipPolicy()), Door(rt, teach, OwnershipPolicy())
+    mine = ann_door.create_container(DEMO, ["sleep", "60"], name="ann-st")
+    other = rt.create_container(DEMO, ["sleep", "60"], name="root-st")
+    idle = ann_door.create_container(DEMO, ["true"], name="ann-idle")
+    mine.start()
+    other.start()
+    locked: list[object] = []
+    real = ContainerLock.acquire
+
+    def spy(self: ContainerLock) -> None:
+        locked.append(self.path)
+        real(self)
+
+    monkeypatch.setattr(ContainerLock, "acquire", spy)
+    assert set(ann_door.stats()) == {mine.id}  # another's is left out, as a missing one
+    assert set(teach_door.stats()) == {mine.id, other.id}
+    assert set(teach_door.stats([other.id, idle.id])) == {other.id}
+    assert set(rt.acting_as(ann.uid, ann.name, owner_scope=ann.uid).usage()) == {mine.id}
+    assert locked == []
+    monkeypatch.undo()
+    other.stop(timeout=0)
+    assert set(teach_door.stats()) == {mine.id}
+    mine.stop(timeout=0)
+    assert teach_door.stats() == {}

@@ -120,6 +120,26 @@ def test_stats_and_logs_only_while_displayed(rt: Runtime, door: Door) -> None:
     assert wait_until(lambda: plot.series[0]["state"] == "paused", WAIT)
 
 
+def test_one_stats_call_a_tick_for_many_containers(rt: Runtime, door: Door,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    ctrs = [running(rt, f"wm{i}", ["sleep", "1000"]) for i in range(6)]
+    calls: list[list[str]] = []
+    real = Door.stats
+
+    def spy(self: Door, ids: list[str] | None = None) -> dict[str, dict[str, object]]:
+        calls.append(sorted(ids or []))
+        return real(self, ids)
+
+    monkeypatch.setattr(Door, "stats", spy)
+    plot = StatsPlot([c.name for c in ctrs], door=door)
+    plot._view_count = 1
+    assert wait_until(lambda: all(len(s["cpu"]) >= 2 for s in plot.series), WAIT)
+    plot._view_count = 0
+    # each tick read all six in one call (no container's lock, no request per container)
+    assert calls and all(ids == sorted(c.id for c in ctrs) for ids in calls)
+    assert all(s["memory"][-1] > 0 for s in plot.series)
+
+
 def test_checkpoint_then_restore(rt: Runtime, door: Door) -> None:
     running(rt, "wp5")
     panel = ContainerPanel("wp5", door=door)

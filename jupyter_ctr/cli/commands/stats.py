@@ -6,7 +6,6 @@ import sys
 import time
 
 from ...engine import procinfo
-from ...engine.errors import CtrError
 from ..formatting import human_size, print_table
 
 TYPE_CHECKING = False
@@ -23,16 +22,12 @@ def cmd_stats(door: Door, args: argparse.Namespace) -> int:
     headers = ["ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS"]
     host_mem = procinfo.host_memory()
     named = [door.container(ref, "stats") for ref in args.containers]
-
-    def targets() -> list[Container]:
-        return named if named else door.containers("stats")
-
-    prev = samples(targets(), strict=bool(named))
+    prev = samples(door, named, strict=bool(named))
     interval = 0.5  # the first table comes quickly; later ones every second, as podman
     clear = sys.stdout.isatty() and args.stream
     while True:
         time.sleep(interval)
-        cur = samples(targets(), strict=False)
+        cur = samples(door, named, strict=False)
         rows = [_row(prev[i], s, host_mem) for i, s in cur.items() if i in prev]
         if clear:
             sys.stdout.write("\033[2J\033[H")
@@ -43,16 +38,20 @@ def cmd_stats(door: Door, args: argparse.Namespace) -> int:
         interval = 1.0
 
 
-def samples(ctrs: Sequence[Container], strict: bool) -> dict[str, dict[str, Any]]:
-    """Each container's ``stats()`` by ID; with ``strict`` an error is raised, else the
-    container (stopped meanwhile) is left out."""
+def samples(door: Door, named: Sequence[Container], strict: bool) -> dict[str, dict[str, Any]]:
+    """The stats of the ``named`` containers (in their order), or of every running one the
+    caller may see, by ID: one ``Door.stats`` call, no container locked. With ``strict``
+    a named one that does not run raises the engine's error (its own ``stats()``), else it
+    is left out."""
+    if not named:
+        return door.stats()
+    got = door.stats([ctr.id for ctr in named])
     out = {}
-    for ctr in ctrs:
-        try:
-            out[ctr.id] = ctr.stats()
-        except CtrError:
-            if strict:
-                raise
+    for ctr in named:
+        if ctr.id in got:
+            out[ctr.id] = got[ctr.id]
+        elif strict:
+            out[ctr.id] = ctr.stats()  # raises why (not running); else it just started
     return out
 
 
