@@ -7,7 +7,7 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import { ILabResult, LabAction } from './labmodel';
-import { errorMessage, Query, queryString } from './model';
+import { errorMessage, Query, queryString, statsRequest } from './model';
 
 /** The libpod API version the client speaks (any version is served the same). */
 const LIBPOD = 'v4.0.0/libpod';
@@ -71,17 +71,20 @@ export class CtrClient {
     return this.json(`${LIBPOD}/containers/json`, {}, { all: true });
   }
 
-  /** One request for all `ids` (running containers); `stream=false` gives one sample. */
+  /** One request for all `ids` (running containers); `stream=false` gives one sample. Many
+   * IDs are not named in the URL: all are asked for and `ids`' kept (`statsRequest`). */
   async stats(ids: string[]): Promise<Record<string, unknown>[]> {
     if (!ids.length) {
       return [];
     }
+    const { query, keep } = statsRequest(ids);
     const body = await this.json<{ Stats?: Record<string, unknown>[] }>(
       `${LIBPOD}/containers/stats`,
       {},
-      { stream: false, containers: ids }
+      query
     );
-    return body?.Stats ?? [];
+    const items = body?.Stats ?? [];
+    return keep ? items.filter(item => keep.has(String(item.ContainerID))) : items;
   }
 
   /** A verb (`start`, `pause`, ... `checkpoint`, `restore`) or `remove`; remove is forced

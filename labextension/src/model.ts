@@ -406,6 +406,19 @@ export function createSpec(form: ICreateForm): Record<string, unknown> {
  * lists); undefined values are left out. */
 export type Query = Record<string, string | number | boolean | string[] | undefined>;
 
+/** Above this many IDs a stats request names none: it asks for every running container the
+ * user may see and keeps the wanted ones (`statsRequest`). A URL naming 1,000 IDs would be
+ * ~76 KB, past the server's limit on a request's head. */
+export const STATS_NAMED_MAX = 32;
+
+/** The query of one stats request for `ids`, and which answers to keep (null: all). */
+export function statsRequest(ids: string[]): { query: Query; keep: Set<string> | null } {
+  if (ids.length > STATS_NAMED_MAX) {
+    return { query: { stream: false }, keep: new Set(ids) };
+  }
+  return { query: { stream: false, containers: ids }, keep: null };
+}
+
 /** `?k=v&...`, or '' when there is nothing to send. */
 export function queryString(query: Query): string {
   const parts: string[] = [];

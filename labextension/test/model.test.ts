@@ -18,6 +18,8 @@ import {
   queryString,
   splitCommand,
   statsFromList,
+  statsRequest,
+  STATS_NAMED_MAX,
   uptime
 } from '../src/model';
 
@@ -220,4 +222,15 @@ void test('queryString repeats list keys and encodes values', () => {
     queryString({ stream: false, containers: ['a b', 'c&d'], t: 0 }),
     '?stream=false&containers=a%20b&containers=c%26d&t=0'
   );
+});
+
+void test('a stats request names a few IDs, and asks for all when there are many', () => {
+  const few = ['a'.repeat(64), 'b'.repeat(64)];
+  assert.deepEqual(statsRequest(few), { query: { stream: false, containers: few }, keep: null });
+  const many = Array.from({ length: 1000 }, (_, i) => i.toString(16).padStart(64, '0'));
+  const { query, keep } = statsRequest(many);
+  assert.deepEqual(query, { stream: false });
+  assert.equal(keep?.size, 1000);
+  assert.ok(queryString(query).length < 100);
+  assert.ok(queryString({ containers: many.slice(0, STATS_NAMED_MAX) }).length < 4096);
 });

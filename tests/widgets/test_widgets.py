@@ -101,11 +101,13 @@ def test_removed_container_says_so(rt: Runtime, door: Door) -> None:
 
 def test_stats_and_logs_only_while_displayed(rt: Runtime, door: Door) -> None:
     ctr = running(rt, "wp4")
+    # the panel reads the log once when made (then on ticks while displayed): after the echo
+    assert wait_until(lambda: [line.text for line in ctr.logs()], WAIT)
     panel = ContainerPanel("wp4", door=door)
     plot = StatsPlot(["wp4", "nope"], door=door)
     assert plot.error and [s["name"] for s in plot.series] == ["wp4"]
     feed = feed_for(door)
-    assert panel.logs == [f"hello-{ctr.id[:12]}"] or wait_until(lambda: panel.logs, WAIT)
+    assert panel.logs == [f"hello-{ctr.id[:12]}"]
     assert not feed.sampling and panel.cpu == []
     panel._view_count = 1  # what the front end does when a view is displayed
     plot._view_count = 1
