@@ -31,7 +31,7 @@ from .errors import (
     TimeoutCtrError,
 )
 from .locks import ContainerLock
-from .records import ContainerConfig, ContainerRecord
+from .records import ContainerConfig, ContainerRecord, event_attributes
 from .state import UNSETTLED, ContainerState
 from .storage import ContainerStorage, remove_mounted_tree, remove_tree
 
@@ -370,11 +370,8 @@ class ContainerBase:
         self._save()
 
     def _event(self, action: str, **attrs: str) -> None:
-        base = {"image": self.config.image, "name": self.name,
-                "owner_uid": str(self.config.owner_uid)}
-        base.update(attrs)
         self._rt.write_event("container", action, self._id, self.name, self.config.image,
-                             base)
+                             event_attributes(self.config, **attrs))
 
     def _exited_meanwhile(self) -> bool:
         """After the runtime refused to act on a container that the record calls running:

@@ -55,6 +55,19 @@ _DEFAULTS: dict[str, object] = {
 
 #: The label that puts a container in a lab (bulk actions, policy rule record_labs).
 LAB_LABEL = "jupyter-ctr.lab"
+#: The label that holds the spec a %%ctr spec cell applied (canonical JSON: service/cellspec.py).
+SPEC_LABEL = "jupyter-ctr.spec"
+
+
+def event_attributes(config: ContainerConfig, **extra: str) -> dict[str, str]:
+    """A container event's attributes, as podman's: the container's labels (so that
+    ``events --filter label=K=V`` finds them; not the applied spec's text, which can be
+    long), then image, name and owner_uid, which no label can override, then ``extra``."""
+    out = {k: v for k, v in config.labels.items() if k != SPEC_LABEL}
+    out.update(image=config.image, name=config.name, owner_uid=str(config.owner_uid))
+    out.update(extra)
+    return out
+
 
 class ContainerConfig:
     """What a container is: set at create, never changed (``replace`` makes a new one)."""

@@ -38,7 +38,13 @@ from .parsing import (
     parse_memory,
     parse_restart_policy,
 )
-from .records import NAME_PATTERN, NETWORK_MODES, ContainerConfig, ContainerRecord
+from .records import (
+    NAME_PATTERN,
+    NETWORK_MODES,
+    ContainerConfig,
+    ContainerRecord,
+    event_attributes,
+)
 from .state import UNSETTLED, ContainerState
 from .storage import ContainerStorage, join_lowers, remove_mounted_tree, remove_tree
 from .store import StateStore
@@ -320,8 +326,7 @@ class Runtime:
         image = commit_container(self, ctr, reference, changes=changes, message=message,
                                  author=author, pause=pause)
         self.write_event("container", "commit", ctr.id, ctr.name, ctr.config.image,
-                         {"image": ctr.config.image, "name": ctr.name,
-                          "owner_uid": str(ctr.config.owner_uid), "committed": image.id})
+                         event_attributes(ctr.config, committed=image.id))
         return image
 
     def image_history(self, reference: str) -> list[dict[str, Any]]:
@@ -461,8 +466,7 @@ class Runtime:
                 remove_tree(self.container_dir(ctr_id), ignore_errors=True)
                 raise
         self.write_event("container", "create", ctr_id, name, config.image,
-                         {"image": config.image, "name": name,
-                          "owner_uid": str(config.owner_uid)})
+                         event_attributes(config))
         return ctr
 
     def sweep_orphans(self) -> list[str]:

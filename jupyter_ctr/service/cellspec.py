@@ -27,7 +27,7 @@ from ..engine.errors import InvalidArgumentError
 from ..engine.logs import parse_log_size
 from ..engine.oci import parse_signal
 from ..engine.parsing import parse_command, parse_env, parse_memory, parse_restart_policy
-from ..engine.records import NETWORK_MODES
+from ..engine.records import NETWORK_MODES, SPEC_LABEL
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -36,8 +36,6 @@ if TYPE_CHECKING:
 
     from ..engine.records import ContainerConfig
 
-#: The label that holds the applied spec (canonical JSON).
-SPEC_LABEL = "jupyter-ctr.spec"
 #: The formats a spec is written in.
 FORMATS = ("toml", "yaml")
 #: Every field, in the order it is rendered, with its default (a canonical spec leaves out

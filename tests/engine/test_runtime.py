@@ -12,6 +12,27 @@ from jupyter_ctr.engine.errors import ImageInUseError, ImageNamesConflictError
 from tests.conftest import DEMO, wait_until
 
 
+def test_container_events_carry_its_labels_as_podmans(rt: Runtime) -> None:
+    since = time.time()
+    ctr = rt.create_container(DEMO, ["sleep", "60"], name="evlab",
+                              labels={"jupyter-ctr.lab": "l1", "team": "a",
+                                      "name": "spoof", "owner_uid": "0",
+                                      "jupyter-ctr.spec": "{...}"})
+    rt.create_container(DEMO, ["true"], name="evother", labels={"team": "b"})
+    ctr.start()
+    ctr.stop(timeout=0)
+    events = list(rt.events(since=since, filters={"label": ["jupyter-ctr.lab=l1"]}))
+    assert {e.id for e in events} == {ctr.id}
+    assert {"create", "start", "died"} <= {e.action for e in events}
+    first = events[0].attributes
+    assert first["team"] == "a" and first["jupyter-ctr.lab"] == "l1"
+    # a label never passes for the engine's own attributes, and the spec's text stays out
+    assert first["name"] == "evlab" and first["owner_uid"] == str(ctr.config.owner_uid)
+    assert "jupyter-ctr.spec" not in first
+    assert [e.id for e in rt.events(since=since, filters={"label": ["team"]})
+            if e.action == "create"] == [ctr.id, rt.lookup_container("evother").id]
+
+
 def test_one_events_api(rt: Runtime) -> None:
     since = time.time()
     rt.write_event("image", "tag", "abc", "ref:1", "ref:1", {"k": "v"})
