@@ -3,7 +3,10 @@ a row's Start button to its badge reading "running" (the REST call, the engine's
 events websocket and the repaint), next to the bare REST start of the same container, and the
 page's longest main-thread task meanwhile (target: never blocked for more than 200 ms).
 
-    .venv/bin/python bench/browser_sidebar.py [--iterations 20]
+    .venv/bin/python bench/browser_sidebar.py [--iterations 20] [--rows 1000]
+
+``--rows N`` creates N more containers (never started) first, so that the sidebar shows N + 1
+rows while it is measured (issue 16: a lab of hundreds of containers on one machine).
 
 Needs the extension built (`make labext`) and Debian's chromium. Prints a markdown table."""
 
@@ -52,10 +55,15 @@ def pct(values: list[float], p: float) -> float:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--iterations", type=int, default=20)
+    ap.add_argument("--rows", type=int, default=0, help="more containers in the sidebar")
     args = ap.parse_args()
     ui: list[float] = []
     rest: list[float] = []
     with lab_server() as lab, sync_playwright() as pw:
+        for i in range(args.rows):
+            code, _ = lab.api("POST", f"{LIBPOD}/containers/create",
+                              {"image": DEMO, "name": f"row-{i:04d}", "command": ["true"]})
+            assert code == 201, code
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
         page = open_lab(browser, lab)
         page.locator('.jp-SideBar [data-id="jupyter-ctr-sidebar"]').click()
@@ -87,7 +95,7 @@ def main() -> int:
             print(f"iteration {i}: click->running {ms:.1f} ms", file=sys.stderr)
         longtasks: list[float] = page.evaluate("() => window.__longtasks")
         browser.close()
-    print(f"Containers sidebar, {args.iterations} starts (ms)\n")
+    print(f"Containers sidebar with {args.rows + 1} rows, {args.iterations} starts (ms)\n")
     print("| measure | median | p90 | max |")
     print("|---|---|---|---|")
     for label, values in (("click Start -> badge running (browser)", ui),

@@ -115,10 +115,9 @@ def do_images(ctx: Context, args: argparse.Namespace) -> ImageTable | Names:
 def do_stats(ctx: Context, args: argparse.Namespace) -> StatsTable:
     """One sample (``--no-stream``): CPU % over STATS_INTERVAL, memory, pids."""
     named = [ctx.door.container(ref, "stats") for ref in args.containers]
-    targets = named or ctx.door.containers("stats")
-    before = samples(targets, strict=bool(named))
+    before = samples(ctx.door, named, strict=bool(named))
     time.sleep(STATS_INTERVAL)
-    after = samples(targets, strict=False)
+    after = samples(ctx.door, named, strict=False)
     host_mem = procinfo.host_memory()
     items = [usage(before[i], s, host_mem) for i, s in after.items() if i in before]
     rows = []

@@ -21,6 +21,13 @@ export interface IContainer {
   lab?: string;
 }
 
+/** Everything a sidebar row shows of `c` (with its busy flag and the ids of the extra
+ * actions shown on it): the row is made again only when this changes. The uptime and the
+ * live figures are updated in place and are not part of it. */
+export function rowKey(c: IContainer, busy: boolean, extras: string[]): string {
+  return JSON.stringify([c, busy, extras]);
+}
+
 /** Live figures from `GET /libpod/containers/stats`. */
 export interface IStats {
   cpu: number;

@@ -39,10 +39,12 @@ import {
   isDestructive,
   IStats,
   matchesFilter,
+  rowKey,
   statsFromList,
   uptime
 } from './model';
 import { splitRowActions } from './rowmenu';
+import { NodeCache, syncChildren } from './rowsync';
 import { IRowAction } from './tokens';
 
 /** Seconds between two stats samples while the panel is visible. */
@@ -89,6 +91,19 @@ function el<K extends keyof HTMLElementTagNameMap>(
     node.textContent = text;
   }
   return node;
+}
+
+/** A button's icon: each icon's element is made once and cloned (a sidebar of 1,000 rows
+ * makes thousands; LabIcon.element parses its SVG each time). */
+const ICON_NODES = new Map<LabIcon, HTMLElement>();
+
+function iconNode(icon: LabIcon): HTMLElement {
+  let node = ICON_NODES.get(icon);
+  if (node === undefined) {
+    node = icon.element({ tag: 'span', elementPosition: 'center', height: '16px', width: '16px' });
+    ICON_NODES.set(icon, node);
+  }
+  return node.cloneNode(true) as HTMLElement;
 }
 
 function message(err: unknown): string {
@@ -380,7 +395,7 @@ export class ContainersPanel extends Widget {
   private onEvent(ev: IEvent): void {
     const result = applyEvent(this.rows, ev);
     if (result.changed) {
-      this.render();
+      this.scheduleRender();
     }
     if (result.refetch) {
       this.scheduleRefetch();
@@ -468,29 +483,49 @@ export class ContainersPanel extends Widget {
   }
 
   // -- rendering ------------------------------------------------------------------------------
+  /** Render on the next animation frame: the events of one frame make one render. */
+  private scheduleRender(): void {
+    if (!this.renderFrame) {
+      this.renderFrame = window.requestAnimationFrame(() => {
+        this.renderFrame = 0;
+        this.render();
+      });
+    }
+  }
+
+  /** The rows, keyed: a row's node is made again only when what it shows changed
+   * (`rowKey`), and nodes are only moved into order (rowsync.ts). */
   private render(): void {
+    window.cancelAnimationFrame(this.renderFrame);
+    this.renderFrame = 0;
     this.labs.update(this.rows.values());
     const filter = this.filterInput.value;
     const rows = [...this.rows.values()]
       .filter(c => matchesFilter(c, filter))
       .sort((a, b) => a.name.localeCompare(b.name));
-    this.list.replaceChildren();
     this.rowNodes.clear();
     if (!rows.length) {
-      this.list.appendChild(
+      this.rowCache.clear();
+      this.list.replaceChildren(
         el('div', 'jp-ctr-empty', this.rows.size ? 'No container matches the filter.' : 'No containers.')
       );
+      return;
     }
     const now = Date.now() / 1000;
+    const nodes: HTMLElement[] = [];
     for (const c of rows) {
-      const node = this.renderRow(c, now);
+      const extras = this.rowActions.filter(extra => !extra.isVisible || extra.isVisible(c));
+      const key = rowKey(c, this.busy.has(c.id), extras.map(extra => extra.id));
+      const node = this.rowCache.get(c.id, key, () => this.renderRow(c, now, extras));
       this.rowNodes.set(c.id, node);
-      this.list.appendChild(node);
+      nodes.push(node);
     }
+    this.rowCache.prune();
+    syncChildren(this.list, nodes);
     this.renderStats();
   }
 
-  private renderRow(c: IContainer, now: number): HTMLElement {
+  private renderRow(c: IContainer, now: number, extras: IRowAction[]): HTMLElement {
     const node = el('div', 'jp-ctr-row');
     node.dataset.name = c.name;
     node.dataset.id = c.id;
@@ -516,7 +551,6 @@ export class ContainersPanel extends Widget {
 
     const actions = el('div', 'jp-ctr-actions');
     const busy = this.busy.has(c.id);
-    const extras = this.rowActions.filter(extra => !extra.isVisible || extra.isVisible(c));
     const split = splitRowActions(allowedActions(c.state, c.restorable), extras);
     for (const action of split.lifecycle.inline) {
       const b = this.button(ACTION_ICON[action], ACTION_LABEL[action], action, () =>
@@ -584,7 +618,7 @@ export class ContainersPanel extends Widget {
 
   private button(icon: LabIcon, title: string, action: string, onClick: () => void): HTMLButtonElement {
     const b = el('button', 'jp-ctr-button jp-Button jp-mod-minimal');
-    b.appendChild(icon.element({ tag: 'span', elementPosition: 'center', height: '16px', width: '16px' }));
+    b.appendChild(iconNode(icon));
     b.title = title;
     b.setAttribute('aria-label', title);
     b.dataset.action = action;
@@ -611,6 +645,8 @@ export class ContainersPanel extends Widget {
   private menuTarget: IContainer | undefined = undefined;
   private rows = new Map<string, IContainer>();
   private rowNodes = new Map<string, HTMLElement>();
+  private rowCache = new NodeCache<HTMLElement>();
+  private renderFrame = 0;
   private stats = new Map<string, IStats>();
   private images: IImage[] = [];
   private busy = new Set<string>();

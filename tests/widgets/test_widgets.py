@@ -126,13 +126,13 @@ def test_one_stats_call_a_tick_for_many_containers(rt: Runtime, door: Door,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     ctrs = [running(rt, f"wm{i}", ["sleep", "1000"]) for i in range(6)]
     calls: list[list[str]] = []
-    real = Door.stats
+    real = door.stats  # the Door's, or the RemoteDoor's (one request) in the remote run
 
-    def spy(self: Door, ids: list[str] | None = None) -> dict[str, dict[str, object]]:
+    def spy(ids: list[str] | None = None) -> dict[str, dict[str, object]]:
         calls.append(sorted(ids or []))
-        return real(self, ids)
+        return real(ids)
 
-    monkeypatch.setattr(Door, "stats", spy)
+    monkeypatch.setattr(door, "stats", spy)
     plot = StatsPlot([c.name for c in ctrs], door=door)
     plot._view_count = 1
     assert wait_until(lambda: all(len(s["cpu"]) >= 2 for s in plot.series), WAIT)
