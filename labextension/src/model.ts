@@ -230,6 +230,40 @@ export function applyEvent(rows: Map<string, IContainer>, ev: IEvent): IEventRes
   return { ...none, changed: true, refetch };
 }
 
+/**
+ * The rows after a list read: the listed ones, except where an event came after the list was
+ * asked for (`touched`: container id -> when its last event was applied; `asked`: when the
+ * request went out, on the same clock). Such an event knows better than the list: the row as
+ * the event left it stays, and a container it removed stays removed. Without this, a list
+ * that was on its way while a container stopped shows it running until its next event.
+ * Drops the `touched` entries the list is newer than.
+ */
+export function mergeListed(
+  rows: Map<string, IContainer>,
+  listed: IContainer[],
+  touched: Map<string, number>,
+  asked: number
+): Map<string, IContainer> {
+  const next = new Map<string, IContainer>();
+  for (const c of listed) {
+    const when = touched.get(c.id);
+    if (when !== undefined && when >= asked) {
+      const cur = rows.get(c.id);
+      if (cur !== undefined) {
+        next.set(c.id, cur);
+      }
+      continue;
+    }
+    next.set(c.id, c);
+  }
+  for (const [id, when] of touched) {
+    if (when < asked) {
+      touched.delete(id);
+    }
+  }
+  return next;
+}
+
 /** Seconds the container has been up, or null when it is not running. */
 export function uptime(c: IContainer, nowSeconds: number): number | null {
   if ((c.state !== 'running' && c.state !== 'paused') || c.startedAt <= 0) {

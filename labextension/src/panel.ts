@@ -39,6 +39,7 @@ import {
   isDestructive,
   IStats,
   matchesFilter,
+  mergeListed,
   rowKey,
   statsFromList,
   uptime
@@ -51,6 +52,8 @@ import { IRowAction } from './tokens';
 const STATS_INTERVAL_MS = 3000;
 /** Events arriving together cause one list request. */
 const REFETCH_DEBOUNCE_MS = 150;
+/** At most this many rows are made in one render; the others follow frame by frame. */
+const ROWS_MADE_PER_FRAME = 250;
 /** Reconnect delays of the events websocket (the last one repeats). */
 const RECONNECT_MS = [500, 1000, 2000, 5000];
 
@@ -292,13 +295,9 @@ export class ContainersPanel extends Widget {
   }
 
   async refreshContainers(): Promise<void> {
+    const asked = performance.now();
     const items = await this.client.listContainers();
-    const next = new Map<string, IContainer>();
-    for (const item of items) {
-      const c = containerFromList(item);
-      next.set(c.id, c);
-    }
-    this.rows = next;
+    this.rows = mergeListed(this.rows, items.map(containerFromList), this.touched, asked);
     this.render();
     void this.sampleStats();
   }
@@ -394,6 +393,11 @@ export class ContainersPanel extends Widget {
 
   private onEvent(ev: IEvent): void {
     const result = applyEvent(this.rows, ev);
+    const removed = ev.Type === 'container' && (ev.Action ?? ev.status) === 'remove';
+    if (result.changed || removed) {
+      // a list on its way must not undo this (mergeListed)
+      this.touched.set(ev.Actor?.ID ?? ev.id ?? '', performance.now());
+    }
     if (result.changed) {
       this.scheduleRender();
     }
@@ -513,10 +517,20 @@ export class ContainersPanel extends Widget {
     }
     const now = Date.now() / 1000;
     const nodes: HTMLElement[] = [];
+    let made = 0;
     for (const c of rows) {
       const extras = this.rowActions.filter(extra => !extra.isVisible || extra.isVisible(c));
       const key = rowKey(c, this.busy.has(c.id), extras.map(extra => extra.id));
-      const node = this.rowCache.get(c.id, key, () => this.renderRow(c, now, extras));
+      if (made >= ROWS_MADE_PER_FRAME && !this.rowCache.has(c.id, key)) {
+        // the rest in the next frames: a first list of 1,000 is no 200 ms freeze
+        this.rowCache.keep(c.id);
+        this.scheduleRender();
+        continue;
+      }
+      const node = this.rowCache.get(c.id, key, () => {
+        made++;
+        return this.renderRow(c, now, extras);
+      });
       this.rowNodes.set(c.id, node);
       nodes.push(node);
     }
@@ -646,6 +660,8 @@ export class ContainersPanel extends Widget {
   private rows = new Map<string, IContainer>();
   private rowNodes = new Map<string, HTMLElement>();
   private rowCache = new NodeCache<HTMLElement>();
+  /** Container id -> when an event last changed its row (mergeListed). */
+  private touched = new Map<string, number>();
   private renderFrame = 0;
   private stats = new Map<string, IStats>();
   private images: IImage[] = [];

@@ -54,6 +54,20 @@ export class NodeCache<N> {
     return entry.node;
   }
 
+  /** Whether `get(id, key, ...)` would return a node made before. */
+  has(id: string, key: string): boolean {
+    return this.entries.get(id)?.key === key;
+  }
+
+  /** Keep `id`'s node through the next `prune` without asking for it (a row left for a
+   * later render). */
+  keep(id: string): void {
+    const hit = this.entries.get(id);
+    if (hit) {
+      this.seen.set(id, hit);
+    }
+  }
+
   prune(): void {
     this.entries = this.seen;
     this.seen = new Map();

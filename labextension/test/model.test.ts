@@ -13,6 +13,7 @@ import {
   ICreateForm,
   isDestructive,
   matchesFilter,
+  mergeListed,
   parseEnv,
   parseSize,
   queryString,
@@ -233,4 +234,30 @@ void test('a stats request names a few IDs, and asks for all when there are many
   assert.equal(keep?.size, 1000);
   assert.ok(queryString(query).length < 100);
   assert.ok(queryString({ containers: many.slice(0, STATS_NAMED_MAX) }).length < 4096);
+});
+
+void test('a list that was on its way does not undo the events that came after it was asked', () => {
+  const running = row({ id: 'r'.repeat(64), name: 'r', state: 'running' });
+  const gone = row({ id: 'g'.repeat(64), name: 'g' });
+  const other = row({ id: 'o'.repeat(64), name: 'o', state: 'created' });
+  const rows = new Map([
+    [running.id, { ...running, state: 'exited' }], // a stop event came after the list was asked
+    [other.id, other]
+  ]);
+  const touched = new Map([
+    [running.id, 20],
+    [gone.id, 25], // removed after the list was asked: stays removed
+    [other.id, 5] // an event older than the list: the list knows it
+  ]);
+  const listed = [running, gone, { ...other, state: 'running' }];
+  const next = mergeListed(rows, listed, touched, 10);
+  assert.equal(next.get(running.id)?.state, 'exited');
+  assert.equal(next.has(gone.id), false);
+  assert.equal(next.get(other.id)?.state, 'running');
+  assert.deepEqual([...touched.keys()].sort(), [gone.id, running.id].sort()); // older ones dropped
+  // a later list, asked after those events, is taken as it is
+  const later = mergeListed(next, listed, touched, 30);
+  assert.equal(later.get(running.id)?.state, 'running');
+  assert.equal(later.has(gone.id), true);
+  assert.equal(touched.size, 0);
 });

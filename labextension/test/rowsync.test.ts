@@ -72,6 +72,10 @@ void test('NodeCache makes a node again only when its key changed, and forgets t
   cache.prune();
   assert.equal(cache.size, 1);
   assert.equal(cache.get('y', 'k2', make).made, 4); // y was forgotten
+  assert.ok(cache.has('y', 'k2') === false); // asked for, not pruned into the kept ones yet
+  cache.keep('x');
+  cache.prune();
+  assert.ok(cache.has('x', 'k1') && cache.has('y', 'k2') && !cache.has('x', 'k2'));
 });
 
 void test('rowKey changes with what a row shows', () => {
