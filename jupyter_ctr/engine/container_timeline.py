@@ -7,8 +7,9 @@ verbs. The files are engine/timeline.py's, CRIU's dump and restore the checkpoin
   (``runc checkpoint --leave-running``), its root filesystem's changes kept beside the images
   (kind "checkpoint"). When CRIU refuses (an established TCP connection, a device...) or the
   container does not run, the changes alone are kept (kind "filesystem", with CRIU's
-  complaint or "the container was not running" as the reason). The diff is written right
-  after the dump, with the processes running again: as podman's ``--leave-running --export``.
+  complaint or "the container was not running" as the reason). The container is frozen
+  (as pause) across the dump and the diff, so its files and its processes are of one moment
+  (podman's ``--leave-running --export`` writes the diff with the processes running again).
 * ``rewind(step)``: in place (same ID, name, config, log). A running container is stopped
   as ``stop`` would (killed: its state is thrown away), its upper layer is emptied and the
   snapshot's diff applied; a checkpoint is then restored from a copy of the snapshot's
@@ -69,10 +70,23 @@ class TimelineVerbs(CheckpointVerbs):
             with staging_dir(tdir, timeline.NEW_PREFIX) as staging:
                 created = time.time_ns()
                 reason = NOT_RUNNING
-                if self._record.state is S.RUNNING:
-                    reason = self._dump_for_snapshot(staging)
+                if self._record.state is S.RUNNING and self._freeze_for_snapshot():
+                    # frozen across CRIU's dump (which leaves a frozen cgroup frozen) and the
+                    # diff: the files are those of the moment the processes were dumped
+                    try:
+                        reason = self._dump_for_snapshot(staging)
+                        timeline.write_diff(self._storage(), staging)
+                    finally:
+                        if self._record.state is S.RUNNING:
+                            self._set_frozen(False)
+                        else:  # it died meanwhile: nothing to thaw, maybe a cgroup left
+                            with contextlib.suppress(CtrError):
+                                self._set_frozen(False)
+                    if reason and reason != NOT_RUNNING:
+                        self._reconcile()  # CRIU resumes the tasks when a dump fails
+                else:
+                    timeline.write_diff(self._storage(), staging)
                 kind = "filesystem" if reason else "checkpoint"
-                timeline.write_diff(self._storage(), staging)
                 snap = timeline.commit(staging, ctr_dir,
                                        Snapshot(step, kind, created, reason=reason), replace)
             self._event("snapshot", step=step, kind=kind)
@@ -184,10 +198,22 @@ class TimelineVerbs(CheckpointVerbs):
     def _label(self) -> str:
         return f"{self._id[:12]} ({self.name})"
 
+    def _freeze_for_snapshot(self) -> bool:
+        """Freeze the running container (as pause does; the record stays running, the lock
+        is held). False when it exited meanwhile (the record says so then)."""
+        try:
+            self._set_frozen(True)
+        except CtrError:
+            if not self._exited_meanwhile():
+                raise
+            self._save()
+            return False
+        return True
+
     def _dump_for_snapshot(self, staging: Path) -> str:
-        """CRIU's images of the running container into ``staging`` (it keeps running);
-        returns "" on success, else why not (CRIU's complaint), with nothing of the dump
-        left in ``staging``."""
+        """CRIU's images of the running (frozen) container into ``staging`` (it keeps
+        running); returns "" on success, else why not (CRIU's complaint; the caller
+        reconciles once it has thawed it), with nothing of the dump left in ``staging``."""
         from . import timeline  # noqa: PLC0415 - lazy: exit command / CLI start-up
         from .checkpoint import archive, criu  # noqa: PLC0415 - lazy: as above
 
@@ -205,7 +231,6 @@ class TimelineVerbs(CheckpointVerbs):
             if self._exited_meanwhile():
                 self._save()
                 return NOT_RUNNING
-            self._reconcile()  # CRIU resumes the tasks when a dump fails: runc says what runs
             return timeline.criu_complaint(work_dir / "dump.log", str(exc))
         finally:
             remove_tree(work_dir, ignore_errors=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import tarfile
 import time
 from pathlib import Path
 
@@ -114,6 +115,30 @@ def test_counter_rewinds_to_step_2_and_counts_on(rt: Runtime) -> None:
         ("snapshot", "step-1"), ("snapshot", "step-2"), ("snapshot", "step-3"),
         ("rewind", "step-2"), ("rewind", "step-2"), ("rewind", "step-3")]
     print(f"\nsnapshot {snap_took:.2f}s, rewind {rewind_took:.2f}s")
+
+
+def test_a_snapshots_files_and_processes_are_of_one_moment(rt: Runtime) -> None:
+    # counts every 2 ms into a file and the log: the file the snapshot keeps must be the one
+    # of the moment its processes were dumped, not one written while the diff was taken
+    ctr = rt.create_container(DEMO, ["sh", "-c", "i=0; while :; do i=$((i+1)); "
+                                     "echo $i > /count; echo $i; usleep 2000; done"],
+                              name="tl-moment")
+    ctr.start()
+    counts_on(ctr, 30)
+    snap = ctr.snapshot("m")
+    assert snap.kind == "checkpoint"
+    diff = rt.container_dir(ctr.id) / TIMELINE_DIR / "m" / "rootfs-diff.tar"
+    with tarfile.open(diff) as tar:
+        member = tar.extractfile("count")
+        assert member is not None
+        kept = int(member.read().decode().strip())
+    counts_on(ctr, 20)  # the original runs on: its counts go far past the snapshot's
+    ctr.rewind("m")
+    counts_on(ctr, 5)
+    resumed = runs_from(values(ctr))[-1][0]
+    # dumped between the increment and the file's write (the file one behind), or after it
+    assert kept in (resumed - 1, resumed), (kept, resumed)
+    ctr.stop(timeout=0)
 
 
 def test_stopped_container_rewinds_and_restores(rt: Runtime) -> None:
