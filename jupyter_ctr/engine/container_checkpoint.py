@@ -20,7 +20,10 @@ while checkpointed and any written before the restore, and the restore kills a s
 old conmon and starts the new one with a new run token (so a late exit command of the old run
 is a no-op). The new conmon (``--restore``) appends to the same ``ctr.log`` and serves the
 attach socket again. The checkpoint images stay until a restore without ``keep`` (so an
-exported checkpoint can also be restored in place).
+exported checkpoint can also be restored in place). An export of a container that keeps
+running freezes it across the dump and the root filesystem's diff, so that the archive's
+files are those of the dumped moment (podman writes the diff with the processes running
+again: a file written meanwhile would be newer than the processes that restore with it).
 
 A crash between the dump and the save leaves the container EXITED with exit code 137 and
 without the checkpointed mark, but its images complete, so ``restore()`` still works. A
@@ -164,12 +167,40 @@ class CheckpointVerbs(ContainerBase):
         self._record.update(checkpoint_path=str(image_dir),
                             checkpoint_log=str(work_dir / "dump.log"))
         conmon_pid = int(self._record.conmon_pid or 0)
+        # An export of a container that keeps running: frozen across the dump (CRIU leaves a
+        # frozen cgroup frozen) and the root filesystem's diff, written into ``diff_dir``
+        # before it is thawed, so that the archive's files are those of the dumped moment.
+        diff_dir = None
+        if opts.keep_running and target is not None and not opts.ignore_rootfs:
+            diff_dir = self._rt.container_dir(self._id) / \
+                f"{archive.EXPORT_STAGING_PREFIX}diff-{os.urandom(4).hex()}"
+            diff_dir.mkdir(mode=0o700)
+        diff_members: list[tuple[str, Path]] = []
+        frozen = False
         try:
-            duration = self._rt.oci.checkpoint(
-                self._id, image_dir, work_dir, runtime_args=self._rt.oci.criu_args(criu_path),
-                leave_running=opts.keep_running, tcp_established=opts.tcp_established,
-                file_locks=opts.file_locks)
+            try:
+                if diff_dir is not None:
+                    self._set_frozen(True)
+                    frozen = True
+                duration = self._rt.oci.checkpoint(
+                    self._id, image_dir, work_dir,
+                    runtime_args=self._rt.oci.criu_args(criu_path),
+                    leave_running=opts.keep_running, tcp_established=opts.tcp_established,
+                    file_locks=opts.file_locks)
+                if diff_dir is not None:
+                    storage = self._storage()
+                    diff_members = archive.write_rootfs_diff(storage.upper, storage.lowers,
+                                                             diff_dir)
+            finally:
+                if frozen:
+                    try:
+                        self._set_frozen(False)
+                    except CtrError:
+                        if not self._exited_meanwhile():  # died meanwhile: nothing to thaw
+                            raise
         except CtrError as exc:
+            if diff_dir is not None:
+                remove_tree(diff_dir, ignore_errors=True)
             remove_tree(image_dir, ignore_errors=True)
             self._record.checkpoint_path = ""
             if self._exited_meanwhile():
@@ -208,11 +239,13 @@ class CheckpointVerbs(ContainerBase):
                     checkpointed_at=int(self._record.checkpointed_at or time.time_ns()),
                     image=self._rt.images.get(self.config.image_id),
                     ctr_dir=self._rt.container_dir(self._id), log_path=self.log_path,
-                    rootfs_layers=None if opts.ignore_rootfs else (storage.upper,
-                                                                   storage.lowers),
+                    rootfs_layers=None if opts.ignore_rootfs or diff_dir is not None
+                    else (storage.upper, storage.lowers),
                     include_image=opts.include_image, compression=opts.compression,
-                    image_lowers=storage.lowers)
+                    image_lowers=storage.lowers, extra_members=diff_members)
         finally:
+            if diff_dir is not None:
+                remove_tree(diff_dir, ignore_errors=True)
             if opts.print_stats:
                 stats.criu = criu.read_criu_stats(work_dir / "stats-dump")
             if not opts.keep:

@@ -291,6 +291,43 @@ def test_restore_on_fresh_engine_root(fresh_rt: Runtime,
     assert again.state is S.RUNNING and len(fresh_rt.list_images()) == 1
 
 
+def test_a_kept_running_export_is_of_one_moment(rt: Runtime, tmp_path: Path) -> None:
+    # counts every 2 ms into a file and the log: the exported files must be those of the
+    # moment the processes were dumped (the container is frozen across the dump and the
+    # diff), not a count or more later (podman's export writes the diff after the dump)
+    ctr = rt.create_container(DEMO, ["sh", "-c", "i=0; while :; do i=$((i+1)); "
+                                     "echo $i > /count; echo $i; usleep 2000; done"])
+    ctr.start()
+    judged = 0
+    for n in range(3):
+        counts_on(ctr, 30)
+        out = tmp_path / f"moment-{n}.tar"
+        ctr.checkpoint(keep_running=True, target_file=out, compression="none",
+                       include_image=False)
+        assert ctr.state is S.RUNNING
+        with tarfile.open(out) as tf:
+            member = tf.extractfile("rootfs-diff.tar")
+            assert member is not None
+            with tarfile.open(fileobj=io.BytesIO(member.read())) as diff:
+                got = diff.extractfile("count")
+                assert got is not None
+                text = got.read().decode().strip()
+            log = tf.extractfile("ctr.log")
+            assert log is not None
+            exported = sum(1 for line in log.read().decode().splitlines()
+                           if line.rsplit(" ", 1)[-1].isdigit())
+        copy = rt.restore_container(out, name=f"moment-copy-{n}")
+        counts_on(copy, 5)
+        resumed = values(copy)[exported]  # the copy's log: the exported one, then its own
+        copy.remove(force=True, timeout=0)
+        if not text:  # dumped between the file's truncation and its write: no count to judge
+            continue
+        judged += 1
+        assert int(text) in (resumed - 1, resumed), (int(text), resumed)
+    assert judged
+    ctr.stop(timeout=0)
+
+
 def test_rootfs_changes_and_ignore_rootfs(rt: Runtime, tmp_path: Path) -> None:
     ctr = rt.create_container(DEMO, WRITER)
     ctr.start()
