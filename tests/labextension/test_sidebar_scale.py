@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 from playwright.sync_api import Page, Route, expect
 
@@ -62,22 +61,33 @@ def test_a_list_on_its_way_does_not_undo_a_stop(lab_page: Page, lab: Lab,
     open_sidebar(page)
     expect(row(page, name).locator(".jp-ctr-badge")).to_have_text("running")
     held: list[Route] = []
+    holding = [True]
 
     def hold(route: Route) -> None:
-        held.append(route)  # answered below, once the stop's event has been shown
+        if holding[0]:
+            held.append(route)  # answered below, once the stop's event has been shown
+        else:
+            route.continue_()
 
-    page.route(re.compile(r".*/libpod/containers/json.*"), hold)
+    lists = re.compile(r".*/libpod/containers/json.*")
+    page.route(lists, hold)
     sidebar(page).locator('.jp-ctr-header [data-action="refresh"]').click()
-    page.wait_for_timeout(100)
-    assert len(held) == 1
-    # the list's answer as the server gives it now (running), then the stop
-    stale: Any = held[0].fetch()
-    body = stale.json()
-    assert [c["State"] for c in body if c["Names"] == [name]] == ["running"]
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(20)
+    holding[0] = False
+    assert held
+    # each held list's answer as the server gives it now (running), then the stop
+    stale = [(route, route.fetch()) for route in held]
+    bodies = [response.json() for _, response in stale]
+    for body in bodies:
+        assert [c["State"] for c in body if c["Names"] == [name]] == ["running"]
     assert lab.api("POST", f"{LIBPOD}/containers/{name}/stop?t=0")[0] == 204
     expect(row(page, name).locator(".jp-ctr-badge")).to_have_text("exited")
-    held[0].fulfill(response=stale, body=json.dumps(body))
-    page.unroute(re.compile(r".*/libpod/containers/json.*"))
+    for (route, response), body in zip(stale, bodies, strict=True):
+        route.fulfill(response=response, body=json.dumps(body))
+    page.unroute(lists)
     page.wait_for_timeout(500)
     expect(row(page, name).locator(".jp-ctr-badge")).to_have_text("exited")
     # a list asked for after the stop is taken as it is
